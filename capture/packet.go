@@ -1,0 +1,124 @@
+package capture
+
+import (
+	"net/netip"
+)
+
+// IP protocol numbers the pipeline cares about.
+const (
+	ProtoICMP   = 1
+	ProtoTCP    = 6
+	ProtoUDP    = 17
+	ProtoICMPv6 = 58
+)
+
+// TCP flag bits as they appear in the TCP header's flags byte.
+const (
+	TCPFin = 0x01
+	TCPSyn = 0x02
+	TCPRst = 0x04
+	TCPPsh = 0x08
+	TCPAck = 0x10
+	TCPUrg = 0x20
+)
+
+// Packet is one decoded packet: a value the caller owns and reuses, filled by
+// Decoder.Decode. It holds only what the flow table, reassembly and app
+// parsers need. Payload points into the frame (or the defragmenter's buffer)
+// and is valid only until the next Decode on the same Decoder; whoever keeps
+// it past that must copy it.
+type Packet struct {
+	TS      int64 // packet time, Unix nanoseconds
+	WireLen int   // length on the wire of the outer frame
+	IPLen   int   // IP header + payload length of the (inner) IP packet, after defragmentation
+
+	Src, Dst         netip.Addr
+	SrcPort, DstPort uint16 // ICMP: type and code are in ICMPType/ICMPCode, ports are 0
+	Proto            uint8  // IP protocol number of the (inner) packet
+
+	TCPFlags uint8
+	Seq, Ack uint32
+	Window   uint16
+
+	ICMPType, ICMPCode uint8
+
+	VLAN  [MaxVLANs]uint16 // VLAN ids, outermost first
+	NVLAN uint8
+
+	Tunnel TunnelInfo // outermost encapsulation; Type==TunnelNone when none
+
+	// Truncated is set when the capture cut the packet short (caplen < wire
+	// length) or a header claimed more bytes than were present; the packet is
+	// still counted but its payload may be short.
+	Truncated bool
+	// Reassembled is set when the packet was rebuilt from IP fragments.
+	Reassembled bool
+
+	Payload []byte // L4 payload (TCP/UDP data, ICMP body)
+}
+
+// MaxVLANs is how many VLAN tags a Packet keeps (802.1ad outer + 802.1Q inner).
+const MaxVLANs = 2
+
+// TunnelType names an encapsulation tapdlp decapsulates.
+type TunnelType uint8
+
+// Tunnel types.
+const (
+	TunnelNone TunnelType = iota
+	TunnelVXLAN
+	TunnelGENEVE
+	TunnelGRE
+	TunnelERSPAN
+	TunnelIPIP
+	TunnelMPLS
+	TunnelPPPoE
+)
+
+var tunnelNames = [...]string{"", "vxlan", "geneve", "gre", "erspan", "ipip", "mpls", "pppoe"}
+
+// String returns the record identifier of the tunnel type ("" for none).
+func (t TunnelType) String() string {
+	if int(t) < len(tunnelNames) {
+		return tunnelNames[t]
+	}
+	return "unknown"
+}
+
+// TunnelInfo records the outermost tunnel a packet was carried in.
+type TunnelInfo struct {
+	Type               TunnelType
+	ID                 uint32 // VNI, GRE key, ERSPAN session id, MPLS label, PPPoE session
+	OuterSrc, OuterDst netip.Addr
+}
+
+// FlowHash returns a symmetric hash of the packet's 5-tuple: both directions of
+// a flow hash alike, so a dispatcher can send them to the same worker. It does
+// not allocate.
+func (p *Packet) FlowHash() uint32 {
+	a, b := p.Src, p.Dst
+	pa, pb := p.SrcPort, p.DstPort
+	if b.Less(a) || (a == b && pb < pa) {
+		a, b = b, a
+		pa, pb = pb, pa
+	}
+	h := uint32(2166136261)
+	mix := func(x uint32) {
+		h ^= x
+		h *= 16777619
+	}
+	a16, b16 := a.As16(), b.As16()
+	for i := 0; i < 16; i += 4 {
+		mix(uint32(a16[i])<<24 | uint32(a16[i+1])<<16 | uint32(a16[i+2])<<8 | uint32(a16[i+3]))
+		mix(uint32(b16[i])<<24 | uint32(b16[i+1])<<16 | uint32(b16[i+2])<<8 | uint32(b16[i+3]))
+	}
+	mix(uint32(pa)<<16 | uint32(pb))
+	mix(uint32(p.Proto))
+	// final avalanche so the low bits (used for modulo) are well mixed
+	h ^= h >> 16
+	h *= 0x7feb352d
+	h ^= h >> 15
+	h *= 0x846ca68b
+	h ^= h >> 16
+	return h
+}

@@ -1,0 +1,96 @@
+// Package reassembly owns the flow table: bidirectional flow keys, TCP state
+// and Zeek-style history, per-direction counters, packet-time timeouts, and
+// TCP stream reassembly into ordered bytes pushed to a Stream consumer. Memory
+// is bounded by construction (flow count, per-flow and global reassembly
+// memcaps) and every drop is counted. It must not know about PII,
+// destinations or any application protocol: consumers do that.
+package reassembly
+
+import (
+	"net/netip"
+
+	"github.com/tapdlp/tapdlp/capture"
+)
+
+// Dir is a flow direction relative to the initiator.
+type Dir uint8
+
+// Directions. DirOut is from the initiator (record "src") to the responder.
+const (
+	DirOut Dir = 0
+	DirIn  Dir = 1
+)
+
+// String returns "out" or "in", the record's direction identifiers.
+func (d Dir) String() string {
+	if d == DirOut {
+		return "out"
+	}
+	return "in"
+}
+
+// Handler is implemented by the pipeline: it is told when a flow starts and
+// when it must be written out. Calls for one Table come from one goroutine.
+type Handler interface {
+	// Open is called once when a flow is created, before any data is
+	// delivered. It returns the Stream that receives the flow's payload, or
+	// nil when nobody wants it (the flow is then only counted).
+	Open(f *Flow) Stream
+	// Emit is called when a record for f must be written: state is one of the
+	// record.State* values. final is false for interim records of long-lived
+	// flows (active timeout); after a final Emit, f and its Stream are dropped
+	// and must not be kept.
+	Emit(f *Flow, state string, final bool)
+}
+
+// Stream consumes one flow's payload. TCP payload arrives as contiguous,
+// ordered bytes per direction; each UDP datagram's payload arrives as one
+// Data call. b is only valid during the call: copy what you keep.
+type Stream interface {
+	// Data delivers the next bytes of direction dir at packet time ts. The
+	// return value says whether the consumer wants more of this direction;
+	// once false, the table stops reassembling dir (bytes are still counted).
+	Data(dir Dir, b []byte, ts int64) (more bool)
+	// Gap reports n bytes of dir that will never be delivered (lost in
+	// capture, or dropped at a memcap); the next Data continues after them.
+	Gap(dir Dir, n int)
+}
+
+// Flow is the table's state for one flow. The Handler and Stream may read it
+// during their calls and must not modify it or keep it past a final Emit.
+type Flow struct {
+	// Oriented 5-tuple: Src is the initiator.
+	Src, Dst         netip.Addr
+	SrcPort, DstPort uint16
+	Proto            uint8
+
+	Hash  uint32 // symmetric 5-tuple hash (capture.Packet.FlowHash)
+	Start int64  // packet time of the first packet, Unix ns
+	Last  int64  // packet time of the latest packet, Unix ns
+
+	Bytes   [2]uint64 // IP bytes per Dir
+	Packets [2]uint64 // packets per Dir
+	Missed  [2]uint64 // TCP bytes never delivered per Dir (gaps, memcap drops)
+
+	OOODropped   uint64 // out-of-order bytes dropped at a memcap
+	Overlaps     uint64 // overlapping bytes whose content differed (first data won)
+	DepthReached bool   // inspect_depth reached in at least one direction
+
+	VLAN   [capture.MaxVLANs]uint16
+	NVLAN  uint8
+	Tunnel capture.TunnelInfo
+
+	ICMPType, ICMPCode uint8 // of the first ICMP packet
+
+	// history holds the Zeek-style history letters so far (e.g. "ShADadFf")
+	// in a fixed array so recording a letter never allocates.
+	history  [maxHistory]byte
+	nhistory uint8
+}
+
+// maxHistory bounds the history string; Zeek's letters each appear at most a
+// few times (repeats are logarithmically counted), so 32 is ample.
+const maxHistory = 32
+
+// History returns the Zeek-style history string (allocates; call at Emit).
+func (f *Flow) History() string { return string(f.history[:f.nhistory]) }

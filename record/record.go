@@ -1,0 +1,220 @@
+// Package record defines the records tapdlp writes (flow, alert, volume) and
+// the tiny Sink interface that carries them out. It is a shared leaf package:
+// every stage may import it, it imports none of them. It must not contain
+// logic about packets, destinations or content; it only describes output.
+package record
+
+import (
+	"strconv"
+	"time"
+)
+
+// Time is a timestamp that marshals as RFC 3339 UTC with microseconds,
+// e.g. "2026-11-22T15:04:05.123456Z", the precision pcap timestamps carry.
+type Time struct{ time.Time }
+
+// TimeFromNanos converts packet time (Unix nanoseconds) to a record Time.
+func TimeFromNanos(ns int64) Time { return Time{time.Unix(0, ns).UTC()} }
+
+// MarshalJSON implements json.Marshaler without reflection.
+func (t Time) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 32)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	b = append(b, '"')
+	return b, nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler (used by tests, `report`, `rules test`).
+func (t *Time) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return err
+	}
+	t.Time = v
+	return nil
+}
+
+// Flow states, the values of Flow.State.
+const (
+	StateClosed   = "closed"   // TCP FIN handshake seen
+	StateReset    = "reset"    // TCP RST seen
+	StateTimeout  = "timeout"  // idle timeout in packet time
+	StateActive   = "active"   // interim record of a long-lived flow (active timeout)
+	StateShutdown = "shutdown" // still open when the input ended or the sensor stopped
+)
+
+// Flow is one flow record: the product's contract with its users. Every field
+// is documented in the README; names are stable because rules match them.
+// "out" always means from Src (the initiator) to Dst.
+type Flow struct {
+	Type        string   `json:"type"` // always "flow"
+	TS          Time     `json:"ts"`   // when the record was written (packet time)
+	FlowID      string   `json:"flow_id"`
+	CommunityID string   `json:"community_id"`
+	Start       Time     `json:"start"`
+	End         Time     `json:"end"`
+	Duration    float64  `json:"duration"` // seconds
+	State       string   `json:"state"`
+	Proto       string   `json:"proto"` // tcp, udp, icmp, icmp6, or the IP protocol number
+	Src         Src      `json:"src"`
+	Dst         Dst      `json:"dst"`
+	Bytes       Counts   `json:"bytes"`   // IP bytes (IP header + payload) per direction
+	Packets     Counts   `json:"packets"` // packets per direction
+	History     string   `json:"history,omitempty"`
+	MissedBytes uint64   `json:"missed_bytes"`
+	VLAN        []uint16 `json:"vlan,omitempty"`
+	ICMP        *ICMP    `json:"icmp,omitempty"`
+	Tunnel      *Tunnel  `json:"tunnel,omitempty"`
+
+	// Reassembly tells what the reassembler could not keep for this flow.
+	Reassembly *Reassembly `json:"reassembly,omitempty"`
+
+	// Filled by app parsers and destinations (issue 3).
+	App  string `json:"app,omitempty"`
+	TLS  *TLS   `json:"tls,omitempty"`
+	HTTP *HTTP  `json:"http,omitempty"`
+	DNS  *DNS   `json:"dns,omitempty"`
+
+	// Filled by content inspection (issue 4).
+	Sensitive []Finding  `json:"sensitive,omitempty"`
+	Inspected *Inspected `json:"inspected,omitempty"`
+	Tags      []string   `json:"tags,omitempty"`
+
+	// Filled by rules (issue 6).
+	Alerts []string `json:"alerts,omitempty"`
+}
+
+// Src is the initiator of a flow.
+type Src struct {
+	IP      string `json:"ip"`
+	Port    uint16 `json:"port"`
+	Service string `json:"service,omitempty"` // from the configured services map
+}
+
+// Dst is the responder of a flow and everything known about where it is.
+type Dst struct {
+	IP          string `json:"ip"`
+	Port        uint16 `json:"port"`
+	Name        string `json:"name,omitempty"`
+	NameSource  string `json:"name_source,omitempty"` // sni, quic, http, connect, dns
+	DNSName     string `json:"dns_name,omitempty"`    // the DNS name when it differs from Name
+	Domain      string `json:"domain,omitempty"`      // registrable domain (public suffix + 1)
+	Category    string `json:"category,omitempty"`    // ai_ml, cloud_storage, saas, … (DESIGN.md)
+	Vendor      string `json:"vendor,omitempty"`
+	Service     string `json:"service,omitempty"`      // catalog service, e.g. "OpenAI API"
+	ServiceName string `json:"service_name,omitempty"` // from the configured services map
+	Range       string `json:"range,omitempty"`        // provider IP range that matched, when classified by address
+	FirstSeen   bool   `json:"first_seen,omitempty"`
+	IOC         *IOC   `json:"ioc,omitempty"`
+}
+
+// IOC says which indicator list matched the destination.
+type IOC struct {
+	List string `json:"list"`
+}
+
+// Counts is a per-direction counter pair.
+type Counts struct {
+	Out uint64 `json:"out"`
+	In  uint64 `json:"in"`
+}
+
+// ICMP carries the type and code of the first ICMP packet of a flow.
+type ICMP struct {
+	Type uint8 `json:"type"`
+	Code uint8 `json:"code"`
+}
+
+// Tunnel describes the outermost encapsulation a flow arrived in.
+type Tunnel struct {
+	Type     string `json:"type"` // vxlan, geneve, gre, erspan, ipip, mpls, pppoe
+	ID       uint32 `json:"id,omitempty"`
+	OuterSrc string `json:"outer_src,omitempty"`
+	OuterDst string `json:"outer_dst,omitempty"`
+}
+
+// Reassembly counts data the reassembler had to give up on for one flow.
+type Reassembly struct {
+	OutOfOrderDropped uint64 `json:"ooo_dropped,omitempty"` // buffered out-of-order bytes dropped at a memcap
+	Overlaps          uint64 `json:"overlaps,omitempty"`    // overlapping bytes whose content differed (first data won)
+	DepthReached      bool   `json:"depth_reached,omitempty"`
+}
+
+// TLS is what the ClientHello (TCP or QUIC) told.
+type TLS struct {
+	SNI     string   `json:"sni,omitempty"`
+	Version string   `json:"version,omitempty"`
+	ALPN    []string `json:"alpn,omitempty"`
+	JA4     string   `json:"ja4,omitempty"`
+}
+
+// HTTP is what the first request of a flow told.
+type HTTP struct {
+	Method    string `json:"method,omitempty"`
+	Host      string `json:"host,omitempty"`
+	URI       string `json:"uri,omitempty"` // path only; the query string is scanned, never written
+	UserAgent string `json:"user_agent,omitempty"`
+	Status    int    `json:"status,omitempty"`
+	Requests  int    `json:"requests,omitempty"`
+}
+
+// DNS summarises DNS transactions seen in the flow.
+type DNS struct {
+	Query   string   `json:"query,omitempty"`
+	QType   string   `json:"qtype,omitempty"`
+	RCode   string   `json:"rcode,omitempty"`
+	Answers []string `json:"answers,omitempty"`
+}
+
+// Finding is one sensitive data type found in a flow direction. It never holds
+// a raw value: Evidence is masked and Hashes are keyed HMACs.
+type Finding struct {
+	Type       string   `json:"type"`
+	Class      string   `json:"class"` // PCI, PII, PHI, SECRET
+	Count      int      `json:"count"`
+	Direction  string   `json:"direction"` // out or in
+	Confidence string   `json:"confidence"`
+	TestNumber bool     `json:"test_number,omitempty"`
+	Evidence   []string `json:"evidence,omitempty"`
+	Hashes     []string `json:"hashes,omitempty"`
+}
+
+// Inspected says how much decoded plaintext was scanned per direction.
+type Inspected struct {
+	Out       uint64 `json:"out"`
+	In        uint64 `json:"in"`
+	Truncated bool   `json:"truncated"`
+	Encrypted bool   `json:"encrypted,omitempty"` // payload was TLS/QUIC or otherwise not plaintext
+	Skipped   string `json:"skipped,omitempty"`   // why inspection was skipped (sampling, …)
+}
+
+// Alert is written when a rule fires.
+type Alert struct {
+	Type        string    `json:"type"` // always "alert"
+	TS          Time      `json:"ts"`
+	Rule        string    `json:"rule"`
+	Severity    string    `json:"severity"`
+	Description string    `json:"description,omitempty"`
+	FlowID      string    `json:"flow_id,omitempty"`
+	CommunityID string    `json:"community_id,omitempty"`
+	Src         Src       `json:"src"`
+	Dst         Dst       `json:"dst"`
+	Sensitive   []Finding `json:"sensitive,omitempty"`
+	Reason      string    `json:"reason"`
+	Count       int       `json:"count,omitempty"` // firings folded into this alert by de-duplication
+}
+
+// Volume is a periodic per-key byte count for dashboards (off by default).
+type Volume struct {
+	Type     string  `json:"type"` // always "volume"
+	TS       Time    `json:"ts"`
+	Key      string  `json:"key"`
+	Window   string  `json:"window"`
+	BytesOut uint64  `json:"bytes_out"`
+	Baseline float64 `json:"baseline"`
+}
