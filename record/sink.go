@@ -43,7 +43,11 @@ func NewFileSink(path string) (*WriterSink, error) {
 		return nil, fmt.Errorf("file sink: %w", err)
 	}
 	s := NewWriterSink(f)
-	s.closer, s.file = f, f
+	s.closer = f
+	// Only regular files can be synced (fsync on /dev/null or a pipe fails).
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		s.file = f
+	}
 	return s, nil
 }
 

@@ -1,0 +1,471 @@
+package httpparse
+
+type state uint8
+
+const (
+	stHead         state = iota // start line and header block
+	stBody                      // Content-Length body
+	stChunkSize                 // chunk-size hex digits
+	stChunkExt                  // rest of the chunk-size line
+	stChunkData                 // chunk data
+	stChunkDataEnd              // CRLF after chunk data
+	stTrailer                   // trailer section after the last chunk
+	stUntilClose                // response body delimited by close
+	stAwait                     // request side: CONNECT/Upgrade sent, answer unknown
+	stStopped
+)
+
+const (
+	maxChunkSize = 1 << 40 // a terabyte: anything larger is hostile
+	maxChunkLine = 4 << 10 // chunk-size line with extensions
+	keepHeadBuf  = 4 << 10 // head buffer kept between messages
+)
+
+// Parser parses one direction of an HTTP/1.x connection. It is not safe
+// for concurrent use; one worker owns it with its flow.
+type Parser struct {
+	side  Side
+	cfg   Config
+	stats *Stats
+	pair  *Pairing
+	h     Handler
+
+	st    state
+	m     Message
+	inMsg bool
+	seq   int
+	await bool // after this message, wait for the CONNECT/Upgrade verdict
+	skip  bool // body no longer delivered (decoding stopped)
+
+	hbuf     []byte // head bytes spanning chunks, at most cfg.MaxHeaderBytes
+	scanFrom int
+
+	remaining int64
+	chunkSize int64
+	chunkLen  int // bytes of the current chunk-size line
+	chunkHex  int // hex digits in it
+	sawCR     bool
+
+	dec decoder
+
+	methodBuf [maxMethod]byte
+	hostBuf   [255]byte
+	typBuf    [128]byte
+	bndBuf    [128]byte
+}
+
+// NewParser returns a Parser for side, reporting to h. pair links the two
+// sides of one connection (nil: responses are framed without knowing the
+// request, so HEAD and CONNECT answers may be misread).
+func NewParser(side Side, cfg Config, pair *Pairing, h Handler) *Parser {
+	p := &Parser{}
+	p.Reset(side, cfg, pair, h)
+	return p
+}
+
+// Reset makes p a fresh Parser, keeping its buffers, so a pipeline can
+// reuse Parsers across connections. It releases any decoder in use.
+func (p *Parser) Reset(side Side, cfg Config, pair *Pairing, h Handler) {
+	p.dec.end()
+	hbuf := p.hbuf[:0]
+	*p = Parser{side: side, cfg: cfg.withDefaults(), pair: pair, h: h, hbuf: hbuf}
+	p.stats = p.cfg.Stats
+	if p.stats == nil {
+		p.stats = &discardStats
+	}
+}
+
+// discardStats absorbs the counts of Parsers configured without Stats, so
+// the hot path never tests for nil and Reset never allocates.
+var discardStats Stats
+
+// Stopped reports whether the Parser gave up on its stream.
+func (p *Parser) Stopped() bool { return p.st == stStopped }
+
+// Feed parses the next bytes of the stream. It returns false once the
+// Parser has stopped (Handler.Stop was called); later input is ignored.
+// b is not retained.
+func (p *Parser) Feed(b []byte) bool {
+	for len(b) > 0 {
+		switch p.st {
+		case stStopped:
+			return false
+		case stHead:
+			b = p.feedHead(b, false)
+		case stTrailer:
+			b = p.feedHead(b, true)
+		case stBody:
+			n := min(int64(len(b)), p.remaining)
+			p.body(b[:n])
+			b = b[n:]
+			p.remaining -= n
+			if p.remaining == 0 {
+				p.endMessage()
+			}
+		case stChunkData:
+			n := min(int64(len(b)), p.remaining)
+			p.body(b[:n])
+			b = b[n:]
+			p.remaining -= n
+			if p.remaining == 0 {
+				p.st = stChunkDataEnd
+			}
+		case stChunkSize, stChunkExt, stChunkDataEnd:
+			b = p.chunkLine(b)
+		case stUntilClose:
+			p.body(b)
+			b = nil
+		case stAwait:
+			p.awaitVerdict(b[0])
+		}
+	}
+	return p.st != stStopped
+}
+
+// Gap reports n bytes of the stream lost in capture. Bodies with known
+// framing skip them (FlagGap): identity bytes after the hole are still
+// delivered, a coded body stops decoding. Anywhere else the Parser stops.
+func (p *Parser) Gap(n int) {
+	if n <= 0 || p.st == stStopped {
+		return
+	}
+	switch p.st {
+	case stBody, stChunkData:
+		p.m.Flags |= FlagGap
+		if p.dec.active {
+			p.stopDecoding()
+		}
+		if int64(n) > p.remaining {
+			p.stop(ReasonGap)
+			return
+		}
+		p.remaining -= int64(n)
+		if p.remaining == 0 {
+			if p.st == stBody {
+				p.endMessage()
+			} else {
+				p.st = stChunkDataEnd
+			}
+		}
+	case stUntilClose:
+		p.m.Flags |= FlagGap
+		if p.dec.active {
+			p.stopDecoding()
+		}
+	default:
+		p.stop(ReasonGap)
+	}
+}
+
+// Close ends the stream: a body delimited by close completes, any other
+// message in progress ends with FlagIncomplete. It must be called when the
+// flow ends, because a coded body in progress holds a decoder coroutine.
+// The Parser ignores input afterwards.
+func (p *Parser) Close() {
+	switch {
+	case p.st == stUntilClose:
+		p.endMessage()
+	case p.inMsg:
+		p.m.Flags |= FlagIncomplete
+		p.dec.end()
+		p.endMessage()
+	}
+	p.dec.end()
+	p.st = stStopped
+}
+
+// stop gives up on the stream, ending a started message first.
+func (p *Parser) stop(r Reason) {
+	if p.st == stStopped {
+		return
+	}
+	if p.inMsg {
+		p.m.Flags |= FlagIncomplete
+		p.dec.end()
+		p.endMessage()
+	}
+	p.dec.end()
+	p.st = stStopped
+	p.stats.Stops[r].Add(1)
+	p.h.Stop(p.side, r)
+}
+
+func (p *Parser) stopStartLine() {
+	if p.seq == 0 {
+		p.stop(ReasonNotHTTP)
+	} else {
+		p.stop(ReasonBadStartLine)
+	}
+}
+
+// checkStart judges the start line visible in b (a prefix of the head).
+func (p *Parser) checkStart(b []byte) verdict {
+	line, complete := firstLine(b)
+	var sl startLine
+	if p.side == Request {
+		return parseRequestLine(line, complete, &sl)
+	}
+	return parseStatusLine(line, complete, &sl)
+}
+
+// feedHead collects a header block (or trailer section) and parses it once
+// complete. A block inside one chunk is parsed in place; only a block that
+// spans chunks is copied into hbuf.
+func (p *Parser) feedHead(b []byte, trailer bool) []byte {
+	lim := p.cfg.MaxHeaderBytes
+	if len(p.hbuf) == 0 {
+		if !trailer {
+			// RFC 9112 §2.2: ignore empty lines before a start line.
+			i := 0
+			for i < len(b) && (b[i] == '\r' || b[i] == '\n') {
+				i++
+			}
+			if b = b[i:]; len(b) == 0 {
+				return nil
+			}
+			if p.checkStart(b[:min(len(b), lim)]) == notHTTP {
+				p.stopStartLine()
+				return nil
+			}
+		}
+		if e := findBlockEnd(b, 0, trailer); e >= 0 {
+			if e > lim {
+				p.stop(ReasonHeaderTooLong)
+				return nil
+			}
+			p.head(b[:e], trailer)
+			return b[e:]
+		}
+		if len(b) >= lim {
+			p.stop(ReasonHeaderTooLong)
+			return nil
+		}
+		p.hbuf = append(p.hbuf, b...)
+		p.scanFrom = 0
+		return nil
+	}
+	old := len(p.hbuf)
+	take := min(len(b), lim-old)
+	p.hbuf = append(p.hbuf, b[:take]...)
+	if !trailer && p.checkStart(p.hbuf) == notHTTP {
+		p.stopStartLine()
+		return nil
+	}
+	if e := findBlockEnd(p.hbuf, p.scanFrom, trailer); e >= 0 {
+		p.hbuf = p.hbuf[:e]
+		p.head(p.hbuf, trailer)
+		p.hbuf = p.hbuf[:0]
+		if cap(p.hbuf) > keepHeadBuf {
+			// A rare huge head must not pin its buffer for the flow's life.
+			p.hbuf = nil
+		}
+		return b[max0(e-old):]
+	}
+	if len(p.hbuf) >= lim {
+		p.stop(ReasonHeaderTooLong)
+		return nil
+	}
+	p.scanFrom = max0(len(p.hbuf) - 3)
+	return b[take:]
+}
+
+func max0(n int) int {
+	if n < 0 {
+		return 0
+	}
+	return n
+}
+
+// startBody enters a body state and starts its decoder.
+func (p *Parser) startBody(st state) {
+	p.st = st
+	p.m.Chunked = st == stChunkSize
+	p.chunkSize, p.chunkLen, p.chunkHex, p.sawCR = 0, 0, 0, false
+	if p.m.NCodings > 0 && !p.m.Flags.Has(FlagUndecoded) {
+		p.dec.begin(p.m.Codings[:p.m.NCodings])
+	}
+}
+
+// trailer delivers trailer fields and ends the chunked message.
+func (p *Parser) trailer(block []byte) {
+	p.m.InTrailer = true
+	bad, n := 0, 0
+	for it := (headerIter{b: block}); ; {
+		name, val, ok := it.next(&bad)
+		if !ok || n == p.cfg.MaxHeaders {
+			break
+		}
+		n++
+		p.h.Header(&p.m, name, val)
+	}
+	p.m.InTrailer = false
+	p.endMessage()
+}
+
+// chunkLine parses chunk-size lines and the CRLF after chunk data byte by
+// byte, so no line is ever buffered.
+func (p *Parser) chunkLine(b []byte) []byte {
+	for i, c := range b {
+		switch p.st {
+		case stChunkSize:
+			if d, ok := unhex(c); ok {
+				p.chunkSize = p.chunkSize<<4 | int64(d)
+				p.chunkHex++
+				if p.chunkSize > maxChunkSize {
+					p.stop(ReasonBadChunk)
+					return nil
+				}
+				p.chunkLen++
+				continue
+			}
+			if p.chunkHex == 0 {
+				p.stop(ReasonBadChunk)
+				return nil
+			}
+			p.st = stChunkExt
+			fallthrough
+		case stChunkExt:
+			p.chunkLen++
+			if p.chunkLen > maxChunkLine {
+				p.stop(ReasonBadChunk)
+				return nil
+			}
+			if c == 0 {
+				p.stop(ReasonBadChunk)
+				return nil
+			}
+			if c != '\n' {
+				continue
+			}
+			size := p.chunkSize
+			p.chunkSize, p.chunkLen, p.chunkHex = 0, 0, 0
+			if size == 0 {
+				p.st = stTrailer
+				return b[i+1:]
+			}
+			p.remaining = size
+			p.st = stChunkData
+			return b[i+1:]
+		case stChunkDataEnd:
+			switch {
+			case c == '\r' && !p.sawCR:
+				p.sawCR = true
+			case c == '\n':
+				p.sawCR = false
+				p.st = stChunkSize
+			default:
+				p.stop(ReasonBadChunk)
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// awaitVerdict decides, at the first byte after a CONNECT or Upgrade
+// request, whether HTTP goes on.
+func (p *Parser) awaitVerdict(first byte) {
+	switch p.pair.getVerdict() {
+	case verdictAccepted:
+		p.stop(ReasonTunnel)
+	case verdictRejected:
+		p.st = stHead
+	default:
+		// The answer has not been seen: a new request line (say, a retry
+		// with Proxy-Authorization after 407) means HTTP; anything else is
+		// the tunnel's first bytes.
+		if 'A' <= first && first <= 'Z' {
+			p.st = stHead
+		} else {
+			p.stop(ReasonTunnel)
+		}
+	}
+}
+
+// body hands framed body bytes to the decoder or straight to the Handler.
+func (p *Parser) body(b []byte) {
+	p.m.RawBytes += int64(len(b))
+	if p.skip || len(b) == 0 {
+		return
+	}
+	if p.dec.active {
+		if err := p.dec.push(b, p); err != nil {
+			p.decodeError()
+		}
+		if p.dec.failed {
+			p.stopDecoding()
+		}
+		return
+	}
+	p.m.DecodedBytes += int64(len(b))
+	p.h.Body(&p.m, b)
+}
+
+// decoded receives the decoder's output and enforces the cap and ratio.
+func (p *Parser) decoded(b []byte) bool {
+	room := p.cfg.MaxDecoded - p.m.DecodedBytes
+	cut := int64(len(b)) > room
+	if cut {
+		b = b[:max(room, 0)]
+	}
+	if len(b) > 0 {
+		p.m.DecodedBytes += int64(len(b))
+		p.h.Body(&p.m, b)
+	}
+	if cut {
+		p.m.Flags |= FlagTruncated
+		p.stats.Truncated.Add(1)
+		return false
+	}
+	if p.m.DecodedBytes > ratioFloor && p.m.DecodedBytes > p.cfg.MaxRatio*max(p.dec.compressedIn(), 1) {
+		p.m.Flags |= FlagBomb
+		p.stats.Bombs.Add(1)
+		return false
+	}
+	return true
+}
+
+func (p *Parser) decodeError() {
+	p.m.Flags |= FlagDecodeError
+	p.stats.DecodeErrors.Add(1)
+}
+
+// stopDecoding drops the rest of the body (framing goes on) and frees the
+// decoder now rather than at the message end.
+func (p *Parser) stopDecoding() {
+	p.skip = true
+	p.dec.end()
+}
+
+// endMessage finishes decoding, reports End and readies the next message.
+func (p *Parser) endMessage() {
+	if p.dec.active {
+		if !p.skip {
+			if err := p.dec.finish(p); err != nil {
+				p.decodeError()
+			}
+		}
+		p.dec.end()
+	}
+	if p.inMsg {
+		p.inMsg = false
+		p.h.End(&p.m)
+	}
+	p.st = stHead
+	if p.await {
+		p.await = false
+		p.st = stAwait
+	}
+}

@@ -1,0 +1,44 @@
+package tls
+
+import "testing"
+
+// BenchmarkClientHello parses the split ClientHello of
+// arkime_tls-split-client-hello (fed as captured) and computes JA4.
+func BenchmarkClientHello(b *testing.B) {
+	chunks := clientStreams(b, "arkime_tls-split-client-hello.pcap")[0].ClientChunks
+	var p Parser
+	b.Run("parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p.Reset()
+			for _, c := range chunks {
+				if p.Feed(c) {
+					break
+				}
+			}
+			if p.Status() != Done {
+				b.Fatal(p.Status())
+			}
+		}
+	})
+	b.Run("parse+ja4", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p.Reset()
+			for _, c := range chunks {
+				if p.Feed(c) {
+					break
+				}
+			}
+			_ = p.Hello.JA4(TransportTCP)
+		}
+	})
+	b.Run("not-tls", func(b *testing.B) {
+		b.ReportAllocs()
+		junk := []byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
+		for b.Loop() {
+			p.Reset()
+			p.Feed(junk)
+		}
+	})
+}

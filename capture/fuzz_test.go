@@ -1,0 +1,129 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tapdlp/tapdlp/internal/pcapgen"
+)
+
+// fuzzLinks maps the fuzzer's link selector to every link type decoded.
+var fuzzLinks = []LinkType{LinkEthernet, LinkSLL, LinkSLL2, LinkRaw, LinkRawDLT12, LinkRawDLT14, LinkIPv4, LinkIPv6, LinkNull, LinkLoop}
+
+func FuzzDecode(f *testing.F) {
+	for _, tc := range decoderCases() {
+		for i, l := range fuzzLinks {
+			if l == tc.link {
+				f.Add(uint8(i), tc.data)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, sel uint8, data []byte) {
+		d := NewDecoder(DecoderConfig{Defrag: DefragConfig{MaxBytes: 32 << 10, MaxDatagrams: 8}}, nil)
+		var p Packet
+		link := fuzzLinks[int(sel)%len(fuzzLinks)]
+		// Decode twice so a held fragment can meet itself (duplicate path).
+		for range 2 {
+			r := d.Decode(data, Meta{LinkType: link, CapLen: len(data), WireLen: len(data)}, &p)
+			if r >= numResults {
+				t.Fatalf("result %d out of range", r)
+			}
+			if !p.Reassembled && len(p.Payload) > len(data) {
+				t.Fatalf("payload %d bytes from a %d-byte frame", len(p.Payload), len(data))
+			}
+			if r == OK && !p.Src.IsValid() {
+				t.Fatalf("OK without a source address: %+v", p)
+			}
+			if d.Held() > 32<<10 {
+				t.Fatalf("defragmenter holds %d bytes", d.Held())
+			}
+		}
+	})
+}
+
+// FuzzDefrag feeds a sequence of fragments described by the input, 6 bytes
+// each: flags (bit 0 IPv6, bit 1 more fragments, bits 2-3 datagram id),
+// offset in 8-byte units (2 bytes), length (2 bytes), time step. Every
+// fragment carries the same byte pattern at the same datagram offset, so
+// a reassembled datagram must equal the pattern whatever the order,
+// duplicates or overlaps.
+func FuzzDefrag(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 16, 0, 2, 0, 2, 0, 16, 0})
+	f.Add([]byte{3, 0, 2, 0, 16, 0, 1, 0, 0, 0, 16, 0, 1, 0, 4, 0, 8, 0})
+	f.Add([]byte{2, 0, 0, 0, 24, 0, 2, 0, 1, 0, 24, 0, 0, 0, 4, 0, 8, 0})
+	const limit = 32 << 10
+	pattern := make([]byte, 70000)
+	for i := range pattern {
+		pattern[i] = byte(i*7 + i>>8)
+	}
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		stats := new(DecodeStats)
+		d := NewDecoder(DecoderConfig{Defrag: DefragConfig{MaxBytes: limit, MaxDatagrams: 4, MaxFragments: 16}}, stats)
+		var p Packet
+		var ts int64
+		for len(ops) >= 6 {
+			flags := ops[0]
+			off := int(binary.BigEndian.Uint16(ops[1:3])&0x1fff) * 8
+			n := int(binary.BigEndian.Uint16(ops[3:5])) % 4000
+			ts += int64(ops[5]) * 1e8
+			ops = ops[6:]
+			end := min(off+n, len(pattern))
+			data := pattern[off:end]
+			more := flags&2 != 0
+			id := flags >> 2 & 3
+			var pkt []byte
+			if flags&1 == 0 {
+				pkt = pcapgen.IPv4Header{Src: cli4.Addr(), Dst: srv4.Addr(), Proto: 253, ID: uint16(id), FragOff: off, MF: more}.Marshal(data)
+			} else {
+				pkt = pcapgen.IPv6Fragment(pcapgen.IPv6Header{Src: cli6.Addr(), Dst: srv6.Addr(), NextHeader: 253}, uint32(id), off, more, data)
+			}
+			r := d.Decode(pkt, Meta{TS: ts, LinkType: LinkRaw, CapLen: len(pkt), WireLen: len(pkt)}, &p)
+			if r == OK && p.Reassembled {
+				if !bytes.Equal(p.Payload, pattern[:len(p.Payload)]) {
+					t.Fatalf("reassembled datagram of %d bytes differs from the pattern", len(p.Payload))
+				}
+			}
+			if d.Held() > limit {
+				t.Fatalf("held %d bytes, limit %d", d.Held(), limit)
+			}
+		}
+	})
+}
+
+func FuzzFileSource(f *testing.F) {
+	for _, name := range []string{"arkime_bigendian.pcap", "gopacket_pcapgo_le_test202.pcapng", "gopacket_pcapgo_be_test001.pcapng", "tcpdump_tcp-handshake-nano.pcap"} {
+		b, err := os.ReadFile(filepath.Join(pcapDir, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add(classicPcap(binary.BigEndian, true, 1, sampleFrames(), 1, 2))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := NewReaderSource("fuzz", bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		d := NewDecoder(DecoderConfig{}, nil)
+		var p Packet
+		for range 1000 {
+			pkt, m, err := s.Next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) && err.Error() == "" {
+					t.Fatal("empty error")
+				}
+				return
+			}
+			if len(pkt) != m.CapLen || len(pkt) > maxCapLen {
+				t.Fatalf("packet %d bytes, caplen %d", len(pkt), m.CapLen)
+			}
+			d.Decode(pkt, m, &p)
+		}
+	})
+}

@@ -1,0 +1,215 @@
+package capture
+
+import (
+	"encoding/binary"
+	"net/netip"
+)
+
+// IP protocol numbers that are followed rather than reported.
+const (
+	protoIPIP     = 4
+	protoIPv6     = 41
+	protoGRE      = 47
+	protoHopOpts  = 0
+	protoRouting  = 43
+	protoFragment = 44
+	protoESP      = 50
+	protoAH       = 51
+	protoNoNext   = 59
+	protoDstOpts  = 60
+	protoMobility = 135
+)
+
+// maxIPv6ExtHeaders bounds the extension-header walk; real stacks use a
+// handful, and a chain of thousands of empty headers must stay cheap.
+const maxIPv6ExtHeaders = 8
+
+func (d *Decoder) decodeIPv4(b []byte, p *Packet, depth int) Result {
+	if len(b) < 20 {
+		return Truncated
+	}
+	if b[0]>>4 != 4 {
+		return Malformed
+	}
+	ihl := int(b[0]&0x0f) * 4
+	if ihl < 20 {
+		return Malformed
+	}
+	if len(b) < ihl {
+		return Truncated
+	}
+	total := int(binary.BigEndian.Uint16(b[2:4]))
+	switch {
+	case total == 0:
+		// Segmentation offload: packets captured before the NIC splits them
+		// carry total length 0; the captured bytes are the datagram.
+		total = len(b)
+	case total < ihl:
+		return Malformed
+	case total > len(b):
+		p.Truncated = true
+	}
+	end := min(total, len(b)) // drops Ethernet padding after the datagram
+	p.Src = netip.AddrFrom4([4]byte(b[12:16]))
+	p.Dst = netip.AddrFrom4([4]byte(b[16:20]))
+	p.Proto = b[9]
+	p.IPLen = total
+	frag := binary.BigEndian.Uint16(b[6:8])
+	if frag&0x3fff != 0 { // MF set or offset non-zero
+		return d.defragIPv4(b[:ihl], b[ihl:end], total-ihl, p, depth)
+	}
+	return d.decodeL4(p.Proto, b[ihl:end], p, depth)
+}
+
+func (d *Decoder) decodeIPv6(b []byte, p *Packet, depth int) Result {
+	if len(b) < 40 {
+		return Truncated
+	}
+	if b[0]>>4 != 6 {
+		return Malformed
+	}
+	plen := int(binary.BigEndian.Uint16(b[4:6]))
+	if plen == 0 {
+		// Jumbogram or segmentation offload: take what was captured.
+		plen = len(b) - 40
+	}
+	total := 40 + plen
+	if total > len(b) {
+		p.Truncated = true
+	}
+	end := min(total, len(b))
+	p.Src = netip.AddrFrom16([16]byte(b[8:24]))
+	p.Dst = netip.AddrFrom16([16]byte(b[24:40]))
+	p.IPLen = total
+	return d.decodeIPv6Ext(b[6], b[40:end], p, depth, 40, true)
+}
+
+// decodeIPv6Ext walks the extension headers starting with next header nh.
+// hdrLen is the bytes of IPv6 header already consumed (for IPLen of a
+// reassembled datagram); allowFrag is false inside a reassembled datagram,
+// where a second fragment header is malformed.
+func (d *Decoder) decodeIPv6Ext(nh uint8, b []byte, p *Packet, depth, hdrLen int, allowFrag bool) Result {
+	for i := 0; ; i++ {
+		if i == maxIPv6ExtHeaders {
+			return Malformed
+		}
+		switch nh {
+		case protoHopOpts, protoRouting, protoDstOpts, protoMobility:
+			if len(b) < 8 {
+				return d.setL4Trunc(nh, p)
+			}
+			n := (int(b[1]) + 1) * 8
+			if len(b) < n {
+				return d.setL4Trunc(nh, p)
+			}
+			nh, b, hdrLen = b[0], b[n:], hdrLen+n
+		case protoAH:
+			if len(b) < 8 {
+				return d.setL4Trunc(nh, p)
+			}
+			n := (int(b[1]) + 2) * 4
+			if len(b) < n {
+				return d.setL4Trunc(nh, p)
+			}
+			nh, b, hdrLen = b[0], b[n:], hdrLen+n
+		case protoFragment:
+			if len(b) < 8 {
+				return d.setL4Trunc(nh, p)
+			}
+			offMF := binary.BigEndian.Uint16(b[2:4])
+			if offMF&0xfff9 == 0 {
+				// Atomic fragment (RFC 6946): offset 0, no more fragments.
+				nh, b, hdrLen = b[0], b[8:], hdrLen+8
+				continue
+			}
+			if !allowFrag {
+				return Malformed
+			}
+			p.Proto = b[0]
+			return d.defragIPv6(b[0], offMF, binary.BigEndian.Uint32(b[4:8]), b[8:], hdrLen, p, depth)
+		default:
+			p.Proto = nh
+			return d.decodeL4(nh, b, p, depth)
+		}
+	}
+}
+
+// setL4Trunc records an IPv6 packet cut inside its extension headers.
+func (d *Decoder) setL4Trunc(nh uint8, p *Packet) Result {
+	p.Proto = nh
+	p.Truncated = true
+	return Truncated
+}
+
+// decodeL4 parses the transport header, or follows a tunnel.
+func (d *Decoder) decodeL4(proto uint8, b []byte, p *Packet, depth int) Result {
+	p.Proto = proto
+	switch proto {
+	case ProtoTCP:
+		if len(b) < 20 {
+			p.Truncated = true
+			return Truncated
+		}
+		off := int(b[12]>>4) * 4
+		if off < 20 {
+			return Malformed
+		}
+		p.SrcPort = binary.BigEndian.Uint16(b[0:2])
+		p.DstPort = binary.BigEndian.Uint16(b[2:4])
+		p.Seq = binary.BigEndian.Uint32(b[4:8])
+		p.Ack = binary.BigEndian.Uint32(b[8:12])
+		p.TCPFlags = b[13]
+		p.Window = binary.BigEndian.Uint16(b[14:16])
+		if len(b) < off { // options cut off: ports and flags are still good
+			p.Truncated = true
+			p.Payload = b[len(b):]
+			return OK
+		}
+		p.Payload = b[off:]
+		return OK
+	case ProtoUDP:
+		if len(b) < 8 {
+			p.Truncated = true
+			return Truncated
+		}
+		p.SrcPort = binary.BigEndian.Uint16(b[0:2])
+		p.DstPort = binary.BigEndian.Uint16(b[2:4])
+		ulen := int(binary.BigEndian.Uint16(b[4:6]))
+		switch {
+		case ulen == 0: // jumbogram or offload: the IP length rules
+			ulen = len(b)
+		case ulen < 8:
+			return Malformed
+		case ulen > len(b):
+			p.Truncated = true
+			ulen = len(b)
+		}
+		p.Payload = b[8:ulen]
+		return d.decodeUDPTunnel(p, depth)
+	case ProtoICMP, ProtoICMPv6:
+		if len(b) < 4 {
+			p.Truncated = true
+			return Truncated
+		}
+		p.ICMPType, p.ICMPCode = b[0], b[1]
+		// The body follows the 4-byte rest-of-header (id/seq, MTU, pointer…).
+		p.Payload = b[min(8, len(b)):]
+		return OK
+	case protoIPIP:
+		if r := d.enterTunnel(TunnelIPIP, 0, p, &depth); r != OK {
+			return r
+		}
+		return d.decodeIPv4(b, p, depth)
+	case protoIPv6:
+		if r := d.enterTunnel(TunnelIPIP, 0, p, &depth); r != OK {
+			return r
+		}
+		return d.decodeIPv6(b, p, depth)
+	case protoGRE:
+		return d.decodeGRE(b, p, depth)
+	}
+	// Any other protocol (ESP, SCTP, OSPF, …) is still an IP packet the flow
+	// table may account for; its payload is everything after the IP header.
+	p.Payload = b
+	return OK
+}

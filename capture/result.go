@@ -1,0 +1,97 @@
+package capture
+
+import "sync/atomic"
+
+// Result is what Decode made of a frame. It is a state, not an error: bad
+// input is normal on a tap, so it is counted rather than reported.
+type Result uint8
+
+// Decode results.
+const (
+	OK              Result = iota // an IP packet was decoded into the Packet
+	NotIP                         // a valid frame without IP in it (ARP, LLDP, STP, …)
+	Truncated                     // the capture ended inside a header that was needed
+	Malformed                     // a header contradicts itself (bad length, version, …)
+	Fragment                      // an IP fragment, held for reassembly
+	FragmentDropped               // an IP fragment the defragmenter refused (see DefragStats)
+	Unsupported                   // a link type or encapsulation this decoder does not handle
+	TooDeep                       // more nested tunnels than DecoderConfig.MaxTunnelDepth
+	numResults
+)
+
+var resultNames = [numResults]string{"ok", "not_ip", "truncated", "malformed", "fragment", "fragment_dropped", "unsupported", "too_deep"}
+
+// String returns the metric label of the result.
+func (r Result) String() string {
+	if r < numResults {
+		return resultNames[r]
+	}
+	return "unknown"
+}
+
+// Results lists every Result, for registering one metric per value.
+func Results() []Result {
+	rs := make([]Result, numResults)
+	for i := range rs {
+		rs[i] = Result(i)
+	}
+	return rs
+}
+
+// TunnelTypes lists every tunnel type other than TunnelNone, for
+// registering one decap metric per type.
+func TunnelTypes() []TunnelType {
+	ts := make([]TunnelType, 0, numTunnelTypes-1)
+	for t := TunnelVXLAN; int(t) < numTunnelTypes; t++ {
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// numTunnelTypes bounds the per-tunnel-type decap counters.
+const numTunnelTypes = int(TunnelPPPoE) + 1
+
+// DecodeStats counts what decoders saw. Every reason has its own counter,
+// built once, so the per-packet path only does an atomic add. One DecodeStats
+// may be shared by the decoders of several workers.
+type DecodeStats struct {
+	results    [numResults]atomic.Uint64
+	decaps     [numTunnelTypes]atomic.Uint64
+	extraVLANs atomic.Uint64 // VLAN tags beyond MaxVLANs, not kept in Packet.VLAN
+
+	Defrag DefragStats
+}
+
+// Result returns how many frames ended with r.
+func (s *DecodeStats) Result(r Result) uint64 {
+	if r >= numResults {
+		return 0
+	}
+	return s.results[r].Load()
+}
+
+// Decaps returns how many encapsulations of type t were removed.
+func (s *DecodeStats) Decaps(t TunnelType) uint64 {
+	if int(t) >= numTunnelTypes {
+		return 0
+	}
+	return s.decaps[t].Load()
+}
+
+// ExtraVLANs returns how many VLAN tags were seen beyond the MaxVLANs a
+// Packet keeps.
+func (s *DecodeStats) ExtraVLANs() uint64 { return s.extraVLANs.Load() }
+
+// DefragStats counts the defragmenter's work and everything it refused.
+type DefragStats struct {
+	Held         atomic.Uint64 // fragments accepted and held
+	Reassembled  atomic.Uint64 // datagrams completed
+	Overlaps     atomic.Uint64 // fragments that overlapped data already held (first data wins)
+	Conflicts    atomic.Uint64 // overlaps whose bytes differed from what was held
+	Duplicates   atomic.Uint64 // fragments entirely covered by data already held
+	Malformed    atomic.Uint64 // fragments with impossible offsets or lengths, dropped
+	TooMany      atomic.Uint64 // datagrams dropped for exceeding MaxFragments
+	Timeouts     atomic.Uint64 // datagrams dropped incomplete after Timeout
+	Evicted      atomic.Uint64 // datagrams dropped to make room (MaxDatagrams or MaxBytes)
+	Unfinishable atomic.Uint64 // fragments dropped because the capture truncated them
+}

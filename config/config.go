@@ -1,0 +1,115 @@
+// Package config loads tapdlp's YAML configuration: an embedded, commented
+// default overlaid by the user's file, decoded strictly so that unknown keys
+// and bad values are errors naming the file, line and key. It holds plain
+// option values only; it must not construct pipeline components.
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// Default returns the embedded default configuration text (with comments).
+func Default() []byte { return append([]byte(nil), defaultYAML...) }
+
+// Config is the whole configuration.
+type Config struct {
+	Workers         int        `yaml:"workers"`
+	CommunityIDSeed uint16     `yaml:"community_id_seed"`
+	Decode          Decode     `yaml:"decode"`
+	Flows           Flows      `yaml:"flows"`
+	Reassembly      Reassembly `yaml:"reassembly"`
+
+	// File is where the configuration came from ("(default)" when embedded only).
+	File string `yaml:"-"`
+	// pos records where each key was last set, for errors found after decoding.
+	pos map[string]Pos
+}
+
+// Where returns "file:line" for a dotted key, for errors about its value.
+func (c *Config) Where(key string) string {
+	if p, ok := c.pos[key]; ok {
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	return c.File
+}
+
+// Decode configures the packet decoder.
+type Decode struct {
+	DefragMemcap  Size     `yaml:"defrag_memcap"`
+	DefragTimeout Duration `yaml:"defrag_timeout"`
+	TunnelDepth   int      `yaml:"tunnel_depth"`
+	VXLANPorts    []uint16 `yaml:"vxlan_ports"`
+	GENEVEPorts   []uint16 `yaml:"geneve_ports"`
+}
+
+// Flows configures the flow table.
+type Flows struct {
+	MaxFlows              int      `yaml:"max_flows"`
+	TCPEstablishedTimeout Duration `yaml:"tcp_established_timeout"`
+	TCPClosedTimeout      Duration `yaml:"tcp_closed_timeout"`
+	TCPHandshakeTimeout   Duration `yaml:"tcp_handshake_timeout"`
+	UDPTimeout            Duration `yaml:"udp_timeout"`
+	OtherTimeout          Duration `yaml:"other_timeout"`
+	ActiveTimeout         Duration `yaml:"active_timeout"`
+}
+
+// Reassembly configures TCP stream reassembly.
+type Reassembly struct {
+	InspectDepth Size `yaml:"inspect_depth"`
+	Memcap       Size `yaml:"memcap"`
+	FlowMemcap   Size `yaml:"flow_memcap"`
+}
+
+// Load returns the embedded default overlaid with the file at path (no file
+// when path is empty).
+func Load(path string) (*Config, error) {
+	if path == "" {
+		c := &Config{File: "(default)", pos: map[string]Pos{}}
+		if err := decodeInto("(default)", defaultYAML, c, c.pos); err != nil {
+			return nil, fmt.Errorf("embedded default config: %w", err)
+		}
+		return c, c.validate()
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse overlays data (named file in errors) on the embedded default.
+func Parse(file string, data []byte) (*Config, error) {
+	c := &Config{pos: map[string]Pos{}}
+	if err := decodeInto("(default)", defaultYAML, c, c.pos); err != nil {
+		return nil, fmt.Errorf("embedded default config: %w", err)
+	}
+	if err := decodeInto(file, data, c, c.pos); err != nil {
+		return nil, err
+	}
+	c.File = file
+	return c, c.validate()
+}
+
+// validate checks relations and ranges the decoder cannot see.
+func (c *Config) validate() error {
+	var errs []error
+	check := func(ok bool, key, format string, args ...any) {
+		if !ok {
+			p := c.pos[key]
+			errs = append(errs, &Error{File: p.File, Line: p.Line, Key: key, Msg: fmt.Sprintf(format, args...)})
+		}
+	}
+	check(c.Workers >= 0 && c.Workers <= 1024, "workers", "%d is out of range 0..1024", c.Workers)
+	check(c.Decode.TunnelDepth >= 0 && c.Decode.TunnelDepth <= 16, "decode.tunnel_depth", "%d is out of range 0..16", c.Decode.TunnelDepth)
+	check(c.Flows.MaxFlows > 0, "flows.max_flows", "must be positive")
+	check(c.Reassembly.Memcap > 0, "reassembly.memcap", "must be positive")
+	check(c.Reassembly.FlowMemcap > 0 && c.Reassembly.FlowMemcap <= c.Reassembly.Memcap,
+		"reassembly.flow_memcap", "must be positive and at most reassembly.memcap (%s)", c.Reassembly.Memcap)
+	return errors.Join(errs...)
+}

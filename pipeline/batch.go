@@ -1,0 +1,45 @@
+package pipeline
+
+import (
+	"github.com/tapdlp/tapdlp/capture"
+)
+
+// A batch carries decoded packets from the dispatcher to one worker. Packet
+// payloads are copied into buf because the decoder reuses its frame and
+// defragmentation buffers; copying L4 payload only is cheaper than keeping
+// whole frames and lets decoding (including tunnels and defragmentation)
+// happen once, before dispatch, so the symmetric hash sees inner 5-tuples.
+type batch struct {
+	pkts []capture.Packet
+	buf  []byte
+	now  int64 // dispatcher's packet clock when the batch was sent
+}
+
+const (
+	batchPackets     = 256
+	batchBytes       = 512 << 10 // holds at least one maximal (defragmented) datagram
+	batchesPerWorker = 8         // in flight per worker: bounds dispatcher memory
+)
+
+func newBatch() *batch {
+	return &batch{pkts: make([]capture.Packet, 0, batchPackets), buf: make([]byte, 0, batchBytes)}
+}
+
+// fits reports whether a packet with n payload bytes can be added.
+func (b *batch) fits(n int) bool {
+	return len(b.pkts) < cap(b.pkts) && len(b.buf)+n <= cap(b.buf)
+}
+
+// add copies p (and its payload) into the batch. The caller checked fits.
+func (b *batch) add(p *capture.Packet) {
+	start := len(b.buf)
+	b.buf = append(b.buf, p.Payload...)
+	b.pkts = append(b.pkts, *p)
+	b.pkts[len(b.pkts)-1].Payload = b.buf[start:len(b.buf):len(b.buf)]
+}
+
+func (b *batch) reset() {
+	b.pkts = b.pkts[:0]
+	b.buf = b.buf[:0]
+	b.now = 0
+}

@@ -1,0 +1,135 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/tapdlp/tapdlp/capture"
+)
+
+// tickEvery is how often (in packet time) idle workers are told the time, so
+// their flows expire even when no packet of theirs arrives.
+const tickEvery = int64(time.Second)
+
+// dispatcher decodes frames once and sends each packet, by symmetric flow
+// hash, to the worker that owns its flow. It runs on one goroutine.
+type dispatcher struct {
+	p        *Pipeline
+	workers  []*worker
+	cur      []*batch
+	dec      *capture.Decoder
+	pkt      capture.Packet
+	now      int64
+	lastTick int64
+
+	// progress, read by the progress bar goroutine
+	bytesDone atomic.Int64 // bytes of input consumed in earlier files + this one
+	bytesBase int64
+}
+
+func newDispatcher(p *Pipeline, workers []*worker) *dispatcher {
+	d := &dispatcher{
+		p:       p,
+		workers: workers,
+		cur:     make([]*batch, len(workers)),
+		dec:     capture.NewDecoder(p.decoderConfig(), p.decStats),
+	}
+	for i, w := range workers {
+		d.cur[i] = <-w.free
+	}
+	return d
+}
+
+// run reads src to its end. bytesRead reports input consumed, for progress.
+func (d *dispatcher) run(ctx context.Context, src packetSource, bytesRead func() int64) error {
+	var packets, wire uint64
+	flushCounters := func() {
+		d.p.stats.Packets.Add(packets)
+		d.p.stats.WireBytes.Add(wire)
+		packets, wire = 0, 0
+		d.bytesDone.Store(d.bytesBase + bytesRead())
+	}
+	defer flushCounters()
+	for {
+		data, m, err := src.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		packets++
+		wire += uint64(m.WireLen)
+		if packets&4095 == 0 {
+			flushCounters()
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if d.dec.Decode(data, m, &d.pkt) != capture.OK {
+			d.clock(m.TS)
+			continue
+		}
+		d.route(&d.pkt)
+		d.clock(d.pkt.TS)
+	}
+}
+
+// route appends p to its worker's batch, sending the batch when full.
+func (d *dispatcher) route(p *capture.Packet) {
+	wi := int(p.FlowHash() % uint32(len(d.workers)))
+	b := d.cur[wi]
+	if !b.fits(len(p.Payload)) {
+		d.send(wi)
+		b = d.cur[wi]
+	}
+	b.add(p)
+}
+
+// clock advances packet time and ticks every worker once per tickEvery.
+func (d *dispatcher) clock(ts int64) {
+	if ts <= d.now {
+		return
+	}
+	d.now = ts
+	if d.now-d.lastTick < tickEvery {
+		return
+	}
+	d.lastTick = d.now
+	d.dec.Flush(d.now)
+	for i := range d.workers {
+		d.send(i)
+	}
+}
+
+// send hands worker i its current batch (possibly empty: a tick) and takes a
+// free one. It blocks when the worker is batchesPerWorker behind: back
+// pressure, never unbounded buffering.
+func (d *dispatcher) send(i int) {
+	b := d.cur[i]
+	b.now = d.now
+	d.workers[i].in <- b
+	d.cur[i] = <-d.workers[i].free
+}
+
+// close flushes partial batches and stops the workers.
+func (d *dispatcher) close() {
+	for i, w := range d.workers {
+		if len(d.cur[i].pkts) > 0 {
+			d.send(i)
+		}
+		close(w.in)
+	}
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		return -1
+	}
+	return st.Size()
+}

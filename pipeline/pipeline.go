@@ -1,0 +1,260 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	httpparse "github.com/tapdlp/tapdlp/appproto/http"
+	"github.com/tapdlp/tapdlp/capture"
+	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/reassembly"
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// Options are what the caller (the CLI) decides beyond the configuration.
+type Options struct {
+	Sink     record.Sink  // where records go (required)
+	Log      *slog.Logger // nil: slog.Default()
+	Progress io.Writer    // progress bar target (a terminal); nil: none
+}
+
+// Pipeline is one configured sensor run.
+type Pipeline struct {
+	cfg       *config.Config
+	opts      Options
+	log       *slog.Logger
+	nworkers  int
+	stats     *Stats
+	decStats  *capture.DecodeStats
+	flowStats *reassembly.Stats
+	mem       *reassembly.Memory
+	httpStats *httpparse.Stats
+	out       *writer
+}
+
+// New builds a pipeline from a validated configuration.
+func New(cfg *config.Config, opts Options) (*Pipeline, error) {
+	if opts.Sink == nil {
+		return nil, errors.New("pipeline: no sink")
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	n := cfg.Workers
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	p := &Pipeline{
+		cfg:       cfg,
+		opts:      opts,
+		log:       opts.Log,
+		nworkers:  n,
+		stats:     new(Stats),
+		decStats:  new(capture.DecodeStats),
+		flowStats: new(reassembly.Stats),
+		mem:       reassembly.NewMemory(int64(cfg.Reassembly.Memcap)),
+		httpStats: new(httpparse.Stats),
+	}
+	return p, nil
+}
+
+// Stats returns the pipeline's counters.
+func (p *Pipeline) Stats() *Stats { return p.stats }
+
+// DecodeStats returns the decoder's counters.
+func (p *Pipeline) DecodeStats() *capture.DecodeStats { return p.decStats }
+
+// FlowStats returns the flow table's counters.
+func (p *Pipeline) FlowStats() *reassembly.Stats { return p.flowStats }
+
+func (p *Pipeline) tableConfig() reassembly.Config {
+	c := p.cfg
+	maxFlows := c.Flows.MaxFlows / p.nworkers
+	if maxFlows < 1 {
+		maxFlows = 1
+	}
+	return reassembly.Config{
+		MaxFlows:              maxFlows,
+		InspectDepth:          int(c.Reassembly.InspectDepth),
+		FlowOOOCap:            int(c.Reassembly.FlowMemcap),
+		TCPNewTimeout:         c.Flows.TCPHandshakeTimeout.D(),
+		TCPEstablishedTimeout: c.Flows.TCPEstablishedTimeout.D(),
+		TCPClosedLinger:       c.Flows.TCPClosedTimeout.D(),
+		UDPTimeout:            c.Flows.UDPTimeout.D(),
+		OtherTimeout:          c.Flows.OtherTimeout.D(),
+		ActiveTimeout:         c.Flows.ActiveTimeout.D(),
+	}
+}
+
+func (p *Pipeline) httpConfig() httpparse.Config {
+	return httpparse.Config{Stats: p.httpStats}
+}
+
+func (p *Pipeline) decoderConfig() capture.DecoderConfig {
+	d := p.cfg.Decode
+	return capture.DecoderConfig{
+		MaxTunnelDepth: d.TunnelDepth,
+		VXLANPorts:     append([]uint16{}, d.VXLANPorts...),
+		GENEVEPorts:    append([]uint16{}, d.GENEVEPorts...),
+		Defrag: capture.DefragConfig{
+			MaxBytes: int(d.DefragMemcap),
+			Timeout:  d.DefragTimeout.D(),
+		},
+	}
+}
+
+// Summary is what a replay did.
+type Summary struct {
+	Packets      uint64
+	WireBytes    uint64
+	Flows        uint64
+	Records      uint64
+	DecodeErrors uint64
+	Elapsed      time.Duration
+}
+
+// String is the one-paragraph summary `replay` prints on stderr.
+func (s Summary) String() string {
+	secs := s.Elapsed.Seconds()
+	if secs <= 0 {
+		secs = 1e-9
+	}
+	return fmt.Sprintf("packets %d, bytes %d, flows %d, records %d, decode errors %d, elapsed %s, %.2f Mpps, %.2f Gbit/s",
+		s.Packets, s.WireBytes, s.Flows, s.Records, s.DecodeErrors, s.Elapsed.Round(time.Millisecond),
+		float64(s.Packets)/secs/1e6, float64(s.WireBytes)*8/secs/1e9)
+}
+
+// packetSource is what the dispatcher reads: a capture file or a ring.
+type packetSource interface {
+	Next() ([]byte, capture.Meta, error)
+}
+
+// Replay reads the files in order (path "-" is standard input) through the
+// whole pipeline and writes every record, including flows still open at the
+// end (state shutdown). It returns when every record has reached the sink.
+func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) {
+	start := time.Now()
+	var total int64
+	for _, path := range paths {
+		if path == "-" {
+			total = -1
+			break
+		}
+		if sz := fileSize(path); sz >= 0 {
+			total += sz
+		} else {
+			total = -1
+			break
+		}
+	}
+	p.out = newWriter(p.opts.Sink, p.stats, p.log)
+	workers := make([]*worker, p.nworkers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		workers[i] = newWorker(i, p)
+		wg.Go(workers[i].run)
+	}
+	d := newDispatcher(p, workers)
+	stopProgress := p.startProgress(d, total, start)
+
+	var err error
+	for _, path := range paths {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		if err = p.replayFile(ctx, d, path); err != nil {
+			break
+		}
+	}
+	d.close()
+	wg.Wait()
+	stopProgress()
+	if cerr := p.out.close(); err == nil {
+		err = cerr
+	}
+	return p.summary(time.Since(start)), err
+}
+
+func (p *Pipeline) replayFile(ctx context.Context, d *dispatcher, path string) error {
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	d.bytesBase = d.bytesDone.Load()
+	return d.run(ctx, src, src.BytesRead)
+}
+
+func (p *Pipeline) summary(elapsed time.Duration) Summary {
+	s := Summary{
+		Packets:   p.stats.Packets.Load(),
+		WireBytes: p.stats.WireBytes.Load(),
+		Flows:     p.stats.Flows.Load(),
+		Records:   p.stats.Records.Load(),
+		Elapsed:   elapsed,
+	}
+	for _, r := range []capture.Result{capture.Truncated, capture.Malformed, capture.FragmentDropped, capture.Unsupported, capture.TooDeep} {
+		s.DecodeErrors += p.decStats.Result(r)
+	}
+	return s
+}
+
+// writeRecord encodes a record and queues it for the writer. Replay blocks
+// when the writer is behind (it must be lossless); the writer counts failures.
+func (p *Pipeline) writeRecord(v any) {
+	b, err := encode(v)
+	if err != nil {
+		p.stats.RecordErrors.Add(1)
+		p.log.Error("encode record", "err", err)
+		return
+	}
+	p.out.ch <- b
+	p.stats.Records.Add(1)
+}
+
+// writer drains encoded records into the sink on its own goroutine so a slow
+// sink delays workers only when its queue is full.
+type writer struct {
+	ch    chan []byte
+	sink  record.Sink
+	stats *Stats
+	log   *slog.Logger
+	done  chan struct{}
+	err   atomic.Pointer[error]
+}
+
+func newWriter(sink record.Sink, stats *Stats, log *slog.Logger) *writer {
+	w := &writer{ch: make(chan []byte, 4096), sink: sink, stats: stats, log: log, done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	for b := range w.ch {
+		if err := w.sink.Write(b); err != nil {
+			if w.stats.RecordErrors.Add(1) == 1 {
+				w.log.Error("sink write failed", "err", err)
+				w.err.Store(&err)
+			}
+		}
+	}
+}
+
+// close waits for every queued record to be written and reports the first
+// sink error, if any.
+func (w *writer) close() error {
+	close(w.ch)
+	<-w.done
+	if e := w.err.Load(); e != nil {
+		return fmt.Errorf("writing records: %w", *e)
+	}
+	return nil
+}

@@ -1,0 +1,145 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/record"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/golden")
+
+const pcapDir = "../testdata/pcap"
+
+// replayRecords replays files with n workers and returns the JSON lines,
+// sorted so that worker scheduling cannot change the order.
+func replayRecords(t testing.TB, cfgYAML string, n int, files ...string) []string {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(cfgYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Workers = n
+	var buf bytes.Buffer
+	sink := record.NewWriterSink(&buf)
+	p, err := New(cfg, Options{Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Replay(context.Background(), files); err != nil {
+		t.Fatalf("replay %v: %v", files, err)
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		lines = nil
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+// withoutTS drops the "ts" field: when a record is written depends on when
+// its worker learns the time, which depends on the number of workers.
+func withoutTS(t testing.TB, lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("record %d is not JSON: %v", i, err)
+		}
+		delete(m, "ts")
+		b, _ := json.Marshal(m)
+		out[i] = string(b)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// goldenCaptures are replayed and compared with testdata/golden/NAME.jsonl.
+var goldenCaptures = []string{"demo.pcap"}
+
+func TestGolden(t *testing.T) {
+	for _, name := range goldenCaptures {
+		t.Run(name, func(t *testing.T) {
+			got := replayRecords(t, "", 1, filepath.Join(pcapDir, name))
+			golden := filepath.Join("..", "testdata", "golden", strings.TrimSuffix(name, filepath.Ext(name))+".jsonl")
+			text := strings.Join(got, "\n") + "\n"
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./pipeline -run TestGolden -update)", err)
+			}
+			if text != string(want) {
+				t.Errorf("records differ from %s (rerun with -update if the change is intended):\n%s", golden, lineDiff(string(want), text))
+			}
+		})
+	}
+}
+
+// The number of workers must not change what is written (timestamps of
+// emission aside).
+func TestWorkerCountInvariance(t *testing.T) {
+	for _, f := range captureFiles(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			one := withoutTS(t, replayRecords(t, "", 1, f))
+			four := withoutTS(t, replayRecords(t, "", 4, f))
+			if strings.Join(one, "\n") != strings.Join(four, "\n") {
+				t.Errorf("1 vs 4 workers differ:\n%s", lineDiff(strings.Join(one, "\n"), strings.Join(four, "\n")))
+			}
+		})
+	}
+}
+
+// captureFiles lists the committed captures (not the oracle files beside them).
+func captureFiles(t testing.TB) []string {
+	var files []string
+	for _, pat := range []string{"*.pcap", "*.pcapng", "*.pcap.gz", "*.pcap.zst", "*.pcapng.gz", "*.pcapng.zst"} {
+		m, _ := filepath.Glob(filepath.Join(pcapDir, pat))
+		files = append(files, m...)
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		t.Fatal("no captures in testdata/pcap")
+	}
+	return files
+}
+
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var a, c string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			c = g[i]
+		}
+		if a != c {
+			b.WriteString("- " + a + "\n+ " + c + "\n")
+			if b.Len() > 4000 {
+				b.WriteString("…\n")
+				break
+			}
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,325 @@
+package pipeline
+
+import (
+	"github.com/tapdlp/tapdlp/appproto/dns"
+	httpparse "github.com/tapdlp/tapdlp/appproto/http"
+	"github.com/tapdlp/tapdlp/appproto/quic"
+	apptls "github.com/tapdlp/tapdlp/appproto/tls"
+	"github.com/tapdlp/tapdlp/capture"
+	"github.com/tapdlp/tapdlp/reassembly"
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// appKind is the application protocol a flow was recognised as.
+type appKind uint8
+
+const (
+	appUnknown appKind = iota
+	appTLS
+	appHTTP
+	appDNS
+	appQUIC
+	appOther // plaintext or unrecognised payload
+)
+
+var appNames = [...]string{"", "tls", "http", "dns", "quic", ""}
+
+// sniffLen is how many bytes of a TCP direction are gathered, at most, before
+// the protocol is decided; most first segments are longer and decide at once.
+const sniffLen = 24
+
+// session is one flow's consumer (its reassembly.Stream): it recognises the
+// application protocol from the first bytes, whatever the port, feeds the
+// matching parser, and keeps what the parsers learned until the record is
+// written. Sessions and their parsers are recycled per worker.
+type session struct {
+	h    *flowHandler
+	flow *reassembly.Flow
+	app  appKind
+	tcp  bool
+
+	sniff  [2][sniffLen]byte
+	nsniff [2]int
+
+	tlsp     apptls.Parser
+	tlsDone  bool
+	quicConn *quic.Conn
+	http     [2]httpparse.Parser
+	httpPair httpparse.Pairing
+	httpSeen [2]bool
+	dnsTCP   [2]dns.TCPFramer
+
+	// What the parsers learned.
+	name       string // destination name from the payload (SNI, QUIC, HTTP)
+	nameSource string
+	tls        *record.TLS
+	httpRec    *record.HTTP
+	dnsRec     *record.DNS
+	encrypted  bool
+}
+
+func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
+	s.h, s.flow = h, f
+	s.app = appUnknown
+	s.tcp = f.Proto == capture.ProtoTCP
+	s.nsniff = [2]int{}
+	s.tlsp.Reset()
+	s.tlsDone = false
+	if s.quicConn != nil {
+		s.quicConn.Reset()
+	}
+	s.httpPair.Reset()
+	s.httpSeen = [2]bool{}
+	s.dnsTCP[0].Reset()
+	s.dnsTCP[1].Reset()
+	s.name, s.nameSource = "", ""
+	s.tls, s.httpRec, s.dnsRec = nil, nil, nil
+	s.encrypted = false
+}
+
+// Data implements reassembly.Stream.
+func (s *session) Data(dir reassembly.Dir, b []byte, ts int64) bool {
+	if s.tcp {
+		return s.tcpData(dir, b)
+	}
+	return s.udpData(dir, b, ts)
+}
+
+// Gap implements reassembly.Stream: parsers that cannot resynchronise give up.
+func (s *session) Gap(dir reassembly.Dir, n int) {
+	switch s.app {
+	case appHTTP:
+		s.http[dir].Gap(n)
+	case appDNS:
+		s.dnsTCP[dir].Reset()
+	case appUnknown:
+		s.app = appOther // a gap before the protocol was known: scan what comes as raw bytes
+	}
+}
+
+func (s *session) tcpData(dir reassembly.Dir, b []byte) bool {
+	if s.app == appUnknown {
+		var prefix []byte
+		prefix, b = s.gather(dir, b)
+		if prefix == nil {
+			return true // still deciding
+		}
+		s.app = s.detectTCP(dir, prefix)
+		if s.app == appHTTP {
+			s.startHTTP()
+		}
+		if !s.tcpApp(dir, prefix) {
+			return false
+		}
+	}
+	if len(b) == 0 {
+		return true
+	}
+	return s.tcpApp(dir, b)
+}
+
+// gather collects the first bytes of a direction until the protocol can be
+// decided. It returns the bytes to decide on (and to feed first) and the
+// rest of b, or a nil prefix while more bytes are needed.
+func (s *session) gather(dir reassembly.Dir, b []byte) (prefix, rest []byte) {
+	n := s.nsniff[dir]
+	if n == 0 && len(b) >= sniffLen {
+		return b, nil
+	}
+	k := copy(s.sniff[dir][n:], b)
+	s.nsniff[dir] = n + k
+	buf := s.sniff[dir][:n+k]
+	if n+k < sniffLen && httpparse.Sniff(buf) == httpparse.SniffNeedMore && !(len(buf) >= 2 && buf[0] == 0x16) {
+		return nil, nil
+	}
+	return buf, b[k:]
+}
+
+func (s *session) detectTCP(dir reassembly.Dir, b []byte) appKind {
+	if len(b) >= 2 && b[0] == 0x16 && b[1] == 0x03 {
+		return appTLS
+	}
+	switch httpparse.Sniff(b) {
+	case httpparse.SniffRequest, httpparse.SniffResponse:
+		return appHTTP
+	}
+	if s.flow.DstPort == 53 || s.flow.SrcPort == 53 {
+		return appDNS
+	}
+	return appOther
+}
+
+// tcpApp hands stream bytes to the flow's parser. It returns whether the
+// direction is still wanted.
+func (s *session) tcpApp(dir reassembly.Dir, b []byte) bool {
+	switch s.app {
+	case appTLS:
+		s.encrypted = true
+		if dir != reassembly.DirOut || s.tlsDone {
+			return false
+		}
+		if s.tlsp.Feed(b) {
+			s.tlsDone = true
+			if s.tlsp.Status() == apptls.Done && !s.tlsp.IsServer {
+				s.setTLS(&s.tlsp.Hello, apptls.TransportTCP, "sni")
+			}
+			return false
+		}
+		return true
+	case appHTTP:
+		side := httpparse.Request
+		if dir == reassembly.DirIn {
+			side = httpparse.Response
+		}
+		p := &s.http[side]
+		if p.Stopped() {
+			return false
+		}
+		p.Feed(b)
+		return !p.Stopped()
+	case appDNS:
+		f := &s.dnsTCP[dir]
+		f.Feed(b)
+		for {
+			msg, ok := f.Next()
+			if !ok {
+				break
+			}
+			s.dnsMessage(dir, msg)
+		}
+		return true
+	}
+	return false // other payload: counted; content inspection attaches here
+}
+
+func (s *session) udpData(dir reassembly.Dir, b []byte, ts int64) bool {
+	if s.app == appUnknown {
+		switch {
+		case s.flow.DstPort == 53 || s.flow.SrcPort == 53 || s.flow.DstPort == 5353 || dns.LooksLikeDNS(b):
+			s.app = appDNS
+		case dir == reassembly.DirOut && quic.LooksLikeInitial(b):
+			s.app = appQUIC
+			if s.quicConn == nil {
+				s.quicConn = new(quic.Conn)
+			}
+		default:
+			s.app = appOther
+		}
+	}
+	switch s.app {
+	case appDNS:
+		s.dnsMessage(dir, b)
+		return true
+	case appQUIC:
+		s.encrypted = true
+		if dir != reassembly.DirOut {
+			return false
+		}
+		if s.quicConn.Feed(b) {
+			if s.quicConn.Status() == quic.Done {
+				s.setTLS(&s.quicConn.Hello, apptls.TransportQUIC, "quic")
+			}
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+func (s *session) setTLS(h *apptls.ClientHello, transport byte, source string) {
+	s.tls = &record.TLS{
+		SNI:     h.SNI,
+		Version: apptls.VersionString(h.Version()),
+		JA4:     h.JA4(transport),
+	}
+	if len(h.ALPN) > 0 {
+		s.tls.ALPN = append([]string(nil), h.ALPN...)
+	}
+	if h.SNI != "" {
+		s.name, s.nameSource = h.SNI, source
+	}
+}
+
+// dnsMessage records the first question and answers of a DNS flow.
+func (s *session) dnsMessage(dir reassembly.Dir, msg []byte) {
+	m := s.h.dnsMsg
+	if m.Parse(msg) != nil {
+		return
+	}
+	if s.dnsRec == nil {
+		s.dnsRec = &record.DNS{}
+	}
+	if s.dnsRec.Query == "" && len(m.QName()) > 0 {
+		s.dnsRec.Query = string(m.QName())
+		s.dnsRec.QType = dns.TypeString(m.QType)
+	}
+	if !m.Header.Response() || s.dnsRec.RCode != "" {
+		return
+	}
+	s.dnsRec.RCode = dns.RCodeString(m.Header.RCode())
+	for i := 0; i < m.NumAddrs() && len(s.dnsRec.Answers) < maxDNSAnswers; i++ {
+		a, _, _, _ := m.Addr(i)
+		s.dnsRec.Answers = append(s.dnsRec.Answers, a.String())
+	}
+}
+
+// maxDNSAnswers bounds the answers one record lists.
+const maxDNSAnswers = 16
+
+// startHTTP readies both sides' parsers, paired so responses know their
+// request's method.
+func (s *session) startHTTP() {
+	cfg := s.h.p.httpConfig()
+	s.http[httpparse.Request].Reset(httpparse.Request, cfg, &s.httpPair, (*httpEvents)(s))
+	s.http[httpparse.Response].Reset(httpparse.Response, cfg, &s.httpPair, (*httpEvents)(s))
+}
+
+// finish tells parsers the flow ended (flushing partial messages).
+func (s *session) finish() {
+	if s.app == appHTTP {
+		s.http[0].Close()
+		s.http[1].Close()
+	}
+}
+
+// fill copies what the session learned into the record.
+func (s *session) fill(rec *record.Flow) {
+	rec.App = appNames[s.app]
+	rec.TLS, rec.HTTP, rec.DNS = s.tls, s.httpRec, s.dnsRec
+	if s.name != "" {
+		rec.Dst.Name, rec.Dst.NameSource = s.name, s.nameSource
+	}
+}
+
+// httpEvents receives the HTTP parsers' events for a session.
+type httpEvents session
+
+func (e *httpEvents) Start(m *httpparse.Message) {
+	s := (*session)(e)
+	if m.Side == httpparse.Response {
+		if s.httpRec != nil && s.httpRec.Status == 0 {
+			s.httpRec.Status = m.Status
+		}
+		return
+	}
+	if s.httpRec == nil {
+		s.httpRec = &record.HTTP{
+			Method:    string(m.Method),
+			Host:      string(m.Host),
+			URI:       string(m.Path),
+			UserAgent: string(m.UserAgent),
+		}
+		if len(m.Host) > 0 && s.nameSource == "" {
+			s.name, s.nameSource = s.httpRec.Host, "http"
+			if string(m.Method) == "CONNECT" {
+				s.nameSource = "connect"
+			}
+		}
+	}
+	s.httpRec.Requests++
+}
+
+func (e *httpEvents) Header(m *httpparse.Message, name, value []byte)   {}
+func (e *httpEvents) Body(m *httpparse.Message, data []byte)            {}
+func (e *httpEvents) End(m *httpparse.Message)                          {}
+func (e *httpEvents) Stop(side httpparse.Side, reason httpparse.Reason) {}

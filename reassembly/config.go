@@ -1,0 +1,96 @@
+package reassembly
+
+import "time"
+
+// Config bounds one Table. Zero in any field means the documented default;
+// negative values mean "off" where a field says so.
+type Config struct {
+	// MaxFlows caps the flows this table tracks at once; at the cap the least
+	// recently active flow is emitted (state timeout) and counted as evicted.
+	// Default 1<<20. It is per Table: the caller splits a global budget
+	// across workers.
+	MaxFlows int
+
+	// InspectDepth is how many payload bytes per direction are reassembled
+	// and delivered; past it the direction is only counted. Default 1 MiB;
+	// negative means unlimited.
+	InspectDepth int
+
+	// FlowOOOCap bounds the out-of-order bytes one flow may buffer (both
+	// directions, counted in buffer capacity). At the cap the flow's oldest
+	// hole is declared lost (Stream.Gap) and the data behind it delivered, so
+	// buffered data is never silently thrown away. Default 1 MiB: with the
+	// default InspectDepth nothing past 1 MiB of a direction is buffered
+	// anyway, and a hole that 1 MiB of later data has not filled is capture
+	// loss, not reordering. Minimum 64 KiB (one maximal segment).
+	FlowOOOCap int
+
+	// TCPNewTimeout expires TCP flows whose responder never answered (SYN
+	// only). Default 30 s: longer than the first four SYN retransmissions
+	// (1+2+4+8 s), short enough that a SYN scan does not pin the table.
+	TCPNewTimeout time.Duration
+	// TCPEstablishedTimeout is the idle timeout of TCP flows that saw both
+	// directions or were picked up mid-stream. Default 5 min.
+	TCPEstablishedTimeout time.Duration
+	// TCPClosedLinger is how long a flow that saw FIN both ways or a RST is
+	// kept (absorbing final ACKs and retransmissions) before it is emitted
+	// with state closed or reset. Default 5 s.
+	TCPClosedLinger time.Duration
+	// UDPTimeout is the idle timeout of UDP flows. Default 60 s.
+	UDPTimeout time.Duration
+	// OtherTimeout is the idle timeout of ICMP and other IP protocols.
+	// Default 60 s.
+	OtherTimeout time.Duration
+	// ActiveTimeout emits an interim record (state active, final=false) of a
+	// flow every ActiveTimeout of packet time while it lives. Counters in the
+	// interim record are cumulative since the flow started. Default 5 min;
+	// negative disables interim records.
+	ActiveTimeout time.Duration
+}
+
+// Defaults, see Config.
+const (
+	DefaultMaxFlows              = 1 << 20
+	DefaultInspectDepth          = 1 << 20
+	DefaultFlowOOOCap            = 1 << 20
+	DefaultTCPNewTimeout         = 30 * time.Second
+	DefaultTCPEstablishedTimeout = 5 * time.Minute
+	DefaultTCPClosedLinger       = 5 * time.Second
+	DefaultUDPTimeout            = 60 * time.Second
+	DefaultOtherTimeout          = 60 * time.Second
+	DefaultActiveTimeout         = 5 * time.Minute
+
+	minFlowOOOCap = 64 << 10
+)
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// withDefaults resolves zero fields; negative durations other than
+// ActiveTimeout are treated as the default because a negative idle timeout
+// would expire every flow at once.
+func (c Config) withDefaults() Config {
+	c.MaxFlows = orDefault(c.MaxFlows, DefaultMaxFlows)
+	if c.MaxFlows < 1 {
+		c.MaxFlows = DefaultMaxFlows
+	}
+	c.InspectDepth = orDefault(c.InspectDepth, DefaultInspectDepth)
+	c.FlowOOOCap = max(orDefault(c.FlowOOOCap, DefaultFlowOOOCap), minFlowOOOCap)
+	fix := func(v, def time.Duration) time.Duration {
+		if v <= 0 {
+			return def
+		}
+		return v
+	}
+	c.TCPNewTimeout = fix(c.TCPNewTimeout, DefaultTCPNewTimeout)
+	c.TCPEstablishedTimeout = fix(c.TCPEstablishedTimeout, DefaultTCPEstablishedTimeout)
+	c.TCPClosedLinger = fix(c.TCPClosedLinger, DefaultTCPClosedLinger)
+	c.UDPTimeout = fix(c.UDPTimeout, DefaultUDPTimeout)
+	c.OtherTimeout = fix(c.OtherTimeout, DefaultOtherTimeout)
+	c.ActiveTimeout = orDefault(c.ActiveTimeout, DefaultActiveTimeout)
+	return c
+}

@@ -1,0 +1,372 @@
+package reassembly
+
+import (
+	"github.com/tapdlp/tapdlp/capture"
+)
+
+// half is one direction's reassembly state. Positions are kept as 64-bit
+// stream offsets (bytes since the first sequence number seen): sequence
+// numbers are only compared to next with serial arithmetic, so wraparound
+// never reaches the buffer logic.
+type half struct {
+	init    bool
+	done    bool   // not delivering: no stream, consumer declined, or depth reached
+	finSeen bool   // FIN sent by this direction
+	ackSeen bool   // this direction sent an ACK
+	finSeq  uint32 // sequence number of the FIN (the stream's end)
+	ack     uint32 // highest ACK this direction sent (for the peer's stream)
+	next    uint32 // sequence number of the next byte to deliver
+	off     uint64 // stream offset of next (bytes delivered or skipped so far)
+	segs    []seg  // buffered out-of-order data, sorted, non-overlapping, all > off
+}
+
+// seg is buffered out-of-order data at stream offset off; b comes from the
+// table's bufPool and cap(b) is what is reserved in Memory.
+type seg struct {
+	off uint64
+	b   []byte
+}
+
+func (s *seg) end() uint64 { return s.off + uint64(len(s.b)) }
+
+// maxWindow bounds how far ahead of next a segment may start (the largest
+// scaled TCP window); anything further is not this stream's data and is
+// ignored.
+const maxWindow = 1 << 30
+
+// maxSegs bounds the buffered segments of one direction. Inserting is a
+// memmove of the segment slice, so the bound caps its cost (32 KiB) against
+// floods of tiny out-of-order segments; legitimate reordering reaches the
+// FlowOOOCap first (1024 full-size segments are 1.4 MiB).
+const maxSegs = 1024
+
+// segment handles the payload (and SYN) of one packet of direction d.
+func (t *Table) segment(c *conn, d Dir, p *capture.Packet, syn bool) {
+	h := &c.half[d]
+	seq := p.Seq
+	if syn {
+		if !h.init {
+			h.init, h.next = true, seq+1
+		}
+		seq++ // the SYN consumes one sequence number; TFO data follows it
+	}
+	data := p.Payload
+	if len(data) == 0 {
+		return
+	}
+	if !h.init {
+		// Mid-stream pickup: the first data seen defines the stream start.
+		h.init, h.next = true, seq
+	}
+	// Payload starting before the delivery point was seen before.
+	retrans := int32(seq-h.next) < 0
+	switch {
+	case retrans && int32(seq+uint32(len(data))-h.next) <= 0:
+		// entirely old: nothing to do
+	case h.done:
+		// Not reassembling: only keep next current so retransmissions are
+		// still recognised.
+		if end := seq + uint32(len(data)); int32(seq-h.next) < maxWindow {
+			h.off += uint64(end - h.next)
+			h.next = end
+		}
+	default:
+		if t.insert(c, d, seq, data, p.TS) {
+			retrans = true
+		}
+		t.drain(c, d, p.TS)
+		if peer := &c.half[1-d]; peer.ackSeen && len(h.segs) > 0 {
+			// The peer may already have acknowledged past the hole this
+			// data sits behind (the ACK was seen before the data).
+			t.ackPast(c, d, peer.ack)
+		}
+	}
+	if retrans {
+		c.hist.add(&c.Flow, d, evRetrans)
+	}
+}
+
+// insert places data (starting at sequence seq) into direction d: bytes
+// already delivered are dropped, bytes at the delivery point go straight to
+// the Stream without copying, bytes overlapping buffered data are compared
+// (first data wins, differing bytes counted) and the rest is buffered.
+// Every iteration consumes data or frees buffered data, so it terminates.
+// It reports whether data overlapped buffered data (a retransmission).
+func (t *Table) insert(c *conn, d Dir, seq uint32, data []byte, ts int64) (overlapped bool) {
+	h := &c.half[d]
+	for len(data) > 0 && !h.done {
+		rel := int32(seq - h.next)
+		if rel < 0 {
+			skip := uint32(-rel)
+			if uint64(skip) >= uint64(len(data)) {
+				return
+			}
+			data, seq, rel = data[skip:], h.next, 0
+		}
+		if rel >= maxWindow {
+			return
+		}
+		off := h.off + uint64(rel)
+		if lim := t.cfg.InspectDepth; lim > 0 {
+			if off >= uint64(lim) {
+				return
+			}
+			if room := uint64(lim) - off; uint64(len(data)) > room {
+				data = data[:room]
+			}
+		}
+		i := h.search(off)
+		if i < len(h.segs) && h.segs[i].off <= off {
+			// Overlap with buffered data: the buffered copy came first.
+			s := &h.segs[i]
+			n := min(s.end()-off, uint64(len(data)))
+			t.compare(c, s.b[off-s.off:off-s.off+n], data[:n])
+			overlapped = true
+			data, seq = data[n:], seq+uint32(n)
+			continue
+		}
+		n := uint64(len(data))
+		if i < len(h.segs) {
+			n = min(n, h.segs[i].off-off)
+		}
+		if off == h.off {
+			t.deliver(c, d, data[:n], ts)
+			data, seq = data[n:], seq+uint32(n)
+			continue
+		}
+		piece := data[:min(n, maxClass)]
+		if !t.room(c, d, len(piece)) {
+			if h.off != off-uint64(rel) {
+				continue // skipping holes moved the delivery point: re-place the data
+			}
+			t.drop(c, len(piece))
+		} else if h.off != off-uint64(rel) {
+			continue
+		} else {
+			t.buffer(c, d, i, off, piece)
+		}
+		data, seq = data[len(piece):], seq+uint32(len(piece))
+	}
+	return overlapped
+}
+
+// search returns the index of the first buffered segment ending after off.
+func (h *half) search(off uint64) int {
+	lo, hi := 0, len(h.segs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if h.segs[m].end() <= off {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// compare counts the bytes where a retransmission disagrees with what was
+// buffered first.
+func (t *Table) compare(c *conn, first, again []byte) {
+	var diff uint64
+	for i := range first {
+		if first[i] != again[i] {
+			diff++
+		}
+	}
+	if diff > 0 {
+		c.Overlaps += diff
+		t.st.OverlapBytes.Add(diff)
+	}
+}
+
+// room makes space for n (<= maxClass) more buffered bytes in direction d of c: while the
+// flow is over FlowOOOCap or maxSegs, or the global memcap would refuse n,
+// the flow's earliest hole is skipped (Gap) and the data behind it
+// delivered. It reports whether the space is now available; it may move
+// delivery points, which the caller must re-check. When the flow holds
+// nothing and the global memcap is still exhausted, the new data is the
+// one dropped: memory held by other workers' flows cannot be reclaimed
+// without locks, and the oldest data is the closest to being deliverable.
+func (t *Table) room(c *conn, d Dir, n int) bool {
+	need := int64(1) << (classOf(n) + minClassShift)
+	for c.buffered+int(need) > t.cfg.FlowOOOCap || !t.mem.fits(need) || len(c.half[d].segs) >= maxSegs {
+		od := d
+		if len(c.half[od].segs) == 0 {
+			od = 1 - d
+		}
+		if len(c.half[od].segs) == 0 {
+			return false
+		}
+		t.st.CapGaps.Add(1)
+		t.skipHole(c, od)
+	}
+	return true
+}
+
+// drop counts out-of-order data that could not be buffered; the hole it
+// leaves is reported as a gap later.
+func (t *Table) drop(c *conn, n int) {
+	c.OOODropped += uint64(n)
+	t.st.OOOBytesDropped.Add(uint64(n))
+	t.st.MemcapDrops.Add(1)
+}
+
+// buffer copies piece (at most maxClass bytes, at stream offset off, to go
+// before segs[i]) into a pooled buffer reserved in Memory.
+func (t *Table) buffer(c *conn, d Dir, i int, off uint64, piece []byte) {
+	h := &c.half[d]
+	size := int64(1) << (classOf(len(piece)) + minClassShift)
+	if !t.mem.reserve(size) {
+		t.drop(c, len(piece)) // another worker took the memory since room()
+		return
+	}
+	b := t.pool.get(len(piece))
+	copy(b, piece)
+	c.buffered += int(size)
+	t.inUse += size
+	h.segs = append(h.segs, seg{})
+	copy(h.segs[i+1:], h.segs[i:])
+	h.segs[i] = seg{off: off, b: b}
+	t.st.OOOBytesBuffered.Add(uint64(len(piece)))
+}
+
+// deliver hands b (at the delivery point of d) to the Stream.
+func (t *Table) deliver(c *conn, d Dir, b []byte, ts int64) {
+	h := &c.half[d]
+	h.off += uint64(len(b))
+	h.next += uint32(len(b))
+	if !c.stream.Data(d, b, ts) {
+		h.done = true
+		t.releaseSegs(c, d)
+		return
+	}
+	t.checkDepth(c, d)
+}
+
+// checkDepth stops reassembling d once InspectDepth bytes were delivered.
+func (t *Table) checkDepth(c *conn, d Dir) {
+	h := &c.half[d]
+	if lim := t.cfg.InspectDepth; lim > 0 && h.off >= uint64(lim) && !h.done {
+		h.done = true
+		c.DepthReached = true
+		t.st.DepthReached.Add(1)
+		t.releaseSegs(c, d)
+	}
+}
+
+// drain delivers buffered segments that have become contiguous.
+func (t *Table) drain(c *conn, d Dir, ts int64) {
+	h := &c.half[d]
+	k := 0
+	for k < len(h.segs) && !h.done && h.segs[k].off == h.off {
+		s := h.segs[k]
+		t.deliver(c, d, s.b, ts)
+		if h.done {
+			return // releaseSegs already emptied segs
+		}
+		t.freeBuf(c, s.b)
+		k++
+	}
+	if k > 0 {
+		n := copy(h.segs, h.segs[k:])
+		clear(h.segs[n:])
+		h.segs = h.segs[:n]
+	}
+}
+
+// skipHole declares the bytes before d's first buffered segment lost and
+// delivers the data behind the hole.
+func (t *Table) skipHole(c *conn, d Dir) {
+	h := &c.half[d]
+	if len(h.segs) == 0 {
+		return
+	}
+	t.gap(c, d, h.segs[0].off-h.off)
+	t.drain(c, d, c.Last)
+}
+
+// gap skips n bytes of d that will never be delivered (Stream.Gap, Missed,
+// history 'G').
+func (t *Table) gap(c *conn, d Dir, n uint64) {
+	if n == 0 {
+		return
+	}
+	h := &c.half[d]
+	h.off += n
+	h.next += uint32(n)
+	c.Missed[d] += n
+	t.st.MissedBytes.Add(n)
+	c.hist.add(&c.Flow, d, evGap)
+	c.stream.Gap(d, int(n))
+	t.checkDepth(c, d)
+}
+
+// ackPast skips the holes of direction d that the peer acknowledged in full:
+// the sender got them there, the capture did not.
+func (t *Table) ackPast(c *conn, d Dir, ack uint32) {
+	h := &c.half[d]
+	for len(h.segs) > 0 && !h.done {
+		holeEnd := h.next + uint32(h.segs[0].off-h.off)
+		if int32(ack-holeEnd) < 0 {
+			return
+		}
+		t.st.AckGaps.Add(1)
+		t.skipHole(c, d)
+	}
+}
+
+// flushHalf runs when the flow ends: holes before buffered data are skipped
+// and the data delivered, then a trailing hole is reported when the
+// stream's end is known, from its FIN (which consumes one sequence number)
+// or else from the highest ACK the peer sent, as Zeek counts missed bytes.
+func (t *Table) flushHalf(c *conn, d Dir) {
+	h := &c.half[d]
+	if h.done || !h.init {
+		return
+	}
+	if len(h.segs) > 0 {
+		t.st.EndGaps.Add(1)
+	}
+	for len(h.segs) > 0 && !h.done {
+		t.skipHole(c, d)
+	}
+	if h.done || c.Proto != capture.ProtoTCP {
+		return
+	}
+	var end uint32
+	switch peer := &c.half[1-d]; {
+	case h.finSeen:
+		end = h.finSeq
+	case peer.ackSeen:
+		end = peer.ack
+	default:
+		return
+	}
+	n := int32(end - h.next)
+	if n <= 0 || n >= maxWindow {
+		return
+	}
+	missing := uint64(n)
+	if lim := t.cfg.InspectDepth; lim > 0 {
+		missing = min(missing, uint64(lim)-min(h.off, uint64(lim)))
+	}
+	t.gap(c, d, missing)
+}
+
+func (t *Table) freeBuf(c *conn, b []byte) {
+	size := int64(cap(b))
+	c.buffered -= int(size)
+	t.inUse -= size
+	t.mem.release(size)
+	t.pool.put(b)
+}
+
+// releaseSegs drops d's buffered data without delivering it.
+func (t *Table) releaseSegs(c *conn, d Dir) {
+	h := &c.half[d]
+	for i := range h.segs {
+		t.freeBuf(c, h.segs[i].b)
+	}
+	clear(h.segs)
+	h.segs = h.segs[:0]
+}
