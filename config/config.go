@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"gopkg.in/yaml.v3"
 )
 
 //go:embed default.yaml
@@ -24,6 +26,10 @@ type Config struct {
 	Decode          Decode     `yaml:"decode"`
 	Flows           Flows      `yaml:"flows"`
 	Reassembly      Reassembly `yaml:"reassembly"`
+	Rules           yaml.Node  `yaml:"rules"`
+	RulesDir        string     `yaml:"rules_dir"`
+	Alerts          Alerts     `yaml:"alerts"`
+	StateDir        string     `yaml:"state_dir"`
 
 	// File is where the configuration came from ("(default)" when embedded only).
 	File string `yaml:"-"`
@@ -64,6 +70,21 @@ type Reassembly struct {
 	InspectDepth Size `yaml:"inspect_depth"`
 	Memcap       Size `yaml:"memcap"`
 	FlowMemcap   Size `yaml:"flow_memcap"`
+}
+
+// Alerts configures the policy engine around the rules.
+type Alerts struct {
+	DefaultRules    bool     `yaml:"default_rules"`
+	DedupWindow     Duration `yaml:"dedup_window"`
+	ReevaluateEvery Duration `yaml:"reevaluate_every"`
+}
+
+// RulesFile is the file the inline `rules:` came from, for error positions.
+func (c *Config) RulesFile() string {
+	if p, ok := c.pos["rules"]; ok {
+		return p.File
+	}
+	return c.File
 }
 
 // Load returns the embedded default overlaid with the file at path (no file
@@ -109,6 +130,8 @@ func (c *Config) validate() error {
 	check(c.Decode.TunnelDepth >= 0 && c.Decode.TunnelDepth <= 16, "decode.tunnel_depth", "%d is out of range 0..16", c.Decode.TunnelDepth)
 	check(c.Flows.MaxFlows > 0, "flows.max_flows", "must be positive")
 	check(c.Reassembly.Memcap > 0, "reassembly.memcap", "must be positive")
+	check(c.Rules.Kind == 0 || c.Rules.Kind == yaml.SequenceNode, "rules", "expected a list of rules")
+	check(c.Alerts.ReevaluateEvery.D() >= 0, "alerts.reevaluate_every", "must not be negative")
 	check(c.Reassembly.FlowMemcap > 0 && c.Reassembly.FlowMemcap <= c.Reassembly.Memcap,
 		"reassembly.flow_memcap", "must be positive and at most reassembly.memcap (%s)", c.Reassembly.Memcap)
 	return errors.Join(errs...)

@@ -12,6 +12,7 @@ import (
 	"github.com/tapdlp/tapdlp/internal/communityid"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/rules"
 )
 
 // flowHandler is a worker's reassembly.Handler: it attaches a session to
@@ -22,6 +23,10 @@ type flowHandler struct {
 	dnsMsg   *dns.Message
 	sessions map[*reassembly.Flow]*session
 	free     []*session // recycled sessions: a new flow rarely allocates
+
+	dirty        []*session      // sessions to evaluate at the end of the batch
+	lastSweep    int64           // packet time of the last threshold sweep
+	scratchRules rules.FlowState // for flows without a session (ICMP, …)
 }
 
 func newFlowHandler(p *Pipeline) *flowHandler {
@@ -54,14 +59,18 @@ func (h *flowHandler) Emit(f *reassembly.Flow, state string, final bool) {
 	if s != nil && final {
 		s.finish()
 	}
-	rec := h.buildRecord(f, state)
+	now := max(h.now, f.Last)
+	rec := h.buildRecord(f, state, now)
 	if s != nil {
 		s.fill(&rec)
 	}
+	alerts := h.evaluate(s, f, &rec, now)
 	h.p.writeRecord(&rec)
+	h.writeAlerts(alerts)
 	if final {
 		h.p.stats.Flows.Add(1)
 		if s != nil {
+			s.flow = nil
 			delete(h.sessions, f)
 			if len(h.free) < maxFreeSessions {
 				h.free = append(h.free, s)
@@ -70,11 +79,8 @@ func (h *flowHandler) Emit(f *reassembly.Flow, state string, final bool) {
 	}
 }
 
-func (h *flowHandler) buildRecord(f *reassembly.Flow, state string) record.Flow {
-	now := h.now
-	if now < f.Last {
-		now = f.Last
-	}
+// buildRecord makes the record of f as of packet time now.
+func (h *flowHandler) buildRecord(f *reassembly.Flow, state string, now int64) record.Flow {
 	rec := record.Flow{
 		Type:        "flow",
 		TS:          record.TimeFromNanos(now),

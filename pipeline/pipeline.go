@@ -16,6 +16,7 @@ import (
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/rules"
 )
 
 // Options are what the caller (the CLI) decides beyond the configuration.
@@ -23,6 +24,9 @@ type Options struct {
 	Sink     record.Sink  // where records go (required)
 	Log      *slog.Logger // nil: slog.Default()
 	Progress io.Writer    // progress bar target (a terminal); nil: none
+	// ExtraRules are rule files or directories loaded besides the
+	// configuration's (`tapdlp rules test RULES …`).
+	ExtraRules []string
 }
 
 // Pipeline is one configured sensor run.
@@ -36,6 +40,7 @@ type Pipeline struct {
 	flowStats *reassembly.Stats
 	mem       *reassembly.Memory
 	httpStats *httpparse.Stats
+	rules     *rules.Engine
 	out       *writer
 }
 
@@ -62,8 +67,16 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		mem:       reassembly.NewMemory(int64(cfg.Reassembly.Memcap)),
 		httpStats: new(httpparse.Stats),
 	}
+	eng, err := BuildRules(cfg, opts.ExtraRules...)
+	if err != nil {
+		return nil, err
+	}
+	p.rules = eng
 	return p, nil
 }
+
+// Rules returns the compiled policy engine.
+func (p *Pipeline) Rules() *rules.Engine { return p.rules }
 
 // Stats returns the pipeline's counters.
 func (p *Pipeline) Stats() *Stats { return p.stats }
@@ -178,6 +191,9 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 	stopProgress()
 	if cerr := p.out.close(); err == nil {
 		err = cerr
+	}
+	if serr := p.saveState(); err == nil {
+		err = serr
 	}
 	return p.summary(time.Since(start)), err
 }

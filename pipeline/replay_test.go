@@ -23,7 +23,7 @@ const pcapDir = "../testdata/pcap"
 // sorted so that worker scheduling cannot change the order.
 func replayRecords(t testing.TB, cfgYAML string, n int, files ...string) []string {
 	t.Helper()
-	cfg, err := config.Parse("test.yaml", []byte(cfgYAML))
+	cfg, err := parseTestConfig(cfgYAML)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +47,12 @@ func replayRecords(t testing.TB, cfgYAML string, n int, files ...string) []strin
 	sort.Strings(lines)
 	return lines
 }
+
+func parseTestConfig(yaml string) (*config.Config, error) {
+	return config.Parse("test.yaml", []byte(yaml))
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // withoutTS drops the "ts" field: when a record is written depends on when
 // its worker learns the time, which depends on the number of workers.

@@ -8,6 +8,7 @@ import (
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/rules"
 )
 
 // appKind is the application protocol a flow was recognised as.
@@ -56,6 +57,12 @@ type session struct {
 	httpRec    *record.HTTP
 	dnsRec     *record.DNS
 	encrypted  bool
+
+	// Policy state: rules that fired so far, and what the last evaluation saw.
+	ruleState   rules.FlowState
+	alerts      []string
+	lastEvalOut uint64
+	ts          int64 // packet time of the bytes being parsed
 }
 
 func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
@@ -75,10 +82,15 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.name, s.nameSource = "", ""
 	s.tls, s.httpRec, s.dnsRec = nil, nil, nil
 	s.encrypted = false
+	s.ruleState.Reset()
+	s.alerts = nil
+	s.lastEvalOut = 0
+	s.ts = 0
 }
 
 // Data implements reassembly.Stream.
 func (s *session) Data(dir reassembly.Dir, b []byte, ts int64) bool {
+	s.ts = ts
 	if s.tcp {
 		return s.tcpData(dir, b)
 	}
@@ -237,6 +249,7 @@ func (s *session) setTLS(h *apptls.ClientHello, transport byte, source string) {
 	}
 	if h.SNI != "" {
 		s.name, s.nameSource = h.SNI, source
+		s.h.changed(s, s.ts)
 	}
 }
 
@@ -314,6 +327,7 @@ func (e *httpEvents) Start(m *httpparse.Message) {
 			if string(m.Method) == "CONNECT" {
 				s.nameSource = "connect"
 			}
+			s.h.changed(s, s.ts)
 		}
 	}
 	s.httpRec.Requests++

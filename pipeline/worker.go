@@ -49,6 +49,7 @@ func (w *worker) run() {
 			w.h.now = b.now
 			w.table.Advance(b.now)
 		}
+		w.h.sweep()
 		b.reset()
 		w.free <- b
 	}
