@@ -1,0 +1,107 @@
+// Command tapdlp is the sensor's command line: replay captures, run on live
+// interfaces, scan files for sensitive data, explain destination lookups and
+// check configuration. It parses flags, builds components and wires them;
+// the logic lives in the packages it calls.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+var commands []command
+
+func register(c command) { commands = append(commands, c) }
+
+func main() {
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	sort.Slice(commands, func(i, j int) bool { return commands[i].name < commands[j].name })
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "tapdlp: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "tapdlp — a payload-inspecting DLP sensor for network taps")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "usage: tapdlp COMMAND [flags] [args]")
+	fmt.Fprintln(w)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Every command takes -c/--config FILE; `tapdlp COMMAND -h` lists its flags.")
+}
+
+// parseInterspersed parses flags that may appear before or after positional
+// arguments (`replay a.pcap -o out.jsonl`), as users of tcpdump-style tools
+// expect. "--" ends flag parsing; "-" alone is a positional (stdin).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > 0 && len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// configFlag registers -c and --config on fs.
+func configFlag(fs *flag.FlagSet) *string {
+	p := new(string)
+	fs.StringVar(p, "c", "", "configuration `FILE` (YAML); default: the embedded defaults")
+	fs.StringVar(p, "config", "", "configuration `FILE` (same as -c)")
+	return p
+}
+
+// exitCode maps an error to the process exit status: 2 for usage errors, 1
+// for anything else.
+func exitCode(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "tapdlp") {
+		msg = "tapdlp: " + msg
+	}
+	fmt.Fprintln(stderr, msg)
+	return 1
+}

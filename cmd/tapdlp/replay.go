@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/pipeline"
+	"github.com/tapdlp/tapdlp/record"
+)
+
+func init() {
+	register(command{"replay", "read pcap/pcapng files (gzip/zstd too, - for stdin) and write flow records", runReplay})
+}
+
+func runReplay(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := configFlag(fs)
+	out := fs.String("o", "", "write records to `FILE` instead of stdout")
+	workers := fs.Int("workers", 0, "worker goroutines (0: from config, whose default is one per CPU)")
+	quiet := fs.Bool("q", false, "no summary or progress on stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tapdlp replay [-c FILE] [-o FILE] CAPTURE... (- reads stdin)")
+		fs.PrintDefaults()
+	}
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	if *workers > 0 {
+		cfg.Workers = *workers
+	}
+	sink, err := openSink(*out, stdout)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	opts := pipeline.Options{Sink: sink, Log: slog.New(slog.NewTextHandler(stderr, nil))}
+	if !*quiet && isTerminal(stderr) {
+		opts.Progress = stderr
+	}
+	p, err := pipeline.New(cfg, opts)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sum, err := p.Replay(ctx, files)
+	if cerr := sink.Close(); err == nil {
+		err = cerr
+	}
+	if !*quiet {
+		fmt.Fprintln(stderr, "tapdlp replay:", sum)
+	}
+	return exitCode(stderr, err)
+}
+
+// openSink returns a file sink for path, or a stdout sink when path is empty.
+func openSink(path string, stdout io.Writer) (record.Sink, error) {
+	if path == "" || path == "-" {
+		return record.NewWriterSink(stdout), nil
+	}
+	return record.NewFileSink(path)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
