@@ -25,6 +25,7 @@ type dispatcher struct {
 	pkt      capture.Packet
 	now      int64
 	lastTick int64
+	filter   *frameFilter // nil: every frame
 
 	// progress, read by the progress bar goroutine
 	bytesDone atomic.Int64 // bytes of input consumed in earlier files + this one
@@ -64,6 +65,16 @@ func (d *dispatcher) run(ctx context.Context, src packetSource, bytesRead func()
 		}
 		packets++
 		wire += uint64(m.WireLen)
+		if d.filter != nil {
+			ok, err := d.filter.match(data, m)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				d.p.stats.Filtered.Add(1)
+				continue
+			}
+		}
 		if packets&4095 == 0 {
 			flushCounters()
 			if err := ctx.Err(); err != nil {

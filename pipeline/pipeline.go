@@ -24,6 +24,9 @@ type Options struct {
 	Sink     record.Sink  // where records go (required)
 	Log      *slog.Logger // nil: slog.Default()
 	Progress io.Writer    // progress bar target (a terminal); nil: none
+	// Filter is a tcpdump-syntax expression; frames it rejects are counted
+	// and skipped.
+	Filter string
 	// ExtraRules are rule files or directories loaded besides the
 	// configuration's (`tapdlp rules test RULES …`).
 	ExtraRules []string
@@ -126,6 +129,7 @@ func (p *Pipeline) decoderConfig() capture.DecoderConfig {
 // Summary is what a replay did.
 type Summary struct {
 	Packets      uint64
+	Filtered     uint64 // frames the filter rejected
 	WireBytes    uint64
 	Flows        uint64
 	Records      uint64
@@ -139,8 +143,12 @@ func (s Summary) String() string {
 	if secs <= 0 {
 		secs = 1e-9
 	}
-	return fmt.Sprintf("packets %d, bytes %d, flows %d, records %d, decode errors %d, elapsed %s, %.2f Mpps, %.2f Gbit/s",
-		s.Packets, s.WireBytes, s.Flows, s.Records, s.DecodeErrors, s.Elapsed.Round(time.Millisecond),
+	filtered := ""
+	if s.Filtered > 0 {
+		filtered = fmt.Sprintf(" (%d filtered out)", s.Filtered)
+	}
+	return fmt.Sprintf("packets %d%s, bytes %d, flows %d, records %d, decode errors %d, elapsed %s, %.2f Mpps, %.2f Gbit/s",
+		s.Packets, filtered, s.WireBytes, s.Flows, s.Records, s.DecodeErrors, s.Elapsed.Round(time.Millisecond),
 		float64(s.Packets)/secs/1e6, float64(s.WireBytes)*8/secs/1e9)
 }
 
@@ -154,6 +162,7 @@ type packetSource interface {
 // end (state shutdown). It returns when every record has reached the sink.
 func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) {
 	start := time.Now()
+	var err error
 	var total int64
 	for _, path := range paths {
 		if path == "-" {
@@ -175,9 +184,13 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 		wg.Go(workers[i].run)
 	}
 	d := newDispatcher(p, workers)
+	if d.filter, err = newFrameFilter(p.opts.Filter); err != nil {
+		d.close()
+		wg.Wait()
+		p.out.close()
+		return Summary{}, err
+	}
 	stopProgress := p.startProgress(d, total, start)
-
-	var err error
 	for _, path := range paths {
 		if err = ctx.Err(); err != nil {
 			break
@@ -211,6 +224,7 @@ func (p *Pipeline) replayFile(ctx context.Context, d *dispatcher, path string) e
 func (p *Pipeline) summary(elapsed time.Duration) Summary {
 	s := Summary{
 		Packets:   p.stats.Packets.Load(),
+		Filtered:  p.stats.Filtered.Load(),
 		WireBytes: p.stats.WireBytes.Load(),
 		Flows:     p.stats.Flows.Load(),
 		Records:   p.stats.Records.Load(),

@@ -1,10 +1,14 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/tapdlp/tapdlp/record"
 )
 
 // An alert is written when its conditions first hold — here, when the TLS
@@ -61,5 +65,35 @@ func TestBadRulesFailWithPosition(t *testing.T) {
 	_, err = BuildRules(cfg)
 	if err == nil || !contains(err.Error(), "test.yaml:3") {
 		t.Fatalf("err = %v, want a test.yaml:3 position", err)
+	}
+}
+
+func TestReplayFilter(t *testing.T) {
+	cfg, _ := parseTestConfig("")
+	for _, tt := range []struct {
+		expr  string
+		flows int
+		err   string
+	}{
+		{"tcp port 443", 2, ""},
+		{"udp port 53", 2, ""},
+		{"not tcp", 4, ""},
+		{"tcp port foo", 0, "port names are not supported"},
+	} {
+		var buf strings.Builder
+		p, err := New(cfg, Options{Sink: record.NewWriterSink(&buf), Filter: tt.expr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := p.Replay(context.Background(), []string{filepath.Join(pcapDir, "demo.pcap")})
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: err %v, want %q", tt.expr, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || sum.Flows != uint64(tt.flows) || sum.Filtered == 0 {
+			t.Errorf("%q: %d flows, %d filtered, err %v; want %d flows", tt.expr, sum.Flows, sum.Filtered, err, tt.flows)
+		}
 	}
 }

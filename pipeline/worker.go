@@ -77,6 +77,7 @@ func (w *worker) packet(p *capture.Packet) {
 // Stats are the pipeline's own counters (each stage keeps its own too).
 type Stats struct {
 	Packets      atomic.Uint64 // frames read from the source
+	Filtered     atomic.Uint64 // frames the BPF filter rejected
 	WireBytes    atomic.Uint64 // frame bytes on the wire
 	Records      atomic.Uint64 // flow records written (final and interim)
 	Flows        atomic.Uint64 // flows ended (final records)

@@ -28,6 +28,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("o", "", "write records to `FILE` instead of stdout")
 	workers := fs.Int("workers", 0, "worker goroutines (0: from config, whose default is one per CPU)")
 	quiet := fs.Bool("q", false, "no summary or progress on stderr")
+	bpf := fs.String("f", "", "only frames matching this tcpdump-syntax `FILTER` (e.g. 'not port 22')")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tapdlp replay [-c FILE] [-o FILE] CAPTURE... (- reads stdin)")
 		fs.PrintDefaults()
@@ -51,7 +52,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	opts := pipeline.Options{Sink: sink, Log: slog.New(slog.NewTextHandler(stderr, nil))}
+	opts := pipeline.Options{Sink: sink, Log: slog.New(slog.NewTextHandler(stderr, nil)), Filter: *bpf}
 	if !*quiet && isTerminal(stderr) {
 		opts.Progress = stderr
 	}
