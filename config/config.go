@@ -21,15 +21,16 @@ func Default() []byte { return append([]byte(nil), defaultYAML...) }
 
 // Config is the whole configuration.
 type Config struct {
-	Workers         int        `yaml:"workers"`
-	CommunityIDSeed uint16     `yaml:"community_id_seed"`
-	Decode          Decode     `yaml:"decode"`
-	Flows           Flows      `yaml:"flows"`
-	Reassembly      Reassembly `yaml:"reassembly"`
-	Rules           yaml.Node  `yaml:"rules"`
-	RulesDir        string     `yaml:"rules_dir"`
-	Alerts          Alerts     `yaml:"alerts"`
-	StateDir        string     `yaml:"state_dir"`
+	Workers         int          `yaml:"workers"`
+	CommunityIDSeed uint16       `yaml:"community_id_seed"`
+	Decode          Decode       `yaml:"decode"`
+	Flows           Flows        `yaml:"flows"`
+	Reassembly      Reassembly   `yaml:"reassembly"`
+	Rules           yaml.Node    `yaml:"rules"`
+	RulesDir        string       `yaml:"rules_dir"`
+	Alerts          Alerts       `yaml:"alerts"`
+	StateDir        string       `yaml:"state_dir"`
+	Destinations    Destinations `yaml:"destinations"`
 
 	// File is where the configuration came from ("(default)" when embedded only).
 	File string `yaml:"-"`
@@ -77,6 +78,49 @@ type Alerts struct {
 	DefaultRules    bool     `yaml:"default_rules"`
 	DedupWindow     Duration `yaml:"dedup_window"`
 	ReevaluateEvery Duration `yaml:"reevaluate_every"`
+}
+
+// Destinations configures naming and classification of destinations.
+type Destinations struct {
+	HomeNet        []Prefix          `yaml:"home_net"`
+	Services       map[string]string `yaml:"services"`
+	DefaultCatalog bool              `yaml:"default_catalog"`
+	CatalogFiles   []string          `yaml:"catalog_files"`
+	DefaultRanges  bool              `yaml:"default_ranges"`
+	RangeFiles     []RangeFile       `yaml:"range_files"`
+	IOCFiles       []IOCFile         `yaml:"ioc_files"`
+	DNSCache       DNSCache          `yaml:"dns_cache"`
+	FirstSeen      FirstSeen         `yaml:"first_seen"`
+}
+
+// RangeFile is a provider IP range file.
+type RangeFile struct {
+	Path     string `yaml:"path"`
+	Format   string `yaml:"format"`
+	Provider string `yaml:"provider"`
+	Vendor   string `yaml:"vendor"`
+	Service  string `yaml:"service"`
+	Category string `yaml:"category"`
+}
+
+// IOCFile is an indicator list.
+type IOCFile struct {
+	Path   string `yaml:"path"`
+	Name   string `yaml:"name"`
+	Format string `yaml:"format"`
+}
+
+// DNSCache bounds the DNS answer cache.
+type DNSCache struct {
+	MaxEntries     int      `yaml:"max_entries"`
+	MaxAddrEntries int      `yaml:"max_addr_entries"`
+	TTLFloor       Duration `yaml:"ttl_floor"`
+	TTLCap         Duration `yaml:"ttl_cap"`
+}
+
+// FirstSeen bounds first-seen tracking.
+type FirstSeen struct {
+	MaxEntries int `yaml:"max_entries"`
 }
 
 // RulesFile is the file the inline `rules:` came from, for error positions.
@@ -131,6 +175,17 @@ func (c *Config) validate() error {
 	check(c.Flows.MaxFlows > 0, "flows.max_flows", "must be positive")
 	check(c.Reassembly.Memcap > 0, "reassembly.memcap", "must be positive")
 	check(c.Rules.Kind == 0 || c.Rules.Kind == yaml.SequenceNode, "rules", "expected a list of rules")
+	for name := range c.Destinations.Services {
+		if _, err := ParsePrefix(name); err != nil {
+			check(false, "destinations.services", "%s", err)
+		}
+	}
+	for i, r := range c.Destinations.RangeFiles {
+		check(r.Path != "", "destinations.range_files", "entry %d has no path", i)
+	}
+	for i, f := range c.Destinations.IOCFiles {
+		check(f.Path != "", "destinations.ioc_files", "entry %d has no path", i)
+	}
 	check(c.Alerts.ReevaluateEvery.D() >= 0, "alerts.reevaluate_every", "must not be negative")
 	check(c.Reassembly.FlowMemcap > 0 && c.Reassembly.FlowMemcap <= c.Reassembly.Memcap,
 		"reassembly.flow_memcap", "must be positive and at most reassembly.memcap (%s)", c.Reassembly.Memcap)

@@ -26,6 +26,7 @@ type dispatcher struct {
 	now      int64
 	lastTick int64
 	filter   *frameFilter // nil: every frame
+	dns      dnsLearner
 
 	// progress, read by the progress bar goroutine
 	bytesDone atomic.Int64 // bytes of input consumed in earlier files + this one
@@ -39,6 +40,7 @@ func newDispatcher(p *Pipeline, workers []*worker) *dispatcher {
 		cur:     make([]*batch, len(workers)),
 		dec:     capture.NewDecoder(p.decoderConfig(), p.decStats),
 	}
+	d.dns.cache = p.dest.DNS
 	for i, w := range workers {
 		d.cur[i] = <-w.free
 	}
@@ -85,6 +87,7 @@ func (d *dispatcher) run(ctx context.Context, src packetSource, bytesRead func()
 			d.clock(m.TS)
 			continue
 		}
+		d.dns.learn(&d.pkt)
 		d.route(&d.pkt)
 		d.clock(d.pkt.TS)
 	}

@@ -21,6 +21,7 @@ type flowHandler struct {
 	p        *Pipeline
 	now      int64 // the worker's packet clock
 	dnsMsg   *dns.Message
+	dns      dnsLearner // DNS over TCP and on unusual ports, learned here
 	sessions map[*reassembly.Flow]*session
 	free     []*session // recycled sessions: a new flow rarely allocates
 
@@ -30,7 +31,9 @@ type flowHandler struct {
 }
 
 func newFlowHandler(p *Pipeline) *flowHandler {
-	return &flowHandler{p: p, dnsMsg: new(dns.Message), sessions: make(map[*reassembly.Flow]*session)}
+	h := &flowHandler{p: p, dnsMsg: new(dns.Message), sessions: make(map[*reassembly.Flow]*session)}
+	h.dns.cache = p.dest.DNS
+	return h
 }
 
 // maxFreeSessions bounds the recycled sessions a worker keeps.
@@ -64,6 +67,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, state string, final bool) {
 	if s != nil {
 		s.fill(&rec)
 	}
+	h.annotate(s, f, &rec)
 	alerts := h.evaluate(s, f, &rec, now)
 	h.p.writeRecord(&rec)
 	h.writeAlerts(alerts)

@@ -14,6 +14,7 @@ import (
 	httpparse "github.com/tapdlp/tapdlp/appproto/http"
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/destinations"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
 	"github.com/tapdlp/tapdlp/rules"
@@ -44,6 +45,7 @@ type Pipeline struct {
 	mem       *reassembly.Memory
 	httpStats *httpparse.Stats
 	rules     *rules.Engine
+	dest      *destinations.Engine
 	out       *writer
 }
 
@@ -70,6 +72,11 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		mem:       reassembly.NewMemory(int64(cfg.Reassembly.Memcap)),
 		httpStats: new(httpparse.Stats),
 	}
+	dest, err := destinations.NewEngine(DestinationsConfig(cfg))
+	if err != nil {
+		return nil, err
+	}
+	p.dest = dest
 	eng, err := BuildRules(cfg, opts.ExtraRules...)
 	if err != nil {
 		return nil, err
@@ -77,6 +84,9 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	p.rules = eng
 	return p, nil
 }
+
+// Destinations returns the destination naming and classification engine.
+func (p *Pipeline) Destinations() *destinations.Engine { return p.dest }
 
 // Rules returns the compiled policy engine.
 func (p *Pipeline) Rules() *rules.Engine { return p.rules }

@@ -74,6 +74,9 @@ func (p *Pipeline) saveState() error {
 		return fmt.Errorf("state dir: %w", err)
 	}
 	var errs []error
+	if err := p.dest.FirstSeen.Save(); err != nil {
+		errs = append(errs, fmt.Errorf("first-seen state: %w", err))
+	}
 	if err := p.rules.Volume().Save(filepath.Join(p.cfg.StateDir, volumeStateFile)); err != nil {
 		errs = append(errs, fmt.Errorf("volume baselines: %w", err))
 	}
@@ -137,5 +140,6 @@ func (h *flowHandler) sweep() {
 func (h *flowHandler) evalLive(s *session, at int64) {
 	rec := h.buildRecord(s.flow, record.StateActive, at)
 	s.fill(&rec)
+	h.annotate(s, s.flow, &rec)
 	h.writeAlerts(h.evaluate(s, s.flow, &rec, at))
 }

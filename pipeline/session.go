@@ -63,6 +63,12 @@ type session struct {
 	alerts      []string
 	lastEvalOut uint64
 	ts          int64 // packet time of the bytes being parsed
+
+	// Cached destination annotation (see flowHandler.annotate).
+	annotated       bool
+	annotName       string
+	annotDst        record.Dst
+	annotSrcService string
 }
 
 func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
@@ -86,6 +92,7 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.alerts = nil
 	s.lastEvalOut = 0
 	s.ts = 0
+	s.annotated, s.annotName, s.annotDst, s.annotSrcService = false, "", record.Dst{}, ""
 }
 
 // Data implements reassembly.Stream.
@@ -269,6 +276,9 @@ func (s *session) dnsMessage(dir reassembly.Dir, msg []byte) {
 	if !m.Header.Response() || s.dnsRec.RCode != "" {
 		return
 	}
+	if s.tcp || (s.flow.SrcPort != 53 && s.flow.DstPort != 53 && s.flow.SrcPort != 5353 && s.flow.DstPort != 5353) {
+		s.h.dns.add(s.flow.Src, msg, s.ts)
+	}
 	s.dnsRec.RCode = dns.RCodeString(m.Header.RCode())
 	for i := 0; i < m.NumAddrs() && len(s.dnsRec.Answers) < maxDNSAnswers; i++ {
 		a, _, _, _ := m.Addr(i)
@@ -295,13 +305,11 @@ func (s *session) finish() {
 	}
 }
 
-// fill copies what the session learned into the record.
+// fill copies what the session learned into the record (the destination
+// is named and classified by flowHandler.annotate).
 func (s *session) fill(rec *record.Flow) {
 	rec.App = appNames[s.app]
 	rec.TLS, rec.HTTP, rec.DNS = s.tls, s.httpRec, s.dnsRec
-	if s.name != "" {
-		rec.Dst.Name, rec.Dst.NameSource = s.name, s.nameSource
-	}
 }
 
 // httpEvents receives the HTTP parsers' events for a session.

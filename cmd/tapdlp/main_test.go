@@ -136,3 +136,35 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: %d %q", code, out)
 	}
 }
+
+func TestLookup(t *testing.T) {
+	tests := []struct {
+		arg, category, vendor string
+		matched               bool
+	}{
+		{"api.openai.com", "ai_ml", "OpenAI", true},
+		{"bedrock-runtime.eu-central-1.amazonaws.com", "ai_ml", "Amazon Web Services", true},
+		{"openai.com.evil.example", "unknown", "", false},
+		{"evil-openai.com", "unknown", "", false},
+		{"10.1.2.3", "internal", "", false},
+	}
+	for _, tt := range tests {
+		code, out, errOut := run(t, "lookup", "--json", tt.arg)
+		if code != 0 {
+			t.Fatalf("%s: exit %d %s", tt.arg, code, errOut)
+		}
+		var e struct {
+			Name, Category, Vendor, Matched string
+		}
+		if err := json.Unmarshal([]byte(out), &e); err != nil {
+			t.Fatalf("%s: %v in %q", tt.arg, err, out)
+		}
+		if e.Category != tt.category || e.Vendor != tt.vendor || (e.Matched != "") != tt.matched {
+			t.Errorf("%s: got %+v", tt.arg, e)
+		}
+	}
+	code, out, _ := run(t, "lookup", "generativelanguage.googleapis.com")
+	if code != 0 || !strings.Contains(out, "category:") || !strings.Contains(out, "ai_ml") {
+		t.Errorf("text lookup: %q", out)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"syscall"
 
 	"golang.org/x/term"
@@ -28,6 +30,8 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("o", "", "write records to `FILE` instead of stdout")
 	workers := fs.Int("workers", 0, "worker goroutines (0: from config, whose default is one per CPU)")
 	quiet := fs.Bool("q", false, "no summary or progress on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `FILE` (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write a heap profile to `FILE` at exit")
 	bpf := fs.String("f", "", "only frames matching this tcpdump-syntax `FILTER` (e.g. 'not port 22')")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tapdlp replay [-c FILE] [-o FILE] CAPTURE... (- reads stdin)")
@@ -62,7 +66,14 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopProfiles, err := startProfiles(*cpuProfile, *memProfile)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
 	sum, err := p.Replay(ctx, files)
+	if perr := stopProfiles(); err == nil {
+		err = perr
+	}
 	if cerr := sink.Close(); err == nil {
 		err = cerr
 	}
@@ -78,6 +89,44 @@ func openSink(path string, stdout io.Writer) (record.Sink, error) {
 		return record.NewWriterSink(stdout), nil
 	}
 	return record.NewFileSink(path)
+}
+
+// startProfiles starts a CPU profile and arranges a heap profile; the
+// returned function finishes both.
+func startProfiles(cpu, mem string) (func() error, error) {
+	var cpuFile *os.File
+	if cpu != "" {
+		f, err := os.Create(cpu)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+		cpuFile = f
+	}
+	return func() error {
+		if cpuFile != nil {
+			pprof.StopCPUProfile()
+			if err := cpuFile.Close(); err != nil {
+				return err
+			}
+		}
+		if mem == "" {
+			return nil
+		}
+		f, err := os.Create(mem)
+		if err != nil {
+			return err
+		}
+		runtime.GC()
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}, nil
 }
 
 func isTerminal(w io.Writer) bool {

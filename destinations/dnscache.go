@@ -1,0 +1,161 @@
+package destinations
+
+import (
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// DNSCacheConfig bounds the DNS answer cache. Zero values mean the default.
+type DNSCacheConfig struct {
+	// MaxEntries bounds (client, address) entries. Default 262144.
+	MaxEntries int `yaml:"max_entries" json:"max_entries"`
+	// MaxAddrEntries bounds the per-address "latest answer of any client"
+	// entries. Default 131072.
+	MaxAddrEntries int `yaml:"max_addr_entries" json:"max_addr_entries"`
+	// TTLFloor is the shortest time an answer is kept, whatever its TTL:
+	// clients connect after TTLs of 0 or 1 s too. Default 60 s.
+	TTLFloor time.Duration `yaml:"ttl_floor" json:"ttl_floor"`
+	// TTLCap is the longest time an answer is kept. Default 24 h.
+	TTLCap time.Duration `yaml:"ttl_cap" json:"ttl_cap"`
+	// Shards is the number of independently locked shards. Default 64.
+	Shards int `yaml:"shards" json:"shards"`
+}
+
+func (c DNSCacheConfig) withDefaults() DNSCacheConfig {
+	if c.MaxEntries <= 0 {
+		c.MaxEntries = 262144
+	}
+	if c.MaxAddrEntries <= 0 {
+		c.MaxAddrEntries = 131072
+	}
+	if c.TTLFloor <= 0 {
+		c.TTLFloor = 60 * time.Second
+	}
+	if c.TTLCap <= 0 {
+		c.TTLCap = 24 * time.Hour
+	}
+	if c.TTLCap < c.TTLFloor {
+		c.TTLCap = c.TTLFloor
+	}
+	if c.Shards <= 0 {
+		c.Shards = 64
+	}
+	return c
+}
+
+// DNSCache remembers which name each client resolved to each address, so a
+// flow without SNI/Host can still be named. It is shared by all workers and
+// safe for concurrent use. Time is packet time (Unix nanoseconds) passed by
+// the caller; the cache never reads the clock.
+//
+// When several names map to one address (CDNs, shared hosting), the name
+// this client resolved most recently wins, because that is the name its
+// connection was made for; only when this client has no live answer for the
+// address does the most recent answer of any client count.
+type DNSCache struct {
+	cfg      DNSCacheConfig
+	byClient *lru[clientAddr, dnsAnswer]
+	byAddr   *lru[netip.Addr, dnsAnswer]
+
+	hits, fallbackHits, misses, expired, rejected atomic.Uint64
+}
+
+type clientAddr struct {
+	client, server netip.Addr
+}
+
+type dnsAnswer struct {
+	name    string
+	expires int64 // packet time, Unix ns
+}
+
+// NewDNSCache builds an empty cache.
+func NewDNSCache(cfg DNSCacheConfig) *DNSCache {
+	cfg = cfg.withDefaults()
+	return &DNSCache{
+		cfg: cfg,
+		byClient: newLRU[clientAddr, dnsAnswer](cfg.MaxEntries, cfg.Shards, func(k clientAddr) uint64 {
+			return addrHash(k.client)*31 ^ addrHash(k.server)
+		}),
+		byAddr: newLRU[netip.Addr, dnsAnswer](cfg.MaxAddrEntries, cfg.Shards, addrHash),
+	}
+}
+
+// Add records that client resolved name to addrs with the given TTL (seconds)
+// at packet time now. Pass the question name (what the client asked for),
+// not a CNAME target. Invalid names are counted and ignored.
+func (c *DNSCache) Add(client netip.Addr, name string, addrs []netip.Addr, ttl uint32, now int64) {
+	n, err := Normalize(name)
+	if err != nil || len(addrs) == 0 {
+		c.rejected.Add(1)
+		return
+	}
+	// Clone: the caller's string may share a large buffer we must not pin.
+	n = strings.Clone(n)
+	d := time.Duration(ttl) * time.Second
+	d = min(max(d, c.cfg.TTLFloor), c.cfg.TTLCap)
+	ans := dnsAnswer{name: n, expires: now + int64(d)}
+	client = client.Unmap()
+	for _, a := range addrs {
+		if !a.IsValid() {
+			continue
+		}
+		a = a.Unmap()
+		c.byClient.put(clientAddr{client, a}, ans)
+		c.byAddr.put(a, ans)
+	}
+}
+
+// Lookup returns the name client most recently resolved to server, or, when
+// it has none alive, the latest any client resolved. It does not allocate.
+func (c *DNSCache) Lookup(client, server netip.Addr, now int64) (string, bool) {
+	client, server = client.Unmap(), server.Unmap()
+	k := clientAddr{client, server}
+	if a, ok := c.byClient.get(k); ok {
+		if now < a.expires {
+			c.hits.Add(1)
+			return a.name, true
+		}
+		c.byClient.remove(k)
+		c.expired.Add(1)
+	}
+	if a, ok := c.byAddr.get(server); ok {
+		if now < a.expires {
+			c.fallbackHits.Add(1)
+			return a.name, true
+		}
+		c.byAddr.remove(server)
+		c.expired.Add(1)
+	}
+	c.misses.Add(1)
+	return "", false
+}
+
+// DNSCacheStats is a snapshot of the cache counters.
+type DNSCacheStats struct {
+	Size           int    `json:"size"`            // (client, address) entries
+	AddrSize       int    `json:"addr_size"`       // per-address entries
+	Hits           uint64 `json:"hits"`            // answered from the client's own answer
+	FallbackHits   uint64 `json:"fallback_hits"`   // answered from another client's answer
+	Misses         uint64 `json:"misses"`          // no live answer
+	Evictions      uint64 `json:"evictions"`       // entries dropped by the size bound (both maps)
+	Expired        uint64 `json:"expired"`         // entries found past their TTL
+	RejectedAnswer uint64 `json:"rejected_answer"` // Add calls with an invalid name or no address
+}
+
+// Stats returns the counters. It locks every shard; call it for metrics,
+// not per packet.
+func (c *DNSCache) Stats() DNSCacheStats {
+	return DNSCacheStats{
+		Size:           c.byClient.len(),
+		AddrSize:       c.byAddr.len(),
+		Hits:           c.hits.Load(),
+		FallbackHits:   c.fallbackHits.Load(),
+		Misses:         c.misses.Load(),
+		Evictions:      c.byClient.evictions() + c.byAddr.evictions(),
+		Expired:        c.expired.Load(),
+		RejectedAnswer: c.rejected.Load(),
+	}
+}

@@ -1,0 +1,151 @@
+package destinations
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	clientA = netip.MustParseAddr("10.0.0.1")
+	clientB = netip.MustParseAddr("10.0.0.2")
+	cdnAddr = netip.MustParseAddr("203.0.113.10")
+)
+
+const sec = int64(time.Second)
+
+func TestDNSCachePerClientPrecedence(t *testing.T) {
+	c := NewDNSCache(DNSCacheConfig{})
+	t0 := int64(1_700_000_000) * sec
+	c.Add(clientA, "www.example.com", []netip.Addr{cdnAddr}, 300, t0)
+	c.Add(clientB, "files.example.org", []netip.Addr{cdnAddr}, 300, t0+1*sec)
+	c.Add(clientA, "API.Example.net.", []netip.Addr{cdnAddr}, 300, t0+2*sec)
+
+	steps := []struct {
+		client netip.Addr
+		now    int64
+		want   string
+	}{
+		{clientA, t0 + 3*sec, "api.example.net"},                         // A's most recent answer
+		{clientB, t0 + 3*sec, "files.example.org"},                       // B's own, though A answered later
+		{netip.MustParseAddr("10.0.0.3"), t0 + 3*sec, "api.example.net"}, // no own answer: latest of anyone
+	}
+	for _, s := range steps {
+		got, ok := c.Lookup(s.client, cdnAddr, s.now)
+		if !ok || got != s.want {
+			t.Errorf("Lookup(%s) = %q, %v; want %q", s.client, got, ok, s.want)
+		}
+	}
+	st := c.Stats()
+	if st.Hits != 2 || st.FallbackHits != 1 || st.Misses != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+	// IPv4-mapped addresses are the same host.
+	if got, _ := c.Lookup(netip.MustParseAddr("::ffff:10.0.0.2"), netip.MustParseAddr("::ffff:203.0.113.10"), t0+3*sec); got != "files.example.org" {
+		t.Errorf("mapped lookup = %q", got)
+	}
+}
+
+func TestDNSCacheTTL(t *testing.T) {
+	c := NewDNSCache(DNSCacheConfig{TTLFloor: 60 * time.Second, TTLCap: time.Hour})
+	t0 := int64(1_700_000_000) * sec
+	short := netip.MustParseAddr("192.0.2.1")
+	long := netip.MustParseAddr("192.0.2.2")
+	normal := netip.MustParseAddr("192.0.2.3")
+	c.Add(clientA, "short.example", []netip.Addr{short}, 0, t0)     // raised to the 60 s floor
+	c.Add(clientA, "long.example", []netip.Addr{long}, 604800, t0)  // cut to the 1 h cap
+	c.Add(clientA, "normal.example", []netip.Addr{normal}, 300, t0) // kept 300 s
+	tests := []struct {
+		addr netip.Addr
+		at   int64
+		ok   bool
+	}{
+		{short, t0 + 59*sec, true},
+		{short, t0 + 60*sec, false},
+		{normal, t0 + 299*sec, true},
+		{normal, t0 + 300*sec, false},
+		{long, t0 + 3599*sec, true},
+		{long, t0 + 3600*sec, false},
+	}
+	for _, tt := range tests {
+		_, ok := c.Lookup(clientA, tt.addr, tt.at)
+		if ok != tt.ok {
+			t.Errorf("Lookup(%s) at +%ds = %v, want %v", tt.addr, (tt.at-t0)/sec, ok, tt.ok)
+		}
+	}
+	if st := c.Stats(); st.Expired == 0 {
+		t.Errorf("expired not counted: %+v", st)
+	}
+	// An expired own answer falls back to a live answer of another client.
+	c.Add(clientA, "old.example", []netip.Addr{cdnAddr}, 60, t0)
+	c.Add(clientB, "new.example", []netip.Addr{cdnAddr}, 600, t0+30*sec)
+	if got, _ := c.Lookup(clientA, cdnAddr, t0+120*sec); got != "new.example" {
+		t.Errorf("fallback after expiry = %q", got)
+	}
+}
+
+func TestDNSCacheBound(t *testing.T) {
+	c := NewDNSCache(DNSCacheConfig{MaxEntries: 64, MaxAddrEntries: 32, Shards: 4})
+	t0 := int64(1_700_000_000) * sec
+	for i := 0; i < 1000; i++ {
+		a := netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)})
+		c.Add(clientA, fmt.Sprintf("h%d.example", i), []netip.Addr{a}, 300, t0)
+	}
+	st := c.Stats()
+	if st.Size > 64 || st.AddrSize > 32 {
+		t.Fatalf("size %d/%d over bound", st.Size, st.AddrSize)
+	}
+	if st.Evictions != uint64(1000-st.Size)+uint64(1000-st.AddrSize) {
+		t.Errorf("evictions = %d, size %d addr %d", st.Evictions, st.Size, st.AddrSize)
+	}
+	// The most recent answers survive.
+	if got, ok := c.Lookup(clientA, netip.AddrFrom4([4]byte{198, 51, 3, 231}), t0); !ok || got != "h999.example" {
+		t.Errorf("latest entry = %q, %v", got, ok)
+	}
+	// Invalid names are rejected and counted.
+	c.Add(clientA, "bad name", []netip.Addr{cdnAddr}, 300, t0)
+	c.Add(clientA, "ok.example", nil, 300, t0)
+	if st := c.Stats(); st.RejectedAnswer != 2 {
+		t.Errorf("rejected = %d", st.RejectedAnswer)
+	}
+}
+
+func TestDNSCacheLookupDoesNotAllocate(t *testing.T) {
+	c := NewDNSCache(DNSCacheConfig{})
+	t0 := int64(1_700_000_000) * sec
+	c.Add(clientA, "www.example.com", []netip.Addr{cdnAddr}, 300, t0)
+	if n := testing.AllocsPerRun(1000, func() { c.Lookup(clientA, cdnAddr, t0) }); n != 0 {
+		t.Errorf("hit allocates %v", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() { c.Lookup(clientA, clientB, t0) }); n != 0 {
+		t.Errorf("miss allocates %v", n)
+	}
+}
+
+func TestDNSCacheConcurrent(t *testing.T) {
+	c := NewDNSCache(DNSCacheConfig{MaxEntries: 512, MaxAddrEntries: 256, Shards: 8})
+	t0 := int64(1_700_000_000) * sec
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			client := netip.AddrFrom4([4]byte{10, 0, 0, byte(w)})
+			for i := 0; i < 2000; i++ {
+				a := netip.AddrFrom4([4]byte{192, 0, 2, byte(i)})
+				if i%3 == 0 {
+					c.Add(client, fmt.Sprintf("w%d.example", w), []netip.Addr{a}, 60, t0+int64(i))
+				}
+				if name, ok := c.Lookup(client, a, t0+int64(i)); ok && name == "" {
+					t.Error("empty name")
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	if st := c.Stats(); st.Size > 512 || st.AddrSize > 256 {
+		t.Errorf("over bound: %+v", st)
+	}
+}

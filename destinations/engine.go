@@ -1,0 +1,140 @@
+package destinations
+
+import (
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// Engine is what the sensor holds: the current Classifier (swapped on
+// Reload), the shared DNS answer cache and the first-seen tracker, which
+// keep their state across reloads.
+type Engine struct {
+	cfg       Config
+	cur       atomic.Pointer[Classifier]
+	DNS       *DNSCache
+	FirstSeen *FirstSeen
+	reloads   atomic.Uint64
+}
+
+// NewEngine builds the classifier, the DNS cache and the first-seen tracker
+// (loading its state file).
+func NewEngine(cfg Config) (*Engine, error) {
+	c, err := Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := NewFirstSeen(cfg.FirstSeen)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, DNS: NewDNSCache(cfg.DNSCache), FirstSeen: fs}
+	e.cur.Store(c)
+	return e, nil
+}
+
+// Classifier returns the current classifier. Hold it for one flow at most.
+func (e *Engine) Classifier() *Classifier { return e.cur.Load() }
+
+// Reload re-reads every catalog, range and IOC file and swaps the new
+// classifier in atomically. On error the old one stays in use. Flows being
+// classified concurrently finish with whichever one they loaded.
+func (e *Engine) Reload() error {
+	c, err := Build(e.cfg)
+	if err != nil {
+		return err
+	}
+	e.cur.Store(c)
+	e.reloads.Add(1)
+	return nil
+}
+
+// FlowInput is what the lead knows about a flow when it asks for its
+// destination.
+type FlowInput struct {
+	Client, Server netip.Addr // initiator and responder
+	Name           string     // from the app parsers; empty if none
+	NameSource     string     // sni, quic, http, connect (record.Dst.NameSource)
+	Time           int64      // packet time, Unix ns (first packet of the flow)
+}
+
+// Annotate fills the destination fields of a flow record (dst.name,
+// name_source, dns_name, domain, category, vendor, service, service_name,
+// range, first_seen, ioc) and src.service. dst.ip and ports are the
+// caller's. When the app parsers gave no name (or an IP literal), the DNS
+// answer cache names the flow (name_source "dns"); when both exist and
+// differ, dns_name keeps the DNS one. first_seen is keyed by registrable
+// domain (or the name, or the address when there is no name) and is not
+// tracked for internal destinations without a catalog entry, which would
+// otherwise flood the set with every host of the home network.
+func (e *Engine) Annotate(in FlowInput, src *record.Src, dst *record.Dst) Result {
+	c := e.cur.Load()
+	name, source := in.Name, in.NameSource
+	dnsName, haveDNS := "", false
+	if in.Client.IsValid() && in.Server.IsValid() {
+		dnsName, haveDNS = e.DNS.Lookup(in.Client, in.Server, in.Time)
+	}
+	// A Host header or SNI holding an address names nothing; the DNS answer
+	// the client acted on does.
+	if haveDNS && (name == "" || isIPLiteral(name)) {
+		name, source = dnsName, "dns"
+	}
+	r := c.Classify(name, in.Server)
+	if r.Name != "" {
+		dst.Name, dst.NameSource = r.Name, source
+		if haveDNS && dnsName != r.Name {
+			dst.DNSName = dnsName
+		}
+	}
+	dst.Domain = r.Domain
+	dst.Category = string(r.Category)
+	dst.Vendor, dst.Service = r.Vendor, r.Service
+	if r.Range != nil {
+		dst.Range = r.Range.Label
+	}
+	if r.IOCList != "" {
+		dst.IOC = &record.IOC{List: r.IOCList}
+	}
+	dst.ServiceName = c.ServiceName(in.Server)
+	src.Service = c.ServiceName(in.Client)
+	if !r.Internal || r.Entry != nil {
+		key := r.Domain
+		if key == "" && r.Name != "" {
+			key = r.Name // single-label or public-suffix names group by themselves
+		}
+		dst.FirstSeen = e.FirstSeen.Seen(key, in.Server, in.Time)
+	}
+	return r
+}
+
+// Reloads returns how many reloads succeeded.
+func (e *Engine) Reloads() uint64 { return e.reloads.Load() }
+
+// EngineStats is a snapshot of everything the destinations stage counts, for
+// the metrics exporter.
+type EngineStats struct {
+	DNS            DNSCacheStats  `json:"dns_cache"`
+	FirstSeen      FirstSeenStats `json:"first_seen"`
+	Reloads        uint64         `json:"reloads"`
+	CatalogEntries int            `json:"catalog_entries"`
+	RangeEntries   int            `json:"range_entries"`
+	IOCDomains     int            `json:"ioc_domains"`
+	IOCPrefixes    int            `json:"ioc_prefixes"`
+}
+
+// Stats returns the current counters. It locks every cache shard briefly:
+// call it from the metrics scrape, not per flow.
+func (e *Engine) Stats() EngineStats {
+	c := e.cur.Load()
+	d, p := c.iocs.Counts()
+	return EngineStats{
+		DNS:            e.DNS.Stats(),
+		FirstSeen:      e.FirstSeen.Stats(),
+		Reloads:        e.reloads.Load(),
+		CatalogEntries: c.catalog.Len(),
+		RangeEntries:   c.ranges.Len(),
+		IOCDomains:     d,
+		IOCPrefixes:    p,
+	}
+}
