@@ -168,3 +168,24 @@ func TestLookup(t *testing.T) {
 		t.Errorf("text lookup: %q", out)
 	}
 }
+
+func TestReplayReport(t *testing.T) {
+	html := filepath.Join(t.TempDir(), "report.html")
+	code, _, errOut := run(t, "replay", "-q", "-o", os.DevNull, "--report", html, demo)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<html", "ai_ml", "openai.com"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	code, out, _ := run(t, "report", "-o", "-", "../../testdata/golden/demo.jsonl")
+	if code != 0 || !strings.Contains(out, "<html") {
+		t.Errorf("report command: exit %d", code)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"golang.org/x/term"
@@ -17,6 +19,7 @@ import (
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/pipeline"
 	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/report"
 )
 
 func init() {
@@ -32,6 +35,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("q", false, "no summary or progress on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `FILE` (go tool pprof)")
 	memProfile := fs.String("memprofile", "", "write a heap profile to `FILE` at exit")
+	reportPath := fs.String("report", "", "also render the records as an HTML report to `FILE`")
 	bpf := fs.String("f", "", "only frames matching this tcpdump-syntax `FILTER` (e.g. 'not port 22')")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tapdlp replay [-c FILE] [-o FILE] CAPTURE... (- reads stdin)")
@@ -55,6 +59,14 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	sink, err := openSink(*out, stdout)
 	if err != nil {
 		return exitCode(stderr, err)
+	}
+	if *reportPath != "" {
+		rf, err := os.Create(*reportPath)
+		if err != nil {
+			return exitCode(stderr, err)
+		}
+		defer rf.Close()
+		sink = teeSink{sink, report.NewSink(rf, strings.Join(files, " "), report.Options{})}
 	}
 	opts := pipeline.Options{Sink: sink, Log: slog.New(slog.NewTextHandler(stderr, nil)), Filter: *bpf}
 	if !*quiet && isTerminal(stderr) {
@@ -81,6 +93,17 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tapdlp replay:", sum)
 	}
 	return exitCode(stderr, err)
+}
+
+// teeSink writes every record to both sinks (records and the report).
+type teeSink [2]record.Sink
+
+func (t teeSink) Write(rec []byte) error {
+	return errors.Join(t[0].Write(rec), t[1].Write(rec))
+}
+
+func (t teeSink) Close() error {
+	return errors.Join(t[0].Close(), t[1].Close())
 }
 
 // openSink returns a file sink for path, or a stdout sink when path is empty.

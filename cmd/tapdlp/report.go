@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/tapdlp/tapdlp/report"
+)
+
+func init() {
+	register(command{"report", "render flow/alert/volume records (JSON lines, gzip/zstd too) as one HTML page", runReport})
+}
+
+func runReport(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	_ = configFlag(fs) // accepted like every command; the report needs no configuration
+	out := fs.String("o", "", "write the page to `FILE` (- for stdout); required")
+	var opt report.Options
+	fs.StringVar(&opt.Title, "title", "", "page title (default \"tapdlp report\")")
+	fs.IntVar(&opt.TopN, "top", 0, "rows and chart series shown before the rest is \"other\" (default 8)")
+	fs.IntVar(&opt.MaxKeys, "max-keys", 0, "distinct destinations, sources, rules… tracked before folding into \"other\" (default 10000)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tapdlp report -o FILE RECORDS.jsonl[.gz|.zst]... (- reads stdin)")
+		fs.PrintDefaults()
+	}
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	if len(files) == 0 || *out == "" {
+		fs.Usage()
+		return 2
+	}
+	rep := report.New(opt)
+	for _, name := range files {
+		if err := readRecords(rep, name); err != nil {
+			return exitCode(stderr, err)
+		}
+	}
+	if *out == "-" {
+		return exitCode(stderr, rep.WriteHTML(stdout))
+	}
+	return exitCode(stderr, writeFileAtomic(*out, rep.WriteHTML))
+}
+
+func readRecords(rep *report.Report, name string) error {
+	if name == "-" {
+		return rep.ReadInput("stdin", os.Stdin)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer f.Close()
+	return rep.ReadInput(name, f)
+}
+
+// writeFileAtomic writes through a temporary file renamed into place, so a
+// failed render never leaves a half page where the last good one was.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	err = write(tmp)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return errors.Join(fmt.Errorf("report: write %s: %w", path, err), os.Remove(tmp.Name()))
+	}
+	return nil
+}
