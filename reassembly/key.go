@@ -11,10 +11,12 @@ import (
 //
 // It holds addresses as fixed [16]byte arrays rather than netip.Addr because
 // netip.Addr carries a zone pointer: a pointer-free key is hashed and
-// compared as plain memory and keeps the GC from scanning the key half of a
-// million-entry map. Measured with BenchmarkKeyLookup (100k IPv4 flows,
-// building the canonical key from a Packet and looking it up): 125 ns with
-// this key against 170 ns with a netip.Addr key, both allocation-free.
+// compared as plain memory, and the GC does not scan the key half of the
+// map. Measured: a forced GC with a 1M-flow map took 41 ms with this key
+// against 97 ms with netip.Addr keys (min of 5); lookups with the canonical
+// key built from a Packet (BenchmarkKeyLookup, 100k flows) took 125 ns
+// against 170 ns on a quiet machine and were within noise of each other on
+// a loaded one. Both shapes are allocation-free.
 type flowKey struct {
 	lo, hi         [16]byte
 	loPort, hiPort uint16

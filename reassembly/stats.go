@@ -11,6 +11,7 @@ import (
 // per in-order packet, so sharing costs no contention on the hot path. The
 // zero value is ready to use.
 type Stats struct {
+	FlowsOpen        atomic.Int64 // gauge: flows currently in the tables (Table.Len is not safe to read from another goroutine)
 	FlowsCreated     atomic.Uint64
 	FlowsTimeout     atomic.Uint64 // emitted after an idle timeout
 	FlowsClosed      atomic.Uint64 // emitted after FIN both ways and the linger
@@ -31,9 +32,11 @@ type Stats struct {
 	DepthReached     atomic.Uint64 // directions that reached InspectDepth
 }
 
-// Each calls fn for every counter with a fixed, stable snake_case name (the
-// lead exports them as tapdlp_reassembly_<name>_total).
+// Each calls fn for every counter with a fixed, stable snake_case name:
+// counters for tapdlp_reassembly_<name>_total, except "flows_open", a gauge.
+// Memory.Used is the matching gauge for buffered bytes.
 func (s *Stats) Each(fn func(name string, v uint64)) {
+	fn("flows_open", uint64(max(s.FlowsOpen.Load(), 0)))
 	fn("flows_created", s.FlowsCreated.Load())
 	fn("flows_expired_timeout", s.FlowsTimeout.Load())
 	fn("flows_closed", s.FlowsClosed.Load())

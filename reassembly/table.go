@@ -300,6 +300,7 @@ func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
 	t.lists[c.class].pushBack(c, linkIdle)
 	t.active.pushBack(c, linkActive)
 	t.st.FlowsCreated.Add(1)
+	t.st.FlowsOpen.Add(1)
 
 	c.stream = t.h.Open(f)
 	if c.stream == nil {
@@ -365,6 +366,7 @@ func (t *Table) finish(c *conn, state string, evicted bool) {
 	}
 	t.h.Emit(&c.Flow, state, true)
 	t.st.countEnd(state, evicted)
+	t.st.FlowsOpen.Add(-1)
 	t.recycle(c)
 }
 

@@ -220,8 +220,8 @@ func TestMaxFlowsEvictsLeastRecentlyActive(t *testing.T) {
 	if len(fin) != 1 || fin[0].flow.Proto != capture.ProtoTCP || fin[0].state != record.StateTimeout {
 		t.Fatalf("want the TCP flow evicted with state timeout, got %+v", fin)
 	}
-	if tb.Len() != 2 || st.FlowsEvicted.Load() != 1 || st.FlowsTimeout.Load() != 0 || st.FlowsCreated.Load() != 3 {
-		t.Fatalf("len %d evicted %d timeout %d created %d", tb.Len(), st.FlowsEvicted.Load(), st.FlowsTimeout.Load(), st.FlowsCreated.Load())
+	if tb.Len() != 2 || st.FlowsOpen.Load() != 2 || st.FlowsEvicted.Load() != 1 || st.FlowsTimeout.Load() != 0 || st.FlowsCreated.Load() != 3 {
+		t.Fatalf("len %d open %d evicted %d timeout %d created %d", tb.Len(), st.FlowsOpen.Load(), st.FlowsEvicted.Load(), st.FlowsTimeout.Load(), st.FlowsCreated.Load())
 	}
 }
 
@@ -380,7 +380,7 @@ func TestStatsEachNamesStable(t *testing.T) {
 		}
 		seen[name] = v
 	})
-	if seen["flows_created"] != 3 || len(seen) != 18 {
+	if seen["flows_created"] != 3 || len(seen) != 19 {
 		t.Fatalf("got %v", seen)
 	}
 }
@@ -499,7 +499,7 @@ func TestSharedMemoryAcrossWorkers(t *testing.T) {
 			t.Errorf("table holds %d bytes after flush", tb.MemInUse())
 		}
 	}
-	if mem.Used() != 0 || st.FlowsShutdown.Load() != 100 || st.OOOBytesBuffered.Load() == 0 {
+	if mem.Used() != 0 || st.FlowsOpen.Load() != 0 || st.FlowsShutdown.Load() != 100 || st.OOOBytesBuffered.Load() == 0 {
 		t.Fatalf("memory %d, shutdown %d, buffered %d", mem.Used(), st.FlowsShutdown.Load(), st.OOOBytesBuffered.Load())
 	}
 }
