@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -31,6 +32,7 @@ type Config struct {
 	Alerts          Alerts       `yaml:"alerts"`
 	StateDir        string       `yaml:"state_dir"`
 	Destinations    Destinations `yaml:"destinations"`
+	Inspection      Inspection   `yaml:"inspection"`
 
 	// File is where the configuration came from ("(default)" when embedded only).
 	File string `yaml:"-"`
@@ -78,6 +80,28 @@ type Alerts struct {
 	DefaultRules    bool     `yaml:"default_rules"`
 	DedupWindow     Duration `yaml:"dedup_window"`
 	ReevaluateEvery Duration `yaml:"reevaluate_every"`
+}
+
+// Inspection configures content inspection.
+type Inspection struct {
+	InspectBytes  Size      `yaml:"inspect_bytes"`
+	SampleOneIn   int       `yaml:"sample_one_in"`
+	AlwaysInspect []string  `yaml:"always_inspect"`
+	ContextWindow int       `yaml:"context_window"`
+	HMACKey       string    `yaml:"hmac_key"`
+	HMACKeyFile   string    `yaml:"hmac_key_file"`
+	MaxEvidence   int       `yaml:"max_evidence"`
+	MinBase64     int       `yaml:"min_base64"`
+	Disable       []string  `yaml:"disable"`
+	Detectors     yaml.Node `yaml:"detectors"`
+}
+
+// DetectorsFile is the file the inline custom detectors came from.
+func (c *Config) DetectorsFile() string {
+	if p, ok := c.pos["inspection.detectors"]; ok {
+		return p.File
+	}
+	return c.File
 }
 
 // Destinations configures naming and classification of destinations.
@@ -129,6 +153,18 @@ func (c *Config) RulesFile() string {
 		return p.File
 	}
 	return c.File
+}
+
+// Categories are the canonical destination categories (DESIGN.md).
+var Categories = []string{"ai_ml", "cloud_storage", "saas", "analytics", "social", "advertising", "cdn", "internal", "threat", "unknown"}
+
+func validCategory(c string) bool {
+	for _, k := range Categories {
+		if k == c {
+			return true
+		}
+	}
+	return false
 }
 
 // Load returns the embedded default overlaid with the file at path (no file
@@ -185,6 +221,13 @@ func (c *Config) validate() error {
 	}
 	for i, f := range c.Destinations.IOCFiles {
 		check(f.Path != "", "destinations.ioc_files", "entry %d has no path", i)
+	}
+	check(c.Inspection.SampleOneIn >= 1, "inspection.sample_one_in", "must be at least 1")
+	check(c.Inspection.ContextWindow >= 0 && c.Inspection.ContextWindow <= 256, "inspection.context_window", "%d is out of range 0..256", c.Inspection.ContextWindow)
+	check(c.Inspection.MaxEvidence >= 0, "inspection.max_evidence", "must not be negative")
+	check(c.Inspection.HMACKey == "" || c.Inspection.HMACKeyFile == "", "inspection.hmac_key", "set hmac_key or hmac_key_file, not both")
+	for _, cat := range c.Inspection.AlwaysInspect {
+		check(validCategory(cat), "inspection.always_inspect", "%q is not a category (%s)", cat, strings.Join(Categories, ", "))
 	}
 	check(c.Alerts.ReevaluateEvery.D() >= 0, "alerts.reevaluate_every", "must not be negative")
 	check(c.Reassembly.FlowMemcap > 0 && c.Reassembly.FlowMemcap <= c.Reassembly.Memcap,

@@ -68,7 +68,38 @@ type clientAddr struct {
 
 type dnsAnswer struct {
 	name    string
+	added   int64 // packet time of the answer, Unix ns
 	expires int64 // packet time, Unix ns
+
+	// The answer this one replaced. The pipeline learns answers ahead of
+	// the workers that look them up, so a lookup for a flow that started
+	// before a re-resolution must still see the answer of its time.
+	prevName    string
+	prevAdded   int64
+	prevExpires int64
+}
+
+// at returns the answer that held at packet time now: never one given
+// after now (an answer from the future cannot have named the flow).
+func (a *dnsAnswer) at(now int64) (string, bool) {
+	switch {
+	case a.added <= now && now < a.expires:
+		return a.name, true
+	case a.added > now && a.prevName != "" && a.prevAdded <= now && now < a.prevExpires:
+		return a.prevName, true
+	}
+	return "", false
+}
+
+// replacing links a new answer to the one it replaces.
+func (a dnsAnswer) replacing(old dnsAnswer, ok bool) dnsAnswer {
+	if ok && old.name != a.name {
+		a.prevName, a.prevAdded, a.prevExpires = old.name, old.added, old.expires
+	} else if ok {
+		a.prevName, a.prevAdded, a.prevExpires = old.prevName, old.prevAdded, old.prevExpires
+		a.added = min(a.added, old.added) // the same name, re-confirmed: it held since the first answer
+	}
+	return a
 }
 
 // NewDNSCache builds an empty cache.
@@ -96,15 +127,18 @@ func (c *DNSCache) Add(client netip.Addr, name string, addrs []netip.Addr, ttl u
 	n = strings.Clone(n)
 	d := time.Duration(ttl) * time.Second
 	d = min(max(d, c.cfg.TTLFloor), c.cfg.TTLCap)
-	ans := dnsAnswer{name: n, expires: now + int64(d)}
+	ans := dnsAnswer{name: n, added: now, expires: now + int64(d)}
 	client = client.Unmap()
 	for _, a := range addrs {
 		if !a.IsValid() {
 			continue
 		}
 		a = a.Unmap()
-		c.byClient.put(clientAddr{client, a}, ans)
-		c.byAddr.put(a, ans)
+		k := clientAddr{client, a}
+		old, ok := c.byClient.get(k)
+		c.byClient.put(k, ans.replacing(old, ok))
+		oldAny, ok := c.byAddr.get(a)
+		c.byAddr.put(a, ans.replacing(oldAny, ok))
 	}
 }
 
@@ -114,20 +148,24 @@ func (c *DNSCache) Lookup(client, server netip.Addr, now int64) (string, bool) {
 	client, server = client.Unmap(), server.Unmap()
 	k := clientAddr{client, server}
 	if a, ok := c.byClient.get(k); ok {
-		if now < a.expires {
+		if name, ok := a.at(now); ok {
 			c.hits.Add(1)
-			return a.name, true
+			return name, true
 		}
-		c.byClient.remove(k)
-		c.expired.Add(1)
+		if now >= a.expires {
+			c.byClient.remove(k)
+			c.expired.Add(1)
+		}
 	}
 	if a, ok := c.byAddr.get(server); ok {
-		if now < a.expires {
+		if name, ok := a.at(now); ok {
 			c.fallbackHits.Add(1)
-			return a.name, true
+			return name, true
 		}
-		c.byAddr.remove(server)
-		c.expired.Add(1)
+		if now >= a.expires {
+			c.byAddr.remove(server)
+			c.expired.Add(1)
+		}
 	}
 	c.misses.Add(1)
 	return "", false

@@ -149,3 +149,27 @@ func TestDNSCacheConcurrent(t *testing.T) {
 		t.Errorf("over bound: %+v", st)
 	}
 }
+
+// The pipeline learns DNS answers ahead of the workers that look them up: a
+// flow must be named by the answer that held when it started, never by one
+// given later.
+func TestDNSCacheNoAnswersFromTheFuture(t *testing.T) {
+	c := NewDNSCache(DNSCacheConfig{TTLFloor: time.Minute, TTLCap: time.Hour})
+	client, server := netip.MustParseAddr("10.0.0.5"), netip.MustParseAddr("198.51.100.7")
+	sec := int64(time.Second)
+	c.Add(client, "old.example.com", []netip.Addr{server}, 300, 100*sec)
+	c.Add(client, "new.example.com", []netip.Addr{server}, 300, 200*sec)
+	for _, tt := range []struct {
+		at   int64
+		want string
+	}{
+		{50 * sec, ""},                 // before any answer
+		{150 * sec, "old.example.com"}, // after the first, before the re-resolution
+		{250 * sec, "new.example.com"}, // after the re-resolution
+	} {
+		got, _ := c.Lookup(client, server, tt.at)
+		if got != tt.want {
+			t.Errorf("lookup at %ds: %q, want %q", tt.at/sec, got, tt.want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tapdlp/tapdlp/appproto/dns"
 	"github.com/tapdlp/tapdlp/capture"
+	"github.com/tapdlp/tapdlp/classify"
 	"github.com/tapdlp/tapdlp/internal/communityid"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
@@ -22,6 +23,7 @@ type flowHandler struct {
 	now      int64 // the worker's packet clock
 	dnsMsg   *dns.Message
 	dns      dnsLearner // DNS over TCP and on unusual ports, learned here
+	scanner  *classify.Scanner
 	sessions map[*reassembly.Flow]*session
 	free     []*session // recycled sessions: a new flow rarely allocates
 
@@ -33,6 +35,7 @@ type flowHandler struct {
 func newFlowHandler(p *Pipeline) *flowHandler {
 	h := &flowHandler{p: p, dnsMsg: new(dns.Message), sessions: make(map[*reassembly.Flow]*session)}
 	h.dns.cache = p.dest.DNS
+	h.scanner = p.classify.NewScanner()
 	return h
 }
 
@@ -65,7 +68,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, state string, final bool) {
 	now := max(h.now, f.Last)
 	rec := h.buildRecord(f, state, now)
 	if s != nil {
-		s.fill(&rec)
+		s.fill(&rec, final)
 	}
 	h.annotate(s, f, &rec)
 	alerts := h.evaluate(s, f, &rec, now)

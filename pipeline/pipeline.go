@@ -13,6 +13,7 @@ import (
 
 	httpparse "github.com/tapdlp/tapdlp/appproto/http"
 	"github.com/tapdlp/tapdlp/capture"
+	"github.com/tapdlp/tapdlp/classify"
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/destinations"
 	"github.com/tapdlp/tapdlp/reassembly"
@@ -35,18 +36,20 @@ type Options struct {
 
 // Pipeline is one configured sensor run.
 type Pipeline struct {
-	cfg       *config.Config
-	opts      Options
-	log       *slog.Logger
-	nworkers  int
-	stats     *Stats
-	decStats  *capture.DecodeStats
-	flowStats *reassembly.Stats
-	mem       *reassembly.Memory
-	httpStats *httpparse.Stats
-	rules     *rules.Engine
-	dest      *destinations.Engine
-	out       *writer
+	cfg        *config.Config
+	opts       Options
+	log        *slog.Logger
+	nworkers   int
+	stats      *Stats
+	decStats   *capture.DecodeStats
+	flowStats  *reassembly.Stats
+	mem        *reassembly.Memory
+	httpStats  *httpparse.Stats
+	rules      *rules.Engine
+	dest       *destinations.Engine
+	classify   *classify.Engine
+	inspection inspection
+	out        *writer
 }
 
 // New builds a pipeline from a validated configuration.
@@ -77,6 +80,10 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		return nil, err
 	}
 	p.dest = dest
+	if p.classify, err = BuildClassifier(cfg); err != nil {
+		return nil, err
+	}
+	p.inspection = newInspection(cfg)
 	eng, err := BuildRules(cfg, opts.ExtraRules...)
 	if err != nil {
 		return nil, err
@@ -84,6 +91,9 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	p.rules = eng
 	return p, nil
 }
+
+// Classifier returns the content detection engine.
+func (p *Pipeline) Classifier() *classify.Engine { return p.classify }
 
 // Destinations returns the destination naming and classification engine.
 func (p *Pipeline) Destinations() *destinations.Engine { return p.dest }

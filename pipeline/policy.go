@@ -139,7 +139,10 @@ func (h *flowHandler) sweep() {
 
 func (h *flowHandler) evalLive(s *session, at int64) {
 	rec := h.buildRecord(s.flow, record.StateActive, at)
-	s.fill(&rec)
+	s.fill(&rec, false)
 	h.annotate(s, s.flow, &rec)
+	if !s.inspect && h.p.inspection.alwaysFor(rec.Dst.Category) {
+		s.inspect = true // from now on: the destination is one we always inspect
+	}
 	h.writeAlerts(h.evaluate(s, s.flow, &rec, at))
 }

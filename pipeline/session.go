@@ -6,6 +6,7 @@ import (
 	"github.com/tapdlp/tapdlp/appproto/quic"
 	apptls "github.com/tapdlp/tapdlp/appproto/tls"
 	"github.com/tapdlp/tapdlp/capture"
+	"github.com/tapdlp/tapdlp/classify"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
 	"github.com/tapdlp/tapdlp/rules"
@@ -58,6 +59,13 @@ type session struct {
 	dnsRec     *record.DNS
 	encrypted  bool
 
+	// Content inspection: one scanner stream per direction, and the content
+	// type of the HTTP message being delivered on each side.
+	inspect     bool
+	scan        [2]classify.Stream
+	httpContent [2]classify.Content
+	otherChunks int // chunks of unrecognised TCP payload re-sniffed for HTTP
+
 	// Policy state: rules that fired so far, and what the last evaluation saw.
 	ruleState   rules.FlowState
 	alerts      []string
@@ -69,6 +77,7 @@ type session struct {
 	annotName       string
 	annotDst        record.Dst
 	annotSrcService string
+	scanInit        bool
 }
 
 func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
@@ -88,6 +97,16 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.name, s.nameSource = "", ""
 	s.tls, s.httpRec, s.dnsRec = nil, nil, nil
 	s.encrypted = false
+	s.inspect = h.p.inspection.sampled(f)
+	if !s.scanInit {
+		s.scan[0].Init(h.scanner, "out")
+		s.scan[1].Init(h.scanner, "in")
+		s.scanInit = true
+	} else {
+		s.scan[0].Reset()
+		s.scan[1].Reset()
+	}
+	s.otherChunks = 0
 	s.ruleState.Reset()
 	s.alerts = nil
 	s.lastEvalOut = 0
@@ -192,10 +211,11 @@ func (s *session) tcpApp(dir reassembly.Dir, b []byte) bool {
 		}
 		p := &s.http[side]
 		if p.Stopped() {
-			return false
+			// Not HTTP after all (or a tunnel): scan what follows as raw bytes.
+			return !s.encrypted && s.scanRaw(dir, b)
 		}
 		p.Feed(b)
-		return !p.Stopped()
+		return !p.Stopped() || !s.encrypted
 	case appDNS:
 		f := &s.dnsTCP[dir]
 		f.Feed(b)
@@ -208,8 +228,28 @@ func (s *session) tcpApp(dir reassembly.Dir, b []byte) bool {
 		}
 		return true
 	}
-	return false // other payload: counted; content inspection attaches here
+	return s.tcpOther(dir, b)
 }
+
+// tcpOther handles payload of no recognised protocol: it is scanned raw,
+// and the first chunks are re-sniffed for an HTTP start line, so a flow
+// picked up in the middle of a message is parsed from its next message on.
+func (s *session) tcpOther(dir reassembly.Dir, b []byte) bool {
+	if s.otherChunks < maxResniff && s.flow.DstPort != 25 && s.flow.DstPort != 587 {
+		s.otherChunks++
+		if sn := httpparse.Sniff(b); (sn == httpparse.SniffRequest && dir == reassembly.DirOut) ||
+			(sn == httpparse.SniffResponse && dir == reassembly.DirIn) {
+			s.app = appHTTP
+			s.startHTTP()
+			return s.tcpApp(dir, b)
+		}
+	}
+	return s.scanRaw(dir, b) || s.otherChunks < maxResniff
+}
+
+// maxResniff bounds how many chunks of an unrecognised stream are checked
+// for an HTTP start line.
+const maxResniff = 8
 
 func (s *session) udpData(dir reassembly.Dir, b []byte, ts int64) bool {
 	if s.app == appUnknown {
@@ -242,7 +282,7 @@ func (s *session) udpData(dir reassembly.Dir, b []byte, ts int64) bool {
 		}
 		return true
 	}
-	return false
+	return s.scanRaw(dir, b)
 }
 
 func (s *session) setTLS(h *apptls.ClientHello, transport byte, source string) {
@@ -307,9 +347,10 @@ func (s *session) finish() {
 
 // fill copies what the session learned into the record (the destination
 // is named and classified by flowHandler.annotate).
-func (s *session) fill(rec *record.Flow) {
+func (s *session) fill(rec *record.Flow, final bool) {
 	rec.App = appNames[s.app]
 	rec.TLS, rec.HTTP, rec.DNS = s.tls, s.httpRec, s.dnsRec
+	s.inspectRecord(rec, final)
 }
 
 // httpEvents receives the HTTP parsers' events for a session.
@@ -317,6 +358,19 @@ type httpEvents session
 
 func (e *httpEvents) Start(m *httpparse.Message) {
 	s := (*session)(e)
+	dir := sideDir(m.Side)
+	s.httpContent[dir] = contentOf(m)
+	if s.inspect && m.Side == httpparse.Request {
+		st := &s.scan[dir]
+		before := st.Matches()
+		st.WriteDecoded(classify.KindURLEncoded, m.Path)
+		if len(m.Query) > 0 {
+			st.EndContent()
+			st.WriteDecoded(classify.KindURLEncoded, m.Query)
+		}
+		st.EndContent()
+		s.afterScan(before, dir)
+	}
 	if m.Side == httpparse.Response {
 		if s.httpRec != nil && s.httpRec.Status == 0 {
 			s.httpRec.Status = m.Status
@@ -341,7 +395,60 @@ func (e *httpEvents) Start(m *httpparse.Message) {
 	s.httpRec.Requests++
 }
 
-func (e *httpEvents) Header(m *httpparse.Message, name, value []byte)   {}
-func (e *httpEvents) Body(m *httpparse.Message, data []byte)            {}
-func (e *httpEvents) End(m *httpparse.Message)                          {}
-func (e *httpEvents) Stop(side httpparse.Side, reason httpparse.Reason) {}
+func (e *httpEvents) Header(m *httpparse.Message, name, value []byte) {
+	s := (*session)(e)
+	if !s.inspect {
+		return
+	}
+	dir := sideDir(m.Side)
+	before := s.scan[dir].Matches()
+	s.scan[dir].WriteHeader(name, value)
+	s.afterScan(before, dir)
+}
+
+func (e *httpEvents) Body(m *httpparse.Message, data []byte) {
+	s := (*session)(e)
+	if !s.inspect || m.Flags.Has(httpparse.FlagUndecoded) && m.NCodings > 0 {
+		return // still compressed with a coding we cannot undo: nothing to read
+	}
+	dir := sideDir(m.Side)
+	before := s.scan[dir].Matches()
+	s.scan[dir].WriteContent(s.httpContent[dir], data)
+	s.afterScan(before, dir)
+}
+
+func (e *httpEvents) End(m *httpparse.Message) {
+	s := (*session)(e)
+	dir := sideDir(m.Side)
+	before := s.scan[dir].Matches()
+	s.scan[dir].EndContent()
+	s.afterScan(before, dir)
+}
+
+// Stop: after a CONNECT or Upgrade the stream is a tunnel (encrypted as far
+// as the sensor knows); a side that turns out not to be HTTP is scanned as
+// raw bytes from here on (see tcpApp).
+func (e *httpEvents) Stop(side httpparse.Side, reason httpparse.Reason) {
+	s := (*session)(e)
+	if reason == httpparse.ReasonTunnel {
+		s.encrypted = true
+	}
+}
+
+func sideDir(side httpparse.Side) reassembly.Dir {
+	if side == httpparse.Request {
+		return reassembly.DirOut
+	}
+	return reassembly.DirIn
+}
+
+// contentOf maps a message's Content-Type to the scanner's decoding.
+func contentOf(m *httpparse.Message) classify.Content {
+	if len(m.ContentType) == 0 {
+		return classify.Content{}
+	}
+	if len(m.Boundary) > 0 {
+		return classify.ParseContentType(string(m.ContentType) + "; boundary=" + string(m.Boundary))
+	}
+	return classify.ParseContentType(string(m.ContentType))
+}

@@ -1,0 +1,143 @@
+package pipeline
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/tapdlp/tapdlp/classify"
+	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/reassembly"
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// BuildClassifier compiles the content detectors: the built-in set and the
+// configured custom detectors (also used by `tapdlp scan`).
+func BuildClassifier(cfg *config.Config) (*classify.Engine, error) {
+	in := cfg.Inspection
+	c := classify.Config{
+		ContextWindow: in.ContextWindow,
+		InspectBytes:  int(in.InspectBytes),
+		MaxEvidence:   in.MaxEvidence,
+		MaxHashes:     in.MaxEvidence,
+		MinBase64:     in.MinBase64,
+		Disable:       in.Disable,
+	}
+	if in.InspectBytes == 0 {
+		c.InspectBytes = -1 // 0 in the config means "no cap"; the engine reads 0 as its default
+	}
+	switch {
+	case in.HMACKey != "":
+		c.HMACKey = []byte(in.HMACKey)
+	case in.HMACKeyFile != "":
+		k, err := os.ReadFile(in.HMACKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: inspection.hmac_key_file: %w", cfg.Where("inspection.hmac_key_file"), err)
+		}
+		c.HMACKey = []byte(strings.TrimSpace(string(k)))
+	}
+	var custom []classify.CustomDetector
+	if in.Detectors.Kind != 0 {
+		var err error
+		if custom, err = classify.ParseCustom(cfg.DetectorsFile(), &in.Detectors); err != nil {
+			return nil, err
+		}
+	}
+	return classify.NewEngine(c, custom)
+}
+
+// inspection decides per flow whether content is scanned: 1 in N flows by
+// flow hash (deterministic), plus every flow whose destination category is
+// in always_inspect, from the moment the category is known.
+type inspection struct {
+	oneIn  uint32
+	always [16]string
+	n      int
+}
+
+func newInspection(cfg *config.Config) inspection {
+	in := inspection{oneIn: uint32(cfg.Inspection.SampleOneIn)}
+	for _, c := range cfg.Inspection.AlwaysInspect {
+		if in.n < len(in.always) {
+			in.always[in.n] = c
+			in.n++
+		}
+	}
+	return in
+}
+
+func (in *inspection) sampled(f *reassembly.Flow) bool {
+	return in.oneIn <= 1 || f.Hash%in.oneIn == 0
+}
+
+func (in *inspection) alwaysFor(category string) bool {
+	for _, c := range in.always[:in.n] {
+		if c == category {
+			return true
+		}
+	}
+	return false
+}
+
+// inspectRecord fills the record's sensitive findings, tags and inspected
+// byte counts from the session's scanners.
+func (s *session) inspectRecord(rec *record.Flow, final bool) {
+	if final {
+		s.scan[0].Flush()
+		s.scan[1].Flush()
+	}
+	found := s.scan[reassembly.DirOut].Findings(nil)
+	found = s.scan[reassembly.DirIn].Findings(found)
+	if len(found) > 0 {
+		rec.Sensitive = found
+		rec.Tags = classTags(found)
+	}
+	ins := &record.Inspected{
+		Out:       s.scan[0].Inspected(),
+		In:        s.scan[1].Inspected(),
+		Truncated: s.scan[0].Truncated() || s.scan[1].Truncated(),
+		Encrypted: s.encrypted,
+	}
+	if !s.inspect {
+		ins.Skipped = "sampling"
+	}
+	if ins.Out > 0 || ins.In > 0 || ins.Encrypted || ins.Skipped != "" || ins.Truncated {
+		rec.Inspected = ins
+	}
+}
+
+// classTags are the lowercase classes of the findings (pci, pii, phi,
+// secret), in a fixed order.
+func classTags(fs []record.Finding) []string {
+	var tags []string
+	for _, c := range [...]string{"PCI", "PII", "PHI", "SECRET"} {
+		for _, f := range fs {
+			if f.Class == c {
+				tags = append(tags, strings.ToLower(c))
+				break
+			}
+		}
+	}
+	return tags
+}
+
+// scanRaw scans plaintext of an unknown protocol (SMTP, FTP, custom TCP or
+// UDP payloads) and evaluates the flow's rules when something new was found.
+// It returns whether more of the direction is wanted.
+func (s *session) scanRaw(dir reassembly.Dir, b []byte) bool {
+	if !s.inspect {
+		return false
+	}
+	st := &s.scan[dir]
+	before := st.Matches()
+	st.Write(b)
+	s.afterScan(before, dir)
+	return !st.Truncated()
+}
+
+// afterScan evaluates the rules right away when a scan found something new.
+func (s *session) afterScan(before int, dir reassembly.Dir) {
+	if s.scan[dir].Matches() != before {
+		s.h.changed(s, s.ts)
+	}
+}
