@@ -1,0 +1,154 @@
+package classify
+
+// kwSet is a small set of lower-case context words. Context is only looked
+// up for candidates that already passed their format and checksum, so a
+// direct scan of the two windows with a first-byte filter beats building an
+// automaton (BenchmarkContext compares it with cloudflare/ahocorasick).
+type kwSet struct {
+	first [256]bool
+	words []string
+}
+
+func newKwSet(words []string) *kwSet {
+	if len(words) == 0 {
+		return nil
+	}
+	k := &kwSet{}
+	for _, w := range words {
+		lw := make([]byte, len(w))
+		for i := 0; i < len(w); i++ {
+			lw[i] = lower(w[i])
+		}
+		k.words = append(k.words, string(lw))
+		k.first[lw[0]] = true
+		if isLetter(lw[0]) {
+			k.first[lw[0]-32] = true
+		}
+	}
+	return k
+}
+
+// find reports whether any word occurs in b with no letter or digit
+// directly before or after it ("ssn" matches "ssn:" and "user_ssn", not
+// "classname"; "cc" does not match inside the hex "4acc5e"). A space in a
+// word also matches '_', '-' and '.', so "social insurance" matches
+// "social_insurance".
+func (k *kwSet) find(b []byte) bool {
+	x, _ := k.findAt(b, 0)
+	return x >= 0
+}
+
+// findAt returns the first occurrence at or after from, or -1.
+func (k *kwSet) findAt(b []byte, from int) (int, int) {
+	for x := from; x < len(b); x++ {
+		if !k.first[b[x]] || (x > 0 && isAlnum[b[x-1]]) {
+			continue
+		}
+		for _, w := range k.words {
+			if e := foldMatch(b[x:], w); e > 0 {
+				if x+e < len(b) && isAlnum[b[x+e]] {
+					continue
+				}
+				return x, x + e
+			}
+		}
+	}
+	return -1, -1
+}
+
+// foldMatch matches the lower-case word w at the start of b ignoring ASCII
+// case, with a space in w matching any one of " _-.". It returns the match
+// length or 0.
+func foldMatch(b []byte, w string) int {
+	if len(b) < len(w) {
+		return 0
+	}
+	for i := 0; i < len(w); i++ {
+		c := lower(b[i])
+		if w[i] == ' ' {
+			if c != ' ' && c != '_' && c != '-' && c != '.' {
+				return 0
+			}
+		} else if c != w[i] {
+			return 0
+		}
+	}
+	return len(w)
+}
+
+// ctxIndex finds the context words of all built-in types in one pass over
+// a window and returns a bit mask of the types whose words occur. A
+// candidate often needs several types' context (a 9-digit number may be a
+// routing number, SIN, ITIN, SSN or passport number); one pass serves all.
+type ctxIndex struct {
+	pair [1 << 16 / 64]uint64 // bit set of lower-cased first two bytes of words
+	byB  [256][]ctxWord
+}
+
+type ctxWord struct {
+	w   string
+	bit uint32
+}
+
+func newCtxIndex() *ctxIndex {
+	x := &ctxIndex{}
+	for t := Type(0); t < numBuiltin; t++ {
+		for _, w := range builtinContext[t] {
+			lw := make([]byte, len(w))
+			for i := 0; i < len(w); i++ {
+				lw[i] = lower(w[i])
+			}
+			x.byB[lw[0]] = append(x.byB[lw[0]], ctxWord{string(lw), 1 << t})
+			for _, second := range []byte{lw[1], ' ', '_', '-', '.'} {
+				if lw[1] != ' ' && second != lw[1] {
+					continue
+				}
+				k := uint16(lw[0])<<8 | uint16(second)
+				x.pair[k/64] |= 1 << (k % 64)
+			}
+		}
+	}
+	return x
+}
+
+// mask returns the types whose context words occur in b (same boundary
+// rules as kwSet.find).
+func (x *ctxIndex) mask(b []byte) uint32 {
+	var m uint32
+	for p := 0; p+1 < len(b); p++ {
+		if p > 0 && isAlnum[b[p-1]] {
+			continue
+		}
+		k := uint16(lowerTbl[b[p]])<<8 | uint16(lowerTbl[b[p+1]])
+		if x.pair[k/64]&(1<<(k%64)) == 0 {
+			continue
+		}
+		for _, cw := range x.byB[lowerTbl[b[p]]] {
+			if m&cw.bit != 0 {
+				continue
+			}
+			if e := foldMatch(b[p:], cw.w); e > 0 && (p+e >= len(b) || !isAlnum[b[p+e]]) {
+				m |= cw.bit
+			}
+		}
+	}
+	return m
+}
+
+var builtinContext = [numBuiltin][]string{
+	CreditCard: {"card", "visa", "mastercard", "amex", "credit", "debit", "cc", "ccn", "pan", "payment", "maestro", "unionpay", "jcb", "discover", "diners", "cardnumber", "card_number"},
+	USSSN:      {"ssn", "ss#", "ss #", "social security", "social sec", "socialsecurity", "soc sec"},
+	USITIN:     {"itin", "taxpayer", "tax id", "tin"},
+	Aadhaar:    {"aadhaar", "aadhar", "uidai", "uid"},
+	UKNHS:      {"nhs", "national health", "nhsno", "nhs_number"},
+	USNPI:      {"npi", "national provider", "provider id", "provider_id"},
+	CASIN:      {"sin", "social insurance", "assurance sociale", "nas"},
+	ABARouting: {"routing", "aba", "rtn", "transit number", "routing transit"},
+	Phone:      {"phone", "tel", "telephone", "mobile", "cell", "cellphone", "fax", "whatsapp", "sms", "msisdn", "phone number"},
+	Passport:   {"passport", "travel document", "passport_no", "passportnumber"},
+	UKNINO:     {"nino", "national insurance", "ni number", "ni no", "nin"},
+	USMBI:      {"mbi", "medicare", "beneficiary"},
+	INPAN:      {"pan", "permanent account", "income tax", "pancard", "pan_no"},
+	ICD10:      {"icd", "icd10", "icd-10", "icd_10", "diagnosis", "diagnoses", "diag", "dx", "condition", "clinical"},
+	USDEA:      {"dea", "prescriber", "dea#", "registrant"},
+}

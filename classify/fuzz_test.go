@@ -1,0 +1,94 @@
+package classify
+
+import (
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FuzzScan checks that results do not depend on how input is split: the
+// one-shot scan, ScanReader with two chunk sizes and a Stream fed in three
+// writes must agree exactly.
+func FuzzScan(f *testing.F) {
+	for _, c := range detectorCases() {
+		f.Add([]byte(c.in), uint16(len(c.in)/2), uint16(7))
+	}
+	f.Add([]byte(multipartSample), uint16(30), uint16(100))
+	e, err := NewEngine(Config{HMACKey: []byte("k"), ContextWindow: 20}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, a, b uint16) {
+		whole := scanAllB(e, data)
+		for _, m := range whole {
+			if m.Start < 0 || m.End > int64(len(data)) || m.Start >= m.End {
+				t.Fatalf("bad span [%d,%d) in %d bytes", m.Start, m.End, len(data))
+			}
+		}
+		want := matchKey(whole)
+		if got := matchKey(readerMatches(t, e, data, int(a)+1, int(b)+1)); got != want {
+			t.Fatalf("split %d/%d: %q, whole %q", a, b, got, want)
+		}
+		x, y := int(a)%(len(data)+1), int(b)%(len(data)+1)
+		if x > y {
+			x, y = y, x
+		}
+		if got, w := streamFindings(e, data[:x], data[x:y], data[y:]), streamFindings(e, data); got != w {
+			t.Fatalf("stream split %d/%d: %q, whole %q", x, y, got, w)
+		}
+	})
+}
+
+// FuzzDecoders checks every content decoder for split independence and
+// bounded output.
+func FuzzDecoders(f *testing.F) {
+	for _, s := range []string{`\u0034\ud83d\ude00\n`, "a%40b+c%2", "aGVsbG8=\r\nd29y", multipartSample, "--b\r\n\r\n\r\n--b--"} {
+		f.Add([]byte(s), uint16(3))
+	}
+	kinds := []string{"url", "form", "json", "b64", "multipart"}
+	f.Fuzz(func(t *testing.T, data []byte, split uint16) {
+		k := int(split) % (len(data) + 1)
+		for _, kind := range kinds {
+			whole := decodeWith(kind, data)
+			if len(whole) > 2*len(data)+8 {
+				t.Fatalf("%s: %d bytes out of %d", kind, len(whole), len(data))
+			}
+			if got := decodeWith(kind, data[:k], data[k:]); got != whole {
+				t.Fatalf("%s split %d: %q, whole %q", kind, k, got, whole)
+			}
+		}
+		// Content-Type parsing never panics and bounds the boundary.
+		c := ParseContentType("multipart/form-data; boundary=" + string(data))
+		if len(c.Boundary()) > maxBoundary {
+			t.Fatal("boundary too long")
+		}
+	})
+}
+
+// FuzzParseCustom checks that any YAML either yields detectors that compile
+// and scan, or an error with a file:line position.
+func FuzzParseCustom(f *testing.F) {
+	f.Add([]byte("detectors:\n  - name: a\n    class: PII\n    regex: 'A[0-9]+'\n    validator: luhn\n"))
+	f.Add([]byte("detectors:\n  - name: b\n    class: SECRET\n    keywords: [x, y]\n    context: [z]\n    window: 10\n"))
+	f.Add([]byte("detectors: [{name: c, class: PHI, regex: '(?m)^x', confidence: high}]"))
+	f.Add([]byte("- name: d\n  colour: red\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var n yaml.Node
+		if yaml.Unmarshal(data, &n) != nil {
+			return
+		}
+		ds, err := ParseCustom("f.yaml", &n)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.yaml:") {
+				t.Fatalf("error without position: %v", err)
+			}
+			return
+		}
+		e, err := NewEngine(Config{}, ds)
+		if err != nil {
+			t.Fatalf("parsed detectors do not compile: %v", err)
+		}
+		e.ScanAll(data, func(Match) {})
+	})
+}

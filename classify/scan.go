@@ -1,0 +1,341 @@
+package classify
+
+// hitSink receives matches from the scan loop. h and its buffers are only
+// valid during the call.
+type hitSink interface {
+	hit(s *Scanner, h *hit)
+}
+
+// hit is one match in the coordinates of the buffer being scanned.
+type hit struct {
+	t          Type
+	start, end int
+	conf       Confidence
+	test       bool
+	norm       []byte // normalized value (digits only for numbers); scratch-backed
+	label      string // maskLabel types: what stands for the value
+}
+
+// b64Piece is how many base64 characters are decoded at a time. Pieces
+// overlap by b64Overlap characters so a value straddling two pieces is seen
+// whole in one of them; both are multiples of 4 so every piece starts on a
+// quantum boundary of the run.
+const (
+	b64Piece   = 512
+	b64Overlap = 128
+	b64Step    = b64Piece - b64Overlap
+)
+
+// region scans the candidates whose trigger byte lies in [from, to) of buf
+// and returns where the next region resumes. Every decision about a
+// candidate at i uses only buf[i-back : i+hold], which is what makes the
+// result independent of how a stream was split. inB64 says that from is the
+// start of a continuation piece of a base64 run; the return value says
+// whether the next region starts on one.
+func (s *Scanner) region(buf []byte, from, to int, inB64 bool) (next int, nextB64 bool) {
+	i := from
+	if inB64 && i < to {
+		i, nextB64 = s.b64Run(buf, i, to, true)
+		if nextB64 {
+			return i, true
+		}
+	}
+	for i < to {
+		k := cls[buf[i]]
+		if k == cNone {
+			i++
+			continue
+		}
+		if k <= cLower {
+			if i > 0 && isIdent[buf[i-1]] && !escapedBefore(buf, i) {
+				i++
+				continue
+			}
+			if k == cLower && !secretFirst[buf[i]] && (i == 0 || buf[i-1] != '\\') {
+				// Fast path for the most common word, plain lower-case
+				// letters: nothing starts with one unless it continues
+				// into capitals, digits or a base64 '+' '/'.
+				end := min(len(buf), i+s.e.hold)
+				j := i + 1
+				for j < end && cls[buf[j]] == cLower {
+					j++
+				}
+				if j < end && !isAlnum[buf[j]] && buf[j] != '+' && buf[j] != '/' {
+					i = j
+					continue
+				}
+			}
+			var b64 bool
+			i, b64 = s.word(buf, i, to)
+			if b64 {
+				return i, true
+			}
+			continue
+		}
+		switch k {
+		case cAt:
+			i = s.email(buf, i)
+		case cAssign:
+			i = s.generic(buf, i)
+		case cDash:
+			i = s.pem(buf, i)
+		case cPlus:
+			i = s.phoneIntl(buf, i)
+		case cParen:
+			i = s.phoneParen(buf, i)
+		default:
+			i++
+		}
+	}
+	return i, false
+}
+
+// escapedBefore reports a JSON or C escape (\n, \t, \r) right before i in
+// undecoded text, which separates words although its letter is alphanumeric.
+func escapedBefore(buf []byte, i int) bool {
+	if i < 2 || buf[i-2] != '\\' {
+		return false
+	}
+	c := buf[i-1]
+	return c == 'n' || c == 't' || c == 'r'
+}
+
+// view sets the bounds a candidate triggered at i may look at.
+func (s *Scanner) view(buf []byte, i int) {
+	s.lo = max(0, i-s.e.back)
+	s.lim = min(len(buf), i+s.e.hold)
+	s.cvalid = false
+}
+
+// ctx reports whether type t's context words occur within the window around
+// [st, en), limited to the candidate's view.
+func (s *Scanner) ctx(buf []byte, st, en int, t Type) bool {
+	if !s.cvalid || s.cst != st || s.cen != en {
+		w := s.e.win
+		a := max(s.lo, st-w)
+		b := min(s.lim, en+w)
+		s.cmask = 0
+		if a <= st && b >= en {
+			s.cmask = s.e.ctxAll.mask(buf[a:st]) | s.e.ctxAll.mask(buf[en:b])
+		}
+		s.cst, s.cen, s.cvalid = st, en, true
+	}
+	return s.cmask&(1<<t) != 0
+}
+
+func (s *Scanner) ctxWin(buf []byte, st, en int, t Type, w int) bool {
+	k := s.e.ctx[t]
+	if k == nil {
+		return false
+	}
+	a := max(s.lo, st-w)
+	b := min(s.lim, en+w)
+	if a > st || b < en {
+		return false
+	}
+	return k.find(buf[a:st]) || k.find(buf[en:b])
+}
+
+// emit hands a match to the sink, translating base64-decoded coordinates to
+// the enclosing buffer and dropping matches that the next overlapping piece
+// will report.
+func (s *Scanner) emit(t Type, st, en int, conf Confidence, test bool, norm []byte) {
+	if !s.e.enabled[t] {
+		return
+	}
+	s.h = hit{t: t, start: st, end: en, conf: conf, test: test, norm: norm}
+	s.send()
+}
+
+func (s *Scanner) send() {
+	h := &s.h
+	if len(h.norm) > maxNorm {
+		h.norm = h.norm[:maxNorm]
+	}
+	if s.depth > 0 {
+		if h.start >= s.decAccept {
+			return
+		}
+		st := s.decBase + (h.start/3)*4
+		en := s.decBase + min(s.decLen, ((h.end+2)/3)*4)
+		h.start, h.end = st, en
+	}
+	s.sink.hit(s, h)
+}
+
+// word handles a word start at i: secrets with fixed prefixes, numbers,
+// identifiers built from letters and digits, then base64 blobs. It returns
+// where the scan continues.
+func (s *Scanner) word(buf []byte, i, to int) (int, bool) {
+	if buf[i-min(i, 1)] == '\\' && i > 0 && (buf[i] == 'n' || buf[i] == 't' || buf[i] == 'r') && i+1 < len(buf) && isAlnum[buf[i+1]] {
+		return i + 1, false // the letter of "\n" in undecoded JSON separates
+	}
+	lim := min(len(buf), i+s.e.hold)
+	j := i
+	var kinds uint8 // bit per byte class seen in the word
+	for j < lim {
+		b := kindBit[buf[j]]
+		if b == 0 {
+			break
+		}
+		kinds |= b
+		j++
+	}
+	const lowerOnly = 1 << cLower
+	if kinds == lowerOnly {
+		// The most common word: plain lower-case letters. Only a few
+		// secret prefixes start like this.
+		switch buf[i] {
+		case 'g', 's', 'r', 'x':
+		default:
+			if j < lim && (buf[j] == '+' || buf[j] == '/') {
+				s.view(buf, i)
+				return s.maybeB64(buf, i, j, to, kinds)
+			}
+			return j, false
+		}
+	}
+	s.view(buf, i)
+	c := buf[i]
+	const upperBit, digitBit = 1 << cUpper, 1 << cDigit
+	if kinds&upperBit == 0 {
+		// Lower case and digits only: the common case (words, hex, numbers)
+		// needs just the lower-case prefixes, lower-case IBANs and numbers.
+		switch c {
+		case 'g', 's', 'r', 'x':
+			if e := s.secret(buf, i, j); e > 0 {
+				return e, false
+			}
+		}
+		if kinds == digitBit {
+			return s.numeric(buf, i), false
+		}
+		if kinds&digitBit != 0 && (j-i >= 15 || j-i == 4) && !isDigit(c) {
+			if e := s.iban(buf, i); e > 0 {
+				return e, false
+			}
+		}
+		return s.maybeB64(buf, i, j, to, kinds)
+	}
+	if e := s.secret(buf, i, j); e > 0 {
+		return e, false
+	}
+	if isDigit(c) {
+		if e := s.mbi(buf, i, j); e > 0 {
+			return e, false
+		}
+	} else if e := s.alphaWord(buf, i, j); e > 0 {
+		return e, false
+	}
+	return s.maybeB64(buf, i, j, to, kinds)
+}
+
+// maybeB64 starts a base64 blob at word start i when the text looks like
+// one: base64 of text mixes upper and lower case within a few characters,
+// while words, hex and decimal runs do not. A word cut short by '+' or '/'
+// is judged on the first 16 characters of the run.
+func (s *Scanner) maybeB64(buf []byte, i, j, to int, kinds uint8) (int, bool) {
+	if s.depth != 0 || s.e.minB64 <= 0 {
+		return j, false
+	}
+	const mixed = 1<<cUpper | 1<<cLower
+	if kinds&mixed != mixed && j < s.lim && (buf[j] == '+' || buf[j] == '/') {
+		for p := j; p < s.lim && p-i < 16 && isB64[buf[p]]; p++ {
+			if k := cls[buf[p]]; k <= cLower {
+				kinds |= 1 << k
+			}
+		}
+	}
+	if kinds&mixed != mixed {
+		return j, false
+	}
+	return s.b64Run(buf, i, to, false)
+}
+
+// b64Run decodes a base64 run piece by piece starting at i (a run start, or
+// a continuation piece when cont is set) and scans each decoded piece once,
+// at depth 1. Pieces starting at or after to are left to the next region.
+func (s *Scanner) b64Run(buf []byte, i, to int, cont bool) (int, bool) {
+	lim := min(len(buf), i+s.e.hold)
+	if !cont {
+		e := i
+		upper, lowerc := false, false
+		for e < lim && isB64[buf[e]] {
+			upper = upper || isUpper(buf[e])
+			lowerc = lowerc || (buf[e] >= 'a' && buf[e] <= 'z')
+			e++
+		}
+		if e-i < s.e.minB64 || !upper || !lowerc {
+			// Not a blob: continue after the alphanumeric word only, so
+			// tokens after '-', '_' or '/' are still seen.
+			j := i
+			for j < lim && isAlnum[buf[j]] {
+				j++
+			}
+			return j, false
+		}
+	}
+	for p := i; ; p += b64Step {
+		if p >= to {
+			return p, true
+		}
+		plim := min(len(buf), p+s.e.hold)
+		pe := p
+		for pe < plim && pe-p < b64Piece && isB64[buf[pe]] {
+			pe++
+		}
+		last := pe-p < b64Piece || pe >= len(buf) || !isB64[buf[pe]]
+		s.decodePiece(buf[p:pe], p, last)
+		if last {
+			for pe < plim && pe-p < b64Piece+2 && buf[pe] == '=' {
+				pe++
+			}
+			return pe, false
+		}
+	}
+}
+
+func (s *Scanner) decodePiece(src []byte, base int, last bool) {
+	n := len(src)
+	if !last {
+		n &^= 3
+	}
+	// Most long base64 runs carry binary (images, compressed data): judge
+	// the first 64 characters before decoding the whole piece.
+	if n > 64 {
+		hn := b64decode(s.dec[:], src[:64])
+		bad := 0
+		for _, c := range s.dec[:hn] {
+			if isCtl[c] {
+				bad++
+			}
+		}
+		if bad*20 > hn {
+			return
+		}
+	}
+	dn := b64decode(s.dec[:], src[:n])
+	if dn < 12 {
+		return
+	}
+	bad := 0
+	for _, c := range s.dec[:dn] {
+		if isCtl[c] {
+			bad++
+		}
+	}
+	if bad*20 > dn {
+		return
+	}
+	saveLo, saveLim := s.lo, s.lim
+	s.depth = 1
+	s.decBase = base
+	s.decLen = len(src)
+	s.decAccept = dn
+	if !last {
+		s.decAccept = b64Step / 4 * 3
+	}
+	s.region(s.dec[:dn], 0, dn, false)
+	s.depth = 0
+	s.lo, s.lim = saveLo, saveLim
+}
