@@ -11,3 +11,38 @@ func (st *Stream) Matches() int {
 	}
 	return n
 }
+
+// Sync ends the current value (like EndContent) and judges every candidate
+// written so far, instead of holding the tail back for bytes that may
+// continue it. The pipeline calls it at message boundaries (the end of an
+// HTTP message), where no value can continue, so a detection — and the
+// alert it may raise — comes when the message ends, not when the flow
+// does. The scan continues normally afterwards; only context words that
+// would have arrived after the boundary are not seen for values before it.
+func (st *Stream) Sync() {
+	st.EndContent()
+	if st.truncated || st.flushed {
+		return
+	}
+	st.sc.sink = st
+	st.w.sync(st.sc, st.w.prepare(st.sc))
+}
+
+// sync is scan up to the end of work, keeping only the look-back context.
+func (w *window) sync(s *Scanner, work []byte) {
+	s.work = work[:0]
+	s.base = w.base
+	to := len(work)
+	if to > w.next {
+		w.next, w.inB64 = s.region(work, w.next, to, w.inB64)
+	}
+	if to > w.cnext {
+		s.customRegion(work, w.cnext, to)
+		w.cnext = to
+	}
+	keep := max(0, min(w.next, w.cnext, len(work))-s.e.back)
+	w.carry = append(w.carry[:0], work[keep:]...)
+	w.base += int64(keep)
+	w.next -= keep
+	w.cnext -= keep
+}

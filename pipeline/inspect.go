@@ -128,9 +128,18 @@ func (s *session) scanRaw(dir reassembly.Dir, b []byte) bool {
 	if !s.inspect {
 		return false
 	}
+	// In request/response protocols (SMTP, FTP, custom RPC) a value cannot
+	// straddle a change of speaker: judge what the other side said so far.
+	if other := 1 - dir; s.rawPending[other] {
+		s.rawPending[other] = false
+		before := s.scan[other].Matches()
+		s.scan[other].Sync()
+		s.afterScan(before, other)
+	}
 	st := &s.scan[dir]
 	before := st.Matches()
 	st.Write(b)
+	s.rawPending[dir] = true
 	s.afterScan(before, dir)
 	return !st.Truncated()
 }

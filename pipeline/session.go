@@ -64,7 +64,8 @@ type session struct {
 	inspect     bool
 	scan        [2]classify.Stream
 	httpContent [2]classify.Content
-	otherChunks int // chunks of unrecognised TCP payload re-sniffed for HTTP
+	otherChunks int     // chunks of unrecognised TCP payload re-sniffed for HTTP
+	rawPending  [2]bool // raw bytes written since the direction's last Sync
 
 	// Policy state: rules that fired so far, and what the last evaluation saw.
 	ruleState   rules.FlowState
@@ -107,6 +108,7 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 		s.scan[1].Reset()
 	}
 	s.otherChunks = 0
+	s.rawPending = [2]bool{}
 	s.ruleState.Reset()
 	s.alerts = nil
 	s.lastEvalOut = 0
@@ -421,7 +423,7 @@ func (e *httpEvents) End(m *httpparse.Message) {
 	s := (*session)(e)
 	dir := sideDir(m.Side)
 	before := s.scan[dir].Matches()
-	s.scan[dir].EndContent()
+	s.scan[dir].Sync() // a message boundary: judge everything now, so alerts need not wait for the flow's end
 	s.afterScan(before, dir)
 }
 
