@@ -150,3 +150,23 @@ func (s *session) afterScan(before int, dir reassembly.Dir) {
 		s.h.changed(s, s.ts)
 	}
 }
+
+// redact returns b with every sensitive value the detectors find replaced
+// by its masked evidence: text copied into a record (an HTTP path) must not
+// carry a value the record elsewhere only shows masked.
+func (h *flowHandler) redact(b []byte) string {
+	var out []byte
+	last := 0
+	h.p.classify.ScanAll(b, func(m classify.Match) {
+		if int(m.Start) < last || int(m.End) > len(b) {
+			return
+		}
+		out = append(out, b[last:m.Start]...)
+		out = append(out, m.Evidence...)
+		last = int(m.End)
+	})
+	if out == nil {
+		return string(b)
+	}
+	return string(append(out, b[last:]...))
+}

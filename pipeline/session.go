@@ -383,7 +383,7 @@ func (e *httpEvents) Start(m *httpparse.Message) {
 		s.httpRec = &record.HTTP{
 			Method:    string(m.Method),
 			Host:      string(m.Host),
-			URI:       string(m.Path),
+			URI:       s.h.redact(m.Path),
 			UserAgent: string(m.UserAgent),
 		}
 		if len(m.Host) > 0 && s.nameSource == "" {

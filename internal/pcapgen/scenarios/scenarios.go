@@ -29,6 +29,7 @@ func Files() (map[string][]byte, error) {
 		"l2-l3.pcap":       L2L3,
 		"sll2.pcap":        SLL2,
 		"raw-ip.pcapng.gz": RawIPngGzip,
+		"inspect.pcap":     Inspect,
 	} {
 		b, err := build()
 		if err != nil {

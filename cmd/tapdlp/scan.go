@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/tapdlp/tapdlp/classify"
+	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/pipeline"
+)
+
+func init() {
+	register(command{"scan", "find sensitive data in a file or stdin with the sensor's detectors (a validating PII grep)", runScan})
+}
+
+func runScan(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := configFlag(fs)
+	asJSON := fs.Bool("json", false, `one finding per line: {"type","class","start","end","confidence","evidence"}`)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tapdlp scan [-c FILE] [--json] [FILE...|-]")
+		fs.PrintDefaults()
+	}
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	eng, err := pipeline.BuildClassifier(cfg)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	found := 0
+	var line []byte
+	for _, name := range files {
+		r, closeFn, err := openInput(name)
+		if err != nil {
+			return exitCode(stderr, err)
+		}
+		err = classify.ScanReader(r, eng, func(m classify.Match) {
+			found++
+			if *asJSON {
+				line = m.AppendJSON(line[:0])
+				w.Write(line)
+				w.WriteByte('\n')
+				return
+			}
+			prefix := ""
+			if len(files) > 1 {
+				prefix = name + ":"
+			}
+			fmt.Fprintf(w, "%s%d-%d\t%s\t%s\t%s\t%s\n", prefix, m.Start, m.End, m.Type, m.Class, m.Confidence, m.Evidence)
+		})
+		closeFn()
+		if err != nil {
+			return exitCode(stderr, fmt.Errorf("scan %s: %w", name, err))
+		}
+	}
+	if found == 0 {
+		return 1 // like grep: nothing found
+	}
+	return 0
+}
+
+func openInput(name string) (io.Reader, func(), error) {
+	if name == "-" {
+		return os.Stdin, func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
+}
