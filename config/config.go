@@ -24,6 +24,7 @@ func Default() []byte { return append([]byte(nil), defaultYAML...) }
 type Config struct {
 	Workers         int          `yaml:"workers"`
 	CommunityIDSeed uint16       `yaml:"community_id_seed"`
+	AppLayer        bool         `yaml:"app_layer"`
 	Decode          Decode       `yaml:"decode"`
 	Flows           Flows        `yaml:"flows"`
 	Reassembly      Reassembly   `yaml:"reassembly"`
@@ -84,6 +85,7 @@ type Alerts struct {
 
 // Inspection configures content inspection.
 type Inspection struct {
+	Enabled       bool      `yaml:"enabled"`
 	InspectBytes  Size      `yaml:"inspect_bytes"`
 	SampleOneIn   int       `yaml:"sample_one_in"`
 	AlwaysInspect []string  `yaml:"always_inspect"`

@@ -45,7 +45,7 @@ const maxFreeSessions = 1024
 // Open attaches a session to TCP and UDP flows; other protocols are only
 // counted.
 func (h *flowHandler) Open(f *reassembly.Flow) reassembly.Stream {
-	if f.Proto != capture.ProtoTCP && f.Proto != capture.ProtoUDP {
+	if !h.p.cfg.AppLayer || f.Proto != capture.ProtoTCP && f.Proto != capture.ProtoUDP {
 		return nil
 	}
 	var s *session

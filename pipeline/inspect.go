@@ -50,13 +50,14 @@ func BuildClassifier(cfg *config.Config) (*classify.Engine, error) {
 // flow hash (deterministic), plus every flow whose destination category is
 // in always_inspect, from the moment the category is known.
 type inspection struct {
+	off    bool
 	oneIn  uint32
 	always [16]string
 	n      int
 }
 
 func newInspection(cfg *config.Config) inspection {
-	in := inspection{oneIn: uint32(cfg.Inspection.SampleOneIn)}
+	in := inspection{off: !cfg.Inspection.Enabled, oneIn: uint32(cfg.Inspection.SampleOneIn)}
 	for _, c := range cfg.Inspection.AlwaysInspect {
 		if in.n < len(in.always) {
 			in.always[in.n] = c
@@ -67,10 +68,13 @@ func newInspection(cfg *config.Config) inspection {
 }
 
 func (in *inspection) sampled(f *reassembly.Flow) bool {
-	return in.oneIn <= 1 || f.Hash%in.oneIn == 0
+	return !in.off && (in.oneIn <= 1 || f.Hash%in.oneIn == 0)
 }
 
 func (in *inspection) alwaysFor(category string) bool {
+	if in.off {
+		return false
+	}
 	for _, c := range in.always[:in.n] {
 		if c == category {
 			return true
@@ -98,7 +102,10 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 		Truncated: s.scan[0].Truncated() || s.scan[1].Truncated(),
 		Encrypted: s.encrypted,
 	}
-	if !s.inspect {
+	switch {
+	case s.h.p.inspection.off:
+		ins.Skipped = "disabled"
+	case !s.inspect:
 		ins.Skipped = "sampling"
 	}
 	if ins.Out > 0 || ins.In > 0 || ins.Encrypted || ins.Skipped != "" || ins.Truncated {
