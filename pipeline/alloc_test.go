@@ -1,0 +1,81 @@
+package pipeline
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/tapdlp/tapdlp/capture"
+	"github.com/tapdlp/tapdlp/internal/pcapgen"
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// The per-packet path — decode, symmetric hash, batching for a worker, and
+// the worker's flow table with its session — must not allocate for packets
+// of an existing flow.
+func TestPerPacketPathDoesNotAllocate(t *testing.T) {
+	cfg, err := parseTestConfig("inspection: {inspect_bytes: 4MiB}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Workers = 1
+	p, err := New(cfg, Options{Sink: record.NewWriterSink(nopWriter{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.out = newWriter(p.opts.Sink, p.stats, p.log)
+	defer p.out.close()
+	w := newWorker(0, p)
+	d := newDispatcher(p, []*worker{w})
+
+	conn := pcapgen.NewTCPConn(ap("10.0.0.1:40000"), ap("192.0.2.1:443"), 1, 2)
+	var frames [][]byte
+	for _, s := range conn.Handshake() {
+		frames = append(frames, pcapgen.EthernetIP(conn.Packet(s)))
+	}
+	frames = append(frames, pcapgen.EthernetIP(conn.Packet(conn.Send(true, []byte("HELLO tapdlp custom protocol v1\n"))[0])))
+	ts := int64(1e18)
+	step := func(frame []byte) {
+		ts += 1000
+		m := capture.Meta{TS: ts, CapLen: len(frame), WireLen: len(frame), LinkType: capture.LinkEthernet}
+		if d.dec.Decode(frame, m, &d.pkt) != capture.OK {
+			t.Fatal("decode failed")
+		}
+		b := d.cur[0]
+		b.reset()
+		b.add(&d.pkt)
+		w.packet(&b.pkts[0])
+	}
+	for _, f := range frames {
+		step(f) // open the flow and its session
+	}
+	// New in-order data of the established flow, plain text that the
+	// content scanner reads (and finds nothing in).
+	text := []byte(strings.Repeat("the quick brown fox jumps over the lazy dog 0123 ", 29))
+	var data [][]byte
+	for range 300 {
+		data = append(data, pcapgen.EthernetIP(conn.Packet(conn.Send(true, text)[0])))
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(200, func() {
+		step(data[i])
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per packet, want 0", allocs)
+	}
+	for _, sess := range w.h.sessions {
+		if got := sess.scan[0].Inspected(); got < uint64(200*len(text)) {
+			t.Errorf("the scanner saw %d bytes: the test did not exercise inspection", got)
+		}
+	}
+	if len(w.h.sessions) != 1 {
+		t.Errorf("%d sessions, want 1", len(w.h.sessions))
+	}
+}
+
+type nopWriter struct{}
+
+func (nopWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
