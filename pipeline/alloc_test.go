@@ -79,3 +79,9 @@ type nopWriter struct{}
 func (nopWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+func apPort(ip string, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(netip.MustParseAddr(ip), port)
+}
+
+func addr4(s string) netip.Addr { return netip.MustParseAddr(s) }
