@@ -34,6 +34,7 @@ type Config struct {
 	StateDir        string       `yaml:"state_dir"`
 	Destinations    Destinations `yaml:"destinations"`
 	Inspection      Inspection   `yaml:"inspection"`
+	Outputs         Outputs      `yaml:"outputs"`
 
 	// File is where the configuration came from ("(default)" when embedded only).
 	File string `yaml:"-"`

@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/pipeline"
+	"github.com/tapdlp/tapdlp/record/sinks"
 )
 
 func init() {
@@ -36,7 +38,17 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "usage: tapdlp config check FILE")
 			return 2
 		}
-		if _, err := config.Load(*cfgPath); err != nil {
+		cfg, err := config.Load(*cfgPath)
+		if err == nil {
+			err = sinks.Validate(&cfg.Outputs)
+		}
+		if err == nil {
+			_, err = pipeline.BuildRules(cfg)
+		}
+		if err == nil {
+			_, err = pipeline.BuildClassifier(cfg)
+		}
+		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}

@@ -189,3 +189,22 @@ func TestReplayReport(t *testing.T) {
 		t.Errorf("report command: exit %d", code)
 	}
 }
+
+// replay --outputs writes through the configured sinks: here a rotated file
+// sink that takes only alerts.
+func TestReplayOutputs(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tapdlp.yaml")
+	alerts := filepath.Join(dir, "alerts.jsonl")
+	os.WriteFile(cfg, []byte("outputs:\n  sinks:\n    - {name: alerts, type: file, types: [alert], file: {path: "+alerts+"}}\n"), 0o644)
+	if code, _, errOut := run(t, "replay", "-q", "--outputs", "-c", cfg, demo); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	b, err := os.ReadFile(alerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"type":"alert"`) || strings.Contains(string(b), `"type":"flow"`) {
+		t.Errorf("alerts file: %.300s", b)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/pipeline"
 	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/record/sinks"
 	"github.com/tapdlp/tapdlp/report"
 )
 
@@ -35,6 +36,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("q", false, "no summary or progress on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `FILE` (go tool pprof)")
 	memProfile := fs.String("memprofile", "", "write a heap profile to `FILE` at exit")
+	useOutputs := fs.Bool("outputs", false, "write to the configured outputs (file, syslog, kafka sinks) instead of stdout or -o")
 	reportPath := fs.String("report", "", "also render the records as an HTML report to `FILE`")
 	bpf := fs.String("f", "", "only frames matching this tcpdump-syntax `FILTER` (e.g. 'not port 22')")
 	fs.Usage = func() {
@@ -56,8 +58,14 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	if *workers > 0 {
 		cfg.Workers = *workers
 	}
-	sink, err := openSink(*out, stdout)
-	if err != nil {
+	var sink record.Sink
+	if *useOutputs {
+		router, err := sinks.Build(cfg.Outputs)
+		if err != nil {
+			return exitCode(stderr, err)
+		}
+		sink = router
+	} else if sink, err = openSink(*out, stdout); err != nil {
 		return exitCode(stderr, err)
 	}
 	if *reportPath != "" {

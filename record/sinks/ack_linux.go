@@ -17,13 +17,13 @@ var errNotAcked = errors.New("peer did not acknowledge the data")
 // connection broke. The queue is read before the state: a socket that is
 // still established after an empty queue was seen had that queue emptied by
 // acknowledgements, not by a reset purging it.
-func waitAcked(ctx context.Context, c *net.TCPConn, deadline time.Time) error {
+func waitAcked(ctx context.Context, c *net.TCPConn, deadline time.Time) (peerClosed bool, err error) {
 	if c == nil {
-		return nil
+		return false, nil
 	}
 	raw, err := c.SyscallConn()
 	if err != nil {
-		return fmt.Errorf("ack check: %w", err)
+		return false, fmt.Errorf("ack check: %w", err)
 	}
 	sleep := 50 * time.Microsecond
 	for {
@@ -42,29 +42,25 @@ func waitAcked(ctx context.Context, c *net.TCPConn, deadline time.Time) error {
 			}
 		})
 		if cerr != nil {
-			return fmt.Errorf("ack check: %w", cerr)
+			return false, fmt.Errorf("ack check: %w", cerr)
 		}
 		if serr != nil {
-			return fmt.Errorf("ack check: %w", serr)
+			return false, fmt.Errorf("ack check: %w", serr)
 		}
 		const established, closeWait = 1, 8
 		if state != established && state != closeWait {
-			return fmt.Errorf("%w (tcp state %d)", errNotAcked, state)
+			return false, fmt.Errorf("%w (tcp state %d)", errNotAcked, state)
 		}
 		if outq == 0 {
-			if state == closeWait {
-				// The receiver closed: what it acked is in, but the
-				// connection is useless for the next batch.
-				c.CloseWrite() //nolint:errcheck // the transport drops it next
-				return nil
-			}
-			return nil
+			// In CLOSE_WAIT the receiver closed: what it acknowledged is
+			// in, but the connection is useless for the next batch.
+			return state == closeWait, nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%w within the write timeout (%d bytes outstanding)", errNotAcked, outq)
+			return false, fmt.Errorf("%w within the write timeout (%d bytes outstanding)", errNotAcked, outq)
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("ack check: %w", ctx.Err())
+			return false, fmt.Errorf("ack check: %w", ctx.Err())
 		}
 		time.Sleep(sleep)
 		sleep = min(sleep*2, 5*time.Millisecond)

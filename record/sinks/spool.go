@@ -103,12 +103,21 @@ func openSpool(dir string, maxBytes, segBytes int64, maxRecord int, stats *Stats
 			start = int(cur.off)
 		}
 		sc := scanSegment(data, start, maxRecord)
-		if sc.status != recEnd {
-			s.stats.SpoolCorrupt.Add(1)
-		}
 		if sc.records == 0 {
+			if sc.status != recEnd {
+				s.stats.SpoolCorrupt.Add(1)
+			}
 			_ = os.Remove(path)
 			continue
+		}
+		if sc.status != recEnd {
+			// A torn or corrupt tail (crash mid-append): cut it off so
+			// the reader stops at the last good record.
+			s.stats.SpoolCorrupt.Add(1)
+			if err := os.Truncate(path, int64(sc.goodEnd)); err != nil {
+				return nil, fmt.Errorf("spool %s: %w", path, err)
+			}
+			data = data[:sc.goodEnd]
 		}
 		sg.size = int64(len(data))
 		s.total += sg.size

@@ -12,10 +12,11 @@ const (
 	DropTooLarge                     // record larger than the sink or spool accepts
 	DropClosed                       // written after Close
 	DropSpoolError                   // the spool could not be written (disk error)
+	DropUnrouted                     // no destination for the record's type
 	numDropReasons
 )
 
-var dropNames = [numDropReasons]string{"spool_full", "queue_full", "too_large", "closed", "spool_error"}
+var dropNames = [numDropReasons]string{"spool_full", "queue_full", "too_large", "closed", "spool_error", "unrouted"}
 
 // String returns the reason's metric label value.
 func (r DropReason) String() string {

@@ -94,7 +94,6 @@ type syslogTransport struct {
 	opt     syslogOptions
 	conn    net.Conn
 	tcp     *net.TCPConn // the socket under conn, for acknowledgement checks
-	written int64        // bytes written on tcp since it was dialled
 	dialled bool
 	buf     []byte
 	msg     []byte
@@ -141,7 +140,7 @@ func (t *syslogTransport) dial(ctx context.Context) error {
 		t.tcp, _ = c.(*net.TCPConn)
 		t.conn = c
 		if t.opt.Network == "tls" {
-			tc := tls.Client(&countingConn{Conn: c, n: &t.written}, t.opt.TLS)
+			tc := tls.Client(c, t.opt.TLS)
 			if err := tc.HandshakeContext(ctx); err != nil {
 				_ = c.Close()
 				t.conn, t.tcp = nil, nil
@@ -163,7 +162,7 @@ func (t *syslogTransport) drop() {
 	if t.conn != nil {
 		_ = t.conn.Close()
 	}
-	t.conn, t.tcp, t.written = nil, nil, 0
+	t.conn, t.tcp = nil, nil
 }
 
 func (t *syslogTransport) send(ctx context.Context, recs [][]byte) (int, error) {
@@ -195,19 +194,18 @@ func (t *syslogTransport) send(ctx context.Context, recs [][]byte) (int, error) 
 		t.msg = formatSyslog(t.msg[:0], t.opt.Facility, now, t.opt.Hostname, t.opt.AppName, t.opt.ProcID, r)
 		t.buf = appendOctetCounted(t.buf, t.msg)
 	}
-	n, err := t.conn.Write(t.buf)
-	if t.opt.Network == "tcp" {
-		t.written += int64(n)
-	}
-	if err != nil {
+	if _, err := t.conn.Write(t.buf); err != nil {
 		t.drop()
 		return 0, fmt.Errorf("%w: write %s %s: %w", ErrSyslog, t.opt.Network, t.opt.Address, err)
 	}
 	// A successful write only means the kernel took the bytes. Wait until
 	// the receiver's TCP stack acknowledged them, so a receiver that went
 	// away makes the batch fail (and be re-sent) instead of vanishing.
-	if err := waitAcked(ctx, t.tcp, deadline); err != nil {
+	peerClosed, err := waitAcked(ctx, t.tcp, deadline)
+	if err != nil || peerClosed {
 		t.drop()
+	}
+	if err != nil {
 		return 0, fmt.Errorf("%w: %s %s: %w", ErrSyslog, t.opt.Network, t.opt.Address, err)
 	}
 	return len(recs), nil
@@ -223,16 +221,4 @@ func (t *syslogTransport) close() error {
 		return fmt.Errorf("%w: close: %w", ErrSyslog, err)
 	}
 	return nil
-}
-
-// countingConn counts bytes written under TLS (kept for diagnostics).
-type countingConn struct {
-	net.Conn
-	n *int64
-}
-
-func (c *countingConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	*c.n += int64(n)
-	return n, err
 }

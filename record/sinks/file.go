@@ -1,0 +1,420 @@
+package sinks
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// rotLayout names rotated files: Path.20261122T150405.123456Z[.zst].
+const rotLayout = "20060102T150405.000000Z"
+
+// ErrFile wraps every file sink error.
+var ErrFile = errors.New("file sink")
+
+// FileOptions configure a file sink. Zero values mean "off" or the default.
+type FileOptions struct {
+	Path          string           // the live file; rotated files are Path.<UTC time>[.zst]
+	MaxSize       int64            // rotate before a write would pass this many bytes (0: off)
+	MaxAge        time.Duration    // rotate a file this old at the next write (0: off)
+	Keep          int              // rotated files kept, oldest removed first (0: keep all)
+	Compress      bool             // zstd-compress rotated files in the background
+	FlushInterval time.Duration    // buffered records reach the file at least this often (default 1s)
+	Now           func() time.Time // clock for age and names (tests); default time.Now
+	Stats         *Stats
+}
+
+// FileSink writes JSON lines to a file, rotating it by size and age.
+// Rotation and Close flush and fsync the file; compressing and pruning
+// rotated files happens on a background goroutine so Write never waits for
+// zstd. It is safe for concurrent use.
+type FileSink struct {
+	opt   FileOptions
+	stats *Stats
+
+	mu      sync.Mutex
+	f       *os.File
+	w       *bufio.Writer
+	size    int64
+	opened  time.Time
+	closed  bool
+	lastErr error
+	lastRot time.Time // timestamp in the newest rotated name
+
+	jobs     chan string // rotated files to compress and prune
+	bgDone   chan struct{}
+	stopTick chan struct{}
+	tickDone chan struct{}
+}
+
+// NewFileSink opens (appending to) opt.Path.
+func NewFileSink(opt FileOptions) (*FileSink, error) {
+	if opt.Path == "" {
+		return nil, fmt.Errorf("%w: no path", ErrFile)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.FlushInterval <= 0 {
+		opt.FlushInterval = time.Second
+	}
+	if opt.Stats == nil {
+		opt.Stats = new(Stats)
+	}
+	s := &FileSink{
+		opt: opt, stats: opt.Stats,
+		jobs: make(chan string, 64), bgDone: make(chan struct{}),
+		stopTick: make(chan struct{}), tickDone: make(chan struct{}),
+	}
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	go s.background()
+	go s.flusher()
+	// Files rotated by an earlier run that died before compressing them.
+	if opt.Compress {
+		for _, p := range s.rotated() {
+			if !strings.HasSuffix(p, ".zst") && len(s.jobs) < cap(s.jobs) {
+				s.jobs <- p
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s *FileSink) open() error {
+	f, err := os.OpenFile(s.opt.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrFile, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return fmt.Errorf("%w: %w", ErrFile, err)
+	}
+	s.f, s.size, s.opened = f, st.Size(), s.opt.Now()
+	if s.w == nil {
+		s.w = bufio.NewWriterSize(f, 256<<10)
+	} else {
+		s.w.Reset(f)
+	}
+	return nil
+}
+
+// Write appends rec and a newline, rotating first when due.
+func (s *FileSink) Write(rec []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		s.stats.Drop(DropClosed, 1)
+		return fmt.Errorf("%w: %w", ErrFile, record.ErrClosed)
+	}
+	need := int64(len(rec) + 1)
+	if (s.opt.MaxSize > 0 && s.size > 0 && s.size+need > s.opt.MaxSize) ||
+		(s.opt.MaxAge > 0 && s.opt.Now().Sub(s.opened) >= s.opt.MaxAge && s.size > 0) {
+		if err := s.rotateLocked(); err != nil {
+			s.stats.Failed.Add(1)
+			return err
+		}
+	}
+	if s.f == nil {
+		// A previous rotation could not reopen the file; try again.
+		if err := s.open(); err != nil {
+			s.stats.Failed.Add(1)
+			return err
+		}
+	}
+	if _, err := s.w.Write(rec); err != nil {
+		s.stats.Failed.Add(1)
+		return fmt.Errorf("%w: write %s: %w", ErrFile, s.opt.Path, err)
+	}
+	if err := s.w.WriteByte('\n'); err != nil {
+		s.stats.Failed.Add(1)
+		return fmt.Errorf("%w: write %s: %w", ErrFile, s.opt.Path, err)
+	}
+	s.size += need
+	s.stats.Written.Add(1)
+	return nil
+}
+
+// syncCloseLocked flushes, fsyncs and closes the live file.
+func (s *FileSink) syncCloseLocked() error {
+	if s.f == nil {
+		return nil
+	}
+	err := s.w.Flush()
+	if serr := s.f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	s.f = nil
+	if err != nil {
+		return fmt.Errorf("%w: close %s: %w", ErrFile, s.opt.Path, err)
+	}
+	return nil
+}
+
+func (s *FileSink) rotateLocked() error {
+	if err := s.syncCloseLocked(); err != nil {
+		return err
+	}
+	// Names sort in rotation order (prune and readers rely on it): on a
+	// collision or a clock step back, move a microsecond past the last one.
+	ts := s.opt.Now().UTC().Truncate(time.Microsecond)
+	if !ts.After(s.lastRot) {
+		ts = s.lastRot.Add(time.Microsecond)
+	}
+	name := s.opt.Path + "." + ts.Format(rotLayout)
+	for exists(name) || exists(name+".zst") {
+		ts = ts.Add(time.Microsecond)
+		name = s.opt.Path + "." + ts.Format(rotLayout)
+	}
+	s.lastRot = ts
+	if err := os.Rename(s.opt.Path, name); err != nil {
+		return fmt.Errorf("%w: rotate %s: %w", ErrFile, s.opt.Path, err)
+	}
+	s.stats.Rotations.Add(1)
+	if err := s.open(); err != nil {
+		return err
+	}
+	select {
+	case s.jobs <- name:
+	default:
+		// The compressor is far behind; this file stays uncompressed (the
+		// next start picks it up) rather than Write waiting for zstd.
+	}
+	return nil
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// Reopen closes and reopens the live file, for an external logrotate that
+// renamed it (the CLI calls it on SIGHUP).
+func (s *FileSink) Reopen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("%w: %w", ErrFile, record.ErrClosed)
+	}
+	if err := s.syncCloseLocked(); err != nil {
+		return err
+	}
+	return s.open()
+}
+
+// Flush pushes buffered records to the file (no fsync).
+func (s *FileSink) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
+	}
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("%w: flush %s: %w", ErrFile, s.opt.Path, err)
+	}
+	return nil
+}
+
+func (s *FileSink) flusher() {
+	defer close(s.tickDone)
+	t := time.NewTicker(s.opt.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := s.Flush(); err != nil {
+				s.stats.Failed.Add(1)
+			}
+		case <-s.stopTick:
+			return
+		}
+	}
+}
+
+// Close flushes, fsyncs and closes the file and waits for background
+// compression to finish.
+func (s *FileSink) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	err := s.syncCloseLocked()
+	s.mu.Unlock()
+	close(s.stopTick)
+	<-s.tickDone
+	close(s.jobs)
+	<-s.bgDone
+	if err == nil {
+		s.mu.Lock()
+		err = s.lastErr
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// background compresses rotated files and enforces Keep, one at a time.
+func (s *FileSink) background() {
+	defer close(s.bgDone)
+	for p := range s.jobs {
+		var err error
+		if s.opt.Compress && !strings.HasSuffix(p, ".zst") {
+			err = compressFile(p)
+		}
+		if perr := s.prune(); err == nil {
+			err = perr
+		}
+		if err != nil {
+			s.stats.Failed.Add(1)
+			s.mu.Lock()
+			s.lastErr = err
+			s.mu.Unlock()
+		}
+	}
+}
+
+// rotated lists rotated files, oldest first (names sort by time).
+func (s *FileSink) rotated() []string {
+	m, _ := filepath.Glob(globEscape(s.opt.Path) + ".[0-9]*")
+	var out []string
+	for _, p := range m {
+		if !strings.HasSuffix(p, ".tmp") {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func globEscape(p string) string {
+	r := strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`)
+	return r.Replace(p)
+}
+
+func (s *FileSink) prune() error {
+	if s.opt.Keep <= 0 {
+		return nil
+	}
+	files := s.rotated()
+	var errs []error
+	for len(files) > s.opt.Keep {
+		if err := os.Remove(files[0]); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("%w: prune: %w", ErrFile, err))
+		}
+		files = files[1:]
+	}
+	return errors.Join(errs...)
+}
+
+// compressFile writes p.zst (via a temporary file, fsynced) and removes p.
+func compressFile(p string) error {
+	in, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // pruned (keep) before its turn came
+	}
+	if err != nil {
+		return fmt.Errorf("%w: compress: %w", ErrFile, err)
+	}
+	defer in.Close()
+	tmp := p + ".zst.tmp"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	if err != nil {
+		return fmt.Errorf("%w: compress: %w", ErrFile, err)
+	}
+	enc, err := zstd.NewWriter(out, zstd.WithEncoderConcurrency(1))
+	if err == nil {
+		_, err = io.Copy(enc, in)
+		if cerr := enc.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if serr := out.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, p+".zst")
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("%w: compress %s: %w", ErrFile, filepath.Base(p), err)
+	}
+	if err := os.Remove(p); err != nil {
+		return fmt.Errorf("%w: compress: %w", ErrFile, err)
+	}
+	return nil
+}
+
+// StdoutSink writes JSON lines to standard output (or any writer) through
+// a buffer flushed every second and on Close.
+type StdoutSink struct {
+	ws    *record.WriterSink
+	stats *Stats
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+// NewStdoutSink wraps w (os.Stdout in production); w is not closed.
+func NewStdoutSink(w io.Writer, stats *Stats) *StdoutSink {
+	if stats == nil {
+		stats = new(Stats)
+	}
+	s := &StdoutSink{ws: record.NewWriterSink(w), stats: stats, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if err := s.ws.Flush(); err != nil {
+					s.stats.Failed.Add(1)
+				}
+			case <-s.stop:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// Write appends rec and a newline.
+func (s *StdoutSink) Write(rec []byte) error {
+	if err := s.ws.Write(rec); err != nil {
+		if errors.Is(err, record.ErrClosed) {
+			s.stats.Drop(DropClosed, 1)
+		} else {
+			s.stats.Failed.Add(1)
+		}
+		return err
+	}
+	s.stats.Written.Add(1)
+	return nil
+}
+
+// Close flushes the buffer.
+func (s *StdoutSink) Close() error {
+	s.once.Do(func() { close(s.stop) })
+	<-s.done
+	return s.ws.Close()
+}

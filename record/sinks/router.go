@@ -1,0 +1,123 @@
+package sinks
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// RecordTypes are the values of the "type" field a sink can subscribe to.
+var RecordTypes = []string{"flow", "alert", "volume"}
+
+type routedSink struct {
+	name  string
+	sink  record.Sink
+	stats *Stats
+}
+
+// Router is a record.Sink that fans each record out, by its top-level
+// "type" field, to the sinks subscribed to that type. It holds no queue of
+// its own: network sinks queue and spool behind it, so Write costs a field
+// scan plus one memory copy per network sink.
+type Router struct {
+	sinks    []routedSink
+	routes   map[string][]int
+	unrouted atomic.Uint64
+	once     sync.Once
+	closeErr error
+}
+
+// NewRouter returns an empty router; Build is the usual constructor.
+func NewRouter() *Router { return &Router{routes: map[string][]int{}} }
+
+// Add subscribes s, named name (a metric label), to the record types.
+// stats may be nil. Add is not safe to call concurrently with Write.
+func (r *Router) Add(name string, s record.Sink, stats *Stats, types ...string) {
+	if stats == nil {
+		stats = new(Stats)
+	}
+	r.sinks = append(r.sinks, routedSink{name: name, sink: s, stats: stats})
+	for _, t := range types {
+		r.routes[t] = append(r.routes[t], len(r.sinks)-1)
+	}
+}
+
+// Write sends rec to every sink subscribed to its type. A record whose type
+// nobody subscribed to is counted (Unrouted) and dropped without error,
+// since routing it nowhere is what the configuration asked for. Errors of
+// individual sinks are joined; the other sinks still get the record.
+func (r *Router) Write(rec []byte) error {
+	typ, _ := topField(rec, "type")
+	idx := r.routes[string(typ)]
+	if len(idx) == 0 {
+		r.unrouted.Add(1)
+		return nil
+	}
+	var errs []error
+	for _, i := range idx {
+		if err := r.sinks[i].sink.Write(rec); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes every sink concurrently, so network sinks spend their
+// shutdown timeouts in parallel, and returns their joined errors.
+func (r *Router) Close() error {
+	r.once.Do(func() {
+		errs := make([]error, len(r.sinks))
+		var wg sync.WaitGroup
+		for i, s := range r.sinks {
+			wg.Go(func() {
+				if err := s.sink.Close(); err != nil {
+					errs[i] = fmt.Errorf("close sink %s: %w", s.name, err)
+				}
+			})
+		}
+		wg.Wait()
+		r.closeErr = errors.Join(errs...)
+	})
+	return r.closeErr
+}
+
+// Reopen reopens every file sink (external log rotation, on SIGHUP).
+func (r *Router) Reopen() error {
+	var errs []error
+	for _, s := range r.sinks {
+		if f, ok := s.sink.(interface{ Reopen() error }); ok {
+			if err := f.Reopen(); err != nil {
+				errs = append(errs, fmt.Errorf("reopen sink %s: %w", s.name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Unrouted reports records whose type no sink subscribed to.
+func (r *Router) Unrouted() uint64 { return r.unrouted.Load() }
+
+// Stats returns the counters of the named sink, or nil.
+func (r *Router) Stats(name string) *Stats {
+	for _, s := range r.sinks {
+		if s.name == name {
+			return s.stats
+		}
+	}
+	return nil
+}
+
+// Each calls fn for every counter of every sink: sink is the configured
+// sink name, name the counter (see Stats.Each). The set is fixed once the
+// router is built, so it can back pre-registered metrics.
+func (r *Router) Each(fn func(sink, name string, v uint64)) {
+	for _, s := range r.sinks {
+		s.stats.Each(func(name string, v uint64) { fn(s.name, name, v) })
+	}
+}
