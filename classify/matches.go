@@ -46,3 +46,10 @@ func (w *window) sync(s *Scanner, work []byte) {
 	w.next -= keep
 	w.cnext -= keep
 }
+
+// Types returns the names and classes of every detector the engine runs
+// (built-in and custom), index-aligned: the bounded label set of detection
+// metrics.
+func (e *Engine) Types() (names, classes []string) {
+	return append([]string(nil), e.names...), append([]string(nil), e.classes...)
+}

@@ -10,9 +10,10 @@ import (
 // whole frames and lets decoding (including tunnels and defragmentation)
 // happen once, before dispatch, so the symmetric hash sees inner 5-tuples.
 type batch struct {
-	pkts []capture.Packet
-	buf  []byte
-	now  int64 // dispatcher's packet clock when the batch was sent
+	pkts   []capture.Packet
+	stamps []int64 // monotonic read time of sampled packets (0: not sampled), parallel to pkts
+	buf    []byte
+	now    int64 // dispatcher's packet clock when the batch was sent
 }
 
 const (
@@ -22,7 +23,7 @@ const (
 )
 
 func newBatch() *batch {
-	return &batch{pkts: make([]capture.Packet, 0, batchPackets), buf: make([]byte, 0, batchBytes)}
+	return &batch{pkts: make([]capture.Packet, 0, batchPackets), stamps: make([]int64, 0, batchPackets), buf: make([]byte, 0, batchBytes)}
 }
 
 // fits reports whether a packet with n payload bytes can be added.
@@ -31,7 +32,12 @@ func (b *batch) fits(n int) bool {
 }
 
 // add copies p (and its payload) into the batch. The caller checked fits.
-func (b *batch) add(p *capture.Packet) {
+func (b *batch) add(p *capture.Packet) { b.addStamped(p, 0) }
+
+// addStamped is add with the packet's monotonic read time when it is
+// sampled for the latency histogram (0: not sampled).
+func (b *batch) addStamped(p *capture.Packet, stamp int64) {
+	b.stamps = append(b.stamps, stamp)
 	start := len(b.buf)
 	b.buf = append(b.buf, p.Payload...)
 	b.pkts = append(b.pkts, *p)
@@ -40,6 +46,7 @@ func (b *batch) add(p *capture.Packet) {
 
 func (b *batch) reset() {
 	b.pkts = b.pkts[:0]
+	b.stamps = b.stamps[:0]
 	b.buf = b.buf[:0]
 	b.now = 0
 }

@@ -26,6 +26,7 @@ type dispatcher struct {
 	now      int64
 	lastTick int64
 	filter   *frameFilter // nil: every frame
+	sampled  uint32       // packets since the last latency stamp
 	dns      dnsLearner
 
 	// progress, read by the progress bar goroutine
@@ -101,7 +102,13 @@ func (d *dispatcher) route(p *capture.Packet) {
 		d.send(wi)
 		b = d.cur[wi]
 	}
-	b.add(p)
+	var stamp int64
+	if d.p.opts.Latency != nil {
+		if d.sampled++; d.sampled == latencySampleEvery {
+			d.sampled, stamp = 0, monoNow()
+		}
+	}
+	b.addStamped(p, stamp)
 }
 
 // clock advances packet time and ticks every worker once per tickEvery.

@@ -75,6 +75,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, state string, final bool) {
 	h.p.writeRecord(&rec)
 	h.writeAlerts(alerts)
 	if final {
+		h.p.inspStats.count(&rec)
 		h.p.stats.Flows.Add(1)
 		if s != nil {
 			s.flow = nil

@@ -26,6 +26,8 @@ type Options struct {
 	Sink     record.Sink  // where records go (required)
 	Log      *slog.Logger // nil: slog.Default()
 	Progress io.Writer    // progress bar target (a terminal); nil: none
+	// Latency, when set, receives sampled per-packet pipeline latencies.
+	Latency LatencyObserver
 	// Filter is a tcpdump-syntax expression; frames it rejects are counted
 	// and skipped.
 	Filter string
@@ -49,6 +51,7 @@ type Pipeline struct {
 	dest       *destinations.Engine
 	classify   *classify.Engine
 	inspection inspection
+	inspStats  *InspectionStats
 	out        *writer
 }
 
@@ -84,6 +87,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		return nil, err
 	}
 	p.inspection = newInspection(cfg)
+	p.inspStats = newInspectionStats(p.classify.Types())
 	eng, err := BuildRules(cfg, opts.ExtraRules...)
 	if err != nil {
 		return nil, err

@@ -14,22 +14,24 @@ import (
 // worker owns one share of the flows: its flow table, its handler state and
 // its record encoder. Nothing on its per-packet path takes a lock.
 type worker struct {
-	id    int
-	in    chan *batch
-	free  chan *batch
-	table *reassembly.Table
-	h     *flowHandler
-	stats *Stats
-	log   *slog.Logger
+	id      int
+	in      chan *batch
+	free    chan *batch
+	table   *reassembly.Table
+	h       *flowHandler
+	stats   *Stats
+	log     *slog.Logger
+	latency LatencyObserver
 }
 
 func newWorker(id int, p *Pipeline) *worker {
 	w := &worker{
-		id:    id,
-		in:    make(chan *batch, batchesPerWorker),
-		free:  make(chan *batch, batchesPerWorker),
-		stats: p.stats,
-		log:   p.log,
+		id:      id,
+		in:      make(chan *batch, batchesPerWorker),
+		free:    make(chan *batch, batchesPerWorker),
+		stats:   p.stats,
+		log:     p.log,
+		latency: p.opts.Latency,
 	}
 	for range batchesPerWorker {
 		w.free <- newBatch()
@@ -42,8 +44,12 @@ func newWorker(id int, p *Pipeline) *worker {
 // run processes batches until in is closed, then writes out every open flow.
 func (w *worker) run() {
 	for b := range w.in {
+		lat := w.latency
 		for i := range b.pkts {
 			w.packet(&b.pkts[i])
+			if lat != nil && b.stamps[i] != 0 {
+				lat.Observe(float64(monoNow()-b.stamps[i]) / 1e9)
+			}
 		}
 		if b.now > w.h.now {
 			w.h.now = b.now
