@@ -8,6 +8,7 @@ import (
 
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/pipeline"
+	"github.com/tapdlp/tapdlp/record/sinks"
 )
 
 var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
@@ -34,6 +35,9 @@ func TestREADMEConfigExamples(t *testing.T) {
 		}
 		if _, err := pipeline.BuildClassifier(cfg); err != nil {
 			t.Errorf("example %d: detectors: %v", i, err)
+		}
+		if err := sinks.Validate(&cfg.Outputs); err != nil {
+			t.Errorf("example %d: outputs: %v", i, err)
 		}
 	}
 }
