@@ -111,6 +111,20 @@ func (e *Engine) Annotate(in FlowInput, src *record.Src, dst *record.Dst) Result
 // Reloads returns how many reloads succeeded.
 func (e *Engine) Reloads() uint64 { return e.reloads.Load() }
 
+// ReloadConfig is Reload with a changed configuration: catalog, range and
+// IOC files, home networks and services take effect; the DNS cache and
+// first-seen state (and their sizes) are kept. On error nothing changes.
+func (e *Engine) ReloadConfig(cfg Config) error {
+	c, err := Build(cfg)
+	if err != nil {
+		return err
+	}
+	e.cfg = cfg
+	e.cur.Store(c)
+	e.reloads.Add(1)
+	return nil
+}
+
 // EngineStats is a snapshot of everything the destinations stage counts, for
 // the metrics exporter.
 type EngineStats struct {

@@ -88,10 +88,17 @@ func (d *dispatcher) run(ctx context.Context, src packetSource, bytesRead func()
 			d.clock(m.TS)
 			continue
 		}
-		d.dns.learn(&d.pkt)
-		d.route(&d.pkt)
-		d.clock(d.pkt.TS)
+		d.packet(&d.pkt)
 	}
+}
+
+// packet is the dispatcher's step for one decoded packet, shared by replay
+// and live capture so the two cannot drift apart: learn DNS answers in
+// packet order, route the packet to its flow's worker, advance the clock.
+func (d *dispatcher) packet(p *capture.Packet) {
+	d.dns.learn(p)
+	d.route(p)
+	d.clock(p.TS)
 }
 
 // route appends p to its worker's batch, sending the batch when full.

@@ -19,15 +19,15 @@ import (
 // flowHandler is a worker's reassembly.Handler: it attaches a session to
 // every new flow and turns ended flows into records.
 type flowHandler struct {
-	p        *Pipeline
-	now      int64 // the worker's packet clock
-	dnsMsg   *dns.Message
-	dns      dnsLearner // DNS over TCP and on unusual ports, learned here
-	scanner  *classify.Scanner
-	sessions map[*reassembly.Flow]*session
-	free     []*session // recycled sessions: a new flow rarely allocates
+	p          *Pipeline
+	now        int64 // the worker's packet clock
+	dnsMsg     *dns.Message
+	dns        dnsLearner // DNS over TCP and on unusual ports, learned here
+	scanner    *classify.Scanner
+	scannerGen uint64 // the detectors generation scanner was built from
+	sessions   map[*reassembly.Flow]*session
+	free       []*session // recycled sessions: a new flow rarely allocates
 
-	dirty        []*session      // sessions to evaluate at the end of the batch
 	lastSweep    int64           // packet time of the last threshold sweep
 	scratchRules rules.FlowState // for flows without a session (ICMP, …)
 }
@@ -35,12 +35,22 @@ type flowHandler struct {
 func newFlowHandler(p *Pipeline) *flowHandler {
 	h := &flowHandler{p: p, dnsMsg: new(dns.Message), sessions: make(map[*reassembly.Flow]*session)}
 	h.dns.cache = p.dest.DNS
-	h.scanner = p.classify.NewScanner()
+	h.scanner = p.swap.classify.Load().NewScanner()
+	h.scannerGen = p.swap.gen.Load()
 	return h
 }
 
 // maxFreeSessions bounds the recycled sessions a worker keeps.
 const maxFreeSessions = 1024
+
+// refreshDetectors switches to reloaded detectors between batches. Flows
+// in progress keep the scanner they started with (used by this goroutine
+// only, like the new one).
+func (h *flowHandler) refreshDetectors() {
+	if g := h.p.swap.gen.Load(); g != h.scannerGen {
+		h.scanner, h.scannerGen = h.p.swap.classify.Load().NewScanner(), g
+	}
+}
 
 // Open attaches a session to TCP and UDP flows; other protocols are only
 // counted.

@@ -164,7 +164,7 @@ func (s *session) afterScan(before int, dir reassembly.Dir) {
 func (h *flowHandler) redact(b []byte) string {
 	var out []byte
 	last := 0
-	h.p.classify.ScanAll(b, func(m classify.Match) {
+	h.p.swap.classify.Load().ScanAll(b, func(m classify.Match) {
 		if int(m.Start) < last || int(m.End) > len(b) {
 			return
 		}

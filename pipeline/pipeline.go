@@ -47,9 +47,8 @@ type Pipeline struct {
 	flowStats  *reassembly.Stats
 	mem        *reassembly.Memory
 	httpStats  *httpparse.Stats
-	rules      *rules.Engine
+	swap       swappable // rules and detectors, replaced by Reload
 	dest       *destinations.Engine
-	classify   *classify.Engine
 	inspection inspection
 	inspStats  *InspectionStats
 	out        *writer
@@ -83,27 +82,29 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		return nil, err
 	}
 	p.dest = dest
-	if p.classify, err = BuildClassifier(cfg); err != nil {
+	cl, err := BuildClassifier(cfg)
+	if err != nil {
 		return nil, err
 	}
+	p.swap.classify.Store(cl)
 	p.inspection = newInspection(cfg)
-	p.inspStats = newInspectionStats(p.classify.Types())
+	p.inspStats = newInspectionStats(cl.Types())
 	eng, err := BuildRules(cfg, opts.ExtraRules...)
 	if err != nil {
 		return nil, err
 	}
-	p.rules = eng
+	p.swap.rules.Store(eng)
 	return p, nil
 }
 
 // Classifier returns the content detection engine.
-func (p *Pipeline) Classifier() *classify.Engine { return p.classify }
+func (p *Pipeline) Classifier() *classify.Engine { return p.swap.classify.Load() }
 
 // Destinations returns the destination naming and classification engine.
 func (p *Pipeline) Destinations() *destinations.Engine { return p.dest }
 
 // Rules returns the compiled policy engine.
-func (p *Pipeline) Rules() *rules.Engine { return p.rules }
+func (p *Pipeline) Rules() *rules.Engine { return p.swap.rules.Load() }
 
 // Stats returns the pipeline's counters.
 func (p *Pipeline) Stats() *Stats { return p.stats }

@@ -20,6 +20,12 @@ const volumeStateFile = "volume.state"
 // disabled) the embedded default pack. Volume baselines are loaded from
 // state_dir when one is configured.
 func BuildRules(cfg *config.Config, extra ...string) (*rules.Engine, error) {
+	return buildRules(cfg, extra, nil)
+}
+
+// buildRules compiles the rules; with a running engine (a reload) its
+// de-duplication and volume state carry over instead of being loaded.
+func buildRules(cfg *config.Config, extra []string, running *rules.Engine) (*rules.Engine, error) {
 	var all []rules.Rule
 	if cfg.Rules.Kind != 0 {
 		rs, err := rules.ParseNode(cfg.RulesFile(), &cfg.Rules)
@@ -55,7 +61,9 @@ func BuildRules(cfg *config.Config, extra ...string) (*rules.Engine, error) {
 	if opts.DedupWindow == 0 {
 		opts.DedupWindow = -1 // 0 in the config means "off"; the engine reads 0 as its default
 	}
-	if cfg.StateDir != "" {
+	if running != nil {
+		opts.Dedup, opts.Volume = running.Dedup(), running.Volume()
+	} else if cfg.StateDir != "" {
 		vol := rules.NewVolume(rules.VolumeOptions{})
 		if err := vol.Load(filepath.Join(cfg.StateDir, volumeStateFile)); err != nil {
 			return nil, fmt.Errorf("volume baselines: %w", err)
@@ -77,7 +85,7 @@ func (p *Pipeline) saveState() error {
 	if err := p.dest.FirstSeen.Save(); err != nil {
 		errs = append(errs, fmt.Errorf("first-seen state: %w", err))
 	}
-	if err := p.rules.Volume().Save(filepath.Join(p.cfg.StateDir, volumeStateFile)); err != nil {
+	if err := p.swap.rules.Load().Volume().Save(filepath.Join(p.cfg.StateDir, volumeStateFile)); err != nil {
 		errs = append(errs, fmt.Errorf("volume baselines: %w", err))
 	}
 	return errors.Join(errs...)
@@ -98,7 +106,7 @@ func (h *flowHandler) evaluate(s *session, f *reassembly.Flow, rec *record.Flow,
 		st = &h.scratchRules
 		st.Reset()
 	}
-	alerts := h.p.rules.Eval(st, rec, now)
+	alerts := h.p.swap.rules.Load().Eval(st, rec, now)
 	if s != nil {
 		s.alerts = rec.Alerts
 	}

@@ -78,7 +78,7 @@ type session struct {
 	annotName       string
 	annotDst        record.Dst
 	annotSrcService string
-	scanInit        bool
+	scanner         *classify.Scanner // the scanner the streams were set up with
 }
 
 func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
@@ -99,10 +99,10 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.tls, s.httpRec, s.dnsRec = nil, nil, nil
 	s.encrypted = false
 	s.inspect = h.p.inspection.sampled(f)
-	if !s.scanInit {
+	if s.scanner != h.scanner {
 		s.scan[0].Init(h.scanner, "out")
 		s.scan[1].Init(h.scanner, "in")
-		s.scanInit = true
+		s.scanner = h.scanner
 	} else {
 		s.scan[0].Reset()
 		s.scan[1].Reset()

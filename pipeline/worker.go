@@ -44,6 +44,7 @@ func newWorker(id int, p *Pipeline) *worker {
 // run processes batches until in is closed, then writes out every open flow.
 func (w *worker) run() {
 	for b := range w.in {
+		w.h.refreshDetectors()
 		lat := w.latency
 		for i := range b.pkts {
 			w.packet(&b.pkts[i])
