@@ -35,6 +35,8 @@ type Config struct {
 	Destinations    Destinations `yaml:"destinations"`
 	Inspection      Inspection   `yaml:"inspection"`
 	Outputs         Outputs      `yaml:"outputs"`
+	Capture         Capture      `yaml:"capture"`
+	Metrics         Metrics      `yaml:"metrics"`
 
 	// File is where the configuration came from ("(default)" when embedded only).
 	File string `yaml:"-"`
@@ -82,6 +84,29 @@ type Alerts struct {
 	DefaultRules    bool     `yaml:"default_rules"`
 	DedupWindow     Duration `yaml:"dedup_window"`
 	ReevaluateEvery Duration `yaml:"reevaluate_every"`
+}
+
+// Capture configures live capture.
+type Capture struct {
+	Interfaces          []string `yaml:"interfaces"`
+	SocketsPerInterface int      `yaml:"sockets_per_interface"`
+	Fanout              string   `yaml:"fanout"`
+	FanoutGroup         uint16   `yaml:"fanout_group"`
+	Defrag              bool     `yaml:"defrag"`
+	RingSize            Size     `yaml:"ring_size"`
+	BlockSize           Size     `yaml:"block_size"`
+	FrameSize           Size     `yaml:"frame_size"`
+	BlockTimeout        Duration `yaml:"block_timeout"`
+	Snaplen             int      `yaml:"snaplen"`
+	Promiscuous         bool     `yaml:"promiscuous"`
+	BPFFilter           string   `yaml:"bpf_filter"`
+	User                string   `yaml:"user"`
+	StatusInterval      Duration `yaml:"status_interval"`
+}
+
+// Metrics configures the metrics and health endpoint.
+type Metrics struct {
+	Listen string `yaml:"listen"`
 }
 
 // Inspection configures content inspection.
@@ -224,6 +249,13 @@ func (c *Config) validate() error {
 	}
 	for i, f := range c.Destinations.IOCFiles {
 		check(f.Path != "", "destinations.ioc_files", "entry %d has no path", i)
+	}
+	check(c.Capture.SocketsPerInterface >= 0, "capture.sockets_per_interface", "must not be negative")
+	check(c.Capture.FanoutGroup != 0, "capture.fanout_group", "must be 1..65535")
+	switch c.Capture.Fanout {
+	case "hash", "cpu", "qm", "lb":
+	default:
+		check(false, "capture.fanout", "%q is not a fanout mode (hash, cpu, qm, lb)", c.Capture.Fanout)
 	}
 	check(c.Inspection.SampleOneIn >= 1, "inspection.sample_one_in", "must be at least 1")
 	check(c.Inspection.ContextWindow >= 0 && c.Inspection.ContextWindow <= 256, "inspection.context_window", "%d is out of range 0..256", c.Inspection.ContextWindow)

@@ -15,7 +15,8 @@ func TestRunStartupErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no interface", []string{"run"}, 2, "no interface (-i)"},
+		{"no interface", []string{"run"}, 2, "no interface (-i, or capture.interfaces"},
+		{"bad capture config", []string{"run", "-c", "testdata/bad-capture.yaml"}, 1, `testdata/bad-capture.yaml:2: capture.fanout: "roundrobin" is not a fanout mode`},
 		{"stray argument", []string{"run", "-i", "lo", "extra"}, 2, `unexpected argument "extra"`},
 		{"unknown fanout mode", []string{"run", "-i", "lo", "-fanout", "rr"}, 1, `fanout mode "rr"`},
 		{"bad size", []string{"run", "-i", "lo", "-ring-size", "lots"}, 1, `"lots" is not a size`},
