@@ -60,3 +60,25 @@ func TestREADMECommands(t *testing.T) {
 		}
 	}
 }
+
+// The README's metric table is the generated catalog, word for word.
+func TestREADMEMetricsTable(t *testing.T) {
+	readme, _ := os.ReadFile("../../README.md")
+	doc, err := os.ReadFile("../../metrics/METRICS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, l := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(l, "|") {
+			want = append(want, l)
+		}
+	}
+	m := regexp.MustCompile(`(?s)<!-- metrics:begin -->\n(.*?)\n<!-- metrics:end -->`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("no metrics table between markers in the README")
+	}
+	if got := string(m[1]); got != strings.Join(want, "\n") {
+		t.Error("the README's metrics table differs from metrics/METRICS.md (copy the table from the file)")
+	}
+}
