@@ -8,6 +8,8 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -37,6 +39,7 @@ type Config struct {
 	Outputs         Outputs      `yaml:"outputs"`
 	Capture         Capture      `yaml:"capture"`
 	Metrics         Metrics      `yaml:"metrics"`
+	Log             Log          `yaml:"log"`
 
 	// File is where the configuration came from ("(default)" when embedded only).
 	File string `yaml:"-"`
@@ -84,6 +87,7 @@ type Alerts struct {
 	DefaultRules    bool     `yaml:"default_rules"`
 	DedupWindow     Duration `yaml:"dedup_window"`
 	ReevaluateEvery Duration `yaml:"reevaluate_every"`
+	VolumeRecords   Duration `yaml:"volume_records"`
 }
 
 // Capture configures live capture.
@@ -102,6 +106,12 @@ type Capture struct {
 	BPFFilter           string   `yaml:"bpf_filter"`
 	User                string   `yaml:"user"`
 	StatusInterval      Duration `yaml:"status_interval"`
+}
+
+// Log configures the structured logs.
+type Log struct {
+	Format string `yaml:"format"`
+	Level  string `yaml:"level"`
 }
 
 // Metrics configures the metrics and health endpoint.
@@ -183,6 +193,17 @@ func (c *Config) RulesFile() string {
 	return c.File
 }
 
+// Logger builds the configured slog logger writing to w.
+func (c *Config) Logger(w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Log.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
 // Categories are the canonical destination categories (DESIGN.md).
 var Categories = []string{"ai_ml", "cloud_storage", "saas", "analytics", "social", "advertising", "cdn", "internal", "threat", "unknown"}
 
@@ -256,6 +277,12 @@ func (c *Config) validate() error {
 	case "hash", "cpu", "qm", "lb":
 	default:
 		check(false, "capture.fanout", "%q is not a fanout mode (hash, cpu, qm, lb)", c.Capture.Fanout)
+	}
+	check(c.Log.Format == "text" || c.Log.Format == "json", "log.format", "%q is not a log format (text, json)", c.Log.Format)
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		check(false, "log.level", "%q is not a log level (debug, info, warn, error)", c.Log.Level)
 	}
 	check(c.Inspection.SampleOneIn >= 1, "inspection.sample_one_in", "must be at least 1")
 	check(c.Inspection.ContextWindow >= 0 && c.Inspection.ContextWindow <= 256, "inspection.context_window", "%d is out of range 0..256", c.Inspection.ContextWindow)

@@ -18,16 +18,17 @@ const tickEvery = int64(time.Second)
 // dispatcher decodes frames once and sends each packet, by symmetric flow
 // hash, to the worker that owns its flow. It runs on one goroutine.
 type dispatcher struct {
-	p        *Pipeline
-	workers  []*worker
-	cur      []*batch
-	dec      *capture.Decoder
-	pkt      capture.Packet
-	now      int64
-	lastTick int64
-	filter   *frameFilter // nil: every frame
-	sampled  uint32       // packets since the last latency stamp
-	dns      dnsLearner
+	p          *Pipeline
+	workers    []*worker
+	cur        []*batch
+	dec        *capture.Decoder
+	pkt        capture.Packet
+	now        int64
+	lastTick   int64
+	filter     *frameFilter // nil: every frame
+	sampled    uint32       // packets since the last latency stamp
+	lastVolume int64        // packet time of the last volume records
+	dns        dnsLearner
 
 	// progress, read by the progress bar goroutine
 	bytesDone atomic.Int64 // bytes of input consumed in earlier files + this one
@@ -129,8 +130,41 @@ func (d *dispatcher) clock(ts int64) {
 	}
 	d.lastTick = d.now
 	d.dec.Flush(d.now)
+	d.volumeRecords()
 	for i := range d.workers {
 		d.send(i)
+	}
+}
+
+// volumeRecords writes the periodic {"type":"volume"} records when
+// alerts.volume_records is set: bytes out per key over the last interval
+// with the key's baseline, for dashboards. Workers count volume a few
+// batches behind the dispatcher, so a window's newest bytes may land in the
+// next one.
+func (d *dispatcher) volumeRecords() {
+	every := int64(d.p.cfg.Alerts.VolumeRecords.D())
+	if every <= 0 {
+		return
+	}
+	if d.lastVolume == 0 {
+		d.lastVolume = d.now
+		return
+	}
+	if d.now-d.lastVolume < every {
+		return
+	}
+	d.lastVolume = d.now
+	for _, v := range d.p.swap.rules.Load().Volume().Records(d.now, time.Duration(every)) {
+		d.p.writeRecord(&v)
+	}
+}
+
+// finalVolume writes the last window's volume records once every worker
+// has finished, so the end of a capture is reported completely.
+func (d *dispatcher) finalVolume() {
+	if d.p.cfg.Alerts.VolumeRecords > 0 && d.lastVolume != 0 && d.now > d.lastVolume {
+		d.lastVolume = d.now - int64(d.p.cfg.Alerts.VolumeRecords.D()) // due now
+		d.volumeRecords()
 	}
 }
 

@@ -157,6 +157,7 @@ func (p *Pipeline) RunLive(ctx context.Context, c *live.Capture, opts LiveOption
 	rwg.Wait()
 	<-mdone
 	wwg.Wait()
+	m.d.finalVolume()
 	close(stopStatus)
 	<-statusDone
 	werr := p.out.close()

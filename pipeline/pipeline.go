@@ -226,6 +226,7 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 	}
 	d.close()
 	wg.Wait()
+	d.finalVolume()
 	stopProgress()
 	if cerr := p.out.close(); err == nil {
 		err = cerr

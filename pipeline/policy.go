@@ -57,6 +57,7 @@ func buildRules(cfg *config.Config, extra []string, running *rules.Engine) (*rul
 	opts := rules.Options{
 		DisableDefaults: !cfg.Alerts.DefaultRules,
 		DedupWindow:     cfg.Alerts.DedupWindow.D(),
+		TrackVolume:     cfg.Alerts.VolumeRecords > 0,
 	}
 	if opts.DedupWindow == 0 {
 		opts.DedupWindow = -1 // 0 in the config means "off"; the engine reads 0 as its default

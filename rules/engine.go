@@ -28,6 +28,10 @@ type Options struct {
 	// Volume is given).
 	DedupMaxKeys  int
 	VolumeOptions VolumeOptions
+	// TrackVolume counts bytes out per default key (src.service or src.ip,
+	// dst.domain) even when no threshold rule needs it, so Volume.Records
+	// has something to report (the pipeline's periodic volume records).
+	TrackVolume bool
 }
 
 // Engine is a compiled rule set. It is immutable after Compile and shared by
@@ -191,6 +195,9 @@ func Compile(rules []Rule, opts Options) (*Engine, error) {
 				e.byCat[c] = append(e.byCat[c], int32(i))
 			}
 		}
+	}
+	if opts.TrackVolume && !slices.Contains(e.kinds, defaultKind) {
+		e.kinds = append(e.kinds, defaultKind)
 	}
 	return e, nil
 }

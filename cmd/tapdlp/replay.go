@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
@@ -76,7 +75,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		defer rf.Close()
 		sink = teeSink{sink, report.NewSink(rf, strings.Join(files, " "), report.Options{})}
 	}
-	opts := pipeline.Options{Sink: sink, Log: slog.New(slog.NewTextHandler(stderr, nil)), Filter: *bpf}
+	opts := pipeline.Options{Sink: sink, Log: cfg.Logger(stderr), Filter: *bpf}
 	if !*quiet && isTerminal(stderr) {
 		opts.Progress = stderr
 	}

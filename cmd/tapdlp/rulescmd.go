@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -89,7 +88,7 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 			return exitCode(stderr, err)
 		}
 	}
-	p, err := pipeline.New(cfg, pipeline.Options{Sink: sink, Log: slog.New(slog.NewTextHandler(stderr, nil)), ExtraRules: pos[:1]})
+	p, err := pipeline.New(cfg, pipeline.Options{Sink: sink, Log: cfg.Logger(stderr), ExtraRules: pos[:1]})
 	if err != nil {
 		return exitCode(stderr, err)
 	}

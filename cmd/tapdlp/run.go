@@ -143,7 +143,7 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 	if err := lc.Validate(); err != nil {
 		return exitCode(stderr, err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := cfg.Logger(stderr)
 
 	// The sinks first: files and spools are opened with the start-up
 	// privileges, before they are dropped.
