@@ -1,7 +1,6 @@
 package quic
 
 import (
-	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -213,26 +212,15 @@ func TestNDPIOracle(t *testing.T) {
 
 // TestArkimeOracle checks the single VLAN+IPv6 Initial of arkime_quicietf.
 func TestArkimeOracle(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(pcapDir, "arkime_quicietf.pcap.arkime.test.json"))
-	if err != nil {
-		t.Fatal(err)
+	sessions, err := pcaptest.ArkimeSessions(filepath.Join(pcapDir, "arkime_quicietf.pcap.arkime.test.json"))
+	if err != nil || len(sessions) == 0 {
+		t.Fatalf("Arkime oracle: %v", err)
 	}
-	var doc struct {
-		Sessions3 []struct {
-			Body struct {
-				HTTP struct{ Host []string }
-				TLS  struct{ JA4 []string }
-			}
-		}
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	want := doc.Sessions3[0].Body
+	want := sessions[0]
 	flows := udpFlows(t, "arkime_quicietf.pcap")
 	c := run(flows[0])
-	if c.Status() != Done || c.Hello.SNI != want.HTTP.Host[0] || c.JA4() != want.TLS.JA4[0] {
-		t.Errorf("got %v %q %s, Arkime %q %s", c.Status(), c.Hello.SNI, c.JA4(), want.HTTP.Host[0], want.TLS.JA4[0])
+	if c.Status() != Done || c.Hello.SNI != want.Hosts[0] || c.JA4() != want.JA4[0] {
+		t.Errorf("got %v %q %s, Arkime %q %s", c.Status(), c.Hello.SNI, c.JA4(), want.Hosts[0], want.JA4[0])
 	}
 }
 
