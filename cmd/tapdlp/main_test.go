@@ -208,3 +208,26 @@ func TestReplayOutputs(t *testing.T) {
 		t.Errorf("alerts file: %.300s", b)
 	}
 }
+
+// `tcpdump -w - | tapdlp replay -`: a capture on standard input.
+func TestReplayStdin(t *testing.T) {
+	b, err := os.ReadFile(demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.Write(b); w.Close() }()
+	old := os.Stdin
+	os.Stdin = r
+	defer func() { os.Stdin = old }()
+	code, out, errOut := run(t, "replay", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if n := strings.Count(out, `"type":"flow"`); n != 11 {
+		t.Errorf("%d flows from stdin, want 11", n)
+	}
+}
