@@ -1,5 +1,10 @@
 package classify
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // kwSet is a small set of lower-case context words. Context is only looked
 // up for candidates that already passed their format and checksum, so a
 // direct scan of the two windows with a first-byte filter beats building an
@@ -81,8 +86,9 @@ func foldMatch(b []byte, w string) int {
 // candidate often needs several types' context (a 9-digit number may be a
 // routing number, SIN, ITIN, SSN or passport number); one pass serves all.
 type ctxIndex struct {
-	pair [1 << 16 / 64]uint64 // bit set of lower-cased first two bytes of words
-	byB  [256][]ctxWord
+	pair  [1 << 16 / 64]uint64 // bit set of lower-cased first two bytes of words
+	rank  [1 << 16 / 64]uint16 // bits set in pair before each of its words
+	words [][]ctxWord          // by rank of the first two bytes in pair
 }
 
 type ctxWord struct {
@@ -92,47 +98,104 @@ type ctxWord struct {
 
 func newCtxIndex() *ctxIndex {
 	x := &ctxIndex{}
+	byPair := map[uint16][]ctxWord{}
 	for t := Type(0); t < numBuiltin; t++ {
 		for _, w := range builtinContext[t] {
 			lw := make([]byte, len(w))
 			for i := 0; i < len(w); i++ {
 				lw[i] = lower(w[i])
 			}
-			x.byB[lw[0]] = append(x.byB[lw[0]], ctxWord{string(lw), 1 << t})
 			for _, second := range []byte{lw[1], ' ', '_', '-', '.'} {
 				if lw[1] != ' ' && second != lw[1] {
 					continue
 				}
 				k := uint16(lw[0])<<8 | uint16(second)
 				x.pair[k/64] |= 1 << (k % 64)
+				byPair[k] = append(byPair[k], ctxWord{string(lw), 1 << t})
 			}
+		}
+	}
+	n := 0
+	for i, bs := range x.pair {
+		x.rank[i] = uint16(n)
+		for bs != 0 {
+			k := uint16(i*64 + bits.TrailingZeros64(bs))
+			x.words = append(x.words, byPair[k])
+			bs &= bs - 1
+			n++
 		}
 	}
 	return x
 }
 
 // mask returns the types whose context words occur in b (same boundary
-// rules as kwSet.find).
+// rules as kwSet.find). Windows are scanned for every candidate that passed
+// its checksum, so word starts (a letter or digit after a byte that is
+// neither, or at 0) are found eight bytes at a time, and only those whose
+// first two bytes begin a context word are compared.
 func (x *ctxIndex) mask(b []byte) uint32 {
+	n := len(b)
 	var m uint32
-	for p := 0; p+1 < len(b); p++ {
-		if p > 0 && isAlnum[b[p-1]] {
-			continue
-		}
-		k := uint16(lowerTbl[b[p]])<<8 | uint16(lowerTbl[b[p+1]])
-		if x.pair[k/64]&(1<<(k%64)) == 0 {
-			continue
-		}
-		for _, cw := range x.byB[lowerTbl[b[p]]] {
-			if m&cw.bit != 0 {
-				continue
-			}
-			if e := foldMatch(b[p:], cw.w); e > 0 && (p+e >= len(b) || !isAlnum[b[p+e]]) {
-				m |= cw.bit
+	var prev uint64 // 0x80 if the byte before the block is alphanumeric
+	p := 0
+	for ; p+8 <= n; p += 8 {
+		v := binary.LittleEndian.Uint64(b[p:])
+		al := alnum8(v)
+		starts := al &^ (al<<8 | prev)
+		prev = al >> 56
+		for starts != 0 {
+			q := p + bits.TrailingZeros64(starts)>>3
+			starts &= starts - 1
+			if q+1 < n {
+				if k := x.pairOf(b, q); x.pair[k>>6]>>(k&63)&1 != 0 {
+					m = x.at(b, q, k, m)
+				}
 			}
 		}
 	}
+	start := p == 0 || !isAlnum[b[p-1]]
+	for ; p+1 < n; p++ {
+		if start && isAlnum[b[p]] {
+			if k := x.pairOf(b, p); x.pair[k>>6]>>(k&63)&1 != 0 {
+				m = x.at(b, p, k, m)
+			}
+		}
+		start = !isAlnum[b[p]]
+	}
 	return m
+}
+
+// pairOf returns the lower-cased bytes b[p], b[p+1] as a pair key.
+func (x *ctxIndex) pairOf(b []byte, p int) uint16 {
+	return uint16(lowerTbl[b[p]])<<8 | uint16(lowerTbl[b[p+1]])
+}
+
+// at adds to m the context words starting at b[p]; k is the pair key of
+// b[p:p+2], which is in x.pair.
+func (x *ctxIndex) at(b []byte, p int, k uint16, m uint32) uint32 {
+	r := int(x.rank[k>>6]) + bits.OnesCount64(x.pair[k>>6]&(1<<(k&63)-1))
+	for _, cw := range x.words[r] {
+		if m&cw.bit != 0 {
+			continue
+		}
+		if e := foldMatch(b[p:], cw.w); e > 0 && (p+e >= len(b) || !isAlnum[b[p+e]]) {
+			m |= cw.bit
+		}
+	}
+	return m
+}
+
+// alnum8 sets the high bit of each byte of v (eight input bytes, the first
+// in the low byte) that is an ASCII letter or digit. Clearing the high bits
+// first keeps the per-byte additions from carrying into the next byte;
+// bytes from 0x80 up are masked out at the end.
+func alnum8(v uint64) uint64 {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	x := v &^ msb
+	l := x | 0x20*lsb // letters folded to lower case
+	letter := (l + (0x80-'a')*lsb) &^ (l + (0x7f-'z')*lsb)
+	digit := (x + (0x80-'0')*lsb) &^ (x + (0x7f-'9')*lsb)
+	return (letter | digit) &^ v & msb
 }
 
 var builtinContext = [numBuiltin][]string{

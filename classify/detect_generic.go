@@ -98,13 +98,46 @@ func keyNameEnd(buf []byte, i, lo int) int {
 	return -1
 }
 
-func keyLike(n []byte) bool {
+// keySuffixes groups keyNames and notKeyNames by their last three bytes,
+// the ones keyNameEnd has checked, keeping their order: a name is only
+// compared with the entries that can match it.
+var keySuffixes = func() map[[3]byte]*keyGroup {
+	m := map[[3]byte]*keyGroup{}
+	get := func(k string) *keyGroup {
+		var suf [3]byte
+		copy(suf[:], k[len(k)-3:])
+		if m[suf] == nil {
+			m[suf] = &keyGroup{}
+		}
+		return m[suf]
+	}
 	for _, k := range notKeyNames {
+		g := get(k)
+		g.not = append(g.not, k)
+	}
+	for _, k := range keyNames {
+		g := get(k)
+		g.key = append(g.key, k)
+	}
+	return m
+}()
+
+type keyGroup struct{ not, key []string }
+
+func keyLike(n []byte) bool {
+	if len(n) < 3 {
+		return false
+	}
+	g := keySuffixes[[3]byte{n[len(n)-3], n[len(n)-2], n[len(n)-1]}]
+	if g == nil {
+		return false
+	}
+	for _, k := range g.not {
 		if len(n) >= len(k) && string(n[len(n)-len(k):]) == k {
 			return false
 		}
 	}
-	for _, k := range keyNames {
+	for _, k := range g.key {
 		if len(n) >= len(k) && string(n[len(n)-len(k):]) == k {
 			switch {
 			case len(n) == len(k):

@@ -57,21 +57,36 @@ func (s *Scanner) digitsOf(buf []byte, a, b int) []byte {
 	return s.nb[:n]
 }
 
-// numeric parses the numeric token starting at word start i, tries every
-// detector on every group sub-sequence, and returns the token's end.
-func (s *Scanner) numeric(buf []byte, i int) int {
+// minValueDigits is the fewest digits of any value numAt reports (an
+// 8-digit passport number; cards have 12 or more, SSNs and SINs 9).
+const minValueDigits = 8
+
+// numValueLen reports whether a lone digit group of length L can be a value
+// (numAt): every other length only starts values of several groups.
+func numValueLen(L int) bool {
+	return L >= 8 && L <= 19 && L != 11
+}
+
+func isNumSep(c byte) bool { return c == ' ' || c == '-' || c == '.' }
+
+// numeric parses the numeric token starting at word start i, whose first
+// group of digits ends at j, tries every detector on every group
+// sub-sequence, and returns the token's end.
+func (s *Scanner) numeric(buf []byte, i, j int) int {
 	lim := s.lim
 	t := &s.tok
 	t.n = 0
-	p := i
+	p, q := i, j
 	for {
-		q := p
-		for q < lim && isDigit(buf[q]) {
-			q++
+		if p != i {
+			q = p
+			for q < lim && isDigit(buf[q]) {
+				q++
+			}
 		}
 		t.gs[t.n], t.ge[t.n], t.sep[t.n] = p, q, 0
 		t.n++
-		if t.n < maxGroups && q+1 < lim && (buf[q] == ' ' || buf[q] == '-' || buf[q] == '.') && isDigit(buf[q+1]) {
+		if t.n < maxGroups && q+1 < lim && isNumSep(buf[q]) && isDigit(buf[q+1]) {
 			t.sep[t.n-1] = buf[q]
 			p = q + 1
 			continue
@@ -93,6 +108,11 @@ func (s *Scanner) numeric(buf []byte, i int) int {
 			return end
 		}
 		t.n-- // "123abc": the last group is part of a word
+	}
+	// Amounts, versions, dates and IP addresses are most tokens; no value
+	// numAt knows has fewer than minValueDigits digits.
+	if t.n == 0 || t.ge[t.n-1]-t.gs[0]-(t.n-1) < minValueDigits {
+		return end
 	}
 	for a := 0; a < t.n; {
 		if b := s.numAt(buf, a); b >= a {
@@ -177,7 +197,8 @@ func (s *Scanner) numAt(buf []byte, a int) int {
 	t := &s.tok
 	st := t.gs[a]
 	// No detector's value starts with a group of another length; groups of
-	// 1, 3 and 4 digits only start values of several groups.
+	// 1, 3 and 4 digits only start values of several groups. The scan's
+	// shortcuts rely on this: keep numValueLen and minValueDigits in step.
 	switch t.glen(a) {
 	case 1:
 		if buf[st] != '1' || t.n < a+4 {

@@ -35,7 +35,7 @@ const (
 func (s *Scanner) region(buf []byte, from, to int, inB64 bool) (next int, nextB64 bool) {
 	i := from
 	if inB64 && i < to {
-		i, nextB64 = s.b64Run(buf, i, to, true)
+		i, nextB64 = s.b64Run(buf, i, to)
 		if nextB64 {
 			return i, true
 		}
@@ -48,25 +48,51 @@ func (s *Scanner) region(buf []byte, from, to int, inB64 bool) (next int, nextB6
 		}
 		if k <= cLower {
 			if i > 0 && isIdent[buf[i-1]] && !escapedBefore(buf, i) {
-				i++
+				// Inside an identifier ("account" in "bank_account_id"):
+				// no later byte of the run starts a word either, because
+				// an escape needs a '\' two bytes back.
+				for i++; i < to && isAlnum[buf[i]]; i++ {
+				}
 				continue
 			}
-			if k == cLower && !secretFirst[buf[i]] && (i == 0 || buf[i-1] != '\\') {
-				// Fast path for the most common word, plain lower-case
-				// letters: nothing starts with one unless it continues
-				// into capitals, digits or a base64 '+' '/'.
-				end := min(len(buf), i+s.e.hold)
-				j := i + 1
-				for j < end && cls[buf[j]] == cLower {
+			var b64 bool
+			if i > 0 && buf[i-1] == '\\' {
+				i, b64 = s.word(buf, i, to) // may be the letter of an escape
+			} else {
+				// Most words decide nothing; find the word's end and
+				// classes here and skip those without a call.
+				lim := min(len(buf), i+s.e.hold)
+				j, kinds := i+1, kindBit[buf[i]]
+				for j < lim {
+					b := kindBit[buf[j]]
+					if b == 0 {
+						break
+					}
+					kinds |= b
 					j++
 				}
-				if j < end && !isAlnum[buf[j]] && buf[j] != '+' && buf[j] != '/' {
-					i = j
-					continue
+				// Words that start no candidate, for which wordKinds
+				// would return (j, false): lower-case words and hex
+				// without a secret prefix, IBAN length or base64
+				// continuation, and lone digit groups of lengths no
+				// value has ("2024", "8080").
+				if kinds&upperBit == 0 && !secretFirst[buf[i]] {
+					var next byte
+					if j < lim {
+						next = buf[j]
+					}
+					if kinds == digitBit {
+						if !numValueLen(j-i) && !(isNumSep(next) && j+1 < lim && isDigit(buf[j+1])) {
+							i = j
+							continue
+						}
+					} else if next != '+' && next != '/' && (kinds == lowerOnly || isDigit(buf[i]) || (j-i < 15 && j-i != 4)) {
+						i = j
+						continue
+					}
 				}
+				i, b64 = s.wordKinds(buf, i, j, lim, kinds, to)
 			}
-			var b64 bool
-			i, b64 = s.word(buf, i, to)
 			if b64 {
 				return i, true
 			}
@@ -163,6 +189,12 @@ func (s *Scanner) send() {
 	s.sink.hit(s, h)
 }
 
+const (
+	lowerOnly = 1 << cLower
+	upperBit  = 1 << cUpper
+	digitBit  = 1 << cDigit
+)
+
 // word handles a word start at i: secrets with fixed prefixes, numbers,
 // identifiers built from letters and digits, then base64 blobs. It returns
 // where the scan continues.
@@ -181,23 +213,29 @@ func (s *Scanner) word(buf []byte, i, to int) (int, bool) {
 		kinds |= b
 		j++
 	}
-	const lowerOnly = 1 << cLower
-	if kinds == lowerOnly {
+	return s.wordKinds(buf, i, j, lim, kinds, to)
+}
+
+// wordKinds handles the word [i, j) with the byte classes kinds; lim is
+// where the word's view ends.
+func (s *Scanner) wordKinds(buf []byte, i, j, lim int, kinds uint8, to int) (int, bool) {
+	switch kinds {
+	case lowerOnly:
 		// The most common word: plain lower-case letters. Only a few
 		// secret prefixes start like this.
-		switch buf[i] {
-		case 'g', 's', 'r', 'x':
-		default:
+		if !secretFirst[buf[i]] {
 			if j < lim && (buf[j] == '+' || buf[j] == '/') {
 				s.view(buf, i)
 				return s.maybeB64(buf, i, j, to, kinds)
 			}
 			return j, false
 		}
+	case digitBit:
+		s.view(buf, i)
+		return s.numeric(buf, i, j), false
 	}
 	s.view(buf, i)
 	c := buf[i]
-	const upperBit, digitBit = 1 << cUpper, 1 << cDigit
 	if kinds&upperBit == 0 {
 		// Lower case and digits only: the common case (words, hex, numbers)
 		// needs just the lower-case prefixes, lower-case IBANs and numbers.
@@ -206,9 +244,6 @@ func (s *Scanner) word(buf []byte, i, to int) (int, bool) {
 			if e := s.secret(buf, i, j); e > 0 {
 				return e, false
 			}
-		}
-		if kinds == digitBit {
-			return s.numeric(buf, i), false
 		}
 		if kinds&digitBit != 0 && (j-i >= 15 || j-i == 4) && !isDigit(c) {
 			if e := s.iban(buf, i); e > 0 {
@@ -249,32 +284,23 @@ func (s *Scanner) maybeB64(buf []byte, i, j, to int, kinds uint8) (int, bool) {
 	if kinds&mixed != mixed {
 		return j, false
 	}
-	return s.b64Run(buf, i, to, false)
+	// Both cases were seen inside the base64 run starting at i; it is a
+	// blob if it is long enough. Otherwise continue after the alphanumeric
+	// word only, so tokens after '-', '_' or '/' are still seen.
+	e := j
+	for e < s.lim && e-i < s.e.minB64 && isB64[buf[e]] {
+		e++
+	}
+	if e-i < s.e.minB64 {
+		return j, false
+	}
+	return s.b64Run(buf, i, to)
 }
 
-// b64Run decodes a base64 run piece by piece starting at i (a run start, or
-// a continuation piece when cont is set) and scans each decoded piece once,
-// at depth 1. Pieces starting at or after to are left to the next region.
-func (s *Scanner) b64Run(buf []byte, i, to int, cont bool) (int, bool) {
-	lim := min(len(buf), i+s.e.hold)
-	if !cont {
-		e := i
-		upper, lowerc := false, false
-		for e < lim && isB64[buf[e]] {
-			upper = upper || isUpper(buf[e])
-			lowerc = lowerc || (buf[e] >= 'a' && buf[e] <= 'z')
-			e++
-		}
-		if e-i < s.e.minB64 || !upper || !lowerc {
-			// Not a blob: continue after the alphanumeric word only, so
-			// tokens after '-', '_' or '/' are still seen.
-			j := i
-			for j < lim && isAlnum[buf[j]] {
-				j++
-			}
-			return j, false
-		}
-	}
+// b64Run decodes a base64 blob piece by piece starting at i (a blob start,
+// or a continuation piece) and scans each decoded piece once, at depth 1.
+// Pieces starting at or after to are left to the next region.
+func (s *Scanner) b64Run(buf []byte, i, to int) (int, bool) {
 	for p := i; ; p += b64Step {
 		if p >= to {
 			return p, true
@@ -295,34 +321,43 @@ func (s *Scanner) b64Run(buf []byte, i, to int, cont bool) (int, bool) {
 	}
 }
 
+func countCtl(b []byte) int {
+	bad := 0
+	for _, c := range b {
+		if isCtl[c] {
+			bad++
+		}
+	}
+	return bad
+}
+
 func (s *Scanner) decodePiece(src []byte, base int, last bool) {
 	n := len(src)
 	if !last {
 		n &^= 3
 	}
 	// Most long base64 runs carry binary (images, compressed data): judge
-	// the first 64 characters before decoding the whole piece.
+	// the first 64 characters before decoding the whole piece. They are
+	// whole quanta, so when all of them decode the rest continues after
+	// them.
+	dn, bad := 0, 0
 	if n > 64 {
-		hn := b64decode(s.dec[:], src[:64])
-		bad := 0
-		for _, c := range s.dec[:hn] {
-			if isCtl[c] {
-				bad++
-			}
-		}
-		if bad*20 > hn {
+		dn = b64decode(s.dec[:], src[:64])
+		bad = countCtl(s.dec[:dn])
+		if bad*20 > dn {
 			return
 		}
+		if dn == 48 {
+			m := b64decode(s.dec[48:], src[64:n])
+			bad += countCtl(s.dec[48 : 48+m])
+			dn += m
+		}
+	} else {
+		dn = b64decode(s.dec[:], src[:n])
+		bad = countCtl(s.dec[:dn])
 	}
-	dn := b64decode(s.dec[:], src[:n])
 	if dn < 12 {
 		return
-	}
-	bad := 0
-	for _, c := range s.dec[:dn] {
-		if isCtl[c] {
-			bad++
-		}
 	}
 	if bad*20 > dn {
 		return

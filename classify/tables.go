@@ -112,10 +112,22 @@ func hasFoldPrefix(b []byte, p string) bool {
 // dst, stopping at the first byte outside the alphabet or at '='. It returns
 // the decoded length; dst must hold len(src)*3/4+2 bytes.
 func b64decode(dst, src []byte) int {
-	n := 0
+	// Whole quanta first, four characters to three bytes; a quantum with a
+	// byte outside the alphabet (0xff in b64Val) is left to the loop below,
+	// which restarts cleanly on a quantum boundary.
+	n, k := 0, 0
+	for ; k+4 <= len(src) && n+3 <= len(dst); k += 4 {
+		a, b, c, d := b64Val[src[k]], b64Val[src[k+1]], b64Val[src[k+2]], b64Val[src[k+3]]
+		if (a|b|c|d)&0x80 != 0 {
+			break
+		}
+		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
+		dst[n], dst[n+1], dst[n+2] = byte(v>>16), byte(v>>8), byte(v)
+		n += 3
+	}
 	var acc uint32
 	bits := 0
-	for _, c := range src {
+	for _, c := range src[k:] {
 		v := b64Val[c]
 		if v == 0xff {
 			break
