@@ -59,7 +59,8 @@ func TestRunOperations(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	_, metrics := get("/metrics")
-	for _, want := range []string{"tapdlp_capture_packets_total ", `tapdlp_capture_kernel_drops_total{interface="lo"} 0`, "# TYPE tapdlp_flows_created_total counter"} {
+	for _, want := range []string{"tapdlp_capture_packets_total ", `tapdlp_capture_kernel_drops_total{interface="lo"} 0`,
+		`tapdlp_capture_interface_packets_total{interface="lo"} `, `tapdlp_capture_interface_bytes_total{interface="lo"} `, "# TYPE tapdlp_flows_created_total counter"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("scrape lacks %q", want)
 		}

@@ -80,6 +80,47 @@ type LiveStats struct {
 	LatePackets  atomic.Uint64 // packets older than the merged clock when released (out of order)
 	ExtraVLANs   atomic.Uint64 // inner VLAN ids dropped to make room for the kernel-stripped outer tag
 	ReadErrors   atomic.Uint64 // socket errors other than the idle timeout
+
+	mu     sync.Mutex
+	ifaces map[string]*ifaceCounter // by interface name, created before readers start
+	order  []string
+}
+
+// InterfaceCount is what the sensor read from one capture interface.
+type InterfaceCount struct {
+	Name           string
+	Packets, Bytes uint64
+}
+
+type ifaceCounter struct{ packets, bytes atomic.Uint64 }
+
+// iface returns the counters of an interface, creating them (start-up only).
+func (s *LiveStats) iface(name string) *ifaceCounter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ifaces == nil {
+		s.ifaces = map[string]*ifaceCounter{}
+	}
+	c := s.ifaces[name]
+	if c == nil {
+		c = new(ifaceCounter)
+		s.ifaces[name] = c
+		s.order = append(s.order, name)
+	}
+	return c
+}
+
+// Interfaces returns the packets and frame bytes read per interface, summed
+// over its sockets, in the order the interfaces were configured.
+func (s *LiveStats) Interfaces() []InterfaceCount {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]InterfaceCount, 0, len(s.order))
+	for _, n := range s.order {
+		c := s.ifaces[n]
+		out = append(out, InterfaceCount{Name: n, Packets: c.packets.Load(), Bytes: c.bytes.Load()})
+	}
+	return out
 }
 
 // LiveSummary is what a live run did.
@@ -135,6 +176,7 @@ func (p *Pipeline) RunLive(ctx context.Context, c *live.Capture, opts LiveOption
 	for i, s := range socks {
 		r := &reader{
 			id: i, sock: s, p: p, m: m, lag: lag, stop: &stop, halt: halt, ls: opts.Counters,
+			ifc: opts.Counters.iface(s.Interface()),
 			dec: capture.NewDecoder(p.decoderConfig(), p.decStats),
 		}
 		rwg.Go(r.run)
@@ -219,7 +261,8 @@ type reader struct {
 	lastFlush int64 // packet time of the last decoder Flush
 	lastSent  int64 // wall time of the last batch sent while idle
 
-	packets, wire uint64 // not yet added to the pipeline's shared counters
+	packets, wire uint64        // not yet added to the pipeline's shared counters
+	ifc           *ifaceCounter // this socket's interface
 }
 
 // flushCounters publishes the reader's counts; once per batch keeps the
@@ -227,6 +270,8 @@ type reader struct {
 func (r *reader) flushCounters() {
 	r.p.stats.Packets.Add(r.packets)
 	r.p.stats.WireBytes.Add(r.wire)
+	r.ifc.packets.Add(r.packets)
+	r.ifc.bytes.Add(r.wire)
 	r.packets, r.wire = 0, 0
 }
 

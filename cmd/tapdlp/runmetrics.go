@@ -28,12 +28,19 @@ func (l *latencyProxy) Observe(s float64) {
 // metricsSources connects every stage's counters to the metrics registry.
 func metricsSources(p *pipeline.Pipeline, c *live.Capture, ls *pipeline.LiveStats, router *sinks.Router) metrics.Sources {
 	src := metrics.Sources{
-		Pipeline:     p.Stats(),
-		Decode:       p.DecodeStats(),
-		Flows:        p.FlowStats(),
-		Memory:       p.Memory(),
-		HTTP:         p.HTTPStats(),
-		Live:         ls,
+		Pipeline: p.Stats(),
+		Decode:   p.DecodeStats(),
+		Flows:    p.FlowStats(),
+		Memory:   p.Memory(),
+		HTTP:     p.HTTPStats(),
+		Live:     ls,
+		Interfaces: func() []metrics.Interface {
+			var out []metrics.Interface
+			for _, c := range ls.Interfaces() {
+				out = append(out, metrics.Interface{Name: c.Name, Packets: c.Packets, Bytes: c.Bytes})
+			}
+			return out
+		},
 		Destinations: p.Destinations().Stats,
 		Rules:        func() rules.Stats { return p.Rules().Stats() },
 		Classify:     func() metrics.ClassifyStats { return classifyStats(p.InspectionStats()) },
