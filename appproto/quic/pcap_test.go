@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/tapdlp/tapdlp/appproto/internal/pcaptest"
 )
 
@@ -63,26 +61,12 @@ func run(f *udpFlow) *Conn {
 	return c
 }
 
-type snapEntry struct {
-	Transport string `yaml:"transport"`
-	Src       string `yaml:"src"`
-	SrcPort   uint16 `yaml:"src_port"`
-	SNI       string `yaml:"tls_server_name"`
-	JA4       string `yaml:"ja4"`
-}
+type snapEntry = pcaptest.JA4Entry
 
 func readSnap(t *testing.T, name string) []snapEntry {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(pcapDir, name+".ja4.snap"))
+	out, err := pcaptest.JA4Snapshot(filepath.Join(pcapDir, name+".ja4.snap"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	docs := strings.SplitN(string(raw), "\n---\n", 2)
-	var out []snapEntry
-	if len(docs) != 2 {
-		t.Fatalf("%s: not an insta snapshot", name)
-	}
-	if err := yaml.Unmarshal([]byte(docs[1]), &out); err != nil {
 		t.Fatal(err)
 	}
 	return out

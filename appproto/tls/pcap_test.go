@@ -7,10 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/tapdlp/tapdlp/appproto/internal/pcaptest"
 )
@@ -41,30 +38,12 @@ func feedChunks(chunks [][]byte) *Parser {
 }
 
 // snapEntry is one stream of a FoxIO ja4 insta snapshot.
-type snapEntry struct {
-	Stream    int    `yaml:"stream"`
-	Transport string `yaml:"transport"`
-	Src       string `yaml:"src"`
-	Dst       string `yaml:"dst"`
-	SrcPort   uint16 `yaml:"src_port"`
-	DstPort   uint16 `yaml:"dst_port"`
-	SNI       string `yaml:"tls_server_name"`
-	JA4       string `yaml:"ja4"`
-}
+type snapEntry = pcaptest.JA4Entry
 
 func readSnap(t *testing.T, name string) []snapEntry {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(pcapDir, name+".ja4.snap"))
+	out, err := pcaptest.JA4Snapshot(filepath.Join(pcapDir, name+".ja4.snap"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	// An insta snapshot is a YAML header document, then the value.
-	docs := strings.SplitN(string(raw), "\n---\n", 2)
-	if len(docs) != 2 {
-		t.Fatalf("%s: not an insta snapshot", name)
-	}
-	var out []snapEntry
-	if err := yaml.Unmarshal([]byte(docs[1]), &out); err != nil {
 		t.Fatal(err)
 	}
 	return out
