@@ -56,7 +56,7 @@ func progressLine(done, total int64, elapsed time.Duration) string {
 	}
 	eta := "--"
 	if rate > 0 {
-		eta = (time.Duration(float64(total-done)/rate) * time.Nanosecond).Round(time.Second).String()
+		eta = time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
 	return fmt.Sprintf("[%s] %3.0f%% %s / %s  %s/s  ETA %s", bar, frac*100, human(float64(done)), human(float64(total)), human(rate), eta)
 }

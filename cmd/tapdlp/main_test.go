@@ -231,3 +231,27 @@ func TestReplayStdin(t *testing.T) {
 		t.Errorf("%d flows from stdin, want 11", n)
 	}
 }
+
+// Every command takes -c/--config FILE.
+func TestEveryCommandTakesConfig(t *testing.T) {
+	for _, args := range [][]string{
+		{"replay", "-q", "-o", os.DevNull, demo},
+		{"lookup", "openai.com"},
+		{"rules", "check", "testdata/tls-rule.yaml"},
+		{"rules", "test", "testdata/tls-rule.yaml", demo},
+		{"report", "-o", os.DevNull, "../../testdata/golden/demo.jsonl"},
+		{"config", "check", "testdata/tls-rule.yaml"},
+		{"scan", "main.go"},
+	} {
+		for _, flag := range []string{"-c", "--config"} {
+			a := append(append([]string{}, args...), flag, "../../deploy/tapdlp.yaml")
+			if args[0] == "config" {
+				a = []string{"config", "check", flag, "../../deploy/tapdlp.yaml"}
+			}
+			code, _, errOut := run(t, a...)
+			if code > 1 || strings.Contains(errOut, "flag provided but not defined") || strings.Contains(errOut, "no such file") {
+				t.Errorf("tapdlp %s: exit %d %s", strings.Join(a, " "), code, errOut)
+			}
+		}
+	}
+}

@@ -40,6 +40,13 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 // rulesCheck reports every problem in the files with file:line, not just
 // the first, and exits 1 if there is any.
 func rulesCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rules check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFlag(fs) // accepted like every command's; rule files are checked on their own
+	args, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: tapdlp rules check FILE|DIR...")
 		return 2
