@@ -18,7 +18,24 @@ type half struct {
 	next    uint32 // sequence number of the next byte to deliver
 	off     uint64 // stream offset of next (bytes delivered or skipped so far)
 	segs    []seg  // buffered out-of-order data, sorted, non-overlapping, all > off
+
+	// holes are gaps in a direction that is no longer reassembled (done):
+	// where data jumped ahead of next. A late segment filling one removes
+	// it (reordering); the peer acknowledging past one confirms it as
+	// missed (lost in capture), as for reassembled data. Oldest first.
+	holes  [maxDoneHoles]hole
+	nholes int
+	high   uint32 // end of the highest data seen in this direction
+	hasHi  bool
 }
+
+// hole is a range of sequence numbers [start, end) not seen.
+type hole struct{ start, end uint32 }
+
+// maxDoneHoles bounds the unconfirmed holes kept per direction; when more
+// open, the oldest is counted as missed at once (it is also the one most
+// likely to be real loss rather than reordering).
+const maxDoneHoles = 4
 
 // seg is buffered out-of-order data at stream offset off; b comes from the
 // table's bufPool and cap(b) is what is reserved in Memory.
@@ -60,6 +77,11 @@ func (t *Table) segment(c *conn, d Dir, p *capture.Packet, syn bool) {
 	}
 	// Payload starting before the delivery point was seen before.
 	retrans := int32(seq-h.next) < 0
+	if h.done {
+		t.trackHoles(c, d, seq, seq+uint32(len(data)))
+	} else if end := seq + uint32(len(data)); !h.hasHi || int32(end-h.high) > 0 && int32(end-h.high) < maxWindow {
+		h.high, h.hasHi = end, true
+	}
 	switch {
 	case retrans && int32(seq+uint32(len(data))-h.next) <= 0:
 		// entirely old: nothing to do
@@ -265,6 +287,9 @@ func (t *Table) drain(c *conn, d Dir, ts int64) {
 			return // releaseSegs already emptied segs
 		}
 		t.freeBuf(c, s.b)
+		// Forget it at once: if the consumer declines while a later
+		// segment is delivered, releaseSegs must not free this one again.
+		h.segs[k].b = nil
 		k++
 	}
 	if k > 0 {
@@ -315,12 +340,113 @@ func (t *Table) ackPast(c *conn, d Dir, ack uint32) {
 	}
 }
 
+// trackHoles follows the sequence space of a direction that is no longer
+// reassembled, against the highest data seen: data jumping ahead of it
+// opens a hole, data arriving late fills one.
+func (t *Table) trackHoles(c *conn, d Dir, seq, end uint32) {
+	h := &c.half[d]
+	if !h.hasHi {
+		h.high, h.hasHi = end, true
+		return
+	}
+	switch ahead := int32(seq - h.high); {
+	case ahead > 0 && ahead < maxWindow:
+		t.openHole(c, d, h.high, seq)
+	case ahead < 0 && h.nholes > 0:
+		h.fillHoles(seq, end)
+	}
+	if int32(end-h.high) > 0 && int32(end-h.high) < maxWindow {
+		h.high = end
+	}
+}
+
+// openHole remembers a hole in a direction that is not reassembled.
+func (t *Table) openHole(c *conn, d Dir, start, end uint32) {
+	h := &c.half[d]
+	if h.nholes == maxDoneHoles {
+		t.missDone(c, d, h.holes[0].end-h.holes[0].start)
+		copy(h.holes[:], h.holes[1:])
+		h.nholes--
+	}
+	h.holes[h.nholes] = hole{start, end}
+	h.nholes++
+}
+
+// fillHoles removes from the holes the sequence range [s, e) that arrived
+// late. A fill strictly inside a hole splits it when there is room, else
+// the hole stays whole (at worst counted a little high).
+func (h *half) fillHoles(s, e uint32) {
+	for i := 0; i < h.nholes; i++ {
+		o := &h.holes[i]
+		if int32(e-o.start) <= 0 || int32(s-o.end) >= 0 {
+			continue // no overlap
+		}
+		coversStart, coversEnd := int32(s-o.start) <= 0, int32(e-o.end) >= 0
+		switch {
+		case coversStart && coversEnd:
+			copy(h.holes[i:], h.holes[i+1:h.nholes])
+			h.nholes--
+			i--
+		case coversStart:
+			o.start = e
+		case coversEnd:
+			o.end = s
+		case h.nholes < maxDoneHoles:
+			tail := hole{e, o.end}
+			o.end = s
+			copy(h.holes[i+2:h.nholes+1], h.holes[i+1:h.nholes])
+			h.holes[i+1] = tail
+			h.nholes++
+			i++
+		}
+	}
+}
+
+// ackHoles confirms as missed the holes of direction d the peer
+// acknowledged in full: the receiver got those bytes, the sensor never saw
+// them.
+func (t *Table) ackHoles(c *conn, d Dir, ack uint32) {
+	h := &c.half[d]
+	n := 0
+	for n < h.nholes && int32(ack-h.holes[n].end) >= 0 {
+		t.missDone(c, d, h.holes[n].end-h.holes[n].start)
+		n++
+	}
+	if n > 0 {
+		t.st.AckGaps.Add(1)
+		copy(h.holes[:], h.holes[n:h.nholes])
+		h.nholes -= n
+	}
+}
+
+// missDone counts n bytes of a direction that is not reassembled as
+// missed: Missed, the metric and history 'G' — no Stream.Gap, since the
+// consumer no longer reads the direction.
+func (t *Table) missDone(c *conn, d Dir, n uint32) {
+	if n == 0 {
+		return
+	}
+	c.Missed[d] += uint64(n)
+	t.st.MissedBytes.Add(uint64(n))
+	c.hist.add(&c.Flow, d, evGap)
+}
+
 // flushHalf runs when the flow ends: holes before buffered data are skipped
 // and the data delivered, then a trailing hole is reported when the
 // stream's end is known, from its FIN (which consumes one sequence number)
 // or else from the highest ACK the peer sent, as Zeek counts missed bytes.
 func (t *Table) flushHalf(c *conn, d Dir) {
 	h := &c.half[d]
+	if h.done && h.nholes > 0 {
+		// At the end every hole still open lies below data that was seen:
+		// it was sent and never captured.
+		end := h.high
+		if peer := &c.half[1-d]; peer.ackSeen && int32(peer.ack-end) > 0 {
+			end = peer.ack
+		}
+		t.ackHoles(c, d, end)
+		h.nholes = 0
+	}
 	if h.done || !h.init {
 		return
 	}
@@ -365,7 +491,9 @@ func (t *Table) freeBuf(c *conn, b []byte) {
 func (t *Table) releaseSegs(c *conn, d Dir) {
 	h := &c.half[d]
 	for i := range h.segs {
-		t.freeBuf(c, h.segs[i].b)
+		if h.segs[i].b != nil { // nil: already delivered and freed by drain
+			t.freeBuf(c, h.segs[i].b)
+		}
 	}
 	clear(h.segs)
 	h.segs = h.segs[:0]

@@ -46,6 +46,9 @@ func (t *Table) tcp(c *conn, d Dir, p *capture.Packet) {
 	if ack && len(c.half[1-d].segs) > 0 {
 		t.ackPast(c, 1-d, p.Ack)
 	}
+	if ack && c.half[1-d].nholes > 0 {
+		t.ackHoles(c, 1-d, p.Ack)
+	}
 	if syn || len(p.Payload) > 0 {
 		t.segment(c, d, p, syn)
 	}
