@@ -1,0 +1,150 @@
+package layering
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/tapdlp/tapdlp/"
+
+// allowed lists, per package, the module packages it may import (tests
+// aside). A prefix ending in "/" allows the subtree. Anything not listed
+// is a layering violation.
+var allowed = map[string][]string{
+	"record":                     {},
+	"config":                     {},
+	"capture":                    {},
+	"capture/filter":             {},
+	"capture/live":               {"capture", "capture/filter"},
+	"reassembly":                 {"capture", "record"},
+	"appproto/dns":               {},
+	"appproto/http":              {},
+	"appproto/tls":               {},
+	"appproto/quic":              {"appproto/tls"},
+	"appproto/internal/pcaptest": {},
+	"destinations":               {"record"},
+	"classify":                   {"record"},
+	"rules":                      {"record"},
+	"record/sinks":               {"record", "config"},
+	"report":                     {"record"},
+	"pipeline": {"capture", "capture/filter", "capture/live", "reassembly", "appproto/", "destinations",
+		"classify", "rules", "record", "config", "internal/communityid"},
+	"metrics": {"capture", "capture/live", "reassembly", "appproto/http", "destinations", "rules",
+		"pipeline", "record/sinks"},
+	"cmd/tapdlp":                 {""}, // the wiring may import anything
+	"e2e":                        {""},
+	"deploy":                     {"config"},
+	"bench/cmd/genmix":           {"internal/pcapgen/scenarios", "capture"},
+	"internal/communityid":       {},
+	"internal/pcapgen":           {},
+	"internal/pcapgen/scenarios": {"internal/pcapgen"},
+	"internal/layering":          {},
+}
+
+func TestLayering(t *testing.T) {
+	root := filepath.Join("..", "..")
+	seen := map[string]bool{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		pkg := filepath.ToSlash(rel)
+		rules, known := allowed[pkg]
+		if !known {
+			t.Errorf("%s: package not in the layering table (add it with the imports DESIGN.md allows)", pkg)
+			return nil
+		}
+		seen[pkg] = true
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			p := strings.Trim(imp.Path.Value, `"`)
+			if !strings.HasPrefix(p, module) {
+				continue
+			}
+			dep := strings.TrimPrefix(p, module)
+			if !permitted(rules, dep) {
+				t.Errorf("%s imports %s: against the data flow (DESIGN.md)", path, dep)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pkg := range allowed {
+		if !seen[pkg] {
+			t.Errorf("layering table lists %s, which has no Go files", pkg)
+		}
+	}
+}
+
+func permitted(rules []string, dep string) bool {
+	for _, r := range rules {
+		if r == "" || r == dep || (strings.HasSuffix(r, "/") && strings.HasPrefix(dep, r)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Every package says what it is for (and, per DESIGN.md, what it must not do).
+func TestPackageComments(t *testing.T) {
+	root := filepath.Join("..", "..")
+	documented := map[string]bool{}
+	packages := map[string]bool{}
+	fset := token.NewFileSet()
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		dir := filepath.Dir(path)
+		packages[dir] = true
+		f, err := parser.ParseFile(fset, path, nil, parser.PackageClauseOnly|parser.ParseComments)
+		if err == nil && f.Doc != nil && len(strings.TrimSpace(f.Doc.Text())) > 40 {
+			documented[dir] = true
+		}
+		return nil
+	})
+	for dir := range packages {
+		if !documented[dir] {
+			t.Errorf("%s: no package comment saying what the package is for", dir)
+		}
+	}
+}
+
+func TestPermittedCanFail(t *testing.T) {
+	for _, tt := range []struct {
+		rules []string
+		dep   string
+		want  bool
+	}{
+		{allowed["classify"], "capture", false},
+		{allowed["reassembly"], "classify", false},
+		{allowed["capture"], "reassembly", false},
+		{allowed["pipeline"], "appproto/quic", true},
+		{allowed["pipeline"], "metrics", false},
+		{allowed["cmd/tapdlp"], "metrics", true},
+	} {
+		if got := permitted(tt.rules, tt.dep); got != tt.want {
+			t.Errorf("permitted(%v, %s) = %v, want %v", tt.rules, tt.dep, got, tt.want)
+		}
+	}
+}
