@@ -64,6 +64,9 @@ func TestChecksCanFail(t *testing.T) {
 		{"compose.yaml", "read_only: true", "privileged: true"},
 		{"compose.yaml", "- tapdlp-state:/var/lib/tapdlp", "- tapdlp-state:/data"},
 		{"daemonset.yaml", "hostNetwork: true", "hostNetwork: false"},
+		{"daemonset.yaml", "interfaces: [eth1]", "interfaces: []"},
+		{"daemonset.yaml", "listen: 127.0.0.1:9740", "listen: 0.0.0.0:9999"},
+		{"tapdlp.yaml", "interfaces: [eth1]", "interfaces: []"},
 		{"daemonset.yaml", `add: ["NET_RAW", "NET_ADMIN"]`, `add: ["NET_RAW", "NET_ADMIN", "SYS_PTRACE"]`},
 		{"daemonset.yaml", `drop: ["ALL"]`, `drop: []`},
 		{"daemonset.yaml", "        runAsNonRoot: true\n        runAsUser: 65532", "        runAsNonRoot: false\n        runAsUser: 65532"},
@@ -490,6 +493,14 @@ func checkConfig(data []byte) []string {
 	}
 	if c.StateDir != stateDir {
 		return []string{"config: state_dir " + c.StateDir + ", want " + stateDir + " (what the packaging mounts)"}
+	}
+	// Every packaging runs `tapdlp run -c FILE` without -i: the file must
+	// name the interfaces, and the probes need the metrics endpoint.
+	if len(c.Capture.Interfaces) == 0 {
+		return []string{"config: no capture.interfaces (run -c would exit: no interface)"}
+	}
+	if c.Metrics.Listen != "127.0.0.1:9740" {
+		return []string{"config: metrics.listen " + c.Metrics.Listen + ", want 127.0.0.1:9740 (what the probes use)"}
 	}
 	return nil
 }
