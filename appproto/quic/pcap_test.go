@@ -64,12 +64,7 @@ func run(f *udpFlow) *Conn {
 type snapEntry = pcaptest.JA4Entry
 
 func readSnap(t *testing.T, name string) []snapEntry {
-	t.Helper()
-	out, err := pcaptest.JA4Snapshot(filepath.Join(pcapDir, name+".ja4.snap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return pcaptest.MustJA4Snapshot(t, filepath.Join(pcapDir, name+".ja4.snap"))
 }
 
 // TestJA4Snapshots checks SNI and JA4 of every QUIC stream in FoxIO's snapshots.

@@ -41,12 +41,7 @@ func feedChunks(chunks [][]byte) *Parser {
 type snapEntry = pcaptest.JA4Entry
 
 func readSnap(t *testing.T, name string) []snapEntry {
-	t.Helper()
-	out, err := pcaptest.JA4Snapshot(filepath.Join(pcapDir, name+".ja4.snap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return pcaptest.MustJA4Snapshot(t, filepath.Join(pcapDir, name+".ja4.snap"))
 }
 
 // snapDifferences are snapshot values the parser deliberately does not

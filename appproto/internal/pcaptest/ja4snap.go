@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"testing"
 
 	"gopkg.in/yaml.v3"
 )
@@ -36,4 +37,14 @@ func JA4Snapshot(path string) ([]JA4Entry, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return out, nil
+}
+
+// MustJA4Snapshot is JA4Snapshot for tests: it fails t on error.
+func MustJA4Snapshot(t testing.TB, path string) []JA4Entry {
+	t.Helper()
+	out, err := JA4Snapshot(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
