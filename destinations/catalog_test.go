@@ -78,7 +78,8 @@ func TestCatalogMostSpecific(t *testing.T) {
 		{"ollama.com", CategoryAIML, "Ollama", ""},
 		{"registry.ollama.ai", CategoryAIML, "Ollama", ""},
 		{"dashscope-intl.aliyuncs.com", CategoryAIML, "Alibaba Cloud", "DashScope"},
-		{"oss-cn-hangzhou.aliyuncs.com", "", "", ""},
+		{"oss-cn-hangzhou.aliyuncs.com", CategoryCloudStorage, "Alibaba Cloud", "Alibaba Cloud OSS"},
+		{"ecs.cn-hangzhou.aliyuncs.com", "", "", ""},
 	})
 }
 

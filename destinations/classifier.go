@@ -168,7 +168,8 @@ type Result struct {
 //  2. a catalog match on the name: its category (even for an address inside
 //     home_net: a named SaaS reached through an internal proxy is still
 //     that SaaS);
-//  3. an address inside home_net: internal;
+//  3. an address inside home_net, or one that never leaves the local
+//     network (multicast, broadcast, link-local, unspecified): internal;
 //  4. no name (or an IP literal as name): the provider range of the
 //     address, if any;
 //  5. otherwise unknown; an invalid name is unknown too, never guessed from
@@ -199,7 +200,7 @@ func (c *Classifier) Classify(name string, addr netip.Addr) Result {
 	}
 	if addr.IsValid() {
 		addr = addr.Unmap()
-		if i, _ := c.home.lookup(addr); i >= 0 {
+		if i, _ := c.home.lookup(addr); i >= 0 || isLocalScope(addr) {
 			r.Internal = true
 		}
 		if r.IOCList == "" {
@@ -224,6 +225,17 @@ func (c *Classifier) Classify(name string, addr netip.Addr) Result {
 		r.Category = CategoryInternal
 	}
 	return r
+}
+
+// isLocalScope reports whether addr cannot be a destination beyond the
+// local network: multicast (IPv4 224/4, IPv6 ff00::/8), the limited
+// broadcast 255.255.255.255, link-local unicast (169.254/16, fe80::/10) and
+// the unspecified address (a DHCP client's source). Traffic to them is
+// internal whatever home_net says; a directed subnet broadcast depends on
+// the prefix and is left to home_net.
+func isLocalScope(addr netip.Addr) bool {
+	return addr.IsMulticast() || addr.IsLinkLocalUnicast() || addr.IsUnspecified() ||
+		addr == netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
 // ServiceName returns the configured service name for addr, or "".
