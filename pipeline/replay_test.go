@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/internal/recordschema"
 	"github.com/tapdlp/tapdlp/record"
 )
 
@@ -43,6 +44,10 @@ func replayRecords(t testing.TB, cfgYAML string, n int, files ...string) []strin
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) == 1 && lines[0] == "" {
 		lines = nil
+	}
+	// Every record any replay test produces must match the published schema.
+	for _, p := range recordschema.ValidateLines(buf.Bytes()) {
+		t.Errorf("%v: %s", files, p)
 	}
 	sort.Strings(lines)
 	return lines
