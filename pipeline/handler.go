@@ -108,6 +108,7 @@ func (h *flowHandler) buildRecord(f *reassembly.Flow, state string, now int64) r
 		End:         record.TimeFromNanos(f.Last),
 		Duration:    float64(f.Last-f.Start) / 1e9,
 		State:       state,
+		ConnState:   f.ConnState().String(),
 		Proto:       protoName(f.Proto),
 		Src:         record.Src{IP: f.Src.String(), Port: f.SrcPort},
 		Dst:         record.Dst{IP: f.Dst.String(), Port: f.DstPort},
@@ -115,6 +116,9 @@ func (h *flowHandler) buildRecord(f *reassembly.Flow, state string, now int64) r
 		Packets:     record.Counts{Out: f.Packets[reassembly.DirOut], In: f.Packets[reassembly.DirIn]},
 		History:     f.History(),
 		MissedBytes: f.Missed[reassembly.DirOut] + f.Missed[reassembly.DirIn],
+	}
+	if rec.ConnState == "REJ" {
+		rec.Reject = &record.Reject{By: "rst"}
 	}
 	if f.NVLAN > 0 {
 		rec.VLAN = append([]uint16(nil), f.VLAN[:f.NVLAN]...)

@@ -60,7 +60,8 @@ type Flow struct {
 	End         Time     `json:"end"`
 	Duration    float64  `json:"duration"` // seconds
 	State       string   `json:"state"`
-	Proto       string   `json:"proto"` // tcp, udp, icmp, icmp6, or the IP protocol number
+	ConnState   string   `json:"conn_state,omitempty"` // Zeek's conn_state (TCP and UDP)
+	Proto       string   `json:"proto"`                // tcp, udp, icmp, icmp6, or the IP protocol number
 	Src         Src      `json:"src"`
 	Dst         Dst      `json:"dst"`
 	Bytes       Counts   `json:"bytes"`   // IP bytes (IP header + payload) per direction
@@ -70,6 +71,7 @@ type Flow struct {
 	VLAN        []uint16 `json:"vlan,omitempty"`
 	ICMP        *ICMP    `json:"icmp,omitempty"`
 	Tunnel      *Tunnel  `json:"tunnel,omitempty"`
+	Reject      *Reject  `json:"reject,omitempty"` // the connection was refused or blocked
 
 	// Reassembly tells what the reassembler could not keep for this flow.
 	Reassembly *Reassembly `json:"reassembly,omitempty"`
@@ -128,6 +130,16 @@ type Counts struct {
 type ICMP struct {
 	Type uint8 `json:"type"`
 	Code uint8 `json:"code"`
+}
+
+// Reject says how a connection attempt was refused: by the responder's RST
+// (By "rst"), or by an ICMP error quoting the flow's packet (By "icmp", with
+// the ICMP type and code and the address of the host that sent it).
+type Reject struct {
+	By   string `json:"by"` // rst or icmp
+	Type *uint8 `json:"type,omitempty"`
+	Code *uint8 `json:"code,omitempty"`
+	From string `json:"from,omitempty"`
 }
 
 // Tunnel describes the outermost encapsulation a flow arrived in.
