@@ -167,7 +167,7 @@ func TestEngineAnnotateAndReload(t *testing.T) {
 	// SNI differs from the DNS name: dns_name keeps the DNS one; same domain: not first seen.
 	dst = record.Dst{}
 	e.Annotate(FlowInput{Client: client, Server: server, Name: "ab.chatgpt.com", NameSource: "sni", Time: t0 + 2*sec}, &src, &dst)
-	want = record.Dst{Name: "ab.chatgpt.com", NameSource: "sni", DNSName: "chatgpt.com", Domain: "chatgpt.com", Category: "ai_ml", Vendor: "OpenAI", Service: "ChatGPT"}
+	want = record.Dst{Name: "ab.chatgpt.com", NameSource: "sni", DNSName: "chatgpt.com", Domain: "chatgpt.com", Category: "ai_ml", Vendor: "OpenAI", Service: "ChatGPT", Resolution: "other_name"}
 	if dst != want {
 		t.Errorf("annotate (sni) = %+v, want %+v", dst, want)
 	}

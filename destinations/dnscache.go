@@ -171,6 +171,53 @@ func (c *DNSCache) Lookup(client, server netip.Addr, now int64) (string, bool) {
 	return "", false
 }
 
+// Resolution says how a flow's name relates to the DNS answers its client
+// received (dst.resolution).
+type Resolution uint8
+
+// Resolution outcomes.
+const (
+	ResolutionNone       Resolution = iota // not judged (no name from the payload)
+	ResolutionMatched                      // this client resolved that name to this address
+	ResolutionOtherName                    // this client resolved a different name to this address
+	ResolutionUnresolved                   // no live answer this client saw maps to this address
+)
+
+var resolutionNames = [...]string{"", "matched", "other_name", "unresolved"}
+
+// String returns the record value ("" for ResolutionNone).
+func (r Resolution) String() string {
+	if int(r) < len(resolutionNames) {
+		return resolutionNames[r]
+	}
+	return ""
+}
+
+// Resolve judges a flow named from its payload (SNI, QUIC, Host, CONNECT)
+// against the answers client itself received for server, as they stood at
+// packet time now: the current answer and the one it replaced both count,
+// so a client that resolved two names sharing an address matches either.
+// Only this client's answers are consulted — another client's answer says
+// nothing about whether this one looked the name up. Answers live for their
+// TTL clamped to [TTLFloor, TTLCap] and the cache holds at most MaxEntries
+// (client, address) pairs: an answer past that is unresolved. name must be
+// canonical (Normalize). It does not allocate.
+func (c *DNSCache) Resolve(client, server netip.Addr, name string, now int64) Resolution {
+	a, ok := c.byClient.get(clientAddr{client.Unmap(), server.Unmap()})
+	if !ok {
+		return ResolutionUnresolved
+	}
+	cur := a.added <= now && now < a.expires
+	prev := a.prevName != "" && a.prevAdded <= now && now < a.prevExpires
+	switch {
+	case cur && a.name == name, prev && a.prevName == name:
+		return ResolutionMatched
+	case cur, prev:
+		return ResolutionOtherName
+	}
+	return ResolutionUnresolved
+}
+
 // DNSCacheStats is a snapshot of the cache counters.
 type DNSCacheStats struct {
 	Size           int    `json:"size"`            // (client, address) entries

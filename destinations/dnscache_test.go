@@ -173,3 +173,41 @@ func TestDNSCacheNoAnswersFromTheFuture(t *testing.T) {
 		}
 	}
 }
+
+// dst.resolution: a payload name judged against this client's own answers.
+func TestDNSCacheResolve(t *testing.T) {
+	c := NewDNSCache(DNSCacheConfig{TTLFloor: 30 * time.Second, TTLCap: time.Hour})
+	t0 := int64(1_700_000_000) * sec
+	other := netip.MustParseAddr("198.51.100.99")
+	c.Add(clientA, "www.example.com", []netip.Addr{cdnAddr}, 300, t0)
+	c.Add(clientA, "cdn.example.org", []netip.Addr{cdnAddr}, 300, t0+sec) // a second name on the same address
+	c.Add(clientB, "api.example.net", []netip.Addr{other}, 300, t0)
+	c.Add(clientA, "short.example.com", []netip.Addr{netip.MustParseAddr("192.0.2.7")}, 10, t0) // floor: 30 s
+	tests := []struct {
+		name           string
+		client, server netip.Addr
+		host           string
+		now            int64
+		want           Resolution
+	}{
+		{"matched", clientA, cdnAddr, "cdn.example.org", t0 + 2*sec, ResolutionMatched},
+		{"matched, earlier name on the address", clientA, cdnAddr, "www.example.com", t0 + 2*sec, ResolutionMatched},
+		{"other name (CDN sharing or fronting)", clientA, cdnAddr, "evil.example.net", t0 + 2*sec, ResolutionOtherName},
+		{"unresolved: hard-coded address", clientA, netip.MustParseAddr("203.0.113.200"), "www.example.com", t0 + 2*sec, ResolutionUnresolved},
+		{"unresolved: only another client resolved it", clientA, other, "api.example.net", t0 + 2*sec, ResolutionUnresolved},
+		{"matched: that other client", clientB, other, "api.example.net", t0 + 2*sec, ResolutionMatched},
+		{"unresolved: answer from the future", clientA, cdnAddr, "www.example.com", t0 - sec, ResolutionUnresolved},
+		{"matched within the TTL floor", clientA, netip.MustParseAddr("192.0.2.7"), "short.example.com", t0 + 29*sec, ResolutionMatched},
+		{"unresolved: TTL expired", clientA, netip.MustParseAddr("192.0.2.7"), "short.example.com", t0 + 31*sec, ResolutionUnresolved},
+		{"unresolved: v4-mapped client, expired", netip.MustParseAddr("::ffff:10.0.0.1"), cdnAddr, "www.example.com", t0 + 400*sec, ResolutionUnresolved},
+		{"matched: v4-mapped client", netip.MustParseAddr("::ffff:10.0.0.1"), cdnAddr, "cdn.example.org", t0 + 2*sec, ResolutionMatched},
+	}
+	for _, tt := range tests {
+		if got := c.Resolve(tt.client, tt.server, tt.host, tt.now); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { c.Resolve(clientA, cdnAddr, "www.example.com", t0+2*sec) }); n != 0 {
+		t.Errorf("Resolve allocates %.0f times", n)
+	}
+}

@@ -83,6 +83,9 @@ func (e *Engine) Annotate(in FlowInput, src *record.Src, dst *record.Dst) Result
 	r := c.Classify(name, in.Server)
 	if r.Name != "" {
 		dst.Name, dst.NameSource = r.Name, source
+		if source != "dns" && in.Client.IsValid() && in.Server.IsValid() {
+			dst.Resolution = e.DNS.Resolve(in.Client, in.Server, r.Name, in.Time).String()
+		}
 		if haveDNS && dnsName != r.Name {
 			dst.DNSName = dnsName
 		}

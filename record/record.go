@@ -112,6 +112,7 @@ type Dst struct {
 	ServiceName string `json:"service_name,omitempty"` // from the configured services map
 	Range       string `json:"range,omitempty"`        // provider IP range that matched, when classified by address
 	FirstSeen   bool   `json:"first_seen,omitempty"`
+	Resolution  string `json:"resolution,omitempty"` // matched, other_name, unresolved: the name against this client's DNS answers
 	IOC         *IOC   `json:"ioc,omitempty"`
 }
 

@@ -20,8 +20,8 @@ const maxDepth = 32
 
 // condFields lists every key a condition map accepts, for error messages.
 var condFields = []string{
-	"app", "bytes.in", "bytes.out", "dst.category", "dst.domain", "dst.first_seen",
-	"dst.ioc", "dst.ip", "dst.name", "dst.port", "dst.service", "dst.vendor", "proto",
+	"app", "bytes.in", "bytes.out", "conn_state", "dst.category", "dst.domain", "dst.first_seen",
+	"dst.ioc", "dst.ip", "dst.name", "dst.port", "dst.resolution", "dst.service", "dst.vendor", "proto", "reject.by",
 	"sensitive.class", "sensitive.count", "sensitive.type", "src.ip", "src.port",
 	"src.service", "tags", "vlan", "direction", "during", "not", "any", "all",
 }
@@ -41,7 +41,23 @@ var (
 	getDstPort    = func(f *record.Flow) uint16 { return f.Dst.Port }
 	getSrcPort    = func(f *record.Flow) uint16 { return f.Src.Port }
 	getFirstSeen  = func(f *record.Flow) bool { return f.Dst.FirstSeen }
+	getConnState  = func(f *record.Flow) string { return f.ConnState }
+	getResolution = func(f *record.Flow) string { return f.Dst.Resolution }
+	getRejectBy   = func(f *record.Flow) string {
+		if f.Reject == nil {
+			return ""
+		}
+		return f.Reject.By
+	}
 )
+
+// enumFields are string fields with a closed set of values: a value outside
+// it is a typo that would silently never match, so it fails to compile.
+var enumFields = map[string][]string{
+	"conn_state":     {"S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"},
+	"reject.by":      {"rst", "icmp"},
+	"dst.resolution": {"matched", "other_name", "unresolved"},
+}
 
 // condCompiler turns condition maps into nodes, collecting every error.
 type condCompiler struct {
@@ -204,6 +220,19 @@ func (c *condCompiler) scalars(v *yaml.Node, p string) []*yaml.Node {
 	return nil
 }
 
+// enumValues reports whether every value given for an enumerated field is
+// one of its values (ASCII case-insensitively), reporting the others.
+func (c *condCompiler) enumValues(key string, allowed []string, v *yaml.Node, p string) bool {
+	ok := true
+	for _, it := range c.scalars(v, p) {
+		if !slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, it.Value) }) {
+			c.errf(it, p, "%s is not a %s value (one of %s)", quoteNode(it), key, strings.Join(allowed, ", "))
+			ok = false
+		}
+	}
+	return ok
+}
+
 func (c *condCompiler) field(key string, k, v *yaml.Node, p string) node {
 	switch key {
 	case "dst.category":
@@ -228,11 +257,15 @@ func (c *condCompiler) field(key string, k, v *yaml.Node, p string) node {
 		}
 		n.text = key + " in " + listText(items)
 		return n
-	case "src.service", "dst.vendor", "dst.service", "app", "proto":
+	case "src.service", "dst.vendor", "dst.service", "app", "proto", "conn_state", "reject.by", "dst.resolution":
 		get := map[string]func(*record.Flow) string{
 			"src.service": getSrcService, "dst.vendor": getDstVendor, "dst.service": getDstService,
-			"app": getApp, "proto": getProto,
+			"app": getApp, "proto": getProto, "conn_state": getConnState, "reject.by": getRejectBy,
+			"dst.resolution": getResolution,
 		}[key]
+		if allowed := enumFields[key]; allowed != nil && !c.enumValues(key, allowed, v, p) {
+			return nil
+		}
 		pats := c.strPatterns(v, p)
 		if pats == nil {
 			return nil
