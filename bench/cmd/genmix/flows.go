@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/gopacket/gopacket"
@@ -41,6 +42,7 @@ type flow struct {
 	off      int // offset in msgs[0]
 	unacked  int
 	udpCount int
+	open     bool // never closes (profile open)
 }
 
 var tlsNames = []string{
@@ -64,13 +66,21 @@ var random = func() []byte {
 
 func (g *gen) newFlow() *flow {
 	g.flows++
-	f := &flow{}
+	f := &flow{open: g.profile == profileOpen}
 	f.ip[0] = net.IPv4(10, 1, byte(g.rng.IntN(8)), byte(1+g.rng.IntN(250))).To4()
 	f.ip[1] = net.IPv4(198, 18, byte(g.rng.IntN(64)), byte(1+g.rng.IntN(250))).To4()
 	f.mac[0] = net.HardwareAddr{0x02, 0, 0, 0, f.ip[0][2], f.ip[0][3]}
 	f.mac[1] = net.HardwareAddr{0x02, 0, 0, 1, 0, 1}
 	f.port[0] = uint16(32768 + g.rng.IntN(28000))
 	f.seq = [2]uint32{g.rng.Uint32(), g.rng.Uint32()}
+	switch g.profile {
+	case profileShort:
+		g.shortFlow(f)
+		return f
+	case profileOpen:
+		g.openFlow(f)
+		return f
+	}
 	r := g.rng.IntN(100)
 	switch {
 	case r < 40:
@@ -199,6 +209,9 @@ func (f *flow) stepTCP(g *gen) bool {
 		f.tcp(g, 0, false, true, false, nil)
 	default:
 		if len(f.msgs) == 0 {
+			if f.open {
+				return false
+			}
 			return f.close(g)
 		}
 		m := &f.msgs[0]
@@ -286,4 +299,72 @@ func (f *flow) stepQUIC(g *gen) bool {
 	}
 	f.phase++
 	return f.phase < f.udpCount
+}
+
+// shortFlow starts a flow of the short-flow profile: what egress looks like
+// when most flows are API calls and page loads rather than bulk transfers.
+func (g *gen) shortFlow(f *flow) {
+	r := g.rng.IntN(100)
+	switch {
+	case r < 55: // a short TLS session: handshake, one or two small exchanges (median ~29 packets)
+		f.kind, f.port[1] = kindTLSUp, 443
+		f.msgs = []message{{0, scenarios.ClientHello(tlsNames[g.rng.IntN(len(tlsNames))], "h2", "http/1.1")},
+			{1, g.tlsRecords(0x16, 2500+g.rng.IntN(3000))}, {0, g.tlsRecords(0x14, 80)}}
+		for n := 1 + g.rng.IntN(2); n > 0; n-- {
+			f.msgs = append(f.msgs, message{0, g.tlsData(300 + g.rng.IntN(1500))}, message{1, g.tlsData(500 + g.rng.IntN(12<<10))})
+		}
+	case r < 75:
+		f.kind, f.port[1] = kindDNS, 53
+		f.ip[1] = net.IPv4(10, 0, 0, 53).To4()
+	case r < 90: // an API call with a JSON body; half carry numeric arrays
+		f.kind, f.port[1] = kindHTTP, 80
+		body := g.jsonBody(300 + g.rng.IntN(4<<10))
+		if g.rng.IntN(2) == 0 {
+			body = g.numericJSON(300 + g.rng.IntN(6<<10))
+		}
+		req := fmt.Sprintf("POST /v1/events HTTP/1.1\r\nHost: api.example-saas.com\r\nUser-Agent: bench/1.0\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+		f.msgs = []message{{0, append([]byte(req), body...)},
+			{1, []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{\"status\":\"ok\"}\n")}}
+	case r < 97:
+		f.kind, f.port[1] = kindQUIC, 443
+		f.udpCount = 8 + g.rng.IntN(30)
+	default: // a binary upload (images, archives): random bytes
+		f.kind, f.port[1] = kindOther, 8443
+		f.msgs = []message{{0, g.randBytes(2<<10 + g.rng.IntN(20<<10))}, {1, g.randBytes(100)}}
+	}
+}
+
+// openFlow starts a flow of the open profile: handshake and first exchange.
+func (g *gen) openFlow(f *flow) {
+	r := g.rng.IntN(100)
+	switch {
+	case r < 60:
+		f.kind, f.port[1] = kindTLSUp, 443
+		f.msgs = []message{{0, scenarios.ClientHello(tlsNames[g.rng.IntN(len(tlsNames))], "h2", "http/1.1")},
+			{1, g.tlsRecords(0x16, 1200)}}
+	case r < 80:
+		f.kind, f.port[1] = kindHTTP, 80
+		body := g.jsonBody(200 + g.rng.IntN(400))
+		req := fmt.Sprintf("POST /v1/events HTTP/1.1\r\nHost: api.example-saas.com\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+		f.msgs = []message{{0, append([]byte(req), body...)}}
+	default:
+		f.kind, f.port[1] = kindDNS, 53
+		f.ip[1] = net.IPv4(10, 0, 0, 53).To4()
+	}
+	// Spread clients and servers so flows do not collide on a 5-tuple.
+	f.ip[0] = net.IPv4(10, byte(2+g.rng.IntN(60)), byte(g.rng.IntN(256)), byte(1+g.rng.IntN(250))).To4()
+}
+
+// numericJSON is a JSON body of what telemetry and analytics APIs send:
+// arrays of 9-digit identifiers and counters, the scanner's worst case for
+// number-shaped candidates.
+func (g *gen) numericJSON(n int) []byte {
+	b := []byte(`{"ids":[`)
+	for i := 0; len(b) < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, 100000000+g.rng.Int64N(900000000), 10)
+	}
+	return append(b, "]}"...)
 }
