@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	"appproto/internal/pcaptest": {},
 	"destinations":               {"record"},
 	"classify":                   {"record"},
-	"rules":                      {"record"},
+	"rules":                      {"record", "config"},
 	"record/sinks":               {"record", "config"},
 	"report":                     {"record"},
 	"pipeline": {"capture", "capture/filter", "capture/live", "reassembly", "appproto/", "destinations",
