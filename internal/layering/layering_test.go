@@ -43,6 +43,7 @@ var allowed = map[string][]string{
 	"internal/pcapgen":           {},
 	"internal/pcapgen/scenarios": {"internal/pcapgen"},
 	"internal/layering":          {},
+	"internal/testenv":           {},
 }
 
 func TestLayering(t *testing.T) {
