@@ -105,7 +105,7 @@ func fullSources() Sources {
 	router.Add("syslog", record.NewWriterSink(io.Discard), sinkA, "alert")
 	router.Add("file", record.NewWriterSink(io.Discard), sinkB, "flow", "alert")
 	for range 3 {
-		_ = router.Write([]byte(`{"type":"volume"}`)) // nobody subscribed: unrouted
+		_ = router.Write(record.Encoded{Kind: record.KindVolume, JSON: []byte(`{"type":"volume"}`)}) // nobody subscribed: unrouted
 	}
 
 	return Sources{

@@ -56,7 +56,7 @@ func TestSyslogOutageExactlyOnce(t *testing.T) {
 	}
 	write := func(from, to int) {
 		for i := from; i < to; i++ {
-			if err := r.Write(recN(i)); err != nil {
+			if err := r.Write(enc(recN(i))); err != nil {
 				t.Fatalf("write %d: %v", i, err)
 			}
 			if i%50 == 0 {
@@ -110,7 +110,7 @@ func TestSpoolSurvivesProcessRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 500 {
-		if err := r1.Write(recN(i)); err != nil {
+		if err := r1.Write(enc(recN(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -130,7 +130,7 @@ func TestSpoolSurvivesProcessRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 500; i < 1000; i++ {
-		if err := r2.Write(recN(i)); err != nil {
+		if err := r2.Write(enc(recN(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -160,7 +160,7 @@ func TestDurableDropsOnlyWhenSpoolFull(t *testing.T) {
 	const n = 5000
 	start := time.Now()
 	for i := range n {
-		_ = r.Write(recN(i))
+		_ = r.Write(enc(recN(i)))
 		if i%100 == 0 {
 			time.Sleep(time.Millisecond)
 		}

@@ -67,7 +67,8 @@ func checkPerKeyOrder(t *testing.T, got []*kgo.Record, n int) {
 	last := map[string]int{}
 	seen := map[int]bool{}
 	for _, r := range got {
-		typ, _ := topField(r.Value, "type")
+		e := enc(r.Value)
+		typ := e.Kind.String()
 		_, num, _ := strings.Cut(string(r.Value), `"n":`)
 		i, err := strconv.Atoi(strings.TrimSuffix(num, "}"))
 		if err != nil {
@@ -77,11 +78,10 @@ func checkPerKeyOrder(t *testing.T, got []*kgo.Record, n int) {
 			t.Fatalf("record %d delivered twice", i)
 		}
 		seen[i] = true
-		cid, _ := topField(r.Value, "community_id")
-		if string(r.Key) != string(cid) {
+		if cid := e.Key; string(r.Key) != cid {
 			t.Fatalf("key %q, want community_id %q", r.Key, cid)
 		}
-		wantTopic := map[string]string{"flow": "tapdlp-flows", "alert": "dlp-alerts"}[string(typ)]
+		wantTopic := map[string]string{"flow": "tapdlp-flows", "alert": "dlp-alerts"}[typ]
 		if r.Topic != wantTopic {
 			t.Fatalf("%s record on topic %s, want %s", typ, r.Topic, wantTopic)
 		}
@@ -131,7 +131,7 @@ func TestKafkaEndToEnd(t *testing.T) {
 		if i%5 == 0 {
 			typ = "alert"
 		}
-		if err := r.Write(kafkaRec(typ, i)); err != nil {
+		if err := r.Write(enc(kafkaRec(typ, i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -179,7 +179,7 @@ func TestKafkaOutageExactlyOnce(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		for i := from; i < to; i++ {
-			if err := r.Write(kafkaRec("flow", i)); err != nil {
+			if err := r.Write(enc(kafkaRec("flow", i))); err != nil {
 				t.Fatalf("write %d: %v", i, err)
 			}
 			if i%50 == 0 {
@@ -248,7 +248,7 @@ func TestKafkaTLSAndSASL(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range 20 {
-				_ = r.Write(kafkaRec("flow", i))
+				_ = r.Write(enc(kafkaRec("flow", i)))
 			}
 			_ = r.Close()
 			s := r.Stats("bus")

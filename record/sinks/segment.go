@@ -14,7 +14,7 @@ import (
 // length bound let the reader tell a torn or corrupt tail from a record and
 // skip the rest of that segment instead of delivering garbage or looping.
 const (
-	segMagic     = "TDLPSPL1"
+	segMagic     = "TDLPSPL2" // 2: entries carry kind and key (frame.go)
 	segHeaderLen = len(segMagic)
 	recHeaderLen = 8
 )
