@@ -59,7 +59,7 @@ var yamlLineRE = regexp.MustCompile(`line (\d+)`)
 
 // Parse reads a rules file: either a map with a `rules:` list or a bare
 // list of rules. It checks everything Compile would (fields, identifiers,
-// values) and returns all problems as Diagnostics with file:line.
+// values) and returns all problems as a config.Errors with file:line.
 func Parse(file string, data []byte) (rules []Rule, err error) {
 	d := &diags{file: file}
 	if len(data) > maxFileSize {

@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"appproto/quic":              {"appproto/tls"},
 	"appproto/internal/pcaptest": {},
 	"destinations":               {"record"},
-	"classify":                   {"record"},
+	"classify":                   {"record", "config"},
 	"rules":                      {"record", "config"},
 	"record/sinks":               {"record", "config"},
 	"report":                     {"record"},

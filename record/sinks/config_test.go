@@ -30,7 +30,7 @@ func TestValidate(t *testing.T) {
 			{Name: "bus", Type: "kafka", Kafka: KafkaConfig{Brokers: []string{"k1:9092"}, SASL: SASLConfig{Mechanism: "scram-sha-512", Username: "u", PasswordFile: "/run/secrets/k"}}},
 		}}, nil},
 		{"no sinks", OutputsConfig{}, []string{"at least one sink"}},
-		{"bad name", OutputsConfig{Sinks: []OutputConfig{{Name: "Bad Name", Type: "stdout"}}}, []string{`outputs.sinks[0] (Bad Name): name: "Bad Name" must be`}},
+		{"bad name", OutputsConfig{Sinks: []OutputConfig{{Name: "Bad Name", Type: "stdout"}}}, []string{`outputs.sinks[0].name: "Bad Name" must be`}},
 		{"duplicate name", OutputsConfig{Sinks: []OutputConfig{file("a", "x"), file("a", "y")}}, []string{`"a" is used twice`}},
 		{"same path", OutputsConfig{Sinks: []OutputConfig{file("a", "x"), file("b", "./x")}}, []string{"used by another file sink"}},
 		{"unknown type", OutputsConfig{Sinks: []OutputConfig{{Name: "a", Type: "elastic"}}}, []string{`type: "elastic" is not stdout, file, syslog or kafka`}},
