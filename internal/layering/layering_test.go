@@ -17,12 +17,12 @@ const module = "github.com/tapdlp/tapdlp/"
 var allowed = map[string][]string{
 	"record":                     {},
 	"config":                     {},
-	"capture":                    {},
+	"capture":                    {"internal/decompress"},
 	"capture/filter":             {},
 	"capture/live":               {"capture", "capture/filter"},
 	"reassembly":                 {"capture", "record"},
 	"appproto/dns":               {},
-	"appproto/http":              {},
+	"appproto/http":              {"internal/decompress"},
 	"appproto/tls":               {},
 	"appproto/quic":              {"appproto/tls"},
 	"appproto/internal/pcaptest": {},
@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"classify":                   {"record", "config"},
 	"rules":                      {"record", "config"},
 	"record/sinks":               {"record", "config"},
-	"report":                     {"record"},
+	"report":                     {"record", "internal/decompress"},
 	"pipeline": {"capture", "capture/filter", "capture/live", "reassembly", "appproto/", "destinations",
 		"classify", "rules", "record", "config", "internal/communityid"},
 	"metrics": {"capture", "capture/live", "reassembly", "appproto/http", "destinations", "rules",
@@ -44,6 +44,7 @@ var allowed = map[string][]string{
 	"internal/pcapgen/scenarios": {"internal/pcapgen"},
 	"internal/layering":          {},
 	"internal/testenv":           {},
+	"internal/decompress":        {},
 }
 
 func TestLayering(t *testing.T) {
