@@ -38,6 +38,14 @@ func Results() []Result {
 	return rs
 }
 
+// decodeErrors are the results that mean a frame could not be decoded (as
+// opposed to OK, NotIP and Fragment, which are normal traffic).
+var decodeErrors = [...]Result{Truncated, Malformed, FragmentDropped, Unsupported, TooDeep}
+
+// DecodeErrors lists the results counted as decode errors: the replay
+// summary's total and the decode-error metric use this one list.
+func DecodeErrors() []Result { return append([]Result(nil), decodeErrors[:]...) }
+
 // TunnelTypes lists every tunnel type other than TunnelNone, for
 // registering one decap metric per type.
 func TunnelTypes() []TunnelType {

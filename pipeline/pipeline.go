@@ -256,7 +256,7 @@ func (p *Pipeline) summary(elapsed time.Duration) Summary {
 		Records:   p.stats.Records.Load(),
 		Elapsed:   elapsed,
 	}
-	for _, r := range []capture.Result{capture.Truncated, capture.Malformed, capture.FragmentDropped, capture.Unsupported, capture.TooDeep} {
+	for _, r := range capture.DecodeErrors() {
 		s.DecodeErrors += p.decStats.Result(r)
 	}
 	return s
