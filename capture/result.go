@@ -101,5 +101,10 @@ type DefragStats struct {
 	TooMany      atomic.Uint64 // datagrams dropped for exceeding MaxFragments
 	Timeouts     atomic.Uint64 // datagrams dropped incomplete after Timeout
 	Evicted      atomic.Uint64 // datagrams dropped to make room (MaxDatagrams or MaxBytes)
-	Unfinishable atomic.Uint64 // fragments dropped because the capture truncated them
+	// Fragments the capture cut short (fewer bytes than the IP header
+	// claims), so their datagram can never be rebuilt: a first fragment
+	// still names the flow and is decoded alone as a truncated packet
+	// (TruncatedFirst, not a drop); any other is dropped (TruncatedDropped).
+	TruncatedFirst   atomic.Uint64
+	TruncatedDropped atomic.Uint64
 }
