@@ -92,15 +92,15 @@ func (s *DecodeStats) ExtraVLANs() uint64 { return s.extraVLANs.Load() }
 
 // DefragStats counts the defragmenter's work and everything it refused.
 type DefragStats struct {
-	Held         atomic.Uint64 // fragments accepted and held
-	Reassembled  atomic.Uint64 // datagrams completed
-	Overlaps     atomic.Uint64 // fragments that overlapped data already held (first data wins)
-	Conflicts    atomic.Uint64 // overlaps whose bytes differed from what was held
-	Duplicates   atomic.Uint64 // fragments entirely covered by data already held
-	Malformed    atomic.Uint64 // fragments with impossible offsets or lengths, dropped
-	TooMany      atomic.Uint64 // datagrams dropped for exceeding MaxFragments
-	Timeouts     atomic.Uint64 // datagrams dropped incomplete after Timeout
-	Evicted      atomic.Uint64 // datagrams dropped to make room (MaxDatagrams or MaxBytes)
+	Held        atomic.Uint64 // fragments accepted and held
+	Reassembled atomic.Uint64 // datagrams completed
+	Overlaps    atomic.Uint64 // fragments that overlapped data already held (first data wins)
+	Conflicts   atomic.Uint64 // overlaps whose bytes differed from what was held
+	Duplicates  atomic.Uint64 // fragments entirely covered by data already held
+	Malformed   atomic.Uint64 // fragments with impossible offsets or lengths, dropped
+	TooMany     atomic.Uint64 // datagrams dropped for exceeding MaxFragments
+	Timeouts    atomic.Uint64 // datagrams dropped incomplete after Timeout
+	Evicted     atomic.Uint64 // datagrams dropped to make room (MaxDatagrams or MaxBytes)
 	// Fragments the capture cut short (fewer bytes than the IP header
 	// claims), so their datagram can never be rebuilt: a first fragment
 	// still names the flow and is decoded alone as a truncated packet
