@@ -26,9 +26,9 @@ var allowed = map[string][]string{
 	"appproto/tls":               {},
 	"appproto/quic":              {"appproto/tls"},
 	"appproto/internal/pcaptest": {},
-	"destinations":               {"record"},
+	"destinations":               {"record", "internal/lru"},
 	"classify":                   {"record", "config"},
-	"rules":                      {"record", "config"},
+	"rules":                      {"record", "config", "internal/lru"},
 	"record/sinks":               {"record", "config"},
 	"report":                     {"record", "internal/decompress"},
 	"pipeline": {"capture", "capture/filter", "capture/live", "reassembly", "appproto/", "destinations",
@@ -45,6 +45,7 @@ var allowed = map[string][]string{
 	"internal/layering":          {},
 	"internal/testenv":           {},
 	"internal/decompress":        {},
+	"internal/lru":               {},
 }
 
 func TestLayering(t *testing.T) {
