@@ -18,7 +18,7 @@ var allowed = map[string][]string{
 	"record":                     {},
 	"config":                     {},
 	"capture":                    {"internal/decompress"},
-	"capture/filter":             {},
+	"capture/filter":             {"capture"},
 	"capture/live":               {"capture", "capture/filter"},
 	"reassembly":                 {"capture", "record"},
 	"appproto/dns":               {},
