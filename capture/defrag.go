@@ -353,11 +353,12 @@ func (d *Decoder) defragIPv4(hdr, payload []byte, claimed int, p *Packet, depth 
 		// The capture cut the fragment, so its datagram can never be
 		// rebuilt. A first fragment still names the flow: report its
 		// transport header as a truncated packet rather than lose it.
-		d.stats.Defrag.Unfinishable.Add(1)
 		if frag&0x1fff == 0 {
+			d.stats.Defrag.TruncatedFirst.Add(1)
 			p.Truncated = true
 			return d.decodeL4(hdr[9], payload, p, depth)
 		}
+		d.stats.Defrag.TruncatedDropped.Add(1)
 		return FragmentDropped
 	}
 	key := fragKey{src: p.Src, dst: p.Dst, id: uint32(binary.BigEndian.Uint16(hdr[4:6])), proto: hdr[9]}
@@ -375,10 +376,11 @@ func (d *Decoder) defragIPv4(hdr, payload []byte, claimed int, p *Packet, depth 
 // length of the IPv6 header and the unfragmentable extension headers.
 func (d *Decoder) defragIPv6(nh uint8, offMF uint16, id uint32, payload []byte, hdrLen int, p *Packet, depth int) Result {
 	if p.Truncated {
-		d.stats.Defrag.Unfinishable.Add(1)
 		if offMF&0xfff8 == 0 { // a first fragment still names the flow, as for IPv4
+			d.stats.Defrag.TruncatedFirst.Add(1)
 			return d.decodeIPv6Ext(nh, payload, p, depth, hdrLen, false)
 		}
+		d.stats.Defrag.TruncatedDropped.Add(1)
 		return FragmentDropped
 	}
 	key := fragKey{src: p.Src, dst: p.Dst, id: id, v6: true}

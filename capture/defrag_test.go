@@ -248,8 +248,8 @@ func TestDefragBounds(t *testing.T) {
 		if r := d.Decode(f[0][:100], Meta{LinkType: LinkRaw, CapLen: 100, WireLen: len(f[0])}, &p); r != OK || !p.Truncated || p.DstPort != srv4.Port() || p.Reassembled {
 			t.Errorf("cut first fragment: %v %+v, want OK truncated", r, p)
 		}
-		if stats.Defrag.Unfinishable.Load() != 2 {
-			t.Errorf("unfinishable %d", stats.Defrag.Unfinishable.Load())
+		if f := &stats.Defrag; f.TruncatedFirst.Load() != 1 || f.TruncatedDropped.Load() != 1 {
+			t.Errorf("truncated first %d dropped %d, want 1 and 1", f.TruncatedFirst.Load(), f.TruncatedDropped.Load())
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -10,8 +9,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
+
+	"github.com/tapdlp/tapdlp/internal/decompress"
 )
 
 // maxCapLen is the largest packet record accepted from a file: libpcap's
@@ -21,13 +20,7 @@ import (
 // this check turns such a record into an error instead of a huge packet.
 const maxCapLen = 262144
 
-// zstdMaxWindow bounds the memory a hostile zstd frame can make the
-// decoder reserve.
-const zstdMaxWindow = 64 << 20
-
 var (
-	magicGzip   = []byte{0x1f, 0x8b}
-	magicZstd   = []byte{0x28, 0xb5, 0x2f, 0xfd}
 	magicPcapNG = []byte{0x0a, 0x0d, 0x0d, 0x0a}
 )
 
@@ -46,8 +39,7 @@ type FileSource struct {
 	file   *os.File // nil for standard input
 	count  *countingReader
 	size   int64
-	zstd   *zstd.Decoder
-	gz     *gzip.Reader
+	dec    *decompress.Reader // gzip or zstd by magic number, or plain
 	pcap   *pcapgo.Reader
 	ng     *pcapgo.NgReader
 	rd     packetReader
@@ -96,26 +88,12 @@ func NewReaderSource(name string, r io.Reader) (*FileSource, error) {
 
 func (s *FileSource) open(r io.Reader) error {
 	s.count = &countingReader{r: r}
-	br := bufio.NewReaderSize(s.count, 64<<10)
-	head, _ := br.Peek(4)
-	var in io.Reader = br
-	switch {
-	case bytes.HasPrefix(head, magicGzip):
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("capture: %s: gzip: %w", s.name, err)
-		}
-		s.gz = gz
-		in = bufio.NewReaderSize(gz, 64<<10)
-	case bytes.HasPrefix(head, magicZstd):
-		zd, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderLowmem(true))
-		if err != nil {
-			return fmt.Errorf("capture: %s: zstd: %w", s.name, err)
-		}
-		s.zstd = zd
-		in = bufio.NewReaderSize(zd, 64<<10)
+	dec, err := decompress.NewReader(s.count)
+	if err != nil {
+		return fmt.Errorf("capture: %s: %w", s.name, err)
 	}
-	inb := in.(*bufio.Reader)
+	s.dec = dec
+	inb := dec.Reader
 	head, err := inb.Peek(4)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -208,12 +186,9 @@ func (s *FileSource) Close() error {
 		return nil
 	}
 	s.closed = true
-	if s.zstd != nil {
-		s.zstd.Close()
-	}
 	var err error
-	if s.gz != nil {
-		err = s.gz.Close()
+	if s.dec != nil {
+		err = s.dec.Close()
 	}
 	if s.file != nil {
 		if cerr := s.file.Close(); cerr != nil {

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"encoding/binary"
+	"strconv"
 	"time"
 )
 
@@ -21,6 +22,29 @@ const (
 	LinkIPv6     LinkType = 229 // raw IPv6
 	LinkSLL2     LinkType = 276 // Linux cooked capture v2
 )
+
+// String returns libpcap's short name for the link type.
+func (l LinkType) String() string {
+	switch l {
+	case LinkNull:
+		return "NULL"
+	case LinkEthernet:
+		return "EN10MB"
+	case LinkRawDLT12, LinkRawDLT14, LinkRaw:
+		return "RAW"
+	case LinkLoop:
+		return "LOOP"
+	case LinkSLL:
+		return "LINUX_SLL"
+	case LinkIPv4:
+		return "IPV4"
+	case LinkIPv6:
+		return "IPV6"
+	case LinkSLL2:
+		return "LINUX_SLL2"
+	}
+	return "linktype(" + strconv.Itoa(int(l)) + ")"
+}
 
 // Meta describes one captured frame.
 type Meta struct {

@@ -38,6 +38,14 @@ func Results() []Result {
 	return rs
 }
 
+// decodeErrors are the results that mean a frame could not be decoded (as
+// opposed to OK, NotIP and Fragment, which are normal traffic).
+var decodeErrors = [...]Result{Truncated, Malformed, FragmentDropped, Unsupported, TooDeep}
+
+// DecodeErrors lists the results counted as decode errors: the replay
+// summary's total and the decode-error metric use this one list.
+func DecodeErrors() []Result { return append([]Result(nil), decodeErrors[:]...) }
+
 // TunnelTypes lists every tunnel type other than TunnelNone, for
 // registering one decap metric per type.
 func TunnelTypes() []TunnelType {
@@ -84,14 +92,19 @@ func (s *DecodeStats) ExtraVLANs() uint64 { return s.extraVLANs.Load() }
 
 // DefragStats counts the defragmenter's work and everything it refused.
 type DefragStats struct {
-	Held         atomic.Uint64 // fragments accepted and held
-	Reassembled  atomic.Uint64 // datagrams completed
-	Overlaps     atomic.Uint64 // fragments that overlapped data already held (first data wins)
-	Conflicts    atomic.Uint64 // overlaps whose bytes differed from what was held
-	Duplicates   atomic.Uint64 // fragments entirely covered by data already held
-	Malformed    atomic.Uint64 // fragments with impossible offsets or lengths, dropped
-	TooMany      atomic.Uint64 // datagrams dropped for exceeding MaxFragments
-	Timeouts     atomic.Uint64 // datagrams dropped incomplete after Timeout
-	Evicted      atomic.Uint64 // datagrams dropped to make room (MaxDatagrams or MaxBytes)
-	Unfinishable atomic.Uint64 // fragments dropped because the capture truncated them
+	Held        atomic.Uint64 // fragments accepted and held
+	Reassembled atomic.Uint64 // datagrams completed
+	Overlaps    atomic.Uint64 // fragments that overlapped data already held (first data wins)
+	Conflicts   atomic.Uint64 // overlaps whose bytes differed from what was held
+	Duplicates  atomic.Uint64 // fragments entirely covered by data already held
+	Malformed   atomic.Uint64 // fragments with impossible offsets or lengths, dropped
+	TooMany     atomic.Uint64 // datagrams dropped for exceeding MaxFragments
+	Timeouts    atomic.Uint64 // datagrams dropped incomplete after Timeout
+	Evicted     atomic.Uint64 // datagrams dropped to make room (MaxDatagrams or MaxBytes)
+	// Fragments the capture cut short (fewer bytes than the IP header
+	// claims), so their datagram can never be rebuilt: a first fragment
+	// still names the flow and is decoded alone as a truncated packet
+	// (TruncatedFirst, not a drop); any other is dropped (TruncatedDropped).
+	TruncatedFirst   atomic.Uint64
+	TruncatedDropped atomic.Uint64
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tapdlp/tapdlp/config"
 )
 
 // CustomDetector is a user-defined detector loaded from YAML:
@@ -42,9 +44,9 @@ var customKeys = map[string]bool{
 }
 
 // ParseCustom decodes custom detectors from a YAML node: a document or a
-// mapping with a "detectors" list, or the list itself. Every problem is
-// reported as "file:line: detectors[i].field: message"; unknown keys are
-// errors. All problems are returned together (errors.Join).
+// mapping with a "detectors" list, or the list itself. Every problem is a
+// *config.Error ("file:line: detectors[i].field: message"); unknown keys are
+// errors. All problems are returned together as a config.Errors.
 func ParseCustom(file string, node *yaml.Node) ([]CustomDetector, error) {
 	if node == nil {
 		return nil, nil
@@ -60,7 +62,7 @@ func ParseCustom(file string, node *yaml.Node) ([]CustomDetector, error) {
 		for k := 0; k+1 < len(node.Content); k += 2 {
 			key := node.Content[k]
 			if key.Value != "detectors" {
-				return nil, fmt.Errorf("%s:%d: %s: unknown key", file, key.Line, key.Value)
+				return nil, config.Errors{config.NodeError(file, key, key.Value, "unknown key")}
 			}
 			list = node.Content[k+1]
 		}
@@ -73,42 +75,45 @@ func ParseCustom(file string, node *yaml.Node) ([]CustomDetector, error) {
 		return nil, nil
 	}
 	if node.Kind != yaml.SequenceNode {
-		return nil, fmt.Errorf("%s:%d: detectors: want a list of detectors", file, node.Line)
+		return nil, config.Errors{config.NodeError(file, node, "detectors", "want a list of detectors")}
 	}
 	var out []CustomDetector
-	var errs []error
+	var errs config.Errors
 	for i, item := range node.Content {
-		d, err := parseOne(file, i, item)
-		if err != nil {
-			errs = append(errs, err)
+		d, derrs := parseOne(file, i, item)
+		if len(derrs) > 0 {
+			errs = append(errs, derrs...)
 			continue
 		}
 		out = append(out, d)
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, errs
 	}
 	seen := map[string]int{}
 	for i, d := range out {
 		if _, ok := builtinByName(d.Name); ok {
-			errs = append(errs, fmt.Errorf("%s:%d: detectors[%d].name: %q is a built-in type", file, d.Line, i, d.Name))
+			errs = append(errs, &config.Error{File: file, Line: d.Line, Key: fmt.Sprintf("detectors[%d].name", i), Msg: fmt.Sprintf("%q is a built-in type", d.Name)})
 		} else if j, ok := seen[d.Name]; ok {
-			errs = append(errs, fmt.Errorf("%s:%d: detectors[%d].name: %q already defined by detectors[%d]", file, d.Line, i, d.Name, j))
+			errs = append(errs, &config.Error{File: file, Line: d.Line, Key: fmt.Sprintf("detectors[%d].name", i), Msg: fmt.Sprintf("%q already defined by detectors[%d]", d.Name, j)})
 		}
 		seen[d.Name] = i
 	}
-	return out, errors.Join(errs...)
+	if len(errs) > 0 {
+		return out, errs
+	}
+	return out, nil
 }
 
-func parseOne(file string, i int, n *yaml.Node) (CustomDetector, error) {
+func parseOne(file string, i int, n *yaml.Node) (CustomDetector, config.Errors) {
 	d := CustomDetector{File: file, Line: n.Line, Validator: "none", Confidence: "medium"}
-	at := func(line int, field, format string, a ...any) error {
-		return fmt.Errorf("%s:%d: detectors[%d].%s: %s", file, line, i, field, fmt.Sprintf(format, a...))
+	at := func(line int, field, format string, a ...any) *config.Error {
+		return &config.Error{File: file, Line: line, Key: fmt.Sprintf("detectors[%d].%s", i, field), Msg: fmt.Sprintf(format, a...)}
 	}
 	if n.Kind != yaml.MappingNode {
-		return d, fmt.Errorf("%s:%d: detectors[%d]: want a mapping", file, n.Line, i)
+		return d, config.Errors{config.NodeError(file, n, fmt.Sprintf("detectors[%d]", i), "want a mapping")}
 	}
-	var errs []error
+	var errs config.Errors
 	seenKey := map[string]bool{}
 	for k := 0; k+1 < len(n.Content); k += 2 {
 		key, val := n.Content[k], n.Content[k+1]
@@ -121,7 +126,7 @@ func parseOne(file string, i int, n *yaml.Node) (CustomDetector, error) {
 			continue
 		}
 		seenKey[key.Value] = true
-		var err error
+		var err *config.Error
 		switch key.Value {
 		case "name", "class", "regex", "validator", "confidence":
 			if val.Kind != yaml.ScalarNode {
@@ -174,7 +179,7 @@ func parseOne(file string, i int, n *yaml.Node) (CustomDetector, error) {
 			errs = append(errs, at(line(fe.field), fe.field, "%s", fe.msg))
 		}
 	}
-	return d, errors.Join(errs...)
+	return d, errs
 }
 
 type fieldErr struct{ field, msg string }
@@ -277,12 +282,14 @@ type customDet struct {
 }
 
 func compileCustom(d *CustomDetector, t Type, defWindow int) (*customDet, error) {
-	where := d.Name
-	if d.File != "" {
-		where = fmt.Sprintf("%s:%d: %s", d.File, d.Line, d.Name)
+	fail := func(err error) error {
+		if d.File != "" {
+			return &config.Error{File: d.File, Line: d.Line, Key: d.Name, Msg: "custom detector: " + err.Error()}
+		}
+		return fmt.Errorf("classify: custom detector %s: %w", d.Name, err)
 	}
 	if err := d.check(); err != nil {
-		return nil, fmt.Errorf("classify: custom detector %s: %w", where, err)
+		return nil, fail(err)
 	}
 	c := &customDet{t: t, validate: customValidator(d.Validator), alnum: d.Validator == "mod97", conf: Medium, window: d.Window}
 	if d.Confidence == "high" {
@@ -294,7 +301,7 @@ func compileCustom(d *CustomDetector, t Type, defWindow int) (*customDet, error)
 	if d.Regex != "" {
 		re, err := regexp.Compile(d.Regex)
 		if err != nil {
-			return nil, fmt.Errorf("classify: custom detector %s: %w", where, err)
+			return nil, fail(err)
 		}
 		c.re = re
 	} else {

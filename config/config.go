@@ -6,7 +6,6 @@ package config
 
 import (
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,7 +43,14 @@ type Config struct {
 	// File is where the configuration came from ("(default)" when embedded only).
 	File string `yaml:"-"`
 	// pos records where each key was last set, for errors found after decoding.
-	pos map[string]Pos
+	pos Positions
+}
+
+// ErrorAt returns an Error about key's value, positioned where key (or the
+// nearest enclosing key) was set. Code that checks a section after loading
+// (building sinks, the inspection engine) reports through it.
+func (c *Config) ErrorAt(key, format string, args ...any) *Error {
+	return c.pos.ErrorAt(key, format, args...)
 }
 
 // Where returns "file:line" for a dotted key, for errors about its value.
@@ -220,10 +226,11 @@ func validCategory(c string) bool {
 // when path is empty).
 func Load(path string) (*Config, error) {
 	if path == "" {
-		c := &Config{File: "(default)", pos: map[string]Pos{}}
+		c := &Config{File: "(default)", pos: Positions{}}
 		if err := decodeInto("(default)", defaultYAML, c, c.pos); err != nil {
 			return nil, fmt.Errorf("embedded default config: %w", err)
 		}
+		c.Outputs.pos = c.pos
 		return c, c.validate()
 	}
 	data, err := os.ReadFile(path)
@@ -235,7 +242,7 @@ func Load(path string) (*Config, error) {
 
 // Parse overlays data (named file in errors) on the embedded default.
 func Parse(file string, data []byte) (*Config, error) {
-	c := &Config{pos: map[string]Pos{}}
+	c := &Config{pos: Positions{}}
 	if err := decodeInto("(default)", defaultYAML, c, c.pos); err != nil {
 		return nil, fmt.Errorf("embedded default config: %w", err)
 	}
@@ -243,16 +250,16 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	c.File = file
+	c.Outputs.pos = c.pos
 	return c, c.validate()
 }
 
 // validate checks relations and ranges the decoder cannot see.
 func (c *Config) validate() error {
-	var errs []error
+	var errs Errors
 	check := func(ok bool, key, format string, args ...any) {
 		if !ok {
-			p := c.pos[key]
-			errs = append(errs, &Error{File: p.File, Line: p.Line, Key: key, Msg: fmt.Sprintf(format, args...)})
+			errs = append(errs, c.pos.ErrorAt(key, format, args...))
 		}
 	}
 	check(c.Workers >= 0 && c.Workers <= 1024, "workers", "%d is out of range 0..1024", c.Workers)
@@ -287,6 +294,7 @@ func (c *Config) validate() error {
 	check(c.Inspection.SampleOneIn >= 1, "inspection.sample_one_in", "must be at least 1")
 	check(c.Inspection.ContextWindow >= 0 && c.Inspection.ContextWindow <= 256, "inspection.context_window", "%d is out of range 0..256", c.Inspection.ContextWindow)
 	check(c.Inspection.MaxEvidence >= 0, "inspection.max_evidence", "must not be negative")
+	check(c.Inspection.MinBase64 <= 0 || c.Inspection.MinBase64 >= 16, "inspection.min_base64", "%d is below 16 (0: the default)", c.Inspection.MinBase64)
 	check(c.Inspection.HMACKey == "" || c.Inspection.HMACKeyFile == "", "inspection.hmac_key", "set hmac_key or hmac_key_file, not both")
 	for _, cat := range c.Inspection.AlwaysInspect {
 		check(validCategory(cat), "inspection.always_inspect", "%q is not a category (%s)", cat, strings.Join(Categories, ", "))
@@ -294,5 +302,5 @@ func (c *Config) validate() error {
 	check(c.Alerts.ReevaluateEvery.D() >= 0, "alerts.reevaluate_every", "must not be negative")
 	check(c.Reassembly.FlowMemcap > 0 && c.Reassembly.FlowMemcap <= c.Reassembly.Memcap,
 		"reassembly.flow_memcap", "must be positive and at most reassembly.memcap (%s)", c.Reassembly.Memcap)
-	return errors.Join(errs...)
+	return errs.Err()
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -10,21 +9,103 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Error is a configuration problem at a position in a file.
+// Error is a problem at a position in a YAML file. It is the one
+// positioned-error type of every YAML consumer: this package's decoder and
+// checks, rule files (package rules), custom detectors (classify), outputs
+// (record/sinks) and the checks made while building the pipeline. Each
+// names file:line so a user can go straight to the bad key.
 type Error struct {
-	File string
-	Line int
-	Key  string // dotted path, e.g. "reassembly.memcap"
+	File string // "" when the value was not read from a file (built in code)
+	Line int    // 1-based; 0 when unknown
+	Key  string // key path, e.g. "reassembly.memcap" or "rules[2].when.dst.category"
 	Msg  string
 }
 
 func (e *Error) Error() string {
-	switch {
-	case e.Key == "":
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	default:
-		return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Key, e.Msg)
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(e.Line))
+		}
+		b.WriteString(": ")
 	}
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors is every problem found in one load, each with its position; an
+// error of this type is what every YAML consumer returns, so callers list
+// all problems at once. errors.As finds the single *Error inside too.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the errors, for errors.Is and errors.As.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// Err returns es as an error, or nil when it is empty.
+func (es Errors) Err() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}
+
+// NodeError returns an Error at YAML node n (nil: line unknown) of file.
+func NodeError(file string, n *yaml.Node, key, format string, args ...any) *Error {
+	e := &Error{File: file, Key: key, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line = n.Line
+	}
+	return e
+}
+
+// Positions maps key paths to where they were set, for errors found after
+// decoding (by this package or by the packages that use a section).
+type Positions map[string]Pos
+
+// ErrorAt returns an Error for key at the position where key was set, or
+// where its nearest enclosing key or list item was (a missing required key
+// is reported where its section is).
+func (p Positions) ErrorAt(key, format string, args ...any) *Error {
+	e := &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
+	for k := key; k != ""; k = parentKey(k) {
+		if pos, ok := p[k]; ok {
+			e.File, e.Line = pos.File, pos.Line
+			break
+		}
+	}
+	return e
+}
+
+// parentKey strips the last ".name" or "[i]" from a key path.
+func parentKey(k string) string {
+	i := strings.LastIndexAny(k, ".[")
+	if i < 0 {
+		return ""
+	}
+	return k[:i]
 }
 
 // decoder walks a yaml.Node tree into a struct by `yaml` tags, strictly:
@@ -32,8 +113,8 @@ func (e *Error) Error() string {
 // dotted key path. It is reflection-based because it runs once at start-up.
 type decoder struct {
 	file string
-	errs []error
-	pos  map[string]Pos // where each dotted key was set
+	errs Errors
+	pos  Positions // where each dotted key was set
 }
 
 // Pos is where a key was set.
@@ -113,7 +194,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
-			d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+			ip := fmt.Sprintf("%s[%d]", path, i)
+			if d.pos != nil {
+				d.pos[ip] = Pos{d.file, item.Line}
+			}
+			d.decode(item, s.Index(i), ip)
 		}
 		v.Set(s)
 	case reflect.Map:
@@ -235,7 +320,7 @@ func suggest(t reflect.Type, _ string) string {
 }
 
 // decodeInto strictly decodes YAML data into v (a pointer to a struct).
-func decodeInto(file string, data []byte, v any, pos map[string]Pos) error {
+func decodeInto(file string, data []byte, v any, pos Positions) error {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return yamlErr(file, err)
@@ -244,7 +329,7 @@ func decodeInto(file string, data []byte, v any, pos map[string]Pos) error {
 	if root.Kind != 0 {
 		d.decode(&root, reflect.ValueOf(v).Elem(), "")
 	}
-	return errors.Join(d.errs...)
+	return d.errs.Err()
 }
 
 // yamlErr turns yaml.v3's syntax errors ("yaml: line 3: …") into file:line form.
@@ -257,5 +342,5 @@ func yamlErr(file string, err error) error {
 			}
 		}
 	}
-	return fmt.Errorf("%s: %s", file, msg)
+	return &Error{File: file, Msg: msg}
 }

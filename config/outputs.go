@@ -4,6 +4,15 @@ package config
 type Outputs struct {
 	StateDir string   `yaml:"state_dir"` // spools live in StateDir/spool/<sink name>; required with a syslog or kafka sink
 	Sinks    []Output `yaml:"sinks"`
+
+	pos Positions // where each key was set (nil when built in code)
+}
+
+// ErrorAt returns an Error about key (a full path such as
+// "outputs.sinks[1].file.path") positioned where it was set in the
+// configuration; without positions (options built in code) it has none.
+func (o *Outputs) ErrorAt(key, format string, args ...any) *Error {
+	return o.pos.ErrorAt(key, format, args...)
 }
 
 // Output is one sink. Only the block matching Type may be set.

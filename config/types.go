@@ -21,7 +21,9 @@ var sizeUnits = map[string]int64{
 	"t": 1 << 40, "tib": 1 << 40, "tb": 1000 * 1000 * 1000 * 1000,
 }
 
-// ParseSize parses a size such as "256MiB".
+// ParseSize parses a size such as "256MiB". It is the one size grammar of
+// tapdlp: the configuration, outputs, rule files (thresholds, bytes_out
+// comparisons) and command-line flags all use it.
 func ParseSize(s string) (Size, error) {
 	t := strings.TrimSpace(s)
 	i := 0
@@ -38,6 +40,17 @@ func ParseSize(s string) (Size, error) {
 		return 0, fmt.Errorf("%q is not a size (e.g. 512KiB, 256MiB, 1GB)", s)
 	}
 	return Size(f * float64(mult)), nil
+}
+
+// Set parses s into the size, so a *Size is a flag.Value: command-line
+// flags take the same grammar as the configuration and the rules.
+func (s *Size) Set(v string) error {
+	x, err := ParseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = x
+	return nil
 }
 
 // String formats the size with the largest exact binary unit.
@@ -58,6 +71,8 @@ func (s Size) String() string {
 type Duration time.Duration
 
 // ParseDuration parses a duration in Go syntax, "7d" days, or plain seconds.
+// It is the one duration grammar of tapdlp: the configuration, rule files
+// (thresholds, dedup windows) and command-line flags all use it.
 func ParseDuration(s string) (Duration, error) {
 	t := strings.TrimSpace(s)
 	if n, err := strconv.ParseFloat(t, 64); err == nil && n >= 0 {
@@ -73,6 +88,18 @@ func ParseDuration(s string) (Duration, error) {
 		return 0, fmt.Errorf("%q is not a duration (e.g. 30s, 5m, 24h)", s)
 	}
 	return Duration(d), nil
+}
+
+// Set parses s into the duration, so a *Duration is a flag.Value:
+// (*config.Duration)(&d) gives a time.Duration flag the configuration's
+// grammar ("7d", "90" seconds, Go syntax).
+func (d *Duration) Set(v string) error {
+	x, err := ParseDuration(v)
+	if err != nil {
+		return err
+	}
+	*d = x
+	return nil
 }
 
 // D returns the value as a time.Duration.

@@ -4,31 +4,23 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"sync"
+
+	cache "github.com/tapdlp/tapdlp/internal/lru"
 )
 
-// lru is a sharded, bounded least-recently-used map. Each shard has its own
-// mutex so that workers touching different keys rarely contend; the bound is
-// split evenly across shards. Evicted entries are reused for the next insert,
-// so a full cache does not allocate.
+// lru is a sharded, bounded least-recently-used map: one internal/lru
+// Cache per shard, each behind its own mutex so that workers touching
+// different keys rarely contend; the bound is split evenly across shards.
+// A full cache reuses evicted entries, so it does not allocate.
 type lru[K comparable, V any] struct {
 	shards []lruShard[K, V]
 	hash   func(K) uint64
 }
 
 type lruShard[K comparable, V any] struct {
-	mu        sync.Mutex
-	m         map[K]*lruEntry[K, V]
-	head      *lruEntry[K, V] // most recently used
-	tail      *lruEntry[K, V]
-	max       int
-	evictions uint64
-	_         [16]byte // pad to 64 bytes: neighbouring shard locks do not share a cache line
-}
-
-type lruEntry[K comparable, V any] struct {
-	key        K
-	val        V
-	prev, next *lruEntry[K, V]
+	mu sync.Mutex
+	c  *cache.Cache[K, V]
+	_  [48]byte // pad to 64 bytes: neighbouring shard locks do not share a cache line
 }
 
 func newLRU[K comparable, V any](maxEntries, shards int, hash func(K) uint64) *lru[K, V] {
@@ -41,8 +33,7 @@ func newLRU[K comparable, V any](maxEntries, shards int, hash func(K) uint64) *l
 	per := (maxEntries + shards - 1) / shards
 	l := &lru[K, V]{shards: make([]lruShard[K, V], shards), hash: hash}
 	for i := range l.shards {
-		l.shards[i].m = make(map[K]*lruEntry[K, V])
-		l.shards[i].max = per
+		l.shards[i].c = cache.New(cache.Options[K, V]{MaxEntries: max(per, 1)})
 	}
 	return l
 }
@@ -55,16 +46,12 @@ func (l *lru[K, V]) shard(k K) *lruShard[K, V] {
 func (l *lru[K, V]) get(k K) (V, bool) {
 	s := l.shard(k)
 	s.mu.Lock()
-	e, ok := s.m[k]
-	if !ok {
-		s.mu.Unlock()
-		var zero V
-		return zero, false
+	defer s.mu.Unlock()
+	if e, ok := s.c.Get(k); ok {
+		return e.Value, true
 	}
-	s.moveFront(e)
-	v := e.val
-	s.mu.Unlock()
-	return v, true
+	var zero V
+	return zero, false
 }
 
 // put stores k=v as most recently used; it returns true when a new key was
@@ -72,26 +59,9 @@ func (l *lru[K, V]) get(k K) (V, bool) {
 func (l *lru[K, V]) put(k K, v V) bool {
 	s := l.shard(k)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.m[k]; ok {
-		e.val = v
-		s.moveFront(e)
-		return false
-	}
-	var e *lruEntry[K, V]
-	if len(s.m) >= s.max && s.tail != nil {
-		e = s.tail
-		s.unlink(e)
-		delete(s.m, e.key)
-		s.evictions++
-		*e = lruEntry[K, V]{}
-	} else {
-		e = new(lruEntry[K, V])
-	}
-	e.key, e.val = k, v
-	s.m[k] = e
-	s.pushFront(e)
-	return true
+	_, added := s.c.Add(k, v)
+	s.mu.Unlock()
+	return added
 }
 
 // update sets the value of an existing key and marks it recently used; it
@@ -99,10 +69,9 @@ func (l *lru[K, V]) put(k K, v V) bool {
 func (l *lru[K, V]) update(k K, v V) bool {
 	s := l.shard(k)
 	s.mu.Lock()
-	e, ok := s.m[k]
+	e, ok := s.c.Get(k)
 	if ok {
-		e.val = v
-		s.moveFront(e)
+		e.Value = v
 	}
 	s.mu.Unlock()
 	return ok
@@ -112,10 +81,7 @@ func (l *lru[K, V]) update(k K, v V) bool {
 func (l *lru[K, V]) remove(k K) {
 	s := l.shard(k)
 	s.mu.Lock()
-	if e, ok := s.m[k]; ok {
-		s.unlink(e)
-		delete(s.m, k)
-	}
+	s.c.Remove(k)
 	s.mu.Unlock()
 }
 
@@ -124,7 +90,7 @@ func (l *lru[K, V]) len() int {
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
-		n += len(s.m)
+		n += s.c.Len()
 		s.mu.Unlock()
 	}
 	return n
@@ -135,7 +101,7 @@ func (l *lru[K, V]) evictions() uint64 {
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
-		n += s.evictions
+		n += s.c.Evictions()
 		s.mu.Unlock()
 	}
 	return n
@@ -146,44 +112,9 @@ func (l *lru[K, V]) each(fn func(K, V)) {
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
-		for e := s.tail; e != nil; e = e.prev {
-			fn(e.key, e.val)
-		}
+		s.c.Each(func(e *cache.Entry[K, V]) { fn(e.Key, e.Value) })
 		s.mu.Unlock()
 	}
-}
-
-func (s *lruShard[K, V]) pushFront(e *lruEntry[K, V]) {
-	e.prev, e.next = nil, s.head
-	if s.head != nil {
-		s.head.prev = e
-	}
-	s.head = e
-	if s.tail == nil {
-		s.tail = e
-	}
-}
-
-func (s *lruShard[K, V]) unlink(e *lruEntry[K, V]) {
-	if e.prev != nil {
-		e.prev.next = e.next
-	} else {
-		s.head = e.next
-	}
-	if e.next != nil {
-		e.next.prev = e.prev
-	} else {
-		s.tail = e.prev
-	}
-	e.prev, e.next = nil, nil
-}
-
-func (s *lruShard[K, V]) moveFront(e *lruEntry[K, V]) {
-	if s.head == e {
-		return
-	}
-	s.unlink(e)
-	s.pushFront(e)
 }
 
 // mix64 is the murmur3 finaliser: cheap, and spreads address bits that

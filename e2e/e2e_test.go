@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tapdlp/tapdlp/internal/testenv"
 	"github.com/tapdlp/tapdlp/record"
 )
 
@@ -39,9 +40,12 @@ var (
 	seq       atomic.Uint32
 )
 
-// requireNetns skips the test unless it can create network namespaces.
+// requireNetns skips the test unless slow tests were asked for
+// (TAPDLP_SLOW=1: each namespace test takes seconds) and it can create
+// network namespaces.
 func requireNetns(t *testing.T) {
 	t.Helper()
+	testenv.Slow(t)
 	if os.Geteuid() != 0 {
 		t.Skip("e2e: needs root for network namespaces and AF_PACKET (CI runs it as root)")
 	}
@@ -105,14 +109,92 @@ func addNetns(t *testing.T, name string) {
 }
 
 // addVeth creates a veth pair in the host namespace with IPv6 off on both
-// ends (no router solicitations or MLD reports in the capture) and the given
-// MTU; deleting one end deletes the pair.
+// ends (no router solicitations or MLD reports in the capture), segmentation
+// and receive offloads off (see noOffloads) and the given MTU; deleting one
+// end deletes the pair.
 func addVeth(t *testing.T, a, b string, mtu int) {
 	t.Helper()
 	sh(t, "ip", "link", "add", a, "mtu", strconv.Itoa(mtu), "type", "veth", "peer", "name", b, "mtu", strconv.Itoa(mtu))
 	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", a).Run() })
 	noIPv6(t, "", a)
 	noIPv6(t, "", b)
+	noOffloads(t, "", a)
+	noOffloads(t, "", b)
+}
+
+// raiseBacklog makes the per-CPU receive backlog deep enough that no frame
+// of a test transfer can be dropped there while the test runs. Veths have
+// no queue of their own: a sender bursting faster than the receiving
+// softirq drains overflows net.core.netdev_max_backlog (1000 by default)
+// after the sensor saw the frame on the first hop, and the retransmission
+// is then counted twice, which made packet and byte checks depend on load.
+// The old value is restored when the test ends.
+func raiseBacklog(t *testing.T, depth int) {
+	t.Helper()
+	const knob = "/proc/sys/net/core/netdev_max_backlog"
+	old, err := os.ReadFile(knob)
+	if err != nil {
+		t.Fatalf("e2e: %v", err)
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(string(old))); err == nil && n >= depth {
+		return
+	}
+	if err := os.WriteFile(knob, []byte(strconv.Itoa(depth)), 0o644); err != nil {
+		t.Fatalf("e2e: cannot raise %s to %d, so the test's packet counts would depend on timing: %v", knob, depth, err)
+	}
+	t.Cleanup(func() { _ = os.WriteFile(knob, old, 0o644) })
+}
+
+// offloads are the features that let the kernel hand AF_PACKET one
+// super-packet for many wire segments (GRO merging received segments,
+// TSO/GSO sending unsegmented ones). With any of them on, a record counts
+// fewer, larger packets than the wire carried, depending on timing, which
+// is what made TestLiveNamespaces fail intermittently on a loaded machine.
+var offloads = []struct{ short, long string }{
+	{"gro", "generic-receive-offload"},
+	{"gso", "generic-segmentation-offload"},
+	{"tso", "tcp-segmentation-offload"},
+}
+
+// noOffloads turns GRO, GSO and TSO off on iface in namespace ns ("" for
+// the host) with ethtool, and fails the test if any of them is still on,
+// so the packet counts the tests check are the wire's.
+func noOffloads(t *testing.T, ns, iface string) {
+	t.Helper()
+	if _, err := exec.LookPath("ethtool"); err != nil {
+		t.Fatalf("e2e: ethtool is needed to turn GRO/GSO/TSO off on the test veths (apt-get install -y ethtool): %v", err)
+	}
+	run := func(args ...string) (string, error) {
+		if ns != "" {
+			args = append([]string{"netns", "exec", ns, "ethtool"}, args...)
+			out, err := exec.Command("ip", args...).CombinedOutput()
+			return string(out), err
+		}
+		out, err := exec.Command("ethtool", args...).CombinedOutput()
+		return string(out), err
+	}
+	args := []string{"-K", iface}
+	for _, o := range offloads {
+		args = append(args, o.short, "off")
+	}
+	// ethtool exits non-zero when a fixed feature cannot change; the state
+	// read back below is what counts.
+	setOut, _ := run(args...)
+	state, err := run("-k", iface)
+	if err != nil {
+		t.Fatalf("ethtool -k %s: %v\n%s", iface, err, state)
+	}
+	for _, o := range offloads {
+		on := false
+		for _, line := range strings.Split(state, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), o.long+": "); ok {
+				on = strings.HasPrefix(v, "on")
+			}
+		}
+		if on {
+			t.Fatalf("e2e: cannot turn %s off on %s: the test's packet counts would depend on timing\n%s", o.long, iface, setOut)
+		}
+	}
 }
 
 // noIPv6 disables IPv6 on an interface, in namespace ns ("" for the host).

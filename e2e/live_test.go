@@ -36,11 +36,14 @@ func TestLiveNamespaces(t *testing.T) {
 	sh(t, "ip", "link", "add", br, "type", "bridge")
 	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", br).Run() })
 	noIPv6(t, "", br)
+	noOffloads(t, "", br)
+	raiseBacklog(t, 1<<16) // far more frames than the largest transfer (6 MB) has
 	addVeth(t, hostC, nsC, 1500)
 	addVeth(t, hostS, nsS, 1500)
 	for _, x := range []struct{ ns, dev, addr, host string }{{cns, nsC, clientIP, hostC}, {sns, nsS, serverIP, hostS}} {
 		sh(t, "ip", "link", "set", x.dev, "netns", x.ns)
 		noIPv6(t, x.ns, x.dev) // a device moving namespace gets the new namespace's defaults
+		noOffloads(t, x.ns, x.dev)
 		sh(t, "ip", "-n", x.ns, "addr", "add", x.addr+"/24", "dev", x.dev)
 		sh(t, "ip", "-n", x.ns, "link", "set", x.dev, "up")
 		sh(t, "ip", "-n", x.ns, "link", "set", "lo", "up")

@@ -59,6 +59,7 @@ var (
 	famDefragOverlaps         = def("tapdlp_decode_defrag_overlaps_total", counter, "Decode", "IP fragments overlapping data already held (the first data wins).")
 	famDefragConflicts        = def("tapdlp_decode_defrag_conflicts_total", counter, "Decode", "Overlapping IP fragments whose bytes differed from what was held.")
 	famDefragDuplicates       = def("tapdlp_decode_defrag_duplicates_total", counter, "Decode", "IP fragments entirely covered by data already held.")
+	famDefragTruncFirst       = def("tapdlp_decode_defrag_truncated_first_fragments_total", counter, "Decode", "First IP fragments the capture cut short: decoded alone as truncated packets, since their datagram cannot be rebuilt.")
 	famDefragFragsDropped     = def("tapdlp_decode_defrag_fragments_dropped_total", counter, "Decode", "IP fragments the defragmenter dropped, by reason.", "reason")
 	famDefragDatagramsDropped = def("tapdlp_decode_defrag_datagrams_dropped_total", counter, "Decode", "Incomplete IP datagrams the defragmenter dropped, by reason.", "reason")
 )
@@ -152,7 +153,7 @@ var families = []*family{
 	famPipelineRecords, famPipelineRecordErrs, famPipelinePanics,
 	famDecodeFrames, famDecodeErrors, famDecodeDecaps, famDecodeExtraVLANs,
 	famDefragHeld, famDefragReassembled, famDefragOverlaps, famDefragConflicts, famDefragDuplicates,
-	famDefragFragsDropped, famDefragDatagramsDropped,
+	famDefragTruncFirst, famDefragFragsDropped, famDefragDatagramsDropped,
 	famFlowsActive, famFlowsCreated, famFlowsExpired, famFlowsReused, famFlowsInterim, famFlowsDeclined,
 	famReasmOOOBuffered, famReasmOOODropped, famReasmMemcapDrops, famReasmGaps, famReasmMissed, famReasmOverlap, famReasmDepthReached,
 	famReasmMemory, famReasmMemoryLimit,

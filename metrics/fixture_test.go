@@ -48,7 +48,7 @@ func fullSources() Sources {
 	ds.Defrag.Conflicts.Store(4)
 	ds.Defrag.Duplicates.Store(2)
 	ds.Defrag.Malformed.Store(11)
-	ds.Defrag.Unfinishable.Store(12)
+	ds.Defrag.TruncatedDropped.Store(12)
 	ds.Defrag.TooMany.Store(13)
 	ds.Defrag.Timeouts.Store(14)
 	ds.Defrag.Evicted.Store(15)
@@ -105,7 +105,7 @@ func fullSources() Sources {
 	router.Add("syslog", record.NewWriterSink(io.Discard), sinkA, "alert")
 	router.Add("file", record.NewWriterSink(io.Discard), sinkB, "flow", "alert")
 	for range 3 {
-		_ = router.Write([]byte(`{"type":"volume"}`)) // nobody subscribed: unrouted
+		_ = router.Write(record.Encoded{Kind: record.KindVolume, JSON: []byte(`{"type":"volume"}`)}) // nobody subscribed: unrouted
 	}
 
 	return Sources{

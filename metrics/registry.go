@@ -115,9 +115,6 @@ func (r *Registry) writeCapture(e *expo) {
 	}
 }
 
-// decodeErrors are the results the replay summary counts as decode errors.
-var decodeErrors = []capture.Result{capture.Truncated, capture.Malformed, capture.FragmentDropped, capture.Unsupported, capture.TooDeep}
-
 func (r *Registry) writeDecode(e *expo) {
 	d := r.src.Decode
 	if d == nil {
@@ -126,7 +123,7 @@ func (r *Registry) writeDecode(e *expo) {
 	for _, res := range capture.Results() {
 		e.u(famDecodeFrames, d.Result(res), res.String())
 	}
-	for _, res := range decodeErrors {
+	for _, res := range capture.DecodeErrors() {
 		e.u(famDecodeErrors, d.Result(res), res.String())
 	}
 	for _, t := range capture.TunnelTypes() {
@@ -139,8 +136,9 @@ func (r *Registry) writeDecode(e *expo) {
 	e.u(famDefragOverlaps, f.Overlaps.Load())
 	e.u(famDefragConflicts, f.Conflicts.Load())
 	e.u(famDefragDuplicates, f.Duplicates.Load())
+	e.u(famDefragTruncFirst, f.TruncatedFirst.Load())
 	e.u(famDefragFragsDropped, f.Malformed.Load(), "malformed")
-	e.u(famDefragFragsDropped, f.Unfinishable.Load(), "unfinishable")
+	e.u(famDefragFragsDropped, f.TruncatedDropped.Load(), "truncated")
 	e.u(famDefragDatagramsDropped, f.TooMany.Load(), "too_many")
 	e.u(famDefragDatagramsDropped, f.Timeouts.Load(), "timeout")
 	e.u(famDefragDatagramsDropped, f.Evicted.Load(), "evicted")

@@ -215,7 +215,7 @@ func TestScrapeOmitsAbsentSources(t *testing.T) {
 		{"none", Sources{}, nil},
 		{"decode only", Sources{Decode: full.Decode}, []*family{famDecodeFrames, famDecodeErrors, famDecodeDecaps,
 			famDecodeExtraVLANs, famDefragHeld, famDefragReassembled, famDefragOverlaps, famDefragConflicts,
-			famDefragDuplicates, famDefragFragsDropped, famDefragDatagramsDropped}},
+			famDefragDuplicates, famDefragTruncFirst, famDefragFragsDropped, famDefragDatagramsDropped}},
 		{"memory only", Sources{Memory: full.Memory}, []*family{famReasmMemory, famReasmMemoryLimit}},
 		{"flows", Sources{Flows: full.Flows}, []*family{famFlowsActive, famFlowsCreated,
 			famFlowsExpired, famFlowsReused, famFlowsInterim, famFlowsDeclined, famReasmOOOBuffered, famReasmOOODropped,

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/tapdlp/tapdlp/classify"
@@ -15,6 +16,16 @@ import (
 // configured custom detectors (also used by `tapdlp scan`).
 func BuildClassifier(cfg *config.Config) (*classify.Engine, error) {
 	in := cfg.Inspection
+	builtin := classify.BuiltinTypes()
+	var errs config.Errors
+	for i, n := range in.Disable {
+		if !slices.Contains(builtin, n) {
+			errs = append(errs, cfg.ErrorAt(fmt.Sprintf("inspection.disable[%d]", i), "%q is not a built-in type (%s)", n, strings.Join(builtin, ", ")))
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
 	c := classify.Config{
 		ContextWindow: in.ContextWindow,
 		InspectBytes:  int(in.InspectBytes),
@@ -32,7 +43,7 @@ func BuildClassifier(cfg *config.Config) (*classify.Engine, error) {
 	case in.HMACKeyFile != "":
 		k, err := os.ReadFile(in.HMACKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("%s: inspection.hmac_key_file: %w", cfg.Where("inspection.hmac_key_file"), err)
+			return nil, cfg.ErrorAt("inspection.hmac_key_file", "%v", err)
 		}
 		c.HMACKey = []byte(strings.TrimSpace(string(k)))
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tapdlp/tapdlp/internal/pcapgen/scenarios"
+	"github.com/tapdlp/tapdlp/record"
 )
 
 // Every decoding path content inspection must see through, end to end: one
@@ -72,5 +73,5 @@ func TestRedactPath(t *testing.T) {
 
 type nopSink struct{}
 
-func (nopSink) Write([]byte) error { return nil }
-func (nopSink) Close() error       { return nil }
+func (nopSink) Write(record.Encoded) error { return nil }
+func (nopSink) Close() error               { return nil }

@@ -256,7 +256,7 @@ func (p *Pipeline) summary(elapsed time.Duration) Summary {
 		Records:   p.stats.Records.Load(),
 		Elapsed:   elapsed,
 	}
-	for _, r := range []capture.Result{capture.Truncated, capture.Malformed, capture.FragmentDropped, capture.Unsupported, capture.TooDeep} {
+	for _, r := range capture.DecodeErrors() {
 		s.DecodeErrors += p.decStats.Result(r)
 	}
 	return s
@@ -264,21 +264,22 @@ func (p *Pipeline) summary(elapsed time.Duration) Summary {
 
 // writeRecord encodes a record and queues it for the writer. Replay blocks
 // when the writer is behind (it must be lossless); the writer counts failures.
-func (p *Pipeline) writeRecord(v any) {
+func (p *Pipeline) writeRecord(v record.Routed) {
 	b, err := encode(v)
 	if err != nil {
 		p.stats.RecordErrors.Add(1)
 		p.log.Error("encode record", "err", err)
 		return
 	}
-	p.out.ch <- b
+	kind, key := v.Route()
+	p.out.ch <- record.Encoded{Kind: kind, Key: key, JSON: b}
 	p.stats.Records.Add(1)
 }
 
 // writer drains encoded records into the sink on its own goroutine so a slow
 // sink delays workers only when its queue is full.
 type writer struct {
-	ch    chan []byte
+	ch    chan record.Encoded
 	sink  record.Sink
 	stats *Stats
 	log   *slog.Logger
@@ -287,7 +288,7 @@ type writer struct {
 }
 
 func newWriter(sink record.Sink, stats *Stats, log *slog.Logger) *writer {
-	w := &writer{ch: make(chan []byte, 4096), sink: sink, stats: stats, log: log, done: make(chan struct{})}
+	w := &writer{ch: make(chan record.Encoded, 4096), sink: sink, stats: stats, log: log, done: make(chan struct{})}
 	go w.run()
 	return w
 }

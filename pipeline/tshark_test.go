@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tapdlp/tapdlp/internal/testenv"
 )
 
 // convKey is an unordered TCP 4-tuple: tshark's conversation.
@@ -34,6 +36,7 @@ type convCounts struct {
 // bytes from summing each packet's IP length (tshark's conversation bytes
 // include link headers and Ethernet padding, which flow records do not).
 func TestTsharkCrossCheck(t *testing.T) {
+	testenv.Slow(t)
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Skip("tshark not installed (CI installs it: apt-get install tshark)")
 	}

@@ -5,29 +5,86 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 )
 
 // ErrClosed is returned by a sink used after Close.
 var ErrClosed = errors.New("sink closed")
 
-// Sink receives encoded records, one JSON object per call without a trailing
-// newline. Write must not retain rec after it returns. Implementations wrap
-// driver errors so callers can test them with errors.Is.
+// Kind is a record's type: what sinks route on and what the JSON "type"
+// field says. The zero value is not a kind.
+type Kind uint8
+
+// The record kinds.
+const (
+	KindFlow Kind = iota + 1
+	KindAlert
+	KindVolume
+	numKinds
+)
+
+var kindNames = [numKinds]string{"", "flow", "alert", "volume"}
+
+// Kinds lists every kind, for configuration checks and metric labels.
+var Kinds = []Kind{KindFlow, KindAlert, KindVolume}
+
+// String returns the kind's name as written in the record's "type" field.
+func (k Kind) String() string {
+	if k == 0 || k >= numKinds {
+		return "unknown"
+	}
+	return kindNames[k]
+}
+
+// ParseKind returns the kind named s ("flow", "alert", "volume").
+func ParseKind(s string) (Kind, bool) {
+	for k := KindFlow; k < numKinds; k++ {
+		if kindNames[k] == s {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// Encoded is one record on its way to the sinks: its JSON and, beside it,
+// what routing needs, so no sink re-parses the JSON to find them.
+type Encoded struct {
+	Kind Kind   // the record's type
+	Key  string // partition key: the flow's community_id ("" when none)
+	JSON []byte // one JSON object without a trailing newline; valid only during Write
+}
+
+// Routed is implemented by the record types: the kind and partition key
+// an Encoded carries for them.
+type Routed interface {
+	Route() (Kind, string)
+}
+
+// Route implements Routed.
+func (f *Flow) Route() (Kind, string) { return KindFlow, f.CommunityID }
+
+// Route implements Routed.
+func (a *Alert) Route() (Kind, string) { return KindAlert, a.CommunityID }
+
+// Route implements Routed: volume records have no partition key.
+func (v *Volume) Route() (Kind, string) { return KindVolume, "" }
+
+// Sink receives encoded records. Write must not retain rec.JSON after it
+// returns. Implementations wrap driver errors so callers can test them
+// with errors.Is.
 type Sink interface {
-	Write(rec []byte) error
+	Write(rec Encoded) error
 	Close() error
 }
 
-// WriterSink writes JSON lines to an io.Writer through a buffer. It is safe
-// for concurrent use. Close flushes and, if the writer is a file it opened,
-// syncs and closes it.
+// WriterSink writes JSON lines to an io.Writer through a buffer: the one
+// stdout sink (record/sinks' "stdout" output adds a flush timer and counters
+// around it; replay and tests use it directly). Files are written by
+// record/sinks.FileSink. It is safe for concurrent use; Close flushes and
+// does not close the writer.
 type WriterSink struct {
 	mu     sync.Mutex
 	w      *bufio.Writer
-	closer io.Closer
-	file   *os.File
 	closed bool
 }
 
@@ -36,29 +93,14 @@ func NewWriterSink(w io.Writer) *WriterSink {
 	return &WriterSink{w: bufio.NewWriterSize(w, 256<<10)}
 }
 
-// NewFileSink creates (truncates) path and writes JSON lines to it.
-func NewFileSink(path string) (*WriterSink, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("file sink: %w", err)
-	}
-	s := NewWriterSink(f)
-	s.closer = f
-	// Only regular files can be synced (fsync on /dev/null or a pipe fails).
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		s.file = f
-	}
-	return s, nil
-}
-
 // Write appends rec and a newline.
-func (s *WriterSink) Write(rec []byte) error {
+func (s *WriterSink) Write(rec Encoded) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
-	if _, err := s.w.Write(rec); err != nil {
+	if _, err := s.w.Write(rec.JSON); err != nil {
 		return fmt.Errorf("write record: %w", err)
 	}
 	if err := s.w.WriteByte('\n'); err != nil {
@@ -74,7 +116,7 @@ func (s *WriterSink) Flush() error {
 	return s.w.Flush()
 }
 
-// Close flushes, syncs a file and closes what the sink opened.
+// Close flushes the buffer; the writer is not closed.
 func (s *WriterSink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -82,18 +124,7 @@ func (s *WriterSink) Close() error {
 		return nil
 	}
 	s.closed = true
-	err := s.w.Flush()
-	if s.file != nil {
-		if serr := s.file.Sync(); err == nil && serr != nil {
-			err = serr
-		}
-	}
-	if s.closer != nil {
-		if cerr := s.closer.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-	}
-	if err != nil {
+	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("close sink: %w", err)
 	}
 	return nil

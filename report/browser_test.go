@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tapdlp/tapdlp/internal/testenv"
 )
 
 var shot = flag.String("shot", "", "also write the browser screenshot to `FILE` (for the README: ../docs/report.png)")
@@ -35,11 +37,9 @@ func chromiumArgs(profile string, extra ...string) []string {
 // script ran must hold every section, the charts' bars, and the mark the
 // script sets (proving the Content-Security-Policy hash admits it).
 func TestBrowserRendersReport(t *testing.T) {
+	testenv.Slow(t)
 	if _, err := os.Stat(chromium); err != nil {
 		t.Skipf("%s not found (apt-get install -y chromium): skipping the browser check", chromium)
-	}
-	if testing.Short() {
-		t.Skip("browser check skipped in -short mode")
 	}
 	dir := t.TempDir()
 	html := filepath.Join(dir, "report.html")

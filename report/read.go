@@ -8,24 +8,14 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/tapdlp/tapdlp/record"
+
+	"github.com/tapdlp/tapdlp/internal/decompress"
 )
 
 // ErrMalformed is returned by AddJSON for a line that is not a record; the
 // readers count such lines and go on.
 var ErrMalformed = errors.New("report: malformed record")
-
-// zstdMaxWindow bounds the memory a hostile zstd frame can demand (the
-// capture reader uses the same bound).
-const zstdMaxWindow = 64 << 20
-
-var (
-	magicGzip = []byte{0x1f, 0x8b}
-	magicZstd = []byte{0x28, 0xb5, 0x2f, 0xfd}
-)
 
 // wire is the union of the record fields the report uses. Decoding into it
 // rather than into record.Flow skips a finding's evidence and hashes, so
@@ -92,26 +82,12 @@ func (r *Report) AddJSON(line []byte) error {
 // errors are returned, naming the input and line.
 func (r *Report) ReadInput(name string, rd io.Reader) error {
 	in := r.input(name)
-	br := bufio.NewReaderSize(rd, 64<<10)
-	head, _ := br.Peek(4)
-	var src io.Reader = br
-	switch {
-	case bytes.HasPrefix(head, magicGzip):
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("report: %s: gzip: %w", name, err)
-		}
-		defer gz.Close()
-		src = gz
-	case bytes.HasPrefix(head, magicZstd):
-		zd, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderLowmem(true))
-		if err != nil {
-			return fmt.Errorf("report: %s: zstd: %w", name, err)
-		}
-		defer zd.Close()
-		src = zd
+	src, err := decompress.NewReader(rd)
+	if err != nil {
+		return fmt.Errorf("report: %s: %w", name, err)
 	}
-	lr := lineReader{r: bufio.NewReaderSize(src, 64<<10), max: r.opt.MaxLine}
+	defer src.Close()
+	lr := lineReader{r: src.Reader, max: r.opt.MaxLine}
 	for n := 1; ; n++ {
 		line, tooLong, err := lr.next()
 		if tooLong {

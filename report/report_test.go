@@ -407,17 +407,17 @@ func TestSinkMatchesReader(t *testing.T) {
 	var a, b bytes.Buffer
 	s := NewSink(&a, "replay", Options{})
 	for _, rec := range recs {
-		if err := s.Write(rec); err != nil {
+		if err := s.Write(record.Encoded{Kind: record.KindFlow, JSON: rec}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Write([]byte("{broken")); err != nil {
+	if err := s.Write(record.Encoded{Kind: record.KindFlow, JSON: []byte("{broken")}); err != nil {
 		t.Errorf("malformed record: %v, want nil (counted)", err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(recs[0]); !errors.Is(err, record.ErrClosed) {
+	if err := s.Write(record.Encoded{Kind: record.KindFlow, JSON: recs[0]}); !errors.Is(err, record.ErrClosed) {
 		t.Errorf("write after close: %v", err)
 	}
 	r := New(Options{})

@@ -41,7 +41,8 @@ func NewSink(w io.Writer, name string, opt Options) *Sink {
 
 // Write aggregates one encoded record. A malformed record is counted on the
 // page and not returned as an error: a report must not stop a replay.
-func (s *Sink) Write(rec []byte) error {
+func (s *Sink) Write(r record.Encoded) error {
+	rec := r.JSON
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/tapdlp/tapdlp/record"
+
+	"github.com/tapdlp/tapdlp/config"
 )
 
 func TestConditions(t *testing.T) {
@@ -198,9 +200,9 @@ func TestCompileErrors(t *testing.T) {
 					t.Errorf("error\n%v\ndoes not contain\n%s", err, w)
 				}
 			}
-			ds, ok := err.(Diagnostics)
+			ds, ok := err.(config.Errors)
 			if !ok {
-				t.Fatalf("error is %T, want Diagnostics", err)
+				t.Fatalf("error is %T, want config.Errors", err)
 			}
 			for _, d := range ds {
 				if d.Line < 1 || d.File != "test.yaml" {

@@ -1,9 +1,10 @@
 package rules
 
 import (
-	"container/list"
 	"sync"
 	"sync/atomic"
+
+	"github.com/tapdlp/tapdlp/internal/lru"
 )
 
 // Dedup folds repeated firings of one rule for one key. Semantics: the first
@@ -16,10 +17,8 @@ import (
 // MaxKeys; evictions and the firings they lost are counted.
 // It is safe for concurrent use and meant to outlive an Engine across reloads.
 type Dedup struct {
-	mu  sync.Mutex
-	m   map[dedupKey]*list.Element
-	lru list.List // front: most recently fired
-	max int
+	mu    sync.Mutex
+	state *lru.Cache[dedupKey, dedupEntry] // most recently fired first
 
 	evicted           atomic.Uint64
 	evictedSuppressed atomic.Uint64
@@ -31,7 +30,6 @@ type dedupKey struct {
 }
 
 type dedupEntry struct {
-	k          dedupKey
 	start      int64 // packet time the current window opened
 	suppressed int
 }
@@ -42,7 +40,12 @@ func NewDedup(maxKeys int) *Dedup {
 	if maxKeys <= 0 {
 		maxKeys = 10000
 	}
-	return &Dedup{m: make(map[dedupKey]*list.Element), max: maxKeys}
+	d := &Dedup{}
+	d.state = lru.New(lru.Options[dedupKey, dedupEntry]{MaxEntries: maxKeys, OnEvict: func(_ dedupKey, e *dedupEntry) {
+		d.evicted.Add(1)
+		d.evictedSuppressed.Add(uint64(e.suppressed))
+	}})
+	return d
 }
 
 // fire records one firing and says whether to emit an alert and with which
@@ -54,9 +57,8 @@ func (d *Dedup) fire(rule string, k key, now, window int64) (emit bool, count in
 	dk := dedupKey{rule: rule, k: k}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if el, ok := d.m[dk]; ok {
-		e := el.Value.(*dedupEntry)
-		d.lru.MoveToFront(el)
+	if el, ok := d.state.Get(dk); ok {
+		e := &el.Value
 		// Out-of-order times (another worker behind) count as inside.
 		if now-e.start < window {
 			e.suppressed++
@@ -66,15 +68,7 @@ func (d *Dedup) fire(rule string, k key, now, window int64) (emit bool, count in
 		e.start, e.suppressed = now, 0
 		return true, count
 	}
-	d.m[dk] = d.lru.PushFront(&dedupEntry{k: dk, start: now})
-	if d.lru.Len() > d.max {
-		old := d.lru.Back()
-		oe := old.Value.(*dedupEntry)
-		d.lru.Remove(old)
-		delete(d.m, oe.k)
-		d.evicted.Add(1)
-		d.evictedSuppressed.Add(uint64(oe.suppressed))
-	}
+	d.state.Add(dk, dedupEntry{start: now})
 	return true, 1
 }
 
@@ -88,7 +82,7 @@ type DedupStats struct {
 // Stats returns current counters.
 func (d *Dedup) Stats() DedupStats {
 	d.mu.Lock()
-	n := d.lru.Len()
+	n := d.state.Len()
 	d.mu.Unlock()
 	return DedupStats{Keys: n, Evicted: d.evicted.Load(), EvictedSuppressed: d.evictedSuppressed.Load()}
 }

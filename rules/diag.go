@@ -3,49 +3,24 @@ package rules
 import (
 	"fmt"
 	"sort"
-	"strings"
+
+	"github.com/tapdlp/tapdlp/config"
 )
 
-// Diagnostic is one problem found in a rules file, with its position.
-// Line is 1-based and always set (a YAML syntax error without a line is
-// reported on line 1).
-type Diagnostic struct {
-	File string
-	Line int
-	Path string // e.g. rules[2].when.dst.category
-	Msg  string
-}
-
-func (d Diagnostic) Error() string {
-	if d.Path == "" {
-		return fmt.Sprintf("%s:%d: %s", d.File, d.Line, d.Msg)
-	}
-	return fmt.Sprintf("%s:%d: %s: %s", d.File, d.Line, d.Path, d.Msg)
-}
-
-// Diagnostics is every problem found in one load; it is the error type
-// returned by Parse, ParseNode, LoadDir and Compile.
-type Diagnostics []Diagnostic
-
-func (ds Diagnostics) Error() string {
-	var b strings.Builder
-	for i, d := range ds {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(d.Error())
-	}
-	return b.String()
-}
+// Rule problems are config.Error values (file, 1-based line, key path such
+// as rules[2].when.dst.category, message): the one positioned-error type of
+// every YAML consumer. Parse, ParseNode, LoadDir and Compile return every
+// problem of a load together as a config.Errors. Line is always set (a
+// YAML syntax error without a line is reported on line 1).
 
 // maxDiagnostics bounds the list so a hostile or garbage file cannot make
 // error reporting itself unbounded.
 const maxDiagnostics = 100
 
-// diags collects diagnostics for one file.
+// diags collects problems for one file.
 type diags struct {
 	file string
-	list Diagnostics
+	list config.Errors
 }
 
 func (d *diags) add(line int, path, format string, args ...any) {
@@ -55,9 +30,9 @@ func (d *diags) add(line int, path, format string, args ...any) {
 	if line < 1 {
 		line = 1
 	}
-	d.list = append(d.list, Diagnostic{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	d.list = append(d.list, &config.Error{File: d.file, Line: line, Key: path, Msg: fmt.Sprintf(format, args...)})
 	if len(d.list) == maxDiagnostics {
-		d.list = append(d.list, Diagnostic{File: d.file, Line: line, Msg: "too many errors, stopping"})
+		d.list = append(d.list, &config.Error{File: d.file, Line: line, Msg: "too many errors, stopping"})
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tapdlp/tapdlp/record"
+
+	"github.com/tapdlp/tapdlp/config"
 )
 
 // Options configure Compile; zero values mean defaults.
@@ -86,7 +88,7 @@ type thresholdC struct {
 }
 
 // Compile merges the default pack (unless disabled) with rules and compiles
-// them. All problems are returned together as Diagnostics.
+// them. All problems are returned together as a config.Errors.
 func Compile(rules []Rule, opts Options) (*Engine, error) {
 	var all []Rule
 	if !opts.DisableDefaults {
@@ -96,12 +98,12 @@ func Compile(rules []Rule, opts Options) (*Engine, error) {
 		}
 		all = defs
 	}
-	var errs Diagnostics
+	var errs config.Errors
 	seen := map[string]*Rule{}
 	for i := range rules {
 		r := &rules[i]
 		if first, dup := seen[r.ID]; dup {
-			errs = append(errs, Diagnostic{File: r.File, Line: r.Line, Path: "id",
+			errs = append(errs, &config.Error{File: r.File, Line: r.Line, Key: "id",
 				Msg: fmt.Sprintf("duplicate rule id %q (first at %s)", r.ID, first.Pos())})
 			continue
 		}

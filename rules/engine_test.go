@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tapdlp/tapdlp/record"
+
+	"github.com/tapdlp/tapdlp/config"
 )
 
 const specRules = `rules:
@@ -200,7 +202,7 @@ func TestTooManyErrors(t *testing.T) {
 		b.WriteString("  - {id: r" + strconv.Itoa(i) + ", when: {dst.category: [nope]}}\n")
 	}
 	_, err := Parse("big.yaml", []byte(b.String()))
-	ds, ok := err.(Diagnostics)
+	ds, ok := err.(config.Errors)
 	if !ok || len(ds) != maxDiagnostics+1 || !strings.Contains(ds[len(ds)-1].Msg, "too many errors") {
 		t.Fatalf("got %d diagnostics, want %d ending in a stop notice", len(ds), maxDiagnostics+1)
 	}

@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tapdlp/tapdlp/config"
 )
 
-// FuzzParse: arbitrary bytes never panic Parse; every error is Diagnostics
+// FuzzParse: arbitrary bytes never panic Parse; every error is config.Errors
 // with a position; whatever Parse accepts, Compile accepts too and Eval runs.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(specRules))
@@ -29,9 +31,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rs, err := Parse("f.yaml", data)
 		if err != nil {
-			var ds Diagnostics
+			var ds config.Errors
 			if !errors.As(err, &ds) || len(ds) == 0 {
-				t.Fatalf("error %T %v is not Diagnostics", err, err)
+				t.Fatalf("error %T %v is not config.Errors", err, err)
 			}
 			for _, d := range ds {
 				if d.File != "f.yaml" || d.Line < 1 {

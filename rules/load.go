@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/tapdlp/tapdlp/config"
 )
 
 // LoadDir parses every *.yaml and *.yml file directly in dir, in lexical
@@ -30,10 +32,10 @@ func LoadDir(dir string) ([]Rule, error) {
 	}
 	sort.Strings(names)
 	var all []Rule
-	var errs Diagnostics
+	var errs config.Errors
 	for _, n := range names {
 		rs, err := LoadFile(filepath.Join(dir, n))
-		var ds Diagnostics
+		var ds config.Errors
 		if errors.As(err, &ds) {
 			errs = append(errs, ds...)
 		} else if err != nil {
@@ -46,7 +48,7 @@ func LoadDir(dir string) ([]Rule, error) {
 	for i := range all {
 		r := &all[i]
 		if first, dup := seen[r.ID]; dup {
-			errs = append(errs, Diagnostic{File: r.File, Line: r.Line, Path: "id",
+			errs = append(errs, &config.Error{File: r.File, Line: r.Line, Key: "id",
 				Msg: fmt.Sprintf("duplicate rule id %q (first at %s)", r.ID, first.Pos())})
 			continue
 		}
@@ -66,7 +68,7 @@ func LoadFile(path string) ([]Rule, error) {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
 	if fi.Size() > maxFileSize {
-		return nil, Diagnostics{{File: path, Line: 1, Msg: fmt.Sprintf("file larger than %d bytes", maxFileSize)}}
+		return nil, config.Errors{{File: path, Line: 1, Msg: fmt.Sprintf("file larger than %d bytes", maxFileSize)}}
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -77,9 +79,9 @@ func LoadFile(path string) ([]Rule, error) {
 
 // CheckFile validates a rules file or directory the way Compile would
 // (including ids clashing with each other) and returns every problem with
-// its position; nil means clean. I/O problems come back as one Diagnostic
+// its position; nil means clean. I/O problems come back as one config.Error
 // on line 1.
-func CheckFile(path string) []Diagnostic {
+func CheckFile(path string) config.Errors {
 	var rs []Rule
 	var err error
 	if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
@@ -88,18 +90,18 @@ func CheckFile(path string) []Diagnostic {
 		rs, err = LoadFile(path)
 	}
 	if err != nil {
-		var ds Diagnostics
+		var ds config.Errors
 		if errors.As(err, &ds) {
 			return ds
 		}
-		return []Diagnostic{{File: path, Line: 1, Msg: err.Error()}}
+		return config.Errors{{File: path, Line: 1, Msg: err.Error()}}
 	}
 	if _, err := Compile(rs, Options{}); err != nil {
-		var ds Diagnostics
+		var ds config.Errors
 		if errors.As(err, &ds) {
 			return ds
 		}
-		return []Diagnostic{{File: path, Line: 1, Msg: err.Error()}}
+		return config.Errors{{File: path, Line: 1, Msg: err.Error()}}
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tapdlp/tapdlp/config"
 )
 
 // Rule is one parsed policy. Conditions stay as YAML nodes (with their line
@@ -57,7 +59,7 @@ var yamlLineRE = regexp.MustCompile(`line (\d+)`)
 
 // Parse reads a rules file: either a map with a `rules:` list or a bare
 // list of rules. It checks everything Compile would (fields, identifiers,
-// values) and returns all problems as Diagnostics with file:line.
+// values) and returns all problems as a config.Errors with file:line.
 func Parse(file string, data []byte) (rules []Rule, err error) {
 	d := &diags{file: file}
 	if len(data) > maxFileSize {
@@ -268,20 +270,23 @@ func validSeverity(s string) bool {
 	return false
 }
 
+// parseDuration reads a duration in the one duration grammar of tapdlp
+// (config.ParseDuration: "10m", "24h", "7d", plain seconds). It must be
+// positive; allowZero also accepts "0" and "off" (meaning: none).
 func parseDuration(d *diags, v *yaml.Node, p string, allowZero bool) (time.Duration, bool) {
 	if v.Kind != yaml.ScalarNode {
-		d.add(v.Line, p, "expected a duration (e.g. 10m, 24h), got %s", kindName(v))
+		d.add(v.Line, p, "expected a duration (e.g. 10m, 24h, 7d), got %s", kindName(v))
 		return 0, false
 	}
-	if allowZero && (v.Value == "0" || v.Value == "off") {
+	if allowZero && v.Value == "off" {
 		return 0, true
 	}
-	dur, err := time.ParseDuration(v.Value)
-	if err != nil || dur <= 0 {
-		d.add(v.Line, p, "%q is not a positive duration (e.g. 10m, 24h)", v.Value)
+	dur, err := config.ParseDuration(v.Value)
+	if err != nil || dur < 0 || (dur == 0 && !allowZero) {
+		d.add(v.Line, p, "%q is not a positive duration (e.g. 10m, 24h, 7d)", v.Value)
 		return 0, false
 	}
-	return dur, true
+	return dur.D(), true
 }
 
 func parsePer(d *diags, v *yaml.Node, p string) ([]string, bool) {

@@ -46,13 +46,14 @@ func (v *Volume) Save(path string) error {
 		s.mu.Lock()
 		// Least recently active first, so Load into a smaller tracker keeps
 		// the most recent keys.
-		for e := s.tail; e != nil; e = e.prev {
+		s.c.Each(func(ent *volEntry) {
+			e, k := &ent.Value, ent.Key
 			st.Keys = append(st.Keys, stateKey{
-				Kind: e.k.kind.name(), Src: e.k.src, Dst: e.k.dst, Last: e.last,
+				Kind: k.kind.name(), Src: k.src, Dst: k.dst, Last: e.last,
 				Baseline: e.baseline, Seen: e.seen,
 				Fine: append([]uint64(nil), e.fine[:]...), Coarse: append([]uint64(nil), e.coarse[:]...),
 			})
-		}
+		})
 		s.mu.Unlock()
 	}
 	dir, base := filepath.Split(path)
@@ -116,7 +117,8 @@ func (v *Volume) Load(path string) error {
 			sk.Fine != nil && len(sk.Fine) != fineBuckets || sk.Coarse != nil && len(sk.Coarse) != coarseBuckets {
 			return fmt.Errorf("%w: %s: key %d is malformed", ErrStateFormat, path, i)
 		}
-		e := &volEntry{k: key{kind: kind, src: sk.Src, dst: sk.Dst}, last: sk.Last, baseline: sk.Baseline, seen: sk.Seen}
+		k := key{kind: kind, src: sk.Src, dst: sk.Dst}
+		e := &volData{last: sk.Last, baseline: sk.Baseline, seen: sk.Seen}
 		if sameBucket {
 			copy(e.fine[:], sk.Fine)
 			copy(e.coarse[:], sk.Coarse)
@@ -124,26 +126,16 @@ func (v *Volume) Load(path string) error {
 			e.baseline *= scale
 			e.last = sk.Last * st.BucketNs / v.bucketNs
 		}
-		v.insert(e)
+		v.insert(k, e)
 	}
 	return nil
 }
 
-func (v *Volume) insert(e *volEntry) {
-	s := v.shard(e.k)
+// insert stores a loaded key as the most recently active one (replacing
+// what the key held), evicting as usual.
+func (v *Volume) insert(k key, e *volData) {
+	s := v.shard(k)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old := s.m[e.k]; old != nil {
-		s.unlink(old)
-		old.dead = true
-	}
-	s.m[e.k] = e
-	s.pushFront(e)
-	if len(s.m) > s.max {
-		old := s.tail
-		s.unlink(old)
-		delete(s.m, old.k)
-		old.dead = true
-		v.evicted.Add(1)
-	}
+	s.c.Add(k, *e)
+	s.mu.Unlock()
 }

@@ -3,51 +3,20 @@ package rules
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
+
+	"github.com/tapdlp/tapdlp/config"
 )
 
-// sizeUnits are decimal (KB = 1000) and binary (KiB = 1024) byte units,
-// matched case-insensitively; "b" alone means bytes, never bits.
-var sizeUnits = []struct {
-	name string
-	mult uint64
-}{
-	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
-	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12}, {"b", 1},
-}
-
-// parseSize parses "500MB", "1.5GiB", "1024" into bytes.
+// parseSize parses a byte count in the one size grammar of tapdlp
+// (config.ParseSize: "500MB", "1.5GiB", "64k", "1024").
 func parseSize(s string) (uint64, error) {
-	t := strings.TrimSpace(s)
-	lower := strings.ToLower(t)
-	mult := uint64(1)
-	for _, u := range sizeUnits {
-		if strings.HasSuffix(lower, u.name) {
-			mult = u.mult
-			t = strings.TrimSpace(t[:len(t)-len(u.name)])
-			break
-		}
+	n, err := config.ParseSize(s)
+	if err != nil {
+		return 0, err
 	}
-	if t == "" {
-		return 0, fmt.Errorf("%q is not a size (e.g. 500MB, 1.5GiB, 1024)", s)
-	}
-	if n, err := strconv.ParseUint(t, 10, 64); err == nil {
-		if n > math.MaxUint64/mult {
-			return 0, fmt.Errorf("%q is too large", s)
-		}
-		return n * mult, nil
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("%q is not a size (e.g. 500MB, 1.5GiB, 1024)", s)
-	}
-	v := f * float64(mult)
-	if v >= math.MaxUint64 {
-		return 0, fmt.Errorf("%q is too large", s)
-	}
-	return uint64(v), nil
+	return uint64(n), nil
 }
 
 type cmpOp uint8

@@ -10,6 +10,7 @@ func TestParseSize(t *testing.T) {
 	}{
 		{"1024", 1024, true}, {"500MB", 500e6, true}, {"500mb", 500e6, true}, {"1.5GiB", 1.5 * (1 << 30), true},
 		{"2 KiB", 2048, true}, {"7B", 7, true}, {"1TB", 1e12, true}, {"0", 0, true},
+		{"64k", 64 << 10, true}, {"3m", 3 << 20, true}, {"1e3", 0, false}, // config.ParseSize's grammar
 		{"", 0, false}, {"MB", 0, false}, {"-1MB", 0, false}, {"1XB", 0, false}, {"NaN", 0, false},
 		{"99999999999999999999", 0, false}, {"20000000TB", 0, false}, {"1e30GB", 0, false},
 	}
@@ -28,7 +29,7 @@ func TestParseCmp(t *testing.T) {
 		want  cmp
 		ok    bool
 	}{
-		{">1MB", true, cmp{opGT, 1e6}, true}, {">= 3", false, cmp{opGE, 3}, true}, {"<2", false, cmp{opLT, 2}, true},
+		{">1MB", true, cmp{opGT, 1e6}, true}, {">=64k", true, cmp{opGE, 64 << 10}, true}, {">= 3", false, cmp{opGE, 3}, true}, {"<2", false, cmp{opLT, 2}, true},
 		{"<=2", false, cmp{opLE, 2}, true}, {"==4", false, cmp{opEQ, 4}, true}, {"=4", false, cmp{opEQ, 4}, true},
 		{"!=4", false, cmp{opNE, 4}, true}, {"4", false, cmp{opEQ, 4}, true},
 		{">1MB", false, cmp{}, false}, {">>1", false, cmp{}, false}, {"", false, cmp{}, false}, {"=>1", false, cmp{}, false},

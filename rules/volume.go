@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tapdlp/tapdlp/internal/lru"
 	"github.com/tapdlp/tapdlp/record"
 )
 
@@ -59,30 +60,31 @@ type Volume struct {
 	seed     maphash.Seed
 	shards   [shardCount]volShard
 
-	evicted atomic.Uint64 // keys dropped at MaxKeys (least recently active)
-	late    atomic.Uint64 // bytes for buckets older than the rings
+	late atomic.Uint64 // bytes for buckets older than the rings
 }
 
+// volShard holds a share of the keys, least recently active evicted first
+// (counted by the cache).
 type volShard struct {
-	mu         sync.Mutex
-	m          map[key]*volEntry
-	head, tail *volEntry // most / least recently active
-	max        int
+	mu sync.Mutex
+	c  *lru.Cache[key, volData]
 }
 
-type volEntry struct {
-	k          key
-	fine       [fineBuckets]uint64
-	coarse     [coarseBuckets]uint64
-	last       int64   // absolute index of the newest fine bucket
-	baseline   float64 // EWMA of bytes per closed fine bucket
-	seen       uint64  // closed fine buckets folded into the baseline
-	prev, next *volEntry
-	dead       bool // evicted: a volRef holding it must look the key up again
+// volEntry is one key's entry in its shard's cache.
+type volEntry = lru.Entry[key, volData]
+
+type volData struct {
+	fine     [fineBuckets]uint64
+	coarse   [coarseBuckets]uint64
+	last     int64   // absolute index of the newest fine bucket
+	baseline float64 // EWMA of bytes per closed fine bucket
+	seen     uint64  // closed fine buckets folded into the baseline
 }
 
 // volRef caches, in a FlowState, the entry a flow's bytes went to last time,
-// so the next record of the same flow skips hashing and the map lookup.
+// so the next record of the same flow skips hashing and the map lookup. An
+// evicted entry is no longer Live (or holds another key once reused), so
+// the ref then looks the key up again.
 type volRef struct {
 	e *volEntry
 	s *volShard
@@ -93,25 +95,18 @@ type volRef struct {
 func (v *Volume) lookup(ref *volRef, k key, create bool, b int64) *volEntry {
 	if ref.e != nil {
 		ref.s.mu.Lock()
-		if !ref.e.dead && ref.e.k == k {
+		if ref.e.Live() && ref.e.Key == k {
 			return ref.e
 		}
 		ref.s.mu.Unlock()
 	}
 	s := v.shard(k)
 	s.mu.Lock()
-	ref.e, ref.s = s.m[k], s
-	if ref.e == nil && create {
-		ref.e = &volEntry{k: k, last: b}
-		s.m[k] = ref.e
-		s.pushFront(ref.e)
-		if len(s.m) > s.max {
-			old := s.tail
-			s.unlink(old)
-			delete(s.m, old.k)
-			old.dead = true
-			v.evicted.Add(1)
-		}
+	ref.e, ref.s = nil, s
+	if e, ok := s.c.Peek(k); ok {
+		ref.e = e
+	} else if create {
+		ref.e, _ = s.c.Add(k, volData{last: b})
 	}
 	return ref.e
 }
@@ -123,8 +118,7 @@ func NewVolume(opt VolumeOptions) *Volume {
 	v.alpha = 1 - math.Exp2(-float64(opt.Bucket)/float64(opt.HalfLife))
 	per := (opt.MaxKeys + shardCount - 1) / shardCount
 	for i := range v.shards {
-		v.shards[i].m = make(map[key]*volEntry)
-		v.shards[i].max = per
+		v.shards[i].c = lru.New(lru.Options[key, volData]{MaxEntries: per})
 	}
 	return v
 }
@@ -149,12 +143,10 @@ func (v *Volume) bucketOf(now int64) int64 {
 // add records n bytes out for key k at packet time now.
 func (v *Volume) add(ref *volRef, k key, n uint64, now int64) {
 	b := v.bucketOf(now)
-	e := v.lookup(ref, k, true, b)
+	ent := v.lookup(ref, k, true, b)
 	s := ref.s
-	if s.head != e {
-		s.unlink(e)
-		s.pushFront(e)
-	}
+	s.c.Touch(ent)
+	e := &ent.Value
 	v.advance(e, b)
 	switch {
 	case b == e.last:
@@ -175,7 +167,7 @@ func (v *Volume) add(ref *volRef, k key, n uint64, now int64) {
 
 // advance closes fine buckets up to b (exclusive), folding them into the
 // baseline, and clears ring slots that are reused.
-func (v *Volume) advance(e *volEntry, b int64) {
+func (v *Volume) advance(e *volData, b int64) {
 	if b <= e.last {
 		return
 	}
@@ -195,13 +187,13 @@ func (v *Volume) advance(e *volEntry, b int64) {
 // fold adds one closed bucket to the baseline. Until a key has seen 1/alpha
 // buckets the weight is 1/seen (a plain mean), so a new key's baseline is
 // not biased towards zero by the EWMA's empty start.
-func (v *Volume) fold(e *volEntry, x float64) {
+func (v *Volume) fold(e *volData, x float64) {
 	e.seen++
 	a := max(v.alpha, 1/float64(e.seen))
 	e.baseline += a * (x - e.baseline)
 }
 
-func (v *Volume) foldZeros(e *volEntry, k uint64) {
+func (v *Volume) foldZeros(e *volData, k uint64) {
 	for k > 0 && 1/float64(e.seen+1) > v.alpha {
 		v.fold(e, 0)
 		k--
@@ -231,12 +223,13 @@ type volumeSample struct {
 // buckets before it.
 func (v *Volume) sample(ref *volRef, k key, nFine int64, now int64) (volumeSample, bool) {
 	b := v.bucketOf(now)
-	e := v.lookup(ref, k, false, b)
+	ent := v.lookup(ref, k, false, b)
 	s := ref.s
 	defer s.mu.Unlock()
-	if e == nil {
+	if ent == nil {
 		return volumeSample{}, false
 	}
+	e := &ent.Value
 	v.advance(e, b)
 	var out volumeSample
 	cur := e.last
@@ -267,11 +260,12 @@ type VolumeStats struct {
 
 // Stats returns current counters.
 func (v *Volume) Stats() VolumeStats {
-	st := VolumeStats{Evicted: v.evicted.Load(), LateBytes: v.late.Load()}
+	st := VolumeStats{LateBytes: v.late.Load()}
 	for i := range v.shards {
 		s := &v.shards[i]
 		s.mu.Lock()
-		st.Keys += len(s.m)
+		st.Keys += s.c.Len()
+		st.Evicted += s.c.Evictions()
 		s.mu.Unlock()
 	}
 	return st
@@ -286,9 +280,7 @@ func (v *Volume) Records(now int64, window time.Duration) []record.Volume {
 	for i := range v.shards {
 		s := &v.shards[i]
 		s.mu.Lock()
-		for k := range s.m {
-			keys = append(keys, k)
-		}
+		s.c.Each(func(e *volEntry) { keys = append(keys, e.Key) })
 		s.mu.Unlock()
 	}
 	out := make([]record.Volume, 0, len(keys))
@@ -307,29 +299,4 @@ func (v *Volume) Records(now int64, window time.Duration) []record.Volume {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
-}
-
-func (s *volShard) pushFront(e *volEntry) {
-	e.prev, e.next = nil, s.head
-	if s.head != nil {
-		s.head.prev = e
-	}
-	s.head = e
-	if s.tail == nil {
-		s.tail = e
-	}
-}
-
-func (s *volShard) unlink(e *volEntry) {
-	if e.prev != nil {
-		e.prev.next = e.next
-	} else {
-		s.head = e.next
-	}
-	if e.next != nil {
-		e.next.prev = e.prev
-	} else {
-		s.tail = e.prev
-	}
-	e.prev, e.next = nil, nil
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/tapdlp/tapdlp/internal/decompress"
 )
 
 // The Go decoders pull from an io.Reader and turn a short read into a
@@ -18,10 +20,6 @@ import (
 // asks for input that has not arrived, the coroutine yields and the parser
 // returns; the next chunk resumes it. A coroutine switch costs no
 // allocation; the coroutine itself is allocated once per coded message.
-
-// zstdMaxWindow is RFC 8878's limit for HTTP (8 MiB): a hostile frame header
-// cannot make the decoder allocate more.
-const zstdMaxWindow = 8 << 20
 
 // Decoder pools. Decoders are large (flate 40 KiB, brotli and zstd up to
 // their window) while only a few of a sensor's flows are inside a coded body
@@ -206,7 +204,7 @@ func (s *stage) open() (io.Reader, error) {
 		}
 		if s.zd == nil {
 			d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
-				zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(zstdMaxWindow),
+				zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(decompress.MaxZstdWindowHTTP),
 				zstd.WithDecoderMaxMemory(64<<20))
 			if err != nil {
 				return nil, err

@@ -5,31 +5,21 @@ import (
 	"fmt"
 
 	"golang.org/x/net/bpf"
+
+	tdcapture "github.com/tapdlp/tapdlp/capture"
 )
 
-// LinkType is a pcap LINKTYPE_ value naming the frame format a program is
-// compiled for; the same numbers appear in pcap file headers.
-type LinkType uint32
+// LinkType is capture's link type (a pcap LINKTYPE_ value naming the frame
+// format a program is compiled for): one enum for the decoder and the
+// filter compiler.
+type LinkType = tdcapture.LinkType
 
 // Link types the compiler supports.
 const (
-	LinkEthernet LinkType = 1   // DLT_EN10MB
-	LinkRaw      LinkType = 101 // LINKTYPE_RAW: frames start with the IPv4 or IPv6 header
-	LinkLinuxSLL LinkType = 113 // Linux cooked capture v1 (16-byte header)
+	LinkEthernet = tdcapture.LinkEthernet // DLT_EN10MB
+	LinkRaw      = tdcapture.LinkRaw      // LINKTYPE_RAW: frames start with the IPv4 or IPv6 header
+	LinkLinuxSLL = tdcapture.LinkSLL      // Linux cooked capture v1 (16-byte header)
 )
-
-// String returns libpcap's short name for the link type.
-func (l LinkType) String() string {
-	switch l {
-	case LinkEthernet:
-		return "EN10MB"
-	case LinkRaw:
-		return "RAW"
-	case LinkLinuxSLL:
-		return "LINUX_SLL"
-	}
-	return fmt.Sprintf("linktype(%d)", uint32(l))
-}
 
 const (
 	// MaxInstructions is the longest program Compile returns; it is the

@@ -17,6 +17,8 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/net/bpf"
+
+	"github.com/tapdlp/tapdlp/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "regenerate testdata/tcpdump.golden by running tcpdump")
@@ -306,24 +308,30 @@ func TestTcpdumpGolden(t *testing.T) {
 	t.Logf("%d expressions x %d captures: %d pairs (%d rejected by both), %d packet verdicts compared", len(exprs), len(caps), pairs, errs, packets)
 }
 
-// TestTcpdumpLive runs tcpdump itself, when installed, on the same corpus.
+// TestTcpdumpLive runs tcpdump itself on the same corpus and checks that
+// the recorded golden selections are still what this tcpdump selects.
+// TestTcpdumpGolden already compares our selections with the golden, so
+// together they compare us with tcpdump without repeating that work.
+// Slow (one tcpdump run per expression and capture): TAPDLP_SLOW=1.
 func TestTcpdumpLive(t *testing.T) {
-	if testing.Short() {
-		t.Skip("live tcpdump comparison skipped in -short mode")
-	}
+	testenv.Slow(t)
 	bin, err := exec.LookPath("tcpdump")
 	if err != nil {
 		t.Skip("tcpdump not installed: only the golden comparison ran")
 	}
 	caps := loadCaptures(t)
 	exprs := loadExprs(t)
+	g := readGolden(t)
 	dir := t.TempDir()
 	for _, c := range caps {
 		for _, e := range exprs {
-			want := tcpdumpSelection(t, bin, dir, c, e)
-			got := ourSelection(t, e, c)
+			got := tcpdumpSelection(t, bin, dir, c, e)
+			want, ok := g.sel[c.name+"\t"+e]
+			if !ok {
+				t.Fatalf("golden has no entry for %q on %s: rerun with -update", e, c.name)
+			}
 			if got.rejected != want.rejected || !slices.Equal(got.idx, want.idx) {
-				t.Errorf("%q on %s: got %s, tcpdump %s", e, c.name, got, want)
+				t.Errorf("%q on %s: tcpdump now selects %s, golden has %s (ours: %s)", e, c.name, got, want, ourSelection(t, e, c))
 			}
 		}
 	}

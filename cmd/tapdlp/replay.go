@@ -105,7 +105,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 // teeSink writes every record to both sinks (records and the report).
 type teeSink [2]record.Sink
 
-func (t teeSink) Write(rec []byte) error {
+func (t teeSink) Write(rec record.Encoded) error {
 	return errors.Join(t[0].Write(rec), t[1].Write(rec))
 }
 
@@ -118,7 +118,7 @@ func openSink(path string, stdout io.Writer) (record.Sink, error) {
 	if path == "" || path == "-" {
 		return record.NewWriterSink(stdout), nil
 	}
-	return record.NewFileSink(path)
+	return sinks.NewFileSink(sinks.FileOptions{Path: path, Truncate: true})
 }
 
 // startProfiles starts a CPU profile and arranges a heap profile; the

@@ -12,6 +12,7 @@ import (
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/pipeline"
 	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/record/sinks"
 	"github.com/tapdlp/tapdlp/rules"
 )
 
@@ -91,7 +92,7 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 	}
 	var sink record.Sink = record.NewWriterSink(io.Discard)
 	if *out != "" {
-		if sink, err = record.NewFileSink(*out); err != nil {
+		if sink, err = sinks.NewFileSink(sinks.FileOptions{Path: *out, Truncate: true}); err != nil {
 			return exitCode(stderr, err)
 		}
 	}

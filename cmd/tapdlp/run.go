@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/tapdlp/tapdlp/capture/live"
 	"github.com/tapdlp/tapdlp/config"
@@ -98,11 +99,13 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 	fs.Var(sizeFlag{&lc.RingSize}, "ring-size", "ring `SIZE` per socket")
 	fs.Var(sizeFlag{&lc.BlockSize}, "block-size", "TPACKET_V3 block `SIZE` (a multiple of the page size)")
 	fs.Var(sizeFlag{&lc.FrameSize}, "frame-size", "ring frame `SIZE` (divides the block size)")
-	fs.DurationVar(&lc.BlockTimeout, "block-timeout", lc.BlockTimeout, "hand partly filled blocks over after `D`")
+	fs.Var((*config.Duration)(&lc.BlockTimeout), "block-timeout", "hand partly filled blocks over after `D`")
 	fs.IntVar(&lc.Snaplen, "snaplen", lc.Snaplen, "bytes kept per frame")
 	fs.BoolVar(&lc.NoPromiscuous, "no-promisc", lc.NoPromiscuous, "do not put the interfaces in promiscuous mode")
 	fs.StringVar(&lc.User, "user", lc.User, "switch to `USER` once the sockets are open")
-	status := fs.Duration("status", cc.StatusInterval.D(), "status line interval on stderr (0: none)")
+	status := new(time.Duration)
+	*status = cc.StatusInterval.D()
+	fs.Var((*config.Duration)(status), "status", "status line interval on stderr (0: none)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tapdlp run [-c FILE] [-i IFACE[,IFACE...]] [-f FILTER] [-o FILE]")
 		fs.PrintDefaults()

@@ -17,20 +17,20 @@ const module = "github.com/tapdlp/tapdlp/"
 var allowed = map[string][]string{
 	"record":                     {},
 	"config":                     {},
-	"capture":                    {},
-	"capture/filter":             {},
+	"capture":                    {"internal/decompress"},
+	"capture/filter":             {"capture"},
 	"capture/live":               {"capture", "capture/filter"},
 	"reassembly":                 {"capture", "record"},
 	"appproto/dns":               {},
-	"appproto/http":              {},
+	"appproto/http":              {"internal/decompress"},
 	"appproto/tls":               {},
 	"appproto/quic":              {"appproto/tls"},
 	"appproto/internal/pcaptest": {},
-	"destinations":               {"record"},
-	"classify":                   {"record"},
-	"rules":                      {"record"},
+	"destinations":               {"record", "internal/lru"},
+	"classify":                   {"record", "config"},
+	"rules":                      {"record", "config", "internal/lru"},
 	"record/sinks":               {"record", "config"},
-	"report":                     {"record"},
+	"report":                     {"record", "internal/decompress"},
 	"pipeline": {"capture", "capture/filter", "capture/live", "reassembly", "appproto/", "destinations",
 		"classify", "rules", "record", "config", "internal/communityid"},
 	"metrics": {"capture", "capture/live", "reassembly", "appproto/http", "destinations", "rules",
@@ -45,6 +45,9 @@ var allowed = map[string][]string{
 	"internal/layering":          {},
 	"docs":                       {},
 	"internal/recordschema":      {"docs"}, // tests only: records against the published schema
+	"internal/testenv":           {},
+	"internal/decompress":        {},
+	"internal/lru":               {},
 }
 
 func TestLayering(t *testing.T) {

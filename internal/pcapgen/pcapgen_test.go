@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tapdlp/tapdlp/internal/testenv"
 )
 
 var (
@@ -154,6 +156,7 @@ func TestFragmentsCoverPayload(t *testing.T) {
 // and asks tshark for malformed packets and bad checksums. Skipped without
 // tshark.
 func TestTsharkDecodesCleanly(t *testing.T) {
+	testenv.Slow(t)
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
 		t.Skip("tshark not installed")

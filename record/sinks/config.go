@@ -3,7 +3,6 @@ package sinks
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -60,10 +59,12 @@ var facilities = map[string]int{
 
 // Validate checks cfg without opening anything. It is a function, not a
 // method, so the option types can become aliases of types in package config.
+// The error is a config.Errors: each problem names its key and, when cfg
+// came from a file, file:line.
 func Validate(cfg *OutputsConfig) error {
-	var errs []error
+	var errs config.Errors
 	if len(cfg.Sinks) == 0 {
-		errs = append(errs, errors.New("outputs.sinks: at least one sink is required"))
+		errs = append(errs, cfg.ErrorAt("outputs.sinks", "at least one sink is required"))
 	}
 	names := map[string]bool{}
 	paths := map[string]bool{}
@@ -71,11 +72,8 @@ func Validate(cfg *OutputsConfig) error {
 	for i := range cfg.Sinks {
 		o := &cfg.Sinks[i]
 		key := fmt.Sprintf("outputs.sinks[%d]", i)
-		if o.Name != "" {
-			key += fmt.Sprintf(" (%s)", o.Name)
-		}
 		bad := func(field, format string, args ...any) {
-			errs = append(errs, fmt.Errorf("%s: %s: %s", key, field, fmt.Sprintf(format, args...)))
+			errs = append(errs, cfg.ErrorAt(key+"."+field, format, args...))
 		}
 		if !nameRE.MatchString(o.Name) {
 			bad("name", "%q must be 1..64 of [a-z0-9_-]", o.Name)
@@ -135,7 +133,9 @@ func Validate(cfg *OutputsConfig) error {
 			if s.MaxMessageSize != 0 && (s.MaxMessageSize < 480 || s.MaxMessageSize > 65507) {
 				bad("syslog.max_message_size", "%s is out of range 480..65507", s.MaxMessageSize)
 			}
-			errs = append(errs, validateTLS(key+": syslog.tls", s.TLS)...)
+			if e := validateTLS(s.TLS); e != "" {
+				bad("syslog.tls", "%s", e)
+			}
 		case "kafka":
 			k := o.Kafka
 			if len(k.Brokers) == 0 {
@@ -179,7 +179,9 @@ func Validate(cfg *OutputsConfig) error {
 			default:
 				bad("kafka.sasl.mechanism", "%q is not plain, scram-sha-256 or scram-sha-512", k.SASL.Mechanism)
 			}
-			errs = append(errs, validateTLS(key+": kafka.tls", k.TLS)...)
+			if e := validateTLS(k.TLS); e != "" {
+				bad("kafka.tls", "%s", e)
+			}
 		default:
 			bad("type", "%q is not stdout, file, syslog or kafka", o.Type)
 		}
@@ -192,15 +194,15 @@ func Validate(cfg *OutputsConfig) error {
 			bad("queue", "values must not be negative")
 		}
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
-func validateTLS(key string, t TLSConfig) []error {
-	var errs []error
+// validateTLS returns what is wrong with t, or "".
+func validateTLS(t TLSConfig) string {
 	if (t.CertFile == "") != (t.KeyFile == "") {
-		errs = append(errs, fmt.Errorf("%s: cert_file and key_file go together", key))
+		return "cert_file and key_file go together"
 	}
-	return errs
+	return ""
 }
 
 func validTopic(s string) bool {
@@ -313,7 +315,7 @@ func build(cfg OutputsConfig, env buildEnv) (*Router, error) {
 			if opt.Network == "udp" {
 				// A record must fit in one datagram with its header (the
 				// longest MSGID is 32 bytes).
-				hdr := len(formatSyslog(nil, opt.Facility, time.Time{}, opt.Hostname, cmpStr(opt.AppName, "tapdlp"), opt.ProcID, nil)) + 32
+				hdr := len(formatSyslog(nil, opt.Facility, time.Time{}, opt.Hostname, cmpStr(opt.AppName, "tapdlp"), opt.ProcID, 0, nil)) + 32
 				qo.MaxRecord = int(cmp0(s.MaxMessageSize, 64000)) - hdr
 				if qo.MaxRecord < 64 {
 					return fail(wrap(fmt.Errorf("syslog.max_message_size %s leaves no room after the %d-byte header", s.MaxMessageSize, hdr)))

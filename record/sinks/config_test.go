@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/tapdlp/tapdlp/config"
+
+	"github.com/tapdlp/tapdlp/record"
 )
 
 func TestValidate(t *testing.T) {
@@ -28,7 +30,7 @@ func TestValidate(t *testing.T) {
 			{Name: "bus", Type: "kafka", Kafka: KafkaConfig{Brokers: []string{"k1:9092"}, SASL: SASLConfig{Mechanism: "scram-sha-512", Username: "u", PasswordFile: "/run/secrets/k"}}},
 		}}, nil},
 		{"no sinks", OutputsConfig{}, []string{"at least one sink"}},
-		{"bad name", OutputsConfig{Sinks: []OutputConfig{{Name: "Bad Name", Type: "stdout"}}}, []string{`outputs.sinks[0] (Bad Name): name: "Bad Name" must be`}},
+		{"bad name", OutputsConfig{Sinks: []OutputConfig{{Name: "Bad Name", Type: "stdout"}}}, []string{`outputs.sinks[0].name: "Bad Name" must be`}},
 		{"duplicate name", OutputsConfig{Sinks: []OutputConfig{file("a", "x"), file("a", "y")}}, []string{`"a" is used twice`}},
 		{"same path", OutputsConfig{Sinks: []OutputConfig{file("a", "x"), file("b", "./x")}}, []string{"used by another file sink"}},
 		{"unknown type", OutputsConfig{Sinks: []OutputConfig{{Name: "a", Type: "elastic"}}}, []string{`type: "elastic" is not stdout, file, syslog or kafka`}},
@@ -89,7 +91,7 @@ func TestBuildRoutesByType(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, rec := range []string{`{"type":"flow","n":1}`, `{"type":"alert","n":2}`, `{"type":"volume","n":3}`, `{"n":4}`} {
-		if err := r.Write([]byte(rec)); err != nil {
+		if err := r.Write(enc([]byte(rec))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -124,7 +126,7 @@ func TestBuildRoutesByType(t *testing.T) {
 func TestRouterWriteNoAllocs(t *testing.T) {
 	r := NewRouter()
 	r.Add("null", nullSink{}, nil, "flow")
-	rec := []byte(`{"type":"flow","community_id":"1:x"}`)
+	rec := enc([]byte(`{"type":"flow","community_id":"1:x"}`))
 	if n := testing.AllocsPerRun(100, func() { _ = r.Write(rec) }); n != 0 {
 		t.Fatalf("%v allocs per routed record", n)
 	}
@@ -132,21 +134,21 @@ func TestRouterWriteNoAllocs(t *testing.T) {
 
 type nullSink struct{}
 
-func (nullSink) Write([]byte) error { return nil }
-func (nullSink) Close() error       { return nil }
+func (nullSink) Write(record.Encoded) error { return nil }
+func (nullSink) Close() error               { return nil }
 
 func BenchmarkRouterToDurable(b *testing.B) {
 	// A durable sink whose transport accepts everything: the cost of
-	// Write (field scan + copy into the queue) plus delivery.
+	// Write (route lookup + copy into the queue) plus delivery.
 	d, err := newDurable("b", acceptAll{}, queueOptions{}, new(Stats))
 	if err != nil {
 		b.Fatal(err)
 	}
 	r := NewRouter()
 	r.Add("b", d, nil, "flow")
-	rec := kafkaRec("flow", 1)
+	rec := enc(kafkaRec("flow", 1))
 	b.ReportAllocs()
-	b.SetBytes(int64(len(rec)))
+	b.SetBytes(int64(len(rec.JSON)))
 	for b.Loop() {
 		_ = r.Write(rec)
 	}

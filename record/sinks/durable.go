@@ -18,7 +18,7 @@ var ErrDropped = errors.New("record dropped")
 // transport delivers records to one network destination. It is used by a
 // single goroutine at a time.
 type transport interface {
-	// send delivers recs in order and returns how many leading records were
+	// send delivers recs (entries made by frame) in order and returns how many leading records were
 	// delivered; with a non-nil error the rest are retried later. It must
 	// return once ctx is done.
 	send(ctx context.Context, recs [][]byte) (int, error)
@@ -113,7 +113,7 @@ func newDurable(name string, t transport, opt queueOptions, stats *Stats) (*dura
 		spillOut:  make(chan struct{}),
 	}
 	if opt.SpoolDir != "" {
-		sp, err := openSpool(opt.SpoolDir, opt.SpoolBytes, opt.SegmentBytes, opt.MaxRecord, stats)
+		sp, err := openSpool(opt.SpoolDir, opt.SpoolBytes, opt.SegmentBytes, opt.MaxRecord+frameHeader+255, stats)
 		if err != nil {
 			return nil, fmt.Errorf("sink %s: %w", name, err)
 		}
@@ -138,13 +138,12 @@ func notify(c chan struct{}) {
 
 // Write copies rec into the memory queue. It never waits for the network
 // or the disk.
-func (d *durable) Write(rec []byte) error {
-	if len(rec) > d.opt.MaxRecord || len(rec) == 0 {
+func (d *durable) Write(rec record.Encoded) error {
+	if len(rec.JSON) > d.opt.MaxRecord || len(rec.JSON) == 0 {
 		d.stats.Drop(DropTooLarge, 1)
-		return fmt.Errorf("sink %s: %d-byte record: %w", d.name, len(rec), ErrDropped)
+		return fmt.Errorf("sink %s: %d-byte record: %w", d.name, len(rec.JSON), ErrDropped)
 	}
-	c := make([]byte, len(rec))
-	copy(c, rec)
+	c := frame(rec)
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()

@@ -9,13 +9,28 @@ import (
 	"github.com/tapdlp/tapdlp/config"
 )
 
-// smallQueue makes the memory queue spill early so the spool is exercised.
+// smallQueue makes segments small so the spool rotates them, and backoffs
+// short. The memory queue holds more records than any test writes during an
+// outage (at most 3000), so whether a record is dropped for queue_full
+// never depends on how fast the spiller goroutine was scheduled; the spool
+// is still exercised because a failed send switches the sink to spilling.
 var smallQueue = QueueConfig{
-	MemoryRecords:   1024,
+	MemoryRecords:   4096,
 	SegmentSize:     4 << 10,
 	Backoff:         config.Duration(10 * time.Millisecond),
 	MaxBackoff:      config.Duration(50 * time.Millisecond),
 	ShutdownTimeout: config.Duration(300 * time.Millisecond),
+}
+
+// eventually polls cond until it holds or the deadline passes: tests wait
+// for a state, never for a guessed duration.
+func eventually(limit time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(limit); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }
 
 func assertExactlyOnceInOrder(t *testing.T, got []string, n int) {
@@ -41,7 +56,7 @@ func TestSyslogOutageExactlyOnce(t *testing.T) {
 	}
 	write := func(from, to int) {
 		for i := from; i < to; i++ {
-			if err := r.Write(recN(i)); err != nil {
+			if err := r.Write(enc(recN(i))); err != nil {
 				t.Fatalf("write %d: %v", i, err)
 			}
 			if i%50 == 0 {
@@ -57,9 +72,8 @@ func TestSyslogOutageExactlyOnce(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("writing while the receiver was down took %v: Write must not block", d)
 	}
-	time.Sleep(100 * time.Millisecond)
 	s := r.Stats("siem")
-	if s.Spooled.Load() == 0 {
+	if !eventually(10*time.Second, func() bool { return s.Spooled.Load() > 0 }) {
 		t.Fatal("nothing was spooled while the receiver was down")
 	}
 	rcv.start()
@@ -96,7 +110,7 @@ func TestSpoolSurvivesProcessRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 500 {
-		if err := r1.Write(recN(i)); err != nil {
+		if err := r1.Write(enc(recN(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -116,7 +130,7 @@ func TestSpoolSurvivesProcessRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 500; i < 1000; i++ {
-		if err := r2.Write(recN(i)); err != nil {
+		if err := r2.Write(enc(recN(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -146,7 +160,7 @@ func TestDurableDropsOnlyWhenSpoolFull(t *testing.T) {
 	const n = 5000
 	start := time.Now()
 	for i := range n {
-		_ = r.Write(recN(i))
+		_ = r.Write(enc(recN(i)))
 		if i%100 == 0 {
 			time.Sleep(time.Millisecond)
 		}

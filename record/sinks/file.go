@@ -31,6 +31,7 @@ type FileOptions struct {
 	Keep          int              // rotated files kept, oldest removed first (0: keep all)
 	Compress      bool             // zstd-compress rotated files in the background
 	FlushInterval time.Duration    // buffered records reach the file at least this often (default 1s)
+	Truncate      bool             // empty the file when the sink opens it (replay -o), instead of appending
 	Now           func() time.Time // clock for age and names (tests); default time.Now
 	Stats         *Stats
 }
@@ -45,6 +46,7 @@ type FileSink struct {
 
 	mu      sync.Mutex
 	f       *os.File
+	regular bool // f is a regular file (only those can be synced: /dev/null or a pipe cannot)
 	w       *bufio.Writer
 	size    int64
 	opened  time.Time
@@ -77,7 +79,11 @@ func NewFileSink(opt FileOptions) (*FileSink, error) {
 		jobs: make(chan string, 64), bgDone: make(chan struct{}),
 		stopTick: make(chan struct{}), tickDone: make(chan struct{}),
 	}
-	if err := s.open(); err != nil {
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	if opt.Truncate {
+		flags |= os.O_TRUNC
+	}
+	if err := s.openWith(flags); err != nil {
 		return nil, err
 	}
 	go s.background()
@@ -93,8 +99,10 @@ func NewFileSink(opt FileOptions) (*FileSink, error) {
 	return s, nil
 }
 
-func (s *FileSink) open() error {
-	f, err := os.OpenFile(s.opt.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+func (s *FileSink) open() error { return s.openWith(os.O_CREATE | os.O_WRONLY | os.O_APPEND) }
+
+func (s *FileSink) openWith(flags int) error {
+	f, err := os.OpenFile(s.opt.Path, flags, 0o640)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrFile, err)
 	}
@@ -103,7 +111,7 @@ func (s *FileSink) open() error {
 		_ = f.Close()
 		return fmt.Errorf("%w: %w", ErrFile, err)
 	}
-	s.f, s.size, s.opened = f, st.Size(), s.opt.Now()
+	s.f, s.size, s.opened, s.regular = f, st.Size(), s.opt.Now(), st.Mode().IsRegular()
 	if s.w == nil {
 		s.w = bufio.NewWriterSize(f, 256<<10)
 	} else {
@@ -112,8 +120,9 @@ func (s *FileSink) open() error {
 	return nil
 }
 
-// Write appends rec and a newline, rotating first when due.
-func (s *FileSink) Write(rec []byte) error {
+// Write appends rec's JSON and a newline, rotating first when due.
+func (s *FileSink) Write(r record.Encoded) error {
+	rec := r.JSON
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -154,8 +163,10 @@ func (s *FileSink) syncCloseLocked() error {
 		return nil
 	}
 	err := s.w.Flush()
-	if serr := s.f.Sync(); err == nil {
-		err = serr
+	if s.regular {
+		if serr := s.f.Sync(); err == nil {
+			err = serr
+		}
 	}
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
@@ -398,8 +409,8 @@ func NewStdoutSink(w io.Writer, stats *Stats) *StdoutSink {
 	return s
 }
 
-// Write appends rec and a newline.
-func (s *StdoutSink) Write(rec []byte) error {
+// Write appends rec's JSON and a newline.
+func (s *StdoutSink) Write(rec record.Encoded) error {
 	if err := s.ws.Write(rec); err != nil {
 		if errors.Is(err, record.ErrClosed) {
 			s.stats.Drop(DropClosed, 1)

@@ -99,7 +99,7 @@ func TestFileRotation(t *testing.T) {
 			for i := range tt.n {
 				r := recN(i)
 				want = append(want, string(r))
-				if err := f.Write(r); err != nil {
+				if err := f.Write(enc(r)); err != nil {
 					t.Fatal(err)
 				}
 				clk.Add(tt.advance)
@@ -136,17 +136,17 @@ func TestFileReopenAfterExternalRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = f.Write([]byte(`{"n":1}`))
+	_ = f.Write(enc([]byte(`{"n":1}`)))
 	_ = f.Flush()
 	// logrotate renames the live file, then signals us.
 	if err := os.Rename(path, path+"-old"); err != nil {
 		t.Fatal(err)
 	}
-	_ = f.Write([]byte(`{"n":2}`)) // still goes to the renamed file, like any open fd
+	_ = f.Write(enc([]byte(`{"n":2}`))) // still goes to the renamed file, like any open fd
 	if err := f.Reopen(); err != nil {
 		t.Fatal(err)
 	}
-	_ = f.Write([]byte(`{"n":3}`))
+	_ = f.Write(enc([]byte(`{"n":3}`)))
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestFileReopenAfterExternalRotation(t *testing.T) {
 	if got := readLines(t, path); !slices.Equal(got, []string{`{"n":3}`}) {
 		t.Fatalf("reopened file: %q", got)
 	}
-	if err := f.Write([]byte(`{}`)); err == nil {
+	if err := f.Write(enc([]byte(`{}`))); err == nil {
 		t.Fatal("Write after Close succeeded")
 	}
 }
@@ -168,7 +168,7 @@ func TestFileAppendsAcrossRestarts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = f.Write(recN(i))
+		_ = f.Write(enc(recN(i)))
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -182,12 +182,52 @@ func TestStdoutSink(t *testing.T) {
 	var buf bytes.Buffer
 	st := new(Stats)
 	s := NewStdoutSink(&buf, st)
-	_ = s.Write([]byte(`{"type":"flow"}`))
-	_ = s.Write([]byte(`{"type":"alert"}`))
+	_ = s.Write(enc([]byte(`{"type":"flow"}`)))
+	_ = s.Write(enc([]byte(`{"type":"alert"}`)))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if buf.String() != "{\"type\":\"flow\"}\n{\"type\":\"alert\"}\n" || st.Written.Load() != 2 {
 		t.Fatalf("stdout got %q, written %d", buf.String(), st.Written.Load())
+	}
+}
+
+// Replay's -o truncates, the file output appends; neither fsync fails on a
+// file that cannot be synced (/dev/null).
+func TestFileSinkTruncateAndDevNull(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "flows.jsonl")
+	if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		truncate bool
+		want     string
+	}{{false, "old\n{}\n"}, {true, "{}\n"}} {
+		if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := NewFileSink(FileOptions{Path: path, Truncate: tc.truncate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Write(enc([]byte(`{}`))); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(path); string(got) != tc.want {
+			t.Errorf("truncate=%v: file holds %q, want %q", tc.truncate, got, tc.want)
+		}
+	}
+	f, err := NewFileSink(FileOptions{Path: os.DevNull, Truncate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Write(enc([]byte(`{"type":"flow"}`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("%s: close: %v", os.DevNull, err)
 	}
 }

@@ -127,14 +127,16 @@ func (t *kafkaTransport) send(ctx context.Context, recs [][]byte) (int, error) {
 	t.recs = t.recs[:0]
 	idx := make([]int, 0, len(recs)) // position in recs of each produced record
 	for i, r := range recs {
-		typ, _ := topField(r, "type")
-		topic, ok := t.opt.Topics[string(typ)]
+		kind, key, js := unframe(r)
+		topic, ok := t.opt.Topics[kindName(kind)]
 		if !ok {
 			t.opt.Stats.Drop(DropUnrouted, 1)
 			continue
 		}
-		key, _ := topField(r, "community_id")
-		t.pool[i] = kgo.Record{Topic: topic, Key: key, Value: r}
+		if len(key) == 0 {
+			key = nil
+		}
+		t.pool[i] = kgo.Record{Topic: topic, Key: key, Value: js}
 		t.recs = append(t.recs, &t.pool[i])
 		idx = append(idx, i)
 	}

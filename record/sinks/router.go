@@ -10,7 +10,7 @@ import (
 )
 
 // RecordTypes are the values of the "type" field a sink can subscribe to.
-var RecordTypes = []string{"flow", "alert", "volume"}
+var RecordTypes = []string{record.KindFlow.String(), record.KindAlert.String(), record.KindVolume.String()}
 
 type routedSink struct {
 	name  string
@@ -18,22 +18,23 @@ type routedSink struct {
 	stats *Stats
 }
 
-// Router is a record.Sink that fans each record out, by its top-level
-// "type" field, to the sinks subscribed to that type. It holds no queue of
-// its own: network sinks queue and spool behind it, so Write costs a field
-// scan plus one memory copy per network sink.
+// Router is a record.Sink that fans each record out, by its kind, to the
+// sinks subscribed to that type. It holds no queue of its own: network
+// sinks queue and spool behind it, so Write costs a table lookup plus one
+// memory copy per network sink.
 type Router struct {
 	sinks    []routedSink
-	routes   map[string][]int
+	routes   [256][]int // by record.Kind
 	unrouted atomic.Uint64
 	once     sync.Once
 	closeErr error
 }
 
 // NewRouter returns an empty router; Build is the usual constructor.
-func NewRouter() *Router { return &Router{routes: map[string][]int{}} }
+func NewRouter() *Router { return &Router{} }
 
-// Add subscribes s, named name (a metric label), to the record types.
+// Add subscribes s, named name (a metric label), to the record types
+// (RecordTypes; Validate rejects others, Add ignores them).
 // stats may be nil. Add is not safe to call concurrently with Write.
 func (r *Router) Add(name string, s record.Sink, stats *Stats, types ...string) {
 	if stats == nil {
@@ -41,7 +42,9 @@ func (r *Router) Add(name string, s record.Sink, stats *Stats, types ...string) 
 	}
 	r.sinks = append(r.sinks, routedSink{name: name, sink: s, stats: stats})
 	for _, t := range types {
-		r.routes[t] = append(r.routes[t], len(r.sinks)-1)
+		if k, ok := record.ParseKind(t); ok {
+			r.routes[k] = append(r.routes[k], len(r.sinks)-1)
+		}
 	}
 }
 
@@ -49,9 +52,8 @@ func (r *Router) Add(name string, s record.Sink, stats *Stats, types ...string) 
 // nobody subscribed to is counted (Unrouted) and dropped without error,
 // since routing it nowhere is what the configuration asked for. Errors of
 // individual sinks are joined; the other sinks still get the record.
-func (r *Router) Write(rec []byte) error {
-	typ, _ := topField(rec, "type")
-	idx := r.routes[string(typ)]
+func (r *Router) Write(rec record.Encoded) error {
+	idx := r.routes[rec.Kind]
 	if len(idx) == 0 {
 		r.unrouted.Add(1)
 		return nil

@@ -2,7 +2,10 @@ package sinks
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"hash/crc32"
+
+	"github.com/tapdlp/tapdlp/record"
 )
 
 // Spool segment format. A segment is a file named <id>.seg (id: 16 hex
@@ -14,7 +17,8 @@ import (
 // length bound let the reader tell a torn or corrupt tail from a record and
 // skip the rest of that segment instead of delivering garbage or looping.
 const (
-	segMagic     = "TDLPSPL1"
+	segMagicV1   = "TDLPSPL1" // 1: bare JSON records (before kind and key were carried); converted at open
+	segMagic     = "TDLPSPL2" // 2: entries carry kind and key (frame.go)
 	segHeaderLen = len(segMagic)
 	recHeaderLen = 8
 )
@@ -90,5 +94,31 @@ func scanSegment(data []byte, start, maxRecord int) segScan {
 		}
 		s.records++
 		s.goodEnd += n
+	}
+}
+
+// migrateV1 returns a format-2 image of a format-1 segment holding its good
+// records from offset start on (those before were delivered). A format-1
+// record is bare JSON, so its kind and community_id are read from it here:
+// the one place this package parses a record, once per record spooled by
+// an older version, so an upgrade loses nothing that was spooled.
+func migrateV1(data []byte, start, maxRecord int) []byte {
+	out := []byte(segMagic)
+	if start < segHeaderLen || start > len(data) {
+		start = segHeaderLen
+	}
+	for off := start; ; {
+		p, n, st := decodeRecord(data[off:], maxRecord)
+		if st != recOK {
+			return out
+		}
+		var m struct {
+			Type        string `json:"type"`
+			CommunityID string `json:"community_id"`
+		}
+		_ = json.Unmarshal(p, &m)
+		k, _ := record.ParseKind(m.Type)
+		out = appendRecord(out, frame(record.Encoded{Kind: k, Key: m.CommunityID, JSON: p}))
+		off += n
 	}
 }

@@ -102,6 +102,25 @@ func openSpool(dir string, maxBytes, segBytes int64, maxRecord int, stats *Stats
 		if sg.id == cur.seg && cur.off > int64(segHeaderLen) && cur.off <= int64(len(data)) {
 			start = int(cur.off)
 		}
+		if len(data) >= segHeaderLen && string(data[:segHeaderLen]) == segMagicV1 {
+			// Spooled by a version that wrote bare JSON: convert once. The
+			// cursor moves to the new image first, so a crash in between
+			// delivers some records twice, never loses one.
+			data = migrateV1(data, start, maxRecord)
+			if err := writeSync(path+".tmp", data); err != nil {
+				return nil, err
+			}
+			if sg.id == cur.seg {
+				cur.off = int64(segHeaderLen)
+				if err := s.saveCursor(cur); err != nil {
+					return nil, err
+				}
+			}
+			if err := os.Rename(path+".tmp", path); err != nil {
+				return nil, fmt.Errorf("spool %s: %w", path, err)
+			}
+			start = segHeaderLen
+		}
 		sc := scanSegment(data, start, maxRecord)
 		if sc.records == 0 {
 			if sc.status != recEnd {

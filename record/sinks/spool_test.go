@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tapdlp/tapdlp/record"
 )
 
 func recN(i int) []byte { return fmt.Appendf(nil, `{"type":"flow","n":%d}`, i) }
@@ -59,6 +61,7 @@ func FuzzSpoolSegment(f *testing.F) {
 	f.Add(good)
 	f.Add(good[:len(good)-3])
 	f.Add([]byte(segMagic))
+	f.Add(append([]byte(segMagicV1), good[segHeaderLen:]...)) // format 1: converted at open
 	f.Add([]byte{})
 	f.Add(append([]byte(segMagic), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0))
 	// One directory for all runs: a TempDir per input costs more than the
@@ -109,6 +112,18 @@ func FuzzSpoolSegment(f *testing.F) {
 				break
 			}
 			got = append(got, b...)
+		}
+		if len(data) >= segHeaderLen && string(data[:segHeaderLen]) == segMagicV1 {
+			// A format-1 segment is converted at open: expect its records
+			// as framed by the conversion.
+			img := migrateV1(data, segHeaderLen, maxRec)
+			sc := scanSegment(img, 0, maxRec)
+			recs = recs[:0]
+			for b := img[segHeaderLen:sc.goodEnd]; len(b) > 0; {
+				p, n, _ := decodeRecord(b, maxRec)
+				recs = append(recs, p)
+				b = b[n:]
+			}
 		}
 		if len(got) != len(recs) {
 			t.Fatalf("spool read %d records, scan found %d", len(got), len(recs))
@@ -260,4 +275,56 @@ func TestSpoolPrepend(t *testing.T) {
 		}
 	}
 	_ = sp.close()
+}
+
+// A spool written by the version that stored bare JSON (format 1) is
+// converted at open: undelivered records keep their order and gain the
+// kind and key routing needs; records before the cursor stay delivered.
+func TestSpoolMigratesFormat1(t *testing.T) {
+	dir := t.TempDir()
+	recs := []string{
+		`{"type":"flow","community_id":"1:a=","n":0}`,
+		`{"type":"alert","community_id":"1:b=","n":1}`,
+		`{"type":"volume","n":2}`,
+	}
+	img := []byte(segMagicV1)
+	var offs []int
+	for _, r := range recs {
+		offs = append(offs, len(img))
+		img = appendRecord(img, []byte(r))
+	}
+	seg := filepath.Join(dir, fmt.Sprintf("%016x.seg", 1))
+	if err := os.WriteFile(seg, img, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	sp0 := &spool{dir: dir}
+	if err := sp0.saveCursor(spoolPos{seg: 1, off: int64(offs[1])}); err != nil { // record 0 was delivered
+		t.Fatal(err)
+	}
+	sp, err := openSpool(dir, 1<<20, 1<<20, 1<<20, new(Stats))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.close()
+	b, _, err := sp.readBatch(10, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		kind record.Kind
+		key  string
+		json string
+	}{{record.KindAlert, "1:b=", recs[1]}, {record.KindVolume, "", recs[2]}}
+	if len(b) != len(want) {
+		t.Fatalf("read %d records, want %d", len(b), len(want))
+	}
+	for i, w := range want {
+		k, key, js := unframe(b[i])
+		if k != w.kind || string(key) != w.key || string(js) != w.json {
+			t.Errorf("record %d: %v %q %s, want %v %q %s", i, k, key, js, w.kind, w.key, w.json)
+		}
+	}
+	if data, _ := os.ReadFile(seg); string(data[:segHeaderLen]) != segMagic {
+		t.Errorf("segment still starts with %q", data[:segHeaderLen])
+	}
 }

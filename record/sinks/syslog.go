@@ -8,6 +8,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/tapdlp/tapdlp/record"
 )
 
 // ErrSyslog wraps every syslog transport error.
@@ -61,10 +63,10 @@ func appendHeaderField(dst []byte, v []byte, maxLen int) []byte {
 // MSGID is the record type; MSG is the JSON record itself, without a BOM
 // (receivers that parse JSON reject one). STRUCTURED-DATA is NILVALUE: all
 // the structure is in the JSON.
-func formatSyslog(dst []byte, facility int, ts time.Time, host, app, procid string, rec []byte) []byte {
-	typ, _ := topField(rec, "type")
+func formatSyslog(dst []byte, facility int, ts time.Time, host, app, procid string, kind record.Kind, rec []byte) []byte {
+	typ := kindName(kind)
 	sev := sevInfo
-	if string(typ) == "alert" {
+	if kind == record.KindAlert {
 		sev = sevWarning
 	}
 	dst = append(dst, '<')
@@ -78,7 +80,7 @@ func formatSyslog(dst []byte, facility int, ts time.Time, host, app, procid stri
 	dst = append(dst, ' ')
 	dst = appendHeaderField(dst, []byte(procid), 128)
 	dst = append(dst, ' ')
-	dst = appendHeaderField(dst, typ, 32)
+	dst = appendHeaderField(dst, []byte(typ), 32)
 	dst = append(dst, " - "...)
 	return append(dst, rec...)
 }
@@ -181,7 +183,8 @@ func (t *syslogTransport) send(ctx context.Context, recs [][]byte) (int, error) 
 		// One datagram per message (RFC 5426); no delivery confirmation
 		// exists, a refused port shows up as an error on a later write.
 		for i, r := range recs {
-			t.msg = formatSyslog(t.msg[:0], t.opt.Facility, now, t.opt.Hostname, t.opt.AppName, t.opt.ProcID, r)
+			kind, _, js := unframe(r)
+			t.msg = formatSyslog(t.msg[:0], t.opt.Facility, now, t.opt.Hostname, t.opt.AppName, t.opt.ProcID, kind, js)
 			if _, err := t.conn.Write(t.msg); err != nil {
 				t.drop()
 				return i, fmt.Errorf("%w: write udp %s: %w", ErrSyslog, t.opt.Address, err)
@@ -191,7 +194,8 @@ func (t *syslogTransport) send(ctx context.Context, recs [][]byte) (int, error) 
 	}
 	t.buf = t.buf[:0]
 	for _, r := range recs {
-		t.msg = formatSyslog(t.msg[:0], t.opt.Facility, now, t.opt.Hostname, t.opt.AppName, t.opt.ProcID, r)
+		kind, _, js := unframe(r)
+		t.msg = formatSyslog(t.msg[:0], t.opt.Facility, now, t.opt.Hostname, t.opt.AppName, t.opt.ProcID, kind, js)
 		t.buf = appendOctetCounted(t.buf, t.msg)
 	}
 	if _, err := t.conn.Write(t.buf); err != nil {
