@@ -6,8 +6,7 @@ import (
 	"io"
 
 	"github.com/tapdlp/tapdlp/config"
-	"github.com/tapdlp/tapdlp/pipeline"
-	"github.com/tapdlp/tapdlp/record/sinks"
+	"github.com/tapdlp/tapdlp/sensor"
 )
 
 func init() {
@@ -40,13 +39,7 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 		}
 		cfg, err := config.Load(*cfgPath)
 		if err == nil {
-			err = sinks.Validate(&cfg.Outputs)
-		}
-		if err == nil {
-			_, err = pipeline.BuildRules(cfg)
-		}
-		if err == nil {
-			_, err = pipeline.BuildClassifier(cfg)
+			err = sensor.Check(cfg)
 		}
 		if err != nil {
 			fmt.Fprintln(stderr, err)

@@ -1,17 +1,23 @@
 // Command tapdlp is the sensor's command line: replay captures, run on live
 // interfaces, scan files for sensitive data, explain destination lookups and
-// check configuration. It parses flags, builds components and wires them;
-// the logic lives in the packages it calls.
+// check configuration. It parses flags and subcommands only: `run` and
+// `replay` fill a sensor.Config and call sensor.New(cfg).Run(ctx), which
+// builds and wires the components; the logic lives in the packages it calls.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
+
+	"github.com/tapdlp/tapdlp/sensor"
 )
 
 // command is one subcommand.
@@ -87,6 +93,14 @@ func configFlag(fs *flag.FlagSet) *string {
 	fs.StringVar(p, "c", "", "configuration `FILE` (YAML); default: the embedded defaults")
 	fs.StringVar(p, "config", "", "configuration `FILE` (same as -c)")
 	return p
+}
+
+// runSensor runs an assembled sensor until it finishes or the process is
+// interrupted.
+func runSensor(cfg sensor.Config, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return exitCode(stderr, sensor.New(cfg).Run(ctx))
 }
 
 // exitCode maps an error to the process exit status: 2 for usage errors, 1

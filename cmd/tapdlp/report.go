@@ -1,13 +1,12 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
+	"github.com/tapdlp/tapdlp/internal/atomicfile"
 	"github.com/tapdlp/tapdlp/report"
 )
 
@@ -45,7 +44,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	if *out == "-" {
 		return exitCode(stderr, rep.WriteHTML(stdout))
 	}
-	return exitCode(stderr, writeFileAtomic(*out, rep.WriteHTML))
+	return exitCode(stderr, atomicfile.Write(*out, 0o644, rep.WriteHTML))
 }
 
 func readRecords(rep *report.Report, name string) error {
@@ -58,27 +57,4 @@ func readRecords(rep *report.Report, name string) error {
 	}
 	defer f.Close()
 	return rep.ReadInput(name, f)
-}
-
-// writeFileAtomic writes through a temporary file renamed into place, so a
-// failed render never leaves a half page where the last good one was.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	err = write(tmp)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return errors.Join(fmt.Errorf("report: write %s: %w", path, err), os.Remove(tmp.Name()))
-	}
-	return nil
 }
