@@ -168,7 +168,7 @@ func (s *Sensor) live(ctx context.Context) error {
 	defer cancel()
 	if reg != nil {
 		src := pipelineSources(p)
-		src.kernel, src.live, src.router, src.sinks = c.Stats, lopts.Counters, router, sinkNames(s.cfg.Outputs)
+		src.kernel, src.live, src.router, src.sinks = c.Stats, readLive(lopts.Counters), router, sinkNames(s.cfg.Outputs)
 		if err := src.register(reg); err != nil {
 			return errors.Join(err, sink.Close())
 		}

@@ -25,7 +25,7 @@ type sources struct {
 	destinations func() destinations.EngineStats
 	rules        func() rules.Stats
 	kernel       func() (live.Stats, error) // the live capture's socket counters
-	live         *pipeline.LiveStats
+	live         func() liveView
 	router       *sinks.Router
 	sinks        []string // the router's sink names, in configuration order
 }
@@ -62,9 +62,7 @@ func (src sources) register(reg *metrics.Registry) error {
 	on(src.pipeline != nil, func() error {
 		return metrics.Add(reg, "Pipeline", func() *pipeline.Stats { return src.pipeline }, pipelineTags)
 	})
-	on(src.live != nil, func() error {
-		return metrics.Add(reg, "Live", func() liveView { return liveView{src.live, src.live.Interfaces()} }, nil)
-	})
+	on(src.live != nil, func() error { return metrics.Add(reg, "Live", src.live, nil) })
 	on(src.kernel != nil, func() error {
 		kv := &kernelView{read: src.kernel}
 		return metrics.Add(reg, "Kernel", kv.scrape, kernelTags)
@@ -109,6 +107,10 @@ var pipelineTags = metrics.Tags{
 type liveView struct {
 	*pipeline.LiveStats
 	Interfaces []pipeline.InterfaceCount
+}
+
+func readLive(ls *pipeline.LiveStats) func() liveView {
+	return func() liveView { return liveView{ls, ls.Interfaces()} }
 }
 
 // kernelView reads the kernel's socket counters; a failed read is counted,
