@@ -50,38 +50,51 @@ func runFlags(cfg *config.Config, out *string, stderr io.Writer) (*flag.FlagSet,
 }
 
 func runLive(args []string, stdout, stderr io.Writer) int {
-	// The flags are parsed against the embedded defaults, then the ones
-	// given are applied on top of the configuration file they name.
+	sc, code := parseRun(args, stdout, stderr)
+	if code >= 0 {
+		return code
+	}
+	return runSensor(sc, stderr)
+}
+
+// parseRun parses `run`'s arguments against the embedded defaults, then
+// applies the flags given on top of the configuration file they name. A
+// non-negative code means: exit with it.
+func parseRun(args []string, stdout, stderr io.Writer) (sensor.Config, int) {
 	defaults, err := config.Load("")
 	if err != nil {
-		return exitCode(stderr, err)
+		return sensor.Config{}, exitCode(stderr, err)
 	}
 	var out string
 	fs, path := runFlags(defaults, &out, stderr)
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitCode(stderr, err)
+		return sensor.Config{}, exitCode(stderr, err)
 	}
 	if len(rest) > 0 {
 		fmt.Fprintf(stderr, "tapdlp run: unexpected argument %q\n", rest[0])
 		fs.Usage()
-		return 2
+		return sensor.Config{}, 2
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
-		return exitCode(stderr, err)
+		return sensor.Config{}, exitCode(stderr, err)
 	}
-	onCfg, _ := runFlags(cfg, &out, io.Discard)
-	fs.Visit(func(f *flag.Flag) { err = errors.Join(err, onCfg.Set(f.Name, f.Value.String())) })
+	onCfg, _ := runFlags(cfg, new(string), io.Discard) // -o is already in out
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "o" {
+			err = errors.Join(err, onCfg.Set(f.Name, f.Value.String()))
+		}
+	})
 	if err != nil {
-		return exitCode(stderr, err)
+		return sensor.Config{}, exitCode(stderr, err)
 	}
 	if len(cfg.Capture.Interfaces) == 0 {
 		fmt.Fprintln(stderr, "tapdlp run: no interface (-i, or capture.interfaces in the configuration)")
 		fs.Usage()
-		return 2
+		return sensor.Config{}, 2
 	}
-	return runSensor(sensor.Config{Config: cfg, Path: *path, Output: out, Stdout: stdout, Stderr: stderr}, stderr)
+	return sensor.Config{Config: cfg, Path: *path, Output: out, Stdout: stdout, Stderr: stderr}, -1
 }
 
 // value is a flag.Value of type T: parse reads it (the configuration's
