@@ -119,3 +119,17 @@ func exitCode(stderr io.Writer, err error) int {
 	fmt.Fprintln(stderr, msg)
 	return 1
 }
+
+// withInput calls read with the named input: "-" is stdin (labelled
+// "stdin"), anything else a file that is closed afterwards.
+func withInput(name string, read func(label string, r io.Reader) error) error {
+	if name == "-" {
+		return read("stdin", os.Stdin)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return read(name, f)
+}

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/tapdlp/tapdlp/internal/atomicfile"
 	"github.com/tapdlp/tapdlp/report"
@@ -37,24 +36,13 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	}
 	rep := report.New(opt)
 	for _, name := range files {
-		if err := readRecords(rep, name); err != nil {
-			return exitCode(stderr, err)
+		err := withInput(name, func(label string, r io.Reader) error { return rep.ReadInput(label, r) })
+		if err != nil {
+			return exitCode(stderr, fmt.Errorf("report: %w", err))
 		}
 	}
 	if *out == "-" {
 		return exitCode(stderr, rep.WriteHTML(stdout))
 	}
 	return exitCode(stderr, atomicfile.Write(*out, 0o644, rep.WriteHTML))
-}
-
-func readRecords(rep *report.Report, name string) error {
-	if name == "-" {
-		return rep.ReadInput("stdin", os.Stdin)
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	defer f.Close()
-	return rep.ReadInput(name, f)
 }
