@@ -41,7 +41,7 @@ func runFlags(cfg *config.Config, out *string, stderr io.Writer) (*flag.FlagSet,
 	fs.IntVar(&cc.Snaplen, "snaplen", cc.Snaplen, "bytes kept per frame")
 	fs.Var(notFlag{&cc.Promiscuous}, "no-promisc", "do not put the interfaces in promiscuous mode")
 	fs.StringVar(&cc.User, "user", cc.User, "switch to `USER` once the sockets are open")
-	fs.Var(durationFlag(&cc.StatusInterval), "status", "status line interval on stderr (0: none)")
+	fs.Var(durationFlag(&cc.StatusInterval), "status", "status line every `D` on stderr (0: none)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tapdlp run [-c FILE] [-i IFACE[,IFACE...]] [-f FILTER] [-o FILE]")
 		fs.PrintDefaults()
