@@ -79,7 +79,7 @@ func (src sources) register(reg *metrics.Registry) error {
 	on(src.http != nil, func() error { return metrics.Add(reg, "HTTP", func() httpView { return readHTTP(src.http) }, httpTags) })
 	on(src.classify != nil, func() error { return metrics.Add(reg, "Classify", src.classify, nil) })
 	on(src.destinations != nil, func() error {
-		return metrics.Add(reg, "Destinations", func() destinationsView { return readDestinations(src.destinations()) }, destinationTags)
+		return metrics.Add(reg, "Destinations", func() destinationsView { return readDestinations(src.destinations()) }, nil)
 	})
 	on(src.rules != nil, func() error { return metrics.Add(reg, "Rules", src.rules, ruleTags) })
 	on(src.router != nil, func() error {
@@ -273,26 +273,6 @@ func readDestinations(s destinations.EngineStats) destinationsView {
 		v.HitRatio = float64(s.DNS.Hits+s.DNS.FallbackHits) / float64(all)
 	}
 	return v
-}
-
-var destinationTags = metrics.Tags{
-	"EngineStats.DNS.Size":            `metric:"tapdlp_dns_cache_entries" help:"(client, address) entries in the DNS answer cache."`,
-	"EngineStats.DNS.AddrSize":        `metric:"tapdlp_dns_cache_address_entries" help:"Per-address entries in the DNS answer cache."`,
-	"EngineStats.DNS.Hits":            `metric:"tapdlp_dns_cache_lookups_total" label:"result=hit" help:"DNS cache lookups, by result (hit: the client's own answer; fallback_hit: another client's; miss)."`,
-	"EngineStats.DNS.FallbackHits":    `metric:"tapdlp_dns_cache_lookups_total" label:"result=fallback_hit"`,
-	"EngineStats.DNS.Misses":          `metric:"tapdlp_dns_cache_lookups_total" label:"result=miss"`,
-	"EngineStats.DNS.Evictions":       `metric:"tapdlp_dns_cache_evictions_total" help:"DNS cache entries dropped by the size bound."`,
-	"EngineStats.DNS.Expired":         `metric:"tapdlp_dns_cache_expired_total" help:"DNS cache entries found past their TTL."`,
-	"EngineStats.DNS.RejectedAnswer":  `metric:"tapdlp_dns_cache_rejected_answers_total" help:"DNS answers not cached (invalid name or no address)."`,
-	"EngineStats.FirstSeen.Size":      `metric:"tapdlp_destinations_first_seen_entries" help:"Destinations held by the first-seen tracker."`,
-	"EngineStats.FirstSeen.Loaded":    `metric:"tapdlp_destinations_first_seen_loaded" help:"First-seen entries read from the state file at start."`,
-	"EngineStats.FirstSeen.New":       `metric:"tapdlp_destinations_first_seen_new_total" help:"Destinations seen for the first time."`,
-	"EngineStats.FirstSeen.Evictions": `metric:"tapdlp_destinations_first_seen_evictions_total" help:"First-seen entries dropped by the size bound."`,
-	"EngineStats.Reloads":             `metric:"tapdlp_destinations_reloads_total" help:"Successful reloads of the destination catalogs."`,
-	"EngineStats.CatalogEntries":      `metric:"tapdlp_destinations_catalog_entries" help:"Entries in the destination name catalog."`,
-	"EngineStats.RangeEntries":        `metric:"tapdlp_destinations_range_entries" help:"Entries in the destination address-range catalog."`,
-	"EngineStats.IOCDomains":          `metric:"tapdlp_destinations_ioc_entries" label:"kind=domain" help:"Indicators of compromise loaded, by kind."`,
-	"EngineStats.IOCPrefixes":         `metric:"tapdlp_destinations_ioc_entries" label:"kind=prefix"`,
 }
 
 var ruleTags = metrics.Tags{
