@@ -9,10 +9,6 @@ import (
 	"github.com/tapdlp/tapdlp/sensor"
 )
 
-func init() {
-	register(command{"config", "`config check FILE` validates a file; `config default` prints the embedded default", runConfig})
-}
-
 func runConfig(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: tapdlp config check FILE | tapdlp config default")

@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 
@@ -27,16 +26,24 @@ type command struct {
 	run     func(args []string, stdout, stderr io.Writer) int
 }
 
-var commands []command
-
-func register(c command) { commands = append(commands, c) }
+// commands is every subcommand, in the order usage lists them. A table, not
+// init-time registration: what the binary can do is read in one place.
+var commands = []command{
+	{"config", "`config check FILE` validates a file; `config default` prints the embedded default", runConfig},
+	{"lookup", "explain how a host name or IP address is classified", runLookup},
+	{"replay", "read pcap/pcapng files (gzip/zstd too, - for stdin) and write flow records", runReplay},
+	{"report", "render flow/alert/volume records (JSON lines, gzip/zstd too) as one HTML page", runReport},
+	{"rules", "`rules check FILE|DIR` validates policies; `rules test RULES CAPTURE...` shows which fire", runRules},
+	{"run", "capture from network interfaces (AF_PACKET) and write flow records", runLive},
+	{"scan", "find sensitive data in a file or stdin with the sensor's detectors (a validating PII grep)", runScan},
+	{"version", "print version, commit and build date", runVersion},
+}
 
 func main() {
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func dispatch(args []string, stdout, stderr io.Writer) int {
-	sort.Slice(commands, func(i, j int) bool { return commands[i].name < commands[j].name })
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {

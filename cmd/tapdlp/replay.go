@@ -9,10 +9,6 @@ import (
 	"github.com/tapdlp/tapdlp/sensor"
 )
 
-func init() {
-	register(command{"replay", "read pcap/pcapng files (gzip/zstd too, - for stdin) and write flow records", runReplay})
-}
-
 func runReplay(args []string, stdout, stderr io.Writer) int {
 	var sc sensor.Config
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)

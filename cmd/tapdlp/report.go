@@ -9,10 +9,6 @@ import (
 	"github.com/tapdlp/tapdlp/report"
 )
 
-func init() {
-	register(command{"report", "render flow/alert/volume records (JSON lines, gzip/zstd too) as one HTML page", runReport})
-}
-
 func runReport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -10,10 +10,6 @@ import (
 	"github.com/tapdlp/tapdlp/sensor"
 )
 
-func init() {
-	register(command{"rules", "`rules check FILE|DIR` validates policies; `rules test RULES CAPTURE...` shows which fire", runRules})
-}
-
 func runRules(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: tapdlp rules check FILE|DIR | tapdlp rules test [-c FILE] RULES CAPTURE... | tapdlp rules default")

@@ -13,10 +13,6 @@ import (
 	"github.com/tapdlp/tapdlp/sensor"
 )
 
-func init() {
-	register(command{"run", "capture from network interfaces (AF_PACKET) and write flow records", runLive})
-}
-
 // runFlags defines `run`'s flags on the configuration they override, so a
 // flag and its configuration key are one value. The defaults shown by -h
 // are cfg's.

@@ -11,10 +11,6 @@ import (
 	"github.com/tapdlp/tapdlp/pipeline"
 )
 
-func init() {
-	register(command{"scan", "find sensitive data in a file or stdin with the sensor's detectors (a validating PII grep)", runScan})
-}
-
 func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
