@@ -17,8 +17,9 @@
 // types and classes, rule ids, severities, sink names), are sanitised once
 // more on the way out, and a family's series are capped. Every exported
 // metric is listed, with its labels and meaning, in METRICS.md, generated
-// from the assembled sensor's catalog (a test in package sensor keeps the
-// file, the README table and what a scrape serves in agreement).
+// from the assembled sensor's catalog: tests in package sensor keep the file
+// equal to the catalog and to what a scrape serves, and cmd/tapdlp's keep
+// the README table equal to the file.
 //
 // Nothing here is global: a Registry is built per run, so a test or a
 // configuration reload builds a new one instead of re-registering names in

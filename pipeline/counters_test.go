@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -135,5 +136,34 @@ func TestReloadCountsNewDetectors(t *testing.T) {
 	}
 	if n, _ := count("credit_card"); n != 2*cards {
 		t.Errorf("credit_card %d after a second replay, want %d (carried over, then counted again)", n, 2*cards)
+	}
+}
+
+// Workers count while a reload adds detection types (run with -race): no
+// count is lost, and a type whose class changed starts a new counter.
+func TestDetectionCountsDuringReload(t *testing.T) {
+	s := newInspectionStats([]string{"credit_card"}, []string{"PCI"})
+	rec := &record.Flow{Sensitive: []record.Finding{{Type: "credit_card", Count: 1}}}
+	const n = 20000
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for range n {
+			s.count(rec)
+		}
+	})
+	for i := range 200 {
+		s.addTypes([]string{"credit_card", fmt.Sprintf("custom_%d", i%7)}, []string{"PCI", "PII"})
+	}
+	wg.Wait()
+	got := map[string]DetectionCount{}
+	for _, d := range s.Detections() {
+		got[d.Type] = d
+	}
+	if got["credit_card"].Count != n || len(got) != 8 {
+		t.Errorf("credit_card %d (want %d), %d types (want 8)", got["credit_card"].Count, n, len(got))
+	}
+	s.addTypes([]string{"credit_card"}, []string{"SECRET"})
+	if d := s.Detections()[0]; d.Type != "credit_card" || d.Class != "SECRET" || d.Count != 0 {
+		t.Errorf("reclassified type: %+v", d)
 	}
 }
