@@ -46,7 +46,7 @@ func TestHangupReloadIsExposed(t *testing.T) {
 	reg := registry(t, pipelineSources(p))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { s.reloadOnHangup(ctx, p, nil); close(done) }()
+	go func() { s.reloadOnHangup(ctx, hup, p, nil); close(done) }()
 	defer func() { cancel(); <-done }()
 
 	replay := func() string {

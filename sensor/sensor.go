@@ -179,7 +179,16 @@ func (s *Sensor) live(ctx context.Context) error {
 			}
 		}()
 	}
-	go s.reloadOnHangup(ctx, p, router)
+	hup := s.cfg.Hangup
+	if hup == nil {
+		// Registered before the capture starts: an early SIGHUP must
+		// reload, not terminate the process.
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGHUP)
+		defer signal.Stop(ch)
+		hup = ch
+	}
+	go s.reloadOnHangup(ctx, hup, p, router)
 
 	s.log.Info("capturing", "interfaces", strings.Join(lc.Interfaces, ","), "sockets_per_interface", lc.Sockets,
 		"fanout", lc.Fanout.String(), "fanout_group", lc.FanoutGroup, "filter", lc.Filter, "metrics", s.cfg.Metrics.Listen)
@@ -215,14 +224,7 @@ func openSink(path string, stdout io.Writer) (record.Sink, error) {
 // what can change while packets flow (catalog, IOC lists, rules, detectors
 // and their counters), and reopens file outputs for an external logrotate.
 // A bad file keeps the old configuration and logs why, with file:line.
-func (s *Sensor) reloadOnHangup(ctx context.Context, p *pipeline.Pipeline, router *sinks.Router) {
-	hup := s.cfg.Hangup
-	if hup == nil {
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, syscall.SIGHUP)
-		defer signal.Stop(ch)
-		hup = ch
-	}
+func (s *Sensor) reloadOnHangup(ctx context.Context, hup <-chan os.Signal, p *pipeline.Pipeline, router *sinks.Router) {
 	for {
 		select {
 		case <-ctx.Done():
