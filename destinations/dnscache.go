@@ -220,14 +220,22 @@ func (c *DNSCache) Resolve(client, server netip.Addr, name string, now int64) Re
 
 // DNSCacheStats is a snapshot of the cache counters.
 type DNSCacheStats struct {
-	Size           int    `json:"size"`            // (client, address) entries
-	AddrSize       int    `json:"addr_size"`       // per-address entries
-	Hits           uint64 `json:"hits"`            // answered from the client's own answer
-	FallbackHits   uint64 `json:"fallback_hits"`   // answered from another client's answer
-	Misses         uint64 `json:"misses"`          // no live answer
-	Evictions      uint64 `json:"evictions"`       // entries dropped by the size bound (both maps)
-	Expired        uint64 `json:"expired"`         // entries found past their TTL
-	RejectedAnswer uint64 `json:"rejected_answer"` // Add calls with an invalid name or no address
+	// (client, address) entries
+	Size int `json:"size" metric:"tapdlp_dns_cache_entries" help:"(client, address) entries in the DNS answer cache."`
+	// per-address entries
+	AddrSize int `json:"addr_size" metric:"tapdlp_dns_cache_address_entries" help:"Per-address entries in the DNS answer cache."`
+	// answered from the client's own answer
+	Hits uint64 `json:"hits" metric:"tapdlp_dns_cache_lookups_total" label:"result=hit" help:"DNS cache lookups, by result (hit: the client's own answer; fallback_hit: another client's; miss)."`
+	// answered from another client's answer
+	FallbackHits uint64 `json:"fallback_hits" metric:"tapdlp_dns_cache_lookups_total" label:"result=fallback_hit"`
+	// no live answer
+	Misses uint64 `json:"misses" metric:"tapdlp_dns_cache_lookups_total" label:"result=miss"`
+	// entries dropped by the size bound (both maps)
+	Evictions uint64 `json:"evictions" metric:"tapdlp_dns_cache_evictions_total" help:"DNS cache entries dropped by the size bound."`
+	// entries found past their TTL
+	Expired uint64 `json:"expired" metric:"tapdlp_dns_cache_expired_total" help:"DNS cache entries found past their TTL."`
+	// Add calls with an invalid name or no address
+	RejectedAnswer uint64 `json:"rejected_answer" metric:"tapdlp_dns_cache_rejected_answers_total" help:"DNS answers not cached (invalid name or no address)."`
 }
 
 // Stats returns the counters. It locks every shard; call it for metrics,

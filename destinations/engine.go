@@ -128,16 +128,16 @@ func (e *Engine) ReloadConfig(cfg Config) error {
 	return nil
 }
 
-// EngineStats is a snapshot of everything the destinations stage counts, for
-// the metrics exporter.
+// EngineStats is a snapshot of everything the destinations stage counts.
+// The metric tags declare how the metrics exporter names each value.
 type EngineStats struct {
 	DNS            DNSCacheStats  `json:"dns_cache"`
 	FirstSeen      FirstSeenStats `json:"first_seen"`
-	Reloads        uint64         `json:"reloads"`
-	CatalogEntries int            `json:"catalog_entries"`
-	RangeEntries   int            `json:"range_entries"`
-	IOCDomains     int            `json:"ioc_domains"`
-	IOCPrefixes    int            `json:"ioc_prefixes"`
+	Reloads        uint64         `json:"reloads" metric:"tapdlp_destinations_reloads_total" help:"Successful reloads of the destination catalogs."`
+	CatalogEntries int            `json:"catalog_entries" metric:"tapdlp_destinations_catalog_entries" help:"Entries in the destination name catalog."`
+	RangeEntries   int            `json:"range_entries" metric:"tapdlp_destinations_range_entries" help:"Entries in the destination address-range catalog."`
+	IOCDomains     int            `json:"ioc_domains" metric:"tapdlp_destinations_ioc_entries" label:"kind=domain" help:"Indicators of compromise loaded, by kind."`
+	IOCPrefixes    int            `json:"ioc_prefixes" metric:"tapdlp_destinations_ioc_entries" label:"kind=prefix"`
 }
 
 // Stats returns the current counters. It locks every cache shard briefly:

@@ -194,10 +194,13 @@ func (f *FirstSeen) Save() error {
 
 // FirstSeenStats is a snapshot of the tracker counters.
 type FirstSeenStats struct {
-	Size      int    `json:"size"`
-	Loaded    int    `json:"loaded"`    // entries read from the state file at start
-	New       uint64 `json:"new"`       // first-seen answers given
-	Evictions uint64 `json:"evictions"` // keys dropped by the size bound
+	Size int `json:"size" metric:"tapdlp_destinations_first_seen_entries" help:"Destinations held by the first-seen tracker."`
+	// entries read from the state file at start
+	Loaded int `json:"loaded" metric:"tapdlp_destinations_first_seen_loaded" help:"First-seen entries read from the state file at start."`
+	// first-seen answers given
+	New uint64 `json:"new" metric:"tapdlp_destinations_first_seen_new_total" help:"Destinations seen for the first time."`
+	// keys dropped by the size bound
+	Evictions uint64 `json:"evictions" metric:"tapdlp_destinations_first_seen_evictions_total" help:"First-seen entries dropped by the size bound."`
 }
 
 // Stats returns the counters.

@@ -4,33 +4,31 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 
-	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/metrics"
-	"github.com/tapdlp/tapdlp/pipeline"
-	"github.com/tapdlp/tapdlp/record/sinks"
 )
 
-// Example shows how the CLI wires the exporter: the stages' accessors go
-// into Sources, readiness is the CLI's own check, and Serve stops with the
-// run's context.
+// StageStats is how a stage declares its counters: tags on its own stats
+// struct, no import of package metrics.
+type StageStats struct {
+	Requests atomic.Uint64 `metric:"tapdlp_http_requests_total" help:"HTTP request heads parsed."`
+	Stops    atomic.Uint64 `metric:"tapdlp_http_stops_total" label:"reason=gap" help:"HTTP parsers that stopped on a connection, by reason."`
+}
+
+// Example shows how the sensor wires the exporter: the registry first (its
+// latency histogram goes to the pipeline), then each stage's stats struct,
+// readiness is the sensor's own check, and Serve stops with the run's
+// context.
 func Example() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg, _ := config.Parse("default.yaml", config.Default())
-	router := sinks.NewRouter() // normally sinks.Build(cfg…)
-	p, err := pipeline.New(cfg, pipeline.Options{Sink: router})
-	if err != nil {
+	reg := metrics.New()
+	stage := new(StageStats) // normally owned by the stage, e.g. p.HTTPStats()
+	if err := metrics.Add(reg, "HTTP", func() *StageStats { return stage }, nil); err != nil {
+		slog.Error("metrics", "err", err)
 		return
 	}
-	reg := metrics.New(metrics.Sources{
-		Pipeline:     p.Stats(),
-		Decode:       p.DecodeStats(),
-		Flows:        p.FlowStats(),
-		Rules:        p.Rules().Stats,
-		Destinations: p.Destinations().Stats,
-		Sinks:        router,
-	})
 	captureOpen := true
 	ready := func() error {
 		if !captureOpen {
@@ -43,5 +41,5 @@ func Example() {
 			slog.Error("metrics endpoint", "err", err)
 		}
 	}()
-	// … p.RunLive(ctx, …) or p.Replay(ctx, …)
+	// … p.RunLive(ctx, …)
 }

@@ -28,7 +28,7 @@ func newExpo(sizeHint int) *expo {
 
 // head writes f's HELP and TYPE lines the first time f is written. The
 // format requires a family's samples to be contiguous; the writers keep them
-// so, and TestScrapeWellFormed proves it.
+// so, and TestCatalogIsWhatIsServed proves it.
 func (e *expo) head(f *family) {
 	if e.last == f {
 		return
@@ -57,16 +57,6 @@ func (e *expo) u(f *family, v uint64, lv ...string) {
 	e.b = append(e.b, '\n')
 }
 
-// i writes a gauge that may be negative.
-func (e *expo) i(f *family, v int64, lv ...string) {
-	if len(lv) != len(f.labels) {
-		return
-	}
-	e.start(f, lv)
-	e.b = strconv.AppendInt(e.b, v, 10)
-	e.b = append(e.b, '\n')
-}
-
 // f writes one sample with a float value.
 func (e *expo) f(f *family, v float64, lv ...string) {
 	if len(lv) != len(f.labels) {
@@ -89,54 +79,6 @@ func (e *expo) start(f *family, lv []string) {
 	}
 	e.b = appendSeries(e.b, f.name, "", f.labels, lv)
 	e.b = append(e.b, ' ')
-}
-
-// vec writes a labelled family whose series come from several places (all
-// sockets of an interface, all rules, all sinks): series with the same
-// label values are summed, first-seen order is kept, and the series count
-// is capped at maxSeries.
-func (e *expo) vec(f *family, fill func(add func(v uint64, lv ...string))) {
-	type series struct {
-		lv []string
-		v  uint64
-	}
-	var list []series
-	idx := make(map[string]int)
-	other := make([]string, len(f.labels))
-	for i := range other {
-		other[i] = "other"
-	}
-	fill(func(v uint64, lv ...string) {
-		if len(lv) != len(f.labels) {
-			return
-		}
-		clean := make([]string, len(lv))
-		for i, s := range lv {
-			clean[i] = sanitize(s)
-		}
-		key := string(appendSeries(nil, "", "", f.labels, clean))
-		j, ok := idx[key]
-		if !ok {
-			if len(list) >= maxSeries-1 {
-				clean = other
-				key = string(appendSeries(nil, "", "", f.labels, clean))
-				j, ok = idx[key]
-			}
-			if !ok {
-				j = len(list)
-				idx[key] = j
-				list = append(list, series{lv: clean})
-			}
-		}
-		list[j].v += v
-	})
-	if len(list) == 0 {
-		e.head(f) // an empty family still documents itself
-		return
-	}
-	for _, s := range list {
-		e.u(f, s.v, s.lv...)
-	}
 }
 
 // appendSeries appends name+suffix and the label set {k="v",…}; values are

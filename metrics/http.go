@@ -24,7 +24,7 @@ const maxReason = 200
 
 // Handler serves /metrics (this Registry), /healthz (200 "ok" while the
 // process serves at all) and /readyz: 200 "ok" when ready returns nil,
-// else 503 with the error as one line. ready is the CLI's check (capture
+// else 503 with the error as one line. ready is the sensor's check (capture
 // open, every sink reachable or spooling); nil means always ready.
 func (r *Registry) Handler(ready func() error) http.Handler {
 	mux := http.NewServeMux()

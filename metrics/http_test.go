@@ -37,12 +37,12 @@ func TestHandler(t *testing.T) {
 		{"post refused", "POST", "/metrics", nil, 405, "*", "", ""},
 		{"unknown path", "GET", "/debug/pprof/", nil, 404, "*", "", ""},
 	}
-	h := New(fullSources()).Handler(nil)
+	h := toyRegistry(t, fullToy()).Handler(nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			hh := h
 			if tt.ready != nil {
-				hh = New(fullSources()).Handler(tt.ready)
+				hh = toyRegistry(t, fullToy()).Handler(tt.ready)
 			}
 			rec := httptest.NewRecorder()
 			hh.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
@@ -70,7 +70,7 @@ func TestHandler(t *testing.T) {
 // sink that comes back makes the sensor ready again without a restart.
 func TestReadyzFollowsTheCheck(t *testing.T) {
 	var err error = errors.New("capture not open")
-	h := New(Sources{}).Handler(func() error { return err })
+	h := New().Handler(func() error { return err })
 	code := func() int {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
@@ -95,7 +95,8 @@ func TestServeOverTCP(t *testing.T) {
 	addr := ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, New(fullSources()).Handler(nil)) }()
+	h := toyRegistry(t, fullToy()).Handler(nil)
+	go func() { done <- serve(ctx, ln, h) }()
 
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
@@ -103,7 +104,7 @@ func TestServeOverTCP(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "tapdlp_flows_active 5\n") {
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "tapdlp_capture_packets_total 1000\n") {
 		t.Fatalf("scrape: %d %.200q", resp.StatusCode, body)
 	}
 
@@ -125,7 +126,7 @@ func TestServeOverTCP(t *testing.T) {
 func TestServeShutsDownOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, "127.0.0.1:0", New(Sources{}).Handler(nil)) }()
+	go func() { done <- Serve(ctx, "127.0.0.1:0", New().Handler(nil)) }()
 	time.Sleep(50 * time.Millisecond)
 	cancel()
 	select {

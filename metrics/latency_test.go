@@ -53,7 +53,7 @@ func TestLatencyBuckets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := New(Sources{})
+			r := New()
 			for _, v := range tt.obs {
 				r.Latency().Observe(v)
 			}
@@ -84,7 +84,7 @@ func TestLatencyBuckets(t *testing.T) {
 // TestLatencyObserveAllocs: the pipeline calls Observe on its hot path
 // (sampled); once a decade has been seen it must not allocate.
 func TestLatencyObserveAllocs(t *testing.T) {
-	l := New(Sources{}).Latency()
+	l := New().Latency()
 	l.Observe(0.00042)
 	if n := testing.AllocsPerRun(1000, func() { l.Observe(0.00042) }); n != 0 {
 		t.Errorf("Observe allocates %v times per call", n)
@@ -94,7 +94,7 @@ func TestLatencyObserveAllocs(t *testing.T) {
 // TestLatencyConcurrentScrape runs Observe from several goroutines while
 // scraping (run with -race): every scrape stays well formed.
 func TestLatencyConcurrentScrape(t *testing.T) {
-	r := New(Sources{})
+	r := New()
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for g := range 4 {
@@ -111,14 +111,14 @@ func TestLatencyConcurrentScrape(t *testing.T) {
 		})
 	}
 	for range 50 {
-		parseExposition(t, scrape(t, r))
+		parse(t, scrape(t, r))
 	}
 	close(stop)
 	wg.Wait()
 }
 
 func BenchmarkLatencyObserve(b *testing.B) {
-	l := New(Sources{}).Latency()
+	l := New().Latency()
 	l.Observe(0.0003)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -127,7 +127,7 @@ func BenchmarkLatencyObserve(b *testing.B) {
 }
 
 func BenchmarkScrapeFull(b *testing.B) {
-	r := New(fullSources())
+	r := toyRegistry(b, fullToy())
 	r.Latency().Observe(0.0003)
 	var sink strings.Builder
 	b.ReportAllocs()

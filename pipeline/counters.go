@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,12 +23,20 @@ type LatencyObserver interface {
 const latencySampleEvery = 64
 
 // InspectionStats are content-inspection totals, counted when a flow's final
-// record is written.
+// record is written. The tags name their metrics (see package metrics).
 type InspectionStats struct {
-	InspectedBytes       atomic.Uint64 // decoded plaintext bytes scanned
-	TruncatedInspections atomic.Uint64 // flow directions stopped at inspect_bytes
-	EncryptedFlows       atomic.Uint64 // flows whose payload was TLS/QUIC or a tunnel
-	detections           map[string]*detection
+	InspectedBytes       atomic.Uint64 `metric:"tapdlp_classify_inspected_bytes_total" help:"Decoded plaintext bytes scanned by the content detectors."`
+	TruncatedInspections atomic.Uint64 `metric:"tapdlp_classify_truncated_inspections_total" help:"Flow directions whose scan stopped at the inspect_bytes cap."`
+	// EvidenceDropped is not counted yet: the per-stream figure
+	// (classify.Stream.Dropped) is not summed by the sessions.
+	EvidenceDropped atomic.Uint64 `metric:"tapdlp_classify_evidence_dropped_total" help:"Evidence or hash values not kept in a record because of the per-record caps."`
+	EncryptedFlows  atomic.Uint64 `metric:"-"` // in the replay summary only
+
+	// detections is read-only once published; adding detection types (a
+	// reload with new custom detectors) publishes a new map that keeps the
+	// existing counters, so counts never go back and workers count
+	// without locks.
+	detections atomic.Pointer[map[string]*detection]
 }
 
 type detection struct {
@@ -35,22 +45,56 @@ type detection struct {
 }
 
 func newInspectionStats(types, classes []string) *InspectionStats {
-	s := &InspectionStats{detections: make(map[string]*detection, len(types))}
-	for i, t := range types {
-		s.detections[t] = &detection{class: classes[i]}
-	}
+	s := new(InspectionStats)
+	s.addTypes(types, classes)
 	return s
 }
 
-// EachDetection calls fn for every detection type (built-in and custom).
-func (s *InspectionStats) EachDetection(fn func(typ, class string, n uint64)) {
-	for t, d := range s.detections {
-		fn(t, d.class, d.count.Load())
+// addTypes makes sure every detection type has a counter. Types that
+// disappear keep theirs (a counter must not vanish or restart); a type
+// whose class changed is counted under the new class from now on.
+// Callers serialise addTypes (construction, Reload).
+func (s *InspectionStats) addTypes(types, classes []string) {
+	old := s.detections.Load()
+	m := make(map[string]*detection, len(types))
+	if old != nil {
+		for t, d := range *old {
+			m[t] = d
+		}
 	}
+	for i, t := range types {
+		if d := m[t]; d == nil || d.class != classes[i] {
+			m[t] = &detection{class: classes[i]}
+		}
+	}
+	s.detections.Store(&m)
 }
 
-// count adds a final record's inspection results. The map is read-only
-// after construction, so workers count without locks.
+// DetectionCount is how often one detection type was found. Type is a
+// configured detector name (built-in or custom) and Class its class:
+// never a detected value.
+type DetectionCount struct {
+	Type  string `label:"type"`
+	Class string `label:"class"`
+	Count uint64 `metric:"tapdlp_classify_detections_total" help:"Sensitive-data detections, by detection type and class."`
+}
+
+// Detections returns every detection type's count, sorted by type.
+func (s *InspectionStats) Detections() []DetectionCount {
+	mp := s.detections.Load()
+	if mp == nil {
+		return nil
+	}
+	m := *mp
+	out := make([]DetectionCount, 0, len(m))
+	for t, d := range m {
+		out = append(out, DetectionCount{Type: t, Class: d.class, Count: d.count.Load()})
+	}
+	slices.SortFunc(out, func(a, b DetectionCount) int { return strings.Compare(a.Type, b.Type) })
+	return out
+}
+
+// count adds a final record's inspection results.
 func (s *InspectionStats) count(rec *record.Flow) {
 	if in := rec.Inspected; in != nil {
 		s.InspectedBytes.Add(in.Out + in.In)
@@ -61,8 +105,16 @@ func (s *InspectionStats) count(rec *record.Flow) {
 			s.EncryptedFlows.Add(1)
 		}
 	}
+	if len(rec.Sensitive) == 0 {
+		return
+	}
+	mp := s.detections.Load()
+	if mp == nil {
+		return
+	}
+	m := *mp
 	for i := range rec.Sensitive {
-		if d := s.detections[rec.Sensitive[i].Type]; d != nil {
+		if d := m[rec.Sensitive[i].Type]; d != nil {
 			d.count.Add(uint64(rec.Sensitive[i].Count))
 		}
 	}

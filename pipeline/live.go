@@ -74,22 +74,25 @@ type LiveOptions struct {
 }
 
 // LiveStats are the live path's own counters; the kernel's are in
-// live.Stats.
+// live.Stats. The tags name their metrics (see package metrics).
 type LiveStats struct {
-	ReaderStalls atomic.Uint64 // a reader waited for a free batch (merge or workers behind)
-	LatePackets  atomic.Uint64 // packets older than the merged clock when released (out of order)
-	ExtraVLANs   atomic.Uint64 // inner VLAN ids dropped to make room for the kernel-stripped outer tag
-	ReadErrors   atomic.Uint64 // socket errors other than the idle timeout
+	ReaderStalls atomic.Uint64 `metric:"tapdlp_capture_reader_stalls_total" help:"Times a socket reader waited for a free batch because the merger or the workers were behind."`
+	LatePackets  atomic.Uint64 `metric:"tapdlp_capture_late_packets_total" help:"Packets older than the merged packet clock when released (out of order across sockets)."`
+	ExtraVLANs   atomic.Uint64 `metric:"tapdlp_capture_inner_vlans_dropped_total" help:"Inner VLAN ids dropped to make room for the kernel-stripped outer tag."`
+	ReadErrors   atomic.Uint64 `metric:"tapdlp_capture_read_errors_total" help:"Socket read errors other than the idle timeout."`
 
 	mu     sync.Mutex
 	ifaces map[string]*ifaceCounter // by interface name, created before readers start
 	order  []string
 }
 
-// InterfaceCount is what the sensor read from one capture interface.
+// InterfaceCount is what the sensor read from one capture interface:
+// frames and their bytes as on the wire, summed over the interface's
+// sockets. Name is the configured interface name (the metrics label).
 type InterfaceCount struct {
-	Name           string
-	Packets, Bytes uint64
+	Name    string `label:"interface"`
+	Packets uint64 `metric:"tapdlp_capture_interface_packets_total" help:"Frames the sensor read from an interface."`
+	Bytes   uint64 `metric:"tapdlp_capture_interface_bytes_total" help:"Frame bytes (as on the wire) the sensor read from an interface."`
 }
 
 type ifaceCounter struct{ packets, bytes atomic.Uint64 }

@@ -24,7 +24,8 @@ type swappable struct {
 // stays in force and the error says why. Flows in progress keep their
 // detectors; new flows use the new ones. Sizes, timeouts and outputs are
 // not reloadable (restart for those). Dedup state and volume baselines
-// carry over.
+// carry over, and so do the detection counters; a new custom detector gets
+// its own from now on. Reload must not run concurrently with itself.
 func (p *Pipeline) Reload(cfg *config.Config) error {
 	eng, err := buildRules(cfg, p.opts.ExtraRules, p.swap.rules.Load())
 	if err != nil {
@@ -38,6 +39,7 @@ func (p *Pipeline) Reload(cfg *config.Config) error {
 		return fmt.Errorf("reload destinations: %w", err)
 	}
 	p.swap.rules.Store(eng)
+	p.inspStats.addTypes(cl.Types()) // before the detectors: their findings must find a counter
 	p.swap.classify.Store(cl)
 	p.swap.gen.Add(1)
 	return nil

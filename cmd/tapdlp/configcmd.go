@@ -6,13 +6,8 @@ import (
 	"io"
 
 	"github.com/tapdlp/tapdlp/config"
-	"github.com/tapdlp/tapdlp/pipeline"
-	"github.com/tapdlp/tapdlp/record/sinks"
+	"github.com/tapdlp/tapdlp/sensor"
 )
-
-func init() {
-	register(command{"config", "`config check FILE` validates a file; `config default` prints the embedded default", runConfig})
-}
 
 func runConfig(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -40,13 +35,7 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 		}
 		cfg, err := config.Load(*cfgPath)
 		if err == nil {
-			err = sinks.Validate(&cfg.Outputs)
-		}
-		if err == nil {
-			_, err = pipeline.BuildRules(cfg)
-		}
-		if err == nil {
-			_, err = pipeline.BuildClassifier(cfg)
+			err = sensor.Check(cfg)
 		}
 		if err != nil {
 			fmt.Fprintln(stderr, err)

@@ -11,10 +11,6 @@ import (
 	"github.com/tapdlp/tapdlp/pipeline"
 )
 
-func init() {
-	register(command{"lookup", "explain how a host name or IP address is classified", runLookup})
-}
-
 func runLookup(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lookup", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -1,17 +1,22 @@
 // Command tapdlp is the sensor's command line: replay captures, run on live
 // interfaces, scan files for sensitive data, explain destination lookups and
-// check configuration. It parses flags, builds components and wires them;
-// the logic lives in the packages it calls.
+// check configuration. It parses flags and subcommands only: `run` and
+// `replay` fill a sensor.Config and call sensor.New(cfg).Run(ctx), which
+// builds and wires the components; the logic lives in the packages it calls.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"os/signal"
 	"strings"
+	"syscall"
+
+	"github.com/tapdlp/tapdlp/sensor"
 )
 
 // command is one subcommand.
@@ -21,16 +26,24 @@ type command struct {
 	run     func(args []string, stdout, stderr io.Writer) int
 }
 
-var commands []command
-
-func register(c command) { commands = append(commands, c) }
+// commands is every subcommand, in the order usage lists them. A table, not
+// init-time registration: what the binary can do is read in one place.
+var commands = []command{
+	{"config", "`config check FILE` validates a file; `config default` prints the embedded default", runConfig},
+	{"lookup", "explain how a host name or IP address is classified", runLookup},
+	{"replay", "read pcap/pcapng files (gzip/zstd too, - for stdin) and write flow records", runReplay},
+	{"report", "render flow/alert/volume records (JSON lines, gzip/zstd too) as one HTML page", runReport},
+	{"rules", "`rules check FILE|DIR` validates policies; `rules test RULES CAPTURE...` shows which fire", runRules},
+	{"run", "capture from network interfaces (AF_PACKET) and write flow records", runLive},
+	{"scan", "find sensitive data in a file or stdin with the sensor's detectors (a validating PII grep)", runScan},
+	{"version", "print version, commit and build date", runVersion},
+}
 
 func main() {
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func dispatch(args []string, stdout, stderr io.Writer) int {
-	sort.Slice(commands, func(i, j int) bool { return commands[i].name < commands[j].name })
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {
@@ -89,6 +102,14 @@ func configFlag(fs *flag.FlagSet) *string {
 	return p
 }
 
+// runSensor runs an assembled sensor until it finishes or the process is
+// interrupted.
+func runSensor(cfg sensor.Config, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return exitCode(stderr, sensor.New(cfg).Run(ctx))
+}
+
 // exitCode maps an error to the process exit status: 2 for usage errors, 1
 // for anything else.
 func exitCode(stderr io.Writer, err error) int {
@@ -104,4 +125,18 @@ func exitCode(stderr io.Writer, err error) int {
 	}
 	fmt.Fprintln(stderr, msg)
 	return 1
+}
+
+// withInput calls read with the named input: "-" is stdin (labelled
+// "stdin"), anything else a file that is closed afterwards.
+func withInput(name string, read func(label string, r io.Reader) error) error {
+	if name == "-" {
+		return read("stdin", os.Stdin)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return read(name, f)
 }

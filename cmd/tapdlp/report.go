@@ -1,19 +1,13 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
+	"github.com/tapdlp/tapdlp/internal/atomicfile"
 	"github.com/tapdlp/tapdlp/report"
 )
-
-func init() {
-	register(command{"report", "render flow/alert/volume records (JSON lines, gzip/zstd too) as one HTML page", runReport})
-}
 
 func runReport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
@@ -38,47 +32,13 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	}
 	rep := report.New(opt)
 	for _, name := range files {
-		if err := readRecords(rep, name); err != nil {
-			return exitCode(stderr, err)
+		err := withInput(name, func(label string, r io.Reader) error { return rep.ReadInput(label, r) })
+		if err != nil {
+			return exitCode(stderr, fmt.Errorf("report: %w", err))
 		}
 	}
 	if *out == "-" {
 		return exitCode(stderr, rep.WriteHTML(stdout))
 	}
-	return exitCode(stderr, writeFileAtomic(*out, rep.WriteHTML))
-}
-
-func readRecords(rep *report.Report, name string) error {
-	if name == "-" {
-		return rep.ReadInput("stdin", os.Stdin)
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	defer f.Close()
-	return rep.ReadInput(name, f)
-}
-
-// writeFileAtomic writes through a temporary file renamed into place, so a
-// failed render never leaves a half page where the last good one was.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	err = write(tmp)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return errors.Join(fmt.Errorf("report: write %s: %w", path, err), os.Remove(tmp.Name()))
-	}
-	return nil
+	return exitCode(stderr, atomicfile.Write(*out, 0o644, rep.WriteHTML))
 }

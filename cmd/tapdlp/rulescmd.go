@@ -1,24 +1,14 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/tapdlp/tapdlp/config"
-	"github.com/tapdlp/tapdlp/pipeline"
-	"github.com/tapdlp/tapdlp/record"
-	"github.com/tapdlp/tapdlp/record/sinks"
 	"github.com/tapdlp/tapdlp/rules"
+	"github.com/tapdlp/tapdlp/sensor"
 )
-
-func init() {
-	register(command{"rules", "`rules check FILE|DIR` validates policies; `rules test RULES CAPTURE...` shows which fire", runRules})
-}
 
 func runRules(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -90,28 +80,6 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	var sink record.Sink = record.NewWriterSink(io.Discard)
-	if *out != "" {
-		if sink, err = sinks.NewFileSink(sinks.FileOptions{Path: *out, Truncate: true}); err != nil {
-			return exitCode(stderr, err)
-		}
-	}
-	p, err := pipeline.New(cfg, pipeline.Options{Sink: sink, Log: cfg.Logger(stderr), ExtraRules: pos[:1]})
-	if err != nil {
-		return exitCode(stderr, err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	sum, err := p.Replay(ctx, pos[1:])
-	if cerr := sink.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return exitCode(stderr, err)
-	}
-	fmt.Fprintf(stdout, "%d flows, %d records from %d packets\n\n", sum.Flows, sum.Records, sum.Packets)
-	if err := rules.WriteTable(stdout, p.Rules().Stats()); err != nil {
-		return exitCode(stderr, err)
-	}
-	return 0
+	return runSensor(sensor.Config{Config: cfg, Path: *cfgPath, Files: pos[1:], ExtraRules: pos[:1], Output: *out,
+		Discard: true, Quiet: true, RulesTable: stdout, Stdout: stdout, Stderr: stderr}, stderr)
 }

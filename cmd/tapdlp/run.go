@@ -1,268 +1,176 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"runtime"
+	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/tapdlp/tapdlp/capture/live"
 	"github.com/tapdlp/tapdlp/config"
-	"github.com/tapdlp/tapdlp/metrics"
-	"github.com/tapdlp/tapdlp/pipeline"
-	"github.com/tapdlp/tapdlp/record"
-	"github.com/tapdlp/tapdlp/record/sinks"
+	"github.com/tapdlp/tapdlp/sensor"
 )
 
-func init() {
-	register(command{"run", "capture from network interfaces (AF_PACKET) and write flow records", runLive})
-}
-
-// sizeFlag is a flag.Value for sizes such as 64MiB.
-type sizeFlag struct{ v *int }
-
-func (f sizeFlag) String() string {
-	if f.v == nil || *f.v == 0 {
-		return ""
-	}
-	return config.Size(*f.v).String()
-}
-
-func (f sizeFlag) Set(s string) error {
-	n, err := config.ParseSize(s)
-	if err != nil {
-		return err
-	}
-	if n > 1<<40 {
-		return fmt.Errorf("%q is too large", s)
-	}
-	*f.v = int(n)
-	return nil
-}
-
-// fanoutFlag is a flag.Value for live.FanoutMode.
-type fanoutFlag struct{ v *live.FanoutMode }
-
-func (f fanoutFlag) String() string {
-	if f.v == nil {
-		return ""
-	}
-	return f.v.String()
-}
-
-func (f fanoutFlag) Set(s string) error {
-	m, err := live.ParseFanoutMode(s)
-	if err != nil {
-		return err
-	}
-	*f.v = m
-	return nil
-}
-
-func runLive(args []string, stdout, stderr io.Writer) int {
-	// The configuration supplies the defaults the flags override, so it is
-	// loaded before the flags are defined.
-	cfg, err := config.Load(configPathFromArgs(args))
-	if err != nil {
-		return exitCode(stderr, err)
-	}
-	cc := cfg.Capture
+// runFlags defines `run`'s flags on the configuration they override, so a
+// flag and its configuration key are one value. The defaults shown by -h
+// are cfg's.
+func runFlags(cfg *config.Config, out *string, stderr io.Writer) (*flag.FlagSet, *string) {
+	cc := &cfg.Capture
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configFlag(fs)
-	lc := live.Config{
-		Sockets: cc.SocketsPerInterface, FanoutGroup: cc.FanoutGroup, NoDefrag: !cc.Defrag,
-		RingSize: int(cc.RingSize), BlockSize: int(cc.BlockSize), FrameSize: int(cc.FrameSize),
-		BlockTimeout: cc.BlockTimeout.D(), Snaplen: cc.Snaplen, NoPromiscuous: !cc.Promiscuous,
-		Filter: cc.BPFFilter, User: cc.User,
-	}
-	if lc.Fanout, err = live.ParseFanoutMode(cc.Fanout); err != nil {
-		return exitCode(stderr, fmt.Errorf("%s: capture.fanout: %w", cfg.Where("capture.fanout"), err))
-	}
-	ifaces := fs.String("i", strings.Join(cc.Interfaces, ","), "capture on `IFACES` (comma-separated; a passive tap's ports belong together)")
-	out := fs.String("o", "", "write records to `FILE` instead of the configured outputs")
-	workers := fs.Int("workers", 0, "worker goroutines (0: from config, whose default is one per CPU)")
-	metricsAddr := fs.String("metrics", cfg.Metrics.Listen, "serve /metrics, /healthz and /readyz on `ADDR` (\"\": off)")
-	fs.IntVar(&lc.Sockets, "sockets", lc.Sockets, "AF_PACKET sockets per interface (0: one per worker)")
-	fs.StringVar(&lc.Filter, "f", lc.Filter, "capture filter in tcpdump syntax, e.g. 'not port 22'")
-	fs.Var(fanoutFlag{&lc.Fanout}, "fanout", "fanout `MODE`: hash, cpu, qm or lb")
-	group := fs.Uint("fanout-group", uint(lc.FanoutGroup), "fanout group `ID` of the first interface (the next ones use ID+1, …)")
-	fs.BoolVar(&lc.NoDefrag, "no-defrag", lc.NoDefrag, "do not let the kernel reassemble IPv4 fragments before fanout")
-	fs.Var(sizeFlag{&lc.RingSize}, "ring-size", "ring `SIZE` per socket")
-	fs.Var(sizeFlag{&lc.BlockSize}, "block-size", "TPACKET_V3 block `SIZE` (a multiple of the page size)")
-	fs.Var(sizeFlag{&lc.FrameSize}, "frame-size", "ring frame `SIZE` (divides the block size)")
-	fs.Var((*config.Duration)(&lc.BlockTimeout), "block-timeout", "hand partly filled blocks over after `D`")
-	fs.IntVar(&lc.Snaplen, "snaplen", lc.Snaplen, "bytes kept per frame")
-	fs.BoolVar(&lc.NoPromiscuous, "no-promisc", lc.NoPromiscuous, "do not put the interfaces in promiscuous mode")
-	fs.StringVar(&lc.User, "user", lc.User, "switch to `USER` once the sockets are open")
-	status := new(time.Duration)
-	*status = cc.StatusInterval.D()
-	fs.Var((*config.Duration)(status), "status", "status line interval on stderr (0: none)")
+	path := configFlag(fs)
+	fs.Var(listFlag(&cc.Interfaces), "i", "capture on `IFACES` (comma-separated; a passive tap's ports belong together)")
+	fs.StringVar(out, "o", "", "write records to `FILE` instead of the configured outputs")
+	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "worker goroutines (0: one per CPU)")
+	fs.StringVar(&cfg.Metrics.Listen, "metrics", cfg.Metrics.Listen, "serve /metrics, /healthz and /readyz on `ADDR` (\"\": off)")
+	fs.IntVar(&cc.SocketsPerInterface, "sockets", cc.SocketsPerInterface, "AF_PACKET sockets per interface (0: one per worker)")
+	fs.StringVar(&cc.BPFFilter, "f", cc.BPFFilter, "capture filter in tcpdump syntax, e.g. 'not port 22'")
+	fs.Var(fanoutFlag(&cc.Fanout), "fanout", "fanout `MODE`: hash, cpu, qm or lb")
+	fs.Var(groupFlag(&cc.FanoutGroup), "fanout-group", "fanout group `ID` of the first interface (the next ones use ID+1, …)")
+	fs.Var(notFlag{&cc.Defrag}, "no-defrag", "do not let the kernel reassemble IPv4 fragments before fanout")
+	fs.Var(sizeFlag(&cc.RingSize), "ring-size", "ring `SIZE` per socket")
+	fs.Var(sizeFlag(&cc.BlockSize), "block-size", "TPACKET_V3 block `SIZE` (a multiple of the page size)")
+	fs.Var(sizeFlag(&cc.FrameSize), "frame-size", "ring frame `SIZE` (divides the block size)")
+	fs.Var(durationFlag(&cc.BlockTimeout), "block-timeout", "hand partly filled blocks over after `D`")
+	fs.IntVar(&cc.Snaplen, "snaplen", cc.Snaplen, "bytes kept per frame")
+	fs.Var(notFlag{&cc.Promiscuous}, "no-promisc", "do not put the interfaces in promiscuous mode")
+	fs.StringVar(&cc.User, "user", cc.User, "switch to `USER` once the sockets are open")
+	fs.Var(durationFlag(&cc.StatusInterval), "status", "status line every `D` on stderr (0: none)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tapdlp run [-c FILE] [-i IFACE[,IFACE...]] [-f FILTER] [-o FILE]")
 		fs.PrintDefaults()
 	}
+	return fs, path
+}
+
+func runLive(args []string, stdout, stderr io.Writer) int {
+	sc, code := parseRun(args, stdout, stderr)
+	if code >= 0 {
+		return code
+	}
+	return runSensor(sc, stderr)
+}
+
+// parseRun parses `run`'s arguments against the embedded defaults, then
+// applies the flags given on top of the configuration file they name. A
+// non-negative code means: exit with it.
+func parseRun(args []string, stdout, stderr io.Writer) (sensor.Config, int) {
+	defaults, err := config.Load("")
+	if err != nil {
+		return sensor.Config{}, exitCode(stderr, err)
+	}
+	var out string
+	fs, path := runFlags(defaults, &out, stderr)
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitCode(stderr, err)
+		return sensor.Config{}, exitCode(stderr, err)
 	}
 	if len(rest) > 0 {
 		fmt.Fprintf(stderr, "tapdlp run: unexpected argument %q\n", rest[0])
 		fs.Usage()
-		return 2
+		return sensor.Config{}, 2
 	}
-	lc.Interfaces = nil
-	for _, name := range strings.Split(*ifaces, ",") {
-		if name = strings.TrimSpace(name); name != "" {
-			lc.Interfaces = append(lc.Interfaces, name)
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return sensor.Config{}, exitCode(stderr, err)
+	}
+	onCfg, _ := runFlags(cfg, new(string), io.Discard) // -o is already in out
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "o" {
+			err = errors.Join(err, onCfg.Set(f.Name, f.Value.String()))
 		}
+	})
+	if err != nil {
+		return sensor.Config{}, exitCode(stderr, err)
 	}
-	if len(lc.Interfaces) == 0 {
+	if len(cfg.Capture.Interfaces) == 0 {
 		fmt.Fprintln(stderr, "tapdlp run: no interface (-i, or capture.interfaces in the configuration)")
 		fs.Usage()
-		return 2
+		return sensor.Config{}, 2
 	}
-	if *group == 0 || *group > 0xffff {
-		return exitCode(stderr, fmt.Errorf("-fanout-group %d: want 1..65535", *group))
-	}
-	lc.FanoutGroup = uint16(*group)
-	if *workers > 0 {
-		cfg.Workers = *workers
-	}
-	if lc.Sockets == 0 {
-		lc.Sockets = cfg.Workers
-		if lc.Sockets <= 0 {
-			lc.Sockets = runtime.GOMAXPROCS(0)
-		}
-	}
-	if err := lc.Validate(); err != nil {
-		return exitCode(stderr, err)
-	}
-	log := cfg.Logger(stderr)
-
-	// The sinks first: files and spools are opened with the start-up
-	// privileges, before they are dropped.
-	var sink record.Sink
-	var router *sinks.Router
-	if *out != "" {
-		if sink, err = openSink(*out, stdout); err != nil {
-			return exitCode(stderr, err)
-		}
-	} else {
-		if router, err = sinks.Build(cfg.Outputs); err != nil {
-			return exitCode(stderr, err)
-		}
-		sink = router
-	}
-	c, err := live.Open(lc)
-	if err != nil {
-		sink.Close()
-		return exitCode(stderr, err)
-	}
-	defer c.Close()
-	// Open sockets keep working without privileges. Root without -user
-	// keeps them: dropping capabilities but staying uid 0 would only
-	// pretend to be safe.
-	if lc.User != "" || os.Geteuid() != 0 {
-		switch err := live.DropPrivileges(lc.User); {
-		case errors.Is(err, live.ErrCapabilitiesKept):
-			log.Warn("running with capabilities", "err", err)
-		case err != nil:
-			sink.Close()
-			return exitCode(stderr, err)
-		}
-	} else {
-		log.Warn("running as root: set -user to drop privileges once the sockets are open")
-	}
-
-	lopts := pipeline.LiveOptions{StatusEvery: *status, Counters: new(pipeline.LiveStats)}
-	if *status > 0 {
-		lopts.Status = stderr
-	}
-	lat := new(latencyProxy)
-	p, err := pipeline.New(cfg, pipeline.Options{Sink: sink, Log: log, Latency: lat})
-	if err != nil {
-		sink.Close()
-		return exitCode(stderr, err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if *metricsAddr != "" {
-		reg := metrics.New(metricsSources(p, c, lopts.Counters, router))
-		lat.to.Store(reg.Latency())
-		ready := readiness(c, router)
-		go func() {
-			if err := metrics.Serve(ctx, *metricsAddr, reg.Handler(ready)); err != nil {
-				log.Error("metrics endpoint", "err", err)
-			}
-		}()
-	}
-	go reloadOnHUP(ctx, log, configPathFromArgs(args), p, router)
-
-	log.Info("capturing", "interfaces", strings.Join(lc.Interfaces, ","), "sockets_per_interface", lc.Sockets,
-		"fanout", lc.Fanout.String(), "fanout_group", lc.FanoutGroup, "filter", lc.Filter, "metrics", *metricsAddr)
-	sum, err := p.RunLive(ctx, c, lopts)
-	if cerr := sink.Close(); err == nil {
-		err = cerr
-	}
-	fmt.Fprintln(stderr, "tapdlp run:", sum)
-	return exitCode(stderr, err)
+	return sensor.Config{Config: cfg, Path: *path, Output: out, Stdout: stdout, Stderr: stderr}, -1
 }
 
-// configPathFromArgs finds -c/--config among the arguments before the flag
-// set that needs the configuration's values as defaults is built.
-func configPathFromArgs(args []string) string {
-	for i, a := range args {
-		for _, name := range []string{"-c", "--c", "-config", "--config"} {
-			if a == name && i+1 < len(args) {
-				return args[i+1]
-			}
-			if v, ok := strings.CutPrefix(a, name+"="); ok {
-				return v
-			}
-		}
-		if a == "--" {
-			break
-		}
-	}
-	return ""
+// value is a flag.Value of type T: parse reads it (the configuration's
+// grammar for sizes and durations), show prints it (default fmt.Sprint).
+type value[T any] struct {
+	p     *T
+	parse func(string) (T, error)
+	show  func(T) string
 }
 
-// reloadOnHUP re-reads the configuration on SIGHUP and applies what can
-// change while packets flow (catalog, IOC lists, rules, detectors), and
-// reopens file outputs for external logrotate. A bad file keeps the old
-// configuration and logs why, with file:line.
-func reloadOnHUP(ctx context.Context, log *slog.Logger, path string, p *pipeline.Pipeline, router *sinks.Router) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-		}
-		if router != nil {
-			if err := router.Reopen(); err != nil {
-				log.Error("SIGHUP: reopening outputs", "err", err)
-			}
-		}
-		cfg, err := config.Load(path)
-		if err == nil {
-			err = p.Reload(cfg)
-		}
-		if err != nil {
-			log.Error("SIGHUP: configuration not reloaded; the previous one stays in force", "err", err)
-			continue
-		}
-		log.Info("SIGHUP: configuration reloaded", "file", cfg.File)
+func (v value[T]) String() string {
+	switch {
+	case v.p == nil:
+		return ""
+	case v.show != nil:
+		return v.show(*v.p)
 	}
+	return fmt.Sprint(*v.p)
+}
+
+func (v value[T]) Set(s string) (err error) {
+	*v.p, err = v.parse(s)
+	return err
+}
+
+func sizeFlag(p *config.Size) value[config.Size] {
+	return value[config.Size]{p: p, parse: func(s string) (config.Size, error) {
+		n, err := config.ParseSize(s)
+		if err == nil && n > 1<<40 {
+			err = fmt.Errorf("%q is too large", s)
+		}
+		return n, err
+	}}
+}
+
+func durationFlag(p *config.Duration) value[config.Duration] {
+	return value[config.Duration]{p: p, parse: config.ParseDuration}
+}
+
+// listFlag is a comma-separated list; setting it replaces the list.
+func listFlag(p *[]string) value[[]string] {
+	return value[[]string]{p: p, show: func(l []string) string { return strings.Join(l, ",") },
+		parse: func(s string) (l []string, _ error) {
+			for _, name := range strings.Split(s, ",") {
+				if name = strings.TrimSpace(name); name != "" {
+					l = append(l, name)
+				}
+			}
+			return l, nil
+		}}
+}
+
+// fanoutFlag is a fanout mode, checked when given.
+func fanoutFlag(p *string) value[string] {
+	return value[string]{p: p, parse: func(s string) (string, error) {
+		_, err := live.ParseFanoutMode(s)
+		return s, err
+	}}
+}
+
+// groupFlag is a fanout group id, 1..65535.
+func groupFlag(p *uint16) value[uint16] {
+	return value[uint16]{p: p, parse: func(s string) (uint16, error) {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || n == 0 || n > 0xffff {
+			return 0, fmt.Errorf("-fanout-group %s: want 1..65535", s)
+		}
+		return uint16(n), nil
+	}}
+}
+
+// notFlag is a -no-X boolean flag that clears the setting X.
+type notFlag struct{ v *bool }
+
+func (f notFlag) IsBoolFlag() bool { return true }
+
+func (f notFlag) String() string { return strconv.FormatBool(f.v != nil && !*f.v) }
+
+func (f notFlag) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	*f.v = !b
+	return err
 }

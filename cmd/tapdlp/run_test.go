@@ -2,8 +2,14 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tapdlp/tapdlp/sensor"
 )
 
 // TestRunStartupErrors checks that `run` refuses bad input before it opens
@@ -36,6 +42,58 @@ func TestRunStartupErrors(t *testing.T) {
 			if stdout.Len() != 0 {
 				t.Errorf("stdout: %q, want nothing", stdout.String())
 			}
+		})
+	}
+}
+
+// TestRunFlagsOverrideConfig: a flag given on the command line wins over
+// the configuration file, whatever its position relative to -c; a flag
+// not given leaves the file's value; sizes and durations take the
+// configuration's grammar.
+func TestRunFlagsOverrideConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run.yaml")
+	os.WriteFile(path, []byte(`
+workers: 3
+capture:
+  interfaces: [eth9]
+  snaplen: 9000
+  ring_size: 16MiB
+  status_interval: 2m
+  defrag: true
+  fanout_group: 77
+metrics: {listen: "127.0.0.1:9999"}
+`), 0o644)
+	tests := []struct {
+		name  string
+		args  []string
+		check func(*testing.T, sensor.Config)
+	}{
+		{"file values kept", []string{"-c", path}, func(t *testing.T, c sensor.Config) {
+			if c.Capture.Snaplen != 9000 || c.Workers != 3 || c.Capture.RingSize != 16<<20 || c.Metrics.Listen != "127.0.0.1:9999" ||
+				c.Capture.FanoutGroup != 77 || c.Capture.StatusInterval.D() != 2*time.Minute || c.Output != "" || c.Path != path {
+				t.Errorf("%+v", c.Capture)
+			}
+		}},
+		{"flags after -c win", []string{"-c", path, "-snaplen", "2000", "-ring-size", "64k", "-status", "1d", "-o", "out.jsonl", "-no-defrag"}, func(t *testing.T, c sensor.Config) {
+			if c.Capture.Snaplen != 2000 || c.Capture.RingSize != 64<<10 || c.Capture.StatusInterval.D() != 24*time.Hour || c.Output != "out.jsonl" || c.Capture.Defrag {
+				t.Errorf("%+v output %q", c.Capture, c.Output)
+			}
+		}},
+		{"flags before -c win", []string{"-i", "lo,eth1", "-workers", "5", "-metrics", "", "-fanout-group", "9", "--config", path}, func(t *testing.T, c sensor.Config) {
+			if strings.Join(c.Capture.Interfaces, ",") != "lo,eth1" || c.Workers != 5 || c.Metrics.Listen != "" || c.Capture.FanoutGroup != 9 || c.Capture.Snaplen != 9000 {
+				t.Errorf("%+v workers %d metrics %q", c.Capture, c.Workers, c.Metrics.Listen)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			sc, code := parseRun(tt.args, io.Discard, &stderr)
+			if code >= 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			tt.check(t, sc)
 		})
 	}
 }

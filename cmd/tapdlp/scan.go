@@ -5,16 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/tapdlp/tapdlp/classify"
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/pipeline"
 )
-
-func init() {
-	register(command{"scan", "find sensitive data in a file or stdin with the sensor's detectors (a validating PII grep)", runScan})
-}
 
 func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
@@ -45,25 +40,22 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	found := 0
 	var line []byte
 	for _, name := range files {
-		r, closeFn, err := openInput(name)
-		if err != nil {
-			return exitCode(stderr, err)
-		}
-		err = classify.ScanReader(r, eng, func(m classify.Match) {
-			found++
-			if *asJSON {
-				line = m.AppendJSON(line[:0])
-				w.Write(line)
-				w.WriteByte('\n')
-				return
-			}
-			prefix := ""
-			if len(files) > 1 {
-				prefix = name + ":"
-			}
-			fmt.Fprintf(w, "%s%d-%d\t%s\t%s\t%s\t%s\n", prefix, m.Start, m.End, m.Type, m.Class, m.Confidence, m.Evidence)
+		err := withInput(name, func(_ string, r io.Reader) error {
+			return classify.ScanReader(r, eng, func(m classify.Match) {
+				found++
+				if *asJSON {
+					line = m.AppendJSON(line[:0])
+					w.Write(line)
+					w.WriteByte('\n')
+					return
+				}
+				prefix := ""
+				if len(files) > 1 {
+					prefix = name + ":"
+				}
+				fmt.Fprintf(w, "%s%d-%d\t%s\t%s\t%s\t%s\n", prefix, m.Start, m.End, m.Type, m.Class, m.Confidence, m.Evidence)
+			})
 		})
-		closeFn()
 		if err != nil {
 			return exitCode(stderr, fmt.Errorf("scan %s: %w", name, err))
 		}
@@ -72,15 +64,4 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		return 1 // like grep: nothing found
 	}
 	return 0
-}
-
-func openInput(name string) (io.Reader, func(), error) {
-	if name == "-" {
-		return os.Stdin, func() {}, nil
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return f, func() { f.Close() }, nil
 }

@@ -14,10 +14,6 @@ var (
 	date    = ""
 )
 
-func init() {
-	register(command{"version", "print version, commit and build date", runVersion})
-}
-
 func runVersion(_ []string, stdout, _ io.Writer) int {
 	c, d := commit, date
 	if info, ok := debug.ReadBuildInfo(); ok && c == "" {

@@ -1,0 +1,111 @@
+package sensor
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/pipeline"
+	"github.com/tapdlp/tapdlp/record"
+)
+
+const inspectPcap = "../testdata/pcap/inspect.pcap"
+
+// TestHangupReloadIsExposed: a custom detector added to the configuration
+// file and applied by a hangup is counted and served afterwards, with the
+// counters that were already there carried over; a bad file keeps the old
+// configuration.
+func TestHangupReloadIsExposed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tapdlp.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("workers: 1\n")
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	hup := make(chan os.Signal)
+	s := New(Config{Config: cfg, Path: path, Hangup: hup, Stderr: &logs})
+	s.log = slog.New(slog.NewTextHandler(&logs, nil))
+	p, err := pipeline.New(cfg, pipeline.Options{Sink: record.NewWriterSink(io.Discard), Log: s.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry(t, pipelineSources(p))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.reloadOnHangup(ctx, hup, p, nil); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	replay := func() string {
+		t.Helper()
+		if _, err := p.Replay(context.Background(), []string{inspectPcap}); err != nil {
+			t.Fatal(err)
+		}
+		return scrape(t, reg)
+	}
+	served := func(out, prefix string) (string, bool) {
+		for line := range strings.Lines(out) {
+			if strings.HasPrefix(line, prefix) {
+				return strings.TrimSpace(strings.TrimPrefix(line, prefix)), true
+			}
+		}
+		return "", false
+	}
+	const custom = `tapdlp_classify_detections_total{type="customer_name",class="PII"} `
+	const cards = `tapdlp_classify_detections_total{type="credit_card",class="PCI"} `
+	out := replay()
+	before, _ := served(out, cards)
+	if before == "" || before == "0" {
+		t.Fatalf("no card detections served before the reload:\n%s", out)
+	}
+	if _, ok := served(out, custom); ok {
+		t.Fatal("customer_name served before it was configured")
+	}
+
+	hangup := func(wantLog string) {
+		t.Helper()
+		hup <- syscall.SIGHUP
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(logs.String(), wantLog) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the log:\n%s", wantLog, logs.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	write("workers: 1\ninspection:\n  detectors: [{name: customer_name, class: PII, regex: 'Jane', confidence: high}]\n")
+	hangup("configuration reloaded")
+	names, _ := p.Classifier().Types()
+	if !slices.Contains(names, "customer_name") {
+		t.Fatalf("detectors after the hangup: %v", names)
+	}
+	out = replay()
+	if n, ok := served(out, custom); !ok || n == "0" {
+		t.Errorf("the detector added by the hangup: served %v, value %q; want counted", ok, n)
+	}
+	if after, _ := served(out, cards); after == before {
+		t.Errorf("credit_card stayed at %s after a second replay", after)
+	}
+
+	write("rules: [{id: x, when: {dst.category: [nope]}}]\n")
+	hangup("the previous one stays in force")
+	if !strings.Contains(logs.String(), "tapdlp.yaml:1") {
+		t.Errorf("the rejected reload does not say where:\n%s", logs.String())
+	}
+	if names, _ := p.Classifier().Types(); !slices.Contains(names, "customer_name") {
+		t.Error("a rejected reload changed the detectors")
+	}
+}

@@ -1,0 +1,123 @@
+package sensor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/tapdlp/tapdlp/pipeline"
+	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/report"
+	"github.com/tapdlp/tapdlp/rules"
+)
+
+// replay reads the capture files through a pipeline: records go to Output
+// (stdout by default), nowhere (Discard) or, with UseOutputs, to the configured outputs, and
+// optionally to an HTML report as well.
+func (s *Sensor) replay(ctx context.Context) error {
+	var sink record.Sink
+	var err error
+	switch {
+	case s.cfg.UseOutputs:
+		if sink, _, err = s.openSinks(); err != nil {
+			return err
+		}
+	case s.cfg.Discard && s.cfg.Output == "":
+		sink = record.NewWriterSink(io.Discard)
+	default:
+		if sink, err = openSink(s.cfg.Output, s.cfg.Stdout); err != nil {
+			return err
+		}
+	}
+	if s.cfg.Report != "" {
+		rf, err := os.Create(s.cfg.Report)
+		if err != nil {
+			return errors.Join(err, sink.Close())
+		}
+		defer rf.Close()
+		sink = teeSink{sink, report.NewSink(rf, strings.Join(s.cfg.Files, " "), report.Options{})}
+	}
+	opts := pipeline.Options{Sink: sink, Log: s.log, Filter: s.cfg.Filter, ExtraRules: s.cfg.ExtraRules}
+	if !s.cfg.Quiet && isTerminal(s.cfg.Stderr) {
+		opts.Progress = s.cfg.Stderr
+	}
+	p, err := pipeline.New(s.cfg.Config, opts)
+	if err != nil {
+		return errors.Join(err, sink.Close())
+	}
+	stopProfiles, err := startProfiles(s.cfg.CPUProfile, s.cfg.MemProfile)
+	if err != nil {
+		return errors.Join(err, sink.Close())
+	}
+	sum, err := p.Replay(ctx, s.cfg.Files)
+	err = errors.Join(err, stopProfiles(), sink.Close())
+	if !s.cfg.Quiet {
+		fmt.Fprintln(s.cfg.Stderr, "tapdlp replay:", sum)
+	}
+	if t := s.cfg.RulesTable; t != nil && err == nil {
+		fmt.Fprintf(t, "%d flows, %d records from %d packets\n\n", sum.Flows, sum.Records, sum.Packets)
+		err = rules.WriteTable(t, p.Rules().Stats())
+	}
+	return err
+}
+
+// teeSink writes every record to both sinks (records and the report).
+type teeSink [2]record.Sink
+
+func (t teeSink) Write(rec record.Encoded) error {
+	return errors.Join(t[0].Write(rec), t[1].Write(rec))
+}
+
+func (t teeSink) Close() error {
+	return errors.Join(t[0].Close(), t[1].Close())
+}
+
+// startProfiles starts a CPU profile and arranges a heap profile; the
+// returned function finishes both.
+func startProfiles(cpu, mem string) (func() error, error) {
+	var cpuFile *os.File
+	if cpu != "" {
+		f, err := os.Create(cpu)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+		cpuFile = f
+	}
+	return func() error {
+		if cpuFile != nil {
+			pprof.StopCPUProfile()
+			if err := cpuFile.Close(); err != nil {
+				return err
+			}
+		}
+		if mem == "" {
+			return nil
+		}
+		f, err := os.Create(mem)
+		if err != nil {
+			return err
+		}
+		runtime.GC()
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

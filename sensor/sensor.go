@@ -1,0 +1,256 @@
+package sensor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/tapdlp/tapdlp/capture/live"
+	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/metrics"
+	"github.com/tapdlp/tapdlp/pipeline"
+	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/record/sinks"
+)
+
+// Config is one run: the loaded configuration, with the command line's
+// overrides already applied to it, and what only the command line says.
+type Config struct {
+	*config.Config
+	// Path is the configuration file, re-read on SIGHUP ("" for the
+	// embedded defaults).
+	Path string
+	// Files are the captures to replay; none means capture live from
+	// Capture.Interfaces (`tapdlp run`).
+	Files []string
+	// Output, when set, is a file ("-": stdout) that receives every record
+	// instead of the configured outputs. A replay without Output or
+	// UseOutputs writes to stdout.
+	Output string
+	// UseOutputs makes a replay write to the configured outputs.
+	UseOutputs bool
+	// Report also renders a replay's records as an HTML report to this file.
+	Report string
+	// Filter is a tcpdump-syntax expression for a replay (live capture
+	// filters in the kernel: Capture.BPFFilter).
+	Filter string
+	// Discard drops a replay's records (unless Output is set).
+	Discard bool
+	// ExtraRules are rule files or directories loaded besides the
+	// configuration's; RulesTable, when set, receives after a replay how
+	// often each rule fired (`tapdlp rules test`).
+	ExtraRules []string
+	RulesTable io.Writer
+	// Quiet suppresses a replay's summary and progress lines.
+	Quiet bool
+	// CPUProfile and MemProfile are pprof files written by a replay.
+	CPUProfile, MemProfile string
+	// Stdout receives records written to "-"; Stderr logs, status lines and
+	// the summary. nil: the process's.
+	Stdout, Stderr io.Writer
+	// Hangup delivers reload requests; nil: SIGHUP.
+	Hangup <-chan os.Signal
+}
+
+// Sensor is an assembled run. Build it with New and start it with Run.
+type Sensor struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New prepares a run; nothing is opened before Run.
+func New(cfg Config) *Sensor {
+	if cfg.Stdout == nil {
+		cfg.Stdout = os.Stdout
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = os.Stderr
+	}
+	return &Sensor{cfg: cfg, log: cfg.Logger(cfg.Stderr)}
+}
+
+// Run builds every component, runs until ctx is done (live) or the files
+// are read (replay), then closes the sinks and prints the summary.
+func (s *Sensor) Run(ctx context.Context) error {
+	if len(s.cfg.Files) > 0 {
+		return s.replay(ctx)
+	}
+	return s.live(ctx)
+}
+
+// Check builds, without opening anything, what a run would build from cfg
+// beyond the configuration's own checks: the outputs, the rules and the
+// detectors. Its error names file:line where the cause has one.
+func Check(cfg *config.Config) error {
+	if err := sinks.Validate(&cfg.Outputs); err != nil {
+		return err
+	}
+	if _, err := pipeline.BuildRules(cfg); err != nil {
+		return err
+	}
+	_, err := pipeline.BuildClassifier(cfg)
+	return err
+}
+
+// CaptureConfig builds the live capture settings from the configuration:
+// the one place where capture.* becomes a live.Config.
+func CaptureConfig(cfg *config.Config) (live.Config, error) {
+	cc := cfg.Capture
+	lc := live.Config{
+		Interfaces: cc.Interfaces, Sockets: cc.SocketsPerInterface, FanoutGroup: cc.FanoutGroup,
+		NoDefrag: !cc.Defrag, RingSize: int(cc.RingSize), BlockSize: int(cc.BlockSize),
+		FrameSize: int(cc.FrameSize), BlockTimeout: cc.BlockTimeout.D(), Snaplen: cc.Snaplen,
+		NoPromiscuous: !cc.Promiscuous, Filter: cc.BPFFilter, User: cc.User,
+	}
+	var err error
+	if lc.Fanout, err = live.ParseFanoutMode(cc.Fanout); err != nil {
+		return lc, fmt.Errorf("%s: capture.fanout: %w", cfg.Where("capture.fanout"), err)
+	}
+	if len(lc.Interfaces) == 0 {
+		return lc, errors.New("no interface (-i, or capture.interfaces in the configuration)")
+	}
+	if lc.FanoutGroup == 0 {
+		return lc, errors.New("capture.fanout_group 0: want 1..65535")
+	}
+	if lc.Sockets == 0 {
+		lc.Sockets = cfg.Workers
+		if lc.Sockets <= 0 {
+			lc.Sockets = runtime.GOMAXPROCS(0)
+		}
+	}
+	return lc, lc.Validate()
+}
+
+func (s *Sensor) live(ctx context.Context) error {
+	lc, err := CaptureConfig(s.cfg.Config)
+	if err != nil {
+		return err
+	}
+	// The sinks first: files and spools are opened with the start-up
+	// privileges, before they are dropped.
+	sink, router, err := s.openSinks()
+	if err != nil {
+		return err
+	}
+	c, err := live.Open(lc)
+	if err != nil {
+		return errors.Join(err, sink.Close())
+	}
+	defer c.Close()
+	if err := dropPrivileges(lc.User, os.Geteuid(), live.DropPrivileges, s.log); err != nil {
+		return errors.Join(err, sink.Close())
+	}
+
+	// The registry before the pipeline, which feeds its latency histogram;
+	// the stages' counters are added once the pipeline exists.
+	var reg *metrics.Registry
+	opts := pipeline.Options{Sink: sink, Log: s.log}
+	if s.cfg.Metrics.Listen != "" {
+		reg = metrics.New()
+		opts.Latency = reg.Latency()
+	}
+	p, err := pipeline.New(s.cfg.Config, opts)
+	if err != nil {
+		return errors.Join(err, sink.Close())
+	}
+	lopts := pipeline.LiveOptions{StatusEvery: s.cfg.Capture.StatusInterval.D(), Counters: new(pipeline.LiveStats)}
+	if lopts.StatusEvery > 0 {
+		lopts.Status = s.cfg.Stderr
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if reg != nil {
+		src := pipelineSources(p)
+		src.kernel, src.live, src.router, src.sinks = c.Stats, readLive(lopts.Counters), router, sinkNames(s.cfg.Outputs)
+		if err := src.register(reg); err != nil {
+			return errors.Join(err, sink.Close())
+		}
+		ready := readiness(c.Stats, router, sinkNames(s.cfg.Outputs))
+		go func() {
+			if err := metrics.Serve(ctx, s.cfg.Metrics.Listen, reg.Handler(ready)); err != nil {
+				s.log.Error("metrics endpoint", "err", err)
+			}
+		}()
+	}
+	hup := s.cfg.Hangup
+	if hup == nil {
+		// Registered before the capture starts: an early SIGHUP must
+		// reload, not terminate the process.
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGHUP)
+		defer signal.Stop(ch)
+		hup = ch
+	}
+	go s.reloadOnHangup(ctx, hup, p, router)
+
+	s.log.Info("capturing", "interfaces", strings.Join(lc.Interfaces, ","), "sockets_per_interface", lc.Sockets,
+		"fanout", lc.Fanout.String(), "fanout_group", lc.FanoutGroup, "filter", lc.Filter, "metrics", s.cfg.Metrics.Listen)
+	sum, err := p.RunLive(ctx, c, lopts)
+	err = errors.Join(err, sink.Close())
+	fmt.Fprintln(s.cfg.Stderr, "tapdlp run:", sum)
+	return err
+}
+
+// openSinks opens where records go: Output when set, else the configured
+// outputs (whose router is returned for metrics, readiness and reopening).
+func (s *Sensor) openSinks() (record.Sink, *sinks.Router, error) {
+	if s.cfg.Output != "" {
+		sink, err := openSink(s.cfg.Output, s.cfg.Stdout)
+		return sink, nil, err
+	}
+	router, err := sinks.Build(s.cfg.Outputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return router, router, nil
+}
+
+// openSink returns a file sink for path, or a stdout sink for "" and "-".
+func openSink(path string, stdout io.Writer) (record.Sink, error) {
+	if path == "" || path == "-" {
+		return record.NewWriterSink(stdout), nil
+	}
+	return sinks.NewFileSink(sinks.FileOptions{Path: path, Truncate: true})
+}
+
+// reloadOnHangup re-reads the configuration on every hangup and applies
+// what can change while packets flow (catalog, IOC lists, rules, detectors
+// and their counters), and reopens file outputs for an external logrotate.
+// A bad file keeps the old configuration and logs why, with file:line.
+func (s *Sensor) reloadOnHangup(ctx context.Context, hup <-chan os.Signal, p *pipeline.Pipeline, router *sinks.Router) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		if err := s.reload(p, router); err != nil {
+			s.log.Error("SIGHUP: configuration not reloaded; the previous one stays in force", "err", err)
+		}
+	}
+}
+
+// reload is one hangup's work.
+func (s *Sensor) reload(p *pipeline.Pipeline, router *sinks.Router) error {
+	if router != nil {
+		if err := router.Reopen(); err != nil {
+			s.log.Error("SIGHUP: reopening outputs", "err", err)
+		}
+	}
+	cfg, err := config.Load(s.cfg.Path)
+	if err != nil {
+		return err
+	}
+	if err := p.Reload(cfg); err != nil {
+		return err
+	}
+	s.log.Info("SIGHUP: configuration reloaded", "file", cfg.File)
+	return nil
+}

@@ -1,0 +1,345 @@
+package sensor
+
+import (
+	httpparse "github.com/tapdlp/tapdlp/appproto/http"
+	"github.com/tapdlp/tapdlp/capture"
+	"github.com/tapdlp/tapdlp/capture/live"
+	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/destinations"
+	"github.com/tapdlp/tapdlp/metrics"
+	"github.com/tapdlp/tapdlp/pipeline"
+	"github.com/tapdlp/tapdlp/reassembly"
+	"github.com/tapdlp/tapdlp/record/sinks"
+	"github.com/tapdlp/tapdlp/rules"
+)
+
+// sources are the stages a run exposes to the metrics registry; a nil
+// field is a stage that is not running (its families are left out).
+type sources struct {
+	pipeline     *pipeline.Stats
+	decode       *capture.DecodeStats
+	flows        *reassembly.Stats
+	memory       *reassembly.Memory
+	http         *httpparse.Stats
+	classify     func() classifyView
+	destinations func() destinations.EngineStats
+	rules        func() rules.Stats
+	kernel       func() (live.Stats, error) // the live capture's socket counters
+	live         func() liveView
+	router       *sinks.Router
+	sinks        []string // the router's sink names, in configuration order
+}
+
+// pipelineSources are the counters of p's stages. Rules and detections
+// are read through p at every scrape, so what a reload replaced is what
+// is exposed.
+func pipelineSources(p *pipeline.Pipeline) sources {
+	return sources{
+		pipeline: p.Stats(), decode: p.DecodeStats(), flows: p.FlowStats(), memory: p.Memory(), http: p.HTTPStats(),
+		classify: func() classifyView {
+			s := p.InspectionStats()
+			return classifyView{s, s.Detections()}
+		},
+		destinations: p.Destinations().Stats,
+		rules:        func() rules.Stats { return p.Rules().Stats() },
+	}
+}
+
+// register adds every running stage's counters to reg. Each stage's stats
+// struct declares its metrics with struct tags (see metrics.Add); for the
+// stages whose packages do not carry the tags yet, the tags are given here
+// (the Tags maps below), which is the same declaration one step removed:
+// moving a map's entries onto the struct's fields is mechanical. Stages
+// that keep per-value counters behind methods (arrays indexed by an enum)
+// are read into small views whose fields carry the labels.
+func (src sources) register(reg *metrics.Registry) error {
+	var add []func() error
+	on := func(running bool, f func() error) {
+		if running {
+			add = append(add, f)
+		}
+	}
+	on(src.pipeline != nil, func() error {
+		return metrics.Add(reg, "Pipeline", func() *pipeline.Stats { return src.pipeline }, pipelineTags)
+	})
+	on(src.live != nil, func() error { return metrics.Add(reg, "Live", src.live, nil) })
+	on(src.kernel != nil, func() error {
+		kv := &kernelView{read: src.kernel}
+		return metrics.Add(reg, "Kernel", kv.scrape, kernelTags)
+	})
+	on(src.decode != nil, func() error {
+		return metrics.Add(reg, "Decode", func() decodeView { return readDecode(src.decode) }, decodeTags)
+	})
+	on(src.flows != nil, func() error {
+		return metrics.Add(reg, "Flows", func() *reassembly.Stats { return src.flows }, flowTags)
+	})
+	on(src.memory != nil, func() error {
+		return metrics.Add(reg, "Memory", func() memoryView { return memoryView{src.memory.Used(), src.memory.Limit()} }, nil)
+	})
+	on(src.http != nil, func() error { return metrics.Add(reg, "HTTP", func() httpView { return readHTTP(src.http) }, httpTags) })
+	on(src.classify != nil, func() error { return metrics.Add(reg, "Classify", src.classify, nil) })
+	on(src.destinations != nil, func() error {
+		return metrics.Add(reg, "Destinations", func() destinationsView { return readDestinations(src.destinations()) }, nil)
+	})
+	on(src.rules != nil, func() error { return metrics.Add(reg, "Rules", src.rules, ruleTags) })
+	on(src.router != nil, func() error {
+		return metrics.Add(reg, "Sinks", func() sinksView { return readSinks(src.router, src.sinks) }, sinkTags)
+	})
+	for _, f := range add {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var pipelineTags = metrics.Tags{
+	"Packets":      `metric:"tapdlp_capture_packets_total" help:"Frames read from every capture source (files or sockets)."`,
+	"WireBytes":    `metric:"tapdlp_capture_bytes_total" help:"Frame bytes read from every capture source, as on the wire."`,
+	"Filtered":     `metric:"tapdlp_capture_filtered_total" help:"Frames the capture filter expression rejected (counted, not decoded)."`,
+	"Records":      `metric:"tapdlp_pipeline_records_total" help:"Flow records handed to the sinks (final and interim)."`,
+	"Flows":        `metric:"-"`, // the sum of tapdlp_flows_expired_total
+	"WorkerPanics": `metric:"tapdlp_pipeline_worker_panics_total" help:"Packets dropped because a worker recovered from a panic (a bug: report it)."`,
+	"RecordErrors": `metric:"tapdlp_pipeline_record_errors_total" help:"Records that could not be encoded or that the sink refused."`,
+}
+
+// liveView is the live path's counters and its per-interface counts.
+type liveView struct {
+	*pipeline.LiveStats
+	Interfaces []pipeline.InterfaceCount
+}
+
+func readLive(ls *pipeline.LiveStats) func() liveView {
+	return func() liveView { return liveView{ls, ls.Interfaces()} }
+}
+
+// kernelView reads the kernel's socket counters; a failed read is counted,
+// and what could be read is still exported.
+type kernelView struct {
+	read   func() (live.Stats, error)
+	errors uint64 // scrapes are serialised by the registry
+}
+
+type kernelScrape struct {
+	Sockets    []live.SocketStats
+	StatErrors uint64 `metric:"tapdlp_capture_kernel_stats_errors_total" help:"Scrapes on which reading the kernel socket statistics failed (the last values read are exported)."`
+}
+
+func (k *kernelView) scrape() kernelScrape {
+	st, err := k.read()
+	if err != nil {
+		k.errors++
+	}
+	return kernelScrape{Sockets: st.Sockets, StatErrors: k.errors}
+}
+
+var kernelTags = metrics.Tags{
+	"Sockets.Interface": `label:"interface"`,
+	"Sockets.Socket":    `metric:"-"`, // summed per interface
+	"Sockets.Packets":   `metric:"tapdlp_capture_kernel_packets_total" help:"Frames the kernel passed to the AF_PACKET sockets of an interface (dropped ones included)."`,
+	"Sockets.Drops":     `metric:"tapdlp_capture_kernel_drops_total" help:"Frames the kernel dropped because an interface's ring was full."`,
+	"Sockets.Freezes":   `metric:"tapdlp_capture_kernel_freezes_total" help:"Times the kernel froze an interface's ring queue because it was full."`,
+	"Sockets.Stale":     `metric:"tapdlp_capture_startup_discarded_total" help:"Frames discarded at start-up because they were queued before the fanout group applied."`,
+}
+
+// decodeView holds capture.DecodeStats' per-enum counters as labelled rows.
+type decodeView struct {
+	Frames     []resultRow
+	Errors     []reasonRow
+	Decaps     []typeRow
+	ExtraVLANs uint64 `metric:"tapdlp_decode_extra_vlans_total" help:"VLAN tags seen beyond the ones a packet keeps."`
+	Defrag     *capture.DefragStats
+}
+
+type resultRow struct {
+	Result string `label:"result"`
+	N      uint64 `metric:"tapdlp_decode_frames_total" help:"Frames by decode result (ok, not_ip, fragment and the error reasons)."`
+}
+
+type reasonRow struct {
+	Reason string `label:"reason"`
+	N      uint64 `metric:"tapdlp_decode_errors_total" help:"Frames that could not be decoded, by reason (the error subset of tapdlp_decode_frames_total)."`
+}
+
+type typeRow struct {
+	Type string `label:"type"`
+	N    uint64 `metric:"tapdlp_decode_tunnel_decaps_total" help:"Encapsulations removed, by tunnel type."`
+}
+
+// decodeErrors are the results the replay summary counts as decode errors.
+var decodeErrors = []capture.Result{capture.Truncated, capture.Malformed, capture.FragmentDropped, capture.Unsupported, capture.TooDeep}
+
+func readDecode(d *capture.DecodeStats) decodeView {
+	v := decodeView{ExtraVLANs: d.ExtraVLANs(), Defrag: &d.Defrag}
+	for _, r := range capture.Results() {
+		v.Frames = append(v.Frames, resultRow{r.String(), d.Result(r)})
+	}
+	for _, r := range decodeErrors {
+		v.Errors = append(v.Errors, reasonRow{r.String(), d.Result(r)})
+	}
+	for _, t := range capture.TunnelTypes() {
+		v.Decaps = append(v.Decaps, typeRow{t.String(), d.Decaps(t)})
+	}
+	return v
+}
+
+var decodeTags = metrics.Tags{
+	"Defrag.Held":             `metric:"tapdlp_decode_defrag_fragments_held_total" help:"IP fragments accepted and held for reassembly."`,
+	"Defrag.Reassembled":      `metric:"tapdlp_decode_defrag_datagrams_reassembled_total" help:"IP datagrams completed from fragments."`,
+	"Defrag.Overlaps":         `metric:"tapdlp_decode_defrag_overlaps_total" help:"IP fragments overlapping data already held (the first data wins)."`,
+	"Defrag.Conflicts":        `metric:"tapdlp_decode_defrag_conflicts_total" help:"Overlapping IP fragments whose bytes differed from what was held."`,
+	"Defrag.Duplicates":       `metric:"tapdlp_decode_defrag_duplicates_total" help:"IP fragments entirely covered by data already held."`,
+	"Defrag.TruncatedFirst":   `metric:"tapdlp_decode_defrag_truncated_first_fragments_total" help:"First IP fragments the capture cut short: decoded alone as truncated packets, since their datagram cannot be rebuilt."`,
+	"Defrag.Malformed":        `metric:"tapdlp_decode_defrag_fragments_dropped_total" label:"reason=malformed" help:"IP fragments the defragmenter dropped, by reason."`,
+	"Defrag.TruncatedDropped": `metric:"tapdlp_decode_defrag_fragments_dropped_total" label:"reason=truncated"`,
+	"Defrag.TooMany":          `metric:"tapdlp_decode_defrag_datagrams_dropped_total" label:"reason=too_many" help:"Incomplete IP datagrams the defragmenter dropped, by reason."`,
+	"Defrag.Timeouts":         `metric:"tapdlp_decode_defrag_datagrams_dropped_total" label:"reason=timeout"`,
+	"Defrag.Evicted":          `metric:"tapdlp_decode_defrag_datagrams_dropped_total" label:"reason=evicted"`,
+}
+
+var flowTags = metrics.Tags{
+	"FlowsOpen":        `metric:"tapdlp_flows_active" help:"Flows currently held in the flow tables."`,
+	"FlowsCreated":     `metric:"tapdlp_flows_created_total" help:"Flows created in the flow tables."`,
+	"FlowsTimeout":     `metric:"tapdlp_flows_expired_total" label:"reason=timeout" help:"Flows ended with a final record, by reason."`,
+	"FlowsClosed":      `metric:"tapdlp_flows_expired_total" label:"reason=closed"`,
+	"FlowsReset":       `metric:"tapdlp_flows_expired_total" label:"reason=reset"`,
+	"FlowsShutdown":    `metric:"tapdlp_flows_expired_total" label:"reason=shutdown"`,
+	"FlowsEvicted":     `metric:"tapdlp_flows_expired_total" label:"reason=evicted"`,
+	"FlowsReused":      `metric:"tapdlp_flows_reused_total" help:"Closed flows ended early by a new SYN on their tuple (also counted in tapdlp_flows_expired_total)."`,
+	"InterimRecords":   `metric:"tapdlp_flows_interim_records_total" help:"Interim records of long-lived flows (active timeout)."`,
+	"StreamsDeclined":  `metric:"tapdlp_flows_streams_declined_total" help:"Flows whose payload no consumer wanted."`,
+	"OOOBytesBuffered": `metric:"tapdlp_reassembly_ooo_buffered_bytes_total" help:"Out-of-order payload bytes buffered."`,
+	"OOOBytesDropped":  `metric:"tapdlp_reassembly_ooo_dropped_bytes_total" help:"Out-of-order payload bytes dropped at the global memcap."`,
+	"MemcapDrops":      `metric:"tapdlp_reassembly_memcap_drops_total" help:"Out-of-order segments dropped at the global memcap."`,
+	"CapGaps":          `metric:"tapdlp_reassembly_gaps_total" label:"reason=cap" help:"Stream holes skipped, by reason (cap: a memcap; ack: the peer acknowledged past it; end: the flow ended)."`,
+	"AckGaps":          `metric:"tapdlp_reassembly_gaps_total" label:"reason=ack"`,
+	"EndGaps":          `metric:"tapdlp_reassembly_gaps_total" label:"reason=end"`,
+	"MissedBytes":      `metric:"tapdlp_reassembly_missed_bytes_total" help:"TCP payload bytes never delivered (capture loss or given up at a memcap)."`,
+	"OverlapBytes":     `metric:"tapdlp_reassembly_overlap_bytes_total" help:"Overlapping TCP bytes whose content differed (the first data wins)."`,
+	"DepthReached":     `metric:"tapdlp_reassembly_depth_reached_total" help:"Flow directions that reached the reassembly inspect depth."`,
+}
+
+// memoryView is the global reassembly memory accountant's two readings.
+type memoryView struct {
+	Used  int64 `metric:"tapdlp_reassembly_memory_bytes" help:"Out-of-order bytes currently buffered by all flow tables."`
+	Limit int64 `metric:"tapdlp_reassembly_memory_limit_bytes" help:"The global reassembly memcap."`
+}
+
+// httpView holds httpparse.Stats with its per-reason stop counters as rows.
+type httpView struct {
+	*httpparse.Stats
+	StopsBy []stopRow
+}
+
+type stopRow struct {
+	Reason string `label:"reason"`
+	N      uint64 `metric:"tapdlp_http_stops_total" help:"HTTP parsers that stopped on a connection, by reason."`
+}
+
+func readHTTP(s *httpparse.Stats) httpView {
+	v := httpView{Stats: s}
+	for r := httpparse.ReasonNone + 1; int(r) < len(s.Stops); r++ {
+		v.StopsBy = append(v.StopsBy, stopRow{r.String(), s.Stops[r].Load()})
+	}
+	return v
+}
+
+var httpTags = metrics.Tags{
+	"Stats.Requests":     `metric:"tapdlp_http_requests_total" help:"HTTP request heads parsed."`,
+	"Stats.Responses":    `metric:"tapdlp_http_responses_total" help:"HTTP response heads parsed (1xx included)."`,
+	"Stats.Stops":        `metric:"-"`, // as StopsBy rows, labelled
+	"Stats.Truncated":    `metric:"tapdlp_http_bodies_truncated_total" help:"HTTP bodies whose decoded output hit the decoded-size cap."`,
+	"Stats.Bombs":        `metric:"tapdlp_http_decompression_bombs_total" help:"HTTP bodies stopped by the decompression-ratio check."`,
+	"Stats.Undecoded":    `metric:"tapdlp_http_bodies_undecoded_total" help:"HTTP bodies delivered raw because their content coding is unknown."`,
+	"Stats.DecodeErrors": `metric:"tapdlp_http_decode_errors_total" help:"Corrupt or cut coded HTTP bodies."`,
+	"Stats.PairDropped":  `metric:"tapdlp_http_pairing_dropped_total" help:"HTTP requests forgotten because the request/response pairing was full."`,
+}
+
+// classifyView is the content-inspection totals and the detections, which
+// are rebuilt on reload (custom detectors added by SIGHUP are counted).
+type classifyView struct {
+	*pipeline.InspectionStats
+	Detections []pipeline.DetectionCount
+}
+
+// destinationsView adds the DNS cache's hit ratio to the engine's stats.
+type destinationsView struct {
+	destinations.EngineStats
+	HitRatio float64 `metric:"tapdlp_dns_cache_hit_ratio" help:"Share of DNS cache lookups answered (hits and fallback hits over all lookups; 0 before the first)."`
+}
+
+func readDestinations(s destinations.EngineStats) destinationsView {
+	v := destinationsView{EngineStats: s}
+	if all := s.DNS.Hits + s.DNS.FallbackHits + s.DNS.Misses; all > 0 {
+		v.HitRatio = float64(s.DNS.Hits+s.DNS.FallbackHits) / float64(all)
+	}
+	return v
+}
+
+var ruleTags = metrics.Tags{
+	"Rules.ID":                `label:"rule"`,
+	"Rules.Severity":          `label:"severity"`,
+	"Rules.Fired":             `metric:"tapdlp_rules_fired_total" help:"Flows a rule fired on."`,
+	"Rules.Alerts":            `metric:"tapdlp_rules_alerts_total" help:"Alerts emitted, by rule and severity."`,
+	"Rules.Suppressed":        `metric:"tapdlp_rules_suppressed_total" help:"Rule firings folded into an earlier alert by de-duplication."`,
+	"Dedup.Keys":              `metric:"tapdlp_rules_dedup_keys" help:"Keys held by the alert de-duplicator."`,
+	"Dedup.Evicted":           `metric:"tapdlp_rules_dedup_evicted_total" help:"De-duplication keys dropped at the key cap."`,
+	"Dedup.EvictedSuppressed": `metric:"tapdlp_rules_dedup_evicted_suppressed_total" help:"Folded firings lost with evicted de-duplication keys."`,
+	"Volume.Keys":             `metric:"tapdlp_rules_volume_keys" help:"Keys held by the volume baselines."`,
+	"Volume.Evicted":          `metric:"tapdlp_rules_volume_evicted_total" help:"Volume keys dropped at the key cap."`,
+	"Volume.LateBytes":        `metric:"tapdlp_rules_volume_late_bytes_total" help:"Bytes older than the volume rings, not counted."`,
+}
+
+// sinksView is every configured sink's counters, and the records no sink
+// took.
+type sinksView struct {
+	Sinks    []sinkRow
+	Unrouted uint64 `metric:"tapdlp_sink_records_unrouted_total" help:"Records whose type no sink subscribed to (dropped as configured)."`
+}
+
+type sinkRow struct {
+	Name  string `label:"sink"`
+	Stats *sinks.Stats
+	Drops []dropRow
+}
+
+type dropRow struct {
+	Reason string `label:"reason"`
+	N      uint64 `metric:"tapdlp_sink_records_dropped_total" help:"Records a sink gave up on, per sink and reason."`
+}
+
+func readSinks(r *sinks.Router, names []string) sinksView {
+	v := sinksView{Unrouted: r.Unrouted()}
+	for _, n := range names {
+		st := r.Stats(n)
+		if st == nil {
+			continue
+		}
+		row := sinkRow{Name: n, Stats: st}
+		for d := sinks.DropReason(0); d.String() != "unknown"; d++ {
+			row.Drops = append(row.Drops, dropRow{d.String(), st.Dropped(d)})
+		}
+		v.Sinks = append(v.Sinks, row)
+	}
+	return v
+}
+
+var sinkTags = metrics.Tags{
+	"Sinks.Stats.Written":      `metric:"tapdlp_sink_records_written_total" help:"Records delivered (acknowledged where the protocol allows), per sink."`,
+	"Sinks.Stats.Failed":       `metric:"tapdlp_sink_records_failed_total" help:"Record delivery attempts that failed (retried, not lost), per sink."`,
+	"Sinks.Stats.Spooled":      `metric:"tapdlp_sink_records_spooled_total" help:"Records written to the on-disk spool, per sink."`,
+	"Sinks.Stats.Reconnects":   `metric:"tapdlp_sink_reconnects_total" help:"Network connections re-established after the first, per sink."`,
+	"Sinks.Stats.Rotations":    `metric:"tapdlp_sink_rotations_total" help:"File rotations, per sink."`,
+	"Sinks.Stats.SpoolCorrupt": `metric:"tapdlp_sink_spool_corrupt_segments_total" help:"Spool segments found torn or corrupt (their rest is skipped), per sink."`,
+	"Sinks.Stats.SpoolBytes":   `metric:"tapdlp_sink_spool_bytes" help:"Bytes currently held in a sink's spool."`,
+	"Sinks.Stats.QueueLen":     `metric:"tapdlp_sink_queue_length" help:"Records currently in a sink's memory queue."`,
+}
+
+// sinkNames returns the configured sink names (the router's labels).
+func sinkNames(o config.Outputs) []string {
+	var names []string
+	for _, s := range o.Sinks {
+		names = append(names, s.Name)
+	}
+	return names
+}
