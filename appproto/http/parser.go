@@ -1,4 +1,4 @@
-package httpparse
+package http
 
 type state uint8
 
