@@ -70,13 +70,13 @@ func (h *flowHandler) Open(f *reassembly.Flow) reassembly.Stream {
 }
 
 // Emit builds the flow's record and queues it for the sinks.
-func (h *flowHandler) Emit(f *reassembly.Flow, state string, final bool) {
+func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final bool) {
 	s := h.sessions[f]
 	if s != nil && final {
 		s.finish()
 	}
 	now := max(h.now, f.Last)
-	rec := h.buildRecord(f, state, now)
+	rec := h.buildRecord(f, why.String(), now)
 	if s != nil {
 		s.fill(&rec, final)
 	}

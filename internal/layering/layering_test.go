@@ -20,7 +20,7 @@ var allowed = map[string][]string{
 	"capture":                    {},
 	"capture/filter":             {},
 	"capture/live":               {"capture", "capture/filter"},
-	"reassembly":                 {"capture", "record"},
+	"reassembly":                 {"capture"},
 	"appproto/dns":               {},
 	"appproto/http":              {},
 	"appproto/tls":               {},
