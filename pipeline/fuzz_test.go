@@ -45,7 +45,7 @@ func FuzzSession(f *testing.F) {
 			if d.dec.Decode(frame, m, &d.pkt) != capture.OK {
 				return
 			}
-			d.dns.learn(&d.pkt)
+			d.dns.Packet(d.pkt.Proto, d.pkt.SrcPort, d.pkt.Dst, d.pkt.Payload, d.pkt.TS)
 			b := d.cur[0]
 			b.reset()
 			b.add(&d.pkt)

@@ -100,7 +100,7 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 		Out:       s.scan[0].Inspected(),
 		In:        s.scan[1].Inspected(),
 		Truncated: s.scan[0].Truncated() || s.scan[1].Truncated(),
-		Encrypted: s.encrypted,
+		Encrypted: s.app.Result().Encrypted,
 	}
 	switch {
 	case s.h.p.inspection.off:

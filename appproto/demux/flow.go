@@ -1,0 +1,249 @@
+package demux
+
+import (
+	"github.com/tapdlp/tapdlp/capture"
+	"github.com/tapdlp/tapdlp/reassembly"
+)
+
+// Flow is one flow's application layer: recognition state, the chosen
+// parser and what it learned. The caller embeds or recycles Flows (Reset
+// keeps their buffers), so a new flow rarely allocates.
+type Flow struct {
+	d    *Demux
+	f    *reassembly.Flow
+	sink Sink
+	tcp  bool
+	res  Result
+	cur  Parser // nil while undecided
+	ts   int64  // packet time of the bytes being parsed
+
+	// Undecided state per direction: the first bytes, buffered up to
+	// MaxUndecided, and how many chunks they came in.
+	pend    [2][]byte
+	nchunks [2]int
+	done    [2]bool // direction no longer wanted (told to reassembly or to be told)
+
+	// The parsers, one of which is cur.
+	tls  tlsParser
+	http httpParser
+	dns  dnsParser
+	quic quicParser
+	raw  rawParser
+}
+
+// Reset readies fl for flow f (valid until its final record), reporting to
+// sink.
+func (fl *Flow) Reset(d *Demux, f *reassembly.Flow, sink Sink) {
+	fl.d, fl.f, fl.sink = d, f, sink
+	fl.tcp = f.Proto == capture.ProtoTCP
+	fl.res = Result{}
+	fl.ts = 0
+	fl.cur = nil
+	fl.pend[0], fl.pend[1] = fl.pend[0][:0], fl.pend[1][:0]
+	fl.nchunks = [2]int{}
+	fl.done = [2]bool{}
+	fl.tls.reset(fl)
+	fl.http.reset(fl)
+	fl.dns.reset(fl)
+	fl.quic.reset(fl)
+	fl.raw.reset(fl)
+}
+
+// Result returns what the flow's payload told so far.
+func (fl *Flow) Result() *Result { return &fl.res }
+
+// Data delivers the next bytes of dir at packet time ts (reassembly.Stream's
+// contract: b is only valid during the call) and returns whether more of
+// dir is wanted.
+func (fl *Flow) Data(dir Dir, b []byte, ts int64) bool {
+	fl.ts = ts
+	if fl.done[dir] {
+		return false
+	}
+	if fl.cur == nil {
+		if !fl.tcp {
+			fl.choose(fl.decideDatagram(dir, b))
+		} else {
+			more, _ := fl.recognise(dir, b)
+			return more
+		}
+	}
+	return fl.feed(dir, b)
+}
+
+// feed hands b to the current parser and remembers a direction it no
+// longer wants.
+func (fl *Flow) feed(dir Dir, b []byte) bool {
+	more := fl.cur.Feed(dir, b)
+	if !more {
+		fl.done[dir] = true
+	}
+	return more
+}
+
+// Gap reports n bytes of dir lost for good. Before the protocol is known,
+// it decides on what was buffered (the bytes after a hole cannot be
+// recognised from their start).
+func (fl *Flow) Gap(dir Dir, n int) {
+	if fl.cur == nil {
+		fl.decideNow(dir)
+	}
+	if fl.cur != nil && !fl.done[dir] {
+		fl.cur.Gap(dir, n)
+	}
+}
+
+// Close says the flow ended: a direction still undecided is decided on its
+// prefix, and the parser flushes partial messages.
+func (fl *Flow) Close() {
+	if fl.cur == nil && (len(fl.pend[Out]) > 0 || len(fl.pend[In]) > 0) {
+		fl.decideNow(Out)
+	}
+	if fl.cur != nil {
+		fl.cur.Close()
+	}
+}
+
+// decideNow decides an undecided flow on its buffered bytes (final), or as
+// Other when nothing was buffered.
+func (fl *Flow) decideNow(dir Dir) {
+	if len(fl.pend[dir]) == 0 && len(fl.pend[1-dir]) > 0 {
+		dir = 1 - dir
+	}
+	b := fl.pend[dir]
+	if len(b) == 0 {
+		fl.choose(Other)
+		return
+	}
+	fl.d.stats.DecidedAtEnd.Add(1)
+	p, _ := decide(true, dir, fl.f.SrcPort, fl.f.DstPort, b, true)
+	fl.choose(p)
+	fl.flushPending(Out)
+	fl.flushPending(In)
+}
+
+// decideDatagram recognises a UDP flow from its first datagram.
+func (fl *Flow) decideDatagram(dir Dir, b []byte) Proto {
+	p, _ := decide(false, dir, fl.f.SrcPort, fl.f.DstPort, b, true)
+	return p
+}
+
+// recognise is the undecided TCP state. It buffers dir's first bytes until
+// a sniffer decides or the bound is reached, then chooses the parser and
+// feeds it what was buffered (both directions, in arrival order) and the
+// rest of b. decided is false while still undecided (more is then true).
+func (fl *Flow) recognise(dir Dir, b []byte) (more, decided bool) {
+	fl.nchunks[dir]++
+	pend := fl.pend[dir]
+	if len(pend) == 0 {
+		// The common case: a first segment that decides on its own is
+		// neither copied nor buffered.
+		final := len(b) >= MaxUndecided
+		if p, ok := decide(true, dir, fl.f.SrcPort, fl.f.DstPort, b, final); ok {
+			if final && isGuess(dir, b) {
+				fl.d.stats.DecidedByBound.Add(1)
+			}
+			fl.choose(p)
+			fl.flushPending(1 - dir)
+			return fl.feedOrDone(dir, b), true
+		}
+	}
+	if pend == nil {
+		pend = make([]byte, 0, MaxUndecided)
+	}
+	k := min(len(b), MaxUndecided-len(pend))
+	pend = append(pend, b[:k]...)
+	fl.pend[dir] = pend
+	rest := b[k:]
+	final := len(pend) >= MaxUndecided || fl.nchunks[dir] >= MaxUndecidedChunks
+	p, ok := decide(true, dir, fl.f.SrcPort, fl.f.DstPort, pend, final)
+	if !ok {
+		return true, false
+	}
+	if final && isGuess(dir, pend) {
+		fl.d.stats.DecidedByBound.Add(1)
+	}
+	fl.choose(p)
+	fl.flushPending(1 - dir)
+	fl.flushPending(dir)
+	if fl.done[dir] {
+		return false, true
+	}
+	if len(rest) == 0 {
+		return true, true
+	}
+	return fl.feed(dir, rest), true
+}
+
+// isGuess reports whether a final decision on b differs from what the
+// sniffers could tell without the bound: the flow was decided by it.
+func isGuess(dir Dir, b []byte) bool {
+	for i := range table {
+		r := &table[i]
+		if r.tcp && r.sniff != nil && r.sniff(dir, b, false) == needMore {
+			return true
+		}
+	}
+	return false
+}
+
+func (fl *Flow) feedOrDone(dir Dir, b []byte) bool {
+	if fl.done[dir] {
+		return false
+	}
+	return fl.feed(dir, b)
+}
+
+// flushPending feeds dir's buffered first bytes to the chosen parser.
+func (fl *Flow) flushPending(dir Dir) {
+	b := fl.pend[dir]
+	fl.pend[dir] = b[:0]
+	if len(b) > 0 && !fl.done[dir] {
+		fl.feed(dir, b)
+	}
+}
+
+// choose installs the parser for p.
+func (fl *Flow) choose(p Proto) {
+	fl.res.App = p
+	switch p {
+	case TLS:
+		fl.cur = &fl.tls
+	case HTTP:
+		fl.http.start()
+		fl.cur = &fl.http
+	case DNS:
+		fl.cur = &fl.dns
+	case QUIC:
+		fl.quic.start()
+		fl.cur = &fl.quic
+	default:
+		fl.res.App = Other
+		fl.cur = &fl.raw
+	}
+}
+
+// handoff routes a parser's hand-off (see Handoff). It returns the parser
+// that takes the flow over, or nil when the current parser keeps it. No
+// protocol takes an Upgrade, a CONNECT tunnel or decrypted bytes over yet:
+// the HTTP/2, WebSocket and TLS-decryption adapters register here, each a
+// case of this switch, and the flow stays opaque (Encrypted) until then.
+func (fl *Flow) handoff(h Handoff) Parser {
+	fl.res.Handoff = h
+	switch h.Kind {
+	case Upgrade, Connect:
+		fl.res.Encrypted = true
+	case Decrypted:
+		// Plaintext re-enters recognition with the ALPN as a preference
+		// (http/1.1 → HTTP) once a decrypting layer exists.
+	}
+	return nil
+}
+
+// setName records the destination name the payload gave (the callers
+// decide precedence: a TLS or QUIC name always wins, an HTTP name only
+// when none is known) and has the flow evaluated.
+func (fl *Flow) setName(name string, src NameSource) {
+	fl.res.Name, fl.res.NameSource = name, src
+	fl.sink.Changed()
+}
