@@ -165,9 +165,8 @@ type Result struct {
 // Stats count recognition's bounded decisions. The pipeline shares one
 // among its workers.
 type Stats struct {
-	// DecidedByBound counts TCP directions whose protocol was decided when
-	// the undecided prefix reached MaxUndecided bytes or MaxUndecidedChunks
-	// chunks, on a best guess.
+	// DecidedByBound counts TCP directions whose protocol was decided on a
+	// best guess when the undecided prefix reached MaxUndecided bytes.
 	DecidedByBound atomic.Uint64
 	// DecidedAtEnd counts directions decided on a short prefix because the
 	// flow ended or lost bytes before a sniffer could tell.
@@ -191,16 +190,14 @@ type DNSAnswers interface {
 	Add(client netip.Addr, name string, addrs []netip.Addr, ttl uint32, ts int64)
 }
 
-// Limits of recognition's undecided state.
-const (
-	// MaxUndecided bounds the bytes of one direction buffered while no
-	// sniffer can decide: longer than any request line worth waiting for,
-	// short enough to cost little per flow.
-	MaxUndecided = 512
-	// MaxUndecidedChunks bounds the chunks buffered (a stream of 1-byte
-	// segments decides after this many).
-	MaxUndecidedChunks = 64
-)
+// MaxUndecided bounds the bytes of one direction buffered while no sniffer
+// can decide: longer than most request lines worth waiting for, short
+// enough to cost little per flow. Bytes alone bound the state, not chunks:
+// a chunk carries at least one byte, so a direction costs at most
+// MaxUndecided sniffs of at most MaxUndecided bytes, and the decision
+// depends only on the first MaxUndecided bytes, never on how they were
+// segmented.
+const MaxUndecided = 512
 
 // Config is what every Flow of one Demux shares.
 type Config struct {

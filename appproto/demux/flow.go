@@ -18,10 +18,10 @@ type Flow struct {
 	ts   int64  // packet time of the bytes being parsed
 
 	// Undecided state per direction: the first bytes, buffered up to
-	// MaxUndecided, and how many chunks they came in.
-	pend    [2][]byte
-	nchunks [2]int
-	done    [2]bool // direction no longer wanted (told to reassembly or to be told)
+	// MaxUndecided (the buffer is allocated on the first flow that needs
+	// it and kept).
+	pend [2][]byte
+	done [2]bool // direction no longer wanted (told to reassembly or to be told)
 
 	// The parsers, one of which is cur.
 	tls  tlsParser
@@ -40,7 +40,6 @@ func (fl *Flow) Reset(d *Demux, f *reassembly.Flow, sink Sink) {
 	fl.ts = 0
 	fl.cur = nil
 	fl.pend[0], fl.pend[1] = fl.pend[0][:0], fl.pend[1][:0]
-	fl.nchunks = [2]int{}
 	fl.done = [2]bool{}
 	fl.tls.reset(fl)
 	fl.http.reset(fl)
@@ -129,18 +128,19 @@ func (fl *Flow) decideDatagram(dir Dir, b []byte) Proto {
 }
 
 // recognise is the undecided TCP state. It buffers dir's first bytes until
-// a sniffer decides or the bound is reached, then chooses the parser and
+// a sniffer decides or MaxUndecided is reached, then chooses the parser and
 // feeds it what was buffered (both directions, in arrival order) and the
 // rest of b. decided is false while still undecided (more is then true).
 func (fl *Flow) recognise(dir Dir, b []byte) (more, decided bool) {
-	fl.nchunks[dir]++
 	pend := fl.pend[dir]
 	if len(pend) == 0 {
 		// The common case: a first segment that decides on its own is
-		// neither copied nor buffered.
-		final := len(b) >= MaxUndecided
-		if p, ok := decide(true, dir, fl.f.SrcPort, fl.f.DstPort, b, final); ok {
-			if final && isGuess(dir, b) {
+		// neither copied nor buffered. The sniffers see at most
+		// MaxUndecided bytes, as they would had the bytes come in pieces.
+		head := b[:min(len(b), MaxUndecided)]
+		final := len(head) == MaxUndecided
+		if p, ok := decide(true, dir, fl.f.SrcPort, fl.f.DstPort, head, final); ok {
+			if final && isGuess(dir, head) {
 				fl.d.stats.DecidedByBound.Add(1)
 			}
 			fl.choose(p)
@@ -155,7 +155,7 @@ func (fl *Flow) recognise(dir Dir, b []byte) (more, decided bool) {
 	pend = append(pend, b[:k]...)
 	fl.pend[dir] = pend
 	rest := b[k:]
-	final := len(pend) >= MaxUndecided || fl.nchunks[dir] >= MaxUndecidedChunks
+	final := len(pend) == MaxUndecided
 	p, ok := decide(true, dir, fl.f.SrcPort, fl.f.DstPort, pend, final)
 	if !ok {
 		return true, false
