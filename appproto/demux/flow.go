@@ -15,6 +15,7 @@ type Flow struct {
 	tcp  bool
 	res  Result
 	cur  Parser // nil while undecided
+	hint Proto  // protocol a hand-off said the next bytes are (Unknown: sniff)
 	ts   int64  // packet time of the bytes being parsed
 
 	// Undecided state per direction: the first bytes, buffered up to
@@ -38,7 +39,7 @@ func (fl *Flow) Reset(d *Demux, f *reassembly.Flow, sink Sink) {
 	fl.tcp = f.Proto == capture.ProtoTCP
 	fl.res = Result{}
 	fl.ts = 0
-	fl.cur = nil
+	fl.cur, fl.hint = nil, Unknown
 	fl.pend[0], fl.pend[1] = fl.pend[0][:0], fl.pend[1][:0]
 	fl.done = [2]bool{}
 	fl.tls.reset(fl)
@@ -58,6 +59,9 @@ func (fl *Flow) Data(dir Dir, b []byte, ts int64) bool {
 	fl.ts = ts
 	if fl.done[dir] {
 		return false
+	}
+	if fl.cur == nil && fl.hint != Unknown {
+		fl.choose(fl.hint)
 	}
 	if fl.cur == nil {
 		if !fl.tcp {
@@ -223,21 +227,46 @@ func (fl *Flow) choose(p Proto) {
 	}
 }
 
-// handoff routes a parser's hand-off (see Handoff). It returns the parser
-// that takes the flow over, or nil when the current parser keeps it. No
-// protocol takes an Upgrade, a CONNECT tunnel or decrypted bytes over yet:
-// the HTTP/2, WebSocket and TLS-decryption adapters register here, each a
-// case of this switch, and the flow stays opaque (Encrypted) until then.
-func (fl *Flow) handoff(h Handoff) Parser {
+// switchTo routes a parser's hand-off (see Handoff): the bytes of dir
+// after the switch start with rest (the remainder of the chunk that carried
+// it; the other direction's next bytes follow the switch too). This is the
+// one place that decides what parses a flow after an Upgrade, a CONNECT or
+// decryption; each new protocol adapter is a case here:
+//
+//   - Decrypted: the plaintext re-enters recognition, with the ALPN as the
+//     protocol when a parser for it exists ("http/1.1" → HTTP; "h2" is
+//     sniffed until the HTTP/2 adapter exists).
+//   - Upgrade ("websocket", "h2c") and Connect: no parser reads WebSocket
+//     frames, h2c or tunnelled bytes yet, so the flow stays opaque
+//     (Encrypted) and the current parser keeps it, as before the demux.
+//
+// It returns whether more of dir is wanted and whether the flow switched.
+func (fl *Flow) switchTo(h Handoff, dir Dir, rest []byte) (more, switched bool) {
 	fl.res.Handoff = h
 	switch h.Kind {
-	case Upgrade, Connect:
-		fl.res.Encrypted = true
 	case Decrypted:
-		// Plaintext re-enters recognition with the ALPN as a preference
-		// (http/1.1 → HTTP) once a decrypting layer exists.
+		fl.cur, fl.hint = nil, protoForALPN(h.Hint)
+		fl.res.Encrypted = false // the content is readable now
+		fl.pend[Out], fl.pend[In] = fl.pend[Out][:0], fl.pend[In][:0]
+		fl.done = [2]bool{}
+	default:
+		fl.res.Encrypted = true
+		return false, false
 	}
-	return nil
+	if len(rest) == 0 {
+		return true, true
+	}
+	return fl.Data(dir, rest, fl.ts), true
+}
+
+// protoForALPN maps a negotiated ALPN protocol id to the protocol that
+// parses it, Unknown when none does (recognition then sniffs).
+func protoForALPN(alpn string) Proto {
+	switch alpn {
+	case "http/1.1", "http/1.0":
+		return HTTP
+	}
+	return Unknown
 }
 
 // setName records the destination name the payload gave (the callers

@@ -170,9 +170,21 @@ type httpParser struct {
 	fl   *Flow
 	p    [2]httpparse.Parser // by side: Request (Out), Response (In)
 	pair httpparse.Pairing
+
+	// The switch a request announced (CONNECT or Upgrade), its Upgrade
+	// token (lowercased, cut at len(upgrade)), and whether a tunnel stop
+	// during the current Feed asks for it.
+	announce  HandoffKind
+	upgrade   [32]byte
+	nupgrade  int
+	switching bool
 }
 
-func (h *httpParser) reset(fl *Flow) { h.fl = fl; h.pair.Reset() }
+func (h *httpParser) reset(fl *Flow) {
+	h.fl = fl
+	h.pair.Reset()
+	h.announce, h.nupgrade, h.switching = 0, 0, false
+}
 
 func (h *httpParser) start() {
 	cfg := h.fl.d.http
@@ -190,6 +202,20 @@ func (h *httpParser) Feed(dir Dir, b []byte) bool {
 		return !enc && h.fl.sink.Raw(dir, b)
 	}
 	p.Feed(b)
+	if h.switching {
+		h.switching = false
+		kind := h.announce
+		if kind == 0 {
+			kind = Upgrade // a 101 answers an Upgrade request the parser did not see
+		}
+		ho := Handoff{Kind: kind}
+		if kind == Upgrade {
+			ho.Hint = string(h.upgrade[:h.nupgrade])
+		}
+		if more, switched := h.fl.switchTo(ho, dir, b[len(b)-p.Unread():]); switched {
+			return more
+		}
+	}
 	return !p.Stopped() || !h.fl.res.Encrypted
 }
 
@@ -228,6 +254,9 @@ func (e *httpEvents) Start(m *httpparse.Message) {
 		return
 	}
 	fl.sink.URL(dir, m.Path, m.Query)
+	if string(m.Method) == "CONNECT" {
+		e.announce = Connect
+	}
 	if fl.res.HTTP == nil {
 		fl.res.HTTP = &record.HTTP{
 			Method:    string(m.Method),
@@ -247,7 +276,30 @@ func (e *httpEvents) Start(m *httpparse.Message) {
 }
 
 func (e *httpEvents) Header(m *httpparse.Message, name, value []byte) {
+	if m.Side == httpparse.Request && !m.InTrailer && len(name) == 7 && asciiEqualFold(name, "upgrade") {
+		e.announce = Upgrade
+		e.nupgrade = copy(e.upgrade[:], value)
+		for i, c := range e.upgrade[:e.nupgrade] {
+			if 'A' <= c && c <= 'Z' {
+				e.upgrade[i] = c + 'a' - 'A'
+			}
+		}
+	}
 	e.fl.sink.Header(dirOf(m.Side), name, value)
+}
+
+// asciiEqualFold reports whether b equals lower (lower-case ASCII, as long
+// as b) ignoring ASCII case.
+func asciiEqualFold(b []byte, lower string) bool {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *httpEvents) Body(m *httpparse.Message, data []byte) {
@@ -259,18 +311,13 @@ func (e *httpEvents) Body(m *httpparse.Message, data []byte) {
 
 func (e *httpEvents) End(m *httpparse.Message) { e.fl.sink.MessageEnd(dirOf(m.Side)) }
 
-// Stop: after a CONNECT or Upgrade the stream is a tunnel, handed off
-// (opaque today); a side that turns out not to be HTTP is scanned as raw
-// bytes from here on (see Feed).
+// Stop: after a CONNECT 2xx or a 101 the stream is a tunnel, handed off
+// when the Feed that stopped returns (see Feed and Flow.switchTo); a side
+// that turns out not to be HTTP is scanned as raw bytes from here on.
 func (e *httpEvents) Stop(side httpparse.Side, reason httpparse.Reason) {
-	if reason != httpparse.ReasonTunnel {
-		return
+	if reason == httpparse.ReasonTunnel && e.fl.res.Handoff.Kind == 0 {
+		e.switching = true
 	}
-	h := Handoff{Kind: Upgrade}
-	if r := e.fl.res.HTTP; r != nil && r.Method == "CONNECT" {
-		h.Kind = Connect
-	}
-	e.fl.handoff(h)
 }
 
 // rawParser handles payload of no recognised protocol: it is scanned raw,

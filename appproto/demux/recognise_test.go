@@ -35,8 +35,8 @@ func (s *recSink) MessageStart(dir Dir, ct, bnd []byte) { s.messages[dir]++ }
 func (s *recSink) Header(dir Dir, name, value []byte) {
 	s.headers = append(s.headers, fmt.Sprintf("%s %s: %s", dir, name, value))
 }
-func (s *recSink) Body(dir Dir, data []byte)        { s.body[dir].Write(data) }
-func (s *recSink) MessageEnd(Dir)                   {}
+func (s *recSink) Body(dir Dir, data []byte)         { s.body[dir].Write(data) }
+func (s *recSink) MessageEnd(Dir)                    {}
 func (s *recSink) Raw(dir Dir, b []byte) (more bool) { s.raw[dir].Write(b); return true }
 
 // outcome is what must not depend on segmentation.
@@ -300,5 +300,51 @@ func TestNames(t *testing.T) {
 	}
 	if FromConnect.String() != "connect" || NoName.String() != "" || FromQUIC.String() != "quic" {
 		t.Error("name source names")
+	}
+}
+
+// Hand-offs: an Upgrade or CONNECT names the switch and leaves the flow
+// opaque (no parser reads what follows yet); decrypted plaintext re-enters
+// recognition with the ALPN as the protocol.
+func TestHandoff(t *testing.T) {
+	newFlow := func(port uint16) (*Flow, *recSink) {
+		fl, sink := new(Flow), new(recSink)
+		fl.Reset(New(Config{}), &reassembly.Flow{Proto: capture.ProtoTCP, SrcPort: 40000, DstPort: port}, sink)
+		return fl, sink
+	}
+	t.Run("websocket upgrade", func(t *testing.T) {
+		fl, sink := newFlow(80)
+		fl.Data(Out, []byte("GET /chat HTTP/1.1\r\nHost: ws.example\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n\r\n"), 1)
+		more := fl.Data(In, []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello"), 2)
+		r := fl.Result()
+		if more || r.Handoff != (Handoff{Kind: Upgrade, Hint: "websocket"}) || !r.Encrypted || sink.raw[In].Len() != 0 {
+			t.Fatalf("more %v, handoff %+v, encrypted %v, raw %q", more, r.Handoff, r.Encrypted, sink.raw[In].String())
+		}
+		if fl.Data(Out, []byte("\x81\x85mask"), 3) {
+			t.Fatal("client frames still wanted after the switch")
+		}
+	})
+	t.Run("connect", func(t *testing.T) {
+		fl, _ := newFlow(3128)
+		fl.Data(Out, []byte("CONNECT vault.example:443 HTTP/1.1\r\nHost: vault.example:443\r\n\r\n"), 1)
+		fl.Data(In, []byte("HTTP/1.1 200 Connection established\r\n\r\n"), 2)
+		r := fl.Result()
+		if r.Handoff != (Handoff{Kind: Connect}) || !r.Encrypted || r.NameSource != FromConnect {
+			t.Fatalf("handoff %+v, encrypted %v, source %s", r.Handoff, r.Encrypted, r.NameSource)
+		}
+	})
+	for _, alpn := range []string{"http/1.1", "h2", ""} {
+		t.Run("decrypted "+alpn, func(t *testing.T) {
+			fl, sink := newFlow(443)
+			fl.Data(Out, scenarios.ClientHello("api.example.ai", "http/1.1"), 1)
+			req := scenarios.HTTPRequest("POST", "/v1/messages", "api.example.ai", []string{"Content-Type: application/json"}, []byte(`{"k":1}`))
+			// The first plaintext chunk arrives with the switch, the rest after.
+			fl.switchTo(Handoff{Kind: Decrypted, Hint: alpn}, Out, req[:3])
+			fl.Data(Out, req[3:], 2)
+			r := fl.Result()
+			if r.App != HTTP || r.HTTP == nil || r.HTTP.URI != "/v1/messages" || r.NameSource != FromSNI || sink.body[Out].String() != `{"k":1}` {
+				t.Fatalf("app %s, http %+v, source %s, body %q", r.App, r.HTTP, r.NameSource, sink.body[Out].String())
+			}
+		})
 	}
 }

@@ -37,6 +37,8 @@ type Parser struct {
 	await bool // after this message, wait for the CONNECT/Upgrade verdict
 	skip  bool // body no longer delivered (decoding stopped)
 
+	unread int // bytes of the last Feed's input left unread by a stop
+
 	hbuf     []byte // head bytes spanning chunks, at most cfg.MaxHeaderBytes
 	scanFrom int
 
@@ -82,13 +84,21 @@ var discardStats Stats
 // Stopped reports whether the Parser gave up on its stream.
 func (p *Parser) Stopped() bool { return p.st == stStopped }
 
+// Unread returns how many bytes at the end of the last Feed's input the
+// Parser did not read because it stopped there. After a stop with
+// ReasonTunnel they are the tunnel's first bytes, for whatever parses the
+// tunnel next.
+func (p *Parser) Unread() int { return p.unread }
+
 // Feed parses the next bytes of the stream. It returns false once the
 // Parser has stopped (Handler.Stop was called); later input is ignored.
 // b is not retained.
 func (p *Parser) Feed(b []byte) bool {
+	p.unread = 0
 	for len(b) > 0 {
 		switch p.st {
 		case stStopped:
+			p.unread = len(b)
 			return false
 		case stHead:
 			b = p.feedHead(b, false)

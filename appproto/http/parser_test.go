@@ -330,3 +330,34 @@ func TestStats(t *testing.T) {
 		t.Errorf("%d counters exported", len(got))
 	}
 }
+
+// After a tunnel stop, Unread tells where the tunnel's bytes begin in the
+// input that carried the switch, whichever side stopped.
+func TestUnreadAfterTunnel(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		side    Side
+		methods []MethodKind
+		input   string
+		unread  string
+	}{
+		{"101 with frame", Response, nil, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello", "\x81\x05hello"},
+		{"connect 200 with hello", Response, []MethodKind{MethodCONNECT}, "HTTP/1.1 200 OK\r\n\r\n\x16\x03\x01", "\x16\x03\x01"},
+		{"connect 200 alone", Response, []MethodKind{MethodCONNECT}, "HTTP/1.1 200 OK\r\n\r\n", ""},
+		{"request then tunnel bytes", Request, nil, "CONNECT a.example:443 HTTP/1.1\r\n\r\n\x16\x03\x01\x00", "\x16\x03\x01\x00"},
+		{"plain message", Response, nil, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var pair Pairing
+			for _, m := range tc.methods {
+				pair.push(m)
+			}
+			p := NewParser(tc.side, Config{}, &pair, &nopHandler{})
+			in := []byte(tc.input)
+			p.Feed(in)
+			if got := string(in[len(in)-p.Unread():]); got != tc.unread {
+				t.Fatalf("unread %q, want %q", got, tc.unread)
+			}
+		})
+	}
+}
