@@ -19,12 +19,12 @@ type session struct {
 	flow *reassembly.Flow
 	app  demux.Flow
 
-	// Content inspection: one scanner stream per direction, and the content
-	// type of the HTTP message being delivered on each side.
-	inspect     bool
-	scan        [2]classify.Stream
-	httpContent [2]classify.Content
-	rawPending  [2]bool // raw bytes written since the direction's last Sync
+	// Content inspection: whether the flow is inspected, and the scanning
+	// state, set up on the flow's first payload (c is kept when the session
+	// is recycled; ready says it was set up for this flow).
+	inspect bool
+	c       *content
+	ready   bool
 
 	// Policy state: rules that fired so far, and what the last evaluation saw.
 	ruleState   rules.FlowState
@@ -37,23 +37,45 @@ type session struct {
 	annotName       string
 	annotDst        record.Dst
 	annotSrcService string
-	scanner         *classify.Scanner // the scanner the streams were set up with
+}
+
+// content is a session's scanning state: one scanner stream per direction
+// and the content type of the HTTP message being delivered on each side.
+// It is most of a session's size, so a flow that never carries a payload
+// byte (a scan, a SYN flood) does not get one.
+type content struct {
+	scan        [2]classify.Stream
+	httpContent [2]classify.Content
+	rawPending  [2]bool           // raw bytes written since the direction's last Sync
+	scanner     *classify.Scanner // the scanner the streams were set up with
+}
+
+// prepare sets up the scanning state on the flow's first payload, with the
+// worker's current detectors (kept for the rest of the flow).
+func (s *session) prepare() {
+	s.ready = true
+	c := s.c
+	if c == nil {
+		c = new(content)
+		s.c = c
+	}
+	if c.scanner != s.h.scanner {
+		c.scan[0].Init(s.h.scanner, "out")
+		c.scan[1].Init(s.h.scanner, "in")
+		c.scanner = s.h.scanner
+	} else {
+		c.scan[0].Reset()
+		c.scan[1].Reset()
+	}
+	c.httpContent = [2]classify.Content{}
+	c.rawPending = [2]bool{}
 }
 
 func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.h, s.flow = h, f
 	s.app.Reset(h.demux, f, s)
 	s.inspect = h.p.inspection.sampled(f)
-	if s.scanner != h.scanner {
-		s.scan[0].Init(h.scanner, "out")
-		s.scan[1].Init(h.scanner, "in")
-		s.scanner = h.scanner
-	} else {
-		s.scan[0].Reset()
-		s.scan[1].Reset()
-	}
-	s.httpContent = [2]classify.Content{}
-	s.rawPending = [2]bool{}
+	s.ready = false
 	s.ruleState.Reset()
 	s.alerts = nil
 	s.lastEvalOut = 0
@@ -64,14 +86,26 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 // Data implements reassembly.Stream.
 func (s *session) Data(dir reassembly.Dir, b []byte, ts int64) bool {
 	s.ts = ts
+	if !s.ready {
+		s.prepare()
+	}
 	return s.app.Data(dir, b, ts)
 }
 
 // Gap implements reassembly.Stream.
-func (s *session) Gap(dir reassembly.Dir, n int) { s.app.Gap(dir, n) }
+func (s *session) Gap(dir reassembly.Dir, n int) {
+	if !s.ready {
+		s.prepare()
+	}
+	s.app.Gap(dir, n)
+}
 
 // finish tells the parsers the flow ended (flushing partial messages).
-func (s *session) finish() { s.app.Close() }
+func (s *session) finish() {
+	if s.ready {
+		s.app.Close()
+	}
+}
 
 // fill copies what the session learned into the record (the destination
 // is named and classified by flowHandler.annotate).
@@ -102,7 +136,7 @@ func (s *session) URL(dir reassembly.Dir, path, query []byte) {
 	if !s.inspect {
 		return
 	}
-	st := &s.scan[dir]
+	st := &s.c.scan[dir]
 	before := st.Matches()
 	st.WriteDecoded(classify.KindURLEncoded, path)
 	if len(query) > 0 {
@@ -115,7 +149,7 @@ func (s *session) URL(dir reassembly.Dir, path, query []byte) {
 
 // MessageStart implements demux.Sink.
 func (s *session) MessageStart(dir reassembly.Dir, contentType, boundary []byte) {
-	s.httpContent[dir] = contentOf(contentType, boundary)
+	s.c.httpContent[dir] = contentOf(contentType, boundary)
 }
 
 // Header implements demux.Sink.
@@ -123,8 +157,8 @@ func (s *session) Header(dir reassembly.Dir, name, value []byte) {
 	if !s.inspect {
 		return
 	}
-	before := s.scan[dir].Matches()
-	s.scan[dir].WriteHeader(name, value)
+	before := s.c.scan[dir].Matches()
+	s.c.scan[dir].WriteHeader(name, value)
 	s.afterScan(before, dir)
 }
 
@@ -133,15 +167,15 @@ func (s *session) Body(dir reassembly.Dir, data []byte) {
 	if !s.inspect {
 		return
 	}
-	before := s.scan[dir].Matches()
-	s.scan[dir].WriteContent(s.httpContent[dir], data)
+	before := s.c.scan[dir].Matches()
+	s.c.scan[dir].WriteContent(s.c.httpContent[dir], data)
 	s.afterScan(before, dir)
 }
 
 // MessageEnd implements demux.Sink.
 func (s *session) MessageEnd(dir reassembly.Dir) {
-	before := s.scan[dir].Matches()
-	s.scan[dir].Sync() // a message boundary: judge everything now, so alerts need not wait for the flow's end
+	before := s.c.scan[dir].Matches()
+	s.c.scan[dir].Sync() // a message boundary: judge everything now, so alerts need not wait for the flow's end
 	s.afterScan(before, dir)
 }
 

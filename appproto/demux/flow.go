@@ -24,11 +24,13 @@ type Flow struct {
 	pend [2][]byte
 	done [2]bool // direction no longer wanted (told to reassembly or to be told)
 
-	// The parsers, one of which is cur.
-	tls  tlsParser
-	http httpParser
-	dns  dnsParser
-	quic quicParser
+	// The parsers, one of which is cur. Each is allocated when a flow first
+	// needs it and kept while the Flow is recycled: a flow that never
+	// carries payload (a scan, a SYN flood) costs only the fields above.
+	tls  *tlsParser
+	http *httpParser
+	dns  *dnsParser
+	quic *quicParser
 	raw  rawParser
 }
 
@@ -42,10 +44,6 @@ func (fl *Flow) Reset(d *Demux, f *reassembly.Flow, sink Sink) {
 	fl.cur, fl.hint = nil, Unknown
 	fl.pend[0], fl.pend[1] = fl.pend[0][:0], fl.pend[1][:0]
 	fl.done = [2]bool{}
-	fl.tls.reset(fl)
-	fl.http.reset(fl)
-	fl.dns.reset(fl)
-	fl.quic.reset(fl)
 	fl.raw.reset(fl)
 }
 
@@ -207,20 +205,35 @@ func (fl *Flow) flushPending(dir Dir) {
 	}
 }
 
-// choose installs the parser for p.
+// choose installs the parser for p, fresh for the bytes that follow.
 func (fl *Flow) choose(p Proto) {
 	fl.res.App = p
 	switch p {
 	case TLS:
-		fl.cur = &fl.tls
+		if fl.tls == nil {
+			fl.tls = new(tlsParser)
+		}
+		fl.tls.reset(fl)
+		fl.cur = fl.tls
 	case HTTP:
+		if fl.http == nil {
+			fl.http = new(httpParser)
+		}
+		fl.http.reset(fl)
 		fl.http.start()
-		fl.cur = &fl.http
+		fl.cur = fl.http
 	case DNS:
-		fl.cur = &fl.dns
+		if fl.dns == nil {
+			fl.dns = new(dnsParser)
+		}
+		fl.dns.reset(fl)
+		fl.cur = fl.dns
 	case QUIC:
-		fl.quic.start()
-		fl.cur = &fl.quic
+		if fl.quic == nil {
+			fl.quic = new(quicParser)
+		}
+		fl.quic.reset(fl)
+		fl.cur = fl.quic
 	default:
 		fl.res.App = Other
 		fl.cur = &fl.raw

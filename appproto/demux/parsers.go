@@ -55,24 +55,15 @@ func (fl *Flow) setTLS(h *apptls.ClientHello, transport byte, src NameSource) {
 }
 
 // quicParser reads the ClientHello from a QUIC connection's Initial
-// packets; the Conn (large: key schedule, CRYPTO reassembly) is allocated
-// on the first QUIC flow and kept.
+// packets.
 type quicParser struct {
 	fl   *Flow
-	conn *quic.Conn
+	conn quic.Conn
 }
 
 func (q *quicParser) reset(fl *Flow) {
 	q.fl = fl
-	if q.conn != nil {
-		q.conn.Reset()
-	}
-}
-
-func (q *quicParser) start() {
-	if q.conn == nil {
-		q.conn = new(quic.Conn)
-	}
+	q.conn.Reset()
 }
 
 func (q *quicParser) Feed(dir Dir, b []byte) bool {
