@@ -13,7 +13,7 @@
 // within one chunk, identity bodies) allocates nothing.
 //
 // It must not know about flows, destinations or content scanning: it names
-// nothing and scans nothing; the Handler (implemented by the pipeline) does.
+// nothing and scans nothing; the Handler (appproto/demux's adapter) does.
 // The directory is appproto/http; the package is named httpparse so it never
 // shadows net/http.
 package http

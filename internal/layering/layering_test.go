@@ -110,7 +110,10 @@ func TestPackageComments(t *testing.T) {
 	documented := map[string]bool{}
 	packages := map[string]bool{}
 	fset := token.NewFileSet()
-	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
 		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != root {
 			return filepath.SkipDir
 		}
@@ -125,6 +128,9 @@ func TestPackageComments(t *testing.T) {
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for dir := range packages {
 		if !documented[dir] {
 			t.Errorf("%s: no package comment saying what the package is for", dir)
