@@ -1,6 +1,8 @@
 package demux
 
 import (
+	"bytes"
+
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/reassembly"
 )
@@ -158,6 +160,9 @@ func (fl *Flow) recognise(dir Dir, b []byte) (more, decided bool) {
 	fl.pend[dir] = pend
 	rest := b[k:]
 	final := len(pend) == MaxUndecided
+	if !final && len(pend)-k >= lineQuiet && bytes.IndexByte(b[:k], '\n') < 0 {
+		return true, false // no sniffer's verdict can have changed (see lineQuiet)
+	}
 	p, ok := decide(true, dir, fl.f.SrcPort, fl.f.DstPort, pend, final)
 	if !ok {
 		return true, false

@@ -135,6 +135,17 @@ func sniffQUIC(dir Dir, b []byte, _ bool) verdict {
 	return no
 }
 
+// lineQuiet is a promise every sniffer keeps: once it has said needMore
+// on a prefix of at least lineQuiet bytes, only a line feed can turn the
+// verdict into yes (an HTTP start line is accepted only once complete;
+// TLS decides within two bytes; DNS over TCP by port). A no can come
+// earlier (a control byte in a request target) but stays no on any longer
+// prefix, so noticing it at the next line feed or at MaxUndecided decides
+// the same, only later (nothing is lost: the bytes are buffered). So
+// recognition re-sniffs a growing prefix only when a line feed arrives,
+// and a start line sent one byte per segment costs linear work.
+const lineQuiet = 64
+
 // decide runs the table over a direction's first bytes. It returns the
 // protocol (Other when no row claims them) and false while a row that
 // outranks every claim still needs more bytes.

@@ -41,6 +41,7 @@ type Parser struct {
 
 	hbuf     []byte // head bytes spanning chunks, at most cfg.MaxHeaderBytes
 	scanFrom int
+	lineOK   bool // the start line in hbuf is complete and was judged HTTP
 
 	remaining int64
 	chunkSize int64
@@ -252,14 +253,22 @@ func (p *Parser) feedHead(b []byte, trailer bool) []byte {
 		}
 		p.hbuf = append(p.hbuf, b...)
 		p.scanFrom = 0
+		p.lineOK = false
 		return nil
 	}
 	old := len(p.hbuf)
 	take := min(len(b), lim-old)
 	p.hbuf = append(p.hbuf, b[:take]...)
-	if !trailer && p.checkStart(p.hbuf) == notHTTP {
-		p.stopStartLine()
-		return nil
+	if !trailer && !p.lineOK {
+		// Judged again as the line grows; once complete and good, never
+		// again (a head sent in small pieces stays linear).
+		switch p.checkStart(p.hbuf) {
+		case notHTTP:
+			p.stopStartLine()
+			return nil
+		case isHTTP:
+			p.lineOK = true
+		}
 	}
 	if e := findBlockEnd(p.hbuf, p.scanFrom, trailer); e >= 0 {
 		p.hbuf = p.hbuf[:e]
