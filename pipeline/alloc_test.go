@@ -65,7 +65,7 @@ func TestPerPacketPathDoesNotAllocate(t *testing.T) {
 		t.Errorf("%.1f allocations per packet, want 0", allocs)
 	}
 	for _, sess := range w.h.sessions {
-		if got := sess.scan[0].Inspected(); got < uint64(200*len(text)) {
+		if got := sess.c.scan[0].Inspected(); got < uint64(200*len(text)) {
 			t.Errorf("the scanner saw %d bytes: the test did not exercise inspection", got)
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	httpparse "github.com/tapdlp/tapdlp/appproto/http"
+	"github.com/tapdlp/tapdlp/appproto/demux"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
 )
@@ -124,7 +124,7 @@ func (s *InspectionStats) count(rec *record.Flow) {
 func (p *Pipeline) Memory() *reassembly.Memory { return p.mem }
 
 // HTTPStats returns the HTTP parsers' counters.
-func (p *Pipeline) HTTPStats() *httpparse.Stats { return p.httpStats }
+func (p *Pipeline) HTTPStats() *demux.HTTPStats { return p.httpStats }
 
 // InspectionStats returns the content-inspection totals.
 func (p *Pipeline) InspectionStats() *InspectionStats { return p.inspStats }

@@ -1,11 +1,8 @@
 package pipeline
 
 import (
-	"net/netip"
 	"path/filepath"
 
-	"github.com/tapdlp/tapdlp/appproto/dns"
-	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/destinations"
 	"github.com/tapdlp/tapdlp/reassembly"
@@ -48,45 +45,16 @@ func DestinationsConfig(cfg *config.Config) destinations.Config {
 	return out
 }
 
-// dnsLearner feeds DNS answers to the shared cache from the dispatcher, in
-// packet order, before any later flow is dispatched: a flow then finds the
-// answer its client acted on, whichever worker handled the DNS response, and
-// a replay names flows the same way every time.
-type dnsLearner struct {
-	cache *destinations.DNSCache
-	msg   dns.Message
-	addrs []netip.Addr
-}
-
-// learn parses p if it is a UDP DNS response and records its answers.
-func (l *dnsLearner) learn(p *capture.Packet) {
-	if p.Proto != capture.ProtoUDP || (p.SrcPort != 53 && p.SrcPort != 5353) {
-		return
-	}
-	l.add(p.Dst, p.Payload, p.TS)
-}
-
-func (l *dnsLearner) add(client netip.Addr, payload []byte, ts int64) {
-	m := &l.msg
-	if m.Parse(payload) != nil || !m.Header.Response() || m.NumAddrs() == 0 {
-		return
-	}
-	l.addrs = l.addrs[:0]
-	minTTL := ^uint32(0)
-	for i := 0; i < m.NumAddrs(); i++ {
-		a, ttl, _, _ := m.Addr(i)
-		l.addrs = append(l.addrs, a)
-		minTTL = min(minTTL, ttl)
-	}
-	l.cache.Add(client, string(m.QName()), l.addrs, minTTL, ts)
-}
-
 // annotate fills the record's destination (name, category, vendor, domain,
 // first seen, IOC) and source service. A session caches the result so a
 // flow is counted as first-seen once however often it is evaluated; it is
 // recomputed only when the payload names the destination differently.
 func (h *flowHandler) annotate(s *session, f *reassembly.Flow, rec *record.Flow) {
-	if s != nil && s.annotated && s.annotName == s.name {
+	var name, source string
+	if s != nil {
+		name, source = s.name()
+	}
+	if s != nil && s.annotated && s.annotName == name {
 		ip, port := rec.Dst.IP, rec.Dst.Port
 		rec.Dst = s.annotDst
 		rec.Dst.IP, rec.Dst.Port = ip, port
@@ -95,11 +63,11 @@ func (h *flowHandler) annotate(s *session, f *reassembly.Flow, rec *record.Flow)
 	}
 	in := destinations.FlowInput{Client: f.Src, Server: f.Dst, Time: f.Start}
 	if s != nil {
-		in.Name, in.NameSource = s.name, s.nameSource
+		in.Name, in.NameSource = name, source
 	}
 	h.p.dest.Annotate(in, &rec.Src, &rec.Dst)
 	if s != nil {
-		s.annotated, s.annotName = true, s.name
+		s.annotated, s.annotName = true, name
 		s.annotDst, s.annotSrcService = rec.Dst, rec.Src.Service
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tapdlp/tapdlp/appproto/demux"
 	"github.com/tapdlp/tapdlp/capture"
 )
 
@@ -25,10 +26,10 @@ type dispatcher struct {
 	pkt        capture.Packet
 	now        int64
 	lastTick   int64
-	filter     *frameFilter // nil: every frame
-	sampled    uint32       // packets since the last latency stamp
-	lastVolume int64        // packet time of the last volume records
-	dns        dnsLearner
+	filter     *frameFilter   // nil: every frame
+	sampled    uint32         // packets since the last latency stamp
+	lastVolume int64          // packet time of the last volume records
+	dns        *demux.Learner // DNS answers the dispatcher learns (demux.DispatcherLearnsDNS)
 
 	// progress, read by the progress bar goroutine
 	bytesDone atomic.Int64 // bytes of input consumed in earlier files + this one
@@ -42,7 +43,7 @@ func newDispatcher(p *Pipeline, workers []*worker) *dispatcher {
 		cur:     make([]*batch, len(workers)),
 		dec:     capture.NewDecoder(p.decoderConfig(), p.decStats),
 	}
-	d.dns.cache = p.dest.DNS
+	d.dns = demux.NewLearner(p.dest.DNS)
 	for i, w := range workers {
 		d.cur[i] = <-w.free
 	}
@@ -97,7 +98,7 @@ func (d *dispatcher) run(ctx context.Context, src packetSource, bytesRead func()
 // and live capture so the two cannot drift apart: learn DNS answers in
 // packet order, route the packet to its flow's worker, advance the clock.
 func (d *dispatcher) packet(p *capture.Packet) {
-	d.dns.learn(p)
+	d.dns.Packet(p.Proto, p.SrcPort, p.Dst, p.Payload, p.TS)
 	d.route(p)
 	d.clock(p.TS)
 }

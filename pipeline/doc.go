@@ -4,4 +4,6 @@
 // alike. It owns the dispatcher (symmetric flow hash → worker), the workers,
 // record building and the record writer. It holds no protocol or content
 // logic of its own: each stage lives in its package and is only called here.
+// In particular it imports no app-layer parser: appproto/demux recognises
+// and parses, and a worker's session is only demux's content Sink.
 package pipeline

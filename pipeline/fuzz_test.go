@@ -6,6 +6,7 @@ import (
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
 	"github.com/tapdlp/tapdlp/internal/pcapgen/scenarios"
+	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
 )
 
@@ -44,7 +45,7 @@ func FuzzSession(f *testing.F) {
 			if d.dec.Decode(frame, m, &d.pkt) != capture.OK {
 				return
 			}
-			d.dns.learn(&d.pkt)
+			d.dns.Packet(d.pkt.Proto, d.pkt.SrcPort, d.pkt.Dst, d.pkt.Payload, d.pkt.TS)
 			b := d.cur[0]
 			b.reset()
 			b.add(&d.pkt)
@@ -72,7 +73,7 @@ func FuzzSession(f *testing.F) {
 				feed(pcapgen.IPUDP(apPort("192.0.2.1", port), ap("10.0.0.1:40001"), chunk))
 			}
 		}
-		w.table.Flush(record.StateShutdown)
+		w.table.Flush(reassembly.EndShutdown)
 		if n := p.stats.WorkerPanics.Load() - panics; n != 0 {
 			t.Fatalf("%d panics recovered in the worker", n)
 		}

@@ -7,7 +7,7 @@ import (
 	"hash/fnv"
 	"strconv"
 
-	"github.com/tapdlp/tapdlp/appproto/dns"
+	"github.com/tapdlp/tapdlp/appproto/demux"
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/classify"
 	"github.com/tapdlp/tapdlp/internal/communityid"
@@ -20,9 +20,8 @@ import (
 // every new flow and turns ended flows into records.
 type flowHandler struct {
 	p          *Pipeline
-	now        int64 // the worker's packet clock
-	dnsMsg     *dns.Message
-	dns        dnsLearner // DNS over TCP and on unusual ports, learned here
+	now        int64        // the worker's packet clock
+	demux      *demux.Demux // the worker's application-layer demultiplexer
 	scanner    *classify.Scanner
 	scannerGen uint64 // the detectors generation scanner was built from
 	sessions   map[*reassembly.Flow]*session
@@ -33,8 +32,8 @@ type flowHandler struct {
 }
 
 func newFlowHandler(p *Pipeline) *flowHandler {
-	h := &flowHandler{p: p, dnsMsg: new(dns.Message), sessions: make(map[*reassembly.Flow]*session)}
-	h.dns.cache = p.dest.DNS
+	h := &flowHandler{p: p, sessions: make(map[*reassembly.Flow]*session)}
+	h.demux = demux.New(demux.Config{HTTPStats: p.httpStats, Stats: p.demuxStats, Answers: p.dest.DNS})
 	h.scanner = p.swap.classify.Load().NewScanner()
 	h.scannerGen = p.swap.gen.Load()
 	return h
@@ -55,7 +54,7 @@ func (h *flowHandler) refreshDetectors() {
 // Open attaches a session to TCP and UDP flows; other protocols are only
 // counted.
 func (h *flowHandler) Open(f *reassembly.Flow) reassembly.Stream {
-	if !h.p.cfg.AppLayer || f.Proto != capture.ProtoTCP && f.Proto != capture.ProtoUDP {
+	if !h.p.cfg.AppLayer || !isAppFlow(f.Proto) {
 		return nil
 	}
 	var s *session
@@ -70,13 +69,13 @@ func (h *flowHandler) Open(f *reassembly.Flow) reassembly.Stream {
 }
 
 // Emit builds the flow's record and queues it for the sinks.
-func (h *flowHandler) Emit(f *reassembly.Flow, state string, final bool) {
+func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final bool) {
 	s := h.sessions[f]
 	if s != nil && final {
 		s.finish()
 	}
 	now := max(h.now, f.Last)
-	rec := h.buildRecord(f, state, now)
+	rec := h.buildRecord(f, why.String(), now)
 	if s != nil {
 		s.fill(&rec, final)
 	}

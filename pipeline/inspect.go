@@ -97,21 +97,21 @@ func (in *inspection) alwaysFor(category string) bool {
 // inspectRecord fills the record's sensitive findings, tags and inspected
 // byte counts from the session's scanners.
 func (s *session) inspectRecord(rec *record.Flow, final bool) {
-	if final {
-		s.scan[0].Flush()
-		s.scan[1].Flush()
-	}
-	found := s.scan[reassembly.DirOut].Findings(nil)
-	found = s.scan[reassembly.DirIn].Findings(found)
-	if len(found) > 0 {
-		rec.Sensitive = found
-		rec.Tags = classTags(found)
-	}
-	ins := &record.Inspected{
-		Out:       s.scan[0].Inspected(),
-		In:        s.scan[1].Inspected(),
-		Truncated: s.scan[0].Truncated() || s.scan[1].Truncated(),
-		Encrypted: s.encrypted,
+	ins := &record.Inspected{Encrypted: s.app.Result().Encrypted}
+	if s.ready { // the flow carried payload
+		sc := &s.c.scan
+		if final {
+			sc[0].Flush()
+			sc[1].Flush()
+		}
+		found := sc[reassembly.DirOut].Findings(nil)
+		found = sc[reassembly.DirIn].Findings(found)
+		if len(found) > 0 {
+			rec.Sensitive = found
+			rec.Tags = classTags(found)
+		}
+		ins.Out, ins.In = sc[0].Inspected(), sc[1].Inspected()
+		ins.Truncated = sc[0].Truncated() || sc[1].Truncated()
 	}
 	switch {
 	case s.h.p.inspection.off:
@@ -148,23 +148,23 @@ func (s *session) scanRaw(dir reassembly.Dir, b []byte) bool {
 	}
 	// In request/response protocols (SMTP, FTP, custom RPC) a value cannot
 	// straddle a change of speaker: judge what the other side said so far.
-	if other := 1 - dir; s.rawPending[other] {
-		s.rawPending[other] = false
-		before := s.scan[other].Matches()
-		s.scan[other].Sync()
+	if other := 1 - dir; s.c.rawPending[other] {
+		s.c.rawPending[other] = false
+		before := s.c.scan[other].Matches()
+		s.c.scan[other].Sync()
 		s.afterScan(before, other)
 	}
-	st := &s.scan[dir]
+	st := &s.c.scan[dir]
 	before := st.Matches()
 	st.Write(b)
-	s.rawPending[dir] = true
+	s.c.rawPending[dir] = true
 	s.afterScan(before, dir)
 	return !st.Truncated()
 }
 
 // afterScan evaluates the rules right away when a scan found something new.
 func (s *session) afterScan(before int, dir reassembly.Dir) {
-	if s.scan[dir].Matches() != before {
+	if s.c.scan[dir].Matches() != before {
 		s.h.changed(s, s.ts)
 	}
 }

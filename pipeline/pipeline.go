@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	httpparse "github.com/tapdlp/tapdlp/appproto/http"
+	"github.com/tapdlp/tapdlp/appproto/demux"
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/classify"
 	"github.com/tapdlp/tapdlp/config"
@@ -46,7 +46,8 @@ type Pipeline struct {
 	decStats   *capture.DecodeStats
 	flowStats  *reassembly.Stats
 	mem        *reassembly.Memory
-	httpStats  *httpparse.Stats
+	httpStats  *demux.HTTPStats
+	demuxStats *demux.Stats
 	swap       swappable // rules and detectors, replaced by Reload
 	dest       *destinations.Engine
 	inspection inspection
@@ -67,15 +68,16 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		n = runtime.GOMAXPROCS(0)
 	}
 	p := &Pipeline{
-		cfg:       cfg,
-		opts:      opts,
-		log:       opts.Log,
-		nworkers:  n,
-		stats:     new(Stats),
-		decStats:  new(capture.DecodeStats),
-		flowStats: new(reassembly.Stats),
-		mem:       reassembly.NewMemory(int64(cfg.Reassembly.Memcap)),
-		httpStats: new(httpparse.Stats),
+		cfg:        cfg,
+		opts:       opts,
+		log:        opts.Log,
+		nworkers:   n,
+		stats:      new(Stats),
+		decStats:   new(capture.DecodeStats),
+		flowStats:  new(reassembly.Stats),
+		mem:        reassembly.NewMemory(int64(cfg.Reassembly.Memcap)),
+		httpStats:  new(demux.HTTPStats),
+		demuxStats: new(demux.Stats),
 	}
 	dest, err := destinations.NewEngine(DestinationsConfig(cfg))
 	if err != nil {
@@ -112,6 +114,9 @@ func (p *Pipeline) Stats() *Stats { return p.stats }
 // DecodeStats returns the decoder's counters.
 func (p *Pipeline) DecodeStats() *capture.DecodeStats { return p.decStats }
 
+// DemuxStats returns the protocol recognition counters.
+func (p *Pipeline) DemuxStats() *demux.Stats { return p.demuxStats }
+
 // FlowStats returns the flow table's counters.
 func (p *Pipeline) FlowStats() *reassembly.Stats { return p.flowStats }
 
@@ -132,10 +137,6 @@ func (p *Pipeline) tableConfig() reassembly.Config {
 		OtherTimeout:          c.Flows.OtherTimeout.D(),
 		ActiveTimeout:         c.Flows.ActiveTimeout.D(),
 	}
-}
-
-func (p *Pipeline) httpConfig() httpparse.Config {
-	return httpparse.Config{Stats: p.httpStats}
 }
 
 func (p *Pipeline) decoderConfig() capture.DecoderConfig {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/internal/recordschema"
+	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
 )
 
@@ -189,4 +190,20 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// The table's end reasons are the record's flow states, spelled the same.
+func TestEndReasonsAreRecordStates(t *testing.T) {
+	for _, tc := range []struct {
+		why   reassembly.EndReason
+		state string
+	}{
+		{reassembly.EndClosed, record.StateClosed}, {reassembly.EndReset, record.StateReset},
+		{reassembly.EndTimeout, record.StateTimeout}, {reassembly.EndActive, record.StateActive},
+		{reassembly.EndShutdown, record.StateShutdown},
+	} {
+		if got := tc.why.String(); got != tc.state {
+			t.Errorf("EndReason %d = %q, want %q", tc.why, got, tc.state)
+		}
+	}
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/reassembly"
-	"github.com/tapdlp/tapdlp/record"
 )
 
 // worker owns one share of the flows: its flow table, its handler state and
@@ -60,7 +59,7 @@ func (w *worker) run() {
 		b.reset()
 		w.free <- b
 	}
-	w.table.Flush(record.StateShutdown)
+	w.table.Flush(reassembly.EndShutdown)
 }
 
 // packet hands one packet to the flow table. The recover is the last line of

@@ -4,14 +4,13 @@ import (
 	"testing"
 
 	"github.com/tapdlp/tapdlp/capture"
-	"github.com/tapdlp/tapdlp/record"
 )
 
 // nopHandler reads every stream and keeps nothing, like a cheap consumer.
 type nopHandler struct{ n int }
 
 func (h *nopHandler) Open(*Flow) Stream            { return h }
-func (h *nopHandler) Emit(*Flow, string, bool)     {}
+func (h *nopHandler) Emit(*Flow, EndReason, bool)  {}
 func (h *nopHandler) Data(Dir, []byte, int64) bool { h.n++; return true }
 func (h *nopHandler) Gap(Dir, int)                 {}
 
@@ -51,7 +50,7 @@ func TestNoAllocsExistingFlow(t *testing.T) {
 			if allocs != 0 {
 				t.Fatalf("%v allocations per packet, want 0", allocs)
 			}
-			tb.Flush(record.StateShutdown)
+			tb.Flush(EndShutdown)
 		})
 	}
 	t.Run("tcp out-of-order pair, warm pool", func(t *testing.T) {
@@ -72,6 +71,6 @@ func TestNoAllocsExistingFlow(t *testing.T) {
 		if allocs := testing.AllocsPerRun(1000, pair); allocs != 0 {
 			t.Fatalf("%v allocations per out-of-order pair, want 0", allocs)
 		}
-		tb.Flush(record.StateShutdown)
+		tb.Flush(EndShutdown)
 	})
 }

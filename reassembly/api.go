@@ -36,11 +36,35 @@ type Handler interface {
 	// delivered. It returns the Stream that receives the flow's payload, or
 	// nil when nobody wants it (the flow is then only counted).
 	Open(f *Flow) Stream
-	// Emit is called when a record for f must be written: state is one of the
-	// record.State* values. final is false for interim records of long-lived
-	// flows (active timeout); after a final Emit, f and its Stream are dropped
-	// and must not be kept.
-	Emit(f *Flow, state string, final bool)
+	// Emit is called when a record for f must be written: why says why (its
+	// String is the record's state). final is false for interim records of
+	// long-lived flows (EndActive); after a final Emit, f and its Stream are
+	// dropped and must not be kept.
+	Emit(f *Flow, why EndReason, final bool)
+}
+
+// EndReason says why the table emits a flow.
+type EndReason uint8
+
+// End reasons. Their String values are the record's flow states.
+const (
+	EndClosed   EndReason = iota // TCP FIN handshake seen
+	EndReset                     // TCP RST seen
+	EndTimeout                   // idle timeout in packet time, or evicted for room
+	EndActive                    // interim record of a long-lived flow (active timeout)
+	EndShutdown                  // still open when the input ended or the sensor stopped
+	numEndReasons
+)
+
+var endNames = [numEndReasons]string{"closed", "reset", "timeout", "active", "shutdown"}
+
+// String returns the reason's stable identifier ("closed", "reset",
+// "timeout", "active", "shutdown").
+func (r EndReason) String() string {
+	if r < numEndReasons {
+		return endNames[r]
+	}
+	return "unknown"
 }
 
 // Stream consumes one flow's payload. TCP payload arrives as contiguous,

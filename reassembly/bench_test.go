@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/tapdlp/tapdlp/capture"
-	"github.com/tapdlp/tapdlp/record"
 )
 
 // benchFlows builds n established TCP flows in tb and returns one data
@@ -49,7 +48,7 @@ func BenchmarkTCPInOrder(b *testing.B) {
 				p.Seq += uint32(len(payload))
 			}
 			b.StopTimer()
-			tb.Flush(record.StateShutdown)
+			tb.Flush(EndShutdown)
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/tapdlp/tapdlp/capture"
-	"github.com/tapdlp/tapdlp/record"
 )
 
 // checkStream verifies what the table delivers for one flow. Payload bytes
@@ -76,7 +75,7 @@ func (h *checkHandler) Open(f *Flow) Stream {
 	return s
 }
 
-func (h *checkHandler) Emit(f *Flow, state string, final bool) {
+func (h *checkHandler) Emit(f *Flow, state EndReason, final bool) {
 	s := h.streams[f]
 	if s == nil {
 		h.errs = append(h.errs, fmt.Errorf("emit of unknown flow"))
@@ -185,7 +184,7 @@ func FuzzReassembly(f *testing.F) {
 				t.Fatalf("bounds broken: table mem %d, global %d/%d, flows %d", tb.MemInUse(), mem.Used(), mem.Limit(), tb.Len())
 			}
 		}
-		tb.Flush(record.StateShutdown)
+		tb.Flush(EndShutdown)
 		for _, err := range h.errs {
 			t.Error(err)
 		}

@@ -23,7 +23,7 @@ var (
 // the stream transcript so far.
 type emitted struct {
 	flow       Flow
-	state      string
+	state      EndReason
 	final      bool
 	history    string
 	transcript [2]string
@@ -67,7 +67,7 @@ func (h *recHandler) Open(f *Flow) Stream {
 	return s
 }
 
-func (h *recHandler) Emit(f *Flow, state string, final bool) {
+func (h *recHandler) Emit(f *Flow, state EndReason, final bool) {
 	e := emitted{flow: *f, state: state, final: final, history: f.History()}
 	if s := h.live[f]; s != nil {
 		e.transcript = [2]string{s.buf[0].String(), s.buf[1].String()}

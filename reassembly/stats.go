@@ -2,8 +2,6 @@ package reassembly
 
 import (
 	"sync/atomic"
-
-	"github.com/tapdlp/tapdlp/record"
 )
 
 // Stats counts what the flow tables did and dropped. One Stats may be shared
@@ -58,15 +56,15 @@ func (s *Stats) Each(fn func(name string, v uint64)) {
 }
 
 // countEnd attributes a final emission to its counter.
-func (s *Stats) countEnd(state string, evicted bool) {
+func (s *Stats) countEnd(why EndReason, evicted bool) {
 	switch {
 	case evicted:
 		s.FlowsEvicted.Add(1)
-	case state == record.StateTimeout:
+	case why == EndTimeout:
 		s.FlowsTimeout.Add(1)
-	case state == record.StateClosed:
+	case why == EndClosed:
 		s.FlowsClosed.Add(1)
-	case state == record.StateReset:
+	case why == EndReset:
 		s.FlowsReset.Add(1)
 	default:
 		s.FlowsShutdown.Add(1)

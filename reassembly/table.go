@@ -2,7 +2,6 @@ package reassembly
 
 import (
 	"github.com/tapdlp/tapdlp/capture"
-	"github.com/tapdlp/tapdlp/record"
 )
 
 // Timeout classes. Each class has one fixed idle timeout, so a list per
@@ -75,11 +74,11 @@ type conn struct {
 }
 
 // closeState is the state a lingering TCP flow is emitted with.
-func (c *conn) closeState() string {
+func (c *conn) closeState() EndReason {
 	if c.rst {
-		return record.StateReset
+		return EndReset
 	}
-	return record.StateClosed
+	return EndClosed
 }
 
 // maxFreeConns bounds the recycled conn structs (512 B each) a table keeps;
@@ -196,14 +195,14 @@ func (t *Table) Advance(now int64) {
 	}
 }
 
-// Flush emits every open flow as final, with state (normally
-// record.StateShutdown); flows already lingering after FIN or RST keep their
+// Flush emits every open flow as final, with why (normally EndShutdown);
+// flows already lingering after FIN or RST keep their
 // closed or reset state. Buffered data is delivered (holes become gaps)
 // first. The table is empty and holds no Memory afterwards.
-func (t *Table) Flush(state string) {
+func (t *Table) Flush(why EndReason) {
 	for cls := range t.lists {
 		for c := t.lists[cls].head; c != nil; c = t.lists[cls].head {
-			s := state
+			s := why
 			if c.closing {
 				s = c.closeState()
 			}
@@ -234,7 +233,7 @@ func (t *Table) expire() {
 		l := &t.lists[cls]
 		limit := t.now - t.timeouts[cls]
 		for c := l.head; c != nil && c.touched <= limit; c = l.head {
-			state := record.StateTimeout
+			state := EndTimeout
 			if c.closing {
 				state = c.closeState()
 			}
@@ -246,7 +245,7 @@ func (t *Table) expire() {
 	}
 	limit := t.now - int64(t.cfg.ActiveTimeout)
 	for c := t.active.head; c != nil && c.reportAt <= limit; c = t.active.head {
-		t.h.Emit(&c.Flow, record.StateActive, false)
+		t.h.Emit(&c.Flow, EndActive, false)
 		t.st.InterimRecords.Add(1)
 		c.reportAt = t.now
 		t.active.remove(c, linkActive)
@@ -351,13 +350,13 @@ func (t *Table) evictLRU() {
 		}
 	}
 	if victim != nil {
-		t.finish(victim, record.StateTimeout, true)
+		t.finish(victim, EndTimeout, true)
 	}
 }
 
 // finish delivers what is still buffered (holes become gaps), emits the
 // final record and recycles the flow.
-func (t *Table) finish(c *conn, state string, evicted bool) {
+func (t *Table) finish(c *conn, state EndReason, evicted bool) {
 	t.lists[c.class].remove(c, linkIdle)
 	t.active.remove(c, linkActive)
 	delete(t.flows, c.key)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/tapdlp/tapdlp/capture"
-	"github.com/tapdlp/tapdlp/record"
 )
 
 // step is either a packet or, when pkt is nil, an Advance to t0+at; after
@@ -17,7 +16,7 @@ type step struct {
 	pkt    *capture.Packet
 	at     int64
 	finals int
-	state  string
+	state  EndReason
 }
 
 func tcpAt(tp tpkt) *capture.Packet { return tcpPacket(tp, 1000, 5000) }
@@ -36,13 +35,13 @@ func TestTimeouts(t *testing.T) {
 		{"SYN only expires after 30s", Config{}, []step{
 			{pkt: tcpAt(tpkt{flags: fS})},
 			{at: 30*sec - ms},
-			{at: 30 * sec, finals: 1, state: record.StateTimeout},
+			{at: 30 * sec, finals: 1, state: EndTimeout},
 		}},
 		{"established idle 5 min", Config{}, []step{
 			{pkt: tcpAt(tpkt{flags: fS})},
 			{pkt: tcpAt(tpkt{in: true, flags: fSA, ack: 1})},
 			{at: 5*60*sec - ms},
-			{at: 5 * 60 * sec, finals: 1, state: record.StateTimeout},
+			{at: 5 * 60 * sec, finals: 1, state: EndTimeout},
 		}},
 		{"FIN both ways: closed after 5s linger", Config{}, []step{
 			{pkt: tcpAt(tpkt{flags: fS})},
@@ -51,43 +50,43 @@ func TestTimeouts(t *testing.T) {
 			{at: 50 * sec},
 			{pkt: tcpAt(tpkt{in: true, flags: fFA, seq: 1, ack: 2, at: 60 * sec})},
 			{at: 65*sec - ms},
-			{at: 65 * sec, finals: 1, state: record.StateClosed},
+			{at: 65 * sec, finals: 1, state: EndClosed},
 		}},
 		{"mid-stream pickup gets the established timeout", Config{}, []step{
 			{pkt: tcpAt(tpkt{flags: fPA, seq: 1, ack: 1, data: "x"})},
 			{at: 5*60*sec - ms},
-			{at: 5 * 60 * sec, finals: 1, state: record.StateTimeout},
+			{at: 5 * 60 * sec, finals: 1, state: EndTimeout},
 		}},
 		{"FIN scan probe gets the short timeout", Config{}, []step{
 			{pkt: tcpAt(tpkt{flags: capture.TCPFin})},
-			{at: 30 * sec, finals: 1, state: record.StateTimeout},
+			{at: 30 * sec, finals: 1, state: EndTimeout},
 		}},
 		{"UDP idle 60s from the last packet", Config{}, []step{
 			{pkt: udpPacket(0, cliAddr, srvAddr, 5353, 5353, "q")},
 			{pkt: udpPacket(30*sec, srvAddr, cliAddr, 5353, 5353, "r")},
 			{at: 90*sec - ms},
-			{at: 90 * sec, finals: 1, state: record.StateTimeout},
+			{at: 90 * sec, finals: 1, state: EndTimeout},
 		}},
 		{"configured UDP timeout", Config{UDPTimeout: 10 * time.Second}, []step{
 			{pkt: udpPacket(0, cliAddr, srvAddr, 5000, 53, "q")},
-			{at: 10 * sec, finals: 1, state: record.StateTimeout},
+			{at: 10 * sec, finals: 1, state: EndTimeout},
 		}},
 		{"ICMP idle 60s", Config{}, []step{
 			{pkt: icmpPacket(0, cliAddr, srvAddr, 8)},
 			{pkt: icmpPacket(sec, srvAddr, cliAddr, 0)},
 			{at: 61*sec - ms},
-			{at: 61 * sec, finals: 1, state: record.StateTimeout},
+			{at: 61 * sec, finals: 1, state: EndTimeout},
 		}},
 		{"a packet after the deadline starts a new flow", Config{}, []step{
 			{pkt: udpPacket(0, cliAddr, srvAddr, 5000, 53, "q")},
-			{pkt: udpPacket(61*sec, cliAddr, srvAddr, 5000, 53, "q"), finals: 1, state: record.StateTimeout},
-			{at: 200 * sec, finals: 2, state: record.StateTimeout},
+			{pkt: udpPacket(61*sec, cliAddr, srvAddr, 5000, 53, "q"), finals: 1, state: EndTimeout},
+			{at: 200 * sec, finals: 2, state: EndTimeout},
 		}},
 		{"packet time never goes backwards", Config{}, []step{
 			{pkt: udpPacket(100*sec, cliAddr, srvAddr, 5000, 53, "q")},
 			{pkt: udpPacket(0, cliAddr, srvAddr, 5000, 53, "q")},
 			{at: 159 * sec},
-			{at: 160 * sec, finals: 1, state: record.StateTimeout},
+			{at: 160 * sec, finals: 1, state: EndTimeout},
 		}},
 	}
 	for _, tc := range tests {
@@ -104,7 +103,7 @@ func TestTimeouts(t *testing.T) {
 				if len(fin) != s.finals {
 					t.Fatalf("step %d: %d final records, want %d", i, len(fin), s.finals)
 				}
-				if s.state != "" && fin[len(fin)-1].state != s.state {
+				if s.finals > 0 && fin[len(fin)-1].state != s.state {
 					t.Fatalf("step %d: state %q, want %q", i, fin[len(fin)-1].state, s.state)
 				}
 			}
@@ -123,14 +122,14 @@ func TestActiveTimeoutInterim(t *testing.T) {
 		t.Fatalf("got %d emits (%d counted), want 2 interim", len(h.emits), st.InterimRecords.Load())
 	}
 	for i, e := range h.emits {
-		if e.final || e.state != record.StateActive {
+		if e.final || e.state != EndActive {
 			t.Errorf("emit %d: state %q final %v, want active interim", i, e.state, e.final)
 		}
 	}
 	if got := h.emits[1].flow.Packets[DirOut]; got != 20 {
 		t.Errorf("second interim counts %d packets, want 20 (cumulative, before the 10-minute packet)", got)
 	}
-	tb.Flush(record.StateShutdown)
+	tb.Flush(EndShutdown)
 	fin := h.finals()
 	if len(fin) != 1 || fin[0].flow.Packets[DirOut] != 23 || fin[0].transcript[DirOut] != strings.Repeat("x", 23) {
 		t.Fatalf("final record wrong: %+v", fin)
@@ -186,7 +185,7 @@ func TestOrientation(t *testing.T) {
 			if tb.Len() != 1 {
 				t.Fatalf("%d flows, want 1", tb.Len())
 			}
-			tb.Flush(record.StateShutdown)
+			tb.Flush(EndShutdown)
 			f := h.finals()[0].flow
 			if f.Src != tc.src || f.SrcPort != tc.srcPort || f.DstPort != tc.dstPort {
 				t.Errorf("src %v:%d dport %d, want %v:%d dport %d", f.Src, f.SrcPort, f.DstPort, tc.src, tc.srcPort, tc.dstPort)
@@ -217,7 +216,7 @@ func TestMaxFlowsEvictsLeastRecentlyActive(t *testing.T) {
 	tb.Packet(udpPacket(2*sec, cliAddr, srvAddr, 1001, 53, "b")) // refreshes the UDP flow
 	tb.Packet(udpPacket(3*sec, cliAddr, srvAddr, 1002, 53, "c")) // evicts the TCP flow
 	fin := h.finals()
-	if len(fin) != 1 || fin[0].flow.Proto != capture.ProtoTCP || fin[0].state != record.StateTimeout {
+	if len(fin) != 1 || fin[0].flow.Proto != capture.ProtoTCP || fin[0].state != EndTimeout {
 		t.Fatalf("want the TCP flow evicted with state timeout, got %+v", fin)
 	}
 	if tb.Len() != 2 || st.FlowsOpen.Load() != 2 || st.FlowsEvicted.Load() != 1 || st.FlowsTimeout.Load() != 0 || st.FlowsCreated.Load() != 3 {
@@ -234,7 +233,7 @@ func TestClosedTupleReusedByNewSYN(t *testing.T) {
 	}
 	tb.Packet(tcpPacket(tpkt{flags: fS, at: sec}, 777, 0))
 	fin := h.finals()
-	if len(fin) != 1 || fin[0].state != record.StateReset || fin[0].history != "ShAR" {
+	if len(fin) != 1 || fin[0].state != EndReset || fin[0].history != "ShAR" {
 		t.Fatalf("old flow not ended as reset: %+v", fin)
 	}
 	if tb.Len() != 1 || st.FlowsReused.Load() != 1 {
@@ -257,7 +256,7 @@ func TestDeclinedStreamOnlyCounts(t *testing.T) {
 	if mem.Used() != 0 {
 		t.Fatalf("a flow nobody reads buffered %d bytes", mem.Used())
 	}
-	tb.Flush(record.StateShutdown)
+	tb.Flush(EndShutdown)
 	f := h.finals()[0].flow
 	if f.Packets[DirOut] != 4 || st.StreamsDeclined.Load() != 1 {
 		t.Fatalf("packets %v declined %d", f.Packets, st.StreamsDeclined.Load())
@@ -288,7 +287,7 @@ func TestOutOfOrderCaps(t *testing.T) {
 		if st.CapGaps.Load() != 1 || st.OOOBytesDropped.Load() != 0 {
 			t.Fatalf("cap gaps %d, dropped %d; want 1, 0", st.CapGaps.Load(), st.OOOBytesDropped.Load())
 		}
-		tb.Flush(record.StateShutdown)
+		tb.Flush(EndShutdown)
 		if mem.Used() != 0 {
 			t.Fatalf("memory %d after flush", mem.Used())
 		}
@@ -311,7 +310,7 @@ func TestOutOfOrderCaps(t *testing.T) {
 				}
 			}
 		}
-		tb.Flush(record.StateShutdown)
+		tb.Flush(EndShutdown)
 		e := h.finals()[0]
 		if e.transcript[DirOut] != want.String() || e.flow.Missed[DirOut] != 3000 {
 			t.Fatalf("transcript or missed wrong: missed %d, %.60q", e.flow.Missed[DirOut], e.transcript[DirOut])
@@ -352,7 +351,7 @@ func TestOutOfOrderCaps(t *testing.T) {
 		if mem.Used() != 0 {
 			t.Fatalf("memory %d after flow a skipped its hole, want 0", mem.Used())
 		}
-		tb.Flush(record.StateShutdown)
+		tb.Flush(EndShutdown)
 		var dropped uint64
 		for _, e := range h.finals() {
 			dropped += e.flow.OOODropped
@@ -403,7 +402,7 @@ func TestHostilePacketsDoNotPanic(t *testing.T) {
 		tb.Packet(p)
 	}
 	tb.Advance(1<<63 - 1)
-	tb.Flush(record.StateShutdown)
+	tb.Flush(EndShutdown)
 	if tb.Len() != 0 || mem.Used() != 0 {
 		t.Fatalf("%d flows, %d bytes left", tb.Len(), mem.Used())
 	}
@@ -430,7 +429,7 @@ func TestUDPDelivery(t *testing.T) {
 			tb.Packet(udpPacket(1, srvAddr, cliAddr, 53, 40000, "resp"))
 			tb.Packet(udpPacket(2, cliAddr, srvAddr, 40000, 53, "abcdef"))
 			tb.Packet(udpPacket(3, cliAddr, srvAddr, 40000, 53, "ghi"))
-			tb.Flush(record.StateShutdown)
+			tb.Flush(EndShutdown)
 			e := h.finals()[0]
 			if e.transcript[DirOut] != tc.out || e.transcript[DirIn] != tc.in {
 				t.Errorf("transcripts %q / %q, want %q / %q", e.transcript[DirOut], e.transcript[DirIn], tc.out, tc.in)
@@ -490,7 +489,7 @@ func TestSharedMemoryAcrossWorkers(t *testing.T) {
 					tb.Packet(mk(tpkt{flags: fPA, seq: 2 + uint32(i*1000), ack: 1, data: payload}))
 				}
 			}
-			tb.Flush(record.StateShutdown)
+			tb.Flush(EndShutdown)
 			done <- tb
 		}()
 	}

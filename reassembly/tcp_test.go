@@ -3,8 +3,6 @@ package reassembly
 import (
 	"strings"
 	"testing"
-
-	"github.com/tapdlp/tapdlp/record"
 )
 
 // handshake is the three-way handshake prefix used by most cases.
@@ -29,7 +27,7 @@ func TestTCPReassembly(t *testing.T) {
 		budget         [2]int
 		pkts           []tpkt
 		advance        int64 // >0: Advance to t0+advance instead of Flush
-		state          string
+		state          EndReason
 		history        string
 		out, in        string
 		liveOut        string // when set: the out transcript before the flow ends
@@ -48,7 +46,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{flags: fA, seq: 20, ack: 21},
 			),
 			advance: 6 * sec,
-			state:   record.StateClosed, history: "ShADdFf",
+			state:   EndClosed, history: "ShADdFf",
 			out: "GET / HTTP/1.1\r\n\r\n", in: "HTTP/1.1 200 OK\r\n\r\n",
 		},
 		{
@@ -58,7 +56,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{flags: fPA, seq: 7, ack: 1, data: "world"},
 				tpkt{flags: fPA, seq: 1, ack: 1, data: "hello "},
 			),
-			state: record.StateShutdown, history: "ShAD", out: "hello world!",
+			state: EndShutdown, history: "ShAD", out: "hello world!",
 		},
 		{
 			name: "retransmission of delivered data is ignored",
@@ -67,7 +65,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{flags: fPA, seq: 1, ack: 1, data: "hello"},
 				tpkt{flags: fPA, seq: 3, ack: 1, data: "llo world"},
 			),
-			state: record.StateShutdown, history: "ShADT", out: "hello world",
+			state: EndShutdown, history: "ShADT", out: "hello world",
 		},
 		{
 			name: "overlap with buffered data: first wins, differing bytes counted",
@@ -75,7 +73,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{flags: fPA, seq: 5, ack: 1, data: "BBBB"},
 				tpkt{flags: fPA, seq: 1, ack: 1, data: "aaaaXXBBcc"},
 			),
-			state: record.StateShutdown, history: "ShADT", out: "aaaaBBBBcc", overlaps: 2,
+			state: EndShutdown, history: "ShADT", out: "aaaaBBBBcc", overlaps: 2,
 		},
 		{
 			name: "gap skipped when the peer acknowledges past it",
@@ -86,7 +84,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{in: true, flags: fA, seq: 1, ack: 13},
 				tpkt{flags: fPA, seq: 13, ack: 1, data: "dd"},
 			),
-			state: record.StateShutdown, history: "ShADaG", out: "aaaa<gap 4>ccccdd", missed: [2]uint64{4, 0},
+			state: EndShutdown, history: "ShADaG", out: "aaaa<gap 4>ccccdd", missed: [2]uint64{4, 0},
 			liveOut: "aaaa<gap 4>ccccdd",
 		},
 		{
@@ -96,7 +94,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{in: true, flags: fA, seq: 1, ack: 13},
 				tpkt{flags: fPA, seq: 9, ack: 1, data: "cccc"},
 			),
-			state: record.StateShutdown, history: "ShADaG", out: "aaaa<gap 4>cccc", missed: [2]uint64{4, 0},
+			state: EndShutdown, history: "ShADaG", out: "aaaa<gap 4>cccc", missed: [2]uint64{4, 0},
 			liveOut: "aaaa<gap 4>cccc",
 		},
 		{
@@ -106,7 +104,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{flags: fPA, seq: 9, ack: 1, data: "cccc"},
 				tpkt{in: true, flags: fPA, seq: 3, ack: 5, data: "zz"},
 			),
-			state: record.StateShutdown, history: "ShADdGg", out: "aaaa<gap 4>cccc", in: "<gap 2>zz",
+			state: EndShutdown, history: "ShADdGg", out: "aaaa<gap 4>cccc", in: "<gap 2>zz",
 			missed: [2]uint64{4, 2},
 		},
 		{
@@ -115,7 +113,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{flags: fPA, seq: 2, ack: 1, data: strings.Repeat("z", 70000)},
 				tpkt{flags: fPA, seq: 1, ack: 1, data: "a"},
 			),
-			state: record.StateShutdown, history: "ShAD", out: "a" + strings.Repeat("z", 70000),
+			state: EndShutdown, history: "ShAD", out: "a" + strings.Repeat("z", 70000),
 		},
 		{
 			name: "trailing hole before the FIN is missed at the end",
@@ -123,7 +121,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{flags: fPA, seq: 1, ack: 1, data: "aaaa"},
 				tpkt{flags: fFA, seq: 9, ack: 1},
 			),
-			state: record.StateShutdown, history: "ShADFG", out: "aaaa<gap 4>", missed: [2]uint64{4, 0},
+			state: EndShutdown, history: "ShADFG", out: "aaaa<gap 4>", missed: [2]uint64{4, 0},
 		},
 		{
 			name: "trailing hole the peer acknowledged is missed at the end",
@@ -131,7 +129,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{flags: fPA, seq: 1, ack: 1, data: "aaaa"},
 				tpkt{in: true, flags: fA, seq: 1, ack: 13},
 			),
-			state: record.StateShutdown, history: "ShADaG", out: "aaaa<gap 8>", missed: [2]uint64{8, 0},
+			state: EndShutdown, history: "ShADaG", out: "aaaa<gap 8>", missed: [2]uint64{8, 0},
 		},
 		{
 			name: "gap skipped at the per-flow out-of-order cap",
@@ -139,7 +137,7 @@ func TestTCPReassembly(t *testing.T) {
 			cfg:  Config{FlowOOOCap: 64 << 10},
 			// 32 buffered 2000-byte segments hold 32 * 2048 = 64 KiB of
 			// buffers; the 33rd forces the 1-byte hole to be skipped.
-			state: record.StateShutdown, history: "ShADG", out: "<gap 1>" + strings.Repeat(big, 33),
+			state: EndShutdown, history: "ShADG", out: "<gap 1>" + strings.Repeat(big, 33),
 			missed: [2]uint64{1, 0},
 		},
 		{
@@ -150,7 +148,7 @@ func TestTCPReassembly(t *testing.T) {
 				{in: true, flags: fPA, seq: 105, ack: 53, data: "resp2"},
 				{in: true, flags: fPA, seq: 100, ack: 53, data: "resp1"},
 			},
-			state: record.StateShutdown, history: "^dDt", out: "req", in: "resp1resp2",
+			state: EndShutdown, history: "^dDt", out: "req", in: "resp1resp2",
 			src: "10.0.0.1:40000",
 		},
 		{
@@ -160,7 +158,7 @@ func TestTCPReassembly(t *testing.T) {
 				{flags: fA, seq: 1, ack: 1},
 				{flags: fPA, seq: 1, ack: 1, data: "hi"},
 			},
-			state: record.StateShutdown, history: "^hAD", out: "hi", src: "10.0.0.1:40000",
+			state: EndShutdown, history: "^hAD", out: "hi", src: "10.0.0.1:40000",
 		},
 		{
 			name: "RST: reset after linger",
@@ -169,7 +167,7 @@ func TestTCPReassembly(t *testing.T) {
 				{in: true, flags: fRA, ack: 1, at: sec},
 			},
 			advance: sec + 5*sec,
-			state:   record.StateReset, history: "Sr",
+			state:   EndReset, history: "Sr",
 		},
 		{
 			name:   "sequence wraparound, in order and out of order",
@@ -180,7 +178,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{in: true, flags: fPA, seq: 1, ack: 20, data: "wrap"},
 				tpkt{in: true, flags: fPA, seq: 5, ack: 20, data: "ped"},
 			),
-			state: record.StateShutdown, history: "ShADd", out: "0123456789abcdefXYZ", in: "wrapped",
+			state: EndShutdown, history: "ShADd", out: "0123456789abcdefXYZ", in: "wrapped",
 		},
 		{
 			name: "inspect depth: only the first bytes are delivered",
@@ -192,7 +190,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{flags: fPA, seq: 17, ack: 1, data: "GHI"},
 				tpkt{flags: fPA, seq: 5, ack: 1, data: "56"},
 			),
-			state: record.StateShutdown, history: "ShADT", out: "0123456789", depth: true,
+			state: EndShutdown, history: "ShADT", out: "0123456789", depth: true,
 		},
 		{
 			name:   "stream declines more data",
@@ -206,7 +204,7 @@ func TestTCPReassembly(t *testing.T) {
 			// Once a direction is not reassembled, retransmission ('T') is
 			// judged against the highest sequence seen, so the hole fill
 			// after the out-of-order "later" counts as one.
-			state: record.StateShutdown, history: "ShADTd", out: "hello", in: "ok",
+			state: EndShutdown, history: "ShADTd", out: "hello", in: "ok",
 		},
 		{
 			name: "TCP Fast Open: payload on the SYN",
@@ -216,7 +214,7 @@ func TestTCPReassembly(t *testing.T) {
 				{flags: fPA, seq: 6, ack: 1, data: "later"},
 				{flags: fS, data: "early"},
 			},
-			state: record.StateShutdown, history: "SDhT", out: "earlylater",
+			state: EndShutdown, history: "SDhT", out: "earlylater",
 		},
 		{
 			name: "zero window and FIN+RST are flagged",
@@ -225,7 +223,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{flags: fFA | fR, seq: 1, ack: 1},
 			),
 			advance: 10 * sec,
-			state:   record.StateReset, history: "ShAawIFR",
+			state:   EndReset, history: "ShAawIFR",
 		},
 	}
 	for _, tc := range tests {
@@ -248,7 +246,7 @@ func TestTCPReassembly(t *testing.T) {
 			if tc.advance > 0 {
 				tb.Advance(t0 + tc.advance)
 			} else {
-				tb.Flush(record.StateShutdown)
+				tb.Flush(EndShutdown)
 			}
 			fin := h.finals()
 			if len(fin) != 1 {

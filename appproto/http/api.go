@@ -1,6 +1,4 @@
-package httpparse
-
-import "bytes"
+package http
 
 // Side says which direction of the connection a Parser reads.
 type Side uint8
@@ -165,37 +163,4 @@ type Handler interface {
 	// Stop is called at most once per Parser, when it gives up on the
 	// stream (reason says why); after it, the Parser ignores its input.
 	Stop(side Side, reason Reason)
-}
-
-// IsCredentialHeader reports whether a header field by this name commonly
-// carries a secret: Authorization, Proxy-Authorization, Cookie, Set-Cookie,
-// or any name containing "key", "token", "auth", "secret", "session",
-// "password" or "signature" (case-insensitive). It does not allocate.
-func IsCredentialHeader(name []byte) bool {
-	var buf [64]byte
-	if len(name) > len(buf) {
-		name = name[:len(buf)]
-	}
-	n := copy(buf[:], name)
-	lower := buf[:n]
-	for i, c := range lower {
-		if 'A' <= c && c <= 'Z' {
-			lower[i] = c + 'a' - 'A'
-		}
-	}
-	switch string(lower) {
-	case "cookie", "set-cookie":
-		return true
-	}
-	for _, w := range credentialWords {
-		if bytes.Contains(lower, w) {
-			return true
-		}
-	}
-	return false
-}
-
-var credentialWords = [][]byte{
-	[]byte("auth"), []byte("key"), []byte("token"), []byte("secret"),
-	[]byte("session"), []byte("password"), []byte("signature"),
 }

@@ -1,4 +1,4 @@
-// Package httpparse is tapdlp's passive, incremental HTTP/1.x parser. It is
+// Package http is tapdlp's passive, incremental HTTP/1.x parser. It is
 // fed the reassembled bytes of one TCP direction in arbitrary chunks (a
 // request-side Parser for client→server bytes, a response-side Parser for
 // server→client bytes, paired by a Pairing so responses to HEAD and CONNECT
@@ -13,7 +13,7 @@
 // within one chunk, identity bodies) allocates nothing.
 //
 // It must not know about flows, destinations or content scanning: it names
-// nothing and scans nothing; the Handler (implemented by the pipeline) does.
+// nothing and scans nothing; the Handler (appproto/demux's adapter) does.
 // The directory is appproto/http; the package is named httpparse so it never
 // shadows net/http.
-package httpparse
+package http

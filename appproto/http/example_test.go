@@ -1,4 +1,4 @@
-package httpparse_test
+package http_test
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 )
 
 // printer names the destination from Start and would feed the scanner from
-// Header (credential headers) and Body.
+// Header (every header) and Body.
 type printer struct{}
 
 func (printer) Start(m *httpparse.Message) {
@@ -19,9 +19,7 @@ func (printer) Start(m *httpparse.Message) {
 }
 
 func (printer) Header(m *httpparse.Message, name, value []byte) {
-	if httpparse.IsCredentialHeader(name) {
-		fmt.Printf("  credential header %s (%d bytes)\n", name, len(value))
-	}
+	fmt.Printf("  header %s (%d bytes)\n", name, len(value))
 }
 
 func (printer) Body(m *httpparse.Message, data []byte) {
@@ -47,7 +45,10 @@ func Example() {
 	resp.Feed([]byte("HTTP/1.1 204 No Content\r\n\r\n"))
 	// Output:
 	// POST host=files.example.com path=/v1/upload query=token=abc
-	//   credential header Authorization (8 bytes)
+	//   header Host (22 bytes)
+	//   header Authorization (8 bytes)
+	//   header Content-Type (16 bytes)
+	//   header Content-Length (2 bytes)
 	//   request body "{\"ssn\":" (application/json)
 	//   request body "\"1\"}" (application/json)
 	// status=204

@@ -1,4 +1,4 @@
-package httpparse
+package http
 
 // MethodKind is what the response side must know about the request it
 // answers: HEAD responses have no body, CONNECT 2xx starts a tunnel.

@@ -1,4 +1,4 @@
-package httpparse
+package http
 
 type state uint8
 
@@ -37,8 +37,11 @@ type Parser struct {
 	await bool // after this message, wait for the CONNECT/Upgrade verdict
 	skip  bool // body no longer delivered (decoding stopped)
 
+	unread int // bytes of the last Feed's input left unread by a stop
+
 	hbuf     []byte // head bytes spanning chunks, at most cfg.MaxHeaderBytes
 	scanFrom int
+	lineOK   bool // the start line in hbuf is complete and was judged HTTP
 
 	remaining int64
 	chunkSize int64
@@ -82,13 +85,21 @@ var discardStats Stats
 // Stopped reports whether the Parser gave up on its stream.
 func (p *Parser) Stopped() bool { return p.st == stStopped }
 
+// Unread returns how many bytes at the end of the last Feed's input the
+// Parser did not read because it stopped there. After a stop with
+// ReasonTunnel they are the tunnel's first bytes, for whatever parses the
+// tunnel next.
+func (p *Parser) Unread() int { return p.unread }
+
 // Feed parses the next bytes of the stream. It returns false once the
 // Parser has stopped (Handler.Stop was called); later input is ignored.
 // b is not retained.
 func (p *Parser) Feed(b []byte) bool {
+	p.unread = 0
 	for len(b) > 0 {
 		switch p.st {
 		case stStopped:
+			p.unread = len(b)
 			return false
 		case stHead:
 			b = p.feedHead(b, false)
@@ -242,14 +253,22 @@ func (p *Parser) feedHead(b []byte, trailer bool) []byte {
 		}
 		p.hbuf = append(p.hbuf, b...)
 		p.scanFrom = 0
+		p.lineOK = false
 		return nil
 	}
 	old := len(p.hbuf)
 	take := min(len(b), lim-old)
 	p.hbuf = append(p.hbuf, b[:take]...)
-	if !trailer && p.checkStart(p.hbuf) == notHTTP {
-		p.stopStartLine()
-		return nil
+	if !trailer && !p.lineOK {
+		// Judged again as the line grows; once complete and good, never
+		// again (a head sent in small pieces stays linear).
+		switch p.checkStart(p.hbuf) {
+		case notHTTP:
+			p.stopStartLine()
+			return nil
+		case isHTTP:
+			p.lineOK = true
+		}
 	}
 	if e := findBlockEnd(p.hbuf, p.scanFrom, trailer); e >= 0 {
 		p.hbuf = p.hbuf[:e]

@@ -1,4 +1,4 @@
-package httpparse
+package http
 
 import (
 	"bytes"
@@ -273,21 +273,6 @@ func TestSniff(t *testing.T) {
 	}
 }
 
-func TestIsCredentialHeader(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		want bool
-	}{
-		{"Authorization", true}, {"Proxy-Authorization", true}, {"Cookie", true}, {"set-cookie", true},
-		{"X-Api-Key", true}, {"X-Auth-Token", true}, {"X-Client-Secret", true}, {"Accept", false},
-		{"Content-Type", false}, {"Host", false}, {strings.Repeat("x", 100) + "token", false},
-	} {
-		if got := IsCredentialHeader([]byte(tc.name)); got != tc.want {
-			t.Errorf("IsCredentialHeader(%q) = %v", tc.name, got)
-		}
-	}
-}
-
 // TestSteadyStateAllocs proves identity messages parse without allocating.
 func TestSteadyStateAllocs(t *testing.T) {
 	msg := cat([]byte("POST /api HTTP/1.1\r\nHost: api.example.com\r\nContent-Type: application/json\r\nContent-Length: "+itoa(len(jsonBody))+"\r\n\r\n"), jsonBody)
@@ -343,5 +328,36 @@ func TestStats(t *testing.T) {
 	}
 	if len(got) != 7+int(numReasons)-1 {
 		t.Errorf("%d counters exported", len(got))
+	}
+}
+
+// After a tunnel stop, Unread tells where the tunnel's bytes begin in the
+// input that carried the switch, whichever side stopped.
+func TestUnreadAfterTunnel(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		side    Side
+		methods []MethodKind
+		input   string
+		unread  string
+	}{
+		{"101 with frame", Response, nil, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello", "\x81\x05hello"},
+		{"connect 200 with hello", Response, []MethodKind{MethodCONNECT}, "HTTP/1.1 200 OK\r\n\r\n\x16\x03\x01", "\x16\x03\x01"},
+		{"connect 200 alone", Response, []MethodKind{MethodCONNECT}, "HTTP/1.1 200 OK\r\n\r\n", ""},
+		{"request then tunnel bytes", Request, nil, "CONNECT a.example:443 HTTP/1.1\r\n\r\n\x16\x03\x01\x00", "\x16\x03\x01\x00"},
+		{"plain message", Response, nil, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var pair Pairing
+			for _, m := range tc.methods {
+				pair.push(m)
+			}
+			p := NewParser(tc.side, Config{}, &pair, &nopHandler{})
+			in := []byte(tc.input)
+			p.Feed(in)
+			if got := string(in[len(in)-p.Unread():]); got != tc.unread {
+				t.Fatalf("unread %q, want %q", got, tc.unread)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package httpparse
+package http
 
 // Sniffed is what the first bytes of a direction look like.
 type Sniffed uint8

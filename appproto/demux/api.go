@@ -1,0 +1,225 @@
+package demux
+
+import (
+	"net/netip"
+	"sync/atomic"
+
+	httpparse "github.com/tapdlp/tapdlp/appproto/http"
+	"github.com/tapdlp/tapdlp/reassembly"
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// Dir is a flow direction (reassembly's: Out is from the initiator).
+type Dir = reassembly.Dir
+
+// Directions.
+const (
+	Out = reassembly.DirOut
+	In  = reassembly.DirIn
+)
+
+// Proto is the application protocol a flow was recognised as.
+type Proto uint8
+
+// Protocols.
+const (
+	Unknown Proto = iota // not decided yet
+	TLS
+	HTTP
+	DNS
+	QUIC
+	Other // payload of no recognised protocol (scanned raw)
+	numProtos
+)
+
+var protoNames = [numProtos]string{"unknown", "tls", "http", "dns", "quic", "other"}
+
+// String returns the protocol's identifier.
+func (p Proto) String() string {
+	if p < numProtos {
+		return protoNames[p]
+	}
+	return "unknown"
+}
+
+// RecordApp is the record's "app" value: empty when no protocol was
+// recognised.
+func (p Proto) RecordApp() string {
+	if p == Unknown || p == Other || p >= numProtos {
+		return ""
+	}
+	return protoNames[p]
+}
+
+// NameSource says where a flow's destination name came from.
+type NameSource uint8
+
+// Name sources, in the order they can appear; the record spells them as
+// String returns.
+const (
+	NoName      NameSource = iota
+	FromSNI                // TLS ClientHello server_name
+	FromQUIC               // the ClientHello inside a QUIC Initial
+	FromHTTP               // HTTP/1 Host (or absolute-form target)
+	FromConnect            // HTTP/1 CONNECT authority
+	numSources
+)
+
+var sourceNames = [numSources]string{"", "sni", "quic", "http", "connect"}
+
+// String returns the record's name_source value ("" for NoName).
+func (s NameSource) String() string {
+	if s < numSources {
+		return sourceNames[s]
+	}
+	return ""
+}
+
+// Sink receives what a flow's parsers find, for the content scanner and the
+// flow's rules. It is declared here, by its caller; the pipeline implements
+// it. Calls for one Flow come from the goroutine that feeds the Flow. Every
+// byte slice is only valid during the call: copy what you keep.
+type Sink interface {
+	// Changed says the Result gained a fact rules may act on (a destination
+	// name): evaluate the flow now rather than at its end.
+	Changed()
+	// Redact returns text taken from traffic (an HTTP path) with every
+	// sensitive value masked, for the Result.
+	Redact(b []byte) string
+	// URL delivers a request target's path and query (query may be empty),
+	// still percent-encoded; each is a value of its own.
+	URL(dir Dir, path, query []byte)
+	// MessageStart begins a message on dir whose body has this media type
+	// (lowercased, no parameters; empty when unknown) and multipart boundary.
+	MessageStart(dir Dir, contentType, boundary []byte)
+	// Header delivers one header (or trailer) field of dir's current message.
+	Header(dir Dir, name, value []byte)
+	// Body delivers the next decoded entity bytes of dir's current message.
+	Body(dir Dir, data []byte)
+	// MessageEnd ends dir's current message: a boundary no value crosses.
+	MessageEnd(dir Dir)
+	// Raw delivers plaintext of no known framing. It returns whether more
+	// of dir is wanted.
+	Raw(dir Dir, b []byte) (more bool)
+}
+
+// Parser is one flow's application-layer parser, the narrow interface
+// every protocol implements (HTTP/1, TLS, DNS, QUIC and raw plaintext
+// today; HTTP/2, WebSocket, gRPC and decrypted TLS plug in the same way:
+// an adapter in this package turns the standalone parser's events into
+// Result facts and Sink calls). Recognition chooses it; it lives inside
+// the Flow and is recycled with it.
+type Parser interface {
+	// Feed delivers the next bytes of dir: a TCP direction's next
+	// contiguous stream bytes, or one UDP datagram's payload. b is only
+	// valid during the call: copy what you keep. It returns whether more of
+	// dir is wanted.
+	Feed(dir Dir, b []byte) (more bool)
+	// Gap reports n bytes of dir lost for good; the next Feed continues
+	// after them.
+	Gap(dir Dir, n int)
+	// Close says the flow ended: flush partial messages into the Sink.
+	Close()
+}
+
+// HandoffKind is why a parser passes its flow on.
+type HandoffKind uint8
+
+// Hand-off kinds.
+const (
+	// Upgrade: an HTTP/1 101 Switching Protocols; Hint is the Upgrade token
+	// ("websocket", "h2c"), lowercased.
+	Upgrade HandoffKind = iota + 1
+	// Connect: a CONNECT answered 2xx; Hint is empty. The bytes that follow
+	// are whatever the client tunnels (usually TLS).
+	Connect
+	// Decrypted: a decrypting layer turned a TLS flow into plaintext; Hint
+	// is the negotiated ALPN ("h2", "http/1.1"; empty when none).
+	Decrypted
+)
+
+// Handoff is a parser's request that the bytes after a point belong to
+// another protocol. Flow.handoff routes it: to a parser registered for
+// the kind and hint, or to recognition with the hint as a preference, or
+// (today, for Upgrade and Connect) nowhere — the flow stays opaque, as a
+// tunnel the sensor cannot read.
+type Handoff struct {
+	Kind HandoffKind
+	Hint string
+}
+
+// Result is what a flow's payload told: read it between Feed calls or at
+// the flow's end; the pointers it holds are the Flow's until the next
+// Reset (copy them into the record, do not modify them).
+type Result struct {
+	App        Proto
+	Name       string // destination name from the payload (SNI, QUIC, Host)
+	NameSource NameSource
+	Encrypted  bool // TLS, QUIC or an opaque tunnel: the content is not readable
+	TLS        *record.TLS
+	HTTP       *record.HTTP
+	DNS        *record.DNS
+	Handoff    Handoff // the last hand-off (zero: none)
+}
+
+// Stats count recognition's bounded decisions. The pipeline shares one
+// among its workers.
+type Stats struct {
+	// DecidedByBound counts TCP directions whose protocol was decided on a
+	// best guess when the undecided prefix reached MaxUndecided bytes.
+	DecidedByBound atomic.Uint64
+	// DecidedAtEnd counts directions decided on a short prefix because the
+	// flow ended or lost bytes before a sniffer could tell.
+	DecidedAtEnd atomic.Uint64
+}
+
+// Each calls fn for every counter, with its stable name.
+func (s *Stats) Each(fn func(name string, v uint64)) {
+	fn("decided_by_bound", s.DecidedByBound.Load())
+	fn("decided_at_end", s.DecidedAtEnd.Load())
+}
+
+// HTTPStats are the HTTP/1 parsers' counters (the http package's).
+type HTTPStats = httpparse.Stats
+
+// DNSAnswers is the consumer of DNS answers a Flow learns (the
+// destinations DNS cache implements it): client asked for name and got
+// addrs, valid for ttl seconds from packet time ts. addrs is only valid
+// during the call.
+type DNSAnswers interface {
+	Add(client netip.Addr, name string, addrs []netip.Addr, ttl uint32, ts int64)
+}
+
+// MaxUndecided bounds the bytes of one direction buffered while no sniffer
+// can decide: longer than most request lines worth waiting for, short
+// enough to cost little per flow. Bytes alone bound the state, not chunks:
+// a chunk carries at least one byte, so a direction costs at most
+// MaxUndecided sniffs of at most MaxUndecided bytes, and the decision
+// depends only on the first MaxUndecided bytes, never on how they were
+// segmented.
+const MaxUndecided = 512
+
+// Config is what every Flow of one Demux shares.
+type Config struct {
+	HTTPStats *HTTPStats // nil: not counted
+	Stats     *Stats     // nil: not counted
+	Answers   DNSAnswers // nil: DNS answers are not learned by flows
+}
+
+// Demux holds one worker's shared parser scratch and configuration. It is
+// not safe for concurrent use: one per worker, like the flows it serves.
+type Demux struct {
+	cfg   Config
+	http  httpparse.Config
+	dnsm  dnsScratch
+	stats *Stats
+}
+
+// New returns a Demux for one worker.
+func New(cfg Config) *Demux {
+	d := &Demux{cfg: cfg, http: httpparse.Config{Stats: cfg.HTTPStats}, stats: cfg.Stats}
+	if d.stats == nil {
+		d.stats = new(Stats)
+	}
+	return d
+}

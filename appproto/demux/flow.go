@@ -1,0 +1,296 @@
+package demux
+
+import (
+	"bytes"
+
+	"github.com/tapdlp/tapdlp/capture"
+	"github.com/tapdlp/tapdlp/reassembly"
+)
+
+// Flow is one flow's application layer: recognition state, the chosen
+// parser and what it learned. The caller embeds or recycles Flows (Reset
+// keeps their buffers), so a new flow rarely allocates.
+type Flow struct {
+	d    *Demux
+	f    *reassembly.Flow
+	sink Sink
+	tcp  bool
+	res  Result
+	cur  Parser // nil while undecided
+	hint Proto  // protocol a hand-off said the next bytes are (Unknown: sniff)
+	ts   int64  // packet time of the bytes being parsed
+
+	// Undecided state per direction: the first bytes, buffered up to
+	// MaxUndecided (the buffer is allocated on the first flow that needs
+	// it and kept).
+	pend [2][]byte
+	done [2]bool // direction no longer wanted (told to reassembly or to be told)
+
+	// The parsers, one of which is cur. Each is allocated when a flow first
+	// needs it and kept while the Flow is recycled: a flow that never
+	// carries payload (a scan, a SYN flood) costs only the fields above.
+	tls  *tlsParser
+	http *httpParser
+	dns  *dnsParser
+	quic *quicParser
+	raw  rawParser
+}
+
+// Reset readies fl for flow f (valid until its final record), reporting to
+// sink.
+func (fl *Flow) Reset(d *Demux, f *reassembly.Flow, sink Sink) {
+	fl.d, fl.f, fl.sink = d, f, sink
+	fl.tcp = f.Proto == capture.ProtoTCP
+	fl.res = Result{}
+	fl.ts = 0
+	fl.cur, fl.hint = nil, Unknown
+	fl.pend[0], fl.pend[1] = fl.pend[0][:0], fl.pend[1][:0]
+	fl.done = [2]bool{}
+	fl.raw.reset(fl)
+}
+
+// Result returns what the flow's payload told so far.
+func (fl *Flow) Result() *Result { return &fl.res }
+
+// Data delivers the next bytes of dir at packet time ts (reassembly.Stream's
+// contract: b is only valid during the call) and returns whether more of
+// dir is wanted.
+func (fl *Flow) Data(dir Dir, b []byte, ts int64) bool {
+	fl.ts = ts
+	if fl.done[dir] {
+		return false
+	}
+	if fl.cur == nil && fl.hint != Unknown {
+		fl.choose(fl.hint)
+	}
+	if fl.cur == nil {
+		if !fl.tcp {
+			fl.choose(fl.decideDatagram(dir, b))
+		} else {
+			more, _ := fl.recognise(dir, b)
+			return more
+		}
+	}
+	return fl.feed(dir, b)
+}
+
+// feed hands b to the current parser and remembers a direction it no
+// longer wants.
+func (fl *Flow) feed(dir Dir, b []byte) bool {
+	more := fl.cur.Feed(dir, b)
+	if !more {
+		fl.done[dir] = true
+	}
+	return more
+}
+
+// Gap reports n bytes of dir lost for good. Before the protocol is known,
+// it decides on what was buffered (the bytes after a hole cannot be
+// recognised from their start).
+func (fl *Flow) Gap(dir Dir, n int) {
+	if fl.cur == nil {
+		fl.decideNow(dir)
+	}
+	if fl.cur != nil && !fl.done[dir] {
+		fl.cur.Gap(dir, n)
+	}
+}
+
+// Close says the flow ended: a direction still undecided is decided on its
+// prefix, and the parser flushes partial messages.
+func (fl *Flow) Close() {
+	if fl.cur == nil && (len(fl.pend[Out]) > 0 || len(fl.pend[In]) > 0) {
+		fl.decideNow(Out)
+	}
+	if fl.cur != nil {
+		fl.cur.Close()
+	}
+}
+
+// decideNow decides an undecided flow on its buffered bytes (final), or as
+// Other when nothing was buffered.
+func (fl *Flow) decideNow(dir Dir) {
+	if len(fl.pend[dir]) == 0 && len(fl.pend[1-dir]) > 0 {
+		dir = 1 - dir
+	}
+	b := fl.pend[dir]
+	if len(b) == 0 {
+		fl.choose(Other)
+		return
+	}
+	fl.d.stats.DecidedAtEnd.Add(1)
+	p, _ := decide(true, dir, fl.f.SrcPort, fl.f.DstPort, b, true)
+	fl.choose(p)
+	fl.flushPending(Out)
+	fl.flushPending(In)
+}
+
+// decideDatagram recognises a UDP flow from its first datagram.
+func (fl *Flow) decideDatagram(dir Dir, b []byte) Proto {
+	p, _ := decide(false, dir, fl.f.SrcPort, fl.f.DstPort, b, true)
+	return p
+}
+
+// recognise is the undecided TCP state. It buffers dir's first bytes until
+// a sniffer decides or MaxUndecided is reached, then chooses the parser and
+// feeds it what was buffered (both directions, in arrival order) and the
+// rest of b. decided is false while still undecided (more is then true).
+func (fl *Flow) recognise(dir Dir, b []byte) (more, decided bool) {
+	pend := fl.pend[dir]
+	if len(pend) == 0 {
+		// The common case: a first segment that decides on its own is
+		// neither copied nor buffered. The sniffers see at most
+		// MaxUndecided bytes, as they would had the bytes come in pieces.
+		head := b[:min(len(b), MaxUndecided)]
+		final := len(head) == MaxUndecided
+		if p, ok := decide(true, dir, fl.f.SrcPort, fl.f.DstPort, head, final); ok {
+			if final && isGuess(dir, head) {
+				fl.d.stats.DecidedByBound.Add(1)
+			}
+			fl.choose(p)
+			fl.flushPending(1 - dir)
+			return fl.feedOrDone(dir, b), true
+		}
+	}
+	if pend == nil {
+		pend = make([]byte, 0, MaxUndecided)
+	}
+	k := min(len(b), MaxUndecided-len(pend))
+	pend = append(pend, b[:k]...)
+	fl.pend[dir] = pend
+	rest := b[k:]
+	final := len(pend) == MaxUndecided
+	if !final && len(pend)-k >= lineQuiet && bytes.IndexByte(b[:k], '\n') < 0 {
+		return true, false // no sniffer's verdict can have changed (see lineQuiet)
+	}
+	p, ok := decide(true, dir, fl.f.SrcPort, fl.f.DstPort, pend, final)
+	if !ok {
+		return true, false
+	}
+	if final && isGuess(dir, pend) {
+		fl.d.stats.DecidedByBound.Add(1)
+	}
+	fl.choose(p)
+	fl.flushPending(1 - dir)
+	fl.flushPending(dir)
+	if fl.done[dir] {
+		return false, true
+	}
+	if len(rest) == 0 {
+		return true, true
+	}
+	return fl.feed(dir, rest), true
+}
+
+// isGuess reports whether a final decision on b differs from what the
+// sniffers could tell without the bound: the flow was decided by it.
+func isGuess(dir Dir, b []byte) bool {
+	for i := range table {
+		r := &table[i]
+		if r.tcp && r.sniff != nil && r.sniff(dir, b, false) == needMore {
+			return true
+		}
+	}
+	return false
+}
+
+func (fl *Flow) feedOrDone(dir Dir, b []byte) bool {
+	if fl.done[dir] {
+		return false
+	}
+	return fl.feed(dir, b)
+}
+
+// flushPending feeds dir's buffered first bytes to the chosen parser.
+func (fl *Flow) flushPending(dir Dir) {
+	b := fl.pend[dir]
+	fl.pend[dir] = b[:0]
+	if len(b) > 0 && !fl.done[dir] {
+		fl.feed(dir, b)
+	}
+}
+
+// choose installs the parser for p, fresh for the bytes that follow.
+func (fl *Flow) choose(p Proto) {
+	fl.res.App = p
+	switch p {
+	case TLS:
+		if fl.tls == nil {
+			fl.tls = new(tlsParser)
+		}
+		fl.tls.reset(fl)
+		fl.cur = fl.tls
+	case HTTP:
+		if fl.http == nil {
+			fl.http = new(httpParser)
+		}
+		fl.http.reset(fl)
+		fl.http.start()
+		fl.cur = fl.http
+	case DNS:
+		if fl.dns == nil {
+			fl.dns = new(dnsParser)
+		}
+		fl.dns.reset(fl)
+		fl.cur = fl.dns
+	case QUIC:
+		if fl.quic == nil {
+			fl.quic = new(quicParser)
+		}
+		fl.quic.reset(fl)
+		fl.cur = fl.quic
+	default:
+		fl.res.App = Other
+		fl.cur = &fl.raw
+	}
+}
+
+// switchTo routes a parser's hand-off (see Handoff): the bytes of dir
+// after the switch start with rest (the remainder of the chunk that carried
+// it; the other direction's next bytes follow the switch too). This is the
+// one place that decides what parses a flow after an Upgrade, a CONNECT or
+// decryption; each new protocol adapter is a case here:
+//
+//   - Decrypted: the plaintext re-enters recognition, with the ALPN as the
+//     protocol when a parser for it exists ("http/1.1" → HTTP; "h2" is
+//     sniffed until the HTTP/2 adapter exists).
+//   - Upgrade ("websocket", "h2c") and Connect: no parser reads WebSocket
+//     frames, h2c or tunnelled bytes yet, so the flow stays opaque
+//     (Encrypted) and the current parser keeps it, as before the demux.
+//
+// It returns whether more of dir is wanted and whether the flow switched.
+func (fl *Flow) switchTo(h Handoff, dir Dir, rest []byte) (more, switched bool) {
+	fl.res.Handoff = h
+	switch h.Kind {
+	case Decrypted:
+		fl.cur, fl.hint = nil, protoForALPN(h.Hint)
+		fl.res.Encrypted = false // the content is readable now
+		fl.pend[Out], fl.pend[In] = fl.pend[Out][:0], fl.pend[In][:0]
+		fl.done = [2]bool{}
+	default:
+		fl.res.Encrypted = true
+		return false, false
+	}
+	if len(rest) == 0 {
+		return true, true
+	}
+	return fl.Data(dir, rest, fl.ts), true
+}
+
+// protoForALPN maps a negotiated ALPN protocol id to the protocol that
+// parses it, Unknown when none does (recognition then sniffs).
+func protoForALPN(alpn string) Proto {
+	switch alpn {
+	case "http/1.1", "http/1.0":
+		return HTTP
+	}
+	return Unknown
+}
+
+// setName records the destination name the payload gave (the callers
+// decide precedence: a TLS or QUIC name always wins, an HTTP name only
+// when none is known) and has the flow evaluated.
+func (fl *Flow) setName(name string, src NameSource) {
+	fl.res.Name, fl.res.NameSource = name, src
+	fl.sink.Changed()
+}

@@ -1,0 +1,346 @@
+package demux
+
+import (
+	"github.com/tapdlp/tapdlp/appproto/dns"
+	httpparse "github.com/tapdlp/tapdlp/appproto/http"
+	"github.com/tapdlp/tapdlp/appproto/quic"
+	apptls "github.com/tapdlp/tapdlp/appproto/tls"
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// tlsParser reads the client's ClientHello (SNI, ALPN, JA4); the rest of
+// a TLS flow is encrypted and not wanted.
+type tlsParser struct {
+	fl   *Flow
+	p    apptls.Parser
+	done bool
+}
+
+func (t *tlsParser) reset(fl *Flow) {
+	t.fl, t.done = fl, false
+	t.p.Reset()
+}
+
+func (t *tlsParser) Feed(dir Dir, b []byte) bool {
+	t.fl.res.Encrypted = true
+	if dir != Out || t.done {
+		return false
+	}
+	if !t.p.Feed(b) {
+		return true
+	}
+	t.done = true
+	if t.p.Status() == apptls.Done && !t.p.IsServer {
+		t.fl.setTLS(&t.p.Hello, apptls.TransportTCP, FromSNI)
+	}
+	return false
+}
+
+func (t *tlsParser) Gap(Dir, int) {}
+func (t *tlsParser) Close()       {}
+
+// setTLS records a ClientHello's facts and names the destination by SNI.
+func (fl *Flow) setTLS(h *apptls.ClientHello, transport byte, src NameSource) {
+	fl.res.TLS = &record.TLS{
+		SNI:     h.SNI,
+		Version: apptls.VersionString(h.Version()),
+		JA4:     h.JA4(transport),
+	}
+	if len(h.ALPN) > 0 {
+		fl.res.TLS.ALPN = append([]string(nil), h.ALPN...)
+	}
+	if h.SNI != "" {
+		fl.setName(h.SNI, src)
+	}
+}
+
+// quicParser reads the ClientHello from a QUIC connection's Initial
+// packets.
+type quicParser struct {
+	fl   *Flow
+	conn quic.Conn
+}
+
+func (q *quicParser) reset(fl *Flow) {
+	q.fl = fl
+	q.conn.Reset()
+}
+
+func (q *quicParser) Feed(dir Dir, b []byte) bool {
+	q.fl.res.Encrypted = true
+	if dir != Out {
+		return false
+	}
+	if !q.conn.Feed(b) {
+		return true
+	}
+	if q.conn.Status() == quic.Done {
+		q.fl.setTLS(&q.conn.Hello, apptls.TransportQUIC, FromQUIC)
+	}
+	return false
+}
+
+func (q *quicParser) Gap(Dir, int) {}
+func (q *quicParser) Close()       {}
+
+// dnsParser records a DNS flow's first question and answers, over UDP
+// (one message per datagram) or TCP (length-prefixed messages).
+type dnsParser struct {
+	fl    *Flow
+	framr [2]dns.TCPFramer
+}
+
+func (p *dnsParser) reset(fl *Flow) {
+	p.fl = fl
+	p.framr[0].Reset()
+	p.framr[1].Reset()
+}
+
+func (p *dnsParser) Feed(dir Dir, b []byte) bool {
+	if !p.fl.tcp {
+		p.message(dir, b)
+		return true
+	}
+	f := &p.framr[dir]
+	f.Feed(b)
+	for {
+		msg, ok := f.Next()
+		if !ok {
+			return true
+		}
+		p.message(dir, msg)
+	}
+}
+
+// Gap: a DNS-over-TCP stream cannot resynchronise inside a message.
+func (p *dnsParser) Gap(dir Dir, _ int) { p.framr[dir].Reset() }
+func (p *dnsParser) Close()             {}
+
+// maxDNSAnswers bounds the answers one record lists.
+const maxDNSAnswers = 16
+
+// message records the first question and the first response's answers,
+// and hands the answers to the DNS consumer unless the dispatcher learns
+// them (DispatcherLearnsDNS: the two never both learn one response).
+func (p *dnsParser) message(dir Dir, msg []byte) {
+	fl := p.fl
+	m := &fl.d.dnsm.msg
+	if m.Parse(msg) != nil {
+		return
+	}
+	rec := fl.res.DNS
+	if rec == nil {
+		rec = &record.DNS{}
+		fl.res.DNS = rec
+	}
+	if rec.Query == "" && len(m.QName()) > 0 {
+		rec.Query = string(m.QName())
+		rec.QType = dns.TypeString(m.QType)
+	}
+	if !m.Header.Response() || rec.RCode != "" {
+		return
+	}
+	srcPort, client := fl.f.SrcPort, fl.f.Dst
+	if dir == In {
+		srcPort, client = fl.f.DstPort, fl.f.Src
+	}
+	if !DispatcherLearnsDNS(fl.f.Proto, srcPort) {
+		fl.d.dnsm.learn(fl.d.cfg.Answers, client, fl.ts)
+	}
+	rec.RCode = dns.RCodeString(m.Header.RCode())
+	for i := 0; i < m.NumAddrs() && len(rec.Answers) < maxDNSAnswers; i++ {
+		a, _, _, _ := m.Addr(i)
+		rec.Answers = append(rec.Answers, a.String())
+	}
+}
+
+// httpParser runs an HTTP/1 parser per side, paired so responses know
+// their request's method, and turns their events into Result facts and
+// Sink calls (httpEvents).
+type httpParser struct {
+	fl   *Flow
+	p    [2]httpparse.Parser // by side: Request (Out), Response (In)
+	pair httpparse.Pairing
+
+	// The switch a request announced (CONNECT or Upgrade), its Upgrade
+	// token (lowercased, cut at len(upgrade)), and whether a tunnel stop
+	// during the current Feed asks for it.
+	announce  HandoffKind
+	upgrade   [32]byte
+	nupgrade  int
+	switching bool
+}
+
+func (h *httpParser) reset(fl *Flow) {
+	h.fl = fl
+	h.pair.Reset()
+	h.announce, h.nupgrade, h.switching = 0, 0, false
+}
+
+func (h *httpParser) start() {
+	cfg := h.fl.d.http
+	ev := (*httpEvents)(h)
+	h.pair.Reset()
+	h.p[httpparse.Request].Reset(httpparse.Request, cfg, &h.pair, ev)
+	h.p[httpparse.Response].Reset(httpparse.Response, cfg, &h.pair, ev)
+}
+
+func (h *httpParser) Feed(dir Dir, b []byte) bool {
+	p := &h.p[sideOf(dir)]
+	enc := h.fl.res.Encrypted
+	if p.Stopped() {
+		// Not HTTP after all (or a tunnel): scan what follows as raw bytes.
+		return !enc && h.fl.sink.Raw(dir, b)
+	}
+	p.Feed(b)
+	if h.switching {
+		h.switching = false
+		kind := h.announce
+		if kind == 0 {
+			kind = Upgrade // a 101 answers an Upgrade request the parser did not see
+		}
+		ho := Handoff{Kind: kind}
+		if kind == Upgrade {
+			ho.Hint = string(h.upgrade[:h.nupgrade])
+		}
+		if more, switched := h.fl.switchTo(ho, dir, b[len(b)-p.Unread():]); switched {
+			return more
+		}
+	}
+	return !p.Stopped() || !h.fl.res.Encrypted
+}
+
+func (h *httpParser) Gap(dir Dir, n int) { h.p[sideOf(dir)].Gap(n) }
+
+func (h *httpParser) Close() {
+	h.p[0].Close()
+	h.p[1].Close()
+}
+
+func sideOf(dir Dir) httpparse.Side {
+	if dir == Out {
+		return httpparse.Request
+	}
+	return httpparse.Response
+}
+
+func dirOf(side httpparse.Side) Dir {
+	if side == httpparse.Request {
+		return Out
+	}
+	return In
+}
+
+// httpEvents receives the HTTP parsers' events for a flow.
+type httpEvents httpParser
+
+func (e *httpEvents) Start(m *httpparse.Message) {
+	fl := e.fl
+	dir := dirOf(m.Side)
+	fl.sink.MessageStart(dir, m.ContentType, m.Boundary)
+	if m.Side == httpparse.Response {
+		if fl.res.HTTP != nil && fl.res.HTTP.Status == 0 {
+			fl.res.HTTP.Status = m.Status
+		}
+		return
+	}
+	fl.sink.URL(dir, m.Path, m.Query)
+	if string(m.Method) == "CONNECT" {
+		e.announce = Connect
+	}
+	if fl.res.HTTP == nil {
+		fl.res.HTTP = &record.HTTP{
+			Method:    string(m.Method),
+			Host:      string(m.Host),
+			URI:       fl.sink.Redact(m.Path),
+			UserAgent: string(m.UserAgent),
+		}
+		if len(m.Host) > 0 && fl.res.NameSource == NoName {
+			src := FromHTTP
+			if string(m.Method) == "CONNECT" {
+				src = FromConnect
+			}
+			fl.setName(fl.res.HTTP.Host, src)
+		}
+	}
+	fl.res.HTTP.Requests++
+}
+
+func (e *httpEvents) Header(m *httpparse.Message, name, value []byte) {
+	if m.Side == httpparse.Request && !m.InTrailer && len(name) == 7 && asciiEqualFold(name, "upgrade") {
+		e.announce = Upgrade
+		e.nupgrade = copy(e.upgrade[:], value)
+		for i, c := range e.upgrade[:e.nupgrade] {
+			if 'A' <= c && c <= 'Z' {
+				e.upgrade[i] = c + 'a' - 'A'
+			}
+		}
+	}
+	e.fl.sink.Header(dirOf(m.Side), name, value)
+}
+
+// asciiEqualFold reports whether b equals lower (lower-case ASCII, as long
+// as b) ignoring ASCII case.
+func asciiEqualFold(b []byte, lower string) bool {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *httpEvents) Body(m *httpparse.Message, data []byte) {
+	if m.Flags.Has(httpparse.FlagUndecoded) && m.NCodings > 0 {
+		return // still compressed with a coding we cannot undo: nothing to read
+	}
+	e.fl.sink.Body(dirOf(m.Side), data)
+}
+
+func (e *httpEvents) End(m *httpparse.Message) { e.fl.sink.MessageEnd(dirOf(m.Side)) }
+
+// Stop: after a CONNECT 2xx or a 101 the stream is a tunnel, handed off
+// when the Feed that stopped returns (see Feed and Flow.switchTo); a side
+// that turns out not to be HTTP is scanned as raw bytes from here on.
+func (e *httpEvents) Stop(side httpparse.Side, reason httpparse.Reason) {
+	if reason == httpparse.ReasonTunnel && e.fl.res.Handoff.Kind == 0 {
+		e.switching = true
+	}
+}
+
+// rawParser handles payload of no recognised protocol: it is scanned raw,
+// and the first chunks of a TCP flow are re-sniffed for an HTTP start line,
+// so a flow picked up in the middle of a message is parsed from its next
+// message on.
+type rawParser struct {
+	fl      *Flow
+	resniff int
+}
+
+func (r *rawParser) reset(fl *Flow) { r.fl, r.resniff = fl, 0 }
+
+// maxResniff bounds how many chunks of an unrecognised stream are checked
+// for an HTTP start line.
+const maxResniff = 8
+
+func (r *rawParser) Feed(dir Dir, b []byte) bool {
+	fl := r.fl
+	if !fl.tcp {
+		return fl.sink.Raw(dir, b)
+	}
+	if r.resniff < maxResniff && !portIn(fl.f.DstPort, noHTTPResniff[:]) {
+		r.resniff++
+		if sn := httpparse.Sniff(b); (sn == httpparse.SniffRequest && dir == Out) ||
+			(sn == httpparse.SniffResponse && dir == In) {
+			fl.choose(HTTP)
+			return fl.feed(dir, b)
+		}
+	}
+	return fl.sink.Raw(dir, b) || r.resniff < maxResniff
+}
+
+func (r *rawParser) Gap(Dir, int) {}
+func (r *rawParser) Close()       {}
