@@ -61,6 +61,7 @@ type conn struct {
 	Flow
 	key      flowKey
 	stream   Stream
+	ov       Overlapper // stream, when it wants alternate views
 	half     [2]half
 	links    [2]link
 	class    uint8
@@ -105,7 +106,8 @@ type Table struct {
 	now      int64
 	free     []*conn
 	pool     bufPool
-	inUse    int64 // OOO bytes this table holds in Memory
+	inUse    int64  // OOO, kept and SYN bytes this table holds in Memory
+	alt      []byte // scratch for assembling alternate views
 }
 
 // NewTable returns a table that reports flows to h. mem and stats may be
@@ -167,6 +169,21 @@ func (t *Table) Packet(p *capture.Packet) {
 	d := DirIn
 	if swapped != c.srcIsLo {
 		d = DirOut
+	}
+	switch p.Checksum {
+	case capture.ChecksumGood:
+		c.half[d].sumGood = true
+	case capture.ChecksumBad:
+		// The host discards it. A direction whose packets had good
+		// checksums shows the capture's checksums are real, so this one is
+		// a decoy (or damage) and goes; a direction that never had one was
+		// captured before checksum offload or rewritten, and its packets
+		// stay.
+		if c.half[d].sumGood {
+			t.st.ChecksumDrops.Add(1)
+			return
+		}
+		t.st.ChecksumKept.Add(1)
 	}
 	c.Bytes[d] += uint64(max(p.IPLen, 0))
 	c.Packets[d]++
@@ -306,6 +323,7 @@ func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
 	if c.stream == nil {
 		t.st.StreamsDeclined.Add(1)
 	}
+	c.ov, _ = c.stream.(Overlapper)
 	for d := range c.half {
 		c.half[d].done = c.stream == nil
 	}
@@ -374,6 +392,10 @@ func (t *Table) recycle(c *conn) {
 	var segs [2][]seg
 	for d := range c.half {
 		t.releaseSegs(c, Dir(d))
+		t.releaseRing(c, Dir(d))
+		if c.half[d].syn != nil {
+			t.synVerdict(c, Dir(d), false, c.Last)
+		}
 		if cap(c.half[d].segs) <= maxFreeSegs {
 			segs[d] = c.half[d].segs[:0]
 		}

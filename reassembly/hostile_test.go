@@ -1,0 +1,242 @@
+package reassembly
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/tapdlp/tapdlp/capture"
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// altStream is a recStream that also records the alternate views, as
+// "@offset:bytes" per call.
+type altStream struct {
+	recStream
+	alt [2]strings.Builder
+}
+
+func (s *altStream) Overlap(d Dir, off uint64, b []byte, ts int64) {
+	fmt.Fprintf(&s.alt[d], "@%d:%s", off, b)
+}
+
+type altHandler struct {
+	recHandler
+	streams []*altStream
+}
+
+func (h *altHandler) Open(f *Flow) Stream {
+	s := &altStream{recStream: recStream{f: f}}
+	h.live[f] = &s.recStream
+	h.streams = append(h.streams, s)
+	return s
+}
+
+// The cases where what the sensor reassembles could differ from what the
+// receiving host reads: decoys that the host never accepts (bad checksum,
+// SYN payload it ignores, a RST it refuses) and retransmissions carrying
+// different bytes (the sensor cannot know which copy the host kept, so it
+// delivers both).
+func TestWhatTheHostSees(t *testing.T) {
+	good := capture.ChecksumGood
+	tests := []struct {
+		name     string
+		cfg      Config
+		pkts     []tpkt
+		state    string
+		out      string // Data transcript of the client direction
+		alt      string // alternate views of the client direction
+		overlaps uint64
+		stat     func(s *Stats) uint64
+		statWant uint64
+	}{
+		{
+			name: "retransmission over delivered bytes with other content: both copies",
+			pkts: withHandshake(
+				tpkt{flags: fPA, seq: 1, ack: 1, data: "pan=4111 XXXX"},
+				tpkt{flags: fPA, seq: 1, ack: 1, data: "pan=4111 1111"},
+				tpkt{flags: fPA, seq: 14, ack: 1, data: " 1111 1111;"},
+			),
+			state: record.StateShutdown, out: "pan=4111 XXXX 1111 1111;",
+			alt: "@0:pan=4111 1111@13: 1111 1111;", overlaps: 4,
+			stat: func(s *Stats) uint64 { return s.OverlapEvents.Load() }, statWant: 1,
+		},
+		{
+			name: "partial retransmission: context from the kept copy around it",
+			pkts: withHandshake(
+				tpkt{flags: fPA, seq: 1, ack: 1, data: "abcdefghij"},
+				tpkt{flags: fPA, seq: 4, ack: 1, data: "DE"},
+			),
+			state: record.StateShutdown, out: "abcdefghij", alt: "@0:abcDEfghij", overlaps: 2,
+		},
+		{
+			name: "identical retransmission: nothing to report",
+			pkts: withHandshake(
+				tpkt{flags: fPA, seq: 1, ack: 1, data: "same bytes"},
+				tpkt{flags: fPA, seq: 1, ack: 1, data: "same bytes"},
+			),
+			state: record.StateShutdown, out: "same bytes",
+			stat: func(s *Stats) uint64 { return s.OverlapEvents.Load() }, statWant: 0,
+		},
+		{
+			name: "retransmission over acknowledged bytes: the host discards it",
+			pkts: withHandshake(
+				tpkt{flags: fPA, seq: 1, ack: 1, data: "settled"},
+				tpkt{in: true, flags: fA, seq: 1, ack: 8},
+				tpkt{flags: fPA, seq: 1, ack: 1, data: "changed"},
+			),
+			state: record.StateShutdown, out: "settled",
+		},
+		{
+			name: "unacknowledged bytes not kept: delivered unchecked",
+			cfg:  Config{OverlapWindow: -1},
+			pkts: withHandshake(
+				tpkt{flags: fPA, seq: 1, ack: 1, data: "first"},
+				tpkt{flags: fPA, seq: 1, ack: 1, data: "first"},
+			),
+			state: record.StateShutdown, out: "first", alt: "@0:first",
+			stat: func(s *Stats) uint64 { return s.OverlapUnchecked.Load() }, statWant: 5,
+		},
+		{
+			name: "conflict with buffered out-of-order bytes",
+			pkts: withHandshake(
+				tpkt{flags: fPA, seq: 6, ack: 1, data: "WORLD"},
+				tpkt{flags: fPA, seq: 6, ack: 1, data: "w0rld"},
+				tpkt{flags: fPA, seq: 1, ack: 1, data: "hello"},
+			),
+			state: record.StateShutdown, out: "helloWORLD", alt: "@5:w0rld", overlaps: 5,
+		},
+		{
+			name: "bad checksum after good ones in the direction: dropped",
+			pkts: []tpkt{
+				{flags: fS, sum: good},
+				{in: true, flags: fSA, ack: 1, sum: good},
+				{flags: fA, seq: 1, ack: 1, sum: good},
+				{flags: fPA, seq: 1, ack: 1, data: "decoy", sum: capture.ChecksumBad},
+				{flags: fPA, seq: 1, ack: 1, data: "real!", sum: good},
+			},
+			state: record.StateShutdown, out: "real!",
+			stat: func(s *Stats) uint64 { return s.ChecksumDrops.Load() }, statWant: 1,
+		},
+		{
+			name: "bad checksums throughout a direction (offloaded capture): kept",
+			pkts: []tpkt{
+				{flags: fS, sum: capture.ChecksumBad},
+				{in: true, flags: fSA, ack: 1, sum: good},
+				{flags: fPA, seq: 1, ack: 1, data: "sent by the capturing host", sum: capture.ChecksumBad},
+			},
+			state: record.StateShutdown, out: "sent by the capturing host",
+			stat: func(s *Stats) uint64 { return s.ChecksumKept.Load() }, statWant: 2,
+		},
+		{
+			name: "SYN payload the server does not acknowledge: ignored",
+			pkts: []tpkt{
+				{flags: fS, data: "decoy"},
+				{in: true, flags: fSA, ack: 1},
+				{flags: fA, seq: 1, ack: 1},
+				{flags: fPA, seq: 1, ack: 1, data: "real!"},
+			},
+			state: record.StateShutdown, out: "real!",
+			stat: func(s *Stats) uint64 { return s.SynDataIgnored.Load() }, statWant: 5,
+		},
+		{
+			name: "SYN payload acknowledged (Fast Open): delivered",
+			pkts: []tpkt{
+				{flags: fS, data: "early"},
+				{in: true, flags: fSA, ack: 6},
+				{flags: fPA, seq: 6, ack: 1, data: "later"},
+			},
+			state: record.StateShutdown, out: "earlylater",
+			stat: func(s *Stats) uint64 { return s.SynDataAccepted.Load() }, statWant: 5,
+		},
+		{
+			name: "SYN payload, server unseen, client repeats it: ignored",
+			pkts: []tpkt{
+				{flags: fS, data: "decoy"},
+				{flags: fPA, seq: 1, ack: 1, data: "real!"},
+			},
+			state: record.StateShutdown, out: "real!",
+		},
+		{
+			name: "SYN payload, server unseen, client continues after it: delivered",
+			pkts: []tpkt{
+				{flags: fS, data: "early"},
+				{flags: fPA, seq: 6, ack: 1, data: "later"},
+			},
+			state: record.StateShutdown, out: "earlylater",
+		},
+		{
+			name: "RST outside the window: ignored, the flow goes on",
+			pkts: withHandshake(
+				tpkt{flags: fPA, seq: 1, ack: 1, data: "4111 1111 "},
+				tpkt{in: true, flags: fR, seq: 1 << 31},
+				tpkt{flags: fPA, seq: 11, ack: 1, data: "1111 1111", at: 20 * sec},
+			),
+			state: record.StateShutdown, out: "4111 1111 1111 1111",
+			stat: func(s *Stats) uint64 { return s.RSTOutOfWindow.Load() }, statWant: 1,
+		},
+		{
+			name: "RST in the window but not at the next byte: challenged, the flow goes on",
+			pkts: withHandshake(
+				tpkt{flags: fPA, seq: 1, ack: 1, data: "part one "},
+				tpkt{flags: fR, seq: 500},
+				tpkt{flags: fPA, seq: 10, ack: 1, data: "part two", at: 20 * sec},
+			),
+			state: record.StateShutdown, out: "part one part two",
+			stat: func(s *Stats) uint64 { return s.RSTChallenged.Load() }, statWant: 1,
+		},
+		{
+			name: "RST at the next byte: the flow ends",
+			pkts: withHandshake(
+				tpkt{flags: fPA, seq: 1, ack: 1, data: "bye"},
+				tpkt{flags: fR, seq: 4},
+			),
+			state: record.StateReset, out: "bye",
+			stat: func(s *Stats) uint64 { return s.RSTAccepted.Load() }, statWant: 1,
+		},
+		{
+			name: "RST from the server at the sequence number the client acknowledged",
+			pkts: withHandshake(
+				tpkt{in: true, flags: fPA, seq: 1, ack: 1, data: "hello"},
+				tpkt{flags: fA, seq: 1, ack: 6},
+				tpkt{in: true, flags: fRA, seq: 6, ack: 1},
+			),
+			state: record.StateReset, out: "",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &altHandler{recHandler: *newRecHandler()}
+			st := new(Stats)
+			mem := NewMemory(0)
+			tb := NewTable(tc.cfg, h, mem, st)
+			for _, tp := range tc.pkts {
+				tb.Packet(tcpPacket(tp, 0, 0))
+			}
+			tb.Flush(record.StateShutdown)
+			fin := h.finals()
+			if len(fin) != 1 {
+				t.Fatalf("%d final records, want 1", len(fin))
+			}
+			e := fin[0]
+			if e.state != tc.state {
+				t.Errorf("state %q, want %q", e.state, tc.state)
+			}
+			if e.transcript[DirOut] != tc.out {
+				t.Errorf("out %q, want %q", e.transcript[DirOut], tc.out)
+			}
+			if got := h.streams[0].alt[DirOut].String(); got != tc.alt {
+				t.Errorf("alternate views %q, want %q", got, tc.alt)
+			}
+			if e.flow.Overlaps != tc.overlaps {
+				t.Errorf("overlaps %d, want %d", e.flow.Overlaps, tc.overlaps)
+			}
+			if tc.stat != nil && tc.stat(st) != tc.statWant {
+				t.Errorf("counter %d, want %d", tc.stat(st), tc.statWant)
+			}
+			if mem.Used() != 0 || tb.MemInUse() != 0 {
+				t.Errorf("memory %d/%d after the end", mem.Used(), tb.MemInUse())
+			}
+		})
+	}
+}
