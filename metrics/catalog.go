@@ -36,6 +36,7 @@ var (
 	famKernelDrops        = def("tapdlp_capture_kernel_drops_total", counter, "Kernel", "Frames the kernel dropped because an interface's ring was full.", "interface")
 	famKernelFreezes      = def("tapdlp_capture_kernel_freezes_total", counter, "Kernel", "Times the kernel froze an interface's ring queue because it was full.", "interface")
 	famKernelStale        = def("tapdlp_capture_startup_discarded_total", counter, "Kernel", "Frames discarded at start-up because they were queued before the fanout group applied.", "interface")
+	famKernelReasmFails   = def("tapdlp_capture_kernel_reassembly_failures_total", counter, "Kernel", "IP datagrams the kernel's reassembly in the sensor's network namespace gave up on (memory full, overlap, timeout), by family (kind) and reason: with kernel defragmentation their fragments never reach the sensor.", "kind", "reason")
 	famKernelStatErrors   = def("tapdlp_capture_kernel_stats_errors_total", counter, "Kernel", "Scrapes on which reading the kernel socket statistics failed (the last values read are exported).")
 	famLiveReaderStalls   = def("tapdlp_capture_reader_stalls_total", counter, "Live", "Times a socket reader waited for a free batch because the merger or the workers were behind.")
 	famLiveLatePackets    = def("tapdlp_capture_late_packets_total", counter, "Live", "Packets older than the merged packet clock when released (out of order across sockets).")
@@ -54,6 +55,8 @@ var (
 	famDecodeErrors           = def("tapdlp_decode_errors_total", counter, "Decode", "Frames that could not be decoded, by reason (the error subset of tapdlp_decode_frames_total).", "reason")
 	famDecodeDecaps           = def("tapdlp_decode_tunnel_decaps_total", counter, "Decode", "Encapsulations removed, by tunnel type.", "type")
 	famDecodeExtraVLANs       = def("tapdlp_decode_extra_vlans_total", counter, "Decode", "VLAN tags seen beyond the ones a packet keeps.")
+	famDecodeBadChecksums     = def("tapdlp_decode_bad_checksums_total", counter, "Decode", "Checksums that failed, by header kind (dropped, or in checksum mode auto judged by the flow table).", "kind")
+	famDecodeChecksumOffload  = def("tapdlp_decode_checksum_offload_total", counter, "Decode", "TCP/UDP checksums holding only the pseudo-header sum (captured before checksum offload), left unjudged in checksum mode auto.")
 	famDefragHeld             = def("tapdlp_decode_defrag_fragments_held_total", counter, "Decode", "IP fragments accepted and held for reassembly.")
 	famDefragReassembled      = def("tapdlp_decode_defrag_datagrams_reassembled_total", counter, "Decode", "IP datagrams completed from fragments.")
 	famDefragOverlaps         = def("tapdlp_decode_defrag_overlaps_total", counter, "Decode", "IP fragments overlapping data already held (the first data wins).")
@@ -79,6 +82,11 @@ var (
 	famReasmGaps          = def("tapdlp_reassembly_gaps_total", counter, "Flows", "Stream holes skipped, by reason (cap: a memcap; ack: the peer acknowledged past it; end: the flow ended).", "reason")
 	famReasmMissed        = def("tapdlp_reassembly_missed_bytes_total", counter, "Flows", "TCP payload bytes never delivered (capture loss or given up at a memcap).")
 	famReasmOverlap       = def("tapdlp_reassembly_overlap_bytes_total", counter, "Flows", "Overlapping TCP bytes whose content differed (the first data wins).")
+	famReasmOverlapEvents = def("tapdlp_reassembly_overlap_events_total", counter, "Flows", "Retransmissions whose bytes differed from the first copy (delivered or buffered); both copies go to the consumer.")
+	famReasmUnchecked     = def("tapdlp_reassembly_overlap_unchecked_bytes_total", counter, "Flows", "Retransmitted, unacknowledged bytes no longer kept for comparison: delivered to the consumer unchecked.")
+	famReasmBadChecksum   = def("tapdlp_reassembly_bad_checksum_packets_total", counter, "Flows", "Packets with a failed checksum, by result (dropped: their direction had good checksums; kept: it never had).", "result")
+	famReasmRST           = def("tapdlp_reassembly_rsts_total", counter, "Flows", "TCP RSTs by the receiving host's verdict (accepted; challenged: in window, wrong sequence number; out_of_window).", "result")
+	famReasmSynData       = def("tapdlp_reassembly_syn_data_bytes_total", counter, "Flows", "Payload bytes carried on SYNs, by result (accepted: the peer acknowledged them; ignored).", "result")
 	famReasmDepthReached  = def("tapdlp_reassembly_depth_reached_total", counter, "Flows", "Flow directions that reached the reassembly inspect depth.")
 	famHTTPRequests       = def("tapdlp_http_requests_total", counter, "HTTP", "HTTP request heads parsed.")
 	famHTTPResponses      = def("tapdlp_http_responses_total", counter, "HTTP", "HTTP response heads parsed (1xx included).")
@@ -147,14 +155,15 @@ var (
 // families is the catalog, in exposition order.
 var families = []*family{
 	famCapturePackets, famCaptureBytes, famCaptureFiltered, famIfacePackets, famIfaceBytes,
-	famKernelPackets, famKernelDrops, famKernelFreezes, famKernelStale, famKernelStatErrors,
+	famKernelPackets, famKernelDrops, famKernelFreezes, famKernelStale, famKernelReasmFails, famKernelStatErrors,
 	famLiveReaderStalls, famLiveLatePackets, famLiveInnerVLANs, famLiveReadErrors,
 	famPipelineRecords, famPipelineRecordErrs, famPipelinePanics,
-	famDecodeFrames, famDecodeErrors, famDecodeDecaps, famDecodeExtraVLANs,
+	famDecodeFrames, famDecodeErrors, famDecodeDecaps, famDecodeExtraVLANs, famDecodeBadChecksums, famDecodeChecksumOffload,
 	famDefragHeld, famDefragReassembled, famDefragOverlaps, famDefragConflicts, famDefragDuplicates,
 	famDefragFragsDropped, famDefragDatagramsDropped,
 	famFlowsActive, famFlowsCreated, famFlowsExpired, famFlowsReused, famFlowsInterim, famFlowsDeclined,
-	famReasmOOOBuffered, famReasmOOODropped, famReasmMemcapDrops, famReasmGaps, famReasmMissed, famReasmOverlap, famReasmDepthReached,
+	famReasmOOOBuffered, famReasmOOODropped, famReasmMemcapDrops, famReasmGaps, famReasmMissed, famReasmOverlap,
+	famReasmOverlapEvents, famReasmUnchecked, famReasmBadChecksum, famReasmRST, famReasmSynData, famReasmDepthReached,
 	famReasmMemory, famReasmMemoryLimit,
 	famHTTPRequests, famHTTPResponses, famHTTPStops, famHTTPTruncated, famHTTPBombs, famHTTPUndecoded, famHTTPDecodeErrors, famHTTPPairingDropped,
 	famInspectedBytes, famInspectTrunc, famEvidenceDropped, famDetections,

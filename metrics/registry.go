@@ -100,6 +100,11 @@ func (r *Registry) writeCapture(e *expo) {
 				}
 			})
 		}
+		k := &st.Reassembly
+		e.u(famKernelReasmFails, k.V4Fails, "ipv4", "failed")
+		e.u(famKernelReasmFails, k.V4Timeouts, "ipv4", "timeout")
+		e.u(famKernelReasmFails, k.V6Fails, "ipv6", "failed")
+		e.u(famKernelReasmFails, k.V6Timeouts, "ipv6", "timeout")
 		e.u(famKernelStatErrors, r.kernelErrors.Load())
 	}
 	if l := r.src.Live; l != nil {
@@ -133,6 +138,11 @@ func (r *Registry) writeDecode(e *expo) {
 		e.u(famDecodeDecaps, d.Decaps(t), t.String())
 	}
 	e.u(famDecodeExtraVLANs, d.ExtraVLANs())
+	ip, tcp, udp := d.BadChecksums()
+	e.u(famDecodeBadChecksums, ip, "ipv4")
+	e.u(famDecodeBadChecksums, tcp, "tcp")
+	e.u(famDecodeBadChecksums, udp, "udp")
+	e.u(famDecodeChecksumOffload, d.ChecksumPartials())
 	f := &d.Defrag
 	e.u(famDefragHeld, f.Held.Load())
 	e.u(famDefragReassembled, f.Reassembled.Load())
@@ -172,6 +182,15 @@ var flowNames = []struct {
 	{"end_gaps", famReasmGaps, "end"},
 	{"missed_bytes", famReasmMissed, ""},
 	{"overlap_bytes", famReasmOverlap, ""},
+	{"overlap_events", famReasmOverlapEvents, ""},
+	{"overlap_unchecked_bytes", famReasmUnchecked, ""},
+	{"checksum_drops", famReasmBadChecksum, "dropped"},
+	{"checksum_kept", famReasmBadChecksum, "kept"},
+	{"rst_accepted", famReasmRST, "accepted"},
+	{"rst_challenged", famReasmRST, "challenged"},
+	{"rst_out_of_window", famReasmRST, "out_of_window"},
+	{"syn_data_accepted_bytes", famReasmSynData, "accepted"},
+	{"syn_data_ignored_bytes", famReasmSynData, "ignored"},
 	{"depth_reached", famReasmDepthReached, ""},
 }
 
