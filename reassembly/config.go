@@ -35,8 +35,11 @@ type Config struct {
 	// to this size and counts against the global memcap. Retransmitted
 	// bytes the receiver acknowledged before are ignored, as the host
 	// ignores them; unacknowledged ones no longer kept are delivered as an
-	// alternate unchecked. Default 64 KiB; negative disables keeping them
-	// (every unacknowledged retransmission is then delivered unchecked).
+	// alternate unchecked. Default 16 KiB (a dozen full segments: most
+	// retransmissions repeat the last few); at most 64 KiB; negative
+	// disables keeping them (every unacknowledged retransmission is then
+	// delivered unchecked). A ring goes back to the pool as soon as the
+	// peer acknowledged everything in it.
 	OverlapWindow int
 
 	// TCPNewTimeout expires TCP flows whose responder never answered (SYN
@@ -67,7 +70,7 @@ const (
 	DefaultMaxFlows              = 1 << 20
 	DefaultInspectDepth          = 1 << 20
 	DefaultFlowOOOCap            = 1 << 20
-	DefaultOverlapWindow         = 64 << 10
+	DefaultOverlapWindow         = 16 << 10
 	DefaultTCPNewTimeout         = 30 * time.Second
 	DefaultTCPEstablishedTimeout = 5 * time.Minute
 	DefaultTCPClosedLinger       = 5 * time.Second

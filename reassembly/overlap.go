@@ -38,19 +38,28 @@ func (t *Table) retain(c *conn, d Dir, b []byte) {
 }
 
 // growRing replaces d's ring by one of at least want bytes (a pool class,
-// reserved in Memory), keeping what it held. Without memory the old ring
-// stays and the oldest bytes are overwritten sooner.
+// reserved in Memory), keeping what it held. Rings may take only half the
+// memcap, so out-of-order buffering is never starved by them (a capture of
+// one direction, without ACKs, keeps every flow's ring full). Without
+// memory the old ring stays and the oldest bytes are overwritten sooner.
 func (t *Table) growRing(c *conn, d Dir, want int) {
 	h := &c.half[d]
 	size := 1 << (classOf(want) + minClassShift)
-	if size <= len(h.ret) || !t.mem.reserve(int64(size)) {
+	if size <= len(h.ret) || !t.mem.fitsHalf(int64(size)) || !t.mem.reserve(int64(size)) {
 		return
 	}
 	nb := t.pool.get(size)
 	nb = nb[:cap(nb)]
 	if old := h.ret; len(old) > 0 {
-		for o := h.retFrom; o < h.off; o++ { // at most len(old) bytes, on growth only
-			nb[o&uint64(len(nb)-1)] = old[o&uint64(len(old)-1)]
+		// Copy the kept bytes to their positions in the larger ring, in at
+		// most three pieces (the old ring's wrap and the new one's).
+		mask := uint64(len(nb) - 1)
+		for o := h.retFrom; o < h.off; {
+			src := old[o&uint64(len(old)-1):]
+			src = src[:min(uint64(len(src)), h.off-o)]
+			dst := nb[o&mask:]
+			n := copy(dst, src)
+			o += uint64(n)
 		}
 		t.freeRing(old)
 	}
@@ -95,6 +104,11 @@ func (t *Table) acked(c *conn, d Dir, ack uint32) {
 	}
 	if h.retFrom < h.ackOff {
 		h.retFrom = h.ackOff
+	}
+	if h.retFrom >= h.off && h.ret != nil {
+		// All delivered bytes acknowledged: the ring goes back to the pool
+		// (for the next flow) rather than sitting idle in this one.
+		t.releaseRing(c, d)
 	}
 }
 
