@@ -72,6 +72,7 @@ var (
 	famFlowsCreated       = def("tapdlp_flows_created_total", counter, "Flows", "Flows created in the flow tables.")
 	famFlowsExpired       = def("tapdlp_flows_expired_total", counter, "Flows", "Flows ended with a final record, by reason.", "reason")
 	famFlowsReused        = def("tapdlp_flows_reused_total", counter, "Flows", "Closed flows ended early by a new SYN on their tuple (also counted in tapdlp_flows_expired_total).")
+	famFlowsContinued     = def("tapdlp_flows_continued_total", counter, "Flows", "TCP flows picked up mid-stream that continue a flow ended by idle timeout (same tuple, sequence numbers carry on).")
 	famFlowsInterim       = def("tapdlp_flows_interim_records_total", counter, "Flows", "Interim records of long-lived flows (active timeout).")
 	famFlowsDeclined      = def("tapdlp_flows_streams_declined_total", counter, "Flows", "Flows whose payload no consumer wanted.")
 	famReasmMemory        = def("tapdlp_reassembly_memory_bytes", gauge, "Memory", "Out-of-order bytes currently buffered by all flow tables.")
@@ -161,7 +162,7 @@ var families = []*family{
 	famDecodeFrames, famDecodeErrors, famDecodeDecaps, famDecodeExtraVLANs, famDecodeBadChecksums, famDecodeChecksumOffload,
 	famDefragHeld, famDefragReassembled, famDefragOverlaps, famDefragConflicts, famDefragDuplicates,
 	famDefragFragsDropped, famDefragDatagramsDropped,
-	famFlowsActive, famFlowsCreated, famFlowsExpired, famFlowsReused, famFlowsInterim, famFlowsDeclined,
+	famFlowsActive, famFlowsCreated, famFlowsExpired, famFlowsReused, famFlowsContinued, famFlowsInterim, famFlowsDeclined,
 	famReasmOOOBuffered, famReasmOOODropped, famReasmMemcapDrops, famReasmGaps, famReasmMissed, famReasmOverlap,
 	famReasmOverlapEvents, famReasmUnchecked, famReasmBadChecksum, famReasmRST, famReasmSynData, famReasmDepthReached,
 	famReasmMemory, famReasmMemoryLimit,

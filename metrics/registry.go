@@ -172,6 +172,7 @@ var flowNames = []struct {
 	{"flows_shutdown", famFlowsExpired, "shutdown"},
 	{"flows_evicted", famFlowsExpired, "evicted"},
 	{"flows_reused", famFlowsReused, ""},
+	{"flows_continued", famFlowsContinued, ""},
 	{"interim_records", famFlowsInterim, ""},
 	{"streams_declined", famFlowsDeclined, ""},
 	{"ooo_bytes_buffered", famReasmOOOBuffered, ""},

@@ -218,7 +218,7 @@ func TestScrapeOmitsAbsentSources(t *testing.T) {
 			famDefragDuplicates, famDefragFragsDropped, famDefragDatagramsDropped}},
 		{"memory only", Sources{Memory: full.Memory}, []*family{famReasmMemory, famReasmMemoryLimit}},
 		{"flows", Sources{Flows: full.Flows}, []*family{famFlowsActive, famFlowsCreated,
-			famFlowsExpired, famFlowsReused, famFlowsInterim, famFlowsDeclined, famReasmOOOBuffered, famReasmOOODropped,
+			famFlowsExpired, famFlowsReused, famFlowsContinued, famFlowsInterim, famFlowsDeclined, famReasmOOOBuffered, famReasmOOODropped,
 			famReasmMemcapDrops, famReasmGaps, famReasmMissed, famReasmOverlap, famReasmOverlapEvents, famReasmUnchecked,
 			famReasmBadChecksum, famReasmRST, famReasmSynData, famReasmDepthReached}},
 		{"no sinks configured", Sources{Sinks: sinks.NewRouter()}, []*family{famSinkWritten, famSinkFailed,

@@ -109,6 +109,14 @@ type Flow struct {
 
 	ICMPType, ICMPCode uint8 // of the first ICMP packet
 
+	// Continues is set on a TCP flow picked up mid-stream on the tuple of a
+	// flow that ended by idle timeout shortly before, whose sequence
+	// numbers it carries on: the same connection after a pause longer than
+	// the timeout. PrevStart is that flow's Start. It is oriented like that
+	// flow, so a consumer may join the two (a value straddling the pause).
+	Continues bool
+	PrevStart int64
+
 	// history holds the Zeek-style history letters so far (e.g. "ShADadFf")
 	// in a fixed array so recording a letter never allocates.
 	history  [maxHistory]byte

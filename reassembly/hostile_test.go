@@ -277,3 +277,45 @@ func TestKeptBytesAcrossRingGrowth(t *testing.T) {
 		}
 	}
 }
+
+// A connection paused for longer than the idle timeout comes back as a new
+// flow; the table says it continues the one that timed out (and orients it
+// the same way) when the sequence numbers carry on.
+func TestContinuationAfterTimeout(t *testing.T) {
+	const idle = 5 * 60 * sec
+	for _, tc := range []struct {
+		name string
+		next tpkt
+		want bool
+	}{
+		{"server speaks first after the pause", tpkt{in: true, flags: fPA, seq: 1, ack: 7, data: "resumed", at: idle + 60*sec}, true},
+		{"client carries on", tpkt{flags: fPA, seq: 7, ack: 1, data: "resumed", at: idle + 60*sec}, true},
+		{"unrelated sequence numbers", tpkt{flags: fPA, seq: 1 << 31, ack: 1, data: "other", at: idle + 60*sec}, false},
+		{"too long after", tpkt{flags: fPA, seq: 7, ack: 1, data: "late", at: 3 * idle}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newRecHandler()
+			st := new(Stats)
+			tb := NewTable(Config{ActiveTimeout: -1}, h, nil, st)
+			for _, tp := range withHandshake(tpkt{flags: fPA, seq: 1, ack: 1, data: "first!"}) {
+				tb.Packet(tcpPacket(tp, 0, 0))
+			}
+			tb.Packet(tcpPacket(tc.next, 0, 0)) // expires the first flow, opens the second
+			tb.Flush(record.StateShutdown)
+			fin := h.finals()
+			if len(fin) != 2 || fin[0].state != record.StateTimeout {
+				t.Fatalf("%d records, first %q", len(fin), fin[0].state)
+			}
+			second := fin[1].flow
+			if second.Continues != tc.want || (tc.want && second.PrevStart != fin[0].flow.Start) {
+				t.Errorf("continues %v (prev start %d), want %v", second.Continues, second.PrevStart, tc.want)
+			}
+			if tc.want && (second.Src != cliAddr || second.SrcPort != 40000) {
+				t.Errorf("continuation oriented %v:%d, want the client as before", second.Src, second.SrcPort)
+			}
+			if got := st.FlowsContinued.Load(); got != map[bool]uint64{true: 1}[tc.want] {
+				t.Errorf("flows_continued %d", got)
+			}
+		})
+	}
+}

@@ -19,6 +19,7 @@ type Stats struct {
 	FlowsShutdown    atomic.Uint64 // emitted by Flush
 	FlowsEvicted     atomic.Uint64 // emitted early because MaxFlows was reached
 	FlowsReused      atomic.Uint64 // closed flow ended early by a new SYN on its tuple
+	FlowsContinued   atomic.Uint64 // TCP flows picked up mid-stream that continue one that timed out (Flow.Continues)
 	InterimRecords   atomic.Uint64 // active-timeout interim records
 	StreamsDeclined  atomic.Uint64 // flows whose Handler.Open returned nil
 	OOOBytesBuffered atomic.Uint64 // out-of-order payload bytes buffered
@@ -54,6 +55,7 @@ func (s *Stats) Each(fn func(name string, v uint64)) {
 	fn("flows_shutdown", s.FlowsShutdown.Load())
 	fn("flows_evicted", s.FlowsEvicted.Load())
 	fn("flows_reused", s.FlowsReused.Load())
+	fn("flows_continued", s.FlowsContinued.Load())
 	fn("interim_records", s.InterimRecords.Load())
 	fn("streams_declined", s.StreamsDeclined.Load())
 	fn("ooo_bytes_buffered", s.OOOBytesBuffered.Load())

@@ -381,7 +381,7 @@ func TestStatsEachNamesStable(t *testing.T) {
 		}
 		seen[name] = v
 	})
-	if seen["flows_created"] != 3 || len(seen) != 28 {
+	if seen["flows_created"] != 3 || len(seen) != 29 {
 		t.Fatalf("got %v", seen)
 	}
 }
