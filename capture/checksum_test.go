@@ -156,3 +156,27 @@ func TestDefragManySmallFragments(t *testing.T) {
 		t.Errorf("too many %d reassembled %d", stats.Defrag.TooMany.Load(), stats.Defrag.Reassembled.Load())
 	}
 }
+
+// The wide accumulator agrees with the plain RFC 1071 checksum for every
+// length and alignment of the tail.
+func TestSumMatchesRFC1071(t *testing.T) {
+	b := make([]byte, 300)
+	for i := range b {
+		b[i] = byte(i*131 + i>>3)
+	}
+	b[7], b[8], b[9] = 0xff, 0xff, 0xff // carries
+	for n := 0; n <= len(b); n++ {
+		for _, init := range []uint32{0, 0x1fffe, 12345} {
+			if got, want := ^fold(sum32(b[:n], uint64(init))), pcapgen.Checksum(b[:n], init); got != want {
+				t.Fatalf("n=%d init=%d: %#x, want %#x", n, init, got, want)
+			}
+		}
+	}
+	all := make([]byte, 4096)
+	for i := range all {
+		all[i] = 0xff
+	}
+	if got, want := ^fold(sum32(all, 0)), pcapgen.Checksum(all, 0); got != want {
+		t.Fatalf("all ones: %#x, want %#x", got, want)
+	}
+}
