@@ -21,6 +21,9 @@ type DecoderConfig struct {
 	GENEVEPorts []uint16
 	// Defrag bounds IP reassembly.
 	Defrag DefragConfig
+	// Checksums selects checksum verification; the zero value is
+	// ChecksumAuto (see ChecksumMode).
+	Checksums ChecksumMode
 }
 
 // Decoder turns frames into Packets. It owns its reassembly buffers and
@@ -34,15 +37,21 @@ type DecoderConfig struct {
 // routing headers, MPLS pseudowires or ERSPAN III; and a DecodingLayerParser
 // holds one layer per type, so tunnels would need one parser per depth.
 //
-// Checksums are not verified: sensors see packets before the NIC or kernel
-// fills in offloaded checksums, so a bad checksum is not evidence of a bad
-// packet, and the receiving host decides what it accepts anyway.
+// Checksums (IPv4 header, TCP and UDP over the IPv4 or IPv6 pseudo-header)
+// are verified as the receiving host does, so a decoy segment with a bad
+// checksum, which the host discards, cannot take the place of the real
+// data (see ChecksumMode for what auto, the default, does with one).
+// Packets whose checksum cannot be checked (cut by the snaplen,
+// segmentation-offload lengths of 0, an IPv6 routing header still to be
+// followed) are left ChecksumUnverified.
 type Decoder struct {
 	maxDepth    int
 	vxlanPorts  []uint16
 	genevePorts []uint16
 	stats       *DecodeStats
 	defrag      defragmenter
+	csumMode    ChecksumMode
+	noL4Sum     bool // the packet being decoded cannot have its L4 checksum verified
 }
 
 // NewDecoder returns a Decoder counting into stats (which may be shared
@@ -67,6 +76,10 @@ func NewDecoder(cfg DecoderConfig, stats *DecodeStats) *Decoder {
 		d.genevePorts = []uint16{DefaultGENEVEPort}
 	}
 	d.defrag.init(cfg.Defrag, &stats.Defrag)
+	d.csumMode = cfg.Checksums
+	if d.csumMode > ChecksumOff {
+		d.csumMode = ChecksumAuto
+	}
 	return d
 }
 
@@ -79,6 +92,7 @@ func (d *Decoder) Stats() *DecodeStats { return d.stats }
 func (d *Decoder) Decode(data []byte, m Meta, p *Packet) Result {
 	d.defrag.releaseDone()
 	*p = Packet{TS: m.TS, WireLen: m.WireLen}
+	d.noL4Sum = false
 	if p.WireLen == 0 {
 		p.WireLen = len(data)
 	}

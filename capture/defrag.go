@@ -11,8 +11,11 @@ const (
 	DefaultDefragMaxBytes     = 4 << 20
 	DefaultDefragMaxDatagrams = 256
 	DefaultDefragTimeout      = 30 * time.Second
-	DefaultDefragMaxFragments = 64
 )
+
+// initialSpans is the span capacity a datagram starts with; datagrams in
+// more pieces grow it (bounded by maxDatagram/8 disjoint spans).
+const initialSpans = 64
 
 // maxDatagram is the largest reassembled payload: IP lengths are 16 bits.
 const maxDatagram = 65535
@@ -25,16 +28,22 @@ const maxSpareBuffers = 4
 // documented default.
 //
 // Overlap policy: first data wins. Bytes already held are never replaced by
-// a later fragment, as in tapdlp's TCP reassembly (and Linux for IPv4), so
-// what is scanned is what the first copy said; overlaps, and overlaps whose
-// bytes differ, are counted. IPv6 forbids overlaps (RFC 5722) but dropping
-// the datagram would let an attacker hide data by sending one, so the same
-// policy applies.
+// a later fragment, so what is scanned is what the first copy said;
+// overlaps, and overlaps whose bytes differ, are counted. Linux (IPv4 since
+// 4.19, and IPv6 per RFC 5722) keeps the first copy of a fragment that lies
+// entirely inside data it holds and discards the whole datagram when a
+// fragment overlaps only partly: the sensor then inspects a datagram the
+// host never delivers, which errs on the side of seeing too much.
+//
+// Limits follow Linux, which bounds fragment reassembly by memory
+// (net.ipv4.ipfrag_high_thresh, 4 MiB by default) and time (ipfrag_time,
+// 30 s), not by a fragment count: a datagram of 8-byte fragments, up to
+// 8192 of them, is delivered, so it is reassembled here too.
 type DefragConfig struct {
 	MaxBytes     int           // reassembly buffer bytes held at once; default 4 MiB
 	MaxDatagrams int           // datagrams in progress at once; default 256
 	Timeout      time.Duration // packet time a datagram may wait for its fragments; default 30 s
-	MaxFragments int           // fragments per datagram; default 64
+	MaxFragments int           // fragments per datagram; 0 (default) means no limit, as in Linux
 }
 
 type fragKey struct {
@@ -79,9 +88,6 @@ func (f *defragmenter) init(cfg DefragConfig, stats *DefragStats) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultDefragTimeout
-	}
-	if cfg.MaxFragments <= 0 {
-		cfg.MaxFragments = DefaultDefragMaxFragments
 	}
 	f.cfg = cfg
 	f.stats = stats
@@ -225,13 +231,13 @@ func (f *defragmenter) add(key fragKey, ts int64, off int, data []byte, more boo
 		dg := &f.slots[slot]
 		*dg = datagram{key: key, first: ts, spans: dg.spans[:0], total: -1, inUse: true}
 		if dg.spans == nil {
-			dg.spans = make([]span, 0, f.cfg.MaxFragments)
+			dg.spans = make([]span, 0, initialSpans)
 		}
 		f.index[key] = slot
 	}
 	dg := &f.slots[slot]
 	dg.nfrags++
-	if dg.nfrags > f.cfg.MaxFragments {
+	if f.cfg.MaxFragments > 0 && dg.nfrags > f.cfg.MaxFragments {
 		f.stats.TooMany.Add(1)
 		f.release(slot)
 		return -1, FragmentDropped
@@ -282,9 +288,9 @@ func (f *defragmenter) fill(dg *datagram, off int, data []byte) {
 	end := off + len(data)
 	pos := off
 	overlap, conflict := false, false
-	for _, s := range dg.spans {
-		if s.end <= pos || s.start >= end {
-			continue
+	for _, s := range dg.spans[firstSpanEndingAfter(dg.spans, off):] {
+		if s.start >= end {
+			break
 		}
 		if s.start > pos {
 			copy(dg.buf[pos:s.start], data[pos-off:s.start-off])
@@ -312,22 +318,30 @@ func (f *defragmenter) fill(dg *datagram, off int, data []byte) {
 }
 
 func covered(spans []span, start, end int) bool {
-	for _, s := range spans {
-		if s.start <= start && s.end >= end {
-			return true
+	i := firstSpanEndingAfter(spans, start)
+	return i < len(spans) && spans[i].start <= start && spans[i].end >= end
+}
+
+// firstSpanEndingAfter returns the index of the first span whose end is
+// beyond off (len(spans) if none): spans are sorted and disjoint, so a
+// datagram in thousands of pieces costs O(log n) per fragment to place.
+func firstSpanEndingAfter(spans []span, off int) int {
+	lo, hi := 0, len(spans)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if spans[m].end <= off {
+			lo = m + 1
+		} else {
+			hi = m
 		}
 	}
-	return false
+	return lo
 }
 
 // mergeSpan inserts n into the sorted, disjoint spans and merges neighbours.
-// The result never holds more spans than fragments, so the capacity reserved
-// at MaxFragments is never exceeded.
+// The result never holds more spans than fragments.
 func mergeSpan(spans []span, n span) []span {
-	i := 0
-	for i < len(spans) && spans[i].end < n.start {
-		i++
-	}
+	i := firstSpanEndingAfter(spans, n.start-1) // spans ending at n.start merge too
 	j := i
 	for j < len(spans) && spans[j].start <= n.end {
 		n.start = min(n.start, spans[j].start)

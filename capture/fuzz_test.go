@@ -23,8 +23,31 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	}
+	// Issue 11.4: a long IPv6 extension chain, failing checksums.
+	raw := -1
+	for i, l := range fuzzLinks {
+		if l == LinkRaw {
+			raw = i
+		}
+	}
+	if raw >= 0 {
+		chain := []byte{}
+		for i := range 20 {
+			next := byte(60)
+			if i == 19 {
+				next = ProtoTCP
+			}
+			chain = append(chain, next, 0, 1, 4, 0, 0, 0, 0)
+		}
+		chain = append(chain, pcapgen.TCP(cli6, srv6, 1, 2, pcapgen.ACK, 100, []byte("x"))...)
+		f.Add(uint8(raw), pcapgen.IPv6Header{Src: cli6.Addr(), Dst: srv6.Addr(), NextHeader: 60}.Marshal(chain))
+		f.Add(uint8(raw), corrupt(pcapgen.IPTCP(cli4, srv4, 1, 2, pcapgen.ACK, []byte("payload")), 36))
+		f.Add(uint8(raw+len(fuzzLinks)), corrupt(pcapgen.IPUDP(cli4, srv4, []byte("payload")), 10))
+	}
 	f.Fuzz(func(t *testing.T, sel uint8, data []byte) {
-		d := NewDecoder(DecoderConfig{Defrag: DefragConfig{MaxBytes: 32 << 10, MaxDatagrams: 8}}, nil)
+		// The selector's high values also pick the checksum mode.
+		mode := ChecksumMode(int(sel) / len(fuzzLinks) % 3)
+		d := NewDecoder(DecoderConfig{Defrag: DefragConfig{MaxBytes: 32 << 10, MaxDatagrams: 8}, Checksums: mode}, nil)
 		var p Packet
 		link := fuzzLinks[int(sel)%len(fuzzLinks)]
 		// Decode twice so a held fragment can meet itself (duplicate path).
@@ -56,6 +79,7 @@ func FuzzDefrag(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 16, 0, 2, 0, 2, 0, 16, 0})
 	f.Add([]byte{3, 0, 2, 0, 16, 0, 1, 0, 0, 0, 16, 0, 1, 0, 4, 0, 8, 0})
 	f.Add([]byte{2, 0, 0, 0, 24, 0, 2, 0, 1, 0, 24, 0, 0, 0, 4, 0, 8, 0})
+	f.Add([]byte{0x12, 0, 2, 0, 8, 0, 0x12, 0, 0, 0, 8, 0, 0x12, 0, 4, 0, 8, 0, 0x12, 0, 3, 0, 8, 0, 0x12, 0, 1, 0, 8, 0, 0x10, 0, 5, 0, 8, 0})
 	const limit = 32 << 10
 	pattern := make([]byte, 70000)
 	for i := range pattern {
@@ -63,7 +87,11 @@ func FuzzDefrag(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		stats := new(DecodeStats)
-		d := NewDecoder(DecoderConfig{Defrag: DefragConfig{MaxBytes: limit, MaxDatagrams: 4, MaxFragments: 16}}, stats)
+		maxFrags := 16
+		if len(ops) > 0 && ops[0]&0x10 != 0 {
+			maxFrags = 0 // no count limit, as in Linux
+		}
+		d := NewDecoder(DecoderConfig{Defrag: DefragConfig{MaxBytes: limit, MaxDatagrams: 4, MaxFragments: maxFrags}}, stats)
 		var p Packet
 		var ts int64
 		for len(ops) >= 6 {

@@ -20,10 +20,6 @@ const (
 	protoMobility = 135
 )
 
-// maxIPv6ExtHeaders bounds the extension-header walk; real stacks use a
-// handful, and a chain of thousands of empty headers must stay cheap.
-const maxIPv6ExtHeaders = 8
-
 func (d *Decoder) decodeIPv4(b []byte, p *Packet, depth int) Result {
 	if len(b) < 20 {
 		return Truncated
@@ -42,12 +38,17 @@ func (d *Decoder) decodeIPv4(b []byte, p *Packet, depth int) Result {
 	switch {
 	case total == 0:
 		// Segmentation offload: packets captured before the NIC splits them
-		// carry total length 0; the captured bytes are the datagram.
+		// carry total length 0; the captured bytes are the datagram, and
+		// the NIC has yet to fill in its checksums.
 		total = len(b)
+		d.noL4Sum = true
 	case total < ihl:
 		return Malformed
 	case total > len(b):
 		p.Truncated = true
+	}
+	if !d.verifyIPv4(b[:ihl], binary.BigEndian.Uint16(b[6:8])&0x3fff != 0, p) {
+		return BadChecksum // the host drops it before anything else
 	}
 	end := min(total, len(b)) // drops Ethernet padding after the datagram
 	p.Src = netip.AddrFrom4([4]byte(b[12:16]))
@@ -72,6 +73,7 @@ func (d *Decoder) decodeIPv6(b []byte, p *Packet, depth int) Result {
 	if plen == 0 {
 		// Jumbogram or segmentation offload: take what was captured.
 		plen = len(b) - 40
+		d.noL4Sum = true
 	}
 	total := 40 + plen
 	if total > len(b) {
@@ -88,11 +90,13 @@ func (d *Decoder) decodeIPv6(b []byte, p *Packet, depth int) Result {
 // hdrLen is the bytes of IPv6 header already consumed (for IPLen of a
 // reassembled datagram); allowFrag is false inside a reassembled datagram,
 // where a second fragment header is malformed.
+//
+// The number of headers is not limited: Linux follows any chain that fits
+// the packet (its max_dst_opts_number and max_hbh_opts_number sysctls count
+// options inside one header, not headers), and each header is at least 8
+// bytes, so the walk costs at most one step per 8 bytes of packet.
 func (d *Decoder) decodeIPv6Ext(nh uint8, b []byte, p *Packet, depth, hdrLen int, allowFrag bool) Result {
-	for i := 0; ; i++ {
-		if i == maxIPv6ExtHeaders {
-			return Malformed
-		}
+	for {
 		switch nh {
 		case protoHopOpts, protoRouting, protoDstOpts, protoMobility:
 			if len(b) < 8 {
@@ -101,6 +105,11 @@ func (d *Decoder) decodeIPv6Ext(nh uint8, b []byte, p *Packet, depth, hdrLen int
 			n := (int(b[1]) + 1) * 8
 			if len(b) < n {
 				return d.setL4Trunc(nh, p)
+			}
+			if nh == protoRouting && b[3] != 0 {
+				// Segments left: the pseudo-header's destination is the
+				// final hop's, not the address in the header.
+				d.noL4Sum = true
 			}
 			nh, b, hdrLen = b[0], b[n:], hdrLen+n
 		case protoAH:
@@ -165,6 +174,9 @@ func (d *Decoder) decodeL4(proto uint8, b []byte, p *Packet, depth int) Result {
 			p.Payload = b[len(b):]
 			return OK
 		}
+		if !p.Truncated && !d.noL4Sum && !d.verifyL4(b, 16, ProtoTCP, p, &d.stats.badTCPSum) {
+			return BadChecksum
+		}
 		p.Payload = b[off:]
 		return OK
 	case ProtoUDP:
@@ -183,6 +195,12 @@ func (d *Decoder) decodeL4(proto uint8, b []byte, p *Packet, depth int) Result {
 		case ulen > len(b):
 			p.Truncated = true
 			ulen = len(b)
+		}
+		// A zero checksum is "none" over IPv4; over IPv6 it is invalid but
+		// some tunnels use it (RFC 6935), so it is not held against the packet.
+		if !p.Truncated && !d.noL4Sum && binary.BigEndian.Uint16(b[6:8]) != 0 &&
+			!d.verifyL4(b[:ulen], 6, ProtoUDP, p, &d.stats.badUDPSum) {
+			return BadChecksum
 		}
 		p.Payload = b[8:ulen]
 		return d.decodeUDPTunnel(p, depth)

@@ -53,6 +53,10 @@ type Packet struct {
 	Truncated bool
 	// Reassembled is set when the packet was rebuilt from IP fragments.
 	Reassembled bool
+	// Checksum is the verdict on the packet's checksums (see ChecksumMode):
+	// the flow table drops a ChecksumBad packet in a direction that carried
+	// good ones before.
+	Checksum ChecksumState
 
 	Payload []byte // L4 payload (TCP/UDP data, ICMP body)
 }

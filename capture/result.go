@@ -16,10 +16,11 @@ const (
 	FragmentDropped               // an IP fragment the defragmenter refused (see DefragStats)
 	Unsupported                   // a link type or encapsulation this decoder does not handle
 	TooDeep                       // more nested tunnels than DecoderConfig.MaxTunnelDepth
+	BadChecksum                   // an IPv4 header, TCP or UDP checksum failed (checksum mode on, or an IPv4 fragment): the host drops it
 	numResults
 )
 
-var resultNames = [numResults]string{"ok", "not_ip", "truncated", "malformed", "fragment", "fragment_dropped", "unsupported", "too_deep"}
+var resultNames = [numResults]string{"ok", "not_ip", "truncated", "malformed", "fragment", "fragment_dropped", "unsupported", "too_deep", "bad_checksum"}
 
 // String returns the metric label of the result.
 func (r Result) String() string {
@@ -67,6 +68,9 @@ type DecodeStats struct {
 	decaps     [numTunnelTypes]atomic.Uint64
 	extraVLANs atomic.Uint64 // VLAN tags beyond MaxVLANs, not kept in Packet.VLAN
 
+	badIPv4Sum, badTCPSum, badUDPSum atomic.Uint64 // checksum failures by header
+	checksumPartial                  atomic.Uint64 // pseudo-header-only (offload) checksums left unjudged in auto mode
+
 	Defrag DefragStats
 }
 
@@ -90,6 +94,18 @@ func (s *DecodeStats) Decaps(t TunnelType) uint64 {
 // Packet keeps.
 func (s *DecodeStats) ExtraVLANs() uint64 { return s.extraVLANs.Load() }
 
+// BadChecksums returns how many IPv4 headers, TCP segments and UDP
+// datagrams failed their checksum: dropped as BadChecksum, or in checksum
+// mode auto marked ChecksumBad for the flow table to judge.
+func (s *DecodeStats) BadChecksums() (ipv4, tcp, udp uint64) {
+	return s.badIPv4Sum.Load(), s.badTCPSum.Load(), s.badUDPSum.Load()
+}
+
+// ChecksumPartials returns how many TCP and UDP checksums holding only the
+// pseudo-header sum (offloaded on the capturing host) auto mode left
+// unjudged.
+func (s *DecodeStats) ChecksumPartials() uint64 { return s.checksumPartial.Load() }
+
 // DefragStats counts the defragmenter's work and everything it refused.
 type DefragStats struct {
 	Held        atomic.Uint64 // fragments accepted and held
@@ -98,7 +114,7 @@ type DefragStats struct {
 	Conflicts   atomic.Uint64 // overlaps whose bytes differed from what was held
 	Duplicates  atomic.Uint64 // fragments entirely covered by data already held
 	Malformed   atomic.Uint64 // fragments with impossible offsets or lengths, dropped
-	TooMany     atomic.Uint64 // datagrams dropped for exceeding MaxFragments
+	TooMany     atomic.Uint64 // datagrams dropped for exceeding MaxFragments (off by default, as in Linux)
 	Timeouts    atomic.Uint64 // datagrams dropped incomplete after Timeout
 	Evicted     atomic.Uint64 // datagrams dropped to make room (MaxDatagrams or MaxBytes)
 	// Fragments the capture cut short (fewer bytes than the IP header

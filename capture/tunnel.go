@@ -20,6 +20,7 @@ func (d *Decoder) enterTunnel(t TunnelType, id uint32, p *Packet, depth *int) Re
 	keep := Packet{
 		TS: p.TS, WireLen: p.WireLen, VLAN: p.VLAN, NVLAN: p.NVLAN,
 		Tunnel: p.Tunnel, Truncated: p.Truncated, Reassembled: p.Reassembled,
+		Checksum: p.Checksum, // an outer failure stands: the decapsulating host drops the packet
 	}
 	if keep.Tunnel.Type == TunnelNone {
 		keep.Tunnel = TunnelInfo{Type: t, ID: id, OuterSrc: p.Src, OuterDst: p.Dst}

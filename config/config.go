@@ -68,6 +68,9 @@ type Decode struct {
 	TunnelDepth   int      `yaml:"tunnel_depth"`
 	VXLANPorts    []uint16 `yaml:"vxlan_ports"`
 	GENEVEPorts   []uint16 `yaml:"geneve_ports"`
+	// Checksums: "auto" (empty), "on" (a tap or SPAN port: drop every
+	// packet whose checksum fails) or "off" (see capture.ChecksumMode).
+	Checksums string `yaml:"checksums"`
 }
 
 // Flows configures the flow table.
@@ -264,6 +267,8 @@ func (c *Config) validate() error {
 	}
 	check(c.Workers >= 0 && c.Workers <= 1024, "workers", "%d is out of range 0..1024", c.Workers)
 	check(c.Decode.TunnelDepth >= 0 && c.Decode.TunnelDepth <= 16, "decode.tunnel_depth", "%d is out of range 0..16", c.Decode.TunnelDepth)
+	check(c.Decode.Checksums == "" || c.Decode.Checksums == "auto" || c.Decode.Checksums == "on" || c.Decode.Checksums == "off",
+		"decode.checksums", "%q: want auto, on or off", c.Decode.Checksums)
 	check(c.Flows.MaxFlows > 0, "flows.max_flows", "must be positive")
 	check(c.Reassembly.Memcap > 0, "reassembly.memcap", "must be positive")
 	check(c.Rules.Kind == 0 || c.Rules.Kind == yaml.SequenceNode, "rules", "expected a list of rules")

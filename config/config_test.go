@@ -56,6 +56,7 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 		{"duplicate", "workers: 1\nworkers: 2\n", `config.yaml:2: workers: duplicate key (first at line 1)`},
 		{"syntax", "flows:\n  a: [\n", `config.yaml:2: did not find expected node content`},
 		{"range", "workers: 1\ndecode:\n  tunnel_depth: 99\n", `config.yaml:3: decode.tunnel_depth: 99 is out of range`},
+		{"checksum mode", "decode:\n  checksums: yes\n", `config.yaml:2: decode.checksums: "yes": want auto, on or off`},
 		{"relation", "reassembly:\n  flow_memcap: 1GiB\n", `config.yaml:2: reassembly.flow_memcap: must be positive and at most reassembly.memcap`},
 	}
 	for _, tt := range tests {

@@ -74,3 +74,42 @@ func TestNoAllocsExistingFlow(t *testing.T) {
 		tb.Flush(EndShutdown)
 	})
 }
+
+// nopAltHandler also takes alternate views, so the conflict path runs.
+type nopAltHandler struct{ nopHandler }
+
+func (h *nopAltHandler) Open(*Flow) Stream                  { return h }
+func (h *nopAltHandler) Overlap(Dir, uint64, []byte, int64) {}
+
+// Keeping delivered bytes, comparing retransmissions with them and
+// delivering a conflicting copy allocate nothing once the flow's ring and
+// the table's scratch buffer exist.
+func TestNoAllocsRetransmissions(t *testing.T) {
+	payload := make([]byte, 1400)
+	other := make([]byte, 1400)
+	other[700] = 1
+	tb := NewTable(Config{InspectDepth: -1}, &nopAltHandler{}, nil, nil)
+	for _, tp := range handshake {
+		tb.Packet(tcpAt(tp))
+	}
+	p := tcpAt(tpkt{flags: fPA, seq: 1, ack: 1})
+	ack := tcpAt(tpkt{in: true, flags: fA, seq: 1, ack: 1})
+	step := func() {
+		p.Payload = payload
+		tb.Packet(p) // new data, kept
+		p.Payload = other
+		tb.Packet(p) // conflicting retransmission: compared, alternate delivered
+		p.Payload = payload
+		tb.Packet(p) // identical retransmission
+		p.Seq += 1400
+		ack.Ack += 1400
+		tb.Packet(ack) // releases the kept bytes
+	}
+	for range 4 {
+		step()
+	}
+	if allocs := testing.AllocsPerRun(500, step); allocs != 0 {
+		t.Fatalf("%v allocations per round, want 0", allocs)
+	}
+	tb.Flush(EndShutdown)
+}

@@ -80,6 +80,33 @@ type Stream interface {
 	Gap(dir Dir, n int)
 }
 
+// Overlapper is implemented by a Stream that wants the other version of
+// bytes a sender transmitted twice with different content. A passive
+// sensor cannot tell which copy the receiving host kept (a decoy may have
+// been sent with a TTL too low to reach it, or be the retransmission the
+// host took), so Data carries the first copy and Overlap the conflicting
+// one; a consumer scanning content should scan both.
+//
+// A Stream that does not implement it is only told through Flow.Overlaps
+// and the counters. The table checks for it once, when the flow opens.
+type Overlapper interface {
+	// Overlap delivers an alternate view of direction dir starting at
+	// stream offset off (bytes since the direction's first byte, as
+	// counted by Data and Gap): the conflicting copy, with up to
+	// OverlapContext bytes of the first copy on either side so a value
+	// straddling the edge is whole. When the conflict reaches the point
+	// delivered so far, the next OverlapContext bytes given to Data are
+	// passed here too, each call continuing where the previous one ended
+	// (off equal to its off plus length); an off elsewhere starts a new
+	// view. b is only valid during the call: copy what you keep. It is
+	// called before the Data call of the same packet, if any.
+	Overlap(dir Dir, off uint64, b []byte, ts int64)
+}
+
+// OverlapContext is how many bytes of the first copy surround a
+// conflicting copy given to Overlapper.Overlap.
+const OverlapContext = 512
+
 // Flow is the table's state for one flow. The Handler and Stream may read it
 // during their calls and must not modify it or keep it past a final Emit.
 type Flow struct {
@@ -97,7 +124,7 @@ type Flow struct {
 	Missed  [2]uint64 // TCP bytes never delivered per Dir (gaps, memcap drops)
 
 	OOODropped   uint64 // out-of-order bytes dropped at a memcap
-	Overlaps     uint64 // overlapping bytes whose content differed (first data won)
+	Overlaps     uint64 // retransmitted bytes whose content differed from the first copy (delivered or buffered); both copies go to the consumer
 	DepthReached bool   // inspect_depth reached in at least one direction
 
 	VLAN   [capture.MaxVLANs]uint16
@@ -105,6 +132,14 @@ type Flow struct {
 	Tunnel capture.TunnelInfo
 
 	ICMPType, ICMPCode uint8 // of the first ICMP packet
+
+	// Continues is set on a TCP flow picked up mid-stream on the tuple of a
+	// flow that ended by idle timeout shortly before, whose sequence
+	// numbers it carries on: the same connection after a pause longer than
+	// the timeout. PrevStart is that flow's Start. It is oriented like that
+	// flow, so a consumer may join the two (a value straddling the pause).
+	Continues bool
+	PrevStart int64
 
 	// history holds the Zeek-style history letters so far (e.g. "ShADadFf")
 	// in a fixed array so recording a letter never allocates.

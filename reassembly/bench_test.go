@@ -97,7 +97,8 @@ func BenchmarkUDP(b *testing.B) {
 func BenchmarkFlowChurn(b *testing.B) {
 	tb := NewTable(Config{TCPClosedLinger: 1, ActiveTimeout: -1}, &nopHandler{}, nil, nil)
 	syn := &capture.Packet{TS: t0, Proto: capture.ProtoTCP, Src: cliAddr, Dst: srvAddr, DstPort: 443, TCPFlags: fS, IPLen: 60}
-	rst := &capture.Packet{TS: t0, Proto: capture.ProtoTCP, Src: srvAddr, Dst: cliAddr, SrcPort: 443, TCPFlags: fRA, IPLen: 40}
+	// The refusal acknowledges the SYN (RFC 793), as a host requires.
+	rst := &capture.Packet{TS: t0, Proto: capture.ProtoTCP, Src: srvAddr, Dst: cliAddr, SrcPort: 443, TCPFlags: fRA, Ack: 1, IPLen: 40}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		port := uint16(1024 + i%60000)

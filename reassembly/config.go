@@ -1,6 +1,9 @@
 package reassembly
 
-import "time"
+import (
+	"math/bits"
+	"time"
+)
 
 // Config bounds one Table. Zero in any field means the documented default;
 // negative values mean "off" where a field says so.
@@ -24,6 +27,20 @@ type Config struct {
 	// anyway, and a hole that 1 MiB of later data has not filled is capture
 	// loss, not reordering. Minimum 64 KiB (one maximal segment).
 	FlowOOOCap int
+
+	// OverlapWindow is how many delivered bytes per direction that the
+	// peer has not acknowledged yet are kept, so a retransmission carrying
+	// different bytes is compared and its copy delivered to the consumer
+	// (see Overlapper). The buffer grows with the unacknowledged data up
+	// to this size and counts against the global memcap. Retransmitted
+	// bytes the receiver acknowledged before are ignored, as the host
+	// ignores them; unacknowledged ones no longer kept are delivered as an
+	// alternate unchecked. Default 16 KiB (a dozen full segments: most
+	// retransmissions repeat the last few); at most 64 KiB; negative
+	// disables keeping them (every unacknowledged retransmission is then
+	// delivered unchecked). A ring goes back to the pool as soon as the
+	// peer acknowledged everything in it.
+	OverlapWindow int
 
 	// TCPNewTimeout expires TCP flows whose responder never answered (SYN
 	// only). Default 30 s: longer than the first four SYN retransmissions
@@ -53,6 +70,7 @@ const (
 	DefaultMaxFlows              = 1 << 20
 	DefaultInspectDepth          = 1 << 20
 	DefaultFlowOOOCap            = 1 << 20
+	DefaultOverlapWindow         = 16 << 10
 	DefaultTCPNewTimeout         = 30 * time.Second
 	DefaultTCPEstablishedTimeout = 5 * time.Minute
 	DefaultTCPClosedLinger       = 5 * time.Second
@@ -80,6 +98,10 @@ func (c Config) withDefaults() Config {
 	}
 	c.InspectDepth = orDefault(c.InspectDepth, DefaultInspectDepth)
 	c.FlowOOOCap = max(orDefault(c.FlowOOOCap, DefaultFlowOOOCap), minFlowOOOCap)
+	c.OverlapWindow = min(orDefault(c.OverlapWindow, DefaultOverlapWindow), maxClass)
+	if c.OverlapWindow > 0 {
+		c.OverlapWindow = 1 << bits.Len(uint(c.OverlapWindow-1)) // a ring: a power of two
+	}
 	fix := func(v, def time.Duration) time.Duration {
 		if v <= 0 {
 			return def

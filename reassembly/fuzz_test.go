@@ -17,6 +17,7 @@ type checkStream struct {
 	started  [2]bool
 	want     [2]byte // expected next byte (before the direction's xor)
 	got      [2]uint64
+	pos      [2]uint64  // stream offset: bytes delivered and skipped
 	received *[2]uint64 // payload bytes sent to the table for this flow (all flows of the key)
 	udp      bool       // datagrams: contiguity is only checked within one call
 	swap     bool       // the server (port 80) was taken as initiator: DirOut carries the 0x5a bytes
@@ -40,6 +41,7 @@ func (s *checkStream) Data(d Dir, b []byte, ts int64) bool {
 		s.want[d] = c + 1
 	}
 	s.got[d] += uint64(len(b))
+	s.pos[d] += uint64(len(b))
 	sent := s.received[0]
 	if (d == DirIn) != s.swap {
 		sent = s.received[1]
@@ -55,6 +57,27 @@ func (s *checkStream) Gap(d Dir, n int) {
 		s.err = fmt.Errorf("dir %v: gap of %d", d, n)
 	}
 	s.want[d] += byte(n)
+	s.pos[d] += uint64(n)
+}
+
+// Overlap checks an alternate view: every copy the harness sends carries
+// the bytes of its sequence numbers, so a view must match the stream at its
+// offset too (only views of bytes not kept for comparison can arrive).
+func (s *checkStream) Overlap(d Dir, off uint64, b []byte, ts int64) {
+	if s.udp || !s.started[d] || s.err != nil {
+		return
+	}
+	x := byte(0)
+	if (d == DirIn) != s.swap {
+		x = 0x5a
+	}
+	base := s.want[d] - byte(s.pos[d]) // value of the byte at offset 0
+	for i, c := range b {
+		if want := base + byte(off) + byte(i); c^x != want {
+			s.err = fmt.Errorf("dir %v: alternate view at %d byte %d: %#x, want %#x", d, off, i, c^x, want)
+			return
+		}
+	}
 }
 
 type checkHandler struct {
@@ -102,6 +125,12 @@ func FuzzReassembly(f *testing.F) {
 	f.Add([]byte{1, 0x44, 0, 9, 0, 5, 1, 0x44, 0, 1, 0, 4, 1, 0x05, 0, 1, 200, 0, 1, 0x0c, 0, 40, 0, 0, 10})
 	f.Add([]byte{0x80, 0x00, 0, 0, 0, 30, 0, 0x01, 0, 0, 0, 20, 70, 0x20, 0, 0, 0, 1, 0})
 	f.Add([]byte{2, 0x02, 0xff, 0xf0, 0, 0, 0, 0x04, 0xff, 0xf1, 0, 40, 0, 0x84, 0xff, 0xf1, 0, 40, 0, 0x14, 0, 0, 0, 0, 6})
+	// Issue 11.4: payload on the SYN (taken or not), RSTs at and off the
+	// next sequence number, retransmissions over delivered and acknowledged
+	// bytes.
+	f.Add([]byte{0, 0x02, 0, 0, 0, 5, 0, 0x07, 0, 0, 0, 0, 0, 0x04, 0, 1, 1, 10, 0, 0x84, 0, 1, 1, 10, 0, 0x05, 0, 0, 1, 0, 0})
+	f.Add([]byte{0, 0x02, 0, 0, 0, 0, 0, 0x07, 0, 0, 0, 0, 0, 0x04, 0, 1, 1, 20, 0, 0x15, 0x12, 0x34, 0, 0, 1, 0x04, 0, 21, 1, 20, 40, 0x14, 0, 41, 0, 0, 0})
+	f.Add([]byte{3, 0x02, 0, 0, 0, 0, 0, 0x07, 0, 0, 0, 0, 0, 0x44, 0, 1, 1, 2, 0, 0x84, 0, 1, 1, 2, 0, 0x05, 0, 0, 9, 0, 0, 0x84, 0, 1, 1, 2, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) < 1 || len(data) > 6*512+1 {
 			return

@@ -98,6 +98,7 @@ type tpkt struct {
 	data  string
 	at    int64 // packet time offset from t0, ns
 	win   uint16
+	sum   capture.ChecksumState
 }
 
 const (
@@ -117,7 +118,7 @@ func tcpPacket(tp tpkt, isnCli, isnSrv uint32) *capture.Packet {
 		TS: t0 + tp.at, Proto: capture.ProtoTCP, TCPFlags: tp.flags,
 		Src: cliAddr, Dst: srvAddr, SrcPort: 40000, DstPort: 80,
 		Seq: isnCli + tp.seq, Ack: isnSrv + tp.ack, Window: 65535,
-		Payload: []byte(tp.data), IPLen: 40 + len(tp.data),
+		Payload: []byte(tp.data), IPLen: 40 + len(tp.data), Checksum: tp.sum,
 	}
 	if tp.win != 0 {
 		p.Window = tp.win - 1 // win is window+1 so that 0 means "default"

@@ -46,6 +46,10 @@ func (m *Memory) reserve(n int64) bool {
 
 func (m *Memory) fits(n int64) bool { return m.used.Load()+n <= m.limit }
 
+// fitsHalf reports whether n more bytes keep the total within half the
+// memcap: the share kept copies of delivered bytes may take.
+func (m *Memory) fitsHalf(n int64) bool { return m.used.Load()+n <= m.limit/2 }
+
 func (m *Memory) release(n int64) { m.used.Add(-n) }
 
 // Buffer size classes for out-of-order segments: powers of two from 64 B to

@@ -17,6 +17,7 @@ type Stats struct {
 	FlowsShutdown    atomic.Uint64 // emitted by Flush
 	FlowsEvicted     atomic.Uint64 // emitted early because MaxFlows was reached
 	FlowsReused      atomic.Uint64 // closed flow ended early by a new SYN on its tuple
+	FlowsContinued   atomic.Uint64 // TCP flows picked up mid-stream that continue one that timed out (Flow.Continues)
 	InterimRecords   atomic.Uint64 // active-timeout interim records
 	StreamsDeclined  atomic.Uint64 // flows whose Handler.Open returned nil
 	OOOBytesBuffered atomic.Uint64 // out-of-order payload bytes buffered
@@ -27,7 +28,17 @@ type Stats struct {
 	EndGaps          atomic.Uint64 // holes skipped because the flow ended
 	MissedBytes      atomic.Uint64 // bytes never delivered (all gaps)
 	OverlapBytes     atomic.Uint64 // overlapping bytes whose content differed
+	OverlapEvents    atomic.Uint64 // retransmissions that disagreed with the first copy (alternate views delivered)
+	OverlapUnchecked atomic.Uint64 // retransmitted, unacknowledged bytes no longer kept to compare: delivered as an alternate unchecked
 	DepthReached     atomic.Uint64 // directions that reached InspectDepth
+
+	ChecksumDrops   atomic.Uint64 // bad-checksum packets dropped in a direction that had good ones (decoys the host discards)
+	ChecksumKept    atomic.Uint64 // bad-checksum packets kept: their direction never had a good checksum (offload, rewritten capture)
+	RSTAccepted     atomic.Uint64 // RSTs that end the flow (sequence number exactly as the receiver expects)
+	RSTChallenged   atomic.Uint64 // in-window RSTs at another sequence number: the host answers with a challenge ACK and stays open (RFC 5961)
+	RSTOutOfWindow  atomic.Uint64 // RSTs outside the receive window: the host ignores them
+	SynDataAccepted atomic.Uint64 // SYN payload bytes delivered because the peer acknowledged them (TCP Fast Open)
+	SynDataIgnored  atomic.Uint64 // SYN payload bytes dropped: the peer did not take them, as a host without Fast Open does
 }
 
 // Each calls fn for every counter with a fixed, stable snake_case name:
@@ -42,6 +53,7 @@ func (s *Stats) Each(fn func(name string, v uint64)) {
 	fn("flows_shutdown", s.FlowsShutdown.Load())
 	fn("flows_evicted", s.FlowsEvicted.Load())
 	fn("flows_reused", s.FlowsReused.Load())
+	fn("flows_continued", s.FlowsContinued.Load())
 	fn("interim_records", s.InterimRecords.Load())
 	fn("streams_declined", s.StreamsDeclined.Load())
 	fn("ooo_bytes_buffered", s.OOOBytesBuffered.Load())
@@ -52,7 +64,16 @@ func (s *Stats) Each(fn func(name string, v uint64)) {
 	fn("end_gaps", s.EndGaps.Load())
 	fn("missed_bytes", s.MissedBytes.Load())
 	fn("overlap_bytes", s.OverlapBytes.Load())
+	fn("overlap_events", s.OverlapEvents.Load())
+	fn("overlap_unchecked_bytes", s.OverlapUnchecked.Load())
 	fn("depth_reached", s.DepthReached.Load())
+	fn("checksum_drops", s.ChecksumDrops.Load())
+	fn("checksum_kept", s.ChecksumKept.Load())
+	fn("rst_accepted", s.RSTAccepted.Load())
+	fn("rst_challenged", s.RSTChallenged.Load())
+	fn("rst_out_of_window", s.RSTOutOfWindow.Load())
+	fn("syn_data_accepted_bytes", s.SynDataAccepted.Load())
+	fn("syn_data_ignored_bytes", s.SynDataIgnored.Load())
 }
 
 // countEnd attributes a final emission to its counter.

@@ -27,6 +27,21 @@ type half struct {
 	nholes int
 	high   uint32 // end of the highest data seen in this direction
 	hasHi  bool
+
+	win     uint16 // the window this direction advertised last (unscaled)
+	sumGood bool   // a packet with verified checksums was seen in this direction
+
+	// Delivered bytes the peer has not acknowledged, kept to compare
+	// retransmissions with (see overlap.go): ret is a ring holding stream
+	// offsets [retFrom, off); the peer acknowledged up to ackOff.
+	ret     []byte
+	retFrom uint64
+	ackOff  uint64
+	altEnd  uint64 // deliveries below this offset continue an alternate view
+
+	// SYN payload, held until the peer shows whether it took it.
+	syn    []byte
+	synSeq uint32
 }
 
 // hole is a range of sequence numbers [start, end) not seen.
@@ -66,10 +81,19 @@ func (t *Table) segment(c *conn, d Dir, p *capture.Packet, syn bool) {
 			h.init, h.next = true, seq+1
 		}
 		seq++ // the SYN consumes one sequence number; TFO data follows it
+		if len(p.Payload) > 0 && !t.holdSyn(c, d, seq, p.Payload) {
+			c.hist.add(&c.Flow, d, evRetrans)
+		}
+		return
 	}
 	data := p.Payload
 	if len(data) == 0 {
 		return
+	}
+	if h.syn != nil {
+		// Data after the SYN tells whether the peer took the SYN's payload:
+		// a sender whose SYN data was refused sends it again from the start.
+		t.synVerdict(c, d, int32(seq-h.synSeq) >= int32(len(h.syn)), p.TS)
 	}
 	if !h.init {
 		// Mid-stream pickup: the first data seen defines the stream start.
@@ -83,8 +107,8 @@ func (t *Table) segment(c *conn, d Dir, p *capture.Packet, syn bool) {
 		h.high, h.hasHi = end, true
 	}
 	switch {
-	case retrans && int32(seq+uint32(len(data))-h.next) <= 0:
-		// entirely old: nothing to do
+	case retrans && h.done && int32(seq+uint32(len(data))-h.next) <= 0:
+		// entirely old and not reassembled: nothing to do
 	case h.done:
 		// Not reassembling: only keep next current so retransmissions are
 		// still recognised.
@@ -119,10 +143,21 @@ func (t *Table) insert(c *conn, d Dir, seq uint32, data []byte, ts int64) (overl
 	for len(data) > 0 && !h.done {
 		rel := int32(seq - h.next)
 		if rel < 0 {
-			skip := uint32(-rel)
-			if uint64(skip) >= uint64(len(data)) {
-				return
+			// Bytes already delivered: compared with the kept copy.
+			skip := uint64(uint32(-rel))
+			old := data[:min(skip, uint64(len(data)))]
+			if skip > h.off { // partly before the stream's first byte
+				old = old[min(skip-h.off, uint64(len(old))):]
+				skip = h.off
 			}
+			if len(old) > 0 {
+				t.redelivered(c, d, h.off-skip, old, ts)
+			}
+			skip = uint64(uint32(-rel))
+			if skip >= uint64(len(data)) || h.done {
+				return true
+			}
+			overlapped = true
 			data, seq, rel = data[skip:], h.next, 0
 		}
 		if rel >= maxWindow {
@@ -142,7 +177,9 @@ func (t *Table) insert(c *conn, d Dir, seq uint32, data []byte, ts int64) (overl
 			// Overlap with buffered data: the buffered copy came first.
 			s := &h.segs[i]
 			n := min(s.end()-off, uint64(len(data)))
-			t.compare(c, s.b[off-s.off:off-s.off+n], data[:n])
+			if t.compare(c, s.b[off-s.off:off-s.off+n], data[:n]) {
+				t.bufferedConflict(c, d, s, off, data[:n], ts)
+			}
 			overlapped = true
 			data, seq = data[n:], seq+uint32(n)
 			continue
@@ -187,8 +224,8 @@ func (h *half) search(off uint64) int {
 }
 
 // compare counts the bytes where a retransmission disagrees with what was
-// buffered first.
-func (t *Table) compare(c *conn, first, again []byte) {
+// buffered first, and reports whether there were any.
+func (t *Table) compare(c *conn, first, again []byte) bool {
 	var diff uint64
 	for i := range first {
 		if first[i] != again[i] {
@@ -199,6 +236,7 @@ func (t *Table) compare(c *conn, first, again []byte) {
 		c.Overlaps += diff
 		t.st.OverlapBytes.Add(diff)
 	}
+	return diff > 0
 }
 
 // room makes space for n (<= maxClass) more buffered bytes in direction d of c: while the
@@ -252,14 +290,18 @@ func (t *Table) buffer(c *conn, d Dir, i int, off uint64, piece []byte) {
 	t.st.OOOBytesBuffered.Add(uint64(len(piece)))
 }
 
-// deliver hands b (at the delivery point of d) to the Stream.
+// deliver hands b (at the delivery point of d) to the Stream, keeping a
+// copy until the peer acknowledges it.
 func (t *Table) deliver(c *conn, d Dir, b []byte, ts int64) {
 	h := &c.half[d]
+	t.continueAlt(c, d, b, ts)
+	t.retain(c, d, b)
 	h.off += uint64(len(b))
 	h.next += uint32(len(b))
 	if !c.stream.Data(d, b, ts) {
 		h.done = true
 		t.releaseSegs(c, d)
+		t.releaseRing(c, d)
 		return
 	}
 	t.checkDepth(c, d)
@@ -273,6 +315,7 @@ func (t *Table) checkDepth(c *conn, d Dir) {
 		c.DepthReached = true
 		t.st.DepthReached.Add(1)
 		t.releaseSegs(c, d)
+		t.releaseRing(c, d)
 	}
 }
 
@@ -319,6 +362,7 @@ func (t *Table) gap(c *conn, d Dir, n uint64) {
 	h := &c.half[d]
 	h.off += n
 	h.next += uint32(n)
+	h.retFrom = h.off // the ring holds no bytes for the gap: keep only what follows
 	c.Missed[d] += n
 	t.st.MissedBytes.Add(n)
 	c.hist.add(&c.Flow, d, evGap)
@@ -447,6 +491,9 @@ func (t *Table) flushHalf(c *conn, d Dir) {
 		t.ackHoles(c, d, end)
 		h.nholes = 0
 	}
+	if h.syn != nil {
+		t.synVerdict(c, d, false, c.Last) // nobody said the peer took it
+	}
 	if h.done || !h.init {
 		return
 	}
@@ -497,4 +544,49 @@ func (t *Table) releaseSegs(c *conn, d Dir) {
 	}
 	clear(h.segs)
 	h.segs = h.segs[:0]
+}
+
+// holdSyn keeps the payload of a SYN (or SYN-ACK) of direction d, which
+// starts at sequence number seq, until the peer shows whether it took it:
+// a host without TCP Fast Open ignores it and the sender repeats the data
+// after the handshake, so delivering it at once would let a decoy in the
+// SYN take the place of the data the host really reads.
+//
+// It reports whether the payload was held (false: a repeated SYN, nobody
+// reads d, or no memory; the payload is counted as ignored).
+func (t *Table) holdSyn(c *conn, d Dir, seq uint32, data []byte) bool {
+	h := &c.half[d]
+	if h.syn != nil || seq != h.next || h.off != 0 || h.done {
+		t.st.SynDataIgnored.Add(uint64(len(data)))
+		return false
+	}
+	data = data[:min(len(data), maxClass)]
+	size := int64(1) << (classOf(len(data)) + minClassShift)
+	if !t.mem.reserve(size) {
+		t.st.SynDataIgnored.Add(uint64(len(data)))
+		return false
+	}
+	t.inUse += size
+	h.syn = t.pool.get(len(data))
+	copy(h.syn, data)
+	h.synSeq = seq
+	return true
+}
+
+// synVerdict delivers d's held SYN payload when the peer took it, or drops
+// it (counted) when not.
+func (t *Table) synVerdict(c *conn, d Dir, took bool, ts int64) {
+	h := &c.half[d]
+	b := h.syn
+	h.syn = nil
+	if took && !h.done && h.next == h.synSeq {
+		t.st.SynDataAccepted.Add(uint64(len(b)))
+		t.insert(c, d, h.synSeq, b, ts)
+		t.drain(c, d, ts)
+	} else {
+		t.st.SynDataIgnored.Add(uint64(len(b)))
+	}
+	t.inUse -= int64(cap(b))
+	t.mem.release(int64(cap(b)))
+	t.pool.put(b)
 }

@@ -60,6 +60,7 @@ type conn struct {
 	Flow
 	key      flowKey
 	stream   Stream
+	ov       Overlapper // stream, when it wants alternate views
 	half     [2]half
 	links    [2]link
 	class    uint8
@@ -104,7 +105,76 @@ type Table struct {
 	now      int64
 	free     []*conn
 	pool     bufPool
-	inUse    int64 // OOO bytes this table holds in Memory
+	inUse    int64  // OOO, kept and SYN bytes this table holds in Memory
+	alt      []byte // scratch for assembling alternate views
+
+	// TCP flows that ended by idle timeout, to recognise their
+	// continuation (Flow.Continues): at most maxRecent, oldest forgotten.
+	recent     map[flowKey]recentFlow
+	recentRing [maxRecent]recentRef
+	recentN    uint64
+}
+
+// maxRecent bounds the timed-out flows remembered per table (about 80 bytes
+// each in the map and the ring).
+const maxRecent = 4096
+
+// recentFlow is what is remembered of a TCP flow that timed out.
+type recentFlow struct {
+	stamp   uint64    // recentN at insertion, to match the ring entry
+	srcIsLo bool      // orientation
+	init    [2]bool   // direction had sequence numbers
+	next    [2]uint32 // next sequence number per Dir
+	start   int64
+	last    int64
+}
+
+type recentRef struct {
+	key   flowKey
+	stamp uint64
+}
+
+// remember records a TCP flow ending by idle timeout.
+func (t *Table) remember(c *conn) {
+	if t.recent == nil {
+		t.recent = make(map[flowKey]recentFlow)
+	}
+	t.recentN++
+	slot := &t.recentRing[t.recentN%maxRecent]
+	if old, ok := t.recent[slot.key]; ok && old.stamp == slot.stamp {
+		delete(t.recent, slot.key)
+	}
+	r := recentFlow{stamp: t.recentN, srcIsLo: c.srcIsLo, start: c.Start, last: c.Last}
+	for d := range c.half {
+		r.init[d], r.next[d] = c.half[d].init, c.half[d].next
+	}
+	t.recent[c.key] = r
+	*slot = recentRef{key: c.key, stamp: t.recentN}
+}
+
+// continuation reports whether p, the first packet of a new TCP flow
+// without SYN, carries on a flow that timed out on the same tuple (its last
+// packet at most two idle timeouts ago), and what was kept of it.
+func (t *Table) continuation(k flowKey, swapped bool, p *capture.Packet) (recentFlow, bool) {
+	if len(t.recent) == 0 || p.Proto != capture.ProtoTCP || p.TCPFlags&capture.TCPSyn != 0 {
+		return recentFlow{}, false
+	}
+	r, ok := t.recent[k]
+	if !ok {
+		return recentFlow{}, false
+	}
+	delete(t.recent, k)
+	d := DirIn
+	if swapped != r.srcIsLo {
+		d = DirOut
+	}
+	// The sender carries on from where it was (bytes lost in between
+	// allowed, up to a window), and the pause is at most twice the idle
+	// timeout (the flow was emitted after one).
+	if !r.init[d] || uint32(p.Seq-r.next[d]) >= maxWindow || t.now-r.last > 2*t.timeouts[clsTCPEst] {
+		return recentFlow{}, false
+	}
+	return r, true
 }
 
 // NewTable returns a table that reports flows to h. mem and stats may be
@@ -166,6 +236,21 @@ func (t *Table) Packet(p *capture.Packet) {
 	d := DirIn
 	if swapped != c.srcIsLo {
 		d = DirOut
+	}
+	switch p.Checksum {
+	case capture.ChecksumGood:
+		c.half[d].sumGood = true
+	case capture.ChecksumBad:
+		// The host discards it. A direction whose packets had good
+		// checksums shows the capture's checksums are real, so this one is
+		// a decoy (or damage) and goes; a direction that never had one was
+		// captured before checksum offload or rewritten, and its packets
+		// stay.
+		if c.half[d].sumGood {
+			t.st.ChecksumDrops.Add(1)
+			return
+		}
+		t.st.ChecksumKept.Add(1)
 	}
 	c.Bytes[d] += uint64(max(p.IPLen, 0))
 	c.Packets[d]++
@@ -269,6 +354,12 @@ func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
 	}
 	c.key = k
 	senderInit := initiatorIsSender(p)
+	prev, cont := t.continuation(k, swapped, p)
+	if cont {
+		senderInit = prev.srcIsLo != swapped // oriented like the flow it continues
+		c.Continues, c.PrevStart = true, prev.start
+		t.st.FlowsContinued.Add(1)
+	}
 	// The sender is key.lo unless swapped.
 	c.srcIsLo = senderInit != swapped
 	f := &c.Flow
@@ -305,6 +396,7 @@ func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
 	if c.stream == nil {
 		t.st.StreamsDeclined.Add(1)
 	}
+	c.ov, _ = c.stream.(Overlapper)
 	for d := range c.half {
 		c.half[d].done = c.stream == nil
 	}
@@ -364,6 +456,9 @@ func (t *Table) finish(c *conn, state EndReason, evicted bool) {
 		t.flushHalf(c, Dir(d))
 	}
 	t.h.Emit(&c.Flow, state, true)
+	if state == EndTimeout && !evicted && c.Proto == capture.ProtoTCP && !c.closing {
+		t.remember(c)
+	}
 	t.st.countEnd(state, evicted)
 	t.st.FlowsOpen.Add(-1)
 	t.recycle(c)
@@ -373,6 +468,10 @@ func (t *Table) recycle(c *conn) {
 	var segs [2][]seg
 	for d := range c.half {
 		t.releaseSegs(c, Dir(d))
+		t.releaseRing(c, Dir(d))
+		if c.half[d].syn != nil {
+			t.synVerdict(c, Dir(d), false, c.Last)
+		}
 		if cap(c.half[d].segs) <= maxFreeSegs {
 			segs[d] = c.half[d].segs[:0]
 		}

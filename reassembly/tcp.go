@@ -42,7 +42,15 @@ func (t *Table) tcp(c *conn, d Dir, p *capture.Packet) {
 	}
 
 	// An ACK from d tells what the other direction really sent: holes it
-	// acknowledges were lost in capture and will never be filled.
+	// acknowledges were lost in capture and will never be filled, a SYN
+	// payload it acknowledges was taken, and the bytes before it are the
+	// receiver's for good.
+	if ack {
+		if peer := &c.half[1-d]; peer.syn != nil {
+			t.synVerdict(c, 1-d, int32(p.Ack-peer.synSeq) >= int32(len(peer.syn)), p.TS)
+		}
+		t.acked(c, 1-d, p.Ack)
+	}
 	if ack && len(c.half[1-d].segs) > 0 {
 		t.ackPast(c, 1-d, p.Ack)
 	}
@@ -64,17 +72,60 @@ func (t *Table) tcp(c *conn, d Dir, p *capture.Packet) {
 			h.finSeq++
 		}
 	}
-	if rst {
+	if rst && t.rstAccepted(c, d, p) {
 		c.rst = true
 		c.closing = true
 	} else if c.half[0].finSeen && c.half[1].finSeen {
 		c.closing = true
+	}
+	if !rst {
+		h.win = p.Window
 	}
 	// Established once both sides spoke, or once an ACK without SYN shows
 	// the handshake completed (one-direction captures see only that side).
 	if !c.est && (c.Packets[0] > 0 && c.Packets[1] > 0 || ack && !syn) {
 		c.est = true
 	}
+}
+
+// rstAccepted applies the receiving host's test to a RST sent by d (RFC
+// 5961 section 3, as Linux implements it): only a RST whose sequence number
+// is exactly the next one the receiver expects (or, after a FIN, the FIN's)
+// ends the connection. Any other RST inside the receive window makes the
+// host send a challenge ACK and carry on; one outside it is ignored. The
+// sensor follows, so a forged RST cannot end the flow in the sensor while
+// the host keeps reading. The next expected number is taken as any of what
+// the sensor delivered (next), saw (high) or the receiver acknowledged, so
+// capture loss does not make a genuine RST look forged. The window is the
+// receiver's last advertised one at the largest scale (14), since window
+// scaling is not tracked: it only decides which counter a refused RST
+// goes to.
+func (t *Table) rstAccepted(c *conn, d Dir, p *capture.Packet) bool {
+	h, peer := &c.half[d], &c.half[1-d]
+	seq := p.Seq
+	ok := false
+	switch {
+	case !h.init:
+		// Nothing of d's sequence space seen: a refused SYN (the RST
+		// acknowledges it) or a reply to a segment (sequence number taken
+		// from its ACK field).
+		ok = !peer.init || p.TCPFlags&capture.TCPAck != 0 && p.Ack == peer.next ||
+			peer.ackSeen && seq == peer.ack
+	default:
+		ok = seq == h.next || h.hasHi && seq == h.high || peer.ackSeen && seq == peer.ack ||
+			h.finSeen && (seq == h.finSeq || seq == h.finSeq+1)
+	}
+	if ok {
+		t.st.RSTAccepted.Add(1)
+		return true
+	}
+	win := min(uint32(peer.win)<<14, maxWindow)
+	if h.init && uint32(seq-h.next) < win {
+		t.st.RSTChallenged.Add(1)
+	} else {
+		t.st.RSTOutOfWindow.Add(1)
+	}
+	return false
 }
 
 // udp delivers one datagram's payload, within InspectDepth.

@@ -122,7 +122,15 @@ type kernelView struct {
 
 type kernelScrape struct {
 	Sockets    []live.SocketStats
+	Reassembly []kernelReasmRow
 	StatErrors uint64 `metric:"tapdlp_capture_kernel_stats_errors_total" help:"Scrapes on which reading the kernel socket statistics failed (the last values read are exported)."`
+}
+
+// kernelReasmRow is one of the kernel's IP reassembly failure counters.
+type kernelReasmRow struct {
+	Kind   string `label:"kind"`
+	Reason string `label:"reason"`
+	N      uint64 `metric:"tapdlp_capture_kernel_reassembly_failures_total" help:"IP datagrams the kernel's reassembly in the sensor's network namespace gave up on (memory full, overlap, timeout), by family (kind) and reason: with kernel defragmentation their fragments never reach the sensor."`
 }
 
 func (k *kernelView) scrape() kernelScrape {
@@ -130,7 +138,11 @@ func (k *kernelView) scrape() kernelScrape {
 	if err != nil {
 		k.errors++
 	}
-	return kernelScrape{Sockets: st.Sockets, StatErrors: k.errors}
+	r := st.Reassembly
+	return kernelScrape{Sockets: st.Sockets, StatErrors: k.errors, Reassembly: []kernelReasmRow{
+		{"ipv4", "failed", r.V4Fails}, {"ipv4", "timeout", r.V4Timeouts},
+		{"ipv6", "failed", r.V6Fails}, {"ipv6", "timeout", r.V6Timeouts},
+	}}
 }
 
 var kernelTags = metrics.Tags{
@@ -148,7 +160,14 @@ type decodeView struct {
 	Errors     []reasonRow
 	Decaps     []typeRow
 	ExtraVLANs uint64 `metric:"tapdlp_decode_extra_vlans_total" help:"VLAN tags seen beyond the ones a packet keeps."`
+	BadSums    []kindRow
+	Offloaded  uint64 `metric:"tapdlp_decode_checksum_offload_total" help:"TCP/UDP checksums holding only the pseudo-header sum (captured before checksum offload), left unjudged in checksum mode auto."`
 	Defrag     *capture.DefragStats
+}
+
+type kindRow struct {
+	Kind string `label:"kind"`
+	N    uint64 `metric:"tapdlp_decode_bad_checksums_total" help:"Checksums that failed, by header kind (dropped, or in checksum mode auto judged by the flow table)."`
 }
 
 type resultRow struct {
@@ -170,7 +189,9 @@ type typeRow struct {
 var decodeErrors = []capture.Result{capture.Truncated, capture.Malformed, capture.FragmentDropped, capture.Unsupported, capture.TooDeep}
 
 func readDecode(d *capture.DecodeStats) decodeView {
-	v := decodeView{ExtraVLANs: d.ExtraVLANs(), Defrag: &d.Defrag}
+	v := decodeView{ExtraVLANs: d.ExtraVLANs(), Defrag: &d.Defrag, Offloaded: d.ChecksumPartials()}
+	ip, tcp, udp := d.BadChecksums()
+	v.BadSums = []kindRow{{"ipv4", ip}, {"tcp", tcp}, {"udp", udp}}
 	for _, r := range capture.Results() {
 		v.Frames = append(v.Frames, resultRow{r.String(), d.Result(r)})
 	}
@@ -206,6 +227,7 @@ var flowTags = metrics.Tags{
 	"FlowsShutdown":    `metric:"tapdlp_flows_expired_total" label:"reason=shutdown"`,
 	"FlowsEvicted":     `metric:"tapdlp_flows_expired_total" label:"reason=evicted"`,
 	"FlowsReused":      `metric:"tapdlp_flows_reused_total" help:"Closed flows ended early by a new SYN on their tuple (also counted in tapdlp_flows_expired_total)."`,
+	"FlowsContinued":   `metric:"tapdlp_flows_continued_total" help:"TCP flows picked up mid-stream that continue a flow ended by idle timeout (same tuple, sequence numbers carry on)."`,
 	"InterimRecords":   `metric:"tapdlp_flows_interim_records_total" help:"Interim records of long-lived flows (active timeout)."`,
 	"StreamsDeclined":  `metric:"tapdlp_flows_streams_declined_total" help:"Flows whose payload no consumer wanted."`,
 	"OOOBytesBuffered": `metric:"tapdlp_reassembly_ooo_buffered_bytes_total" help:"Out-of-order payload bytes buffered."`,
@@ -216,6 +238,15 @@ var flowTags = metrics.Tags{
 	"EndGaps":          `metric:"tapdlp_reassembly_gaps_total" label:"reason=end"`,
 	"MissedBytes":      `metric:"tapdlp_reassembly_missed_bytes_total" help:"TCP payload bytes never delivered (capture loss or given up at a memcap)."`,
 	"OverlapBytes":     `metric:"tapdlp_reassembly_overlap_bytes_total" help:"Overlapping TCP bytes whose content differed (the first data wins)."`,
+	"OverlapEvents":    `metric:"tapdlp_reassembly_overlap_events_total" help:"Retransmissions whose bytes differed from the first copy (delivered or buffered); both copies go to the consumer."`,
+	"OverlapUnchecked": `metric:"tapdlp_reassembly_overlap_unchecked_bytes_total" help:"Retransmitted, unacknowledged bytes no longer kept for comparison: delivered to the consumer unchecked."`,
+	"ChecksumDrops":    `metric:"tapdlp_reassembly_bad_checksum_packets_total" label:"result=dropped" help:"Packets with a failed checksum, by result (dropped: their direction had good checksums; kept: it never had)."`,
+	"ChecksumKept":     `metric:"tapdlp_reassembly_bad_checksum_packets_total" label:"result=kept"`,
+	"RSTAccepted":      `metric:"tapdlp_reassembly_rsts_total" label:"result=accepted" help:"TCP RSTs by the receiving host's verdict (accepted; challenged: in window, wrong sequence number; out_of_window)."`,
+	"RSTChallenged":    `metric:"tapdlp_reassembly_rsts_total" label:"result=challenged"`,
+	"RSTOutOfWindow":   `metric:"tapdlp_reassembly_rsts_total" label:"result=out_of_window"`,
+	"SynDataAccepted":  `metric:"tapdlp_reassembly_syn_data_bytes_total" label:"result=accepted" help:"Payload bytes carried on SYNs, by result (accepted: the peer acknowledged them; ignored)."`,
+	"SynDataIgnored":   `metric:"tapdlp_reassembly_syn_data_bytes_total" label:"result=ignored"`,
 	"DepthReached":     `metric:"tapdlp_reassembly_depth_reached_total" help:"Flow directions that reached the reassembly inspect depth."`,
 }
 

@@ -141,17 +141,21 @@ func (c *Capture) All() []*Socket {
 	return all
 }
 
-// Stats are the kernel counters of every socket and their totals.
+// Stats are the kernel counters of every socket and their totals, and the
+// kernel's IP reassembly counters of the capture's network namespace.
 type Stats struct {
 	Packets, Drops, Freezes, Stale uint64
 	Sockets                        []SocketStats
+	Reassembly                     KernelReassembly
 }
 
-// Stats reads every socket's counters (see Socket.Stats). It returns what
-// it could read together with the first error.
+// Stats reads every socket's counters (see Socket.Stats) and the kernel's
+// reassembly counters (see KernelReassembly). It returns what it could
+// read together with the first error.
 func (c *Capture) Stats() (Stats, error) {
 	var st Stats
 	var first error
+	st.Reassembly, first = ReadKernelReassembly()
 	for _, s := range c.All() {
 		ss, err := s.Stats()
 		if err != nil && first == nil {
