@@ -58,9 +58,9 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		cfg.Workers = *workers
 	}
 	var sink record.Sink
+	var router *sinks.Router
 	if *useOutputs {
-		router, err := sinks.Build(cfg.Outputs)
-		if err != nil {
+		if router, err = sinks.Build(cfg.Outputs); err != nil {
 			return exitCode(stderr, err)
 		}
 		sink = router
@@ -95,6 +95,14 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	if cerr := sink.Close(); err == nil {
 		err = cerr
+	}
+	if router != nil { // the sinks' own counters include drops at shutdown
+		sum.SinkDropped = 0
+		router.Each(func(_, name string, v uint64) {
+			if strings.HasPrefix(name, "dropped_") {
+				sum.SinkDropped += v
+			}
+		})
 	}
 	if !*quiet {
 		fmt.Fprintln(stderr, "tapdlp replay:", sum)
