@@ -4,11 +4,13 @@
 // UDP) and Kafka — and routes each record by its "type" field to one or more
 // of them through a Router that implements record.Sink.
 //
-// Network sinks never block the caller longer than a memory copy: each has a
-// bounded in-memory queue that spills, in order, to an on-disk spool under the
-// configured state directory while the destination is slow or down, and is
-// drained from there once it is back. Records are dropped only when both are
-// full, and every drop is counted per sink and reason.
+// Network sinks never wait for the network: with a state directory, Write
+// appends the record to an on-disk spool (write-ahead, one write(2)) before
+// any send is attempted, and a sender goroutine delivers from the spool in
+// order, committing what the destination took, so a crash at any instant
+// loses nothing that was accepted (at-least-once). Without a state directory
+// records wait in a bounded memory queue. Records are dropped only when the
+// spool (or the queue) is full, and every drop is counted per sink and reason.
 //
 // The package must not know about packets, flows or content: it reads no more
 // of a record than its top-level "type" and "community_id" fields, and it never
