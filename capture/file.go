@@ -26,7 +26,10 @@ var (
 var ErrFormat = errors.New("not a pcap or pcapng capture")
 
 // FileSource reads packets from a pcap or pcapng file, optionally gzip or
-// zstd compressed, or from standard input. It is not safe for concurrent use.
+// zstd compressed, or from standard input. Every length the file claims is
+// checked against a limit before anything is allocated for it (see
+// pcapfile.go): a hostile file costs at most a packet buffer of maxCapLen
+// bytes, never the claimed size. It is not safe for concurrent use.
 type FileSource struct {
 	name   string
 	file   *os.File // nil for standard input
@@ -161,8 +164,8 @@ func (s *FileSource) Stats() FileStats { return s.stats }
 // OnSecret registers fn to receive each pcapng Decryption Secrets Block as
 // the reader reaches it, before the packets that follow it are returned.
 // Call it before the first Next: blocks read earlier are not replayed to
-// fn (Secrets has them). fn runs on the goroutine calling Next; s.Data is
-// the caller's to keep but must not be modified.
+// fn (Secrets has them). fn runs on the goroutine calling Next; the
+// Secret's Data may be kept but must not be modified (Secrets shares it).
 func (s *FileSource) OnSecret(fn func(Secret)) {
 	if s.ng != nil {
 		s.ng.onSecret = fn
