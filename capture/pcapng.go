@@ -99,8 +99,9 @@ func newNgReader(br *bufio.Reader, stats *FileStats) (*ngReader, error) {
 
 func (r *ngReader) full(p []byte) error { return r.in.full(p) }
 
-// blockLen validates a block's total length: a multiple of 4, at least the
-// type's minimum, at most limit (0: no limit, the block is skipped).
+// blockLen validates a block's total length: a multiple of 4 and at least
+// the type's minimum. The upper bound (maxBlockLen) is checked by each
+// block type, which decides between an error and a counted skip.
 func (r *ngReader) blockLen(typ uint32, l uint32, minLen uint32) error {
 	if l%4 != 0 || l < minLen {
 		return fmt.Errorf("pcapng block type %#x: bad length %d", typ, l)
