@@ -7,45 +7,30 @@ import (
 	"io"
 	"os"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/pcapgo"
-
 	"github.com/tapdlp/tapdlp/internal/decompress"
 )
 
-// maxCapLen is the largest packet record accepted from a file: libpcap's
-// MAXIMUM_SNAPLEN. pcapgo already refuses to allocate a record's claimed
-// length before reading it (it grows the buffer with the bytes that really
-// arrive), so a corrupt length cannot cost more memory than the file holds;
-// this check turns such a record into an error instead of a huge packet.
-const maxCapLen = 262144
-
-var (
-	magicPcapNG = []byte{0x0a, 0x0d, 0x0d, 0x0a}
-)
+var magicPcapNG = []byte{0x0a, 0x0d, 0x0d, 0x0a}
 
 // ErrFormat is wrapped by OpenFile errors for input that is not a capture.
 var ErrFormat = errors.New("not a pcap or pcapng capture")
 
-// packetReader is what pcapgo's two readers share.
-type packetReader interface {
-	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
-}
-
 // FileSource reads packets from a pcap or pcapng file, optionally gzip or
-// zstd compressed, or from standard input. It is not safe for concurrent use.
+// zstd compressed, or from standard input. Every length the file claims is
+// checked against a limit before anything is allocated for it (see
+// pcapfile.go): a hostile file costs at most a packet buffer of maxCapLen
+// bytes, never the claimed size. It is not safe for concurrent use.
 type FileSource struct {
 	name   string
 	file   *os.File // nil for standard input
 	count  *countingReader
 	size   int64
 	dec    *decompress.Reader // gzip or zstd by magic number, or plain
-	pcap   *pcapgo.Reader
-	ng     *pcapgo.NgReader
-	rd     packetReader
-	link   LinkType // classic pcap: one link type for the file
-	index  int      // packets returned so far
-	err    error    // sticky error once reading failed
+	pcap   *pcapReader        // classic pcap (pcapfile.go), or
+	ng     *ngReader          // pcapng (pcapng.go)
+	stats  FileStats
+	index  int   // packets returned so far
+	err    error // sticky error once reading failed
 	closed bool
 }
 
@@ -102,28 +87,21 @@ func (s *FileSource) open(r io.Reader) error {
 		return fmt.Errorf("capture: %s: %w", s.name, err)
 	}
 	if bytes.Equal(head, magicPcapNG) {
-		// WantMixedLinkType keeps packets of every interface (libpcap drops
-		// those whose link type differs from the first interface's). Its
-		// cost: pcapgo boxes the link type per packet, which allocates for
-		// link types above 255 (SLL2).
-		ng, err := pcapgo.NewNgReader(inb, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		ng, err := newNgReader(inb, &s.stats)
 		if err != nil {
 			return fmt.Errorf("capture: %s: pcapng: %w", s.name, err)
 		}
-		s.ng, s.rd = ng, ng
+		s.ng = ng
 		return nil
 	}
-	switch head[0] {
-	case 0xa1, 0xd4, 0x4d, 0x3c: // classic pcap magics, either byte order
-	default:
-		return fmt.Errorf("capture: %s: %w (magic % x)", s.name, ErrFormat, head)
-	}
-	pr, err := pcapgo.NewReader(inb)
+	pr, err := newPcapReader(inb, &s.stats)
 	if err != nil {
+		if errors.Is(err, ErrFormat) {
+			return fmt.Errorf("capture: %s: %w", s.name, err)
+		}
 		return fmt.Errorf("capture: %s: pcap: %w", s.name, err)
 	}
-	s.pcap, s.rd = pr, pr
-	s.link = LinkType(pr.LinkType())
+	s.pcap = pr
 	return nil
 }
 
@@ -135,36 +113,48 @@ func (s *FileSource) Next() (data []byte, m Meta, err error) {
 	if s.err != nil {
 		return nil, Meta{}, s.err
 	}
-	data, ci, err := s.rd.ZeroCopyReadPacketData()
-	if err == nil && ci.CaptureLength > maxCapLen {
-		err = fmt.Errorf("capture length %d exceeds %d", ci.CaptureLength, maxCapLen)
+	if s.ng != nil {
+		data, m, err = s.ng.next()
+	} else {
+		data, m, err = s.pcap.next()
 	}
 	if err != nil {
-		// pcapgo reports a record header followed by no data as io.EOF.
-		if err == io.EOF && ci.CaptureLength == 0 {
+		if err == io.EOF { // only on a record or block boundary
 			s.err = io.EOF
 			return nil, Meta{}, io.EOF
-		}
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
 		}
 		s.err = fmt.Errorf("capture: %s: packet %d: %w", s.name, s.index, err)
 		return nil, Meta{}, s.err
 	}
 	s.index++
-	m = Meta{TS: ci.Timestamp.UnixNano(), CapLen: ci.CaptureLength, WireLen: ci.Length, LinkType: s.link}
-	if s.ng != nil {
-		intf, ierr := s.ng.Interface(ci.InterfaceIndex)
-		if ierr != nil {
-			s.err = fmt.Errorf("capture: %s: packet %d: %w", s.name, s.index-1, ierr)
-			return nil, Meta{}, s.err
-		}
-		m.LinkType = LinkType(intf.LinkType)
-	}
 	if m.WireLen < m.CapLen {
 		m.WireLen = m.CapLen
 	}
 	return data, m, nil
+}
+
+// Stats returns what the reader refused or skipped so far.
+func (s *FileSource) Stats() FileStats { return s.stats }
+
+// OnSecret registers fn to receive each pcapng Decryption Secrets Block as
+// the reader reaches it, before the packets that follow it are returned.
+// Call it before the first Next: blocks read earlier are not replayed to
+// fn (Secrets has them). fn runs on the goroutine calling Next; the
+// Secret's Data may be kept but must not be modified (Secrets shares it).
+func (s *FileSource) OnSecret(fn func(Secret)) {
+	if s.ng != nil {
+		s.ng.onSecret = fn
+	}
+}
+
+// Secrets returns the Decryption Secrets Blocks read so far (all of them
+// once Next returned io.EOF), at most 16 MiB in all; FileStats counts the
+// ones over that bound. Classic pcap has none.
+func (s *FileSource) Secrets() []Secret {
+	if s.ng == nil {
+		return nil
+	}
+	return s.ng.secrets
 }
 
 // Packets returns how many packets Next has returned.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
@@ -132,6 +133,10 @@ func FuzzFileSource(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add(classicPcap(binary.BigEndian, true, 1, sampleFrames(), 1, 2))
+	for _, b := range hugeClaims() {
+		f.Add(b[:min(len(b), 4096)]) // the claim, a little of the filler
+		f.Add(gz(nil, b))            // compressed: the cheap form of the attack
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := NewReaderSource("fuzz", bytes.NewReader(data))
 		if err != nil {
@@ -151,7 +156,96 @@ func FuzzFileSource(f *testing.F) {
 			if len(pkt) != m.CapLen || len(pkt) > maxCapLen {
 				t.Fatalf("packet %d bytes, caplen %d", len(pkt), m.CapLen)
 			}
+			checkReaderBounds(t, s)
 			d.Decode(pkt, m, &p)
 		}
+	})
+}
+
+// checkReaderBounds fails when a reader holds more than its limits allow.
+func checkReaderBounds(t *testing.T, s *FileSource) {
+	t.Helper()
+	if s.pcap != nil && cap(s.pcap.buf) > maxCapLen {
+		t.Fatalf("pcap buffer %d bytes", cap(s.pcap.buf))
+	}
+	if s.ng != nil {
+		if cap(s.ng.buf) > maxCapLen || s.ng.secretsLen > maxSecretsLen || len(s.ng.ifaces) > maxInterfaces {
+			t.Fatalf("pcapng reader holds buffer %d, secrets %d, interfaces %d", cap(s.ng.buf), s.ng.secretsLen, len(s.ng.ifaces))
+		}
+	}
+}
+
+// fuzzReadFile reads a whole capture, checking every packet and the
+// reader's bounds.
+func fuzzReadFile(t *testing.T, data []byte) {
+	s, err := NewReaderSource("fuzz", bytes.NewReader(data))
+	if err != nil {
+		if err.Error() == "" {
+			t.Fatal("empty error")
+		}
+		return
+	}
+	defer s.Close()
+	for range 10000 {
+		pkt, m, err := s.Next()
+		checkReaderBounds(t, s)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "fuzz: packet ") {
+				t.Fatalf("error without file and packet: %v", err)
+			}
+			if _, _, again := s.Next(); again != err && again.Error() != err.Error() {
+				t.Fatalf("error not sticky: %v then %v", err, again)
+			}
+			return
+		}
+		if len(pkt) != m.CapLen || len(pkt) > maxCapLen || m.WireLen < m.CapLen {
+			t.Fatalf("packet %d bytes, meta %+v", len(pkt), m)
+		}
+	}
+}
+
+// FuzzPcapRecords fuzzes classic pcap records behind a valid file header;
+// sel picks the byte order and resolution.
+func FuzzPcapRecords(f *testing.F) {
+	frames := sampleFrames()
+	for sel := range 4 {
+		whole := classicPcap(pcapOrder(uint8(sel)), sel&2 != 0, 1, frames, 1, 1)
+		f.Add(uint8(sel), whole[24:])
+	}
+	for name, b := range hugeClaims() {
+		if strings.HasPrefix(name, "pcap ") {
+			f.Add(uint8(0), b[24:min(len(b), 24+4096)])
+		}
+	}
+	f.Fuzz(func(t *testing.T, sel uint8, records []byte) {
+		head := classicPcap(pcapOrder(sel), sel&2 != 0, 1, nil, 0, 0)
+		fuzzReadFile(t, append(head, records...))
+	})
+}
+
+func pcapOrder(sel uint8) binary.AppendByteOrder {
+	if sel&1 != 0 {
+		return binary.BigEndian
+	}
+	return binary.LittleEndian
+}
+
+// FuzzNgBlocks fuzzes pcapng blocks behind a valid section header and
+// interface.
+func FuzzNgBlocks(f *testing.F) {
+	head := append(ngSHBBlock(), ngIDBBlock(1)...)
+	frame := pcapgen.EthernetIP(tcpSyn(cli4, srv4))
+	f.Add(ngEPBBlock(0, 1, frame))
+	f.Add(append(ngDSBBlock(SecretsTLSKeyLog, []byte("CLIENT_RANDOM a b\n")), ngEPBBlock(0, 1, frame)...))
+	f.Add(append(ngIDBBlock(276, ngOption(ngOptTSResol, []byte{0x80 | 20})), ngEPBBlock(1, 1<<40, frame)...))
+	f.Add(ngBlock(ngSPB, append(binary.LittleEndian.AppendUint32(nil, 60), frame...)))
+	f.Add(append(ngSHBBlock(), ngBlock(ngNRB, make([]byte, 16))...))
+	for name, b := range hugeClaims() {
+		if strings.HasPrefix(name, "pcapng ") {
+			f.Add(b[len(head):min(len(b), len(head)+4096)])
+		}
+	}
+	f.Fuzz(func(t *testing.T, blocks []byte) {
+		fuzzReadFile(t, append(bytes.Clone(head), blocks...))
 	})
 }

@@ -160,7 +160,15 @@ type Summary struct {
 	Flows        uint64
 	Records      uint64
 	DecodeErrors uint64
-	Elapsed      time.Duration
+	// DefragDropped counts IP datagrams whose held fragments were thrown
+	// away (evicted for room, timed out incomplete, too many fragments).
+	DefragDropped uint64
+	// SinkDropped counts records a sink refused or dropped; Replay fills
+	// it with the records the sink's Write failed for, and a caller with
+	// finer sink counters (cmd/tapdlp --outputs) may replace it after
+	// closing the sink.
+	SinkDropped uint64
+	Elapsed     time.Duration
 }
 
 // String is the one-paragraph summary `replay` prints on stderr.
@@ -173,8 +181,8 @@ func (s Summary) String() string {
 	if s.Filtered > 0 {
 		filtered = fmt.Sprintf(" (%d filtered out)", s.Filtered)
 	}
-	return fmt.Sprintf("packets %d%s, bytes %d, flows %d, records %d, decode errors %d, elapsed %s, %.2f Mpps, %.2f Gbit/s",
-		s.Packets, filtered, s.WireBytes, s.Flows, s.Records, s.DecodeErrors, s.Elapsed.Round(time.Millisecond),
+	return fmt.Sprintf("packets %d%s, bytes %d, flows %d, records %d, decode errors %d, defrag drops %d, sink drops %d, elapsed %s, %.2f Mpps, %.2f Gbit/s",
+		s.Packets, filtered, s.WireBytes, s.Flows, s.Records, s.DecodeErrors, s.DefragDropped, s.SinkDropped, s.Elapsed.Round(time.Millisecond),
 		float64(s.Packets)/secs/1e6, float64(s.WireBytes)*8/secs/1e9)
 }
 
@@ -256,7 +264,11 @@ func (p *Pipeline) summary(elapsed time.Duration) Summary {
 		Flows:     p.stats.Flows.Load(),
 		Records:   p.stats.Records.Load(),
 		Elapsed:   elapsed,
+
+		SinkDropped: p.stats.RecordErrors.Load(),
 	}
+	f := &p.decStats.Defrag
+	s.DefragDropped = f.Evicted.Load() + f.Timeouts.Load() + f.TooMany.Load()
 	for _, r := range capture.DecodeErrors() {
 		s.DecodeErrors += p.decStats.Result(r)
 	}

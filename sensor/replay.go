@@ -14,6 +14,7 @@ import (
 
 	"github.com/tapdlp/tapdlp/pipeline"
 	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/record/sinks"
 	"github.com/tapdlp/tapdlp/report"
 	"github.com/tapdlp/tapdlp/rules"
 )
@@ -23,10 +24,11 @@ import (
 // optionally to an HTML report as well.
 func (s *Sensor) replay(ctx context.Context) error {
 	var sink record.Sink
+	var router *sinks.Router
 	var err error
 	switch {
 	case s.cfg.UseOutputs:
-		if sink, _, err = s.openSinks(); err != nil {
+		if sink, router, err = s.openSinks(); err != nil {
 			return err
 		}
 	case s.cfg.Discard && s.cfg.Output == "":
@@ -58,6 +60,14 @@ func (s *Sensor) replay(ctx context.Context) error {
 	}
 	sum, err := p.Replay(ctx, s.cfg.Files)
 	err = errors.Join(err, stopProfiles(), sink.Close())
+	if router != nil { // the sinks' own counters include what they dropped at shutdown
+		sum.SinkDropped = 0
+		router.Each(func(_, name string, v uint64) {
+			if strings.HasPrefix(name, "dropped_") {
+				sum.SinkDropped += v
+			}
+		})
+	}
 	if !s.cfg.Quiet {
 		fmt.Fprintln(s.cfg.Stderr, "tapdlp replay:", sum)
 	}

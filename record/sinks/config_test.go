@@ -138,9 +138,15 @@ func (nullSink) Write(record.Encoded) error { return nil }
 func (nullSink) Close() error               { return nil }
 
 func BenchmarkRouterToDurable(b *testing.B) {
+	b.Run("memory", func(b *testing.B) { benchRouterToDurable(b, "") })
+	b.Run("spool", func(b *testing.B) { benchRouterToDurable(b, b.TempDir()) })
+}
+
+func benchRouterToDurable(b *testing.B, spoolDir string) {
 	// A durable sink whose transport accepts everything: the cost of
-	// Write (route lookup + copy into the queue) plus delivery.
-	d, err := newDurable("b", acceptAll{}, queueOptions{}, new(Stats))
+	// Write (route lookup + copy into the queue, or the write-ahead append
+	// to the spool) plus delivery.
+	d, err := newDurable("b", acceptAll{}, queueOptions{SpoolDir: spoolDir}, new(Stats))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,11 +6,13 @@
 // key (community_id) travel beside the JSON in record.Encoded, and through
 // the memory queue and the spool (frame.go), so no sink parses a record.
 //
-// Network sinks never block the caller longer than a memory copy: each has a
-// bounded in-memory queue that spills, in order, to an on-disk spool under the
-// configured state directory while the destination is slow or down, and is
-// drained from there once it is back. Records are dropped only when both are
-// full, and every drop is counted per sink and reason.
+// Network sinks never wait for the network: with a state directory, Write
+// appends the record to an on-disk spool (write-ahead, one write(2)) before
+// any send is attempted, and a sender goroutine delivers from the spool in
+// order, committing what the destination took, so a crash at any instant
+// loses nothing that was accepted (at-least-once). Without a state directory
+// records wait in a bounded memory queue. Records are dropped only when the
+// spool (or the queue) is full, and every drop is counted per sink and reason.
 //
 // The package must not know about packets, flows or content: it never looks
 // inside a record's JSON, and it never logs a record's contents (they may

@@ -69,10 +69,23 @@ func (o *queueOptions) setDefaults() {
 	o.SegmentBytes = min(o.SegmentBytes, o.SpoolBytes)
 }
 
-// durable puts a bounded memory queue and a disk spool in front of a
-// transport. Order of delivery is: the sender's in-flight batch, then the
-// spool, then the memory queue; everything in the spool is older than
-// everything in memory, which is what keeps records in order.
+// durable puts a write-ahead disk spool (or, without one, a bounded memory
+// queue) in front of a transport.
+//
+// With a spool, Write appends the record to the spool before it returns
+// (write-ahead): a record is on disk before any send of it is attempted, so
+// the process dying at any instant, kill -9 included, loses nothing that
+// Write accepted. The sender reads batches back from the spool and commits
+// each one (persisting the read cursor) once the transport delivered it;
+// records delivered but not yet committed when the process dies are
+// delivered again at the next start: at-least-once, with at most the one
+// batch in flight duplicated. The memory queue then only catches records
+// the spool failed to write (a disk error), so a broken disk does not stop
+// delivery; those, and only those, are not crash-safe.
+//
+// Without a spool, records wait in the memory queue and are dropped
+// (counted) when it is full or when Close cannot deliver them in time.
+// Order of delivery: the in-flight batch, then the spool, then memory.
 type durable struct {
 	name  string
 	t     transport
@@ -80,26 +93,22 @@ type durable struct {
 	opt   queueOptions
 	sp    *spool // nil: no spool
 
-	mu           sync.Mutex
-	q            [][]byte
-	qBytes       int64
-	closed       bool
-	spilling     bool // destination down: move memory to the spool
-	pendingSpill int  // records taken by the spiller not yet in the spool
+	mu     sync.Mutex
+	q      [][]byte
+	qBytes int64
+	closed bool
 
 	wake      chan struct{} // sender
-	spillWake chan struct{}
-	spillStop chan struct{}
 	runCtx    context.Context
 	cancel    context.CancelFunc
 	senderOut chan struct{}
-	spillOut  chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 
 	// Owned by the sender goroutine; read by Close after it exits.
 	pending      [][]byte
 	pendingSpool bool
+	ends         []spoolPos // spool position after each pending record
 }
 
 func newDurable(name string, t transport, opt queueOptions, stats *Stats) (*durable, error) {
@@ -107,10 +116,7 @@ func newDurable(name string, t transport, opt queueOptions, stats *Stats) (*dura
 	d := &durable{
 		name: name, t: t, stats: stats, opt: opt,
 		wake:      make(chan struct{}, 1),
-		spillWake: make(chan struct{}, 1),
-		spillStop: make(chan struct{}),
 		senderOut: make(chan struct{}),
-		spillOut:  make(chan struct{}),
 	}
 	if opt.SpoolDir != "" {
 		sp, err := openSpool(opt.SpoolDir, opt.SpoolBytes, opt.SegmentBytes, opt.MaxRecord+frameHeader+255, stats)
@@ -121,11 +127,6 @@ func newDurable(name string, t transport, opt queueOptions, stats *Stats) (*dura
 	}
 	d.runCtx, d.cancel = context.WithCancel(context.Background())
 	go d.sender()
-	if d.sp != nil {
-		go d.spiller()
-	} else {
-		close(d.spillOut)
-	}
 	return d, nil
 }
 
@@ -136,35 +137,55 @@ func notify(c chan struct{}) {
 	}
 }
 
-// Write copies rec into the memory queue. It never waits for the network
-// or the disk.
-func (d *durable) Write(rec record.Encoded) error {
-	if len(rec.JSON) > d.opt.MaxRecord || len(rec.JSON) == 0 {
+// Write appends rec, framed with its kind and key, to the spool
+// (write-ahead; see durable), or copies it into the memory queue when there
+// is no spool or the spool could not be written. It never waits for the
+// network.
+func (d *durable) Write(enc record.Encoded) error {
+	if len(enc.JSON) > d.opt.MaxRecord || len(enc.JSON) == 0 {
 		d.stats.Drop(DropTooLarge, 1)
-		return fmt.Errorf("sink %s: %d-byte record: %w", d.name, len(rec.JSON), ErrDropped)
+		return fmt.Errorf("sink %s: %d-byte record: %w", d.name, len(enc.JSON), ErrDropped)
 	}
-	c := frame(rec)
+	rec := frame(enc)
 	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
+	closed := d.closed
+	d.mu.Unlock()
+	if closed {
 		d.stats.Drop(DropClosed, 1)
 		return fmt.Errorf("sink %s: %w", d.name, record.ErrClosed)
 	}
+	reason := DropQueueFull
+	if d.sp != nil {
+		err := d.sp.appendOne(rec)
+		if err == nil {
+			d.stats.Spooled.Add(1)
+			notify(d.wake)
+			return nil
+		}
+		switch {
+		case errors.Is(err, errSpoolFull):
+			d.stats.Drop(DropSpoolFull, 1)
+			return fmt.Errorf("sink %s: %w: %w", d.name, err, ErrDropped)
+		case errors.Is(err, errSpoolClosed):
+			d.stats.Drop(DropClosed, 1)
+			return fmt.Errorf("sink %s: %w", d.name, record.ErrClosed)
+		}
+		// A disk error: deliver from memory rather than not at all.
+		reason = DropSpoolError
+	}
+	c := rec // frame made a copy the queue may keep
+	d.mu.Lock()
 	if len(d.q) >= d.opt.MemRecords || d.qBytes+int64(len(c)) > d.opt.MemBytes {
 		d.mu.Unlock()
-		d.stats.Drop(DropQueueFull, 1)
+		d.stats.Drop(reason, 1)
 		return fmt.Errorf("sink %s: queue full: %w", d.name, ErrDropped)
 	}
 	d.q = append(d.q, c)
 	d.qBytes += int64(len(c))
 	n := len(d.q)
-	spill := d.spilling || n > d.opt.MemRecords/2 || d.qBytes > d.opt.MemBytes/2
 	d.mu.Unlock()
 	d.stats.QueueLen.Store(int64(n))
 	notify(d.wake)
-	if spill && d.sp != nil {
-		notify(d.spillWake)
-	}
 	return nil
 }
 
@@ -182,33 +203,6 @@ func (d *durable) takeLocked(maxRecs, maxBytes int) [][]byte {
 	return batch
 }
 
-func (d *durable) spiller() {
-	defer close(d.spillOut)
-	for {
-		select {
-		case <-d.spillWake:
-		case <-d.spillStop:
-			return
-		}
-		for {
-			d.mu.Lock()
-			over := len(d.q) > d.opt.MemRecords/2 || d.qBytes > d.opt.MemBytes/2
-			if len(d.q) == 0 || !(d.spilling || over) {
-				d.mu.Unlock()
-				break
-			}
-			chunk := d.takeLocked(4096, 4<<20)
-			d.pendingSpill += len(chunk)
-			d.mu.Unlock()
-			d.spoolRecords(chunk)
-			d.mu.Lock()
-			d.pendingSpill -= len(chunk)
-			d.mu.Unlock()
-			notify(d.wake)
-		}
-	}
-}
-
 // spoolRecords appends to the spool, counting what did not fit.
 func (d *durable) spoolRecords(recs [][]byte) {
 	n, err := d.sp.append(recs)
@@ -223,37 +217,33 @@ func (d *durable) spoolRecords(recs [][]byte) {
 }
 
 // next picks the next batch: spool first, then memory. It returns false
-// when the sink is closed and everything was delivered.
-func (d *durable) next() (batch [][]byte, pos spoolPos, fromSpool, ok bool) {
+// when the sink is closed and everything was delivered, or on shutdown.
+func (d *durable) next() (batch [][]byte, fromSpool, ok bool) {
 	for {
-		d.mu.Lock()
-		spooled := d.sp != nil && (d.pendingSpill > 0 || d.sp.Unread() > 0)
-		if !spooled {
-			// Spool drained: back to direct delivery until the next failure.
-			d.spilling = false
-			if len(d.q) > 0 {
-				b := d.takeLocked(d.opt.BatchRecords, d.opt.BatchBytes)
-				d.mu.Unlock()
-				return b, spoolPos{}, false, true
-			}
-			if d.closed {
-				d.mu.Unlock()
-				return nil, spoolPos{}, false, false
+		if d.sp != nil && d.sp.Unread() > 0 {
+			d.ends = d.ends[:0]
+			b, _, err := d.sp.readBatchEnds(d.opt.BatchRecords, d.opt.BatchBytes, &d.ends)
+			if err == nil && len(b) > 0 {
+				return b, true, true
 			}
 		}
+		d.mu.Lock()
+		if len(d.q) > 0 {
+			b := d.takeLocked(d.opt.BatchRecords, d.opt.BatchBytes)
+			d.mu.Unlock()
+			return b, false, true
+		}
+		closed := d.closed
 		d.mu.Unlock()
-		if spooled {
-			b, p, err := d.sp.readBatch(d.opt.BatchRecords, d.opt.BatchBytes)
-			if err == nil && len(b) > 0 {
-				return b, p, true, true
-			}
+		if closed && (d.sp == nil || d.sp.Unread() == 0) {
+			return nil, false, false
 		}
 		select {
 		case <-d.wake:
 		case <-d.runCtx.Done():
-			return nil, spoolPos{}, false, false
+			return nil, false, false
 		case <-time.After(time.Second):
-			// A spool read error or a spiller still writing: look again.
+			// A spool read error: look again.
 		}
 	}
 }
@@ -261,34 +251,29 @@ func (d *durable) next() (batch [][]byte, pos spoolPos, fromSpool, ok bool) {
 func (d *durable) sender() {
 	defer close(d.senderOut)
 	backoff := d.opt.Backoff
-	var pos spoolPos
-	var total int
 	for {
 		if len(d.pending) == 0 {
-			b, p, fromSpool, ok := d.next()
+			b, fromSpool, ok := d.next()
 			if !ok {
 				return
 			}
-			d.pending, pos, d.pendingSpool, total = b, p, fromSpool, len(b)
+			d.pending, d.pendingSpool = b, fromSpool
 		}
 		n, err := d.t.send(d.runCtx, d.pending)
 		d.stats.Written.Add(uint64(n))
 		d.pending = d.pending[n:]
+		if d.pendingSpool && n > 0 {
+			// Commit what was delivered, even from a failed batch, so a
+			// crash re-delivers as little as possible.
+			_ = d.sp.commit(d.ends[n-1], n)
+			d.ends = d.ends[n:]
+		}
 		if err == nil && len(d.pending) == 0 {
-			if d.pendingSpool {
-				_ = d.sp.commit(pos, total)
-			}
 			d.pending = nil
 			backoff = d.opt.Backoff
 			continue
 		}
 		d.stats.Failed.Add(uint64(len(d.pending)))
-		if d.sp != nil {
-			d.mu.Lock()
-			d.spilling = true
-			d.mu.Unlock()
-			notify(d.spillWake)
-		}
 		// Full jitter keeps many sensors from reconnecting in step.
 		wait := backoff/2 + rand.N(backoff/2+1)
 		backoff = min(backoff*2, d.opt.MaxBackoff)
@@ -302,8 +287,10 @@ func (d *durable) sender() {
 	}
 }
 
-// Close stops accepting records, tries for ShutdownTimeout to deliver what
-// is queued, then spools the rest (in order) and closes the transport.
+// Close stops accepting records and tries for ShutdownTimeout to deliver
+// what is queued. Spooled records not delivered by then stay in the spool
+// for the next start; memory records (no spool, or a spool write error)
+// are spooled if possible, otherwise counted as dropped.
 func (d *durable) Close() error {
 	d.closeOnce.Do(func() {
 		d.mu.Lock()
@@ -319,8 +306,6 @@ func (d *durable) Close() error {
 		}
 		t.Stop()
 		d.cancel()
-		close(d.spillStop)
-		<-d.spillOut
 		var errs []error
 		d.mu.Lock()
 		rest := d.q
@@ -328,6 +313,8 @@ func (d *durable) Close() error {
 		d.mu.Unlock()
 		d.stats.QueueLen.Store(0)
 		if d.sp != nil {
+			// An undelivered spool batch is still in the spool (not
+			// committed); only a batch taken from memory must be saved.
 			if len(d.pending) > 0 && !d.pendingSpool {
 				n, err := d.sp.prepend(d.pending)
 				d.stats.Spooled.Add(uint64(n))

@@ -1,8 +1,11 @@
 package sinks
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -198,5 +201,101 @@ func TestDurableDropsOnlyWhenSpoolFull(t *testing.T) {
 			t.Fatalf("out of order or duplicated: %q after %d", g, last)
 		}
 		last = i
+	}
+}
+
+// collect is a transport that keeps what it was sent.
+type collect struct {
+	mu   sync.Mutex
+	recs []string
+}
+
+func (c *collect) send(_ context.Context, recs [][]byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range recs {
+		c.recs = append(c.recs, string(r))
+	}
+	return len(recs), nil
+}
+func (c *collect) close() error { return nil }
+
+func (c *collect) n() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.recs)
+}
+
+// TestDurableWriteAhead: with a spool, a record is in the spool file when
+// Write returns, before the sender has tried it.
+func TestDurableWriteAhead(t *testing.T) {
+	dir := t.TempDir()
+	stats := new(Stats)
+	block := make(chan struct{})
+	d, err := newDurable("wal", blockingTransport{block}, queueOptions{SpoolDir: dir, ShutdownTimeout: time.Millisecond}, stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := d.Write(enc(recN(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The sender is stuck in send: every record must already be on disk.
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	var recs int
+	for _, s := range segs {
+		b, _ := os.ReadFile(s)
+		recs += scanSegment(b, 0, 1<<20).records
+	}
+	if recs != 10 || stats.Spooled.Load() != 10 || stats.QueueLen.Load() != 0 {
+		t.Fatalf("%d records on disk, spooled %d, queue %d; want 10, 10, 0", recs, stats.Spooled.Load(), stats.QueueLen.Load())
+	}
+	close(block)
+	_ = d.Close()
+}
+
+type blockingTransport struct{ c chan struct{} }
+
+func (b blockingTransport) send(ctx context.Context, recs [][]byte) (int, error) {
+	select {
+	case <-b.c:
+	case <-ctx.Done():
+	}
+	return 0, ctx.Err()
+}
+func (blockingTransport) close() error { return nil }
+
+// TestDurableSpoolErrorFallsBackToMemory: a spool that cannot be written
+// (disk error) must not stop delivery: records go through memory instead.
+func TestDurableSpoolErrorFallsBackToMemory(t *testing.T) {
+	c := &collect{}
+	stats := new(Stats)
+	d, err := newDurable("fb", c, queueOptions{SpoolDir: t.TempDir()}, stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Write(enc(recN(0))); err != nil {
+		t.Fatal(err)
+	}
+	d.sp.mu.Lock()
+	_ = d.sp.w.Close() // the next write to the segment fails
+	d.sp.mu.Unlock()
+	for i := 1; i < 20; i++ {
+		if err := d.Write(enc(recN(i))); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); c.n() < 20 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = d.Close()
+	if c.n() != 20 {
+		t.Fatalf("delivered %d of 20", c.n())
+	}
+	for r := DropReason(0); r < numDropReasons; r++ {
+		if stats.Dropped(r) != 0 {
+			t.Errorf("dropped %d for %s", stats.Dropped(r), r)
+		}
 	}
 }

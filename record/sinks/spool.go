@@ -16,6 +16,9 @@ import (
 // errSpoolFull is returned by append when the size cap is reached.
 var errSpoolFull = errors.New("spool full")
 
+// errSpoolClosed is returned by append after close.
+var errSpoolClosed = errors.New("spool closed")
+
 // firstSegID leaves room below the first segment so records that must go
 // before everything spooled (a batch in flight at shutdown) can be prepended.
 const firstSegID = uint64(1) << 32
@@ -198,13 +201,31 @@ func (s *spool) Unread() int64 {
 	return s.unread
 }
 
+// appendOne appends one record with a single write(2): once it returns
+// nil the record is in the kernel's page cache, so the process dying at
+// any later instant (kill -9 included) cannot lose it.
+func (s *spool) appendOne(rec []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	one := [1][]byte{rec}
+	n, err := s.appendLocked(one[:])
+	if err == nil && n != 1 {
+		err = errSpoolFull
+	}
+	return err
+}
+
 // append adds records at the tail and returns how many it took; it stops
 // with errSpoolFull at the size cap.
 func (s *spool) append(recs [][]byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.appendLocked(recs)
+}
+
+func (s *spool) appendLocked(recs [][]byte) (int, error) {
 	if s.closed {
-		return 0, errSpoolFull
+		return 0, errSpoolClosed
 	}
 	buf := s.buf[:0]
 	n := 0
@@ -300,6 +321,13 @@ func (s *spool) rollLocked() error {
 // position, in order, and the position just past them for commit. The
 // records are copies the caller owns.
 func (s *spool) readBatch(maxRecs int, maxBytes int) ([][]byte, spoolPos, error) {
+	return s.readBatchEnds(maxRecs, maxBytes, nil)
+}
+
+// readBatchEnds is readBatch that also appends to *ends the position just
+// past each record handed out, so a partly delivered batch can be
+// committed up to the last record that was delivered.
+func (s *spool) readBatchEnds(maxRecs int, maxBytes int, ends *[]spoolPos) ([][]byte, spoolPos, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out [][]byte
@@ -357,6 +385,9 @@ func (s *spool) readBatch(maxRecs int, maxBytes int) ([][]byte, spoolPos, error)
 			out = append(out, p)
 			size += n
 			s.read.off += int64(n)
+			if ends != nil {
+				*ends = append(*ends, s.read)
+			}
 			chunk = chunk[n:]
 			progressed = true
 		}
