@@ -222,18 +222,48 @@ func keyNameEnd(buf []byte, i, lo int) (int, bool) {
 	if q-3 < lo {
 		return -1, false
 	}
-	if isDigit(buf[q-1]) {
-		return q, quoted
+	e := q
+	if isDigit(buf[e-1]) {
+		// "_123": only after a letter and '_' or '-' (not "12:30").
+		for e > lo && q-e < 4 && isDigit(buf[e-1]) {
+			e--
+		}
+		if e-lo < 5 || (buf[e-1] != '_' && buf[e-1] != '-') || !isLetter(buf[e-2]) {
+			return -1, false
+		}
+		e--
 	}
-	k := uint32(lowerTbl[buf[q-3]])<<16 | uint32(lowerTbl[buf[q-2]])<<8 | uint32(lowerTbl[buf[q-1]])
+	k := uint32(lowerTbl[buf[e-3]])<<16 | uint32(lowerTbl[buf[e-2]])<<8 | uint32(lowerTbl[buf[e-1]])
 	switch k {
 	case 'k'<<16 | 'e'<<8 | 'y', 'k'<<16 | 'e'<<8 | 'n', 'r'<<16 | 'e'<<8 | 't', 'i'<<16 | 'o'<<8 | 'n',
-		'o'<<16 | 'r'<<8 | 'd', 's'<<16 | 'w'<<8 | 'd', 'p'<<16 | 'w'<<8 | 'd', 'a'<<16 | 'l'<<8 | 's', 'i'<<16 | 'a'<<8 | 'l',
-		'r'<<16 | 'o'<<8 | 'd', 'd'<<16 | 'e'<<8 | 'v', 'e'<<16 | 's'<<8 | 't', 'i'<<16 | 'v'<<8 | 'e', 'i'<<16 | 'n'<<8 | 'g',
-		'a'<<16 | 'g'<<8 | 'e':
+		'o'<<16 | 'r'<<8 | 'd', 's'<<16 | 'w'<<8 | 'd', 'p'<<16 | 'w'<<8 | 'd', 'a'<<16 | 'l'<<8 | 's', 'i'<<16 | 'a'<<8 | 'l':
 		return q, quoted
+	case 'r'<<16 | 'o'<<8 | 'd', 'd'<<16 | 'e'<<8 | 'v', 'e'<<16 | 's'<<8 | 't', 'i'<<16 | 'v'<<8 | 'e', 'i'<<16 | 'n'<<8 | 'g',
+		'a'<<16 | 'g'<<8 | 'e':
+		// An environment suffix ("_prod", "_dev", "_test", "_live",
+		// "_staging", "_stage") after a key name.
+		for _, sfx := range [...]string{"_prod", "_dev", "_test", "_live", "_staging", "_stage"} {
+			if e-len(sfx) >= lo && sfx[len(sfx)-1] == lowerTbl[buf[e-1]] && foldEq(buf[e-len(sfx):e], sfx) {
+				return q, quoted
+			}
+		}
 	}
 	return -1, false
+}
+
+// foldEq reports whether b equals the lower-case s ignoring ASCII case,
+// with '-' in b matching '_' in s.
+func foldEq(b []byte, s string) bool {
+	for k := 0; k < len(s); k++ {
+		c := lowerTbl[b[k]]
+		if c == '-' {
+			c = '_'
+		}
+		if c != s[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // keySuffixes groups keyNames and notKeyNames by their last three bytes,

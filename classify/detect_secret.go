@@ -26,7 +26,9 @@ func (s *Scanner) secret(buf []byte, i, j int) int {
 			return j
 		}
 	case 'T':
-		return s.slackWebhook(buf, i)
+		if i > 0 && buf[i-1] == '/' {
+			return s.slackWebhook(buf, i)
+		}
 	case 'g':
 		if len(b) >= 40 && b[0] == 'g' && b[1] == 'h' && b[3] == '_' {
 			switch b[2] {

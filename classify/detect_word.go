@@ -364,7 +364,11 @@ func lowerIDShape(buf []byte, i, j, lim int, kinds uint8) bool {
 		return L == 2 && j+1 < lim && buf[j] == ' ' && isDigit(buf[j+1])
 	}
 	if isDigit(buf[i]) {
-		return kinds != digitBit && (L == 11 || L == 4 && j < lim && buf[j] == '-')
+		// MBI: digit, letter, letter or digit, digit (then '-' and a
+		// letter when dashed).
+		return kinds != digitBit && L >= 4 && isLetter(buf[i+1]) && isDigit(buf[i+3]) &&
+			(L == 11 || L == 4 && j+1 < lim && buf[j] == '-' && isLetter(buf[j+1]))
 	}
-	return L == 9
+	// NINO: two letters, six digits, a letter.
+	return L == 9 && isLetter(buf[i+1]) && isDigit(buf[i+2]) && isLetter(buf[i+8])
 }
