@@ -354,6 +354,12 @@ func (s *Scanner) lowerID(buf []byte, i, j int) int {
 	return s.ninoAt(buf, i)
 }
 
+// lowerIDLen reports the word lengths lowerIDShape can accept (2, 4, 9,
+// 11), so the scan loop tests most words with a shift.
+func lowerIDLen(L int) bool {
+	return uint(L) < 12 && 0xA14>>uint(L)&1 != 0
+}
+
 // lowerIDShape is the cheap test the scan loop makes before lowerID: an
 // MBI-shaped word (11 characters from a digit, or 4 and a dash), a
 // NINO-shaped one (9 characters from a letter) or a two-letter word
