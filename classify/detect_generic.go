@@ -224,29 +224,47 @@ func keyNameEnd(buf []byte, i, lo int) (int, bool) {
 	}
 	e := q
 	if isDigit(buf[e-1]) {
-		// "_123": only after a letter and '_' or '-' (not "12:30").
-		for e > lo && q-e < 4 && isDigit(buf[e-1]) {
-			e--
-		}
-		if e-lo < 5 || (buf[e-1] != '_' && buf[e-1] != '-') || !isLetter(buf[e-2]) {
+		// "_1", "_12", "_123" after a name (not "12:30").
+		switch {
+		case buf[e-2] == '_' || buf[e-2] == '-':
+			e -= 2
+		case !isDigit(buf[e-2]):
+			return -1, false
+		case buf[e-3] == '_' || buf[e-3] == '-':
+			e -= 3
+		case e-4 >= lo && isDigit(buf[e-3]) && (buf[e-4] == '_' || buf[e-4] == '-'):
+			e -= 4
+		default:
 			return -1, false
 		}
-		e--
+		if e-3 < lo {
+			return -1, false
+		}
 	}
 	k := uint32(lowerTbl[buf[e-3]])<<16 | uint32(lowerTbl[buf[e-2]])<<8 | uint32(lowerTbl[buf[e-1]])
+	var sfx string
 	switch k {
 	case 'k'<<16 | 'e'<<8 | 'y', 'k'<<16 | 'e'<<8 | 'n', 'r'<<16 | 'e'<<8 | 't', 'i'<<16 | 'o'<<8 | 'n',
 		'o'<<16 | 'r'<<8 | 'd', 's'<<16 | 'w'<<8 | 'd', 'p'<<16 | 'w'<<8 | 'd', 'a'<<16 | 'l'<<8 | 's', 'i'<<16 | 'a'<<8 | 'l':
 		return q, quoted
-	case 'r'<<16 | 'o'<<8 | 'd', 'd'<<16 | 'e'<<8 | 'v', 'e'<<16 | 's'<<8 | 't', 'i'<<16 | 'v'<<8 | 'e', 'i'<<16 | 'n'<<8 | 'g',
-		'a'<<16 | 'g'<<8 | 'e':
-		// An environment suffix ("_prod", "_dev", "_test", "_live",
-		// "_staging", "_stage") after a key name.
-		for _, sfx := range [...]string{"_prod", "_dev", "_test", "_live", "_staging", "_stage"} {
-			if e-len(sfx) >= lo && sfx[len(sfx)-1] == lowerTbl[buf[e-1]] && foldEq(buf[e-len(sfx):e], sfx) {
-				return q, quoted
-			}
-		}
+	// An environment suffix after a key name.
+	case 'r'<<16 | 'o'<<8 | 'd':
+		sfx = "_prod"
+	case 'd'<<16 | 'e'<<8 | 'v':
+		sfx = "_dev"
+	case 'e'<<16 | 's'<<8 | 't':
+		sfx = "_test"
+	case 'i'<<16 | 'v'<<8 | 'e':
+		sfx = "_live"
+	case 'i'<<16 | 'n'<<8 | 'g':
+		sfx = "_staging"
+	case 'a'<<16 | 'g'<<8 | 'e':
+		sfx = "_stage"
+	default:
+		return -1, false
+	}
+	if e-len(sfx) >= lo && foldEq(buf[e-len(sfx):e], sfx) {
+		return q, quoted
 	}
 	return -1, false
 }

@@ -148,6 +148,13 @@ func (s *Scanner) numeric(buf []byte, i, j int) int {
 	// The last number ends in a word ("1234-5678-9abc", "4111...1111abc"),
 	// or at the end of the view with digits still to come.
 	lastOut := more || (end < lim && (isLetter(buf[end]) || buf[end] == '_')) || (end == lim && lim < len(buf) && isDigit(buf[end]))
+	if t.n == 1 {
+		// One group, the common case: nothing to split.
+		if !contFirst && !lastOut {
+			s.numAt(buf, 0, 0)
+		}
+		return end
+	}
 	for a := 0; a < t.n; {
 		b := a
 		for b+1 < t.n && t.joined(b) {

@@ -231,8 +231,10 @@ func (s *Scanner) alphaWord(buf []byte, i, j int) int {
 			return j
 		}
 	case 2:
-		if e := s.ninoAt(buf, i); e > 0 {
-			return e
+		if j+1 < s.lim && buf[j] == ' ' && isDigit(buf[j+1]) {
+			if e := s.ninoAt(buf, i); e > 0 {
+				return e
+			}
 		}
 	}
 	if L >= 3 && L <= 7 && icd10Category(w) {
@@ -354,10 +356,14 @@ func (s *Scanner) lowerID(buf []byte, i, j int) int {
 	return s.ninoAt(buf, i)
 }
 
-// lowerIDLen reports the word lengths lowerIDShape can accept (2, 4, 9,
-// 11), so the scan loop tests most words with a shift.
-func lowerIDLen(L int) bool {
-	return uint(L) < 12 && 0xA14>>uint(L)&1 != 0
+// lowerIDLen reports the word lengths lowerIDShape can accept for a word
+// of those kinds (2 for lower-case letters only, else 4, 9 or 11), so the
+// scan loop tests most words with a compare or a shift.
+func lowerIDLen(L int, kinds uint8) bool {
+	if kinds == lowerOnly {
+		return L == 2
+	}
+	return uint(L) < 12 && 0xA10>>uint(L)&1 != 0
 }
 
 // lowerIDShape is the cheap test the scan loop makes before lowerID: an

@@ -93,7 +93,7 @@ func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCo
 							continue
 						}
 					} else if next != '+' && next != '/' && (kinds == lowerOnly || isDigit(buf[i]) || (j-i < 15 && j-i != 4)) &&
-						!(lowerIDLen(j-i) && lowerIDShape(buf, i, j, lim, kinds)) {
+						!(lowerIDLen(j-i, kinds) && lowerIDShape(buf, i, j, lim, kinds)) {
 						i = j
 						continue
 					}
@@ -348,7 +348,7 @@ func (s *Scanner) wordKinds(buf []byte, i, j, lim int, kinds uint8, to int) (int
 				s.view(buf, i)
 				return s.maybeB64(buf, i, j, to, kinds)
 			}
-			if lowerIDLen(j-i) && lowerIDShape(buf, i, j, lim, kinds) {
+			if lowerIDLen(j-i, kinds) && lowerIDShape(buf, i, j, lim, kinds) {
 				s.view(buf, i)
 				if e := s.lowerID(buf, i, j); e > 0 {
 					return e, false
