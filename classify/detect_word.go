@@ -356,14 +356,15 @@ func (s *Scanner) lowerID(buf []byte, i, j int) int {
 	return s.ninoAt(buf, i)
 }
 
-// lowerIDLen reports the word lengths lowerIDShape can accept for a word
-// of those kinds (2 for lower-case letters only, else 4, 9 or 11), so the
-// scan loop tests most words with a compare or a shift.
-func lowerIDLen(L int, kinds uint8) bool {
+// lowerIDMaybe is the scan loop's one-line filter before lowerIDShape: the
+// word's length and the byte after it (next) fit a lower-case NINO or MBI
+// ("ab 12…", "ab123456c", "1eg4-…", "1eg4te5mk73"). It is small enough
+// to inline, so most words leave the loop without a call.
+func lowerIDMaybe(L int, kinds uint8, next byte) bool {
 	if kinds == lowerOnly {
-		return L == 2
+		return L == 2 && next == ' '
 	}
-	return uint(L) < 12 && 0xA10>>uint(L)&1 != 0
+	return L == 9 || L == 11 || L == 4 && next == '-'
 }
 
 // lowerIDShape is the cheap test the scan loop makes before lowerID: an

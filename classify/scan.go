@@ -93,7 +93,7 @@ func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCo
 							continue
 						}
 					} else if next != '+' && next != '/' && (kinds == lowerOnly || isDigit(buf[i]) || (j-i < 15 && j-i != 4)) &&
-						!(lowerIDLen(j-i, kinds) && lowerIDShape(buf, i, j, lim, kinds)) {
+						!lowerIDMaybe(j-i, kinds, next) {
 						i = j
 						continue
 					}
@@ -101,9 +101,9 @@ func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCo
 				i, b64 = s.wordKinds(buf, i, j, lim, kinds, to)
 			}
 			if b64 {
-				return i, contB64
-			}
-			if s.longTok {
+				if !s.longTok {
+					return i, contB64
+				}
 				// A token longer than the view (a JWT) was reported from
 				// its start; its rest is no candidate.
 				s.longTok = false
@@ -348,7 +348,7 @@ func (s *Scanner) wordKinds(buf []byte, i, j, lim int, kinds uint8, to int) (int
 				s.view(buf, i)
 				return s.maybeB64(buf, i, j, to, kinds)
 			}
-			if lowerIDLen(j-i, kinds) && lowerIDShape(buf, i, j, lim, kinds) {
+			if j < lim && lowerIDMaybe(j-i, kinds, buf[j]) && lowerIDShape(buf, i, j, lim, kinds) {
 				s.view(buf, i)
 				if e := s.lowerID(buf, i, j); e > 0 {
 					return e, false
@@ -368,7 +368,7 @@ func (s *Scanner) wordKinds(buf []byte, i, j, lim int, kinds uint8, to int) (int
 		switch c {
 		case 'g', 's', 'r', 'x':
 			if e := s.secret(buf, i, j); e > 0 {
-				return e, false
+				return e, s.longTok
 			}
 		}
 		if kinds&digitBit != 0 && (j-i >= 15 || j-i == 4) && !isDigit(c) {
@@ -384,7 +384,7 @@ func (s *Scanner) wordKinds(buf []byte, i, j, lim int, kinds uint8, to int) (int
 		return s.maybeB64(buf, i, j, to, kinds)
 	}
 	if e := s.secret(buf, i, j); e > 0 {
-		return e, false
+		return e, s.longTok // a long token continues like a base64 run
 	}
 	if isDigit(c) {
 		if e := s.mbi(buf, i, j); e > 0 {
