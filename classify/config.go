@@ -23,8 +23,10 @@ const (
 
 // Config tunes an Engine. The zero value is a usable default.
 type Config struct {
-	// ContextWindow is how many bytes before and after a candidate are
-	// searched for context words. 0 means 50; at most 256.
+	// ContextWindow bounds context lookups. For built-in types it is how
+	// far before a candidate its label (the words on the same line that
+	// name it) may reach; custom detectors search this many bytes before
+	// and after a candidate, or their own window. 0 means 50; at most 256.
 	ContextWindow int
 	// InspectBytes caps the decoded plaintext scanned per Stream (flow
 	// direction); beyond it the Stream stops and reports truncation.

@@ -99,8 +99,12 @@ type ctxWord struct {
 func newCtxIndex() *ctxIndex {
 	x := &ctxIndex{}
 	byPair := map[uint16][]ctxWord{}
-	for t := Type(0); t < numBuiltin; t++ {
-		for _, w := range builtinContext[t] {
+	for t := Type(0); t <= cardLabelBit; t++ {
+		words := cardLabels
+		if t < numBuiltin {
+			words = builtinContext[t]
+		}
+		for _, w := range words {
 			lw := make([]byte, len(w))
 			for i := 0; i < len(w); i++ {
 				lw[i] = lower(w[i])
@@ -198,13 +202,21 @@ func alnum8(v uint64) uint64 {
 	return (letter | digit) &^ v & msb
 }
 
+// cardLabelBit is the ctxIndex bit of cardLabels, the words that name a
+// value as a card number. They make a Luhn-valid number outside every known
+// issuer range a card (confidence medium); the wider CreditCard context
+// ("payment", "pan", "debit") does not.
+const cardLabelBit = numBuiltin
+
+var cardLabels = []string{"card", "cc", "ccn", "card number", "cardnumber", "card no", "credit card", "creditcard", "card_number", "card num", "pan"}
+
 var builtinContext = [numBuiltin][]string{
 	CreditCard: {"card", "visa", "mastercard", "amex", "credit", "debit", "cc", "ccn", "pan", "payment", "maestro", "unionpay", "jcb", "discover", "diners", "cardnumber", "card_number"},
 	USSSN:      {"ssn", "ss#", "ss #", "social security", "social sec", "socialsecurity", "soc sec"},
 	USITIN:     {"itin", "taxpayer", "tax id", "tin"},
 	Aadhaar:    {"aadhaar", "aadhar", "uidai", "uid"},
 	UKNHS:      {"nhs", "national health", "nhsno", "nhs_number"},
-	USNPI:      {"npi", "national provider", "provider id", "provider_id"},
+	USNPI:      {"npi", "national provider", "provider id", "provider_id", "provider identifier", "provider number"},
 	CASIN:      {"sin", "social insurance", "assurance sociale", "nas"},
 	ABARouting: {"routing", "aba", "rtn", "transit number", "routing transit"},
 	Phone:      {"phone", "tel", "telephone", "mobile", "cell", "cellphone", "fax", "whatsapp", "sms", "msisdn", "phone number"},

@@ -1,14 +1,20 @@
 package classify
 
-// maxGroups bounds the digit groups of one numeric token ("4111 1111 1111
-// 1111" has four); longer sequences are split into tokens of this size.
-const maxGroups = 8
+// maxGroups bounds the digit groups of one number ("4111 1111 1111 1111"
+// has four, a 19-digit card printed 4-4-4-4-3 five); a run with more groups
+// is no value. maxRunGroups bounds the groups of a run read at once (three
+// printed cards on one line); a longer run is read on in pieces, each
+// piece's first number being a continuation and so no candidate.
+const (
+	maxGroups    = 8
+	maxRunGroups = 24
+)
 
 // numTok is a run of digit groups separated by single ' ', '-' or '.'.
 type numTok struct {
 	n      int
-	gs, ge [maxGroups]int
-	sep    [maxGroups]byte
+	gs, ge [maxRunGroups]int
+	sep    [maxRunGroups]byte
 }
 
 func (t *numTok) glen(k int) int { return t.ge[k] - t.gs[k] }
@@ -32,8 +38,10 @@ func (t *numTok) sameSep(a, b int, allowed string) bool {
 	return true
 }
 
-func (t *numTok) shape(a int, lens ...int) bool {
-	if a+len(lens) > t.n {
+// shape reports whether groups a.. have exactly the lengths lens and no
+// other group follows before b.
+func (t *numTok) shape(a, b int, lens ...int) bool {
+	if b-a+1 != len(lens) {
 		return false
 	}
 	for k, l := range lens {
@@ -69,14 +77,26 @@ func numValueLen(L int) bool {
 
 func isNumSep(c byte) bool { return c == ' ' || c == '-' || c == '.' }
 
-// numeric parses the numeric token starting at word start i, whose first
-// group of digits ends at j, tries every detector on every group
-// sub-sequence, and returns the token's end.
+// maxSpacedGroup is the longest digit group that a space joins to its
+// neighbours: every printed layout (cards 4-4-4-4 and 4-6-5, phone numbers,
+// SSN, NHS, Aadhaar, NPI 4-3-3) has groups of at most six digits, while a
+// space after a longer run separates two numbers ("4111111111111111
+// 4111-1111-1111-1111").
+const maxSpacedGroup = 6
+
+// numeric reads the run of digit groups starting at word start i (its first
+// group ends at j), splits it into numbers, judges each number as a whole
+// and returns the run's end. A number is a sequence of groups joined by one
+// separator: '-' and '.' bind tighter than ' ', and a space joins only
+// groups of up to maxSpacedGroup digits. A part of a number is never a
+// candidate: no Aadhaar from twelve digits of a failed card, no card from
+// the first sixteen digits of a longer number.
 func (s *Scanner) numeric(buf []byte, i, j int) int {
 	lim := s.lim
 	t := &s.tok
 	t.n = 0
 	p, q := i, j
+	more := false // the run goes on after the groups read
 	for {
 		if p != i {
 			q = p
@@ -86,7 +106,11 @@ func (s *Scanner) numeric(buf []byte, i, j int) int {
 		}
 		t.gs[t.n], t.ge[t.n], t.sep[t.n] = p, q, 0
 		t.n++
-		if t.n < maxGroups && q+1 < lim && isNumSep(buf[q]) && isDigit(buf[q+1]) {
+		if q+1 < lim && isNumSep(buf[q]) && isDigit(buf[q+1]) {
+			if t.n == maxRunGroups {
+				more = true
+				break
+			}
 			t.sep[t.n-1] = buf[q]
 			p = q + 1
 			continue
@@ -94,34 +118,78 @@ func (s *Scanner) numeric(buf []byte, i, j int) int {
 		break
 	}
 	end := t.ge[t.n-1]
-	// A token continuing a dashed or dotted identifier ("ORD-2024-..."),
-	// a UUID, or a dashed token glued to letters at its end ("1234-5678-9abc")
-	// is an identifier, not a number.
-	if i >= 2 && (buf[i-1] == '-' || buf[i-1] == '.') && isAlnum[buf[i-2]] {
-		return end
+	if t.n > 1 && !more && end+1 < lim && (buf[end] == '/' || buf[end] == ':') && isDigit(buf[end+1]) {
+		// The last group starts a date or a time ("... 1111 12/29").
+		t.n--
+		end = t.ge[t.n-1]
 	}
-	if t.n == 5 && t.shape(0, 8, 4, 4, 4, 12) {
-		return end
-	}
-	if end < lim && (isLetter(buf[end]) || buf[end] == '_') {
-		if t.n > 1 && t.sep[t.n-2] == '-' {
-			return end
-		}
-		t.n-- // "123abc": the last group is part of a word
-	}
-	// Amounts, versions, dates and IP addresses are most tokens; no value
+	// Amounts, versions, dates and IP addresses are most runs; no value
 	// numAt knows has fewer than minValueDigits digits.
-	if t.n == 0 || t.ge[t.n-1]-t.gs[0]-(t.n-1) < minValueDigits {
+	if t.ge[t.n-1]-t.gs[0]-(t.n-1) < minValueDigits {
+		return end
+	}
+	if t.n == 5 && t.shape(0, 4, 8, 4, 4, 4, 12) {
+		return end // a UUID of digits
+	}
+	// The first number continues something before it: a dashed or dotted
+	// identifier ("ORD-2024-..."), or a run read in pieces.
+	contFirst := false
+	if i >= 2 && isNumSep(buf[i-1]) && isAlnum[buf[i-2]] {
+		if buf[i-1] != ' ' {
+			contFirst = true
+		} else if isDigit(buf[i-2]) {
+			q := i - 2
+			for q > s.lo && isDigit(buf[q-1]) {
+				q--
+			}
+			contFirst = q > s.lo && !isIdent[buf[q-1]] && isNumSep(buf[q-1])
+		}
+	}
+	// The last number ends in a word ("1234-5678-9abc", "4111...1111abc"),
+	// or at the end of the view with digits still to come.
+	lastOut := more || (end < lim && (isLetter(buf[end]) || buf[end] == '_')) || (end == lim && lim < len(buf) && isDigit(buf[end]))
+	if t.n == 1 {
+		// One group, the common case: nothing to split.
+		if !contFirst && !lastOut {
+			s.numAt(buf, 0, 0)
+		}
 		return end
 	}
 	for a := 0; a < t.n; {
-		if b := s.numAt(buf, a); b >= a {
-			a = b + 1
-		} else {
-			a++
+		b := a
+		for b+1 < t.n && t.joined(b) {
+			b++
 		}
+		ok := b-a < maxGroups
+		if a == 0 && contFirst || b == t.n-1 && lastOut {
+			ok = false
+		}
+		// A number glued to another by '-' or '.' is part of an
+		// identifier ("2024-05.123", "1.2-3").
+		if a > 0 && t.sep[a-1] != ' ' || b < t.n-1 && t.sep[b] != ' ' {
+			ok = false
+		}
+		if ok {
+			s.numAt(buf, a, b)
+		}
+		a = b + 1
 	}
 	return end
+}
+
+// joined reports whether the separator after group k joins it to group k+1
+// within one number.
+func (t *numTok) joined(k int) bool {
+	c := t.sep[k]
+	if c != ' ' {
+		// '-' and '.' join unless the neighbours use the other one.
+		return (k == 0 || t.sep[k-1] == c || t.sep[k-1] == ' ') && (k+1 >= t.n-1 || t.sep[k+1] == c || t.sep[k+1] == ' ')
+	}
+	if t.glen(k) > maxSpacedGroup || t.glen(k+1) > maxSpacedGroup {
+		return false
+	}
+	// A group bound by '-' or '.' on its other side belongs to that number.
+	return (k == 0 || t.sep[k-1] == ' ') && (k+1 >= t.n-1 || t.sep[k+1] == ' ')
 }
 
 func cardShape(t *numTok, a, b int) bool {
@@ -191,97 +259,58 @@ func ctxConf(ok bool) Confidence {
 	return Medium
 }
 
-// numAt tries the detectors whose value starts at group a. It returns the
-// last group consumed, or -1.
-func (s *Scanner) numAt(buf []byte, a int) int {
+// numAt judges the number made of groups a..b as a whole.
+func (s *Scanner) numAt(buf []byte, a, b int) {
 	t := &s.tok
-	st := t.gs[a]
-	// No detector's value starts with a group of another length; groups of
-	// 1, 3 and 4 digits only start values of several groups. The scan's
-	// shortcuts rely on this: keep numValueLen and minValueDigits in step.
-	switch t.glen(a) {
-	case 1:
-		if buf[st] != '1' || t.n < a+4 {
-			return -1
-		}
-	case 3, 4:
-		if t.n < a+3 {
-			return -1
-		}
-	case 8, 9, 10, 12, 13, 14, 15, 16, 17, 18, 19:
-	default:
-		return -1
-	}
-	for b := min(t.n-1, a+4); b > a; b-- {
-		if !cardShape(t, a, b) {
-			continue
-		}
-		if d := s.digitsOf(buf, a, b); cardOK(d) {
-			s.emit(CreditCard, st, t.ge[b], High, isTestCard(d), d)
-			return b
-		}
+	st, en := t.gs[a], t.ge[b]
+	ng := b - a + 1
+	D := en - st - (ng - 1)
+	if D < minValueDigits || D > 19 {
+		return
 	}
 	L := t.glen(a)
-	if L >= 12 && L <= 19 {
-		d := s.digitsOf(buf, a, a)
-		// 14-16 digits are the lengths nearly all cards have. Other lengths
-		// collide with EAN-13/UPC barcodes, 19-digit trace IDs and 13-digit
-		// millisecond times, so unseparated they need card context.
-		if cardOK(d) && !looksLikeMillis(d) && (L >= 14 && L <= 16 || s.ctx(buf, st, t.ge[a], CreditCard)) {
-			s.emit(CreditCard, st, t.ge[a], High, isTestCard(d), d)
-			return a
-		}
-	}
-	if t.shape(a, 3, 2, 4) && t.sameSep(a, a+2, "- ") {
-		d, en := s.digitsOf(buf, a, a+2), t.ge[a+2]
-		if d[0] == '9' {
-			if itinValid(d) {
-				s.emit(USITIN, st, en, ctxConf(s.ctx(buf, st, en, USITIN)), false, d)
-				return a + 2
+	if ng >= 3 && cardShape(t, a, b) || ng == 1 && L >= 12 {
+		d := s.digitsOf(buf, a, b)
+		if cardOK(d) {
+			// 14-16 digits are the lengths nearly all cards have. Other
+			// lengths collide with EAN-13/UPC barcodes, 19-digit trace
+			// ids and 13-digit millisecond times, so unseparated they
+			// need card context.
+			if ng > 1 || !looksLikeMillis(d) && (L >= 14 && L <= 16 || s.ctx(buf, st, en, CreditCard)) {
+				s.emit(CreditCard, st, en, High, isTestCard(d), d)
 			}
-		} else if ssnValid(d) {
-			s.emit(USSSN, st, en, ctxConf(s.ctx(buf, st, en, USSSN)), false, d)
-			return a + 2
+			return
+		}
+		// Luhn-valid numbers outside every issuer range are cards when
+		// a card label names them (new ranges, private-label cards).
+		if len(d) >= 15 && luhn(d) && !repetitive(d) && s.ctxBit(buf, st, cardLabelBit) {
+			s.emit(CreditCard, st, en, Medium, false, d)
+			return
+		}
+		if ng > 1 {
+			return // judged as a card: its digits are nothing else
 		}
 	}
-	if t.shape(a, 4, 4, 4) && t.sameSep(a, a+2, " -") {
-		d, en := s.digitsOf(buf, a, a+2), t.ge[a+2]
-		if d[0] >= '2' && verhoeff(d) {
-			s.emit(Aadhaar, st, en, High, false, d)
-			return a + 2
-		}
+	if ng == 3 {
+		s.numAt3(buf, a, st, en)
+		return
 	}
-	if t.shape(a, 3, 3, 4) && t.sameSep(a, a+2, " -.") {
-		d, en := s.digitsOf(buf, a, a+2), t.ge[a+2]
-		if t.sep[a] != '.' && mod11NHS(d) && s.ctx(buf, st, en, UKNHS) {
-			s.emit(UKNHS, st, en, High, false, d)
-			return a + 2
+	if ng == 4 {
+		if t.shape(a, b, 1, 3, 3, 4) && buf[st] == '1' && t.sameSep(a, b, " -.") {
+			d := s.digitsOf(buf, a, b)
+			if nanp(d[1:]) && s.ctx(buf, st, en, Phone) {
+				s.emit(Phone, st, en, Medium, false, d)
+			}
 		}
-		if nanp(d) && s.ctx(buf, st, en, Phone) {
-			s.emit(Phone, st, en, Medium, false, d)
-			return a + 2
-		}
+		return
 	}
-	if t.shape(a, 3, 3, 3) && t.sameSep(a, a+2, " -") {
-		d, en := s.digitsOf(buf, a, a+2), t.ge[a+2]
-		if sinValid(d) && s.ctx(buf, st, en, CASIN) {
-			s.emit(CASIN, st, en, High, false, d)
-			return a + 2
-		}
+	if ng != 1 {
+		return
 	}
-	if t.shape(a, 1, 3, 3, 4) && buf[st] == '1' && t.sameSep(a, a+3, " -.") {
-		d, en := s.digitsOf(buf, a, a+3), t.ge[a+3]
-		if nanp(d[1:]) && s.ctx(buf, st, en, Phone) {
-			s.emit(Phone, st, en, Medium, false, d)
-			return a + 3
-		}
-	}
-	en := t.ge[a]
 	switch L {
 	case 8:
 		if s.ctx(buf, st, en, Passport) {
 			s.emit(Passport, st, en, Medium, false, s.digitsOf(buf, a, a))
-			return a
 		}
 	case 9:
 		d := s.digitsOf(buf, a, a)
@@ -296,10 +325,7 @@ func (s *Scanner) numAt(buf []byte, a int) int {
 			s.emit(USSSN, st, en, Medium, false, d)
 		case s.ctx(buf, st, en, Passport):
 			s.emit(Passport, st, en, Medium, false, d)
-		default:
-			return -1
 		}
-		return a
 	case 10:
 		d := s.digitsOf(buf, a, a)
 		switch {
@@ -309,18 +335,82 @@ func (s *Scanner) numAt(buf []byte, a int) int {
 			s.emit(USNPI, st, en, High, false, d)
 		case nanp(d) && s.ctx(buf, st, en, Phone):
 			s.emit(Phone, st, en, Medium, false, d)
-		default:
-			return -1
 		}
-		return a
 	case 12:
 		d := s.digitsOf(buf, a, a)
 		if d[0] >= '2' && verhoeff(d) && s.ctx(buf, st, en, Aadhaar) {
 			s.emit(Aadhaar, st, en, High, false, d)
-			return a
 		}
 	}
-	return -1
+}
+
+// numAt3 judges a number of three groups a..a+2 spanning [st, en).
+func (s *Scanner) numAt3(buf []byte, a, st, en int) {
+	t := &s.tok
+	b := a + 2
+	sep := t.sep[a]
+	if !t.sameSep(a, b, " -.") {
+		return
+	}
+	switch {
+	case t.shape(a, b, 3, 2, 4):
+		// SSN and ITIN: dashed or spaced alone, dotted only when labelled.
+		d := s.digitsOf(buf, a, b)
+		if d[0] == '9' {
+			if itinValid(d) && (sep != '.' || s.ctx(buf, st, en, USITIN)) {
+				s.emit(USITIN, st, en, ctxConf(s.ctx(buf, st, en, USITIN)), false, d)
+			}
+		} else if ssnValid(d) && (sep != '.' || s.ctx(buf, st, en, USSSN)) {
+			s.emit(USSSN, st, en, ctxConf(s.ctx(buf, st, en, USSSN)), false, d)
+		}
+	case t.shape(a, b, 4, 4, 4):
+		d := s.digitsOf(buf, a, b)
+		if d[0] >= '2' && verhoeff(d) && (sep != '.' || s.ctx(buf, st, en, Aadhaar)) {
+			s.emit(Aadhaar, st, en, High, false, d)
+		}
+	case t.shape(a, b, 3, 3, 4):
+		d := s.digitsOf(buf, a, b)
+		if sep != '.' && mod11NHS(d) && s.ctx(buf, st, en, UKNHS) {
+			s.emit(UKNHS, st, en, High, false, d)
+		} else if nanp(d) && s.ctx(buf, st, en, Phone) {
+			s.emit(Phone, st, en, Medium, false, d)
+		}
+	case t.shape(a, b, 3, 3, 3):
+		d := s.digitsOf(buf, a, b)
+		if sep != '.' && sinValid(d) && s.ctx(buf, st, en, CASIN) {
+			s.emit(CASIN, st, en, High, false, d)
+		}
+	case t.shape(a, b, 4, 3, 3):
+		// NPI printed 4-3-3.
+		d := s.digitsOf(buf, a, b)
+		if sep != '.' && npiValid(d) && s.ctx(buf, st, en, USNPI) {
+			s.emit(USNPI, st, en, High, false, d)
+		}
+	case t.shape(a, b, 4, 4, 1):
+		// ABA routing number printed 4-4-1 (as on cheques).
+		d := s.digitsOf(buf, a, b)
+		if sep != '.' && abaValid(d) && s.ctx(buf, st, en, ABARouting) {
+			s.emit(ABARouting, st, en, High, false, d)
+		}
+	}
+}
+
+// repetitive reports placeholder digit strings: one digit repeated, or
+// a run of ascending or descending digits over most of the value.
+func repetitive(d []byte) bool {
+	same, up, down := 0, 0, 0
+	for k := 1; k < len(d); k++ {
+		switch {
+		case d[k] == d[k-1]:
+			same++
+		case d[k] == d[k-1]+1 || d[k] == '0' && d[k-1] == '9':
+			up++
+		case d[k]+1 == d[k-1]:
+			down++
+		}
+	}
+	n := len(d) - 1
+	return same*4 >= n*3 || up*4 >= n*3 || down*4 >= n*3
 }
 
 // phoneIntl handles "+<country code> <number>" (E.164 with optional

@@ -1,5 +1,7 @@
 package classify
 
+import "encoding/json"
+
 // runOf returns the end of the run of bytes in tbl starting at p, bounded by
 // lim.
 func runOf(buf []byte, p, lim int, tbl *[256]bool) int {
@@ -16,10 +18,16 @@ func (s *Scanner) secret(buf []byte, i, j int) int {
 	b := buf[i:s.lim]
 	switch buf[i] {
 	case 'A':
-		if j-i == 20 && (hasPrefix(b, "AKIA") || hasPrefix(b, "ASIA") || hasPrefix(b, "ABIA") || hasPrefix(b, "ACCA")) &&
-			runOf(buf, i, j, &isAWS) == j && !(j < s.lim && isIdent[buf[j]]) {
+		if j-i == 20 && awsPrefix(b) && runOf(buf, i, j, &isAWS) == j && !(j < s.lim && isIdent[buf[j]]) {
+			if placeholder(b[4:20]) {
+				return j
+			}
 			s.emit(AWSAccessKey, i, j, High, false, b[:20])
 			return j
+		}
+	case 'T':
+		if i > 0 && buf[i-1] == '/' {
+			return s.slackWebhook(buf, i)
 		}
 	case 'g':
 		if len(b) >= 40 && b[0] == 'g' && b[1] == 'h' && b[3] == '_' {
@@ -37,7 +45,7 @@ func (s *Scanner) secret(buf []byte, i, j int) int {
 			e1 := runOf(buf, p, s.lim, &isAlnum)
 			if e1-p == 22 && e1 < s.lim && buf[e1] == '_' {
 				e2 := runOf(buf, e1+1, s.lim, &isAlnum)
-				if e2-e1-1 == 59 && !(e2 < s.lim && isIdent[buf[e2]]) {
+				if e2-e1-1 == 59 && !(e2 < s.lim && isIdent[buf[e2]]) && !placeholder(buf[p:e1]) && !placeholder(buf[e1+1:e2]) {
 					s.emit(GitHubToken, i, e2, High, false, buf[i:e2])
 					return e2
 				}
@@ -55,35 +63,18 @@ func (s *Scanner) secret(buf []byte, i, j int) int {
 			return 0
 		}
 		if hasPrefix(b, "sk-") {
-			e := runOf(buf, i+3, s.lim, &isTok)
-			body := buf[i:e]
-			if (hasPrefix(body, "sk-proj-") || hasPrefix(body, "sk-svcacct-") || hasPrefix(body, "sk-admin-")) && len(body) >= 48 {
-				s.emit(OpenAIAPIKey, i, e, High, false, body)
-				return e
-			}
-			if len(body) == 51 && string(body[23:31]) == "T3BlbkFJ" && runOf(body, 3, 51, &isAlnum) == 51 {
-				s.emit(OpenAIAPIKey, i, e, High, false, body)
-				return e
-			}
-			return 0
+			return s.openai(buf, i)
 		}
 		return s.stripe(buf, i)
 	case 'r':
 		return s.stripe(buf, i)
 	case 'x':
-		if len(b) > 5 && hasPrefix(b, "xox") && b[4] == '-' {
-			switch b[3] {
-			case 'b', 'p', 'a', 'r', 's':
-				e := runOf(buf, i+5, s.lim, &isSlack)
-				d := runOf(buf, i+5, e, &isDigitTbl)
-				if e-i >= 24 && d-i-5 >= 6 && d < e && buf[d] == '-' && !(e < s.lim && buf[e] == '_') {
-					s.emit(SlackToken, i, e, High, false, buf[i:e])
-					return e
-				}
-			}
+		if hasPrefix(b, "xox") || hasPrefix(b, "xapp-") {
+			return s.slack(buf, i)
 		}
 	case 'e':
-		if hasPrefix(b, "eyJ") {
+		// '{' then '"', ' ', '\n', '\r' or '\t': "ey" or "ew".
+		if len(b) > 2 && (b[1] == 'y' || b[1] == 'w') {
 			return s.jwt(buf, i)
 		}
 	}
@@ -103,30 +94,50 @@ func (s *Scanner) stripe(buf []byte, i int) int {
 	return e
 }
 
-// jwt checks three base64url parts whose header decodes to a JSON object
-// naming an "alg".
+// jwt checks a JWS compact serialization: three base64url parts whose
+// header decodes to a JSON object naming an "alg" (written compact or with
+// whitespace). A token longer than the view is reported from its start
+// once its header and the start of its payload are seen, and its rest is
+// skipped (longTok).
 func (s *Scanner) jwt(buf []byte, i int) int {
 	e1 := runOf(buf, i, s.lim, &isB64URL)
 	if e1-i < 16 || e1 >= s.lim || buf[e1] != '.' {
 		return 0
 	}
 	e2 := runOf(buf, e1+1, s.lim, &isB64URL)
-	if e2-e1-1 < 4 || e2 >= s.lim || buf[e2] != '.' {
-		return 0
+	e3 := e2
+	if e2 >= len(buf) {
+		return 0 // the input ends after two parts
 	}
-	e3 := runOf(buf, e2+1, s.lim, &isB64URL)
-	if e3 < s.lim && buf[e3] == '.' {
-		return 0 // four parts: not a JWS compact serialization
+	if e2 < s.lim {
+		if e2-e1-1 < 4 || buf[e2] != '.' {
+			return 0
+		}
+		e3 = runOf(buf, e2+1, s.lim, &isB64URL)
+		if e3 < s.lim && buf[e3] == '.' {
+			return 0 // more parts: not a JWS compact serialization
+		}
 	}
-	hdr := buf[i:min(e1, i+300)]
 	// Not s.dec: that may hold the decoded base64 piece being scanned.
-	n := b64decode(s.jdec[:], hdr)
+	n := b64decode(s.jdec[:], buf[i:e1])
 	h := s.jdec[:n]
-	if n < 8 || h[0] != '{' || !containsStr(h, `"alg"`) {
+	if n < 8 || (e1-i)%4 == 1 || !jwtHeader(h) {
 		return 0
+	}
+	if e3 == s.lim && s.lim < len(buf) {
+		s.longTok = true
 	}
 	s.emit(JWT, i, e3, High, false, buf[i:e3])
 	return e3
+}
+
+// jwtHeader reports whether h is a JSON object with an "alg" member.
+func jwtHeader(h []byte) bool {
+	p := 0
+	for p < len(h) && (h[p] == ' ' || h[p] == '\n' || h[p] == '\r' || h[p] == '\t') {
+		p++
+	}
+	return p < len(h) && h[p] == '{' && containsStr(h, `"alg"`) && json.Valid(h)
 }
 
 func containsStr(b []byte, p string) bool {
@@ -159,19 +170,12 @@ func (s *Scanner) pem(buf []byte, i int) int {
 		return i + 1
 	}
 	e := p + 5
-	n := 0
-	for q := e; q < len(b) && n < 64; q++ {
-		c := b[q]
-		if isB64[c] || c == '=' {
-			s.nb[n] = c
-			n++
-		} else if c == '\\' && q+1 < len(b) && (b[q+1] == 'n' || b[q+1] == 'r') {
-			q++
-		} else if c != '\n' && c != '\r' && c != ' ' && c != '\t' && !(n == 0 && c == ':') {
-			if n > 0 {
-				break
-			}
-		}
+	n := pemBody(b[e:], s.nb[:64])
+	// A header line alone (a string constant, a template, "..." or
+	// "<your key>" as the body) is not a key: the body's first line has
+	// 64 characters, 16 are required.
+	if n < 16 || placeholder(s.nb[:n]) {
+		return i + e
 	}
 	s.h = hit{t: PrivateKey, start: i, end: i + e, conf: High, norm: s.nb[:n], label: pemLabel(label)}
 	if s.e.enabled[PrivateKey] {
@@ -231,7 +235,7 @@ func (s *Scanner) email(buf []byte, at int) int {
 		return at + 1
 	}
 	tld := buf[lastStart:p]
-	if len(tld) < 2 || len(tld) > 24 || !allLetters(tld) || isFileExt(tld) {
+	if len(tld) < 2 || len(tld) > 24 || !allLetters(tld) && !punycodeTLD(tld) || isFileExt(tld) {
 		return at + 1
 	}
 	if p < s.lim && (isIdent[buf[p]] || buf[p] == '@') {
@@ -270,4 +274,226 @@ func isFileExt(t []byte) bool {
 		return true
 	}
 	return false
+}
+
+// pemBody copies the first base64 characters of a PEM body (after RFC 1421
+// headers such as "Proc-Type:", across line breaks, literal or escaped as
+// "\\n") into dst and returns how many there were.
+func pemBody(b, dst []byte) int {
+	q := 0
+	skipBreaks := func() {
+		for q < len(b) {
+			switch {
+			case b[q] == '\n' || b[q] == '\r' || b[q] == ' ' || b[q] == '\t':
+				q++
+			case b[q] == '\\' && q+1 < len(b) && (b[q+1] == 'n' || b[q+1] == 'r'):
+				q += 2
+			default:
+				return
+			}
+		}
+	}
+	skipBreaks()
+	// Encapsulated headers: "Name: value" lines up to an empty line.
+	for h := 0; h < 4; h++ {
+		e := q
+		for e < len(b) && (isAlnum[b[e]] || b[e] == '-') {
+			e++
+		}
+		if e == q || e >= len(b) || b[e] != ':' {
+			break
+		}
+		for e < len(b) && b[e] != '\n' && !(b[e] == '\\' && e+1 < len(b) && b[e+1] == 'n') {
+			e++
+		}
+		q = e
+		skipBreaks()
+	}
+	n := 0
+	for q < len(b) && n < len(dst) {
+		c := b[q]
+		switch {
+		case isAlnum[c] || c == '+' || c == '/' || c == '=':
+			dst[n] = c
+			n++
+			q++
+		case c == '\n' || c == '\r' || c == '\\' && q+1 < len(b) && (b[q+1] == 'n' || b[q+1] == 'r'):
+			skipBreaks()
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// awsPrefix reports the prefixes of AWS access key and unique ids (IAM
+// "Unique identifiers": AKIA access keys, ASIA temporary keys, AIDA users,
+// AROA roles, AGPA groups, AIPA instance profiles, ANPA/ANVA managed
+// policies and versions, ABIA/ACCA service and context keys).
+func awsPrefix(b []byte) bool {
+	if len(b) < 4 || b[0] != 'A' {
+		return false
+	}
+	switch string(b[:4]) {
+	case "AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "APKA", "ASCA":
+		return true
+	}
+	return false
+}
+
+// placeholder reports values that stand for a secret in documentation,
+// templates and masked logs: the documentation examples' "EXAMPLE", one
+// character repeated six times in a row ("XXXXXX", "000000", "######"),
+// or a run of eight consecutive characters ("ABCDEFGH", "12345678").
+// Random keys of these lengths have such runs with negligible probability.
+func placeholder(v []byte) bool {
+	same, seq := 1, 1
+	for k := 1; k < len(v); k++ {
+		if v[k] == v[k-1] {
+			same++
+			if same >= 6 {
+				return true
+			}
+		} else {
+			same = 1
+		}
+		if v[k] == v[k-1]+1 && isAlnum[v[k]] {
+			seq++
+			if seq >= 8 {
+				return true
+			}
+		} else {
+			seq = 1
+		}
+	}
+	for k := 0; k+7 <= len(v); k++ {
+		if (v[k] == 'E' || v[k] == 'e') && hasFoldPrefix(v[k:], "example") {
+			return true
+		}
+	}
+	return false
+}
+
+// openai checks "sk-" keys. OpenAI keys (legacy sk-<20>T3BlbkFJ<20>,
+// sk-proj-, sk-svcacct-, sk-admin- and the older sk-<name>-) carry the
+// marker T3BlbkFJ (base64 of "OpenAI") with at least 20 random characters
+// on each side; keys without it, or shorter, are other vendors' or fakes.
+// Project and service-account keys of 48 characters or more are still
+// accepted without the marker (their prefix is specific, and the inspection
+// scenario of the pipeline tests carries one); admin keys are not: fake
+// "sk-admin-" strings were the false positives seen on test corpora.
+func (s *Scanner) openai(buf []byte, i int) int {
+	e := runOf(buf, i+3, s.lim, &isTok)
+	body := buf[i:e]
+	if len(body) > 300 || e < s.lim && isIdent[buf[e]] {
+		return 0
+	}
+	if (hasPrefix(body, "sk-proj-") || hasPrefix(body, "sk-svcacct-")) && len(body) >= 48 && !placeholder(body[8:]) {
+		s.emit(OpenAIAPIKey, i, e, High, false, body)
+		return e
+	}
+	m := -1
+	for k := 3; k+8 <= len(body); k++ {
+		if body[k] == 'T' && string(body[k:k+8]) == "T3BlbkFJ" {
+			m = k
+			break
+		}
+	}
+	if m < 23 || len(body)-m-8 < 20 || placeholder(body[3:]) {
+		return 0
+	}
+	s.emit(OpenAIAPIKey, i, e, High, false, body)
+	return e
+}
+
+// slack checks Slack tokens of every family: xoxb- (bot), xoxp- (user),
+// xoxa- and xoxr- (workspace access and refresh), xoxs-, xoxo-, xoxc-,
+// xoxe- and xoxe.xoxb-/xoxe.xoxp- (rotation), and xapp- (app-level). A
+// token is dash-separated segments, at least one of digits (team, user or
+// version ids), ending in a random secret of eight or more characters; a
+// secret that is a placeholder or is followed by a masking character
+// ('#', '*') is rejected.
+func (s *Scanner) slack(buf []byte, i int) int {
+	b := buf[i:s.lim]
+	p := 0
+	switch {
+	case hasPrefix(b, "xoxe.xoxb-") || hasPrefix(b, "xoxe.xoxp-"):
+		p = 10
+	case hasPrefix(b, "xapp-"):
+		p = 5
+	case len(b) > 5 && b[4] == '-':
+		switch b[3] {
+		case 'b', 'p', 'a', 'r', 's', 'o', 'c', 'e':
+			p = 5
+		}
+	}
+	if p == 0 {
+		return 0
+	}
+	e := runOf(buf, i+p, s.lim, &isSlack)
+	if e-i < 24 || e < s.lim && (isIdent[buf[e]] || buf[e] == '#' || buf[e] == '*') {
+		return 0
+	}
+	digitSeg, segs, last := false, 0, i+p
+	for q := i + p; q <= e; q++ {
+		if q == e || buf[q] == '-' {
+			if q > last {
+				segs++
+				if runOf(buf, last, q, &isDigitTbl) == q {
+					digitSeg = true
+				}
+			}
+			if q < e {
+				last = q + 1
+			}
+		}
+	}
+	if segs < 2 || !digitSeg || e-last < 8 || placeholder(buf[last:e]) {
+		return 0
+	}
+	s.emit(SlackToken, i, e, High, false, buf[i:e])
+	return e
+}
+
+// slackWebhook checks the path of a Slack incoming webhook or workflow URL
+// at i, the team id after "hooks.slack.com/services/", "/workflows/" or
+// "/triggers/": segments of letters and digits separated by '/', the last
+// a secret of 20 or more characters.
+func (s *Scanner) slackWebhook(buf []byte, i int) int {
+	const host = "hooks.slack.com/"
+	ok := false
+	for _, k := range [...]string{"services/", "workflows/", "triggers/"} {
+		if i-len(host)-len(k) >= max(0, s.lo) && string(buf[i-len(k):i]) == k && string(buf[i-len(k)-len(host):i-len(k)]) == host {
+			ok = true
+		}
+	}
+	if !ok {
+		return 0
+	}
+	segs, last, q := 0, i, i
+	for {
+		e := runOf(buf, q, s.lim, &isAlnum)
+		if e == q {
+			return 0
+		}
+		segs++
+		last = q
+		q = e
+		if q+1 < s.lim && buf[q] == '/' && isAlnum[buf[q+1]] {
+			q++
+			continue
+		}
+		break
+	}
+	if segs < 3 || q-last < 20 || q < s.lim && (isIdent[buf[q]] || buf[q] == '#' || buf[q] == '*') || placeholder(buf[last:q]) {
+		return 0
+	}
+	s.emit(SlackToken, i, q, High, false, buf[i:q])
+	return q
+}
+
+// punycodeTLD reports an internationalized top-level domain in its ASCII
+// form ("xn--p1ai" for .рф).
+func punycodeTLD(t []byte) bool {
+	return len(t) >= 5 && hasFoldPrefix(t, "xn--") && runOf(t, 4, len(t), &isAlnum) == len(t)
 }

@@ -79,7 +79,11 @@ func upper(c byte) byte {
 }
 
 // iban parses an IBAN at i, compact or printed in groups of four separated
-// by single spaces, upper or lower case, and checks its length and mod 97.
+// by single spaces or dashes, upper or lower case, and checks its length,
+// BBAN structure and mod 97. A value with an IBAN's structure that fails
+// mod 97 is judged as an IBAN (not reported) and consumed whole, so its
+// digit groups are never read as a card or an Aadhaar number; the return
+// value is then the end of the value too.
 func (s *Scanner) iban(buf []byte, i int) int {
 	c0, c1 := upper(buf[i]), upper(buf[i+1])
 	if !isUpper(c0) || !isUpper(c1) {
@@ -90,6 +94,7 @@ func (s *Scanner) iban(buf []byte, i int) int {
 		return 0
 	}
 	p, n := i, 0
+	var sep byte
 	lowerCase := buf[i] >= 'a'
 	for n < L && p < s.lim {
 		c := buf[p]
@@ -103,7 +108,8 @@ func (s *Scanner) iban(buf []byte, i int) int {
 			p++
 			continue
 		}
-		if c == ' ' && n > 0 && n%4 == 0 && p+1 < s.lim && isAlnum[buf[p+1]] {
+		if (c == ' ' || c == '-') && n > 0 && n%4 == 0 && p+1 < s.lim && isAlnum[buf[p+1]] && (sep == 0 || sep == c) {
+			sep = c
 			p++
 			continue
 		}
@@ -112,8 +118,11 @@ func (s *Scanner) iban(buf []byte, i int) int {
 	if n != L || (p < s.lim && (isAlnum[buf[p]] || buf[p] == '_')) {
 		return 0
 	}
-	if !ibanValid(s.nb[:n]) || !bbanOK(string(s.nb[:2]), s.nb[4:n]) {
+	if !isDigit(s.nb[2]) || !isDigit(s.nb[3]) || !bbanOK(string(s.nb[:2]), s.nb[4:n]) {
 		return 0
+	}
+	if !ibanValid(s.nb[:n]) {
+		return p
 	}
 	s.emit(IBAN, i, p, High, false, s.nb[:n])
 	return p
@@ -125,13 +134,18 @@ func mbiLetter(c byte) bool {
 }
 
 // mbi parses a Medicare Beneficiary Identifier, compact ("1EG4TE5MK73") or
-// dashed ("1EG4-TE5-MK73"); it has no check digit, so context is required.
+// dashed ("1EG4-TE5-MK73"), in upper or lower case (one case); it has no
+// check digit, so context is required.
 func (s *Scanner) mbi(buf []byte, i, j int) int {
 	n, p := 0, i
+	var cases uint8
 	for p < s.lim && n < 11 {
 		c := buf[p]
 		if isAlnum[c] {
-			s.nb[n] = c
+			if isLetter(c) {
+				cases |= 1 << (c >> 5 & 1) // bit 0 upper, bit 1 lower
+			}
+			s.nb[n] = upper(c)
 			n++
 			p++
 			continue
@@ -145,7 +159,7 @@ func (s *Scanner) mbi(buf []byte, i, j int) int {
 	if n != 11 || (p < s.lim && isIdent[buf[p]]) {
 		return 0
 	}
-	if p-i != 11 && p-i != 13 {
+	if p-i != 11 && p-i != 13 || cases == 3 {
 		return 0
 	}
 	d := s.nb[:11]
@@ -200,9 +214,8 @@ func (s *Scanner) alphaWord(buf []byte, i, j int) int {
 			return j
 		}
 	case 9:
-		if isNINO(w) && s.ctx(buf, i, j, UKNINO) {
-			s.emit(UKNINO, i, j, Medium, false, w)
-			return j
+		if e := s.ninoAt(buf, i); e > 0 {
+			return e
 		}
 		if isDEAPrefix(w[0], w[1]) && deaValid(w[2:]) && s.ctx(buf, i, j, USDEA) {
 			s.emit(USDEA, i, j, High, false, w)
@@ -218,8 +231,10 @@ func (s *Scanner) alphaWord(buf []byte, i, j int) int {
 			return j
 		}
 	case 2:
-		if e := s.ninoSpaced(buf, i); e > 0 {
-			return e
+		if j+1 < s.lim && buf[j] == ' ' && isDigit(buf[j+1]) {
+			if e := s.ninoAt(buf, i); e > 0 {
+				return e
+			}
 		}
 	}
 	if L >= 3 && L <= 7 && icd10Category(w) {
@@ -287,24 +302,86 @@ func isNINO(w []byte) bool {
 	return true
 }
 
-// ninoSpaced handles "QQ 12 34 56 C".
-func (s *Scanner) ninoSpaced(buf []byte, i int) int {
-	b := buf[i:s.lim]
-	if len(b) < 13 || b[2] != ' ' || b[5] != ' ' || b[8] != ' ' || b[11] != ' ' {
-		return 0
-	}
+// ninoAt handles a UK National Insurance number at i, compact
+// ("QQ123456C"), spaced in pairs ("QQ 12 34 56 C") or as 2-6-1
+// ("QQ 123456 C"), in upper or lower case (one case).
+func (s *Scanner) ninoAt(buf []byte, i int) int {
 	w := s.nb[:9]
-	copy(w, b[:2])
-	copy(w[2:], b[3:5])
-	copy(w[4:], b[6:8])
-	copy(w[6:], b[9:11])
-	w[8] = b[12]
-	if len(b) > 13 && isIdent[b[13]] {
+	n, p := 0, i
+	var cases uint8
+	spaced := false
+	for p < s.lim && n < 9 {
+		c := buf[p]
+		if isAlnum[c] {
+			if isLetter(c) {
+				cases |= 1 << (c >> 5 & 1)
+			}
+			w[n] = upper(c)
+			n++
+			p++
+			continue
+		}
+		// A space after the prefix, between digit pairs, or before the
+		// suffix letter; either in every place or only around the digits.
+		if c == ' ' && (n == 2 || n == 4 || n == 6 || n == 8) && p+1 < s.lim && isAlnum[buf[p+1]] {
+			if n == 2 {
+				spaced = true
+			} else if !spaced {
+				break
+			}
+			p++
+			continue
+		}
+		break
+	}
+	if n != 9 || cases == 3 || p < s.lim && isIdent[buf[p]] {
 		return 0
 	}
-	if !isNINO(w) || !s.ctx(buf, i, i+13, UKNINO) {
+	if L := p - i; L != 9 && L != 11 && L != 13 {
 		return 0
 	}
-	s.emit(UKNINO, i, i+13, Medium, false, w)
-	return i + 13
+	if !isNINO(w) || !s.ctx(buf, i, p, UKNINO) {
+		return 0
+	}
+	s.emit(UKNINO, i, p, Medium, false, w)
+	return p
+}
+
+// lowerID handles the identifiers that are also written in lower case
+// (the word [i, j) has no upper-case letter): Medicare MBIs and UK NINOs.
+func (s *Scanner) lowerID(buf []byte, i, j int) int {
+	if isDigit(buf[i]) {
+		return s.mbi(buf, i, j)
+	}
+	return s.ninoAt(buf, i)
+}
+
+// lowerIDMaybe is the scan loop's one-line filter before lowerIDShape: the
+// word's length and the byte after it (next) fit a lower-case NINO or MBI
+// ("ab 12…", "ab123456c", "1eg4-…", "1eg4te5mk73"). It is small enough
+// to inline, so most words leave the loop without a call.
+func lowerIDMaybe(L int, kinds uint8, next byte) bool {
+	if kinds == lowerOnly {
+		return L == 2 && next == ' '
+	}
+	return L == 9 || L == 11 || L == 4 && next == '-'
+}
+
+// lowerIDShape is the cheap test the scan loop makes before lowerID: an
+// MBI-shaped word (11 characters from a digit, or 4 and a dash), a
+// NINO-shaped one (9 characters from a letter) or a two-letter word
+// followed by a space and a digit (a spaced NINO).
+func lowerIDShape(buf []byte, i, j, lim int, kinds uint8) bool {
+	L := j - i
+	if kinds == lowerOnly {
+		return L == 2 && j+1 < lim && buf[j] == ' ' && isDigit(buf[j+1])
+	}
+	if isDigit(buf[i]) {
+		// MBI: digit, letter, letter or digit, digit (then '-' and a
+		// letter when dashed).
+		return kinds != digitBit && L >= 4 && isLetter(buf[i+1]) && isDigit(buf[i+3]) &&
+			(L == 11 || L == 4 && j+1 < lim && buf[j] == '-' && isLetter(buf[j+1]))
+	}
+	// NINO: two letters, six digits, a letter.
+	return L == 9 && isLetter(buf[i+1]) && isDigit(buf[i+2]) && isLetter(buf[i+8])
 }

@@ -117,15 +117,18 @@ type Scanner struct {
 
 	// Context mask of the current candidate span, computed once for all
 	// built-in types (see ctxIndex).
-	cst, cen int
-	cmask    uint32
-	cvalid   bool
+	cst    int
+	cmask  uint32
+	cvalid bool
+	// longTok says the last secret reported a token that goes on past the
+	// view (a long JWT); region skips its rest.
+	longTok bool
 
 	tok  numTok
 	h    hit
 	nb   [maxNorm]byte
 	dec  [b64Piece*3/4 + 8]byte
-	jdec [300*3/4 + 8]byte // JWT header
+	jdec [maxSpan*3/4 + 8]byte // JWT header
 	mask [maxNorm + 8]byte
 	hm   *hmacer
 	work []byte // stream window: carry-over plus the newest chunk
@@ -216,7 +219,7 @@ func (e *Engine) ScanAll(b []byte, fn func(Match)) {
 }
 
 func (s *Scanner) scanAll(b []byte) {
-	s.region(b, 0, len(b), false)
+	s.region(b, 0, len(b), contNone)
 	s.customRegion(b, 0, len(b))
 }
 
@@ -258,7 +261,7 @@ type window struct {
 	base  int64 // stream offset of carry[0]
 	next  int   // built-in scan resumes here (relative to carry[0])
 	cnext int   // custom scan resumes here
-	inB64 bool
+	cont  uint8 // region continuation state (contB64, contTok)
 }
 
 // prepare returns the scanner's work buffer holding the carry-over; the
@@ -276,7 +279,7 @@ func (w *window) scan(s *Scanner, work []byte, final bool) {
 	}
 	s.base = w.base
 	if to > w.next {
-		w.next, w.inB64 = s.region(work, w.next, to, w.inB64)
+		w.next, w.cont = s.region(work, w.next, to, w.cont)
 	}
 	if to > w.cnext {
 		s.customRegion(work, w.cnext, to)

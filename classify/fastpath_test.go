@@ -18,8 +18,12 @@ func maskRef(b []byte) uint32 {
 		if p > 0 && isAlnum[b[p-1]] {
 			continue
 		}
-		for t := Type(0); t < numBuiltin; t++ {
-			for _, w := range builtinContext[t] {
+		for t := Type(0); t <= cardLabelBit; t++ {
+			words := cardLabels
+			if t < numBuiltin {
+				words = builtinContext[t]
+			}
+			for _, w := range words {
 				if e := foldMatch(b[p:], strings.ToLower(w)); e > 0 && (p+e >= len(b) || !isAlnum[b[p+e]]) {
 					m |= 1 << t
 				}

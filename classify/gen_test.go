@@ -430,3 +430,200 @@ func (g *gen) jwt() string {
 func (g *gen) genericKey() string {
 	return g.str(32+g.r.IntN(9), alnum)
 }
+
+// Generators for the forms of issue 12: values the detectors must find in
+// other layouts, and look-alikes that must not be reported.
+
+const hexLower = "0123456789abcdef"
+
+// offRangeCard is Luhn-valid, 15-19 digits, outside every known issuer
+// range: a card only when a card label names it.
+func (g *gen) offRangeCard() string {
+	for {
+		d := append([]byte(g.pick("0", "7", "9", "1", "84", "29")), g.digits(13+g.r.IntN(5))...)
+		fixLuhn(d)
+		if !cardBrandOK(d) && len(d) >= 15 && len(d) <= 19 {
+			return string(d)
+		}
+	}
+}
+
+// cardFailAadhaar is a 4-4-4-4 printed number that fails Luhn while one of
+// its 4-4-4 sub-windows passes Verhoeff: a sub-window must never be reported.
+func (g *gen) cardFailAadhaar() string {
+	for {
+		d := []byte(g.card())
+		if len(d) != 16 {
+			continue
+		}
+		d[15] = '0' + (d[15]-'0'+1+byte(g.r.IntN(9)))%10
+		if cardOK(d) {
+			continue
+		}
+		if !(d[0] >= '2' && verhoeff(d[:12])) && !(d[4] >= '2' && verhoeff(d[4:])) {
+			continue
+		}
+		sep := g.pick(" ", "-")
+		return string(d[:4]) + sep + string(d[4:8]) + sep + string(d[8:12]) + sep + string(d[12:])
+	}
+}
+
+// groupedIBAN prints an Italian IBAN (valid or with a wrong check) in groups
+// whose digit tail holds a card-shaped or Aadhaar-shaped run that validates.
+func (g *gen) groupedIBAN(valid bool) string {
+	for {
+		bban := g.str(1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") + string(g.digits(22))
+		s := []byte(ibanFix("IT", bban))
+		if !valid {
+			s[2] = '0' + (s[2]-'0'+1)%10
+		}
+		// digits after the first two groups: 2811 1010 0000 0123 456
+		tail := string(s[8:])
+		hit := false
+		for k := 0; k+12 <= len(tail) && k <= 12; k += 4 {
+			if tail[k] >= '2' && verhoeff([]byte(tail[k:k+12])) {
+				hit = true
+			}
+		}
+		for k := 0; k+16 <= len(tail); k += 4 {
+			if cardOK([]byte(tail[k : k+16])) {
+				hit = true
+			}
+		}
+		if !hit {
+			continue
+		}
+		var b strings.Builder
+		sep := g.pick(" ", " ", "-")
+		for i := 0; i < len(s); i += 4 {
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			b.WriteString(string(s[i:min(len(s), i+4)]))
+		}
+		return b.String()
+	}
+}
+
+// maestro12 is a Luhn-valid 12-digit Maestro-range number (an order number
+// when no card label names it).
+func (g *gen) maestro12() string {
+	for {
+		d := append([]byte(g.pick("5018", "5020", "6304")), g.digits(8)...)
+		fixLuhn(d)
+		if cardOK(d) {
+			return string(d)
+		}
+	}
+}
+
+// ssnValidNine is a 9-digit number that passes the SSN rules but not ABA.
+func (g *gen) ssnValidNine() string {
+	for {
+		d := g.digits(9)
+		if ssnValid(d) && d[0] != '9' && !abaValid(d) {
+			return string(d)
+		}
+	}
+}
+
+func (g *gen) jwtLong() string {
+	h := b64url(`{"alg":"RS256","typ":"JWT","kid":"` + g.str(20, alnum) + `"}`)
+	var claims strings.Builder
+	claims.WriteString(`{"sub":"` + fmt.Sprint(g.r.IntN(1e6)) + `"`)
+	for claims.Len() < 500+g.r.IntN(1500) {
+		fmt.Fprintf(&claims, `,"%s":"%s"`, g.str(6, "abcdefghijklmnop"), g.str(24, alnum))
+	}
+	claims.WriteString("}")
+	return h + "." + b64url(claims.String()) + "." + g.str(342, alnum+"-_")
+}
+
+func (g *gen) jwtSpaced() string {
+	h := b64url("{\n  \"alg\": \"" + g.pick("HS256", "RS256") + "\",\n  \"typ\": \"JWT\"\n}")
+	if g.r.IntN(2) == 0 {
+		h = b64url(`{ "alg": "ES256", "typ": "JWT" }`)
+	}
+	p := b64url(fmt.Sprintf("{\n  \"sub\": \"%d\",\n  \"iat\": %d\n}", g.r.IntN(1e6), 1700000000+g.r.IntN(1e7)))
+	return h + "." + p + "." + g.str(43, alnum+"-_")
+}
+
+func (g *gen) slackWebhook() string {
+	return "https://hooks.slack.com/services/T" + g.str(8+g.r.IntN(3), "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") +
+		"/B" + g.str(8+g.r.IntN(3), "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") + "/" + g.str(24, alnum)
+}
+
+// slackAny returns a token of one of the Slack families.
+func (g *gen) slackAny() string {
+	d := func(n int) string { return string(g.digits(n)) }
+	switch g.r.IntN(6) {
+	case 0:
+		return "xoxp-" + d(12) + "-" + d(12) + "-" + d(13) + "-" + g.str(32, hexLower)
+	case 1:
+		return "xoxa-2-" + d(12) + "-" + d(13) + "-" + g.str(64, hexLower)
+	case 2:
+		return "xoxr-" + d(12) + "-" + d(13) + "-" + g.str(32, alnum)
+	case 3:
+		return "xapp-1-A" + g.str(10, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") + "-" + d(13) + "-" + g.str(64, hexLower)
+	case 4:
+		return "xoxe.xoxp-1-" + g.str(150, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+	}
+	return "xoxs-" + d(12) + "-" + d(12) + "-" + d(13) + "-" + g.str(64, hexLower)
+}
+
+func (g *gen) awsAnyPrefix() string {
+	return g.pick("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA") +
+		g.str(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+}
+
+func (g *gen) openaiNamed() string {
+	return "sk-" + g.pick("None", "myservice", "prod-app", "batch") + "-" + g.str(20+g.r.IntN(40), alnum) + "T3BlbkFJ" + g.str(20+g.r.IntN(40), alnum)
+}
+
+// genericForm returns a document assigning a generated key under a
+// credential-like name in one of many syntaxes, and the value's offsets.
+func (g *gen) genericForm() (string, int, int) {
+	v := g.genericKey()
+	names := []string{"apiToken", "clientSecret", "accessToken", "authToken", "secretKey", "privateToken", "ApiKey",
+		"some_api_token_123", "db_password", "password", "passwd", "credentials", "SMTP_PASSWORD", "stripeApiKey", "app_secret_2",
+		"x-auth-token", "api.key", "service_api_key_prod"}
+	n := names[g.r.IntN(len(names))]
+	var pre, post string
+	switch g.r.IntN(9) {
+	case 0:
+		pre, post = n+` := "`, `"`+"\n"
+	case 1:
+		pre, post = `'`+n+`' => '`, `',`+"\n"
+	case 2:
+		pre, post = envName(n)+" ?= ", "\n"
+	case 3:
+		pre, post = `$`+strings.ToLower(envName(n))+` .= "`, `";`+"\n"
+	case 4:
+		pre, post = "  "+n+": ", "\n  region: eu-west-1\n"
+	case 5:
+		pre, post = `{"`+n+`": "`, `", "ttl": 300}`
+	case 6:
+		pre, post = n+" = '", "'\n"
+	case 7:
+		pre, post = "export "+envName(n)+`="`, `"`+"\n"
+	default:
+		pre, post = `config.`+n+` = "`, `";`
+	}
+	return pre + v + post, len(pre), len(pre) + len(v)
+}
+
+// envName spells a field name as an environment variable (apiToken ->
+// API_TOKEN, x-auth-token -> X_AUTH_TOKEN).
+func envName(n string) string {
+	var b strings.Builder
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if c == '.' || c == '-' {
+			c = '_'
+		}
+		if isUpper(c) && i > 0 && !isUpper(n[i-1]) && n[i-1] != '_' {
+			b.WriteByte('_')
+		}
+		b.WriteByte(upper(c))
+	}
+	return b.String()
+}

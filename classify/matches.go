@@ -34,7 +34,7 @@ func (w *window) sync(s *Scanner, work []byte) {
 	s.base = w.base
 	to := len(work)
 	if to > w.next {
-		w.next, w.inB64 = s.region(work, w.next, to, w.inB64)
+		w.next, w.cont = s.region(work, w.next, to, w.cont)
 	}
 	if to > w.cnext {
 		s.customRegion(work, w.cnext, to)

@@ -29,15 +29,21 @@ const (
 // region scans the candidates whose trigger byte lies in [from, to) of buf
 // and returns where the next region resumes. Every decision about a
 // candidate at i uses only buf[i-back : i+hold], which is what makes the
-// result independent of how a stream was split. inB64 says that from is the
-// start of a continuation piece of a base64 run; the return value says
-// whether the next region starts on one.
-func (s *Scanner) region(buf []byte, from, to int, inB64 bool) (next int, nextB64 bool) {
+// result independent of how a stream was split. cont says what from
+// continues: the next piece of a base64 run (contB64), the rest of a token
+// longer than a view that was already reported (contTok), or nothing; the
+// second return value says the same of the next region.
+func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCont uint8) {
 	i := from
-	if inB64 && i < to {
-		i, nextB64 = s.b64Run(buf, i, to)
-		if nextB64 {
-			return i, true
+	switch {
+	case cont == contB64 && i < to:
+		var more bool
+		if i, more = s.b64Run(buf, i, to); more {
+			return i, contB64
+		}
+	case cont == contTok:
+		if i = skipTok(buf, i, to); i == to {
+			return i, contTok
 		}
 	}
 	for i < to {
@@ -86,7 +92,8 @@ func (s *Scanner) region(buf []byte, from, to int, inB64 bool) (next int, nextB6
 							i = j
 							continue
 						}
-					} else if next != '+' && next != '/' && (kinds == lowerOnly || isDigit(buf[i]) || (j-i < 15 && j-i != 4)) {
+					} else if next != '+' && next != '/' && (kinds == lowerOnly || isDigit(buf[i]) || (j-i < 15 && j-i != 4)) &&
+						!lowerIDMaybe(j-i, kinds, next) {
 						i = j
 						continue
 					}
@@ -94,7 +101,15 @@ func (s *Scanner) region(buf []byte, from, to int, inB64 bool) (next int, nextB6
 				i, b64 = s.wordKinds(buf, i, j, lim, kinds, to)
 			}
 			if b64 {
-				return i, true
+				if !s.longTok {
+					return i, contB64
+				}
+				// A token longer than the view (a JWT) was reported from
+				// its start; its rest is no candidate.
+				s.longTok = false
+				if i = skipTok(buf, i, to); i == to {
+					return i, contTok
+				}
 			}
 			continue
 		}
@@ -113,7 +128,22 @@ func (s *Scanner) region(buf []byte, from, to int, inB64 bool) (next int, nextB6
 			i++
 		}
 	}
-	return i, false
+	return i, contNone
+}
+
+// Continuation states of region.
+const (
+	contNone uint8 = iota
+	contB64
+	contTok
+)
+
+// skipTok skips the rest of a long token: base64url characters and dots.
+func skipTok(buf []byte, i, to int) int {
+	for i < to && (isB64URL[buf[i]] || buf[i] == '.') {
+		i++
+	}
+	return i
 }
 
 // escapedBefore reports a JSON or C escape (\n, \t, \r) right before i in
@@ -133,20 +163,110 @@ func (s *Scanner) view(buf []byte, i int) {
 	s.cvalid = false
 }
 
-// ctx reports whether type t's context words occur within the window around
-// [st, en), limited to the candidate's view.
+// ctx reports whether a context word of type t labels the candidate that
+// starts at st (en, its end, is not looked at: a label precedes its value).
+// The label is found by labelMask; it is computed once per candidate and
+// serves every type the candidate may be.
 func (s *Scanner) ctx(buf []byte, st, en int, t Type) bool {
-	if !s.cvalid || s.cst != st || s.cen != en {
-		w := s.e.win
-		a := max(s.lo, st-w)
-		b := min(s.lim, en+w)
-		s.cmask = 0
-		if a <= st && b >= en {
-			s.cmask = s.e.ctxAll.mask(buf[a:st]) | s.e.ctxAll.mask(buf[en:b])
-		}
-		s.cst, s.cen, s.cvalid = st, en, true
+	_ = en
+	if !s.cvalid || s.cst != st {
+		s.cmask = s.labelMask(buf, st)
+		s.cst, s.cvalid = st, true
 	}
 	return s.cmask&(1<<t) != 0
+}
+
+// ctxBit is ctx for a ctxIndex bit that is not a type (cardLabelBit).
+func (s *Scanner) ctxBit(buf []byte, st int, bit Type) bool {
+	return s.ctx(buf, st, st, bit)
+}
+
+// labelStop marks bytes that end a label when it is read backwards from its
+// value: line breaks, the separators of records, pairs and list items, and
+// the assignment of the pair before ("a=1 ssn=", "x: y, ssn:").
+var labelStop = func() (t [256]bool) {
+	for _, c := range []byte("\n\r\t,;&|{}[]:=?") {
+		t[c] = true
+	}
+	return t
+}()
+
+// labelMask returns the types whose context words label the value at st:
+// the words on the same line before it, back to the previous separator of
+// pairs, records or list items ("ssn: ", `"ssn":"`, "ssn=", "Social Security
+// No. ", a CSV cell or a header name), never across a line break or across
+// another value (a word with three or more digits). When the label ends at
+// an opening brace or bracket, the key that names that object or list
+// labels the value as well (`"passport": {"number": "..."}`). It looks at
+// most the context window back, within the candidate's view.
+func (s *Scanner) labelMask(buf []byte, st int) uint32 {
+	lo := max(s.lo, st-s.e.win)
+	p := st
+	// The separator between the label and the value.
+	for p > lo && !isAlnum[buf[p-1]] {
+		if c := buf[p-1]; c == '\n' || c == '\r' {
+			return 0
+		}
+		p--
+	}
+	a, stop := labelStart(buf, p, lo)
+	m := s.e.ctxAll.mask(buf[a:st])
+	if stop > lo && (buf[stop-1] == '{' || buf[stop-1] == '[') {
+		// The key of the enclosing object or list: skip `{`, spaces,
+		// ':' or '=', quotes, then read one label.
+		q := stop - 1
+		for q > lo && (buf[q-1] == ' ' || buf[q-1] == '\t') {
+			q--
+		}
+		if q > lo && (buf[q-1] == ':' || buf[q-1] == '=') {
+			q--
+			for q > lo && (buf[q-1] == ' ' || buf[q-1] == '"' || buf[q-1] == '\'') {
+				q--
+			}
+			if q > lo && isAlnum[buf[q-1]] {
+				pa, _ := labelStart(buf, q, lo)
+				m |= s.e.ctxAll.mask(buf[pa:q])
+			}
+		}
+	}
+	return m
+}
+
+// labelStart reads a label backwards from p (just after its last word) and
+// returns where it starts and where reading stopped (the label's first byte,
+// or the stop byte's position plus one).
+func labelStart(buf []byte, p, lo int) (start, stop int) {
+	a := p
+	for p > lo {
+		c := buf[p-1]
+		if isAlnum[c] {
+			q, digits := p, 0
+			for q > lo && isAlnum[buf[q-1]] {
+				q--
+				if isDigit(buf[q]) {
+					digits++
+				}
+			}
+			if q > 0 && buf[q-1] == '\\' && (buf[q] == 'n' || buf[q] == 'r' || buf[q] == 't') {
+				// An escaped line break or tab in undecoded text: the
+				// label starts after its letter.
+				if q+1 < p {
+					a = q + 1
+				}
+				return a, q
+			}
+			if digits >= 3 {
+				return a, p // another value
+			}
+			a, p = q, q
+			continue
+		}
+		if labelStop[c] {
+			return a, p
+		}
+		p--
+	}
+	return a, p
 }
 
 func (s *Scanner) ctxWin(buf []byte, st, en int, t Type, w int) bool {
@@ -228,6 +348,12 @@ func (s *Scanner) wordKinds(buf []byte, i, j, lim int, kinds uint8, to int) (int
 				s.view(buf, i)
 				return s.maybeB64(buf, i, j, to, kinds)
 			}
+			if j < lim && lowerIDMaybe(j-i, kinds, buf[j]) && lowerIDShape(buf, i, j, lim, kinds) {
+				s.view(buf, i)
+				if e := s.lowerID(buf, i, j); e > 0 {
+					return e, false
+				}
+			}
 			return j, false
 		}
 	case digitBit:
@@ -242,7 +368,7 @@ func (s *Scanner) wordKinds(buf []byte, i, j, lim int, kinds uint8, to int) (int
 		switch c {
 		case 'g', 's', 'r', 'x':
 			if e := s.secret(buf, i, j); e > 0 {
-				return e, false
+				return e, s.longTok
 			}
 		}
 		if kinds&digitBit != 0 && (j-i >= 15 || j-i == 4) && !isDigit(c) {
@@ -250,10 +376,15 @@ func (s *Scanner) wordKinds(buf []byte, i, j, lim int, kinds uint8, to int) (int
 				return e, false
 			}
 		}
+		if lowerIDShape(buf, i, j, lim, kinds) {
+			if e := s.lowerID(buf, i, j); e > 0 {
+				return e, false
+			}
+		}
 		return s.maybeB64(buf, i, j, to, kinds)
 	}
 	if e := s.secret(buf, i, j); e > 0 {
-		return e, false
+		return e, s.longTok // a long token continues like a base64 run
 	}
 	if isDigit(c) {
 		if e := s.mbi(buf, i, j); e > 0 {
@@ -291,10 +422,26 @@ func (s *Scanner) maybeB64(buf []byte, i, j, to int, kinds uint8) (int, bool) {
 	for e < s.lim && e-i < s.e.minB64 && isB64[buf[e]] {
 		e++
 	}
-	if e-i < s.e.minB64 {
+	if e-i < s.e.minB64 || urlPath(buf, i, s.lo) {
 		return j, false
 	}
 	return s.b64Run(buf, i, to)
+}
+
+// urlPath reports whether i lies in the path of a URL ("://" before it in
+// the same token, no '?' or '=' between): letters and slashes there are
+// path segments ("hooks.slack.com/services/T0.../B.../..."), not a base64
+// blob, and each is scanned as a word.
+func urlPath(buf []byte, i, lo int) bool {
+	for p := i - 1; p >= lo+2 && i-p < 96; p-- {
+		switch c := buf[p]; {
+		case c == '/' && buf[p-1] == '/' && buf[p-2] == ':':
+			return true
+		case c <= ' ' || c == '"' || c == '\'' || c == '?' || c == '=' || c == '<' || c == '>' || c >= 0x7f:
+			return false
+		}
+	}
+	return false
 }
 
 // b64Run decodes a base64 blob piece by piece starting at i (a blob start,
@@ -370,7 +517,8 @@ func (s *Scanner) decodePiece(src []byte, base int, last bool) {
 	if !last {
 		s.decAccept = b64Step / 4 * 3
 	}
-	s.region(s.dec[:dn], 0, dn, false)
+	s.region(s.dec[:dn], 0, dn, contNone)
+	s.longTok = false
 	s.depth = 0
 	s.lo, s.lim = saveLo, saveLim
 }
