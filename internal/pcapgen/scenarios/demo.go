@@ -18,7 +18,7 @@ var (
 	DemoSSN    = "536-22-8741"
 	DemoEmail  = "jane.doe@example.com"
 	DemoIBAN   = "GB82WEST12345698765432"
-	DemoAWSKey = "AKIAIOSFODNN7EXAMPLE"
+	DemoAWSKey = "AKIAZ4QW7RXV2HMB6KTN" // made up, not AWS's documentation example (which detectors reject)
 )
 
 // Demo is what `go run ./cmd/tapdlp replay testdata/pcap/demo.pcap` shows:
