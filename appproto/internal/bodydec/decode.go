@@ -423,3 +423,7 @@ func (d *Decoder) Active() bool { return d.active }
 // Failed reports whether decoding stopped early: a stage failed or the Sink
 // refused more output. The rest of the body should be skipped.
 func (d *Decoder) Failed() bool { return d.failed }
+
+// Ended reports whether the outermost coded stream has ended (a gzip or
+// deflate stream's final block was read): more input would be ignored.
+func (d *Decoder) Ended() bool { return d.n > 0 && d.stages[0].done }
