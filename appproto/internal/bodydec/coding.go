@@ -19,7 +19,7 @@ type Coding uint8
 const (
 	CodingNone Coding = iota
 	CodingGzip
-	CodingDeflate    // zlib-wrapped, raw deflate accepted (servers send both)
+	CodingDeflate // zlib-wrapped, raw deflate accepted (servers send both)
 	CodingZstd
 	CodingBrotli
 	CodingRawDeflate // RFC 1951 without a zlib header (WebSocket)
