@@ -167,10 +167,24 @@ func (g *grpcRoute) Body(m *http2.Message, data []byte) {
 			g.msgs[side]++
 			g.flags |= msg.Flags
 			WalkText(b, 8, func(text []byte) { g.texts[side] = append(g.texts[side], string(text)) })
+			if os.Getenv("TAPDLP_GEN_CORPUS") == "1" && msg.Seq == 1 {
+				writeSeed(g.t, "FuzzWalkText", fmt.Sprintf("real-%d-%v", m.StreamID, side), fmt.Sprintf("[]byte(%q)\n", b))
+			}
 		}))
 		g.readers[k(m)] = r
 	}
+	if os.Getenv("TAPDLP_GEN_CORPUS") == "1" && m.StreamID <= 3 {
+		writeSeed(g.t, "FuzzReader", fmt.Sprintf("real-%d-%v-%d", m.StreamID, m.Side, g.enc[k(m)]), fmt.Sprintf("[]byte(%q)\nuint8(%d)\n", data[:min(len(data), 8<<10)], g.enc[k(m)]))
+	}
 	r.Feed(data)
+}
+
+func writeSeed(t testing.TB, target, name, values string) {
+	dir := filepath.Join("testdata", "fuzz", target)
+	os.MkdirAll(dir, 0o755)
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("go test fuzz v1\n"+values), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (g *grpcRoute) End(m *http2.Message) {
