@@ -253,7 +253,9 @@ func (c *Conn) Gap(side Side, n int) {
 		c.stats.Gaps.Add(1)
 		if hf := c.halfFor(d, d.sid, false); hf != nil {
 			hf.m.Flags |= FlagGap
-			hf.stopDecoding()
+			if hf.dec.Active() {
+				hf.stopDecoding() // a coded stream cannot skip bytes
+			}
 		}
 		d.region -= n
 		d.left -= n

@@ -426,8 +426,20 @@ func (p *Parser) unmask(dst, src []byte) {
 	if !p.masked {
 		return
 	}
-	for i := range dst[:len(src)] {
-		dst[i] ^= p.mask[(p.moff+i)&3]
+	d := dst[:len(src)]
+	// Eight bytes at a time: the key rotated to the current offset,
+	// repeated twice, XORed as one word.
+	var k [8]byte
+	for i := range k {
+		k[i] = p.mask[(p.moff+i)&3]
+	}
+	k64 := binary.LittleEndian.Uint64(k[:])
+	i := 0
+	for ; i+8 <= len(d); i += 8 {
+		binary.LittleEndian.PutUint64(d[i:], binary.LittleEndian.Uint64(d[i:])^k64)
+	}
+	for ; i < len(d); i++ {
+		d[i] ^= k[i&7]
 	}
 	p.moff = (p.moff + len(src)) & 3
 }
