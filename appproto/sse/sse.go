@@ -254,6 +254,7 @@ func (p *Parser) value(v []byte) {
 				return
 			}
 			p.retryAcc = p.retryAcc*10 + int(c-'0')
+			p.nval++
 		}
 	}
 }
@@ -304,7 +305,7 @@ func (p *Parser) finishField() {
 			p.ev.Flags |= FlagFieldCut
 		}
 	case fRetry:
-		if p.retryOK && p.nname > 0 {
+		if p.retryOK && p.nval > 0 { // only ASCII digits, at least one
 			p.ev.Retry = p.retryAcc
 		}
 	}

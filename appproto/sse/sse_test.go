@@ -58,6 +58,7 @@ func TestParser(t *testing.T) {
 		{"no data, no event", "event: ping\n\ndata: q\n\n", []string{`1|||-1|"q"|0`}},
 		{"id persists", "id: 1\ndata: a\n\ndata: b\n\n", []string{`1||1|-1|"a"|0`, `2||1|-1|"b"|0`}},
 		{"bad retry ignored", "retry: 12x\ndata: a\n\n", []string{`1|||-1|"a"|0`}},
+		{"empty retry ignored", "retry:\nretry\ndata: a\n\n", []string{`1|||-1|"a"|0`}},
 		{"no colon", "data\ndata\n\n", []string{`1|||-1|"\n"|0`}},
 		{"bom", "\xef\xbb\xbfdata: a\n\n", []string{`1|||-1|"a"|0`}},
 		{"unterminated", "data: tail", []string{`1|||-1|"tail"|2`}},
