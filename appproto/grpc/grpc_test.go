@@ -220,3 +220,19 @@ func BenchmarkReaderWalk(b *testing.B) {
 		}
 	}
 }
+
+// TestReaderAllocs: uncompressed messages split across frames cost no
+// allocation once the buffer has grown.
+func TestReaderAllocs(t *testing.T) {
+	in := prefixed(false, bytes.Repeat([]byte("m"), 5000))
+	r := NewReader(bodydec.CodingNone, Config{}, handlerFunc(func(*Message, []byte) {}))
+	if n := testing.AllocsPerRun(100, func() {
+		for p := in; len(p) > 0; {
+			k := min(len(p), 1448)
+			r.Feed(p[:k])
+			p = p[k:]
+		}
+	}); n != 0 {
+		t.Errorf("%.1f allocations per message", n)
+	}
+}

@@ -179,3 +179,31 @@ func TestRealSSE(t *testing.T) {
 		t.Errorf("events: %q", route.rec.events)
 	}
 }
+
+type nopH struct{ n int }
+
+func (h *nopH) Data(_ *Event, b []byte) { h.n += len(b) }
+func (h *nopH) End(*Event)              {}
+
+// TestAllocs: events cost no allocation.
+func TestAllocs(t *testing.T) {
+	in := []byte("event: delta\r\nid: 42\r\ndata: {\"choices\":[{\"delta\":{\"content\":\"hello\"}}]}\r\n\r\n: ping\n\n")
+	p := NewParser(Config{}, &nopH{})
+	if n := testing.AllocsPerRun(200, func() { p.Feed(in[:17]); p.Feed(in[17:]) }); n != 0 {
+		t.Errorf("%.1f allocations per event", n)
+	}
+}
+
+func BenchmarkEvents(b *testing.B) {
+	in := []byte(strings.Repeat("event: delta\nid: 42\ndata: {\"choices\":[{\"delta\":{\"content\":\"hello world\"}}]}\n\n", 200))
+	p := NewParser(Config{}, &nopH{})
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for range b.N {
+		for c := in; len(c) > 0; {
+			n := min(len(c), 1448)
+			p.Feed(c[:n])
+			c = c[n:]
+		}
+	}
+}
