@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 x/net/http2's h2c server and client are deliberate: they are the independent implementation the parser is tested against.
+
 package http2
 
 import (
