@@ -13,9 +13,12 @@ import (
 
 	ggrpc "google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/klauspost/compress/snappy"
 
 	"github.com/tapdlp/tapdlp/appproto/http2"
 	"github.com/tapdlp/tapdlp/appproto/internal/bodydec"
@@ -55,6 +58,20 @@ var vaultDesc = ggrpc.ServiceDesc{
 		}
 	}}},
 }
+
+// snappyCompressor is what gRPC's "snappy" is in practice: grpc-go ships
+// none, and the Go (mostynb/go-grpc-compression), Java (xerial
+// SnappyFramed*) and Vert.x (netty SnappyFrame*) compressors all write the
+// snappy framing format, as this one does.
+type snappyCompressor struct{}
+
+func (snappyCompressor) Name() string { return "snappy" }
+func (snappyCompressor) Compress(w io.Writer) (io.WriteCloser, error) {
+	return snappy.NewBufferedWriter(w), nil
+}
+func (snappyCompressor) Decompress(r io.Reader) (io.Reader, error) { return snappy.NewReader(r), nil }
+
+func init() { encoding.RegisterCompressor(snappyCompressor{}) }
 
 func recordGRPC(t testing.TB, compressor string) []tapconn.Chunk {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -138,6 +155,7 @@ type grpcRoute struct {
 	paths   map[uint32]string
 	texts   [2][]string
 	msgs    [2]int
+	packed  int // messages with the compressed flag
 	flags   Flags
 }
 
@@ -166,6 +184,9 @@ func (g *grpcRoute) Body(m *http2.Message, data []byte) {
 		r = NewReader(g.enc[k(m)], Config{}, handlerFunc(func(msg *Message, b []byte) {
 			g.msgs[side]++
 			g.flags |= msg.Flags
+			if msg.Compressed {
+				g.packed++
+			}
 			WalkText(b, 8, func(text []byte) { g.texts[side] = append(g.texts[side], string(text)) })
 			if os.Getenv("TAPDLP_GEN_CORPUS") == "1" && msg.Seq == 1 {
 				writeSeed(g.t, "FuzzWalkText", fmt.Sprintf("real-%d-%v", m.StreamID, side), fmt.Sprintf("[]byte(%q)\n", b))
@@ -202,7 +223,7 @@ type handlerFunc func(*Message, []byte)
 func (f handlerFunc) Message(m *Message, b []byte) { f(m, b) }
 
 func TestRealGRPC(t *testing.T) {
-	for _, comp := range []string{"", "gzip"} {
+	for _, comp := range []string{"", "gzip", "snappy"} {
 		t.Run("compressor="+comp, func(t *testing.T) {
 			chunks := recordGRPC(t, comp)
 			pcap := filepath.Join(t.TempDir(), "grpc.pcap")
@@ -243,6 +264,9 @@ func TestRealGRPC(t *testing.T) {
 			}
 			if g.msgs[http2.Request] != 7 || g.msgs[http2.Response] != 7 || g.flags != 0 {
 				t.Errorf("messages %v flags %x", g.msgs, g.flags)
+			}
+			if want := map[string]int{"": 0, "gzip": 14, "snappy": 14}[comp]; g.packed != want {
+				t.Errorf("%d compressed messages, want %d", g.packed, want)
 			}
 			count := func(side http2.Side, v string) (n int) {
 				for _, s := range g.texts[side] {
