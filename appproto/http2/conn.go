@@ -129,9 +129,10 @@ func (c *Conn) Reset(cfg Config, h Handler) {
 		d.tableMax = min(initialTableSize, c.cfg.MaxTableSize)
 		d.maxList = c.cfg.MaxHeaderList
 		d.dec = hpack.NewDecoder(d.tableMax, d.emit)
-		// No single string may exceed the list bound; it also bounds
-		// what hpack buffers for a field split across frames.
-		d.dec.SetMaxStringLength(c.cfg.MaxHeaderList)
+		// A string longer than an encoded block can hold (with Huffman's
+		// 8/5 at most) is hostile; the bound also caps what hpack buffers
+		// for a field split across frames.
+		d.dec.SetMaxStringLength(c.cfg.MaxHeaderBlock * 2)
 	}
 	c.dirs[Request].st = stPreface
 }
@@ -485,18 +486,16 @@ func (c *Conn) beginBlock(d *dir, sid uint32, push bool, promised uint32) {
 	d.blockEnd = !push && d.flags&flagEndStream != 0
 	d.blockLen, d.listLen, d.cut = 0, 0, false
 	d.fields, d.arena = d.fields[:0], d.arena[:0]
-	d.dec.SetEmitEnabled(true)
 }
 
 // emit is the HPACK callback: it keeps fields within the list bound.
 func (d *dir) emit(f hpack.HeaderField) {
-	if d.cut {
-		return
-	}
 	size := len(f.Name) + len(f.Value) + 32
 	if d.listLen+size > d.maxList {
+		// Drop this field but keep the ones that still fit: one huge
+		// cookie must not hide the content-type after it. Indexed
+		// repetitions (the HPACK bomb) cost a callback each, no copy.
 		d.cut = true
-		d.dec.SetEmitEnabled(false)
 		return
 	}
 	d.listLen += size

@@ -271,3 +271,17 @@ func (h *nopHandler) Header(*Message, []byte, []byte) {}
 func (h *nopHandler) Body(m *Message, b []byte)       { h.n += int64(len(b)) }
 func (h *nopHandler) End(*Message)                    {}
 func (h *nopHandler) Stop(Side, Reason)               {}
+
+// TestHugeField: one field larger than the list bound is dropped; the
+// fields after it are kept.
+func TestHugeField(t *testing.T) {
+	cw := newWire(true)
+	cw.headers(1, true, append(req("/big"), "cookie", strings.Repeat("c", 100<<10), "content-type", "application/json")...)
+	r, _ := run(t, Config{}, cw.buf.Bytes(), nil)
+	if len(r.stops) != 0 || len(r.msgs) != 1 {
+		t.Fatalf("stops %v msgs %d", r.stops, len(r.msgs))
+	}
+	if m := r.msgs[0]; m.ctype != "application/json" || !m.flags.Has(FlagHeadersCut) || len(m.headers) != 5 {
+		t.Errorf("ctype %q flags %x headers %d", m.ctype, m.flags, len(m.headers))
+	}
+}

@@ -60,8 +60,8 @@ type Config struct {
 	MaxTableSize uint32
 	// MaxHeaderList bounds one decoded header list, counted as RFC 9113's
 	// SETTINGS_MAX_HEADER_LIST_SIZE (name + value + 32 per field; default
-	// 64 KiB). Fields past it are decoded (to keep HPACK in step) but
-	// dropped (FlagHeadersCut).
+	// 64 KiB). Fields that do not fit are decoded (to keep HPACK in step)
+	// but dropped (FlagHeadersCut); later ones that fit are kept.
 	MaxHeaderList int
 	// MaxHeaderBlock bounds one encoded header block, HEADERS plus its
 	// CONTINUATIONs (default 256 KiB); beyond it the direction stops.
