@@ -26,6 +26,12 @@ var allowed = map[string][]string{
 	"appproto/tls":               {},
 	"appproto/quic":              {"appproto/tls"},
 	"appproto/internal/pcaptest": {},
+	"appproto/http2":             {"appproto/internal/bodydec"},
+	"appproto/websocket":         {"appproto/internal/bodydec"},
+	"appproto/grpc":              {"appproto/internal/bodydec"},
+	"appproto/sse":               {},
+	"appproto/internal/bodydec":  {},
+	"appproto/internal/tapconn":  {"appproto/internal/pcaptest", "internal/pcapgen"},
 	// demux is the only package that knows the parsers; pipeline knows only demux.
 	"appproto/demux": {"appproto/dns", "appproto/http", "appproto/tls", "appproto/quic", "reassembly", "capture", "record"},
 	"destinations":   {"record", "internal/lru"},
