@@ -199,7 +199,7 @@ func (f *Flow) mark(r Reason) {
 
 // stopped: the flow will decrypt nothing more.
 func (f *Flow) stopped() bool {
-	return f.reason >= ReasonUnsupportedVersion ||
+	return f.reason == ReasonUnsupportedVersion || f.reason == ReasonUnsupportedSuite ||
 		(f.dir[0].phase == phaseDead && f.dir[1].phase == phaseDead)
 }
 

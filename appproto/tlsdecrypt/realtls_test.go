@@ -179,6 +179,9 @@ type exchangeCase struct {
 	hrr      bool // server curve the client has no key share for
 	wantID   uint16
 	requests []string // bodies
+	// proxy, when set, is started in front of the server; the client
+	// dials it.
+	proxy func(t *testing.T, target string, rec *recorder) net.Listener
 }
 
 type seenReq struct {
@@ -228,9 +231,15 @@ func runExchange(t *testing.T, tc exchangeCase) (*recorder, []seenReq) {
 	defer tr.CloseIdleConnections()
 	cl := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	url := "https://api.example.test:" + strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port) + "/v1/chat/completions"
+	dialTo := srv.Listener.Addr().String()
+	if tc.proxy != nil {
+		ln := tc.proxy(t, dialTo, rec)
+		defer ln.Close()
+		dialTo = ln.Addr().String()
+	}
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer
-		return d.DialContext(ctx, "tcp", srv.Listener.Addr().String())
+		return d.DialContext(ctx, "tcp", dialTo)
 	}
 	for _, body := range tc.requests {
 		resp, err := cl.Post(url, "application/json", strings.NewReader(body))
