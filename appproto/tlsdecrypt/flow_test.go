@@ -279,7 +279,7 @@ func TestSteadyStateAllocs(t *testing.T) {
 		hc.seq = f.dir[0].hc.seq
 		recs := make([][]byte, 200)
 		for i := range recs {
-			recs[i] = sealRecord(&hc, bytes.Repeat([]byte{'a'}, 4000))
+			recs[i] = sealRecord(&hc, 23, bytes.Repeat([]byte{'a'}, 4000))
 		}
 		i := 0
 		allocs := testing.AllocsPerRun(100, func() {
@@ -300,14 +300,13 @@ func (d *discard) Plaintext(_ bool, b []byte) { d.n += len(b) }
 
 // sealRecord encrypts an application data record (test helper, the inverse
 // of open).
-func sealRecord(hc *halfConn, pt []byte) []byte {
+func sealRecord(hc *halfConn, typ byte, pt []byte) []byte {
 	if hc.s.tls13 {
-		return hc.seal13(append(bytes.Clone(pt), 23))
+		return hc.seal13(append(bytes.Clone(pt), typ))
 	}
-	hdr := []byte{23, 3, 3, 0, 0}
-	tag := hc.aead.Overhead()
+	hdr := []byte{typ, 3, 3, 0, 0}
 	var body []byte
-	var ad []byte = hc.ad12(23, 0x0303, len(pt))
+	ad := hc.ad12(typ, 0x0303, len(pt))
 	if hc.s.kind == aesGCM {
 		explicit := make([]byte, 8)
 		explicit[7] = byte(hc.seq)
@@ -320,7 +319,6 @@ func sealRecord(hc *halfConn, pt []byte) []byte {
 		xorSeq(&hc.nonce, hc.seq)
 		body = hc.aead.Seal(nil, hc.nonce[:], pt, ad)
 	}
-	_ = tag
 	hc.seq++
 	hdr[3], hdr[4] = byte(len(body)>>8), byte(len(body))
 	return append(hdr, body...)
