@@ -249,11 +249,11 @@ func TestNotAI(t *testing.T) {
 		{Method: "GET", Host: "api.openai.com", Path: "/v1/models"},
 		{Method: "GET", Host: "api.openai.com", Path: "/v1/chat/completions"},
 		{Method: "POST", Host: "api.openai.com", Path: "/v1/chat/completions", Body: []byte("not json")},
-		{Method: "POST", Host: "api.openai.com", Path: "/v1/chat/completions", Body: []byte(`{"model":"x",`)},             // cut short, not marked truncated
-		{Method: "POST", Host: "api.openai.com", Path: "/v1/chat/completions", Body: []byte(`{"model":"x"} trailing`)},    // trailing garbage
-		{Method: "POST", Host: "api.openai.com", Path: "/v1/chat/completions", Body: []byte(`["an","array"]`)},            // not an object
-		{Method: "POST", Host: "example.com", Path: "/upload", Body: []byte(`{"messages":[{"content":"x"}]}`)},            // unknown path
-		{Method: "POST", Host: "s3.amazonaws.com", Path: "/model/x/invoke", Body: []byte(`{"prompt":"x"}`)},               // Bedrock path, not Bedrock
+		{Method: "POST", Host: "api.openai.com", Path: "/v1/chat/completions", Body: []byte(`{"model":"x",`)},            // cut short, not marked truncated
+		{Method: "POST", Host: "api.openai.com", Path: "/v1/chat/completions", Body: []byte(`{"model":"x"} trailing`)},   // trailing garbage
+		{Method: "POST", Host: "api.openai.com", Path: "/v1/chat/completions", Body: []byte(`["an","array"]`)},           // not an object
+		{Method: "POST", Host: "example.com", Path: "/upload", Body: []byte(`{"messages":[{"content":"x"}]}`)},           // unknown path
+		{Method: "POST", Host: "s3.amazonaws.com", Path: "/model/x/invoke", Body: []byte(`{"prompt":"x"}`)},              // Bedrock path, not Bedrock
 		{Method: "POST", Host: "api.openai.com", Path: "/v1/files", ContentType: "application/json", Body: []byte(`{}`)}, // upload that is not multipart
 		{Method: "POST", Host: "api.openai.com", Path: "/v1/chat/completions", Body: []byte(strings.Repeat(`{"a":`, 100) + "1" + strings.Repeat("}", 100))},
 	} {
