@@ -44,7 +44,9 @@ func tsharkCheck(t *testing.T, tc exchangeCase, pcap string, keylog []byte, seen
 	}
 	join := func(f []string) string { return strings.Join(f, " ") }
 	wantS := strings.Join(want, " | ")
-	if got := join(run(pcap, "-o", "tls.keylog_file:"+kl)); got != wantS {
+	got := join(run(pcap, "-o", "tls.keylog_file:"+kl))
+	t.Logf("tshark: %s", got)
+	if got != wantS {
 		t.Errorf("tshark with key log: %q, want %q", got, wantS)
 	}
 	ng := filepath.Join(dir, "x.pcapng")
