@@ -294,10 +294,7 @@ func decryptChunks(ks KeySource, chunks []chunk, split int) (*Flow, *collector) 
 func bodyOf(n int) string {
 	// An AI chat request with test values in the prompt, padded to n bytes.
 	s := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"my card is ` + testCard + ` and my SSN is ` + testSSN + `"}],"metadata":{"pad":"`
-	for len(s) < n-3 {
-		s += "x"
-	}
-	return s + `"}}`
+	return s + strings.Repeat("x", max(0, n-3-len(s))) + `"}}`
 }
 
 var exchangeCases = []exchangeCase{
