@@ -343,6 +343,12 @@ func (f *Flow) record(d int, typ byte, ver uint16, body []byte) {
 }
 
 func (f *Flow) queue(d int, typ byte, ver uint16, body []byte) {
+	if !f.haveCH {
+		// Picked up mid-stream: without the ClientHello random no key can
+		// ever match, so nothing is buffered.
+		f.st.NoKeyBytes += uint64(len(body))
+		return
+	}
 	if f.dropped || len(f.pending)+6+len(body) > f.cfg.MaxPending {
 		f.dropped = true
 		f.st.PendingDropped += uint64(len(body))
