@@ -579,11 +579,11 @@ func (p *Parser) decodeAttachment(val []byte, urlOnly bool) ([]byte, bool) {
 	} else if urlOnly {
 		return nil, false
 	}
-	if len(val) < 16 || bytes.IndexAny(val, " \t.,:;!?\"'") >= 0 {
+	if len(val) < 16 || bytes.ContainsAny(val, " \t.,:;!?\"'") {
 		return nil, false
 	}
 	enc := base64.StdEncoding
-	if bytes.IndexAny(val, "-_") >= 0 {
+	if bytes.ContainsAny(val, "-_") {
 		enc = base64.URLEncoding
 	}
 	if val[len(val)-1] != '=' && len(val)%4 != 0 {

@@ -156,8 +156,7 @@ func (c recConn) Write(b []byte) (int, error) {
 
 type recListener struct {
 	net.Listener
-	r    *recorder
-	once sync.Once
+	r *recorder
 }
 
 func (l *recListener) Accept() (net.Conn, error) {

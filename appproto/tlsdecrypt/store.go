@@ -96,12 +96,11 @@ type storeEntry struct {
 type Store struct {
 	maxEntries int
 
-	mu   sync.Mutex
-	m    map[[32]byte]*list.Element
-	lru  list.List // front: most recently used; values are *storeEntry
-	st   StoreStats
-	gen  atomic.Uint64
-	line Line // scratch for AddKeyLog
+	mu  sync.Mutex
+	m   map[[32]byte]*list.Element
+	lru list.List // front: most recently used; values are *storeEntry
+	st  StoreStats
+	gen atomic.Uint64
 }
 
 // NewStore returns a store bounded to maxBytes (0 means DefaultStoreBytes).
