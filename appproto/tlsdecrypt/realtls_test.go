@@ -178,10 +178,14 @@ type exchangeCase struct {
 	hrr      bool // server curve the client has no key share for
 	wantID   uint16
 	requests []string // bodies
+	calls    []call   // requests to other hosts and paths, before requests
 	// proxy, when set, is started in front of the server; the client
 	// dials it.
 	proxy func(t *testing.T, target string, rec *recorder) net.Listener
 }
+
+// call is one request: Host header (empty: the URL's), path and body.
+type call struct{ host, path, body string }
 
 type seenReq struct {
 	method, host, path string
@@ -240,8 +244,18 @@ func runExchange(t *testing.T, tc exchangeCase) (*recorder, []seenReq) {
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", dialTo)
 	}
+	calls := tc.calls
 	for _, body := range tc.requests {
-		resp, err := cl.Post(url, "application/json", strings.NewReader(body))
+		calls = append(calls, call{path: "/v1/chat/completions", body: body})
+	}
+	for _, c := range calls {
+		u := strings.Replace(url, "/v1/chat/completions", c.path, 1)
+		req, _ := http.NewRequest("POST", u, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		if c.host != "" {
+			req.Host = c.host
+		}
+		resp, err := cl.Do(req)
 		if err != nil {
 			t.Fatalf("post: %v", err)
 		}
