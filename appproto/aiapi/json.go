@@ -262,18 +262,24 @@ func (w *walker) string() ([]byte, error) {
 					return nil, errSyntax
 				}
 				if utf16.IsSurrogate(r) {
-					r2 := utf8.RuneError
-					if w.i+1 < len(w.b) && w.b[w.i] == '\\' && w.b[w.i+1] == 'u' {
+					// A valid pair takes the next escape too; anything else
+					// is U+FFFD and the next escape stands on its own (as
+					// encoding/json does).
+					pair := utf8.RuneError
+					if save := w.i; w.i+1 < len(w.b) && w.b[w.i] == '\\' && w.b[w.i+1] == 'u' {
 						w.i += 2
 						lo, ok, eof := w.hex4()
 						if eof {
 							return nil, errEOF
 						}
 						if ok {
-							r2 = utf16.DecodeRune(r, lo)
+							pair = utf16.DecodeRune(r, lo)
+						}
+						if pair == utf8.RuneError {
+							w.i = save
 						}
 					}
-					r = r2
+					r = pair
 				}
 				out = utf8.AppendRune(out, r)
 			default:

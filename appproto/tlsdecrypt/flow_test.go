@@ -258,7 +258,7 @@ func TestSteadyStateAllocs(t *testing.T) {
 		rec := sample(t, tc)
 		store := storeOf(rec)
 		col := &discard{}
-		f := NewFlow(store, col, Config{})
+		f := NewFlow(store, col, Config{Scratch: &Scratch{}})
 		// Handshake and the first requests: buffers and ciphers are built.
 		for _, c := range rec.chunks {
 			f.Feed(c.fromClient, c.data)
