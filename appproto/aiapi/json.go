@@ -94,8 +94,8 @@ func (w *walker) value() error {
 		for w.i < len(w.b) && isNumByte(w.b[w.i]) {
 			w.i++
 		}
-		if w.i == len(w.b) {
-			return errEOF
+		if w.i == len(w.b) && len(w.path) > 0 {
+			return errEOF // a number cut short inside a document
 		}
 		w.v.scalar(w.path, 'n', w.b[start:w.i])
 		return nil
