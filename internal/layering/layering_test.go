@@ -25,6 +25,8 @@ var allowed = map[string][]string{
 	"appproto/http":              {},
 	"appproto/tls":               {},
 	"appproto/quic":              {"appproto/tls"},
+	"appproto/tlsdecrypt":        {},
+	"appproto/aiapi":             {},
 	"appproto/internal/pcaptest": {},
 	"destinations":               {"record"},
 	"classify":                   {"record"},
