@@ -25,6 +25,8 @@ var allowed = map[string][]string{
 	"appproto/http":              {"internal/decompress"},
 	"appproto/tls":               {},
 	"appproto/quic":              {"appproto/tls"},
+	"appproto/tlsdecrypt":        {},
+	"appproto/aiapi":             {},
 	"appproto/internal/pcaptest": {},
 	"appproto/http2":             {"appproto/internal/bodydec"},
 	"appproto/websocket":         {"appproto/internal/bodydec"},
