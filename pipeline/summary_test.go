@@ -18,7 +18,7 @@ import (
 type failingSink struct{}
 
 func (failingSink) Write(record.Encoded) error { return errors.New("sink down") }
-func (failingSink) Close() error       { return nil }
+func (failingSink) Close() error               { return nil }
 
 // TestSummaryShowsDrops: a replay that evicts fragments and whose sink
 // refuses every record must say so in its summary, not "decode errors 0"
