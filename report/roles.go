@@ -124,7 +124,10 @@ func deniedKind(f *flowFacts) (string, bool) {
 // addFlowRoles counts a flow for the role views and returns its vendor id
 // for its findings.
 func (r *Report) addFlowRoles(f flowFacts, t time.Time, out, one uint64, src, dst, cat int32) int32 {
-	vendor, _ := r.vendors.id(orDefault(f.dst.Vendor, "(none)"))
+	vendor := otherID
+	if f.findings > 0 { // only findings are kept per vendor
+		vendor, _ = r.vendors.id(orDefault(f.dst.Vendor, "(none)"))
+	}
 
 	res := orDefault(f.dst.Resolution, "not assessed")
 	if rid, isNew := r.resKeys.id(res); rid == otherID {
