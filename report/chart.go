@@ -75,6 +75,7 @@ type seriesKey struct {
 	id    int32
 	name  string
 	total uint64
+	rank  int // orders series before their totals do (severities: worst first)
 }
 
 // stackedChart draws s as stacked bars per bucket: the top n keys by total
@@ -86,6 +87,9 @@ func (r *Report) stackedChart(s *series, keys []seriesKey, n int, color func(i i
 		return cv
 	}
 	slices.SortFunc(keys, func(a, b seriesKey) int {
+		if c := cmp.Compare(a.rank, b.rank); c != 0 {
+			return c
+		}
 		if c := cmp.Compare(b.total, a.total); c != 0 {
 			return c
 		}

@@ -149,7 +149,7 @@ func (r *Report) alertsView() alertsView {
 	v.Rules, v.Cats = sortedKeys(rules), sortedKeys(cats)
 	sevs := make([]seriesKey, len(r.sevN))
 	for i, n := range r.sevN {
-		sevs[i] = seriesKey{int32(i), r.sevKeys.names[i], n}
+		sevs[i] = seriesKey{int32(i), r.sevKeys.names[i], n, rankOf(r.sevKeys.names[i])}
 	}
 	v.Timeline = r.stackedChart(r.sevSeries, sevs, 6, severityColor, countUnit)
 	v.Timeline.EmptyText = "No alerts with timestamps."
@@ -188,7 +188,7 @@ func (r *Report) engineerView(firstSeen []firstSeenView) engView {
 	var v engView
 	srcs := make([]seriesKey, len(r.srcStat))
 	for i, st := range r.srcStat {
-		srcs[i] = seriesKey{int32(i), r.srcs.names[i], st.bytesOut}
+		srcs[i] = seriesKey{id: int32(i), name: r.srcs.names[i], total: st.bytesOut}
 	}
 	v.Chart = r.stackedChart(r.srcSeries, srcs, r.opt.TopN, paletteColor, bytesUnit)
 
@@ -288,19 +288,19 @@ func (r *Report) cisoView(rules []ruleView) cisoView {
 
 	sevs := make([]seriesKey, len(r.sevN))
 	for i, n := range r.sevN {
-		sevs[i] = seriesKey{int32(i), r.sevKeys.names[i], n}
+		sevs[i] = seriesKey{int32(i), r.sevKeys.names[i], n, rankOf(r.sevKeys.names[i])}
 	}
 	v.SevChart = r.stackedChart(r.sevSeries, sevs, 6, severityColor, countUnit)
 	v.SevChart.EmptyText = "No alerts with timestamps."
 	rk := make([]seriesKey, len(r.ruleSt))
 	for i, st := range r.ruleSt {
-		rk[i] = seriesKey{int32(i), st.rule + " (" + st.severity + ")", st.count}
+		rk[i] = seriesKey{id: int32(i), name: st.rule + " (" + st.severity + ")", total: st.count}
 	}
 	v.RuleChart = r.stackedChart(r.ruleSeries, rk, r.opt.TopN, paletteColor, countUnit)
 	v.RuleChart.EmptyText = "No alerts with timestamps."
 	dk := make([]seriesKey, len(r.denyN))
 	for i, n := range r.denyN {
-		dk[i] = seriesKey{int32(i), r.denyKinds.names[i], n}
+		dk[i] = seriesKey{id: int32(i), name: r.denyKinds.names[i], total: n}
 		v.Kinds = append(v.Kinds, kindView{Name: r.denyKinds.names[i], Meaning: denyMeaning[r.denyKinds.names[i]], Count: count(n)})
 	}
 	if r.denyOther > 0 {

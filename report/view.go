@@ -132,12 +132,12 @@ func (r *Report) view() page {
 
 	cats := make([]seriesKey, len(r.catStat))
 	for i, st := range r.catStat {
-		cats[i] = seriesKey{int32(i), r.cats.names[i], st.bytesOut}
+		cats[i] = seriesKey{id: int32(i), name: r.cats.names[i], total: st.bytesOut}
 	}
 	p.Cat = r.stackedChart(r.catSeries, cats, r.opt.TopN+2, categoryColor, bytesUnit)
 	doms := make([]seriesKey, len(r.domStat))
 	for i, st := range r.domStat {
-		doms[i] = seriesKey{int32(i), r.domains.names[i], st.bytesOut}
+		doms[i] = seriesKey{id: int32(i), name: r.domains.names[i], total: st.bytesOut}
 	}
 	p.Dom = r.stackedChart(r.domSeries, doms, r.opt.TopN, paletteColor, bytesUnit)
 
