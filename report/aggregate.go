@@ -35,7 +35,7 @@ type Report struct {
 	dests   keyTable
 	dstStat []destStat
 	srcs    keyTable
-	srcStat []volumeStat
+	srcStat []srcStat
 
 	pairs       map[pair]volumeStat
 	pairsFolded volumeStat // (source, destination) pairs refused at MaxCells
@@ -55,6 +55,8 @@ type Report struct {
 
 	vols  keyTable
 	volSt []volStat
+
+	roles // the alerts list and the per-role views (roles.go)
 
 	// inflight holds the cumulative counters of flows that had an interim
 	// ("active") record, so later records of the flow add only the delta.
@@ -81,6 +83,7 @@ type typeStat struct {
 	class          string
 	out, in, flows uint64
 	test           uint64
+	first, last    time.Time // of outbound findings
 }
 
 type ruleStat struct {
@@ -114,6 +117,7 @@ func New(opt Options) *Report {
 		domains:   newKeyTable(opt.MaxKeys),
 		dests:     newKeyTable(opt.MaxKeys),
 		srcs:      newKeyTable(opt.MaxKeys),
+		roles:     newRoles(opt),
 		pairs:     make(map[pair]volumeStat),
 		types:     newKeyTable(maxTypes),
 		matrix:    make(map[pair]uint64),
@@ -122,7 +126,7 @@ func New(opt Options) *Report {
 		vols:      newKeyTable(opt.MaxKeys),
 		inflight:  make(map[string]record.Counts),
 	}
-	r.axis = newAxis(opt.MaxBuckets, r.catSeries, r.domSeries)
+	r.axis = newAxis(opt.MaxBuckets, r.catSeries, r.domSeries, r.srcSeries, r.sevSeries, r.ruleSeries, r.denySeries)
 	return r
 }
 
@@ -134,23 +138,39 @@ type flowFacts struct {
 	dst              *record.Dst
 	bytes            record.Counts
 	findings, alerts int
+	connState        string
+	rejectBy         string
+	httpURI          string // already redacted by the sensor (path only)
 }
 
 // AddFlow aggregates one flow record. It keeps nothing that points into f.
 func (r *Report) AddFlow(f *record.Flow) {
-	cat := r.addFlow(flowFacts{
+	ff := flowFacts{
 		id: f.FlowID, state: f.State, ts: f.TS.Time, start: f.Start.Time, end: f.End.Time,
 		srcIP: f.Src.IP, srcSvc: f.Src.Service, dst: &f.Dst, bytes: f.Bytes,
-		findings: len(f.Sensitive), alerts: len(f.Alerts),
-	})
+		findings: len(f.Sensitive), alerts: len(f.Alerts), connState: f.ConnState,
+	}
+	if f.Reject != nil {
+		ff.rejectBy = f.Reject.By
+	}
+	if f.HTTP != nil {
+		ff.httpURI = f.HTTP.URI
+	}
+	fk := r.addFlow(ff)
 	for i := range f.Sensitive {
 		s := &f.Sensitive[i]
-		r.addFinding(cat, s.Type, s.Class, s.Direction, s.Count, s.TestNumber)
+		r.addFinding(fk, s.Type, s.Class, s.Direction, s.Count, s.TestNumber)
 	}
 }
 
-// addFlow counts a flow and returns its category id for its findings.
-func (r *Report) addFlow(f flowFacts) int32 {
+// flowKeys are the ids a flow's findings are attributed to.
+type flowKeys struct {
+	cat, vendor, src int32
+	t                time.Time
+}
+
+// addFlow counts a flow and returns the keys its findings go under.
+func (r *Report) addFlow(f flowFacts) flowKeys {
 	out, in, counted := r.delta(f)
 	r.bytesOut += out
 	r.bytesIn += in
@@ -190,9 +210,14 @@ func (r *Report) addFlow(f flowFacts) int32 {
 	if isNew {
 		r.dstStat = append(r.dstStat, destStat{category: r.cats.name(cat)})
 	}
-	src, isNew := r.srcs.id(source)
-	if isNew {
-		r.srcStat = append(r.srcStat, volumeStat{})
+	src := r.srcID(source)
+	if src != otherID {
+		st := &r.srcStat[src]
+		st.bytesOut += out
+		st.flows += one
+		if f.findings > 0 {
+			st.findingFlows += one
+		}
 	}
 	if cat != otherID {
 		r.catStat[cat].bytesOut += out
@@ -206,10 +231,6 @@ func (r *Report) addFlow(f flowFacts) int32 {
 		r.dstStat[dst].bytesOut += out
 		r.dstStat[dst].flows += one
 	}
-	if src != otherID {
-		r.srcStat[src].bytesOut += out
-		r.srcStat[src].flows += one
-	}
 	p := pair{src, dst}
 	if st, ok := r.pairs[p]; ok || (len(r.pairs) < r.opt.MaxCells && src != otherID && dst != otherID) {
 		st.bytesOut += out
@@ -220,20 +241,31 @@ func (r *Report) addFlow(f flowFacts) int32 {
 		r.pairsFolded.flows += one
 	}
 
+	t := firstNonZero(f.end, f.ts, f.start)
 	if counted && out > 0 {
-		t := firstNonZero(f.end, f.ts, f.start)
 		if t.IsZero() {
 			r.untimed++
 		} else {
 			b := r.axis.bucket(t)
 			r.catSeries.add(cat, b, out)
 			r.domSeries.add(dom, b, out)
+			r.srcSeries.add(src, b, out)
 		}
 	}
+	vendor := r.addFlowRoles(f, t, out, one, src, dst, cat)
 	if f.dst.FirstSeen && final {
 		r.addFirstSeen(firstSeenRow{t: firstNonZero(f.start, f.ts, f.end), dst: keep(dest), category: r.cats.name(cat), source: keep(source), bytesOut: f.bytes.Out})
 	}
-	return cat
+	return flowKeys{cat: cat, vendor: vendor, src: src, t: t}
+}
+
+// srcID interns a source (service, else address) with its statistics slot.
+func (r *Report) srcID(source string) int32 {
+	src, isNew := r.srcs.id(source)
+	if isNew {
+		r.srcStat = append(r.srcStat, srcStat{})
+	}
+	return src
 }
 
 // delta returns the bytes of f not yet counted: interim records carry
@@ -265,7 +297,7 @@ func sub(a, b uint64) uint64 {
 	return a - b
 }
 
-func (r *Report) addFinding(cat int32, typ, class, dir string, count int, test bool) {
+func (r *Report) addFinding(k flowKeys, typ, class, dir string, count int, test bool) {
 	if count < 1 {
 		count = 1
 	}
@@ -286,7 +318,19 @@ func (r *Report) addFinding(cat int32, typ, class, dir string, count int, test b
 		return
 	}
 	st.out += uint64(count)
-	r.matrix[pair{id, cat}] += uint64(count)
+	r.matrix[pair{id, k.cat}] += uint64(count)
+	if !k.t.IsZero() {
+		if st.first.IsZero() || k.t.Before(st.first) {
+			st.first = k.t
+		}
+		if k.t.After(st.last) {
+			st.last = k.t
+		}
+	}
+	if k.src != otherID {
+		r.srcStat[k.src].findingsOut += uint64(count)
+	}
+	r.addCompliance(id, k, uint64(count))
 }
 
 func (r *Report) addFirstSeen(row firstSeenRow) {
@@ -309,10 +353,22 @@ func (r *Report) addFirstSeen(row firstSeenRow) {
 
 // AddAlert aggregates one alert record.
 func (r *Report) AddAlert(a *record.Alert) {
-	r.addAlert(a.Rule, a.Severity, a.TS.Time, a.Count)
+	r.addAlert(alertFacts{rule: a.Rule, severity: a.Severity, ts: a.TS.Time, count: a.Count, src: &a.Src, dst: &a.Dst,
+		reason: a.Reason, flowID: a.FlowID, communityID: a.CommunityID})
 }
 
-func (r *Report) addAlert(rule, severity string, ts time.Time, count int) {
+// alertFacts is what the report uses of an alert record.
+type alertFacts struct {
+	rule, severity              string
+	ts                          time.Time
+	count                       int
+	src                         *record.Src
+	dst                         *record.Dst
+	reason, flowID, communityID string
+}
+
+func (r *Report) addAlert(a alertFacts) {
+	rule, severity, ts, count := a.rule, a.severity, a.ts, a.count
 	r.alerts++
 	r.seeTime(ts)
 	n := uint64(1)
@@ -320,7 +376,8 @@ func (r *Report) addAlert(rule, severity string, ts time.Time, count int) {
 		n = uint64(count) // firings folded into this alert by de-duplication
 	}
 	rule, severity = orDefault(keep(rule), "(none)"), orDefault(keep(severity), "(none)")
-	if sid, isNew := r.sevKeys.id(severity); sid == otherID {
+	sid, isNew := r.sevKeys.id(severity)
+	if sid == otherID {
 		r.sevOther += n
 	} else {
 		if isNew {
@@ -332,6 +389,7 @@ func (r *Report) addAlert(rule, severity string, ts time.Time, count int) {
 	if isNew {
 		r.ruleSt = append(r.ruleSt, ruleStat{rule: rule, severity: severity, first: ts, last: ts})
 	}
+	r.addAlertRoles(a, rule, severity, sid, id, n)
 	if id == otherID {
 		return
 	}

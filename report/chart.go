@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"slices"
+	"strconv"
 )
 
 // Chart geometry, in SVG user units.
@@ -31,16 +32,29 @@ var categoryColors = map[string]string{
 }
 
 type chartView struct {
-	W, H    int
-	Rects   []rectView
-	YTicks  []tickView
-	XTicks  []tickView
-	Legend  []legendView
-	Empty   bool
-	Caption string
+	W, H      int
+	Rects     []rectView
+	YTicks    []tickView
+	XTicks    []tickView
+	Legend    []legendView
+	Empty     bool
+	EmptyText string
+	Caption   string
 	// Plot area for the axis lines.
 	X0, Y0, X1, Y1 int
 }
+
+// unit formats a chart's values: bytes or counts.
+type unit struct {
+	value   func(uint64) string
+	tick    func(float64) string
+	integer bool
+}
+
+var (
+	bytesUnit = unit{humanBytes, func(v float64) string { return humanBytes(uint64(v)) }, false}
+	countUnit = unit{count, func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }, true}
+)
 
 type rectView struct {
 	X, Y, W, H string
@@ -61,17 +75,21 @@ type seriesKey struct {
 	id    int32
 	name  string
 	total uint64
+	rank  int // orders series before their totals do (severities: worst first)
 }
 
 // stackedChart draws s as stacked bars per bucket: the top n keys by total
 // as their own series, everything else (and what caps folded) as "other".
-func (r *Report) stackedChart(s *series, keys []seriesKey, n int, color func(i int, name string) string) chartView {
-	cv := chartView{W: chartW, H: chartH, X0: plotLeft, Y0: plotTop, X1: plotLeft + plotW, Y1: plotTop + plotH}
+func (r *Report) stackedChart(s *series, keys []seriesKey, n int, color func(i int, name string) string, u unit) chartView {
+	cv := chartView{W: chartW, H: chartH, X0: plotLeft, Y0: plotTop, X1: plotLeft + plotW, Y1: plotTop + plotH, EmptyText: "No outbound bytes with timestamps."}
 	if !r.axis.any {
 		cv.Empty = true
 		return cv
 	}
 	slices.SortFunc(keys, func(a, b seriesKey) int {
+		if c := cmp.Compare(a.rank, b.rank); c != 0 {
+			return c
+		}
 		if c := cmp.Compare(b.total, a.total); c != 0 {
 			return c
 		}
@@ -118,6 +136,12 @@ func (r *Report) stackedChart(s *series, keys []seriesKey, n int, color func(i i
 		return cv
 	}
 	top := niceCeil(float64(peak))
+	if u.integer {
+		top = 4 * niceCeil(float64(peak)/4) // whole, round ticks for counts
+		if top < 4 {
+			top = 4
+		}
+	}
 	colors := make([]string, len(shown)+1)
 	for i, k := range shown {
 		colors[i] = color(i, k.name)
@@ -144,13 +168,13 @@ func (r *Report) stackedChart(s *series, keys []seriesKey, n int, color func(i i
 			y -= h
 			cv.Rects = append(cv.Rects, rectView{
 				X: f1(x + gap/2), Y: f1(y), W: f1(max(bw-gap, 0.5)), H: f1(max(h, 0.5)), Fill: colors[i],
-				Title: names[i] + " · " + start.Format(layout) + " · " + humanBytes(v),
+				Title: names[i] + " · " + start.Format(layout) + " · " + u.value(v),
 			})
 		}
 	}
 	for i := 0; i <= 4; i++ {
 		v := top * float64(i) / 4
-		cv.YTicks = append(cv.YTicks, tickView{X: f1(plotLeft - 6), Y: f1(float64(plotTop+plotH) - float64(plotH)*float64(i)/4), Label: humanBytes(uint64(v))})
+		cv.YTicks = append(cv.YTicks, tickView{X: f1(plotLeft - 6), Y: f1(float64(plotTop+plotH) - float64(plotH)*float64(i)/4), Label: u.tick(v)})
 	}
 	step := max(1, (nb+7)/8)
 	for bi := 0; bi < nb; bi += step {
@@ -160,9 +184,9 @@ func (r *Report) stackedChart(s *series, keys []seriesKey, n int, color func(i i
 		if totals[i] == 0 {
 			continue
 		}
-		cv.Legend = append(cv.Legend, legendView{Fill: colors[i], Name: names[i], Total: humanBytes(totals[i]), Pct: pct(totals[i], all)})
+		cv.Legend = append(cv.Legend, legendView{Fill: colors[i], Name: names[i], Total: u.value(totals[i]), Pct: pct(totals[i], all)})
 	}
-	cv.Caption = "bucket " + fmtDuration(r.axis.width()) + " · " + count(uint64(nb)) + " buckets · peak " + humanBytes(peak) + " per bucket"
+	cv.Caption = "bucket " + fmtDuration(r.axis.width()) + " · " + count(uint64(nb)) + " buckets · peak " + u.value(peak) + " per bucket"
 	return cv
 }
 

@@ -2,7 +2,13 @@
 // one self-contained HTML page for people who would rather look than read:
 // bytes out by category and by destination domain over time, top
 // destinations per source, sensitive findings by type and destination
-// category, alerts by rule and severity, and first-seen destinations.
+// category, alerts by rule and severity, and first-seen destinations — and,
+// behind tabs on the same page, every alert (with flow_id and community_id
+// to pivot on, filterable and sortable) and one view per role: engineer
+// (per source: destinations, HTTP paths, volume over time, new
+// destinations), compliance (findings by type, category and vendor) and
+// CISO (alerts and denied attempts over time, top offending services,
+// egress to unknown or DNS-unmatched destinations).
 //
 // It aggregates while streaming, so memory is bounded by Options (distinct
 // keys per dimension, time buckets, cells) and not by the input size; what

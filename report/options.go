@@ -21,6 +21,10 @@ type Options struct {
 	// MaxFirstSeen caps the first-seen destinations listed (the earliest
 	// are kept); default 100.
 	MaxFirstSeen int
+	// MaxAlerts caps the alerts listed one by one in the alerts table (the
+	// most severe are kept, earliest first within a severity); every alert
+	// is still counted in the charts and tables. Default 1000.
+	MaxAlerts int
 	// MaxLine is the longest JSON line read; longer lines are skipped and
 	// counted. Default 1 MiB.
 	MaxLine int
@@ -54,6 +58,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxFirstSeen <= 0 {
 		o.MaxFirstSeen = 100
+	}
+	if o.MaxAlerts <= 0 {
+		o.MaxAlerts = 1000
 	}
 	if o.MaxLine <= 0 {
 		o.MaxLine = 1 << 20

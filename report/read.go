@@ -37,14 +37,23 @@ type wire struct {
 		Direction  string `json:"direction"`
 		TestNumber bool   `json:"test_number"`
 	} `json:"sensitive"`
-	Alerts   []string `json:"alerts"`
-	Rule     string   `json:"rule"`
-	Severity string   `json:"severity"`
-	Count    int      `json:"count"`
-	Key      string   `json:"key"`
-	Window   string   `json:"window"`
-	BytesOut uint64   `json:"bytes_out"`
-	Baseline float64  `json:"baseline"`
+	Alerts    []string `json:"alerts"`
+	ConnState string   `json:"conn_state"`
+	Reject    *struct {
+		By string `json:"by"`
+	} `json:"reject"`
+	HTTP *struct {
+		URI string `json:"uri"`
+	} `json:"http"`
+	CommunityID string  `json:"community_id"`
+	Reason      string  `json:"reason"`
+	Rule        string  `json:"rule"`
+	Severity    string  `json:"severity"`
+	Count       int     `json:"count"`
+	Key         string  `json:"key"`
+	Window      string  `json:"window"`
+	BytesOut    uint64  `json:"bytes_out"`
+	Baseline    float64 `json:"baseline"`
 }
 
 // AddJSON aggregates one JSON record (flow, alert or volume). A line that
@@ -58,16 +67,24 @@ func (r *Report) AddJSON(line []byte) error {
 	}
 	switch w.Type {
 	case "flow":
-		cat := r.addFlow(flowFacts{
+		ff := flowFacts{
 			id: w.FlowID, state: w.State, ts: w.TS.Time, start: w.Start.Time, end: w.End.Time,
 			srcIP: w.Src.IP, srcSvc: w.Src.Service, dst: &w.Dst, bytes: w.Bytes,
-			findings: len(w.Sensitive), alerts: len(w.Alerts),
-		})
+			findings: len(w.Sensitive), alerts: len(w.Alerts), connState: w.ConnState,
+		}
+		if w.Reject != nil {
+			ff.rejectBy = w.Reject.By
+		}
+		if w.HTTP != nil {
+			ff.httpURI = w.HTTP.URI
+		}
+		k := r.addFlow(ff)
 		for _, s := range w.Sensitive {
-			r.addFinding(cat, s.Type, s.Class, s.Direction, s.Count, s.TestNumber)
+			r.addFinding(k, s.Type, s.Class, s.Direction, s.Count, s.TestNumber)
 		}
 	case "alert":
-		r.addAlert(w.Rule, w.Severity, w.TS.Time, w.Count)
+		r.addAlert(alertFacts{rule: w.Rule, severity: w.Severity, ts: w.TS.Time, count: w.Count, src: &w.Src, dst: &w.Dst,
+			reason: w.Reason, flowID: w.FlowID, communityID: w.CommunityID})
 	case "volume":
 		r.addVolume(w.Key, w.Window, w.TS.Time, w.BytesOut, w.Baseline)
 	default:

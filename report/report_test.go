@@ -15,6 +15,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"golang.org/x/net/html"
 
 	"github.com/tapdlp/tapdlp/record"
 )
@@ -444,7 +445,15 @@ func TestHostileValuesEscaped(t *testing.T) {
 			f.Dst.Name, f.Dst.Domain, f.Dst.Category, f.Src.Service, f.Dst.FirstSeen = x, attr, "x;background:url(//evil.example/a)", attr, true
 			f.Sensitive = []record.Finding{{Type: x, Class: attr, Count: 1, Direction: "out", Evidence: []string{"4111111111111111"}, Hashes: []string{"hmac-deadbeefcafe"}}}
 		}),
-		jsonLine(t, record.Alert{Type: "alert", TS: record.Time{Time: t0}, Rule: x, Severity: attr}),
+		flowLine(t, func(f *record.Flow) {
+			f.FlowID, f.Src.Service, f.ConnState, f.Reject = "deny", x, attr, &record.Reject{By: x}
+			f.Dst.Vendor, f.Dst.Resolution, f.Dst.Category = x, attr, "unknown"
+			f.HTTP = &record.HTTP{URI: x + attr}
+			f.Sensitive = []record.Finding{{Type: "email", Class: "PII", Count: 1, Direction: "out", Evidence: []string{"jane.doe@example.com"}}}
+		}),
+		jsonLine(t, record.Alert{Type: "alert", TS: record.Time{Time: t0}, Rule: x, Severity: attr, FlowID: x, CommunityID: attr, Reason: x,
+			Src: record.Src{IP: attr, Service: x}, Dst: record.Dst{Name: x, IP: attr, Category: attr, Vendor: x},
+			Sensitive: []record.Finding{{Type: "credit_card", Evidence: []string{"4111111111111111"}}}}),
 		jsonLine(t, record.Volume{Type: "volume", TS: record.Time{Time: t0}, Key: x, Window: attr}),
 	}
 	r := New(Options{})
@@ -456,7 +465,7 @@ func TestHostileValuesEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := out.String()
-	for _, bad := range []string{x, "<img", "4111111111111111", "hmac-deadbeefcafe"} {
+	for _, bad := range []string{x, "<img", "4111111111111111", "hmac-deadbeefcafe", "jane.doe@example.com"} {
 		if strings.Contains(page, bad) {
 			t.Errorf("page contains %q", bad)
 		}
@@ -473,10 +482,45 @@ func TestHostileValuesEscaped(t *testing.T) {
 			t.Errorf("style attribute %q is not one of the report's own", m[1])
 		}
 	}
-	// Inside a real tag (escaped text has no '<'), no event handler and no
-	// reference to anything outside the page.
-	if m := regexp.MustCompile(`(?i)<[^>]*\s(on[a-z]+|src|href|action|xlink:href)\s*=`).FindString(page); m != "" {
-		t.Errorf("page has a handler or an external reference: %q", m)
+	// Parsed as a browser tokenizes it: no element outside the report's
+	// own vocabulary, no event handler and no reference to anything outside
+	// the page, whatever the attribute values hold.
+	checkTags(t, page)
+}
+
+// allowedTags is every element the report writes.
+var allowedTags = map[string]bool{"html": true, "head": true, "meta": true, "title": true, "style": true, "body": true, "header": true, "h1": true, "h2": true, "h3": true,
+	"div": true, "main": true, "nav": true, "button": true, "small": true, "section": true, "ul": true, "li": true, "p": true, "code": true, "svg": true, "line": true,
+	"text": true, "rect": true, "i": true, "b": true, "span": true, "table": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true, "label": true,
+	"select": true, "option": true, "input": true, "br": true, "footer": true, "script": true}
+
+func checkTags(t *testing.T, page string) {
+	t.Helper()
+	z := html.NewTokenizer(strings.NewReader(page))
+	scripts := 0
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			return
+		}
+		if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
+			continue
+		}
+		tok := z.Token()
+		if !allowedTags[tok.Data] {
+			t.Errorf("page has a <%s> element", tok.Data)
+		}
+		if tok.Data == "script" {
+			if scripts++; scripts > 1 || len(tok.Attr) > 0 {
+				t.Errorf("a second or external script: %v", tok)
+			}
+		}
+		for _, a := range tok.Attr {
+			switch k := strings.ToLower(a.Key); {
+			case strings.HasPrefix(k, "on"), k == "src", k == "href", k == "action", k == "formaction", k == "xlink:href", k == "srcdoc":
+				t.Errorf("<%s> has attribute %s=%q", tok.Data, a.Key, a.Val)
+			}
+		}
 	}
 }
 

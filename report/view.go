@@ -10,14 +10,28 @@ import (
 	"strconv"
 )
 
-// sortScript makes tables with class "sortable" sortable by clicking a
-// header (numeric cells sort by their data-v). It is the page's only script;
-// the Content-Security-Policy admits it by hash and nothing else. The
-// data-js mark lets the browser test prove the policy let it run.
-const sortScript = `document.querySelectorAll("table.sortable th").forEach(function(th){th.addEventListener("click",function(){var t=th.closest("table"),b=t.tBodies[0],i=Array.prototype.indexOf.call(th.parentNode.children,th),asc=th.dataset.dir!=="asc";th.parentNode.querySelectorAll("th").forEach(function(h){delete h.dataset.dir});th.dataset.dir=asc?"asc":"desc";Array.from(b.rows).sort(function(x,y){var a=x.cells[i].dataset.v,c=y.cells[i].dataset.v,r=(a!==undefined&&c!==undefined)?parseFloat(a)-parseFloat(c):x.cells[i].textContent.localeCompare(y.cells[i].textContent);return asc?r:-r}).forEach(function(r){b.appendChild(r)})})});document.documentElement.setAttribute("data-js","ok");`
+// pageScript is the page's only script; the Content-Security-Policy admits
+// it by hash and nothing else. It makes tables with class "sortable"
+// sortable by clicking a header (numeric cells sort by their data-v),
+// switches the role views with the tabs (the URL fragment names the view,
+// so a link can open one), and filters the alerts table by rule, category,
+// source and destination. It reads only the page's own DOM and writes only
+// text and the hidden flag. The data-js mark lets the browser test prove
+// the policy let it run.
+const pageScript = `(function(){var d=document;
+d.querySelectorAll("table.sortable th").forEach(function(th){th.addEventListener("click",function(){var t=th.closest("table"),b=t.tBodies[0],i=Array.prototype.indexOf.call(th.parentNode.children,th),asc=th.dataset.dir!=="asc";th.parentNode.querySelectorAll("th").forEach(function(h){delete h.dataset.dir});th.dataset.dir=asc?"asc":"desc";Array.from(b.rows).sort(function(x,y){var a=x.cells[i].dataset.v,c=y.cells[i].dataset.v,r=(a!==undefined&&c!==undefined)?parseFloat(a)-parseFloat(c):x.cells[i].textContent.localeCompare(y.cells[i].textContent);return asc?r:-r}).forEach(function(r){b.appendChild(r)})})});
+var tabs=d.querySelectorAll("nav.tabs button"),views=d.querySelectorAll("div.view");
+function show(n){var ok=false;views.forEach(function(v){ok=ok||v.dataset.view===n});if(!ok)n="overview";views.forEach(function(v){v.hidden=v.dataset.view!==n});tabs.forEach(function(b){b.setAttribute("aria-selected",b.dataset.tab===n?"true":"false")})}
+tabs.forEach(function(b){b.addEventListener("click",function(){show(b.dataset.tab);try{history.replaceState(null,"","#"+b.dataset.tab)}catch(e){}})});
+show(location.hash.slice(1));
+var t=d.getElementById("alert-table");
+if(t){var fr=d.getElementById("f-rule"),fc=d.getElementById("f-cat"),fs=d.getElementById("f-src"),fd=d.getElementById("f-dst"),out=d.getElementById("alert-shown");
+var f=function(){var r=fr.value,c=fc.value,s=fs.value.toLowerCase(),q=fd.value.toLowerCase(),n=0;Array.from(t.tBodies[0].rows).forEach(function(row){var ok=(!r||row.dataset.rule===r)&&(!c||row.dataset.cat===c)&&(!s||row.dataset.s.toLowerCase().indexOf(s)>=0)&&(!q||row.dataset.d.toLowerCase().indexOf(q)>=0);row.hidden=!ok;if(ok)n++});out.textContent=String(n)};
+[fr,fc,fs,fd].forEach(function(e){e.addEventListener("input",f);e.addEventListener("change",f)});f()}
+d.documentElement.setAttribute("data-js","ok")})();`
 
 var csp = func() string {
-	h := sha256.Sum256([]byte(sortScript))
+	h := sha256.Sum256([]byte(pageScript))
 	return "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-" + base64.StdEncoding.EncodeToString(h[:]) + "'"
 }()
 
@@ -38,6 +52,10 @@ type page struct {
 	FirstSeen []firstSeenView
 	FSMore    string
 	Volumes   []volView
+	Alerts    alertsView
+	Eng       engView
+	Comp      compView
+	Ciso      cisoView
 }
 
 type statView struct{ Label, Value, Sub string }
@@ -90,7 +108,7 @@ type volView struct {
 }
 
 func (r *Report) view() page {
-	p := page{Title: r.opt.Title, CSP: csp, Script: template.JS(sortScript)}
+	p := page{Title: r.opt.Title, CSP: csp, Script: template.JS(pageScript)}
 	if r.haveTime {
 		p.Span = fmtTime(r.first) + " → " + fmtTime(r.last) + " (" + fmtDuration(r.last.Sub(r.first)) + ")"
 	} else {
@@ -114,14 +132,14 @@ func (r *Report) view() page {
 
 	cats := make([]seriesKey, len(r.catStat))
 	for i, st := range r.catStat {
-		cats[i] = seriesKey{int32(i), r.cats.names[i], st.bytesOut}
+		cats[i] = seriesKey{id: int32(i), name: r.cats.names[i], total: st.bytesOut}
 	}
-	p.Cat = r.stackedChart(r.catSeries, cats, r.opt.TopN+2, categoryColor)
+	p.Cat = r.stackedChart(r.catSeries, cats, r.opt.TopN+2, categoryColor, bytesUnit)
 	doms := make([]seriesKey, len(r.domStat))
 	for i, st := range r.domStat {
-		doms[i] = seriesKey{int32(i), r.domains.names[i], st.bytesOut}
+		doms[i] = seriesKey{id: int32(i), name: r.domains.names[i], total: st.bytesOut}
 	}
-	p.Dom = r.stackedChart(r.domSeries, doms, r.opt.TopN, paletteColor)
+	p.Dom = r.stackedChart(r.domSeries, doms, r.opt.TopN, paletteColor, bytesUnit)
 
 	p.Sources = r.sourcesView()
 	p.Matrix = r.matrixView()
@@ -131,6 +149,10 @@ func (r *Report) view() page {
 		p.FSMore = count(r.firstSeenTotal-uint64(len(r.firstSeen))) + " later first-seen destinations not listed (cap " + strconv.Itoa(r.opt.MaxFirstSeen) + ")"
 	}
 	p.Volumes = r.volumesView()
+	p.Alerts = r.alertsView()
+	p.Eng = r.engineerView(p.FirstSeen)
+	p.Comp = r.complianceView()
+	p.Ciso = r.cisoView(p.Rules)
 	return p
 }
 
@@ -155,6 +177,11 @@ func (r *Report) notes() []string {
 	add(r.rules.folded, "alerts of rules beyond the key cap not shown")
 	add(r.vols.folded, "volume records of keys beyond the key cap not shown")
 	add(uint64(r.inputsFolded), "inputs not listed")
+	add(r.alertsDropped, "alerts counted but not listed one by one (the "+strconv.Itoa(r.opt.MaxAlerts)+" most severe are listed)")
+	add(r.pathsFolded, "HTTP flows whose path was not tracked (key or cell cap reached)")
+	add(r.findFolded, "findings left out of the compliance table (vendor or cell cap reached)")
+	add(r.denyPairsFolded, "denied attempts not attributed to a source–destination pair (cap reached)")
+	add(r.sevSeries.folded+r.ruleSeries.folded+r.denySeries.folded+r.srcSeries.folded, "timeline values folded into \"other\" (cell cap "+strconv.Itoa(r.opt.MaxCells)+")")
 	return n
 }
 
@@ -167,17 +194,19 @@ func byBytes[T any](s []T, key func(T) uint64, name func(T) string) {
 	})
 }
 
-func (r *Report) sourcesView() []sourceView {
+func (r *Report) sourcesView() []sourceView { return r.sourcesViewOf(r.topSources(r.opt.TopN)) }
+
+// sourcesViewOf shows the given sources, each with its five busiest
+// destinations.
+func (r *Report) sourcesViewOf(ids []int32) []sourceView {
 	type src struct {
 		id int32
 		volumeStat
 	}
-	srcs := make([]src, len(r.srcStat))
-	for i, st := range r.srcStat {
-		srcs[i] = src{int32(i), st}
+	srcs := make([]src, len(ids))
+	for i, id := range ids {
+		srcs[i] = src{id, r.srcStat[id].volumeStat}
 	}
-	byBytes(srcs, func(s src) uint64 { return s.bytesOut }, func(s src) string { return r.srcs.names[s.id] })
-	srcs = srcs[:min(len(srcs), r.opt.TopN)]
 	want := make(map[int32][]pair, len(srcs))
 	for _, s := range srcs {
 		want[s.id] = nil
