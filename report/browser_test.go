@@ -236,11 +236,9 @@ type interaction struct {
 // added to a copy of the page with its own hash in the policy, so the
 // page's policy still admits nothing else.
 func TestBrowserInteracts(t *testing.T) {
+	testenv.Slow(t)
 	if _, err := os.Stat(chromium); err != nil {
 		t.Skipf("%s not found (apt-get install -y chromium): skipping the browser check", chromium)
-	}
-	if testing.Short() {
-		t.Skip("browser check skipped in -short mode")
 	}
 	var page bytes.Buffer
 	r := New(Options{})
