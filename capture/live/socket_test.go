@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,6 +42,22 @@ func veth(t *testing.T) (tx, rx string) {
 		_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+n+"/disable_ipv6", []byte("1"), 0o644)
 		if out, err := exec.Command("ip", "link", "set", n, "up").CombinedOutput(); err != nil {
 			t.Fatalf("ip link set %s up: %v: %s", n, err, out)
+		}
+	}
+	// A veth passes frames only once both ends have carrier; on a loaded
+	// machine that comes a while after "ip link set up" returns, and a frame
+	// sent earlier is silently lost.
+	deadline := time.Now().Add(10 * time.Second)
+	for _, n := range []string{tx, rx} {
+		for {
+			b, _ := os.ReadFile("/sys/class/net/" + n + "/operstate")
+			if strings.TrimSpace(string(b)) == "up" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: operstate %q, not up after 10 s", n, strings.TrimSpace(string(b)))
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	return tx, rx
