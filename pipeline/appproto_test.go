@@ -29,6 +29,10 @@ func TestModernProtocols(t *testing.T) {
 		{file: "h2c.pcap", app: "http", name: "api.openai.example", version: "2", streams: 8, want: []finding{
 			{"credit_card", "out", "1111"}, {"credit_card", "out", "4444"},
 		}},
+		// HTTP/1.1 "Upgrade: h2c" to x/net's h2c handler: stream 1 is the
+		// HTTP/1 request, stream 3 posts the card after the switch.
+		{file: "h2c-upgrade.pcap", app: "http", name: "upgrade.example", version: "2", streams: 2,
+			want: []finding{{"credit_card", "out", "1111"}}},
 		// coder/websocket with permessage-deflate (context takeover): cards
 		// in the client's masked, compressed messages.
 		{file: "ws-deflate-context-takeover.pcap", app: "websocket", want: []finding{{"credit_card", "out", "1111"}}},

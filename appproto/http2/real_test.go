@@ -411,6 +411,9 @@ func TestRealUpgrade(t *testing.T) {
 	if err := tapconn.WritePcap(pcap, [][]tapconn.Chunk{chunks}, pcapPort, 301); err != nil {
 		t.Fatal(err)
 	}
+	if err := tapconn.Keep(pcap, "h2c-upgrade.pcap"); err != nil {
+		t.Fatal(err)
+	}
 	segs, _, err := tapconn.ReadPcap(pcap)
 	if err != nil {
 		t.Fatal(err)
