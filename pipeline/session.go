@@ -112,7 +112,7 @@ func (s *session) finish() {
 func (s *session) fill(rec *record.Flow, final bool) {
 	r := s.app.Result()
 	rec.App = r.App.RecordApp()
-	rec.TLS, rec.HTTP, rec.DNS = r.TLS, r.HTTP, r.DNS
+	rec.TLS, rec.HTTP, rec.DNS, rec.GRPC = r.TLS, r.HTTP, r.DNS, r.GRPC
 	s.inspectRecord(rec, final)
 }
 

@@ -81,6 +81,7 @@ type Flow struct {
 	TLS  *TLS   `json:"tls,omitempty"`
 	HTTP *HTTP  `json:"http,omitempty"`
 	DNS  *DNS   `json:"dns,omitempty"`
+	GRPC *GRPC  `json:"grpc,omitempty"`
 
 	// Filled by content inspection (issue 4).
 	Sensitive []Finding  `json:"sensitive,omitempty"`
@@ -174,6 +175,18 @@ type HTTP struct {
 	UserAgent string `json:"user_agent,omitempty"`
 	Status    int    `json:"status,omitempty"`
 	Requests  int    `json:"requests,omitempty"`
+	// Version is "2" for HTTP/2 and empty for HTTP/1 (whose records stay
+	// as they were); Streams counts the streams an HTTP/2 connection
+	// opened (requests and pushes, tracked or not).
+	Version string `json:"version,omitempty"`
+	Streams int    `json:"streams,omitempty"`
+}
+
+// GRPC names the first gRPC call of an HTTP/2 connection, from its :path
+// (/package.Service/Method).
+type GRPC struct {
+	Service string `json:"service"`
+	Method  string `json:"method"`
 }
 
 // DNS summarises DNS transactions seen in the flow.

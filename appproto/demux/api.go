@@ -4,7 +4,11 @@ import (
 	"net/netip"
 	"sync/atomic"
 
+	"github.com/tapdlp/tapdlp/appproto/grpc"
 	httpparse "github.com/tapdlp/tapdlp/appproto/http"
+	"github.com/tapdlp/tapdlp/appproto/http2"
+	"github.com/tapdlp/tapdlp/appproto/sse"
+	"github.com/tapdlp/tapdlp/appproto/websocket"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
 )
@@ -29,10 +33,12 @@ const (
 	DNS
 	QUIC
 	Other // payload of no recognised protocol (scanned raw)
+	HTTP2
+	WebSocket
 	numProtos
 )
 
-var protoNames = [numProtos]string{"unknown", "tls", "http", "dns", "quic", "other"}
+var protoNames = [numProtos]string{"unknown", "tls", "http", "dns", "quic", "other", "http2", "websocket"}
 
 // String returns the protocol's identifier.
 func (p Proto) String() string {
@@ -45,8 +51,11 @@ func (p Proto) String() string {
 // RecordApp is the record's "app" value: empty when no protocol was
 // recognised.
 func (p Proto) RecordApp() string {
-	if p == Unknown || p == Other || p >= numProtos {
+	switch {
+	case p == Unknown || p == Other || p >= numProtos:
 		return ""
+	case p == HTTP2:
+		return "http" // the version is in http.version
 	}
 	return protoNames[p]
 }
@@ -159,7 +168,8 @@ type Result struct {
 	TLS        *record.TLS
 	HTTP       *record.HTTP
 	DNS        *record.DNS
-	Handoff    Handoff // the last hand-off (zero: none)
+	GRPC       *record.GRPC // the first gRPC call (HTTP/2)
+	Handoff    Handoff      // the last hand-off (zero: none)
 }
 
 // Stats count recognition's bounded decisions. The pipeline shares one
@@ -204,6 +214,13 @@ type Config struct {
 	HTTPStats *HTTPStats // nil: not counted
 	Stats     *Stats     // nil: not counted
 	Answers   DNSAnswers // nil: DNS answers are not learned by flows
+
+	// The HTTP/2, WebSocket, gRPC and server-sent-events parsers'
+	// counters (nil: not counted).
+	HTTP2Stats     *http2.Stats
+	WebSocketStats *websocket.Stats
+	GRPCStats      *grpc.Stats
+	SSEStats       *sse.Stats
 }
 
 // Demux holds one worker's shared parser scratch and configuration. It is

@@ -3,6 +3,8 @@ package demux
 import (
 	"bytes"
 
+	"github.com/tapdlp/tapdlp/appproto/http2"
+	"github.com/tapdlp/tapdlp/appproto/websocket"
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/reassembly"
 )
@@ -33,6 +35,8 @@ type Flow struct {
 	http *httpParser
 	dns  *dnsParser
 	quic *quicParser
+	h2   *h2Parser
+	ws   *wsParser
 	raw  rawParser
 }
 
@@ -59,6 +63,9 @@ func (fl *Flow) Data(dir Dir, b []byte, ts int64) bool {
 	fl.ts = ts
 	if fl.done[dir] {
 		return false
+	}
+	if fl.cur == nil && fl.hint == HTTP2 && dir == Out && http2.Sniff(b) == http2.SniffNo {
+		fl.hint = Unknown // ALPN said h2 but the client speaks something else: sniff
 	}
 	if fl.cur == nil && fl.hint != Unknown {
 		fl.choose(fl.hint)
@@ -239,6 +246,12 @@ func (fl *Flow) choose(p Proto) {
 		}
 		fl.quic.reset(fl)
 		fl.cur = fl.quic
+	case HTTP2:
+		if fl.h2 == nil {
+			fl.h2 = new(h2Parser)
+		}
+		fl.h2.reset(fl)
+		fl.cur = fl.h2
 	default:
 		fl.res.App = Other
 		fl.cur = &fl.raw
@@ -252,11 +265,15 @@ func (fl *Flow) choose(p Proto) {
 // decryption; each new protocol adapter is a case here:
 //
 //   - Decrypted: the plaintext re-enters recognition, with the ALPN as the
-//     protocol when a parser for it exists ("http/1.1" → HTTP; "h2" is
-//     sniffed until the HTTP/2 adapter exists).
-//   - Upgrade ("websocket", "h2c") and Connect: no parser reads WebSocket
-//     frames, h2c or tunnelled bytes yet, so the flow stays opaque
-//     (Encrypted) and the current parser keeps it, as before the demux.
+//     protocol when a parser for it exists ("http/1.1" → HTTP, "h2" →
+//     HTTP2).
+//   - Upgrade "h2c": HTTP/2 from here on, stream 1 being the HTTP/1
+//     request (its HTTP2-Settings value sets the server's HPACK table).
+//   - Upgrade "websocket": WebSocket frames both ways (permessage-deflate
+//     as the 101's Sec-WebSocket-Extensions negotiated).
+//   - Other upgrades and Connect: no parser reads them (tunnelled bytes
+//     are usually TLS), so the flow stays opaque (Encrypted) and the
+//     current parser keeps it.
 //
 // It returns whether more of dir is wanted and whether the flow switched.
 func (fl *Flow) switchTo(h Handoff, dir Dir, rest []byte) (more, switched bool) {
@@ -266,6 +283,12 @@ func (fl *Flow) switchTo(h Handoff, dir Dir, rest []byte) (more, switched bool) 
 		fl.cur, fl.hint = nil, protoForALPN(h.Hint)
 		fl.res.Encrypted = false // the content is readable now
 		fl.pend[Out], fl.pend[In] = fl.pend[Out][:0], fl.pend[In][:0]
+		fl.done = [2]bool{}
+	case Upgrade:
+		if !fl.upgrade(h.Hint) {
+			fl.res.Encrypted = true
+			return false, false
+		}
 		fl.done = [2]bool{}
 	default:
 		fl.res.Encrypted = true
@@ -277,12 +300,44 @@ func (fl *Flow) switchTo(h Handoff, dir Dir, rest []byte) (more, switched bool) 
 	return fl.Data(dir, rest, fl.ts), true
 }
 
+// upgrade installs the parser for an HTTP/1.1 upgrade to token, with what
+// the HTTP/1 parser kept of the exchange; false when none reads it.
+func (fl *Flow) upgrade(token string) bool {
+	hp := fl.http
+	switch token {
+	case "h2c":
+		fl.choose(HTTP2)
+		if hp != nil {
+			fl.h2.startUpgraded(hp.settings[:hp.nsettings])
+		}
+		if fl.res.HTTP != nil {
+			fl.res.HTTP.Version = "2"
+		}
+		return true
+	case "websocket":
+		var ext websocket.Extensions
+		if hp != nil {
+			ext = websocket.ParseExtensions(hp.wsext[:hp.nwsext])
+		}
+		if fl.ws == nil {
+			fl.ws = new(wsParser)
+		}
+		fl.ws.reset(fl, ext)
+		fl.res.App = WebSocket
+		fl.cur = fl.ws
+		return true
+	}
+	return false
+}
+
 // protoForALPN maps a negotiated ALPN protocol id to the protocol that
 // parses it, Unknown when none does (recognition then sniffs).
 func protoForALPN(alpn string) Proto {
 	switch alpn {
 	case "http/1.1", "http/1.0":
 		return HTTP
+	case "h2":
+		return HTTP2
 	}
 	return Unknown
 }

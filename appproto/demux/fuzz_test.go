@@ -20,6 +20,7 @@ func FuzzRecognise(f *testing.F) {
 	f.Add(dnsTCP(scenarios.DNSQuery(1, "q.example", 1)), []byte{1})
 	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), []byte{4})
 	f.Add([]byte("\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"), []byte{1})
+	f.Add([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"), []byte{3, 7})
 	f.Fuzz(func(t *testing.T, data, cuts []byte) {
 		run := func(cut func(i int) int) (Result, *Flow) {
 			fl := new(Flow)

@@ -169,12 +169,21 @@ type httpParser struct {
 	upgrade   [32]byte
 	nupgrade  int
 	switching bool
+
+	// What an upgrade's new parser needs from the exchange: the request's
+	// HTTP2-Settings (h2c) and the 101's Sec-WebSocket-Extensions, cut at
+	// the buffers' lengths (longer values are not legitimate).
+	settings  [128]byte
+	nsettings int
+	wsext     [256]byte
+	nwsext    int
 }
 
 func (h *httpParser) reset(fl *Flow) {
 	h.fl = fl
 	h.pair.Reset()
 	h.announce, h.nupgrade, h.switching = 0, 0, false
+	h.nsettings, h.nwsext = 0, 0
 }
 
 func (h *httpParser) start() {
@@ -275,6 +284,12 @@ func (e *httpEvents) Header(m *httpparse.Message, name, value []byte) {
 				e.upgrade[i] = c + 'a' - 'A'
 			}
 		}
+	}
+	switch {
+	case m.Side == httpparse.Request && !m.InTrailer && len(name) == 14 && asciiEqualFold(name, "http2-settings"):
+		e.nsettings = copy(e.settings[:], value)
+	case m.Side == httpparse.Response && !m.InTrailer && len(name) == 24 && asciiEqualFold(name, "sec-websocket-extensions"):
+		e.nwsext = copy(e.wsext[:], value)
 	}
 	e.fl.sink.Header(dirOf(m.Side), name, value)
 }

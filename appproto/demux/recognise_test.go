@@ -317,11 +317,29 @@ func TestHandoff(t *testing.T) {
 		fl.Data(Out, []byte("GET /chat HTTP/1.1\r\nHost: ws.example\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n\r\n"), 1)
 		more := fl.Data(In, []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello"), 2)
 		r := fl.Result()
-		if more || r.Handoff != (Handoff{Kind: Upgrade, Hint: "websocket"}) || !r.Encrypted || sink.raw[In].Len() != 0 {
-			t.Fatalf("more %v, handoff %+v, encrypted %v, raw %q", more, r.Handoff, r.Encrypted, sink.raw[In].String())
+		if !more || r.Handoff != (Handoff{Kind: Upgrade, Hint: "websocket"}) || r.Encrypted || r.App != WebSocket || sink.body[In].String() != "hello" {
+			t.Fatalf("more %v, handoff %+v, encrypted %v, app %s, body %q", more, r.Handoff, r.Encrypted, r.App, sink.body[In].String())
 		}
-		if fl.Data(Out, []byte("\x81\x85mask"), 3) {
-			t.Fatal("client frames still wanted after the switch")
+		// A client frame is masked: masking is not encryption.
+		mask, msg := []byte("mask"), []byte("4111 1111 1111 1111")
+		frame := append([]byte{0x81, 0x80 | byte(len(msg))}, mask...)
+		for i, c := range msg {
+			frame = append(frame, c^mask[i%4])
+		}
+		if !fl.Data(Out, frame, 3) || sink.body[Out].String() != string(msg) {
+			t.Fatalf("client message %q", sink.body[Out].String())
+		}
+		if r.App.RecordApp() != "websocket" {
+			t.Fatalf("record app %q", r.App.RecordApp())
+		}
+	})
+	t.Run("unknown upgrade", func(t *testing.T) {
+		fl, sink := newFlow(80)
+		fl.Data(Out, []byte("GET /x HTTP/1.1\r\nHost: u.example\r\nUpgrade: foo/1\r\nConnection: Upgrade\r\n\r\n"), 1)
+		more := fl.Data(In, []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo/1\r\n\r\nopaque"), 2)
+		r := fl.Result()
+		if more || r.Handoff != (Handoff{Kind: Upgrade, Hint: "foo/1"}) || !r.Encrypted || sink.raw[In].Len() != 0 {
+			t.Fatalf("more %v, handoff %+v, encrypted %v, raw %q", more, r.Handoff, r.Encrypted, sink.raw[In].String())
 		}
 	})
 	t.Run("connect", func(t *testing.T) {

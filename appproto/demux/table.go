@@ -3,6 +3,7 @@ package demux
 import (
 	"github.com/tapdlp/tapdlp/appproto/dns"
 	httpparse "github.com/tapdlp/tapdlp/appproto/http"
+	"github.com/tapdlp/tapdlp/appproto/http2"
 	"github.com/tapdlp/tapdlp/appproto/quic"
 	"github.com/tapdlp/tapdlp/capture"
 )
@@ -49,6 +50,7 @@ type row struct {
 // UDP, the DNS ports outrank sniffing, as they always have.
 var table = [...]row{
 	{proto: TLS, tcp: true, sniff: sniffTLS},
+	{proto: HTTP2, tcp: true, sniff: sniffHTTP2},
 	{proto: HTTP, tcp: true, sniff: sniffHTTP},
 	{proto: DNS, tcp: true, dstPorts: []uint16{portDNS}, srcPorts: []uint16{portDNS}},
 	{proto: DNS, tcp: false, sniff: sniffDNS, dstPorts: []uint16{portDNS, portMDNS}, srcPorts: []uint16{portDNS}},
@@ -84,6 +86,24 @@ func sniffTLS(_ Dir, b []byte, final bool) verdict {
 		return needMore
 	case b[1] == 0x03: // record version major
 		return yes
+	}
+	return no
+}
+
+// sniffHTTP2 claims a client direction that starts with the HTTP/2
+// connection preface (prior knowledge, on any port). It must outrank
+// sniffHTTP, which would take "PRI * HTTP/2.0" for a request line.
+func sniffHTTP2(dir Dir, b []byte, final bool) verdict {
+	if dir != Out {
+		return no
+	}
+	switch http2.Sniff(b) {
+	case http2.SniffPreface:
+		return yes
+	case http2.SniffNeedMore:
+		if !final {
+			return needMore
+		}
 	}
 	return no
 }

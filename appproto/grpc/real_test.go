@@ -230,6 +230,9 @@ func TestRealGRPC(t *testing.T) {
 			if err := tapconn.WritePcap(pcap, [][]tapconn.Chunk{chunks}, pcapPort, 811); err != nil {
 				t.Fatal(err)
 			}
+			if err := tapconn.Keep(pcap, "grpc-"+comp+".pcap"); err != nil {
+				t.Fatal(err)
+			}
 			segs, _, err := tapconn.ReadPcap(pcap)
 			if err != nil {
 				t.Fatal(err)

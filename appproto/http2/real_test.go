@@ -144,6 +144,11 @@ func recordH2(t testing.TB) []tapconn.Chunk {
 			return
 		}
 		req.Host = rq.host
+		if rq.path == "/missing" {
+			// A card only in a header field (HPACK-coded), for the
+			// pipeline's end-to-end test.
+			req.Header.Set("X-Payment-Card", "5555 5555 5555 4444")
+		}
 		if rq.body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
@@ -211,6 +216,9 @@ func TestRealH2C(t *testing.T) {
 	chunks := recordH2(t)
 	pcap := filepath.Join(t.TempDir(), "h2c.pcap")
 	if err := tapconn.WritePcap(pcap, [][]tapconn.Chunk{chunks}, pcapPort, 537); err != nil {
+		t.Fatal(err)
+	}
+	if err := tapconn.Keep(pcap, "h2c.pcap"); err != nil {
 		t.Fatal(err)
 	}
 	r, conns := parsePcap(t, pcap, 0)
@@ -401,6 +409,9 @@ func TestRealUpgrade(t *testing.T) {
 	chunks := rec.Conns()[0]
 	pcap := filepath.Join(t.TempDir(), "upgrade.pcap")
 	if err := tapconn.WritePcap(pcap, [][]tapconn.Chunk{chunks}, pcapPort, 301); err != nil {
+		t.Fatal(err)
+	}
+	if err := tapconn.Keep(pcap, "h2c-upgrade.pcap"); err != nil {
 		t.Fatal(err)
 	}
 	segs, _, err := tapconn.ReadPcap(pcap)

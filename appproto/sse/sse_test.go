@@ -119,7 +119,7 @@ func TestRealSSE(t *testing.T) {
 		if r.URL.Query().Get("crlf") != "" {
 			eol = "\r\n"
 		}
-		for i, tok := range []string{"Your", " SSN", " is", " 078-05", "-1120."} {
+		for i, tok := range []string{"Your", " SSN", " is", " 078-05", "-1120.", " Card 4111 1111 1111 1111."} {
 			fmt.Fprintf(w, "event: delta%sid: %d%sdata: {\"choices\":[{\"delta\":{\"content\":%q}}]}%s%s", eol, i, eol, tok, eol, eol)
 			w.(http.Flusher).Flush()
 		}
@@ -154,6 +154,9 @@ func TestRealSSE(t *testing.T) {
 	if err := tapconn.WritePcap(pcap, rec.Conns(), 8080, 97); err != nil {
 		t.Fatal(err)
 	}
+	if err := tapconn.Keep(pcap, "sse.pcap"); err != nil {
+		t.Fatal(err)
+	}
 	segs, n, err := tapconn.ReadPcap(pcap)
 	if err != nil || n != 1 {
 		t.Fatal(err, n)
@@ -168,7 +171,7 @@ func TestRealSSE(t *testing.T) {
 		conn.Feed(side, s.Data)
 	}
 	conn.Close()
-	if route.streams != 3 || len(route.rec.events) != 18 {
+	if route.streams != 3 || len(route.rec.events) != 21 {
 		t.Fatalf("%d event streams, %d events: %q", route.streams, len(route.rec.events), route.rec.events)
 	}
 	var joined strings.Builder

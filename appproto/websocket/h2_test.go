@@ -102,6 +102,9 @@ func TestRealExtendedConnect(t *testing.T) {
 	if err := tapconn.WritePcap(pcap, rec.Conns(), pcapPort, 211); err != nil {
 		t.Fatal(err)
 	}
+	if err := tapconn.Keep(pcap, "ws-h2.pcap"); err != nil {
+		t.Fatal(err)
+	}
 	segs, _, err := tapconn.ReadPcap(pcap)
 	if err != nil {
 		t.Fatal(err)

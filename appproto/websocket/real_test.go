@@ -185,6 +185,9 @@ func TestRealWebSocket(t *testing.T) {
 			if err := tapconn.WritePcap(pcap, [][]tapconn.Chunk{chunks}, pcapPort, 733); err != nil {
 				t.Fatal(err)
 			}
+			if err := tapconn.Keep(pcap, "ws-"+tc.name+".pcap"); err != nil {
+				t.Fatal(err)
+			}
 			segs, _, err := tapconn.ReadPcap(pcap)
 			if err != nil {
 				t.Fatal(err)

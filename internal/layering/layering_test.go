@@ -35,7 +35,7 @@ var allowed = map[string][]string{
 	"appproto/internal/bodydec":  {},
 	"appproto/internal/tapconn":  {"appproto/internal/pcaptest", "internal/pcapgen"},
 	// demux is the only package that knows the parsers; pipeline knows only demux.
-	"appproto/demux": {"appproto/dns", "appproto/http", "appproto/tls", "appproto/quic", "reassembly", "capture", "record"},
+	"appproto/demux": {"appproto/dns", "appproto/http", "appproto/tls", "appproto/quic", "appproto/http2", "appproto/websocket", "appproto/grpc", "appproto/sse", "appproto/internal/bodydec", "reassembly", "capture", "record"},
 	"destinations":   {"record", "internal/lru"},
 	"classify":       {"record", "config"},
 	"rules":          {"record", "config", "internal/lru"},

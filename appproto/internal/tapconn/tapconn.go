@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -181,4 +182,20 @@ func Tshark(path string, args ...string) ([]string, error) {
 		}
 	}
 	return lines, nil
+}
+
+// Keep copies a capture a test wrote to $TAPDLP_WRITE_FIXTURES/name when
+// that variable names a directory: how the pipeline's end-to-end fixtures
+// (testdata/appproto) are refreshed from the real clients and servers
+// these tests run. Without it, it does nothing.
+func Keep(path, name string) error {
+	dir := os.Getenv("TAPDLP_WRITE_FIXTURES")
+	if dir == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, name), b, 0o644)
 }
