@@ -33,7 +33,8 @@ type flowHandler struct {
 
 func newFlowHandler(p *Pipeline) *flowHandler {
 	h := &flowHandler{p: p, sessions: make(map[*reassembly.Flow]*session)}
-	h.demux = demux.New(demux.Config{HTTPStats: p.httpStats, Stats: p.demuxStats, Answers: p.dest.DNS})
+	h.demux = demux.New(demux.Config{HTTPStats: p.httpStats, Stats: p.demuxStats, Answers: p.dest.DNS,
+		Keys: p.keys, KeysConfigured: p.keysConfigured})
 	h.scanner = p.swap.classify.Load().NewScanner()
 	h.scannerGen = p.swap.gen.Load()
 	return h

@@ -110,6 +110,9 @@ func (s *session) finish() {
 // fill copies what the session learned into the record (the destination
 // is named and classified by flowHandler.annotate).
 func (s *session) fill(rec *record.Flow, final bool) {
+	if s.ready {
+		s.app.Poll() // keys that arrived since: decrypt before the record is written
+	}
 	r := s.app.Result()
 	rec.App = r.App.RecordApp()
 	rec.TLS, rec.HTTP, rec.DNS = r.TLS, r.HTTP, r.DNS

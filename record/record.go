@@ -164,6 +164,11 @@ type TLS struct {
 	Version string   `json:"version,omitempty"`
 	ALPN    []string `json:"alpn,omitempty"`
 	JA4     string   `json:"ja4,omitempty"`
+	// Decrypted: every encrypted record was decrypted with a known key;
+	// otherwise, when keys were configured, DecryptReason says why not
+	// (tlsdecrypt.Reason: no_key, unsupported_suite, auth_failed, …).
+	Decrypted     bool   `json:"decrypted,omitempty"`
+	DecryptReason string `json:"decrypt_reason,omitempty"`
 }
 
 // HTTP is what the first request of a flow told.

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	httpparse "github.com/tapdlp/tapdlp/appproto/http"
+	"github.com/tapdlp/tapdlp/appproto/tlsdecrypt"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
 )
@@ -160,6 +161,9 @@ type Result struct {
 	HTTP       *record.HTTP
 	DNS        *record.DNS
 	Handoff    Handoff // the last hand-off (zero: none)
+	// Decrypt is the TLS decryption outcome when the flow was given to a
+	// decryptor (ReasonNone otherwise: no keys configured, or not TLS).
+	Decrypt tlsdecrypt.Reason
 }
 
 // Stats count recognition's bounded decisions. The pipeline shares one
@@ -204,6 +208,12 @@ type Config struct {
 	HTTPStats *HTTPStats // nil: not counted
 	Stats     *Stats     // nil: not counted
 	Answers   DNSAnswers // nil: DNS answers are not learned by flows
+	// Keys, when set, decrypts TLS flows whose secrets it holds (see
+	// tlsParser). A TLS flow tries decryption when KeysConfigured is set or
+	// the source already holds keys (Generation > 0: a pcapng Decryption
+	// Secrets Block was read); otherwise it is recorded as before.
+	Keys           tlsdecrypt.KeySource
+	KeysConfigured bool
 }
 
 // Demux holds one worker's shared parser scratch and configuration. It is
@@ -213,6 +223,8 @@ type Demux struct {
 	http  httpparse.Config
 	dnsm  dnsScratch
 	stats *Stats
+	tlsc  tlsdecrypt.Config // with the worker's shared plaintext scratch
+	tlss  tlsdecrypt.Scratch
 }
 
 // New returns a Demux for one worker.
@@ -221,5 +233,6 @@ func New(cfg Config) *Demux {
 	if d.stats == nil {
 		d.stats = new(Stats)
 	}
+	d.tlsc.Scratch = &d.tlss
 	return d
 }
