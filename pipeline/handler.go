@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/tapdlp/tapdlp/appproto/aiapi"
 	"hash/fnv"
 	"strconv"
 
@@ -29,6 +30,7 @@ type flowHandler struct {
 
 	lastSweep    int64           // packet time of the last threshold sweep
 	scratchRules rules.FlowState // for flows without a session (ICMP, …)
+	ai           aiapi.Parser    // describes AI API requests (scratch kept)
 }
 
 func newFlowHandler(p *Pipeline) *flowHandler {

@@ -81,6 +81,8 @@ type Flow struct {
 	TLS  *TLS   `json:"tls,omitempty"`
 	HTTP *HTTP  `json:"http,omitempty"`
 	DNS  *DNS   `json:"dns,omitempty"`
+	// AI: the flow's calls to an AI model API (issue 14).
+	AI *AI `json:"ai,omitempty"`
 
 	// Filled by content inspection (issue 4).
 	Sensitive []Finding  `json:"sensitive,omitempty"`
@@ -169,6 +171,19 @@ type TLS struct {
 	// (tlsdecrypt.Reason: no_key, unsupported_suite, auth_failed, …).
 	Decrypted     bool   `json:"decrypted,omitempty"`
 	DecryptReason string `json:"decrypt_reason,omitempty"`
+}
+
+// AI describes the AI model API calls of a flow (appproto/aiapi): the
+// first call, and how many there were.
+type AI struct {
+	Provider    string `json:"provider"`
+	Operation   string `json:"operation"`
+	Model       string `json:"model,omitempty"` // redacted like a URI
+	Stream      bool   `json:"stream"`
+	PromptBytes int    `json:"prompt_bytes"`
+	Attachments int    `json:"attachments"`
+	Tools       int    `json:"tools"`
+	Calls       int    `json:"calls"`
 }
 
 // HTTP is what the first request of a flow told.
