@@ -284,7 +284,7 @@ func (c *condCompiler) field(key string, k, v *yaml.Node, p string) node {
 			"src.service": getSrcService, "dst.vendor": getDstVendor, "dst.service": getDstService,
 			"app": getApp, "proto": getProto, "conn_state": getConnState, "reject.by": getRejectBy,
 			"dst.resolution": getResolution,
-			"ai.provider": getAIProvider, "ai.operation": getAIOp, "ai.model": getAIModel,
+			"ai.provider":    getAIProvider, "ai.operation": getAIOp, "ai.model": getAIModel,
 		}[key]
 		if allowed := enumFields[key]; allowed != nil && !c.enumValues(key, allowed, v, p) {
 			return nil
