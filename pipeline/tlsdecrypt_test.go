@@ -408,3 +408,75 @@ func TestReplayDecryptsRealTLSWithAIFacts(t *testing.T) {
 		})
 	}
 }
+
+// Packets of a decrypted TLS flow — ciphertext records decrypted into the
+// worker's scratch, the plaintext parsed as HTTP and scanned — must not
+// allocate either.
+func TestDecryptedPacketPathDoesNotAllocate(t *testing.T) {
+	body := strings.Repeat("the quick brown fox jumps over the lazy dog 0123 ", 8000)
+	chunks, keylog := realTLSExchange(t, tls.VersionTLS13, "upload.example", "/upload", body)
+	kl := filepath.Join(t.TempDir(), "keys.log")
+	if err := os.WriteFile(kl, keylog, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseTestConfig("inspection: {inspect_bytes: 4MiB}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Workers = 1
+	p, err := New(cfg, Options{Sink: record.NewWriterSink(nopWriter{}), KeyLogs: []string{kl}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.out = newWriter(p.opts.Sink, p.stats, p.log)
+	defer p.out.close()
+	w := newWorker(0, p)
+	d := newDispatcher(p, []*worker{w})
+	conn := pcapgen.NewTCPConn(ap("10.0.0.1:40000"), ap("192.0.2.1:443"), 1, 2)
+	var frames [][]byte
+	segs := conn.Handshake()
+	for _, ch := range chunks {
+		segs = append(segs, conn.Send(ch.fromClient, ch.data)...)
+	}
+	for _, s := range segs {
+		frames = append(frames, pcapgen.EthernetIP(conn.Packet(s)))
+	}
+	ts := int64(1e18)
+	step := func(frame []byte) {
+		ts += 1000
+		m := capture.Meta{TS: ts, CapLen: len(frame), WireLen: len(frame), LinkType: capture.LinkEthernet}
+		if d.dec.Decode(frame, m, &d.pkt) != capture.OK {
+			t.Fatal("decode failed")
+		}
+		b := d.cur[0]
+		b.reset()
+		b.add(&d.pkt)
+		w.packet(&b.pkts[0])
+	}
+	// The handshake, the request head and the start of the body: the flow,
+	// its session, its decryptor and its parsers are set up.
+	const warm = 40
+	if len(frames) < warm+110 {
+		t.Fatalf("only %d frames", len(frames))
+	}
+	for _, f := range frames[:warm] {
+		step(f)
+	}
+	i := warm
+	allocs := testing.AllocsPerRun(100, func() {
+		step(frames[i])
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("%.2f allocations per packet of a decrypted flow, want 0", allocs)
+	}
+	for _, sess := range w.h.sessions {
+		r := sess.app.Result()
+		if r.Decrypt.String() != "decrypted" || r.HTTP == nil {
+			t.Errorf("flow not decrypted (%v) or not parsed as HTTP: the test did not exercise decryption", r.Decrypt)
+		}
+		if got := sess.c.scan[0].Inspected(); got < 100*1000 {
+			t.Errorf("the scanner saw %d bytes of plaintext", got)
+		}
+	}
+}
