@@ -69,7 +69,7 @@ var (
 	tlsCert     tls.Certificate
 )
 
-func tlsTestCert(t *testing.T) tls.Certificate {
+func tlsTestCert(t testing.TB) tls.Certificate {
 	tlsCertOnce.Do(func() {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
@@ -90,7 +90,7 @@ func tlsTestCert(t *testing.T) tls.Certificate {
 // an in-memory pipe; the client, which writes its key log, sends one
 // HTTP/1.1 POST of body to host+path. It returns the wire chunks and the
 // key log.
-func realTLSExchange(t *testing.T, max uint16, host, path, body string) ([]tlsChunk, []byte) {
+func realTLSExchange(t testing.TB, max uint16, host, path, body string) ([]tlsChunk, []byte) {
 	t.Helper()
 	cc, sc := net.Pipe()
 	var mu sync.Mutex
@@ -133,7 +133,7 @@ func realTLSExchange(t *testing.T, max uint16, host, path, body string) ([]tlsCh
 }
 
 // writeChunksPcap writes the chunks as one TCP connection to 443.
-func writeChunksPcap(t *testing.T, path string, cli, srv string, chunks []tlsChunk) {
+func writeChunksPcap(t testing.TB, path string, cli, srv string, chunks []tlsChunk) {
 	t.Helper()
 	fh, err := os.Create(path)
 	if err != nil {
@@ -478,5 +478,59 @@ func TestDecryptedPacketPathDoesNotAllocate(t *testing.T) {
 		if got := sess.c.scan[0].Inspected(); got < 100*1000 {
 			t.Errorf("the scanner saw %d bytes of plaintext", got)
 		}
+	}
+}
+
+// The cost of decryption: the same HTTP/1.1 upload replayed as TLS 1.3
+// with its key log and as cleartext (one worker; b.SetBytes is the body).
+//
+//	go test ./pipeline -run XXX -bench ReplayUpload -benchtime 20x
+func BenchmarkReplayUpload(b *testing.B) {
+	body := strings.Repeat(`{"note":"the quick brown fox jumps over the lazy dog","n":12345},`, 64<<10) // 4 MiB
+	chunks, keylog := realTLSExchange(b, tls.VersionTLS13, "upload.example", "/upload", body)
+	dir := b.TempDir()
+	tlsPcap, plainPcap, kl := filepath.Join(dir, "tls.pcap"), filepath.Join(dir, "plain.pcap"), filepath.Join(dir, "keys.log")
+	writeChunksPcap(b, tlsPcap, "10.0.0.5:51000", "203.0.113.80:443", chunks)
+	if err := os.WriteFile(kl, keylog, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	req := "POST /upload HTTP/1.1\r\nHost: upload.example\r\nContent-Type: application/json\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	resp := "received " + strconv.Itoa(len(body)) + " bytes"
+	plain := []tlsChunk{{true, []byte(req)}, {false, []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+		strconv.Itoa(len(resp)) + "\r\nConnection: close\r\n\r\n" + resp)}}
+	writeChunksPcap(b, plainPcap, "10.0.0.5:51000", "203.0.113.80:80", plain)
+	for _, bc := range []struct {
+		name    string
+		file    string
+		keylogs []string
+	}{{"cleartext", plainPcap, nil}, {"tls13-decrypted", tlsPcap, []string{kl}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			cfg, err := parseTestConfig("inspection: {inspect_bytes: 8MiB}\nreassembly: {inspect_depth: 8MiB}\n")
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg.Workers = 1
+			var out bytes.Buffer
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				out.Reset()
+				sink := record.NewWriterSink(&out)
+				p, err := New(cfg, Options{Sink: sink, KeyLogs: bc.keylogs, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := p.Replay(context.Background(), []string{bc.file}); err != nil {
+					b.Fatal(err)
+				}
+				if err := sink.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// Both scan the same plaintext, whole.
+			if !strings.Contains(out.String(), `"uri":"/upload"`) || !strings.Contains(out.String(), `"inspected":{"out":4259920,`) {
+				b.Fatalf("the upload was not parsed:\n%s", out.String())
+			}
+		})
 	}
 }
