@@ -9,6 +9,10 @@ import (
 	"github.com/tapdlp/tapdlp/record"
 )
 
+// keepPending is the most ciphertext buffer (kept while a flow waited for
+// its key) a recycled TLS parser keeps for the next flow.
+const keepPending = 32 << 10
+
 // tlsParser reads the client's ClientHello (SNI, ALPN, JA4). Without keys
 // the rest of a TLS flow is encrypted and not wanted. With a key source
 // (Config.Keys) it also feeds both directions to a tlsdecrypt.Flow, and it
@@ -32,6 +36,11 @@ func (t *tlsParser) reset(fl *Flow) {
 	t.p.Reset()
 	d := fl.d
 	t.decrypt = d.cfg.Keys != nil && (d.cfg.KeysConfigured || d.cfg.Keys.Generation() > 0)
+	if t.dec != nil && t.dec.Stats().PendingBytes > keepPending {
+		// The last flow buffered much ciphertext waiting for its key: do
+		// not keep that buffer for every recycled flow.
+		t.dec = nil
+	}
 	if t.decrypt {
 		if t.dec == nil {
 			t.dec = tlsdecrypt.NewFlow(d.cfg.Keys, t, d.tlsc)
