@@ -35,6 +35,7 @@ type Config struct {
 	StateDir        string       `yaml:"state_dir"`
 	Destinations    Destinations `yaml:"destinations"`
 	Inspection      Inspection   `yaml:"inspection"`
+	TLS             TLS          `yaml:"tls"`
 	Outputs         Outputs      `yaml:"outputs"`
 	Capture         Capture      `yaml:"capture"`
 	Metrics         Metrics      `yaml:"metrics"`
@@ -126,6 +127,16 @@ type Log struct {
 // Metrics configures the metrics and health endpoint.
 type Metrics struct {
 	Listen string `yaml:"listen"`
+}
+
+// TLS configures decryption of TLS flows whose keys are known.
+type TLS struct {
+	// KeylogFiles are NSS key log files (SSLKEYLOGFILE) that `run` follows
+	// as they grow; `replay --keylog` adds files read whole.
+	KeylogFiles []string `yaml:"keylog_files"`
+	// KeystoreBytes bounds the secrets held in memory (least recently used
+	// evicted); 0 means the default (16 MiB).
+	KeystoreBytes Size `yaml:"keystore_bytes"`
 }
 
 // Inspection configures content inspection.
@@ -304,6 +315,10 @@ func (c *Config) validate() error {
 	for _, cat := range c.Inspection.AlwaysInspect {
 		check(validCategory(cat), "inspection.always_inspect", "%q is not a category (%s)", cat, strings.Join(Categories, ", "))
 	}
+	for i, f := range c.TLS.KeylogFiles {
+		check(strings.TrimSpace(f) != "", "tls.keylog_files", "entry %d is empty", i)
+	}
+	check(c.TLS.KeystoreBytes >= 0 && c.TLS.KeystoreBytes <= 1<<30, "tls.keystore_bytes", "%s is out of range 0..1GiB", c.TLS.KeystoreBytes)
 	check(c.Alerts.ReevaluateEvery.D() >= 0, "alerts.reevaluate_every", "must not be negative")
 	check(c.Reassembly.FlowMemcap > 0 && c.Reassembly.FlowMemcap <= c.Reassembly.Memcap,
 		"reassembly.flow_memcap", "must be positive and at most reassembly.memcap (%s)", c.Reassembly.Memcap)

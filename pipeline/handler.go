@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/tapdlp/tapdlp/appproto/aiapi"
 	"hash/fnv"
 	"strconv"
 
@@ -29,11 +30,13 @@ type flowHandler struct {
 
 	lastSweep    int64           // packet time of the last threshold sweep
 	scratchRules rules.FlowState // for flows without a session (ICMP, …)
+	ai           aiapi.Parser    // describes AI API requests (scratch kept)
 }
 
 func newFlowHandler(p *Pipeline) *flowHandler {
 	h := &flowHandler{p: p, sessions: make(map[*reassembly.Flow]*session)}
-	h.demux = demux.New(demux.Config{HTTPStats: p.httpStats, Stats: p.demuxStats, Answers: p.dest.DNS})
+	h.demux = demux.New(demux.Config{HTTPStats: p.httpStats, Stats: p.demuxStats, Answers: p.dest.DNS,
+		Keys: p.keys, KeysConfigured: p.keysConfigured})
 	h.scanner = p.swap.classify.Load().NewScanner()
 	h.scannerGen = p.swap.gen.Load()
 	return h

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tapdlp/tapdlp/appproto/demux"
+	"github.com/tapdlp/tapdlp/appproto/tlsdecrypt"
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/classify"
 	"github.com/tapdlp/tapdlp/config"
@@ -34,6 +35,10 @@ type Options struct {
 	// ExtraRules are rule files or directories loaded besides the
 	// configuration's (`tapdlp rules test RULES …`).
 	ExtraRules []string
+	// KeyLogs are NSS key log files read whole before the replay
+	// (`replay --keylog`); with them (or tls.keylog_files) TLS flows are
+	// decrypted where keys are known.
+	KeyLogs []string
 }
 
 // Pipeline is one configured sensor run.
@@ -53,6 +58,10 @@ type Pipeline struct {
 	inspection inspection
 	inspStats  *InspectionStats
 	out        *writer
+	// keys holds TLS secrets from key logs and pcapng Decryption Secrets
+	// Blocks (always present: a replayed pcapng may bring keys of its own).
+	keys           *tlsdecrypt.Store
+	keysConfigured bool
 }
 
 // New builds a pipeline from a validated configuration.
@@ -96,6 +105,9 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		return nil, err
 	}
 	p.swap.rules.Store(eng)
+	if err := p.loadKeys(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -252,6 +264,7 @@ func (p *Pipeline) replayFile(ctx context.Context, d *dispatcher, path string) e
 		return err
 	}
 	defer src.Close()
+	src.OnSecret(p.addSecret)
 	d.bytesBase = d.bytesDone.Load()
 	return d.run(ctx, src, src.BytesRead)
 }

@@ -37,6 +37,8 @@ type session struct {
 	annotName       string
 	annotDst        record.Dst
 	annotSrcService string
+
+	ai *aiState // AI API calls seen (see ai.go); nil until an HTTP request
 }
 
 // content is a session's scanning state: one scanner stream per direction
@@ -81,6 +83,9 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.lastEvalOut = 0
 	s.ts = 0
 	s.annotated, s.annotName, s.annotDst, s.annotSrcService = false, "", record.Dst{}, ""
+	if s.ai != nil {
+		s.ai.reset()
+	}
 }
 
 // Data implements reassembly.Stream.
@@ -110,9 +115,13 @@ func (s *session) finish() {
 // fill copies what the session learned into the record (the destination
 // is named and classified by flowHandler.annotate).
 func (s *session) fill(rec *record.Flow, final bool) {
+	if s.ready {
+		s.app.Poll() // keys that arrived since: decrypt before the record is written
+	}
 	r := s.app.Result()
 	rec.App = r.App.RecordApp()
 	rec.TLS, rec.HTTP, rec.DNS, rec.GRPC = r.TLS, r.HTTP, r.DNS, r.GRPC
+	rec.AI = s.aiRecord()
 	s.inspectRecord(rec, final)
 }
 
@@ -133,6 +142,7 @@ func (s *session) Redact(b []byte) string { return s.h.redact(b) }
 
 // URL implements demux.Sink: path and query are URL-encoded values.
 func (s *session) URL(dir reassembly.Dir, path, query []byte) {
+	s.aiURL(dir, path)
 	if !s.inspect {
 		return
 	}
@@ -150,6 +160,7 @@ func (s *session) URL(dir reassembly.Dir, path, query []byte) {
 // MessageStart implements demux.Sink.
 func (s *session) MessageStart(dir reassembly.Dir, contentType, boundary []byte) {
 	s.c.httpContent[dir] = contentOf(contentType, boundary)
+	s.aiStart(dir, contentType)
 }
 
 // Header implements demux.Sink.
@@ -164,6 +175,7 @@ func (s *session) Header(dir reassembly.Dir, name, value []byte) {
 
 // Body implements demux.Sink.
 func (s *session) Body(dir reassembly.Dir, data []byte) {
+	s.aiBody(dir, data)
 	if !s.inspect {
 		return
 	}
@@ -174,6 +186,7 @@ func (s *session) Body(dir reassembly.Dir, data []byte) {
 
 // MessageEnd implements demux.Sink.
 func (s *session) MessageEnd(dir reassembly.Dir) {
+	s.aiEnd(dir)
 	before := s.c.scan[dir].Matches()
 	s.c.scan[dir].Sync() // a message boundary: judge everything now, so alerts need not wait for the flow's end
 	s.afterScan(before, dir)

@@ -82,6 +82,8 @@ type Flow struct {
 	HTTP *HTTP  `json:"http,omitempty"`
 	DNS  *DNS   `json:"dns,omitempty"`
 	GRPC *GRPC  `json:"grpc,omitempty"`
+	// AI: the flow's calls to an AI model API (issue 14).
+	AI *AI `json:"ai,omitempty"`
 
 	// Filled by content inspection (issue 4).
 	Sensitive []Finding  `json:"sensitive,omitempty"`
@@ -165,6 +167,24 @@ type TLS struct {
 	Version string   `json:"version,omitempty"`
 	ALPN    []string `json:"alpn,omitempty"`
 	JA4     string   `json:"ja4,omitempty"`
+	// Decrypted: every encrypted record was decrypted with a known key;
+	// otherwise, when keys were configured, DecryptReason says why not
+	// (tlsdecrypt.Reason: no_key, unsupported_suite, auth_failed, …).
+	Decrypted     bool   `json:"decrypted,omitempty"`
+	DecryptReason string `json:"decrypt_reason,omitempty"`
+}
+
+// AI describes the AI model API calls of a flow (appproto/aiapi): the
+// first call, and how many there were.
+type AI struct {
+	Provider    string `json:"provider"`
+	Operation   string `json:"operation"`
+	Model       string `json:"model,omitempty"` // redacted like a URI
+	Stream      bool   `json:"stream"`
+	PromptBytes int    `json:"prompt_bytes"`
+	Attachments int    `json:"attachments"`
+	Tools       int    `json:"tools"`
+	Calls       int    `json:"calls"`
 }
 
 // HTTP is what the first request of a flow told.

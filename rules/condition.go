@@ -20,7 +20,7 @@ const maxDepth = 32
 
 // condFields lists every key a condition map accepts, for error messages.
 var condFields = []string{
-	"app", "bytes.in", "bytes.out", "conn_state", "dst.category", "dst.domain", "dst.first_seen",
+	"ai.model", "ai.operation", "ai.provider", "app", "bytes.in", "bytes.out", "conn_state", "dst.category", "dst.domain", "dst.first_seen",
 	"dst.ioc", "dst.ip", "dst.name", "dst.port", "dst.resolution", "dst.service", "dst.vendor", "proto", "reject.by",
 	"sensitive.class", "sensitive.count", "sensitive.type", "src.ip", "src.port",
 	"src.service", "tags", "vlan", "direction", "during", "not", "any", "all",
@@ -43,6 +43,9 @@ var (
 	getFirstSeen  = func(f *record.Flow) bool { return f.Dst.FirstSeen }
 	getConnState  = func(f *record.Flow) string { return f.ConnState }
 	getResolution = func(f *record.Flow) string { return f.Dst.Resolution }
+	getAIProvider = func(f *record.Flow) string { return aiField(f, 0) }
+	getAIOp       = func(f *record.Flow) string { return aiField(f, 1) }
+	getAIModel    = func(f *record.Flow) string { return aiField(f, 2) }
 	getRejectBy   = func(f *record.Flow) string {
 		if f.Reject == nil {
 			return ""
@@ -51,12 +54,30 @@ var (
 	}
 )
 
+// aiField returns the flow's AI call provider (0), operation (1) or model
+// (2); "" when the flow carried no AI call aiapi recognised.
+func aiField(f *record.Flow, which int) string {
+	if f.AI == nil {
+		return ""
+	}
+	switch which {
+	case 0:
+		return f.AI.Provider
+	case 1:
+		return f.AI.Operation
+	}
+	return f.AI.Model
+}
+
 // enumFields are string fields with a closed set of values: a value outside
 // it is a typo that would silently never match, so it fails to compile.
 var enumFields = map[string][]string{
 	"conn_state":     {"S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"},
 	"reject.by":      {"rst", "icmp"},
 	"dst.resolution": {"matched", "other_name", "unresolved"},
+	// appproto/aiapi's operations (providers and models are open sets).
+	"ai.operation": {"chat", "completion", "responses", "embeddings", "files", "audio_transcription",
+		"audio_translation", "audio_speech", "image_generation", "moderation", "count_tokens"},
 }
 
 // condCompiler turns condition maps into nodes, collecting every error.
@@ -257,11 +278,13 @@ func (c *condCompiler) field(key string, k, v *yaml.Node, p string) node {
 		}
 		n.text = key + " in " + listText(items)
 		return n
-	case "src.service", "dst.vendor", "dst.service", "app", "proto", "conn_state", "reject.by", "dst.resolution":
+	case "src.service", "dst.vendor", "dst.service", "app", "proto", "conn_state", "reject.by", "dst.resolution",
+		"ai.provider", "ai.operation", "ai.model":
 		get := map[string]func(*record.Flow) string{
 			"src.service": getSrcService, "dst.vendor": getDstVendor, "dst.service": getDstService,
 			"app": getApp, "proto": getProto, "conn_state": getConnState, "reject.by": getRejectBy,
 			"dst.resolution": getResolution,
+			"ai.provider":    getAIProvider, "ai.operation": getAIOp, "ai.model": getAIModel,
 		}[key]
 		if allowed := enumFields[key]; allowed != nil && !c.enumValues(key, allowed, v, p) {
 			return nil

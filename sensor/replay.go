@@ -46,7 +46,8 @@ func (s *Sensor) replay(ctx context.Context) error {
 		defer rf.Close()
 		sink = teeSink{sink, report.NewSink(rf, strings.Join(s.cfg.Files, " "), report.Options{})}
 	}
-	opts := pipeline.Options{Sink: sink, Log: s.log, Filter: s.cfg.Filter, ExtraRules: s.cfg.ExtraRules}
+	opts := pipeline.Options{Sink: sink, Log: s.log, Filter: s.cfg.Filter, ExtraRules: s.cfg.ExtraRules,
+		KeyLogs: append(append([]string(nil), s.cfg.TLS.KeylogFiles...), s.cfg.KeyLogs...)}
 	if !s.cfg.Quiet && isTerminal(s.cfg.Stderr) {
 		opts.Progress = s.cfg.Stderr
 	}

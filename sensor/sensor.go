@@ -38,6 +38,9 @@ type Config struct {
 	UseOutputs bool
 	// Report also renders a replay's records as an HTML report to this file.
 	Report string
+	// KeyLogs are NSS key log files a replay reads whole (`--keylog`,
+	// besides tls.keylog_files); their content is never echoed.
+	KeyLogs []string
 	// Filter is a tcpdump-syntax expression for a replay (live capture
 	// filters in the kernel: Capture.BPFFilter).
 	Filter string
@@ -192,6 +195,7 @@ func (s *Sensor) live(ctx context.Context) error {
 
 	s.log.Info("capturing", "interfaces", strings.Join(lc.Interfaces, ","), "sockets_per_interface", lc.Sockets,
 		"fanout", lc.Fanout.String(), "fanout_group", lc.FanoutGroup, "filter", lc.Filter, "metrics", s.cfg.Metrics.Listen)
+	s.followKeyLogs(ctx, p)
 	sum, err := p.RunLive(ctx, c, lopts)
 	err = errors.Join(err, sink.Close())
 	fmt.Fprintln(s.cfg.Stderr, "tapdlp run:", sum)

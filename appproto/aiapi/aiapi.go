@@ -603,3 +603,11 @@ func (p *Parser) decodeAttachment(val []byte, urlOnly bool) ([]byte, bool) {
 	}
 	return p.dec[:n], true
 }
+
+// Endpoint reports whether method, host and target (path and query) name
+// an AI API call Describe would recognise: a caller collects a request's
+// body only for those.
+func Endpoint(method, host, target string) bool {
+	_, ok := classify(method, host, target)
+	return ok
+}

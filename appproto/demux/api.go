@@ -8,6 +8,7 @@ import (
 	httpparse "github.com/tapdlp/tapdlp/appproto/http"
 	"github.com/tapdlp/tapdlp/appproto/http2"
 	"github.com/tapdlp/tapdlp/appproto/sse"
+	"github.com/tapdlp/tapdlp/appproto/tlsdecrypt"
 	"github.com/tapdlp/tapdlp/appproto/websocket"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
@@ -170,6 +171,9 @@ type Result struct {
 	DNS        *record.DNS
 	GRPC       *record.GRPC // the first gRPC call (HTTP/2)
 	Handoff    Handoff      // the last hand-off (zero: none)
+	// Decrypt is the TLS decryption outcome when the flow was given to a
+	// decryptor (ReasonNone otherwise: no keys configured, or not TLS).
+	Decrypt tlsdecrypt.Reason
 }
 
 // Stats count recognition's bounded decisions. The pipeline shares one
@@ -221,6 +225,12 @@ type Config struct {
 	WebSocketStats *websocket.Stats
 	GRPCStats      *grpc.Stats
 	SSEStats       *sse.Stats
+	// Keys, when set, decrypts TLS flows whose secrets it holds (see
+	// tlsParser). A TLS flow tries decryption when KeysConfigured is set or
+	// the source already holds keys (Generation > 0: a pcapng Decryption
+	// Secrets Block was read); otherwise it is recorded as before.
+	Keys           tlsdecrypt.KeySource
+	KeysConfigured bool
 }
 
 // Demux holds one worker's shared parser scratch and configuration. It is
@@ -230,6 +240,8 @@ type Demux struct {
 	http  httpparse.Config
 	dnsm  dnsScratch
 	stats *Stats
+	tlsc  tlsdecrypt.Config // with the worker's shared plaintext scratch
+	tlss  tlsdecrypt.Scratch
 }
 
 // New returns a Demux for one worker.
@@ -238,5 +250,6 @@ func New(cfg Config) *Demux {
 	if d.stats == nil {
 		d.stats = new(Stats)
 	}
+	d.tlsc.Scratch = &d.tlss
 	return d
 }

@@ -21,6 +21,10 @@ type Flow struct {
 	cur  Parser // nil while undecided
 	hint Proto  // protocol a hand-off said the next bytes are (Unknown: sniff)
 	ts   int64  // packet time of the bytes being parsed
+	// decrypting: the flow's TLS is being decrypted and its plaintext
+	// parsed; the stream's bytes (ciphertext) go to tls, the plaintext it
+	// yields to cur (see tlsParser.Plaintext).
+	decrypting bool
 
 	// Undecided state per direction: the first bytes, buffered up to
 	// MaxUndecided (the buffer is allocated on the first flow that needs
@@ -48,6 +52,7 @@ func (fl *Flow) Reset(d *Demux, f *reassembly.Flow, sink Sink) {
 	fl.res = Result{}
 	fl.ts = 0
 	fl.cur, fl.hint = nil, Unknown
+	fl.decrypting = false
 	fl.pend[0], fl.pend[1] = fl.pend[0][:0], fl.pend[1][:0]
 	fl.done = [2]bool{}
 	fl.raw.reset(fl)
@@ -61,6 +66,15 @@ func (fl *Flow) Result() *Result { return &fl.res }
 // dir is wanted.
 func (fl *Flow) Data(dir Dir, b []byte, ts int64) bool {
 	fl.ts = ts
+	if fl.decrypting {
+		return fl.tls.Feed(dir, b)
+	}
+	return fl.plain(dir, b)
+}
+
+// plain delivers the next bytes of dir's application stream: the stream
+// itself, or the plaintext of a decrypted TLS flow.
+func (fl *Flow) plain(dir Dir, b []byte) bool {
 	if fl.done[dir] {
 		return false
 	}
@@ -95,6 +109,11 @@ func (fl *Flow) feed(dir Dir, b []byte) bool {
 // it decides on what was buffered (the bytes after a hole cannot be
 // recognised from their start).
 func (fl *Flow) Gap(dir Dir, n int) {
+	if fl.decrypting {
+		// The record framing of dir is lost: the decryptor stops it, and
+		// the plaintext parser loses what those records carried.
+		fl.tls.Gap(dir, n)
+	}
 	if fl.cur == nil {
 		fl.decideNow(dir)
 	}
@@ -106,6 +125,12 @@ func (fl *Flow) Gap(dir Dir, n int) {
 // Close says the flow ended: a direction still undecided is decided on its
 // prefix, and the parser flushes partial messages.
 func (fl *Flow) Close() {
+	if fl.tls != nil && (fl.decrypting || fl.cur == fl.tls) {
+		fl.tls.Close() // a last key lookup may still hand plaintext over
+		if fl.cur == fl.tls {
+			return
+		}
+	}
 	if fl.cur == nil && (len(fl.pend[Out]) > 0 || len(fl.pend[In]) > 0) {
 		fl.decideNow(Out)
 	}
@@ -258,6 +283,15 @@ func (fl *Flow) choose(p Proto) {
 	}
 }
 
+// Poll retries the key lookup of a TLS flow still waiting for its key
+// (when the key source gained keys) and brings Result.Decrypt up to date;
+// the pipeline calls it before it writes the flow's record.
+func (fl *Flow) Poll() {
+	if fl.tls != nil && (fl.decrypting || fl.cur == fl.tls) {
+		fl.tls.poll()
+	}
+}
+
 // switchTo routes a parser's hand-off (see Handoff): the bytes of dir
 // after the switch start with rest (the remainder of the chunk that carried
 // it; the other direction's next bytes follow the switch too). This is the
@@ -266,7 +300,8 @@ func (fl *Flow) choose(p Proto) {
 //
 //   - Decrypted: the plaintext re-enters recognition, with the ALPN as the
 //     protocol when a parser for it exists ("http/1.1" → HTTP, "h2" →
-//     HTTP2).
+//     HTTP2). The ciphertext keeps going to the TLS parser
+//     (Flow.decrypting), which hands plaintext to plain.
 //   - Upgrade "h2c": HTTP/2 from here on, stream 1 being the HTTP/1
 //     request (its HTTP2-Settings value sets the server's HPACK table).
 //   - Upgrade "websocket": WebSocket frames both ways (permessage-deflate
@@ -282,8 +317,12 @@ func (fl *Flow) switchTo(h Handoff, dir Dir, rest []byte) (more, switched bool) 
 	case Decrypted:
 		fl.cur, fl.hint = nil, protoForALPN(h.Hint)
 		fl.res.Encrypted = false // the content is readable now
-		fl.pend[Out], fl.pend[In] = fl.pend[Out][:0], fl.pend[In][:0]
+		// The pending buffers may still be the bytes the TLS parser is
+		// reading (flushPending): recognition of the plaintext gets fresh
+		// ones rather than overwriting them.
+		fl.pend[Out], fl.pend[In] = nil, nil
 		fl.done = [2]bool{}
+		fl.decrypting = fl.tls != nil && fl.tls.decrypt
 	case Upgrade:
 		if !fl.upgrade(h.Hint) {
 			fl.res.Encrypted = true
@@ -297,7 +336,7 @@ func (fl *Flow) switchTo(h Handoff, dir Dir, rest []byte) (more, switched bool) 
 	if len(rest) == 0 {
 		return true, true
 	}
-	return fl.Data(dir, rest, fl.ts), true
+	return fl.plain(dir, rest), true
 }
 
 // upgrade installs the parser for an HTTP/1.1 upgrade to token, with what

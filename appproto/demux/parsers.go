@@ -5,39 +5,129 @@ import (
 	httpparse "github.com/tapdlp/tapdlp/appproto/http"
 	"github.com/tapdlp/tapdlp/appproto/quic"
 	apptls "github.com/tapdlp/tapdlp/appproto/tls"
+	"github.com/tapdlp/tapdlp/appproto/tlsdecrypt"
 	"github.com/tapdlp/tapdlp/record"
 )
 
-// tlsParser reads the client's ClientHello (SNI, ALPN, JA4); the rest of
-// a TLS flow is encrypted and not wanted.
+// keepPending is the most ciphertext buffer (kept while a flow waited for
+// its key) a recycled TLS parser keeps for the next flow.
+const keepPending = 32 << 10
+
+// tlsParser reads the client's ClientHello (SNI, ALPN, JA4). Without keys
+// the rest of a TLS flow is encrypted and not wanted. With a key source
+// (Config.Keys) it also feeds both directions to a tlsdecrypt.Flow, and it
+// is the Handler of that flow: the first plaintext hands the flow off
+// (Decrypted, with the ALPN), after which the Flow keeps sending the
+// ciphertext here (Flow.decrypting) while the plaintext goes through
+// recognition and the parser chosen for it.
 type tlsParser struct {
 	fl   *Flow
 	p    apptls.Parser
 	done bool
+	dec  *tlsdecrypt.Flow // kept when recycled; in use when decrypt is set
+	// decrypt: this flow is being decrypted (keys were configured when it
+	// was recognised).
+	decrypt bool
+	gen     uint64 // key source generation at the last Poll
 }
 
 func (t *tlsParser) reset(fl *Flow) {
 	t.fl, t.done = fl, false
 	t.p.Reset()
+	d := fl.d
+	t.decrypt = d.cfg.Keys != nil && (d.cfg.KeysConfigured || d.cfg.Keys.Generation() > 0)
+	if t.dec != nil && t.dec.Stats().PendingBytes > keepPending {
+		// The last flow buffered much ciphertext waiting for its key: do
+		// not keep that buffer for every recycled flow.
+		t.dec = nil
+	}
+	if t.decrypt {
+		if t.dec == nil {
+			t.dec = tlsdecrypt.NewFlow(d.cfg.Keys, t, d.tlsc)
+		} else {
+			t.dec.Reset(d.cfg.Keys, t, d.tlsc)
+		}
+		t.gen = d.cfg.Keys.Generation()
+	}
 }
 
 func (t *tlsParser) Feed(dir Dir, b []byte) bool {
-	t.fl.res.Encrypted = true
-	if dir != Out || t.done {
-		return false
+	if !t.fl.decrypting {
+		t.fl.res.Encrypted = true
 	}
-	if !t.p.Feed(b) {
-		return true
+	if dir == Out && !t.done {
+		if t.p.Feed(b) {
+			t.done = true
+			if t.p.Status() == apptls.Done && !t.p.IsServer {
+				t.fl.setTLS(&t.p.Hello, apptls.TransportTCP, FromSNI)
+			}
+		}
 	}
-	t.done = true
-	if t.p.Status() == apptls.Done && !t.p.IsServer {
-		t.fl.setTLS(&t.p.Hello, apptls.TransportTCP, FromSNI)
+	if !t.decrypt {
+		return dir == Out && !t.done
 	}
-	return false
+	t.dec.Feed(dir == Out, b)
+	t.outcome()
+	switch t.dec.Reason() {
+	case tlsdecrypt.ReasonUnsupportedSuite, tlsdecrypt.ReasonUnsupportedVersion, tlsdecrypt.ReasonMalformed:
+		return false // nothing more of this flow can be decrypted
+	}
+	return true
 }
 
-func (t *tlsParser) Gap(Dir, int) {}
-func (t *tlsParser) Close()       {}
+// Plaintext implements tlsdecrypt.Handler: decrypted application data
+// re-enters the Flow as the bytes of the protocol the ALPN names.
+func (t *tlsParser) Plaintext(fromClient bool, data []byte) {
+	dir := In
+	if fromClient {
+		dir = Out
+	}
+	fl := t.fl
+	if !fl.decrypting {
+		fl.switchTo(Handoff{Kind: Decrypted, Hint: t.dec.ALPN()}, dir, nil)
+	}
+	fl.plain(dir, data)
+}
+
+func (t *tlsParser) Gap(dir Dir, _ int) {
+	if t.decrypt {
+		t.dec.Gap(dir == Out)
+		t.outcome()
+	}
+}
+
+func (t *tlsParser) Close() {
+	if t.decrypt {
+		t.dec.Finish()
+		t.outcome()
+	}
+}
+
+// poll retries the key lookup of a flow waiting for its key when the key
+// source gained keys since the last poll.
+func (t *tlsParser) poll() {
+	if !t.decrypt {
+		return
+	}
+	if g := t.fl.d.cfg.Keys.Generation(); g != t.gen {
+		t.gen = g
+		t.dec.Poll()
+	}
+	t.outcome()
+}
+
+// outcome copies the decryption outcome into the Result.
+func (t *tlsParser) outcome() {
+	r := t.dec.Reason()
+	t.fl.res.Decrypt = r
+	if rt := t.fl.res.TLS; rt != nil && r != tlsdecrypt.ReasonNone {
+		rt.Decrypted = r == tlsdecrypt.ReasonDecrypted
+		rt.DecryptReason = ""
+		if !rt.Decrypted {
+			rt.DecryptReason = r.String()
+		}
+	}
+}
 
 // setTLS records a ClientHello's facts and names the destination by SNI.
 func (fl *Flow) setTLS(h *apptls.ClientHello, transport byte, src NameSource) {

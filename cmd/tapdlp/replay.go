@@ -21,6 +21,10 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&sc.MemProfile, "memprofile", "", "write a heap profile to `FILE` at exit")
 	fs.BoolVar(&sc.UseOutputs, "outputs", false, "write to the configured outputs (file, syslog, kafka sinks) instead of stdout or -o")
 	fs.StringVar(&sc.Report, "report", "", "also render the records as an HTML report to `FILE`")
+	fs.Func("keylog", "decrypt TLS with this NSS key log `FILE` (SSLKEYLOGFILE; repeatable)", func(v string) error {
+		sc.KeyLogs = append(sc.KeyLogs, v)
+		return nil
+	})
 	fs.StringVar(&sc.Filter, "f", "", "only frames matching this tcpdump-syntax `FILTER` (e.g. 'not port 22')")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tapdlp replay [-c FILE] [-o FILE] CAPTURE... (- reads stdin)")

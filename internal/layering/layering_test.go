@@ -35,13 +35,13 @@ var allowed = map[string][]string{
 	"appproto/internal/bodydec":  {},
 	"appproto/internal/tapconn":  {"appproto/internal/pcaptest", "internal/pcapgen"},
 	// demux is the only package that knows the parsers; pipeline knows only demux.
-	"appproto/demux": {"appproto/dns", "appproto/http", "appproto/tls", "appproto/quic", "appproto/http2", "appproto/websocket", "appproto/grpc", "appproto/sse", "appproto/internal/bodydec", "reassembly", "capture", "record"},
+	"appproto/demux": {"appproto/dns", "appproto/http", "appproto/tls", "appproto/quic", "appproto/http2", "appproto/websocket", "appproto/grpc", "appproto/sse", "appproto/internal/bodydec", "appproto/tlsdecrypt", "reassembly", "capture", "record"},
 	"destinations":   {"record", "internal/lru"},
 	"classify":       {"record", "config"},
 	"rules":          {"record", "config", "internal/lru"},
 	"record/sinks":   {"record", "config"},
 	"report":         {"record", "internal/decompress"},
-	"pipeline": {"capture", "capture/filter", "capture/live", "reassembly", "appproto/demux", "destinations",
+	"pipeline": {"capture", "capture/filter", "capture/live", "reassembly", "appproto/demux", "appproto/tlsdecrypt", "appproto/aiapi", "destinations",
 		"classify", "rules", "record", "config", "internal/communityid"},
 	"metrics": {}, // reads the stages' tagged stats structs by reflection; imports none
 	// sensor assembles a run: it sits above pipeline and every stage it
