@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tapdlp/tapdlp/internal/pcapgen/scenarios"
+	"github.com/tapdlp/tapdlp/internal/recordschema"
 )
 
 // plantedValues are the raw sensitive values the generated captures carry.
@@ -181,6 +182,9 @@ func TestNoPlantedValueInAnyField(t *testing.T) {
 		if !strings.Contains(recs, want) {
 			t.Errorf("records lack %s", want)
 		}
+	}
+	for _, e := range recordschema.ValidateLines([]byte(recs)) {
+		t.Errorf("record breaks the published schema: %s", e)
 	}
 	// DNS exfiltration to an unknown resolver is card data leaving.
 	dnsAlert := false
