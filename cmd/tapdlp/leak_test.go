@@ -178,7 +178,7 @@ func TestNoPlantedValueInAnyField(t *testing.T) {
 	}
 	recs := outputs["records.jsonl"]
 	for _, want := range []string{`"in":"dns.query"`, `"in":"tls.sni"`, `"in":"http.host"`, `"in":"http.user_agent"`,
-		`"type":"alert"`, `"rule":"default.card-to-unknown"`, `.exfil-dns.test`, `"type":"aws_access_key"`} {
+		`"type":"alert"`, `"rule":"default.card-to-unknown"`, `"rule":"default.dns-exfiltration"`, `.exfil-dns.test`, `"type":"aws_access_key"`} {
 		if !strings.Contains(recs, want) {
 			t.Errorf("records lack %s", want)
 		}
