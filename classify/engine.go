@@ -132,6 +132,11 @@ type Scanner struct {
 	mask [maxNorm + 8]byte
 	hm   *hmacer
 	work []byte // stream window: carry-over plus the newest chunk
+
+	// Redact's scratch: the input copy, the values found and their sink.
+	rin    []byte
+	rspans []redactSpan
+	rsink  redactSink
 }
 
 // NewScanner returns a Scanner for one worker.

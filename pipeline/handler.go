@@ -83,6 +83,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 		s.fill(&rec, final)
 	}
 	h.annotate(s, f, &rec)
+	h.redactRecord(&rec)
 	alerts := h.evaluate(s, f, &rec, now)
 	h.p.writeRecord(&rec)
 	h.writeAlerts(alerts)

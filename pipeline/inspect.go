@@ -170,21 +170,9 @@ func (s *session) afterScan(before int, dir reassembly.Dir) {
 }
 
 // redact returns b with every sensitive value the detectors find replaced
-// by its masked evidence: text copied into a record (an HTTP path) must not
-// carry a value the record elsewhere only shows masked.
+// by its masked evidence, through the one redaction point (see
+// redactRecord): text copied into a record (an HTTP path) must not carry a
+// value the record elsewhere only shows masked.
 func (h *flowHandler) redact(b []byte) string {
-	var out []byte
-	last := 0
-	h.p.swap.classify.Load().ScanAll(b, func(m classify.Match) {
-		if int(m.Start) < last || int(m.End) > len(b) {
-			return
-		}
-		out = append(out, b[last:m.Start]...)
-		out = append(out, m.Evidence...)
-		last = int(m.End)
-	})
-	if out == nil {
-		return string(b)
-	}
-	return string(append(out, b[last:]...))
+	return h.p.swap.classify.Load().Redact(string(b), false, nil)
 }

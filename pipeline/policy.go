@@ -150,6 +150,7 @@ func (h *flowHandler) evalLive(s *session, at int64) {
 	rec := h.buildRecord(s.flow, record.StateActive, at)
 	s.fill(&rec, false)
 	h.annotate(s, s.flow, &rec)
+	h.redactRecord(&rec)
 	if !s.inspect && h.p.inspection.alwaysFor(rec.Dst.Category) {
 		s.inspect = true // from now on: the destination is one we always inspect
 	}

@@ -228,6 +228,10 @@ type Finding struct {
 	TestNumber bool     `json:"test_number,omitempty"`
 	Evidence   []string `json:"evidence,omitempty"`
 	Hashes     []string `json:"hashes,omitempty"`
+	// In names the record field the value was copied from when it was not
+	// found in the payload: dns.query, tls.sni, http.host, http.uri,
+	// http.user_agent, dst.name. Empty for payload (body, headers, raw).
+	In string `json:"in,omitempty"`
 }
 
 // Inspected says how much decoded plaintext was scanned per direction.

@@ -22,9 +22,14 @@ const maxDepth = 32
 var condFields = []string{
 	"ai.model", "ai.operation", "ai.provider", "app", "bytes.in", "bytes.out", "conn_state", "dst.category", "dst.domain", "dst.first_seen",
 	"dst.ioc", "dst.ip", "dst.name", "dst.port", "dst.resolution", "dst.service", "dst.vendor", "proto", "reject.by",
-	"sensitive.class", "sensitive.count", "sensitive.type", "src.ip", "src.port",
+	"sensitive.class", "sensitive.count", "sensitive.in", "sensitive.type", "src.ip", "src.port",
 	"src.service", "tags", "vlan", "direction", "during", "not", "any", "all",
 }
+
+// findingFields are the values of sensitive.in: where a finding was made
+// (record.Finding.In), "payload" for the content itself.
+var findingFields = []string{"payload", "dns.query", "dns.answers", "tls.sni", "tls.alpn",
+	"http.host", "http.method", "http.uri", "http.user_agent", "dst.name"}
 
 // Field accessors: chosen at compile time, so evaluation never looks a
 // field up by name.
@@ -508,8 +513,16 @@ func (c *condCompiler) sensitive(n *sensNode, key string, v *yaml.Node, p string
 			}
 			n.cmps = append(n.cmps, cm)
 		}
+	case "sensitive.in":
+		for _, it := range c.scalars(v, p) {
+			if !slices.Contains(findingFields, it.Value) {
+				c.errf(it, p, "%q is not a place findings are made (%s)", it.Value, listNames(findingFields))
+				continue
+			}
+			n.ins = append(n.ins, it.Value)
+		}
 	default:
-		c.errf(v, p, "unknown field %q (sensitive.type, sensitive.class, sensitive.count)", key)
+		c.errf(v, p, "unknown field %q (sensitive.type, sensitive.class, sensitive.count, sensitive.in)", key)
 	}
 }
 
@@ -535,6 +548,9 @@ func sensSpec(n *sensNode) string {
 	}
 	for _, c := range n.cmps {
 		parts = append(parts, "sensitive.count"+c.String())
+	}
+	if len(n.ins) > 0 {
+		parts = append(parts, "sensitive.in in ["+strings.Join(n.ins, ", ")+"]")
 	}
 	s := strings.Join(parts, " and ")
 	switch n.dir {

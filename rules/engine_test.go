@@ -223,6 +223,31 @@ func TestDedupEviction(t *testing.T) {
 	}
 }
 
+// sensitive.in selects findings by where they were made; "payload" is the
+// content itself.
+func TestSensitiveIn(t *testing.T) {
+	e := compileYAML(t, `rules:
+  - id: ua
+    when: {sensitive.in: [http.user_agent, tls.sni], sensitive.class: [PCI]}
+  - id: body
+    when: {sensitive.in: [payload]}
+`, Options{DisableDefaults: true})
+	for _, tt := range []struct {
+		in   string
+		want []string
+	}{{"http.user_agent", []string{"ua"}}, {"tls.sni", []string{"ua"}}, {"", []string{"body"}}, {"dns.query", nil}} {
+		f := baseFlow()
+		f.Sensitive = []record.Finding{{Type: "credit_card", Class: "PCI", Count: 1, Direction: "out", In: tt.in}}
+		e.Eval(e.NewFlowState(), &f, t0)
+		if !slices.Equal(f.Alerts, tt.want) {
+			t.Errorf("in %q fired %v, want %v", tt.in, f.Alerts, tt.want)
+		}
+	}
+	if _, err := Parse("bad.yaml", []byte("rules:\n  - id: x\n    when: {sensitive.in: [body]}\n")); err == nil || !strings.Contains(err.Error(), "not a place") {
+		t.Errorf("sensitive.in: [body] compiled (err %v)", err)
+	}
+}
+
 func TestDefaultPack(t *testing.T) {
 	e, err := Compile(nil, Options{})
 	if err != nil {
@@ -251,6 +276,18 @@ func TestDefaultPack(t *testing.T) {
 		{"first seen", func(f *record.Flow) { f.Dst.Category, f.Dst.FirstSeen = "saas", true },
 			[]string{"default.sensitive-to-new-destination"}},
 		{"nothing sensitive", func(f *record.Flow) { f.Sensitive = nil; f.Dst.FirstSeen = true }, nil},
+		{"card in a dns query to an internal resolver", func(f *record.Flow) {
+			f.Dst.Category = "internal"
+			f.Sensitive = []record.Finding{{Type: "credit_card", Class: "PCI", Count: 1, Direction: "out", In: "dns.query"}}
+		}, []string{"default.dns-exfiltration"}},
+		{"key id in a dns query to an unknown resolver", func(f *record.Flow) {
+			f.Dst.Category = "unknown"
+			f.Sensitive = []record.Finding{{Type: "aws_access_key", Class: "SECRET", Count: 1, Direction: "out", In: "dns.query"}}
+		}, []string{"default.secret-egress", "default.dns-exfiltration"}},
+		{"card in an sni to internal", func(f *record.Flow) {
+			f.Dst.Category = "internal"
+			f.Sensitive = []record.Finding{{Type: "credit_card", Class: "PCI", Count: 1, Direction: "out", In: "tls.sni"}}
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -385,9 +385,10 @@ const (
 // matches when a single finding satisfies all of them (and the direction).
 type sensNode struct {
 	dir     uint8
-	types   uint64 // 0: any type
-	classes uint8  // 0: any class
-	cmps    []cmp  // all must hold on the finding's count
+	types   uint64   // 0: any type
+	classes uint8    // 0: any class
+	cmps    []cmp    // all must hold on the finding's count
+	ins     []string // where the finding was made ("payload" or a record field); empty: anywhere
 	hasCls  bool
 	hasType bool
 	text    string
@@ -405,6 +406,9 @@ func (n *sensNode) find(x *facts) int {
 		if n.types != 0 && (f.typ == typeUnknown || n.types&(1<<f.typ) == 0) {
 			continue
 		}
+		if len(n.ins) > 0 && !n.in(x.f.Sensitive[f.idx].In) {
+			continue
+		}
 		ok := true
 		for _, c := range n.cmps {
 			if !c.match(f.count) {
@@ -420,6 +424,20 @@ func (n *sensNode) find(x *facts) int {
 }
 
 func (n *sensNode) eval(x *facts) bool { return n.find(x) >= 0 }
+
+// in reports whether a finding made in field (empty: the payload) is one
+// the condition names.
+func (n *sensNode) in(field string) bool {
+	if field == "" {
+		field = "payload"
+	}
+	for _, s := range n.ins {
+		if s == field {
+			return true
+		}
+	}
+	return false
+}
 
 func (n *sensNode) reason(x *facts, b []byte) []byte {
 	s := &x.f.Sensitive[x.finds[n.find(x)].idx]

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tapdlp/tapdlp/internal/pcapgen/scenarios"
+	"github.com/tapdlp/tapdlp/internal/recordschema"
 )
 
 // plantedValues are the raw sensitive values the generated captures carry.
@@ -103,4 +104,105 @@ func TestFindLeaksCatchesLeaks(t *testing.T) {
 	if l := findLeaks(`{"evidence":["************1111","*****8741"]}`, vals); len(l) != 0 {
 		t.Errorf("masked evidence reported as a leak: %v", l)
 	}
+}
+
+// substrings8 are every 8-character substring of the values: a leak of any
+// part of a value long enough to identify it counts. Of an e-mail address
+// only the mailbox (up to and including the @) counts: masked evidence
+// keeps the domain by design (q***@example.org).
+func substrings8(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if at := strings.IndexByte(v, '@'); at > 0 {
+			v = v[:at+1]
+		}
+		for i := 0; i+8 <= len(v); i++ {
+			out = append(out, v[i:i+8])
+		}
+	}
+	return out
+}
+
+// leakCount counts occurrences of any 8-character substring of the values
+// in text, case-insensitively (DNS names are case-insensitive).
+func leakCount(text string, values []string) (n int, first string) {
+	low := strings.ToLower(text)
+	for _, s := range substrings8(values) {
+		if c := strings.Count(low, strings.ToLower(s)); c > 0 {
+			n += c
+			if first == "" {
+				first = s[:4] + "…"
+			}
+		}
+	}
+	return n, first
+}
+
+// TestNoPlantedValueInAnyField is issue 11.1's test: a capture carries known
+// values in every traffic-derived field the sensor can write (names, SNI,
+// CONNECT target, DNS questions and answers, URI path and query, every
+// request and response header, JSON keys, multipart file names, the SMTP
+// envelope). Replayed with every output on — flow, alert and volume
+// records, the HTML report, debug logs and the summary — no output may hold
+// any 8-character substring of them, and the values found in names are
+// findings that fire the default rules.
+func TestNoPlantedValueInAnyField(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "leak.pcap")
+	b, err := scenarios.Leak()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pcap, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := leakCount(string(b), scenarios.LeakValues()); n == 0 {
+		t.Fatal("the capture carries no planted value: the test would prove nothing")
+	}
+	cfg := filepath.Join(dir, "tapdlp.yaml")
+	if err := os.WriteFile(cfg, []byte("log:\n  level: debug\nalerts:\n  default_rules: true\n  volume_records: 1s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	records, html := filepath.Join(dir, "records.jsonl"), filepath.Join(dir, "report.html")
+	code, stdout, stderr := run(t, "replay", "-c", cfg, "-o", records, "--report", html, "--workers", "1", pcap)
+	if code != 0 {
+		t.Fatalf("replay: exit %d: %s", code, stderr)
+	}
+	outputs := map[string]string{"stdout": stdout, "stderr (logs, summary)": stderr}
+	for _, f := range []string{records, html} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs[filepath.Base(f)] = string(b)
+	}
+	recs := outputs["records.jsonl"]
+	for _, want := range []string{`"in":"dns.query"`, `"in":"tls.sni"`, `"in":"http.host"`, `"in":"http.user_agent"`,
+		`"type":"alert"`, `"rule":"default.card-to-unknown"`, `"rule":"default.dns-exfiltration"`, `.exfil-dns.test`, `"type":"aws_access_key"`} {
+		if !strings.Contains(recs, want) {
+			t.Errorf("records lack %s", want)
+		}
+	}
+	for _, e := range recordschema.ValidateLines([]byte(recs)) {
+		t.Errorf("record breaks the published schema: %s", e)
+	}
+	// DNS exfiltration to an unknown resolver is card data leaving.
+	dnsAlert := false
+	for _, l := range strings.Split(recs, "\n") {
+		if strings.Contains(l, `"type":"alert"`) && strings.Contains(l, `"rule":"default.card-to-unknown"`) && strings.Contains(l, `"port":53`) {
+			dnsAlert = true
+		}
+	}
+	if !dnsAlert {
+		t.Error("no default.card-to-unknown alert for the card in a DNS query")
+	}
+	total := 0
+	for name, text := range outputs {
+		n, first := leakCount(text, scenarios.LeakValues())
+		total += n
+		if n > 0 {
+			t.Errorf("%s: %d occurrences of planted values (first: %s)", name, n, first)
+		}
+	}
+	t.Logf("leak-grep count over all outputs: %d", total)
 }

@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tapdlp/tapdlp/classify"
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// redactRecord masks every traffic-derived field, reports each value once
+// with the field it was found in, and leaves the parsers' structures (which
+// the record shares) untouched.
+func TestRedactRecord(t *testing.T) {
+	e, err := classify.NewEngine(classify.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &flowHandler{p: &Pipeline{}}
+	h.p.swap.classify.Store(e)
+	const card = "371449635398431"
+	tls := &record.TLS{SNI: card + ".exfil.example", ALPN: []string{"h2"}}
+	dns := &record.DNS{Query: card + ".akiaz7q3n5xk2r4wvb6m.exfil.example", Answers: []string{"203.0.113.9"}}
+	http := &record.HTTP{Method: "GET", Host: "www.example.com", UserAgent: "UA (" + card + ")", URI: "/"}
+	rec := record.Flow{TLS: tls, DNS: dns, HTTP: http,
+		Dst: record.Dst{Name: card + ".exfil.example", Domain: "exfil.example", DNSName: "x." + card + ".exfil.example", Category: "unknown"}}
+	h.redactRecord(&rec)
+
+	for field, got := range map[string]string{"tls.sni": rec.TLS.SNI, "dns.query": rec.DNS.Query, "http.user_agent": rec.HTTP.UserAgent,
+		"dst.name": rec.Dst.Name, "dst.dns_name": rec.Dst.DNSName} {
+		if strings.Contains(got, card) || strings.Contains(strings.ToLower(got), "akiaz7q3") || !strings.Contains(got, "8431") {
+			t.Errorf("%s = %q", field, got)
+		}
+	}
+	if rec.TLS.SNI != "***********8431.exfil.example" {
+		t.Errorf("structure not kept: %q", rec.TLS.SNI)
+	}
+	if rec.HTTP.Host != "www.example.com" || rec.Dst.Domain != "exfil.example" || rec.Dst.Category != "unknown" {
+		t.Errorf("clean fields changed: %+v %+v", rec.HTTP, rec.Dst)
+	}
+	if tls.SNI != card+".exfil.example" || !strings.HasPrefix(dns.Query, card) || !strings.Contains(http.UserAgent, card) {
+		t.Error("the parsers' structures were modified")
+	}
+	got := map[string]int{}
+	for _, f := range rec.Sensitive {
+		got[f.Type+"@"+f.In] += f.Count
+		if f.Direction != "out" {
+			t.Errorf("finding %+v: direction", f)
+		}
+	}
+	want := map[string]int{"credit_card@tls.sni": 1, "credit_card@dns.query": 1, "aws_access_key@dns.query": 1,
+		"credit_card@http.user_agent": 1, "credit_card@dst.name": 1}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("findings %v: want %s×%d", got, k, n)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("findings %v, want %v (dst.name repeats the SNI: reported once)", got, want)
+	}
+	if strings.Join(rec.Tags, ",") != "pci,secret" {
+		t.Errorf("tags %v", rec.Tags)
+	}
+}
