@@ -141,7 +141,9 @@ func (p *Pipeline) tableConfig() reassembly.Config {
 
 func (p *Pipeline) decoderConfig() capture.DecoderConfig {
 	d := p.cfg.Decode
+	csum, _ := capture.ParseChecksumMode(d.Checksums) // validated with the configuration
 	return capture.DecoderConfig{
+		Checksums:      csum,
 		MaxTunnelDepth: d.TunnelDepth,
 		VXLANPorts:     append([]uint16{}, d.VXLANPorts...),
 		GENEVEPorts:    append([]uint16{}, d.GENEVEPorts...),
