@@ -20,8 +20,9 @@ import (
 // every new flow and turns ended flows into records.
 type flowHandler struct {
 	p          *Pipeline
-	now        int64        // the worker's packet clock
-	demux      *demux.Demux // the worker's application-layer demultiplexer
+	table      *reassembly.Table // the worker's flow table, charged for sessions' scanning state
+	now        int64             // the worker's packet clock
+	demux      *demux.Demux      // the worker's application-layer demultiplexer
 	scanner    *classify.Scanner
 	scannerGen uint64 // the detectors generation scanner was built from
 	sessions   map[*reassembly.Flow]*session

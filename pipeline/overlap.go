@@ -40,6 +40,9 @@ func (s *session) Overlap(dir reassembly.Dir, off uint64, b []byte, ts int64) {
 		s.c.alt[dir] = a
 	}
 	if !a.used {
+		s.charge(altScanBytes)
+	}
+	if !a.used {
 		if a.sc != s.c.scanner {
 			a.st.Init(s.c.scanner, dirName[dir])
 			a.sc = s.c.scanner

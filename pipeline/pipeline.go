@@ -128,6 +128,8 @@ func (p *Pipeline) tableConfig() reassembly.Config {
 	}
 	return reassembly.Config{
 		MaxFlows:              maxFlows,
+		Memcap:                int64(c.Flows.Memcap) / int64(p.nworkers),
+		FlowCost:              sessionBytes,
 		InspectDepth:          int(c.Reassembly.InspectDepth),
 		FlowOOOCap:            int(c.Reassembly.FlowMemcap),
 		TCPNewTimeout:         c.Flows.TCPHandshakeTimeout.D(),

@@ -55,6 +55,7 @@ type content struct {
 // worker's current detectors (kept for the rest of the flow).
 func (s *session) prepare() {
 	s.ready = true
+	s.charge(contentBytes)
 	c := s.c
 	if c == nil {
 		c = new(content)
