@@ -21,6 +21,7 @@ import (
 type flowHandler struct {
 	p          *Pipeline
 	table      *reassembly.Table // the worker's flow table, charged for sessions' scanning state
+	rec        record.Flow       // Emit's record, reused
 	now        int64             // the worker's packet clock
 	demux      *demux.Demux      // the worker's application-layer demultiplexer
 	scanner    *classify.Scanner
@@ -76,16 +77,17 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 		s.finish()
 	}
 	now := max(h.now, f.Last)
-	rec := h.buildRecord(f, why.String(), now)
+	rec := &h.rec // reused: a record per flow end would be a heap allocation each
+	*rec = h.buildRecord(f, why.String(), now)
 	if s != nil {
-		s.fill(&rec, final)
+		s.fill(rec, final)
 	}
-	h.annotate(s, f, &rec)
-	alerts := h.evaluate(s, f, &rec, now)
-	h.p.writeRecord(&rec)
+	h.annotate(s, f, rec)
+	alerts := h.evaluate(s, f, rec, now)
+	h.p.writeRecord(rec)
 	h.writeAlerts(alerts)
 	if final {
-		h.p.inspStats.count(&rec)
+		h.p.inspStats.count(rec)
 		h.p.stats.Flows.Add(1)
 		if s != nil {
 			s.flow = nil
