@@ -77,6 +77,7 @@ type Decode struct {
 // Flows configures the flow table.
 type Flows struct {
 	MaxFlows              int      `yaml:"max_flows"`
+	Memcap                Size     `yaml:"memcap"`
 	TCPEstablishedTimeout Duration `yaml:"tcp_established_timeout"`
 	TCPClosedTimeout      Duration `yaml:"tcp_closed_timeout"`
 	TCPHandshakeTimeout   Duration `yaml:"tcp_handshake_timeout"`
@@ -281,6 +282,7 @@ func (c *Config) validate() error {
 	check(c.Decode.Checksums == "" || c.Decode.Checksums == "auto" || c.Decode.Checksums == "on" || c.Decode.Checksums == "off",
 		"decode.checksums", "%q: want auto, on or off", c.Decode.Checksums)
 	check(c.Flows.MaxFlows > 0, "flows.max_flows", "must be positive")
+	check(c.Flows.Memcap >= 1<<20, "flows.memcap", "must be at least 1MiB")
 	check(c.Reassembly.Memcap > 0, "reassembly.memcap", "must be positive")
 	check(c.Rules.Kind == 0 || c.Rules.Kind == yaml.SequenceNode, "rules", "expected a list of rules")
 	for name := range c.Destinations.Services {

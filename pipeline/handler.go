@@ -21,8 +21,10 @@ import (
 // every new flow and turns ended flows into records.
 type flowHandler struct {
 	p          *Pipeline
-	now        int64        // the worker's packet clock
-	demux      *demux.Demux // the worker's application-layer demultiplexer
+	table      *reassembly.Table // the worker's flow table, charged for sessions' scanning state
+	rec        record.Flow       // Emit's record, reused
+	now        int64             // the worker's packet clock
+	demux      *demux.Demux      // the worker's application-layer demultiplexer
 	scanner    *classify.Scanner
 	scannerGen uint64 // the detectors generation scanner was built from
 	sessions   map[*reassembly.Flow]*session
@@ -78,17 +80,18 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 		s.finish()
 	}
 	now := max(h.now, f.Last)
-	rec := h.buildRecord(f, why.String(), now)
+	rec := &h.rec // reused: a record per flow end would be a heap allocation each
+	*rec = h.buildRecord(f, why.String(), now)
 	if s != nil {
-		s.fill(&rec, final)
+		s.fill(rec, final)
 	}
-	h.annotate(s, f, &rec)
-	h.redactRecord(&rec)
-	alerts := h.evaluate(s, f, &rec, now)
-	h.p.writeRecord(&rec)
+	h.annotate(s, f, rec)
+	h.redactRecord(rec)
+	alerts := h.evaluate(s, f, rec, now)
+	h.p.writeRecord(rec)
 	h.writeAlerts(alerts)
 	if final {
-		h.p.inspStats.count(&rec)
+		h.p.inspStats.count(rec)
 		h.p.stats.Flows.Add(1)
 		if s != nil {
 			s.flow = nil

@@ -106,6 +106,7 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 		}
 		found := sc[reassembly.DirOut].Findings(nil)
 		found = sc[reassembly.DirIn].Findings(found)
+		found = s.c.altFindings(found, final, s.h.p.cfg.Inspection.MaxEvidence)
 		if len(found) > 0 {
 			rec.Sensitive = found
 			rec.Tags = classTags(found)

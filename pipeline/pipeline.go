@@ -140,6 +140,8 @@ func (p *Pipeline) tableConfig() reassembly.Config {
 	}
 	return reassembly.Config{
 		MaxFlows:              maxFlows,
+		Memcap:                int64(c.Flows.Memcap) / int64(p.nworkers),
+		FlowCost:              sessionBytes,
 		InspectDepth:          int(c.Reassembly.InspectDepth),
 		FlowOOOCap:            int(c.Reassembly.FlowMemcap),
 		TCPNewTimeout:         c.Flows.TCPHandshakeTimeout.D(),
@@ -153,7 +155,9 @@ func (p *Pipeline) tableConfig() reassembly.Config {
 
 func (p *Pipeline) decoderConfig() capture.DecoderConfig {
 	d := p.cfg.Decode
+	csum, _ := capture.ParseChecksumMode(d.Checksums) // validated with the configuration
 	return capture.DecoderConfig{
+		Checksums:      csum,
 		MaxTunnelDepth: d.TunnelDepth,
 		VXLANPorts:     append([]uint16{}, d.VXLANPorts...),
 		GENEVEPorts:    append([]uint16{}, d.GENEVEPorts...),

@@ -50,12 +50,14 @@ type content struct {
 	httpContent [2]classify.Content
 	rawPending  [2]bool           // raw bytes written since the direction's last Sync
 	scanner     *classify.Scanner // the scanner the streams were set up with
+	alt         [2]*altScan       // conflicting copies of retransmitted bytes (see Overlap), allocated on the first
 }
 
 // prepare sets up the scanning state on the flow's first payload, with the
 // worker's current detectors (kept for the rest of the flow).
 func (s *session) prepare() {
 	s.ready = true
+	s.charge(contentBytes)
 	c := s.c
 	if c == nil {
 		c = new(content)
@@ -71,6 +73,7 @@ func (s *session) prepare() {
 	}
 	c.httpContent = [2]classify.Content{}
 	c.rawPending = [2]bool{}
+	c.resetAlt()
 }
 
 func (s *session) reset(h *flowHandler, f *reassembly.Flow) {

@@ -37,6 +37,7 @@ func newWorker(id int, p *Pipeline) *worker {
 	}
 	w.h = newFlowHandler(p)
 	w.table = reassembly.NewTable(p.tableConfig(), w.h, p.mem, p.flowStats)
+	w.h.table = w.table
 	return w
 }
 

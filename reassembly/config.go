@@ -14,6 +14,17 @@ type Config struct {
 	// across workers.
 	MaxFlows int
 
+	// Memcap is the flow table's byte budget: the estimated bytes of the
+	// open flows (the table's own per-flow state, FlowCost per flow and
+	// what consumers charge with Table.Charge). Creating a flow that would
+	// exceed it evicts the least recently active flows first, emitted with
+	// state timeout and counted in FlowsEvicted and FlowsEvictedMemcap.
+	// Per Table, like MaxFlows. Zero or negative: no byte budget.
+	Memcap int64
+	// FlowCost is what the consumer's state of one open flow costs (its
+	// Stream and bookkeeping), charged against Memcap for every flow.
+	FlowCost int
+
 	// InspectDepth is how many payload bytes per direction are reassembled
 	// and delivered; past it the direction is only counted. Default 1 MiB;
 	// negative means unlimited.

@@ -9,28 +9,29 @@ import (
 // per in-order packet, so sharing costs no contention on the hot path. The
 // zero value is ready to use.
 type Stats struct {
-	FlowsOpen        atomic.Int64 // gauge: flows currently in the tables (Table.Len is not safe to read from another goroutine)
-	FlowsCreated     atomic.Uint64
-	FlowsTimeout     atomic.Uint64 // emitted after an idle timeout
-	FlowsClosed      atomic.Uint64 // emitted after FIN both ways and the linger
-	FlowsReset       atomic.Uint64 // emitted after a RST and the linger
-	FlowsShutdown    atomic.Uint64 // emitted by Flush
-	FlowsEvicted     atomic.Uint64 // emitted early because MaxFlows was reached
-	FlowsReused      atomic.Uint64 // closed flow ended early by a new SYN on its tuple
-	FlowsContinued   atomic.Uint64 // TCP flows picked up mid-stream that continue one that timed out (Flow.Continues)
-	InterimRecords   atomic.Uint64 // active-timeout interim records
-	StreamsDeclined  atomic.Uint64 // flows whose Handler.Open returned nil
-	OOOBytesBuffered atomic.Uint64 // out-of-order payload bytes buffered
-	OOOBytesDropped  atomic.Uint64 // out-of-order payload bytes dropped at the global memcap
-	MemcapDrops      atomic.Uint64 // segments (pieces) dropped at the global memcap
-	CapGaps          atomic.Uint64 // holes skipped because a flow hit FlowOOOCap or the memcap
-	AckGaps          atomic.Uint64 // holes skipped because the peer acknowledged past them
-	EndGaps          atomic.Uint64 // holes skipped because the flow ended
-	MissedBytes      atomic.Uint64 // bytes never delivered (all gaps)
-	OverlapBytes     atomic.Uint64 // overlapping bytes whose content differed
-	OverlapEvents    atomic.Uint64 // retransmissions that disagreed with the first copy (alternate views delivered)
-	OverlapUnchecked atomic.Uint64 // retransmitted, unacknowledged bytes no longer kept to compare: delivered as an alternate unchecked
-	DepthReached     atomic.Uint64 // directions that reached InspectDepth
+	FlowsOpen          atomic.Int64 // gauge: flows currently in the tables (Table.Len is not safe to read from another goroutine)
+	FlowsCreated       atomic.Uint64
+	FlowsTimeout       atomic.Uint64 // emitted after an idle timeout
+	FlowsClosed        atomic.Uint64 // emitted after FIN both ways and the linger
+	FlowsReset         atomic.Uint64 // emitted after a RST and the linger
+	FlowsShutdown      atomic.Uint64 // emitted by Flush
+	FlowsEvicted       atomic.Uint64 // emitted early because MaxFlows or Memcap was reached
+	FlowsEvictedMemcap atomic.Uint64 // of FlowsEvicted, those evicted at Memcap (the table's byte budget)
+	FlowsReused        atomic.Uint64 // closed flow ended early by a new SYN on its tuple
+	FlowsContinued     atomic.Uint64 // TCP flows picked up mid-stream that continue one that timed out (Flow.Continues)
+	InterimRecords     atomic.Uint64 // active-timeout interim records
+	StreamsDeclined    atomic.Uint64 // flows whose Handler.Open returned nil
+	OOOBytesBuffered   atomic.Uint64 // out-of-order payload bytes buffered
+	OOOBytesDropped    atomic.Uint64 // out-of-order payload bytes dropped at the global memcap
+	MemcapDrops        atomic.Uint64 // segments (pieces) dropped at the global memcap
+	CapGaps            atomic.Uint64 // holes skipped because a flow hit FlowOOOCap or the memcap
+	AckGaps            atomic.Uint64 // holes skipped because the peer acknowledged past them
+	EndGaps            atomic.Uint64 // holes skipped because the flow ended
+	MissedBytes        atomic.Uint64 // bytes never delivered (all gaps)
+	OverlapBytes       atomic.Uint64 // overlapping bytes whose content differed
+	OverlapEvents      atomic.Uint64 // retransmissions that disagreed with the first copy (alternate views delivered)
+	OverlapUnchecked   atomic.Uint64 // retransmitted, unacknowledged bytes no longer kept to compare: delivered as an alternate unchecked
+	DepthReached       atomic.Uint64 // directions that reached InspectDepth
 
 	ChecksumDrops   atomic.Uint64 // bad-checksum packets dropped in a direction that had good ones (decoys the host discards)
 	ChecksumKept    atomic.Uint64 // bad-checksum packets kept: their direction never had a good checksum (offload, rewritten capture)
@@ -52,6 +53,7 @@ func (s *Stats) Each(fn func(name string, v uint64)) {
 	fn("flows_reset", s.FlowsReset.Load())
 	fn("flows_shutdown", s.FlowsShutdown.Load())
 	fn("flows_evicted", s.FlowsEvicted.Load())
+	fn("flows_evicted_memcap", s.FlowsEvictedMemcap.Load())
 	fn("flows_reused", s.FlowsReused.Load())
 	fn("flows_continued", s.FlowsContinued.Load())
 	fn("interim_records", s.InterimRecords.Load())

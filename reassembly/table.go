@@ -64,9 +64,10 @@ type conn struct {
 	half     [2]half
 	links    [2]link
 	class    uint8
-	srcIsLo  bool // Flow.Src is the key's lo endpoint
-	est      bool // TCP: both directions seen, or picked up mid-stream
-	closing  bool // TCP: FIN both ways or RST seen; lingering
+	srcIsLo  bool  // Flow.Src is the key's lo endpoint
+	charged  int64 // bytes the consumer charged against Config.Memcap (Table.Charge)
+	est      bool  // TCP: both directions seen, or picked up mid-stream
+	closing  bool  // TCP: FIN both ways or RST seen; lingering
 	rst      bool
 	touched  int64 // table clock at the last packet (list order)
 	reportAt int64 // table clock at creation or the last interim record
@@ -107,6 +108,7 @@ type Table struct {
 	pool     bufPool
 	inUse    int64  // OOO, kept and SYN bytes this table holds in Memory
 	alt      []byte // scratch for assembling alternate views
+	charged  int64  // bytes consumers charged for open flows (Table.Charge)
 
 	// TCP flows that ended by idle timeout, to recognise their
 	// continuation (Flow.Continues): at most maxRecent, oldest forgotten.
@@ -344,6 +346,7 @@ func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
 	if len(t.flows) >= t.cfg.MaxFlows {
 		t.evictLRU()
 	}
+	t.makeRoom()
 	var c *conn
 	if n := len(t.free); n > 0 {
 		c = t.free[n-1]
@@ -434,16 +437,19 @@ func initiatorIsSender(p *capture.Packet) bool {
 
 // evictLRU ends the least recently active flow: the oldest head across the
 // class lists.
-func (t *Table) evictLRU() {
+// It reports whether a flow was evicted.
+func (t *Table) evictLRU() bool {
 	var victim *conn
 	for cls := range t.lists {
 		if h := t.lists[cls].head; h != nil && (victim == nil || h.touched < victim.touched) {
 			victim = h
 		}
 	}
-	if victim != nil {
-		t.finish(victim, EndTimeout, true)
+	if victim == nil {
+		return false
 	}
+	t.finish(victim, EndTimeout, true)
+	return true
 }
 
 // finish delivers what is still buffered (holes become gaps), emits the
@@ -465,6 +471,7 @@ func (t *Table) finish(c *conn, state EndReason, evicted bool) {
 }
 
 func (t *Table) recycle(c *conn) {
+	t.release(c)
 	var segs [2][]seg
 	for d := range c.half {
 		t.releaseSegs(c, Dir(d))

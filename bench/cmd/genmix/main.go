@@ -10,7 +10,9 @@
 //     with many small packets and 1024 concurrent flows;
 //   - -profile open: -open N flows that are opened and carry their first
 //     exchange but never close (60% TLS, 20% HTTP, 20% DNS), to measure
-//     the memory one open flow costs.
+//     the memory one open flow costs;
+//   - -profile synflood: -syns N unanswered SYNs, each opening a half-open
+//     flow (the flow table's cost per flow that never carries payload).
 package main
 
 import (
@@ -32,8 +34,9 @@ func main() {
 	size := flag.Int64("size", 400<<20, "approximate capture size in bytes")
 	concurrent := flag.Int("flows", 128, "concurrent flows")
 	seed := flag.Uint64("seed", 1, "random seed")
-	profile := flag.String("profile", "long", "traffic `profile`: long, short or open")
+	profile := flag.String("profile", "long", "traffic `profile`: long, short, open or synflood")
 	open := flag.Int("open", 100000, "flows left open (profile open)")
+	syns := flag.Int("syns", 1000000, "SYNs (profile synflood)")
 	flag.Parse()
 	var err error
 	switch *profile {
@@ -46,8 +49,10 @@ func main() {
 		err = runProfile(*out, *size, *concurrent, *seed, profileShort)
 	case "open":
 		err = runOpen(*out, *open, *seed)
+	case "synflood":
+		err = runSYNFlood(*out, *syns, *seed)
 	default:
-		err = fmt.Errorf("unknown -profile %q (long, short, open)", *profile)
+		err = fmt.Errorf("unknown -profile %q (long, short, open, synflood)", *profile)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "genmix:", err)

@@ -1,0 +1,28 @@
+package pipeline
+
+import (
+	"unsafe"
+
+	"github.com/tapdlp/tapdlp/reassembly"
+)
+
+// What a flow's consumer state costs, charged against flows.memcap (see
+// reassembly.Config.Memcap): every TCP or UDP flow has a session (and an
+// entry in the worker's session map); scanning state is charged when a
+// flow carries its first payload byte, and alternate-copy scanning when a
+// retransmission conflicts.
+const (
+	sessionBytes = int(unsafe.Sizeof(session{})) + 32
+	contentBytes = int64(unsafe.Sizeof(content{}))
+	altScanBytes = int64(unsafe.Sizeof(altScan{}))
+)
+
+// charge adds n bytes to the flow's share of the flow table's budget
+// (released when the flow ends).
+func (s *session) charge(n int64) {
+	if s.h.table != nil && s.flow != nil {
+		s.h.table.Charge(s.flow, n)
+	}
+}
+
+var _ reassembly.Overlapper = (*session)(nil)
