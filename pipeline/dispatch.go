@@ -105,7 +105,9 @@ func (d *dispatcher) packet(p *capture.Packet) {
 
 // route appends p to its worker's batch, sending the batch when full.
 func (d *dispatcher) route(p *capture.Packet) {
-	wi := int(p.FlowHash() % uint32(len(d.workers)))
+	// An ICMP error goes to the worker of the flow it quotes, which
+	// attaches it (worker.packet).
+	wi := int(p.RouteHash() % uint32(len(d.workers)))
 	b := d.cur[wi]
 	if !b.fits(len(p.Payload)) {
 		d.send(wi)

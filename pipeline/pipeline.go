@@ -52,6 +52,7 @@ type Pipeline struct {
 	dest       *destinations.Engine
 	inspection inspection
 	inspStats  *InspectionStats
+	rejects    RejectStats
 	out        *writer
 }
 

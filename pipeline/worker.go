@@ -77,6 +77,12 @@ func (w *worker) packet(p *capture.Packet) {
 	if p.TS > w.h.now {
 		w.h.now = p.TS
 	}
+	// An ICMP error quoting a flow this worker holds becomes that flow's
+	// reject and forms no flow of its own; one quoting an unknown flow
+	// (ended, or never seen) is an ICMP flow as before.
+	if p.Quoted.Proto != 0 && w.table.ICMPError(p) {
+		return
+	}
 	w.table.Packet(p)
 }
 
