@@ -88,14 +88,12 @@ func IsICMPError(v6 bool, typ uint8) bool {
 	return typ == 3 || typ == 11
 }
 
-// RouteHash is the hash a dispatcher routes p by: the quoted flow's
-// FlowHash for an ICMP error that quotes one (so the error reaches the
-// worker that owns that flow), p's own FlowHash otherwise.
-func (p *Packet) RouteHash() uint32 {
-	if q := &p.Quoted; q.Proto != 0 {
-		return flowHash(q.Src, q.Dst, q.SrcPort, q.DstPort, q.Proto)
-	}
-	return p.FlowHash()
+// QuotedHash is the FlowHash of the flow an ICMP error quotes (p.Quoted;
+// meaningless when its Proto is 0), so a dispatcher can also hand the error
+// to the worker that owns that flow.
+func (p *Packet) QuotedHash() uint32 {
+	q := &p.Quoted
+	return flowHash(q.Src, q.Dst, q.SrcPort, q.DstPort, q.Proto)
 }
 
 // MaxVLANs is how many VLAN tags a Packet keeps (802.1ad outer + 802.1Q inner).

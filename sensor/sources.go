@@ -253,7 +253,7 @@ var flowTags = metrics.Tags{
 	"SynDataAccepted":  `metric:"tapdlp_reassembly_syn_data_bytes_total" label:"result=accepted" help:"Payload bytes carried on SYNs, by result (accepted: the peer acknowledged them; ignored)."`,
 	"SynDataIgnored":   `metric:"tapdlp_reassembly_syn_data_bytes_total" label:"result=ignored"`,
 	"DepthReached":     `metric:"tapdlp_reassembly_depth_reached_total" help:"Flow directions that reached the reassembly inspect depth."`,
-	"ICMPAttached":     `metric:"tapdlp_flows_icmp_errors_total" label:"result=attached" help:"ICMP/ICMPv6 errors quoting a TCP or UDP flow, by result (attached: the initiator's flow was in the table and got a reject; unmatched: no such flow, or the error quotes a responder's packet; kept as an ICMP flow)."`,
+	"ICMPAttached":     `metric:"tapdlp_flows_icmp_errors_total" label:"result=attached" help:"ICMP/ICMPv6 errors quoting a TCP or UDP flow, by result (attached: the initiator's flow was in the table and got a reject; unmatched: no such flow, or the error quotes a responder's packet); every error also stays a packet of its own ICMP flow."`,
 	"ICMPUnmatched":    `metric:"tapdlp_flows_icmp_errors_total" label:"result=unmatched"`,
 }
 
