@@ -331,6 +331,8 @@ var ruleTags = metrics.Tags{
 	"Volume.Keys":             `metric:"tapdlp_rules_volume_keys" help:"Keys held by the volume baselines."`,
 	"Volume.Evicted":          `metric:"tapdlp_rules_volume_evicted_total" help:"Volume keys dropped at the key cap."`,
 	"Volume.LateBytes":        `metric:"tapdlp_rules_volume_late_bytes_total" help:"Bytes older than the volume rings, not counted."`,
+	"Volume.FlowKeys":         `metric:"tapdlp_rules_flow_count_keys" help:"Rule and key pairs held by flow-count thresholds (threshold.flows)."`,
+	"Volume.FlowEvicted":      `metric:"tapdlp_rules_flow_count_evicted_total" help:"Flow-count threshold keys dropped at the key cap."`,
 }
 
 // sinksView is every configured sink's counters, and the records no sink
