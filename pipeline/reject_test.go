@@ -128,3 +128,107 @@ func TestConnStatesEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// icmpError builds an ICMP (v4) or ICMPv6 error from router to the sender of
+// quoted, quoting only its IP header and first 8 transport bytes.
+func icmpError(router netip.Addr, typ, code uint8, quoted []byte) []byte {
+	var src netip.Addr
+	hl := 20
+	if quoted[0]>>4 == 6 {
+		hl = 40
+		src = netip.AddrFrom16([16]byte(quoted[8:24]))
+	} else {
+		src = netip.AddrFrom4([4]byte(quoted[12:16]))
+	}
+	q := quoted[:hl+8]
+	if router.Is4() {
+		return pcapgen.IP(router, src, capture.ProtoICMP, pcapgen.ICMPv4(typ, code, 0, q))
+	}
+	return pcapgen.IP(router, src, capture.ProtoICMPv6, pcapgen.ICMPv6(router, src, typ, code, 0, q))
+}
+
+// TestICMPRejects: an ICMP error quoting the initiator's packet (only the
+// first 8 bytes of TCP or UDP, as routers send) is attached to that flow
+// as reject {by: icmp, type, code, from}, whichever worker owns the flow;
+// the error is still a packet of its own ICMP flow; an error quoting the
+// responder's packet, or a non-error ICMP message, attaches nothing.
+func TestICMPRejects(t *testing.T) {
+	type tc struct {
+		name       string
+		cli, srv   string
+		router     string
+		udp        bool
+		typ, code  uint8
+		fromServer bool // the error quotes the responder's packet
+		want       bool
+	}
+	tests := []tc{
+		{"v4 tcp admin prohibited", "10.0.0.5", "198.51.100.7", "192.0.2.254", false, 3, 13, false, true},
+		{"v4 tcp host unreachable", "10.0.0.5", "198.51.100.7", "192.0.2.254", false, 3, 1, false, true},
+		{"v4 udp port unreachable", "10.0.0.5", "198.51.100.7", "198.51.100.7", true, 3, 3, false, true},
+		{"v4 tcp time exceeded", "10.0.0.5", "198.51.100.7", "192.0.2.1", false, 11, 0, false, true},
+		{"v6 tcp admin prohibited", "2001:db8::5", "2001:db8:9::7", "2001:db8::fe", false, 1, 1, false, true},
+		{"v6 udp port unreachable", "2001:db8::5", "2001:db8:9::7", "2001:db8:9::7", true, 1, 4, false, true},
+		{"v6 tcp reject route", "2001:db8::5", "2001:db8:9::7", "2001:db8::fe", false, 1, 6, false, true},
+		{"v6 tcp time exceeded", "2001:db8::5", "2001:db8:9::7", "2001:db8::1", false, 3, 0, false, true},
+		{"v4 udp client refuses late reply", "10.0.0.5", "198.51.100.7", "10.0.0.5", true, 3, 3, true, false},
+		{"v4 echo reply is no error", "10.0.0.5", "198.51.100.7", "192.0.2.254", false, 0, 0, false, false},
+		{"v6 packet too big is no reject", "2001:db8::5", "2001:db8:9::7", "2001:db8::fe", false, 2, 0, false, false},
+	}
+	const flows = 8 // several client ports, so the flows spread over workers
+	for _, c := range tests {
+		t.Run(c.name, func(t *testing.T) {
+			var pkts [][]byte
+			router := netip.MustParseAddr(c.router)
+			for i := range flows {
+				cli := netip.AddrPortFrom(netip.MustParseAddr(c.cli), uint16(40000+i*7))
+				srv := netip.AddrPortFrom(netip.MustParseAddr(c.srv), 443)
+				var first []byte
+				if c.udp {
+					first = pcapgen.IPUDP(cli, srv, []byte("query"))
+				} else {
+					first = pcapgen.IPTCP(cli, srv, 1000, 0, fS, nil)
+				}
+				pkts = append(pkts, first)
+				quoted := first
+				if c.fromServer {
+					reply := pcapgen.IPUDP(srv, cli, []byte("late"))
+					pkts = append(pkts, reply)
+					quoted = reply
+				}
+				pkts = append(pkts, icmpError(router, c.typ, c.code, quoted))
+			}
+			path := writeCapture(t, pkts)
+			for _, workers := range []int{1, 4} {
+				recs := readFlows(t, replayRecords(t, "", workers, path))
+				var rejected, icmp int
+				for _, r := range recs {
+					if r.ICMP != nil {
+						icmp++
+						continue
+					}
+					if r.Reject == nil || r.Reject.By != "icmp" {
+						continue
+					}
+					rejected++
+					if r.Reject.Type == nil || *r.Reject.Type != c.typ || r.Reject.Code == nil || *r.Reject.Code != c.code || r.Reject.From != router.String() {
+						t.Errorf("workers %d: reject %+v, want type %d code %d from %s", workers, r.Reject, c.typ, c.code, router)
+					}
+					if r.Src.IP != netip.MustParseAddr(c.cli).String() {
+						t.Errorf("workers %d: rejected flow from %s", workers, r.Src.IP)
+					}
+				}
+				want := 0
+				if c.want {
+					want = flows
+				}
+				if rejected != want {
+					t.Errorf("workers %d: %d flows rejected by icmp, want %d", workers, rejected, want)
+				}
+				if icmp == 0 {
+					t.Errorf("workers %d: the ICMP message formed no ICMP flow", workers)
+				}
+			}
+		})
+	}
+}
