@@ -107,3 +107,19 @@ func TestFlowCountsBounded(t *testing.T) {
 		t.Errorf("keys %d evicted %d, want <= 32 and >= %d", st.FlowKeys, st.FlowEvicted, 1000-32)
 	}
 }
+
+// TestConnStateOnlyFinal: an active (live or interim) record's conn_state
+// is provisional and matches nothing; the final record's does.
+func TestConnStateOnlyFinal(t *testing.T) {
+	e := compileYAML(t, whenRule("{conn_state: [S0]}"), Options{})
+	f := deniedFlow("F", "10.0.0.1", "192.0.2.1", "S0")
+	st := e.NewFlowState()
+	f.State = record.StateActive
+	if a := e.Eval(st, &f, t0); len(a) != 0 {
+		t.Fatalf("fired on an active record: %+v", a)
+	}
+	f.State = record.StateShutdown
+	if a := e.Eval(st, &f, t0); len(a) != 1 {
+		t.Fatalf("final record: %d alerts, want 1", len(a))
+	}
+}
