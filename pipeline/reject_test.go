@@ -3,10 +3,14 @@ package pipeline
 import (
 	"encoding/json"
 	"net/netip"
+	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
+	"github.com/tapdlp/tapdlp/internal/testenv"
 )
 
 const (
@@ -69,10 +73,13 @@ func (k tcpTalk) seg(c bool, seq, ack uint32, flags uint8, data string) []byte {
 	return pcapgen.IPTCP(k.srv, k.cli, seq, ack, flags, []byte(data))
 }
 
-// TestConnStatesEndToEnd drives one generated connection per Zeek
-// conn_state value through the whole pipeline (decode, dispatch, flow
-// table, record) and checks the record's conn_state, over IPv4 and IPv6.
-func TestConnStatesEndToEnd(t *testing.T) {
+type connStateCase struct {
+	want string
+	pkts func(k tcpTalk) [][]byte
+}
+
+// connStateCases is one generated connection per Zeek conn_state value.
+func connStateCases() []connStateCase {
 	// Client ISN 1000, server ISN 5000; data "hello" each way.
 	syn := func(k tcpTalk) []byte { return k.seg(true, 1000, 0, fS, "") }
 	synack := func(k tcpTalk) []byte { return k.seg(false, 5000, 1001, fS|fA, "") }
@@ -81,10 +88,7 @@ func TestConnStatesEndToEnd(t *testing.T) {
 			k.seg(true, 1001, 5001, fP|fA, "hello"), k.seg(false, 5001, 1006, fP|fA, "hello")}
 	}
 	cat := func(a [][]byte, b ...[]byte) [][]byte { return append(a, b...) }
-	tests := []struct {
-		want string
-		pkts func(k tcpTalk) [][]byte
-	}{
+	return []connStateCase{
 		{"S0", func(k tcpTalk) [][]byte { return [][]byte{syn(k), syn(k)} }},
 		{"S1", func(k tcpTalk) [][]byte { return est(k) }},
 		{"SF", func(k tcpTalk) [][]byte {
@@ -103,6 +107,13 @@ func TestConnStatesEndToEnd(t *testing.T) {
 			return [][]byte{k.seg(true, 3000, 7000, fP|fA, "hello"), k.seg(false, 7000, 3005, fP|fA, "hello")}
 		}},
 	}
+}
+
+// TestConnStatesEndToEnd drives one generated connection per Zeek
+// conn_state value through the whole pipeline (decode, dispatch, flow
+// table, record) and checks the record's conn_state, over IPv4 and IPv6.
+func TestConnStatesEndToEnd(t *testing.T) {
+	tests := connStateCases()
 	talks := map[string]tcpTalk{
 		"v4": {netip.MustParseAddrPort("10.0.0.5:50000"), netip.MustParseAddrPort("192.0.2.10:443")},
 		"v6": {netip.MustParseAddrPort("[2001:db8::5]:50000"), netip.MustParseAddrPort("[2001:db8:1::10]:443")},
@@ -231,4 +242,95 @@ func TestICMPRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConnStatesTshark cross-checks the conn_state of every generated
+// connection against a derivation from tshark's per-packet TCP flags, using
+// Zeek's documented meanings (not tapdlp's history letters): tshark
+// decodes the packets independently of tapdlp's decoder and flow table.
+func TestConnStatesTshark(t *testing.T) {
+	testenv.Slow(t)
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed")
+	}
+	k := tcpTalk{netip.MustParseAddrPort("10.0.0.5:50000"), netip.MustParseAddrPort("192.0.2.10:443")}
+	for _, tc := range connStateCases() {
+		t.Run(tc.want, func(t *testing.T) {
+			t.Parallel()
+			path := writeCapture(t, tc.pkts(k))
+			out, err := exec.Command("tshark", "-r", path, "-T", "fields", "-E", "separator=,",
+				"-e", "tcp.srcport", "-e", "tcp.flags.syn", "-e", "tcp.flags.ack", "-e", "tcp.flags.fin",
+				"-e", "tcp.flags.reset", "-e", "tcp.len").Output()
+			if err != nil {
+				t.Fatalf("tshark: %v", err)
+			}
+			derived := zeekStateFromFlags(t, string(out), k.cli.Port())
+			if derived != tc.want {
+				t.Fatalf("tshark flags derive %s, the case means %s", derived, tc.want)
+			}
+			recs := readFlows(t, replayRecords(t, "", 1, path))
+			if len(recs) != 1 || recs[0].ConnState != derived {
+				t.Errorf("record %+v, tshark-derived %s", recs, derived)
+			}
+		})
+	}
+}
+
+// zeekStateFromFlags applies Zeek's conn_state definitions to tshark rows
+// (srcport,syn,ack,fin,rst,len); the originator sends from origPort.
+func zeekStateFromFlags(t *testing.T, rows string, origPort uint16) string {
+	type side struct{ syn, synack, fin, rst, any bool }
+	var o, r side
+	for _, row := range strings.Split(strings.TrimSpace(rows), "\n") {
+		f := strings.Split(row, ",")
+		if len(f) != 6 {
+			t.Fatalf("tshark row %q", row)
+		}
+		on := func(s string) bool { return s == "1" || s == "True" }
+		s := &r
+		if f[0] == strconv.Itoa(int(origPort)) {
+			s = &o
+		}
+		s.any = true
+		if on(f[1]) && on(f[2]) {
+			s.synack = true
+		} else if on(f[1]) {
+			s.syn = true
+		}
+		s.fin = s.fin || on(f[3])
+		s.rst = s.rst || on(f[4])
+	}
+	switch {
+	case o.syn && !r.any:
+		switch {
+		case o.rst:
+			return "RSTOS0"
+		case o.fin:
+			return "SH"
+		}
+		return "S0"
+	case o.syn && !r.synack && r.rst:
+		return "REJ"
+	case r.synack && !o.syn:
+		switch {
+		case r.rst:
+			return "RSTRH"
+		case r.fin:
+			return "SHR"
+		}
+		return "OTH"
+	case !o.syn && !r.synack:
+		return "OTH"
+	case o.rst:
+		return "RSTO"
+	case r.rst:
+		return "RSTR"
+	case o.fin && r.fin:
+		return "SF"
+	case o.fin:
+		return "S2"
+	case r.fin:
+		return "S3"
+	}
+	return "S1"
 }
