@@ -118,8 +118,9 @@ func TestResolutionEndToEnd(t *testing.T) {
 
 // TestRepeatedDenialsEndToEnd: default.repeated-denials fires on the fifth
 // refused or unanswered attempt from one source to one destination within
-// ten minutes, not before, and counts neither completed connections nor
-// attempts to another destination.
+// ten minutes, not before, and counts neither completed connections,
+// unanswered UDP, attempts to another destination, nor denials to an
+// internal one.
 func TestRepeatedDenialsEndToEnd(t *testing.T) {
 	build := func(denials int) [][]byte {
 		var pkts [][]byte
@@ -143,6 +144,14 @@ func TestRepeatedDenialsEndToEnd(t *testing.T) {
 		// destination, and four denials to another one.
 		ok := tcpTalk{netip.MustParseAddrPort("10.0.0.7:43000"), dst}
 		pkts = append(pkts, ok.seg(true, 1000, 0, fS, ""), ok.seg(false, 5000, 1001, fS|fA, ""), ok.seg(true, 1001, 5001, fA, ""))
+		for i := range 5 { // unanswered UDP is no denial
+			u := netip.AddrPortFrom(netip.MustParseAddr("10.0.0.7"), uint16(45000+i))
+			pkts = append(pkts, pcapgen.IPUDP(u, netip.MustParseAddrPort("198.51.100.80:443"), []byte("x")))
+		}
+		for i := range 5 { // denials to an internal destination
+			o := tcpTalk{netip.AddrPortFrom(netip.MustParseAddr("10.0.0.7"), uint16(46000+i)), netip.MustParseAddrPort("10.9.0.1:443")}
+			pkts = append(pkts, o.seg(true, 1000, 0, fS, ""))
+		}
 		for i := range 4 {
 			o := tcpTalk{netip.AddrPortFrom(netip.MustParseAddr("10.0.0.7"), uint16(44000+i)), netip.MustParseAddrPort("198.51.100.81:443")}
 			pkts = append(pkts, o.seg(true, 1000, 0, fS, ""))
