@@ -32,6 +32,9 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	if raw >= 0 {
+		for _, tc := range quoteCases() { // ICMP errors quoting flows
+			f.Add(uint8(raw), tc.ip)
+		}
 		chain := []byte{}
 		for i := range 20 {
 			next := byte(60)

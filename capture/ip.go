@@ -212,6 +212,9 @@ func (d *Decoder) decodeL4(proto uint8, b []byte, p *Packet, depth int) Result {
 		p.ICMPType, p.ICMPCode = b[0], b[1]
 		// The body follows the 4-byte rest-of-header (id/seq, MTU, pointer…).
 		p.Payload = b[min(8, len(b)):]
+		if IsICMPError(proto == ProtoICMPv6, p.ICMPType) {
+			decodeQuote(p.Payload, proto == ProtoICMPv6, &p.Quoted)
+		}
 		return OK
 	case protoIPIP:
 		if r := d.enterTunnel(TunnelIPIP, 0, p, &depth); r != OK {
@@ -230,4 +233,44 @@ func (d *Decoder) decodeL4(proto uint8, b []byte, p *Packet, depth int) Result {
 	// table may account for; its payload is everything after the IP header.
 	p.Payload = b
 	return OK
+}
+
+// decodeQuote parses the packet an ICMP error quotes: an IPv4 or IPv6
+// header (its version must match the ICMP's) followed by at least the 8
+// bytes of TCP or UDP header that carry the ports. The quote's checksums and
+// lengths are not checked: routers quote truncated and rewritten packets. On
+// anything else q stays zero.
+func decodeQuote(b []byte, v6 bool, q *Quote) {
+	var l4 []byte
+	var proto uint8
+	switch {
+	case !v6 && len(b) >= 20 && b[0]>>4 == 4:
+		ihl := int(b[0]&0x0f) * 4
+		if ihl < 20 || len(b) < ihl || binary.BigEndian.Uint16(b[6:8])&0x1fff != 0 {
+			return // a non-first fragment quotes no transport header
+		}
+		proto = b[9]
+		q.Src = netip.AddrFrom4([4]byte(b[12:16]))
+		q.Dst = netip.AddrFrom4([4]byte(b[16:20]))
+		l4 = b[ihl:]
+	case v6 && len(b) >= 40 && b[0]>>4 == 6:
+		// Extension headers are not followed: an error quoting one names
+		// no flow here.
+		proto = b[6]
+		q.Src = netip.AddrFrom16([16]byte(b[8:24]))
+		q.Dst = netip.AddrFrom16([16]byte(b[24:40]))
+		l4 = b[40:]
+	default:
+		return
+	}
+	if (proto != ProtoTCP && proto != ProtoUDP) || len(l4) < 8 {
+		*q = Quote{}
+		return
+	}
+	q.Proto = proto
+	q.SrcPort = binary.BigEndian.Uint16(l4[0:2])
+	q.DstPort = binary.BigEndian.Uint16(l4[2:4])
+	if proto == ProtoTCP {
+		q.Seq = binary.BigEndian.Uint32(l4[4:8])
+	}
 }

@@ -42,6 +42,13 @@ type Packet struct {
 
 	ICMPType, ICMPCode uint8
 
+	// Quoted is the flow an ICMP or ICMPv6 error (destination unreachable,
+	// time exceeded) quotes: the inner IP header and the first 8 bytes of
+	// its TCP or UDP header, oriented as the quoted packet was sent. Its
+	// Proto is 0 when the packet is not such an error or the quote is too
+	// short to name a flow.
+	Quoted Quote
+
 	VLAN  [MaxVLANs]uint16 // VLAN ids, outermost first
 	NVLAN uint8
 
@@ -59,6 +66,34 @@ type Packet struct {
 	Checksum ChecksumState
 
 	Payload []byte // L4 payload (TCP/UDP data, ICMP body)
+}
+
+// Quote is the 5-tuple of the packet an ICMP error quotes. Only the first 8
+// bytes of the transport header are needed (RFC 792 guarantees no more):
+// for TCP the ports and the sequence number, for UDP the ports.
+type Quote struct {
+	Src, Dst         netip.Addr
+	SrcPort, DstPort uint16
+	Proto            uint8  // ProtoTCP or ProtoUDP; 0: no quote
+	Seq              uint32 // TCP only
+}
+
+// IsICMPError reports whether an ICMP (v4 when !v6) type is an error that
+// quotes the offending packet and refuses or ends its flow: destination
+// unreachable and time exceeded.
+func IsICMPError(v6 bool, typ uint8) bool {
+	if v6 {
+		return typ == 1 || typ == 3
+	}
+	return typ == 3 || typ == 11
+}
+
+// QuotedHash is the FlowHash of the flow an ICMP error quotes (p.Quoted;
+// meaningless when its Proto is 0), so a dispatcher can also hand the error
+// to the worker that owns that flow.
+func (p *Packet) QuotedHash() uint32 {
+	q := &p.Quoted
+	return flowHash(q.Src, q.Dst, q.SrcPort, q.DstPort, q.Proto)
 }
 
 // MaxVLANs is how many VLAN tags a Packet keeps (802.1ad outer + 802.1Q inner).
@@ -100,8 +135,10 @@ type TunnelInfo struct {
 // a flow hash alike, so a dispatcher can send them to the same worker. It does
 // not allocate.
 func (p *Packet) FlowHash() uint32 {
-	a, b := p.Src, p.Dst
-	pa, pb := p.SrcPort, p.DstPort
+	return flowHash(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto)
+}
+
+func flowHash(a, b netip.Addr, pa, pb uint16, proto uint8) uint32 {
 	if b.Less(a) || (a == b && pb < pa) {
 		a, b = b, a
 		pa, pb = pb, pa
@@ -117,7 +154,7 @@ func (p *Packet) FlowHash() uint32 {
 		mix(uint32(b16[i])<<24 | uint32(b16[i+1])<<16 | uint32(b16[i+2])<<8 | uint32(b16[i+3]))
 	}
 	mix(uint32(pa)<<16 | uint32(pb))
-	mix(uint32(p.Proto))
+	mix(uint32(proto))
 	// final avalanche so the low bits (used for modulo) are well mixed
 	h ^= h >> 16
 	h *= 0x7feb352d

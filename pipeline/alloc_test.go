@@ -44,7 +44,7 @@ func TestPerPacketPathDoesNotAllocate(t *testing.T) {
 		b := d.cur[0]
 		b.reset()
 		b.add(&d.pkt)
-		w.packet(&b.pkts[0])
+		w.packet(&b.pkts[0], usePacket)
 	}
 	for _, f := range frames {
 		step(f) // open the flow and its session

@@ -12,6 +12,7 @@ import (
 type batch struct {
 	pkts   []capture.Packet
 	stamps []int64 // monotonic read time of sampled packets (0: not sampled), parallel to pkts
+	use    []use   // what the worker does with each packet, parallel to pkts
 	buf    []byte
 	now    int64 // dispatcher's packet clock when the batch was sent
 }
@@ -22,8 +23,23 @@ const (
 	batchesPerWorker = 8         // in flight per worker: bounds dispatcher memory
 )
 
+// use says what a worker does with a batched packet. An ICMP error that
+// quotes a flow goes to two workers when the flow and the ICMP flow hash to
+// different ones: the quoted flow's owner attaches it (useAttach), the ICMP
+// flow's owner accounts it as a packet of the ICMP flow (usePacket). Each
+// step happens on exactly one worker, so records do not depend on the
+// number of workers.
+type use uint8
+
+const (
+	usePacket          use = iota // a packet of its flow
+	useAttach                     // only attach the ICMP error to the flow it quotes
+	usePacketAndAttach            // both, on the same worker
+)
+
 func newBatch() *batch {
-	return &batch{pkts: make([]capture.Packet, 0, batchPackets), stamps: make([]int64, 0, batchPackets), buf: make([]byte, 0, batchBytes)}
+	return &batch{pkts: make([]capture.Packet, 0, batchPackets), stamps: make([]int64, 0, batchPackets),
+		use: make([]use, 0, batchPackets), buf: make([]byte, 0, batchBytes)}
 }
 
 // fits reports whether a packet with n payload bytes can be added.
@@ -32,12 +48,13 @@ func (b *batch) fits(n int) bool {
 }
 
 // add copies p (and its payload) into the batch. The caller checked fits.
-func (b *batch) add(p *capture.Packet) { b.addStamped(p, 0) }
+func (b *batch) add(p *capture.Packet) { b.addStamped(p, 0, usePacket) }
 
 // addStamped is add with the packet's monotonic read time when it is
 // sampled for the latency histogram (0: not sampled).
-func (b *batch) addStamped(p *capture.Packet, stamp int64) {
+func (b *batch) addStamped(p *capture.Packet, stamp int64, u use) {
 	b.stamps = append(b.stamps, stamp)
+	b.use = append(b.use, u)
 	start := len(b.buf)
 	b.buf = append(b.buf, p.Payload...)
 	b.pkts = append(b.pkts, *p)
@@ -47,6 +64,7 @@ func (b *batch) addStamped(p *capture.Packet, stamp int64) {
 func (b *batch) reset() {
 	b.pkts = b.pkts[:0]
 	b.stamps = b.stamps[:0]
+	b.use = b.use[:0]
 	b.buf = b.buf[:0]
 	b.now = 0
 }

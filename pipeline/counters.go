@@ -133,3 +133,61 @@ func (p *Pipeline) InspectionStats() *InspectionStats { return p.inspStats }
 var clockBase = time.Now()
 
 func monoNow() int64 { return int64(time.Since(clockBase)) }
+
+// rejectCategories are the destination categories rejects are counted by
+// (the catalog's; any other value counts as "other").
+var rejectCategories = [...]string{
+	"ai_ml", "cloud_storage", "saas", "analytics", "social", "advertising",
+	"cdn", "internal", "threat", "unknown", "other",
+}
+
+var rejectBy = [...]string{"rst", "icmp"}
+
+// RejectStats count final flow records that carry a reject, by how the
+// attempt was refused and by destination category.
+type RejectStats struct {
+	n [len(rejectBy)][len(rejectCategories)]atomic.Uint64
+}
+
+// RejectCount is one (by, category) counter for the metrics registry.
+type RejectCount struct {
+	By       string `label:"reason"`
+	Category string `label:"category"`
+	Count    uint64 `metric:"tapdlp_flows_rejects_total" help:"Flows refused by the responder's RST (reason=rst) or by an ICMP error quoting them (reason=icmp), by destination category."`
+}
+
+func (s *RejectStats) count(rec *record.Flow) {
+	if rec.Reject == nil {
+		return
+	}
+	b := 0
+	if rec.Reject.By == "icmp" {
+		b = 1
+	}
+	c := len(rejectCategories) - 1
+	cat := rec.Dst.Category
+	if cat == "" {
+		cat = "unknown"
+	}
+	for i, n := range rejectCategories[:c] {
+		if n == cat {
+			c = i
+			break
+		}
+	}
+	s.n[b][c].Add(1)
+}
+
+// Counts returns every counter, zero ones included, in a fixed order.
+func (s *RejectStats) Counts() []RejectCount {
+	out := make([]RejectCount, 0, len(rejectBy)*len(rejectCategories))
+	for b := range rejectBy {
+		for c := range rejectCategories {
+			out = append(out, RejectCount{By: rejectBy[b], Category: rejectCategories[c], Count: s.n[b][c].Load()})
+		}
+	}
+	return out
+}
+
+// Rejects returns the reject counters.
+func (p *Pipeline) Rejects() *RejectStats { return &p.rejects }

@@ -105,11 +105,17 @@ func (d *dispatcher) packet(p *capture.Packet) {
 
 // route appends p to its worker's batch, sending the batch when full.
 func (d *dispatcher) route(p *capture.Packet) {
-	wi := int(p.FlowHash() % uint32(len(d.workers)))
-	b := d.cur[wi]
-	if !b.fits(len(p.Payload)) {
-		d.send(wi)
-		b = d.cur[wi]
+	n := uint32(len(d.workers))
+	wi := int(p.FlowHash() % n)
+	u := usePacket
+	if p.Quoted.Proto != 0 {
+		// An ICMP error also goes to the worker of the flow it quotes,
+		// which attaches it (see use).
+		if qi := int(p.QuotedHash() % n); qi == wi {
+			u = usePacketAndAttach
+		} else {
+			d.enqueue(qi, p, 0, useAttach)
+		}
 	}
 	var stamp int64
 	if d.p.opts.Latency != nil {
@@ -117,7 +123,17 @@ func (d *dispatcher) route(p *capture.Packet) {
 			d.sampled, stamp = 0, monoNow()
 		}
 	}
-	b.addStamped(p, stamp)
+	d.enqueue(wi, p, stamp, u)
+}
+
+// enqueue appends p to worker wi's batch, sending the batch when full.
+func (d *dispatcher) enqueue(wi int, p *capture.Packet, stamp int64, u use) {
+	b := d.cur[wi]
+	if !b.fits(len(p.Payload)) {
+		d.send(wi)
+		b = d.cur[wi]
+	}
+	b.addStamped(p, stamp, u)
 }
 
 // clock advances packet time and ticks every worker once per tickEvery.

@@ -47,7 +47,7 @@ func BenchmarkSYNOnlyFlowCost(b *testing.B) {
 		}
 		bt.reset()
 		bt.add(&pkt)
-		w.packet(&bt.pkts[0])
+		w.packet(&bt.pkts[0], usePacket)
 	}
 	b.StopTimer()
 	runtime.GC()

@@ -49,7 +49,7 @@ func FuzzSession(f *testing.F) {
 			b := d.cur[0]
 			b.reset()
 			b.add(&d.pkt)
-			w.packet(&b.pkts[0])
+			w.packet(&b.pkts[0], usePacket)
 		}
 		if port == 0 {
 			port = 1

@@ -92,6 +92,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 	h.writeAlerts(alerts)
 	if final {
 		h.p.inspStats.count(rec)
+		h.p.rejects.count(rec)
 		h.p.stats.Flows.Add(1)
 		if s != nil {
 			s.flow = nil
@@ -125,6 +126,9 @@ func (h *flowHandler) buildRecord(f *reassembly.Flow, state string, now int64) r
 	}
 	if rec.ConnState == "REJ" {
 		rec.Reject = &record.Reject{By: "rst"}
+	} else if ir := f.ICMPReject; ir.From.IsValid() {
+		t, c := ir.Type, ir.Code
+		rec.Reject = &record.Reject{By: "icmp", Type: &t, Code: &c, From: ir.From.String()}
 	}
 	if f.NVLAN > 0 {
 		rec.VLAN = append([]uint16(nil), f.VLAN[:f.NVLAN]...)

@@ -57,6 +57,7 @@ type Pipeline struct {
 	dest       *destinations.Engine
 	inspection inspection
 	inspStats  *InspectionStats
+	rejects    RejectStats
 	out        *writer
 	// keys holds TLS secrets from key logs and pcapng Decryption Secrets
 	// Blocks (always present: a replayed pcapng may bring keys of its own).

@@ -451,7 +451,7 @@ func TestDecryptedPacketPathDoesNotAllocate(t *testing.T) {
 		b := d.cur[0]
 		b.reset()
 		b.add(&d.pkt)
-		w.packet(&b.pkts[0])
+		w.packet(&b.pkts[0], usePacket)
 	}
 	// The handshake, the request head and the start of the body: the flow,
 	// its session, its decryptor and its parsers are set up.

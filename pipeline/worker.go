@@ -47,7 +47,7 @@ func (w *worker) run() {
 		w.h.refreshDetectors()
 		lat := w.latency
 		for i := range b.pkts {
-			w.packet(&b.pkts[i])
+			w.packet(&b.pkts[i], b.use[i])
 			if lat != nil && b.stamps[i] != 0 {
 				lat.Observe(float64(monoNow()-b.stamps[i]) / 1e9)
 			}
@@ -66,7 +66,7 @@ func (w *worker) run() {
 // packet hands one packet to the flow table. The recover is the last line of
 // defence, not the plan: a bug must cost one packet, counted and logged
 // (rate-limited), never the sensor.
-func (w *worker) packet(p *capture.Packet) {
+func (w *worker) packet(p *capture.Packet, u use) {
 	defer func() {
 		if r := recover(); r != nil {
 			if w.stats.WorkerPanics.Add(1) <= 10 {
@@ -77,6 +77,15 @@ func (w *worker) packet(p *capture.Packet) {
 	}()
 	if p.TS > w.h.now {
 		w.h.now = p.TS
+	}
+	// An ICMP error quoting a flow this worker owns becomes that flow's
+	// reject; the error is still a packet of its own ICMP flow (on the
+	// worker that owns that one, see use).
+	if u != usePacket {
+		w.table.ICMPError(p)
+		if u == useAttach {
+			return
+		}
 	}
 	w.table.Packet(p)
 }

@@ -133,6 +133,11 @@ type Flow struct {
 
 	ICMPType, ICMPCode uint8 // of the first ICMP packet
 
+	// ICMPReject is the first ICMP or ICMPv6 error (destination
+	// unreachable, time exceeded) that quoted one of this flow's packets
+	// (Table.ICMPError); its From is the zero Addr when none did.
+	ICMPReject ICMPReject
+
 	// Continues is set on a TCP flow picked up mid-stream on the tuple of a
 	// flow that ended by idle timeout shortly before, whose sequence
 	// numbers it carries on: the same connection after a pause longer than
@@ -145,6 +150,12 @@ type Flow struct {
 	// in a fixed array so recording a letter never allocates.
 	history  [maxHistory]byte
 	nhistory uint8
+}
+
+// ICMPReject is an ICMP error attached to the flow whose packet it quoted.
+type ICMPReject struct {
+	Type, Code uint8
+	From       netip.Addr // the router or host that sent the error
 }
 
 // maxHistory bounds the history string; Zeek's letters each appear at most a

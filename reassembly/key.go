@@ -2,6 +2,7 @@ package reassembly
 
 import (
 	"encoding/binary"
+	"net/netip"
 
 	"github.com/tapdlp/tapdlp/capture"
 )
@@ -29,13 +30,17 @@ type flowKey struct {
 // only, so an ICMP echo request and its reply (or an error storm between two
 // hosts) share one bounded flow.
 func makeKey(p *capture.Packet) (k flowKey, swapped bool) {
-	a, b := p.Src.As16(), p.Dst.As16()
+	return tupleKey(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto)
+}
+
+func tupleKey(src, dst netip.Addr, sp, dp uint16, proto uint8) (k flowKey, swapped bool) {
+	a, b := src.As16(), dst.As16()
 	var pa, pb uint16
-	if p.Proto == capture.ProtoTCP || p.Proto == capture.ProtoUDP {
-		pa, pb = p.SrcPort, p.DstPort
+	if proto == capture.ProtoTCP || proto == capture.ProtoUDP {
+		pa, pb = sp, dp
 	}
-	k.proto = p.Proto
-	k.v4 = p.Src.Is4()
+	k.proto = proto
+	k.v4 = src.Is4()
 	if less(b, pb, a, pa) {
 		k.lo, k.hi, k.loPort, k.hiPort = b, a, pb, pa
 		return k, true

@@ -32,6 +32,8 @@ type Stats struct {
 	OverlapEvents      atomic.Uint64 // retransmissions that disagreed with the first copy (alternate views delivered)
 	OverlapUnchecked   atomic.Uint64 // retransmitted, unacknowledged bytes no longer kept to compare: delivered as an alternate unchecked
 	DepthReached       atomic.Uint64 // directions that reached InspectDepth
+	ICMPAttached       atomic.Uint64 // ICMP errors attached to the flow they quote (Table.ICMPError)
+	ICMPUnmatched      atomic.Uint64 // ICMP errors quoting no flow in the table, or a responder's packet
 
 	ChecksumDrops   atomic.Uint64 // bad-checksum packets dropped in a direction that had good ones (decoys the host discards)
 	ChecksumKept    atomic.Uint64 // bad-checksum packets kept: their direction never had a good checksum (offload, rewritten capture)

@@ -273,6 +273,38 @@ func (t *Table) Packet(p *capture.Packet) {
 	}
 }
 
+// ICMPError attaches p, an ICMP or ICMPv6 error quoting a TCP or UDP packet
+// (p.Quoted.Proto != 0) the flow's initiator sent, to that flow and reports
+// whether it did. The first error a flow receives is kept; the
+// error is not accounted as a packet of that flow (its bytes and counters
+// stay the flow's own), and the caller decides what else to do with it. The
+// caller routes the error to the table that owns the quoted flow
+// (capture.Packet.RouteHash).
+func (t *Table) ICMPError(p *capture.Packet) bool {
+	if p.TS > t.now {
+		t.now = p.TS
+		t.expire()
+	}
+	q := &p.Quoted
+	if q.Proto == 0 {
+		return false
+	}
+	k, _ := tupleKey(q.Src, q.Dst, q.SrcPort, q.DstPort, q.Proto)
+	c := t.flows[k]
+	// Only an error about the initiator's packet refuses the attempt; one
+	// quoting the responder's packet (a client whose port closed before a
+	// late reply arrived) is the initiator refusing, not being refused.
+	if c == nil || q.Src != c.Src || q.SrcPort != c.SrcPort {
+		t.st.ICMPUnmatched.Add(1)
+		return false
+	}
+	if !c.ICMPReject.From.IsValid() {
+		c.ICMPReject = ICMPReject{Type: p.ICMPType, Code: p.ICMPCode, From: p.Src}
+	}
+	t.st.ICMPAttached.Add(1)
+	return true
+}
+
 // Advance moves the clock to now (if later) and expires what is due, for
 // workers that have no packets to drive their clock.
 func (t *Table) Advance(now int64) {

@@ -46,7 +46,15 @@ var (
 	getDstPort    = func(f *record.Flow) uint16 { return f.Dst.Port }
 	getSrcPort    = func(f *record.Flow) uint16 { return f.Src.Port }
 	getFirstSeen  = func(f *record.Flow) bool { return f.Dst.FirstSeen }
-	getConnState  = func(f *record.Flow) string { return f.ConnState }
+	// A flow still in progress (live and interim records, state active) has
+	// a provisional conn_state: a connection whose SYN-ACK is yet to come
+	// reads S0. It is judged only on final records.
+	getConnState = func(f *record.Flow) string {
+		if f.State == record.StateActive {
+			return ""
+		}
+		return f.ConnState
+	}
 	getResolution = func(f *record.Flow) string { return f.Dst.Resolution }
 	getAIProvider = func(f *record.Flow) string { return aiField(f, 0) }
 	getAIOp       = func(f *record.Flow) string { return aiField(f, 1) }

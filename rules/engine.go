@@ -78,6 +78,7 @@ type ruleCounters struct {
 }
 
 type thresholdC struct {
+	flows    int // > 0: a flow-count threshold (flowCounts); the byte fields are unused
 	bytesOut uint64
 	factor   float64
 	minBytes uint64
@@ -143,18 +144,20 @@ func Compile(rules []Rule, opts Options) (*Engine, error) {
 			if t.Window > e.vol.MaxWindow() {
 				d.add(r.Line, "threshold.window", "%s is longer than the %s volume history", t.Window, e.vol.MaxWindow())
 			}
-			if t.BytesOut == 0 && t.BaselineFactor == 0 {
-				d.add(r.Line, "threshold", "needs bytes_out or baseline_factor")
+			if t.Flows == 0 && t.BytesOut == 0 && t.BaselineFactor == 0 {
+				d.add(r.Line, "threshold", "needs flows, bytes_out or baseline_factor")
 			}
 			kind, err := kindOf(t.Per)
 			if err != nil {
 				d.add(r.Line, "threshold.per", "%v", err)
 			}
-			c.thr = &thresholdC{bytesOut: t.BytesOut, factor: t.BaselineFactor, minBytes: t.MinBytes,
+			c.thr = &thresholdC{flows: t.Flows, bytesOut: t.BytesOut, factor: t.BaselineFactor, minBytes: t.MinBytes,
 				kind: kind, nFine: e.vol.windowBuckets(t.Window), window: t.Window}
 			c.dedupKind = c.thr.kind
 			c.thr.kindIdx = slices.Index(e.kinds, c.thr.kind)
-			if c.thr.kindIdx < 0 {
+			if t.Flows > 0 {
+				c.thr.kindIdx = -1 // counts flows, not bytes: no volume key
+			} else if c.thr.kindIdx < 0 {
 				c.thr.kindIdx = len(e.kinds)
 				e.kinds = append(e.kinds, c.thr.kind)
 			}
@@ -241,6 +244,7 @@ func (e *Engine) Len() int { return len(e.rules) }
 type FlowState struct {
 	eng     *Engine
 	fired   []uint64
+	counted []uint64 // flows: threshold rules that already counted this flow
 	lastOut uint64
 	vol     []volRef // per Engine.kinds
 	x       facts
@@ -256,6 +260,7 @@ func (e *Engine) NewFlowState() *FlowState {
 // Reset prepares st for a new flow, keeping its buffers.
 func (st *FlowState) Reset() {
 	clear(st.fired)
+	clear(st.counted)
 	st.lastOut = 0
 	clear(st.vol)
 	st.x.f = nil
@@ -269,6 +274,12 @@ func (st *FlowState) bind(e *Engine) {
 		clear(st.fired)
 	} else {
 		st.fired = make([]uint64, n)
+	}
+	if cap(st.counted) >= n {
+		st.counted = st.counted[:n]
+		clear(st.counted)
+	} else {
+		st.counted = make([]uint64, n)
 	}
 	if cap(st.vol) >= len(e.kinds) {
 		st.vol = st.vol[:len(e.kinds)]
@@ -324,7 +335,15 @@ rules:
 		r := &e.rules[i]
 		var thrReason string
 		if h.thr {
-			ok, why := e.threshold(st, r.thr, f, now)
+			var ok bool
+			var why string
+			if r.thr.flows > 0 {
+				add := st.counted[i>>6]&bit == 0
+				st.counted[i>>6] |= bit
+				ok, why = e.flowThreshold(r, f, now, add)
+			} else {
+				ok, why = e.threshold(st, r.thr, f, now)
+			}
 			if !ok {
 				continue
 			}
@@ -360,6 +379,19 @@ func (e *Engine) threshold(st *FlowState, t *thresholdC, f *record.Flow, now int
 			strconv.FormatFloat(s.expected, 'f', 0, 64)
 	}
 	return false, ""
+}
+
+// flowThreshold counts the flow (once: add is false on its later records)
+// and tests whether its key reached the rule's flow count within the
+// window.
+func (e *Engine) flowThreshold(r *compiled, f *record.Flow, now int64, add bool) (bool, string) {
+	t := r.thr
+	k := t.kind.of(f)
+	n := e.vol.flows.count(r.id, k, t.flows, int64(t.window), now, add)
+	if n < t.flows {
+		return false, ""
+	}
+	return true, "flows[" + k.String() + " " + t.window.String() + "]=" + strconv.Itoa(n) + " >= " + strconv.Itoa(t.flows)
 }
 
 func thresholdHead(k key, t *thresholdC, s volumeSample) string {

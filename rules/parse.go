@@ -33,8 +33,11 @@ func (r *Rule) Pos() string { return r.File + ":" + strconv.Itoa(r.Line) }
 
 // Threshold makes a rule volume-based: it fires when its conditions hold and
 // the bytes out of the record's key over Window exceed BytesOut or
-// BaselineFactor times the key's baseline (with at least MinBytes).
+// BaselineFactor times the key's baseline (with at least MinBytes) — or,
+// with Flows, when at least Flows flows of the key matched the conditions
+// within Window (counting the flow at hand).
 type Threshold struct {
+	Flows          int           // 0: a byte threshold; else a flow count (not combined with the byte tests)
 	BytesOut       uint64        // 0: no absolute limit
 	BaselineFactor float64       // 0: no baseline test
 	MinBytes       uint64        // the baseline test needs at least this much in the window
@@ -311,7 +314,7 @@ func parsePer(d *diags, v *yaml.Node, p string) ([]string, bool) {
 
 func parseThreshold(d *diags, n *yaml.Node, path string) *Threshold {
 	if n.Kind != yaml.MappingNode {
-		d.add(n.Line, path, "expected a map (bytes_out, baseline_factor, min_bytes, per, window), got %s", kindName(n))
+		d.add(n.Line, path, "expected a map (flows, bytes_out, baseline_factor, min_bytes, per, window), got %s", kindName(n))
 		return nil
 	}
 	if !checkKeys(d, n, path) {
@@ -339,6 +342,12 @@ func parseThreshold(d *diags, n *yaml.Node, path string) *Threshold {
 			} else {
 				t.MinBytes = b
 			}
+		case "flows":
+			f, perr := strconv.Atoi(v.Value)
+			if v.Kind != yaml.ScalarNode || perr != nil || f < 1 || f > maxFlowsThreshold {
+				err = fmt.Errorf("%s is not a flow count from 1 to %d", quoteNode(v), maxFlowsThreshold)
+			}
+			t.Flows = f
 		case "baseline_factor":
 			f, perr := strconv.ParseFloat(v.Value, 64)
 			if v.Kind != yaml.ScalarNode || perr != nil || !(f > 1 && f <= 1e6) {
@@ -354,15 +363,20 @@ func parseThreshold(d *diags, n *yaml.Node, path string) *Threshold {
 			ok = ok && wok
 			t.Window = w
 		default:
-			err = fmt.Errorf("unknown field %q (bytes_out, baseline_factor, min_bytes, per, window)", k.Value)
+			err = fmt.Errorf("unknown field %q (flows, bytes_out, baseline_factor, min_bytes, per, window)", k.Value)
 		}
 		if err != nil {
 			d.add(v.Line, p, "%v", err)
 			ok = false
 		}
 	}
-	if t.BytesOut == 0 && t.BaselineFactor == 0 && ok {
-		d.add(n.Line, path, "needs bytes_out or baseline_factor")
+	switch {
+	case !ok:
+	case t.Flows > 0 && (t.BytesOut > 0 || t.BaselineFactor > 0 || t.MinBytes > 0):
+		d.add(n.Line, path, "flows counts flows: it does not combine with bytes_out, baseline_factor or min_bytes (write two rules)")
+		ok = false
+	case t.Flows == 0 && t.BytesOut == 0 && t.BaselineFactor == 0:
+		d.add(n.Line, path, "needs flows, bytes_out or baseline_factor")
 		ok = false
 	}
 	if ok && t.Window > maxWindow {

@@ -61,6 +61,8 @@ type Volume struct {
 	shards   [shardCount]volShard
 
 	late atomic.Uint64 // bytes for buckets older than the rings
+
+	flows *flowCounts // per-rule flow counts of `flows:` thresholds (MaxKeys keys)
 }
 
 // volShard holds a share of the keys, least recently active evicted first
@@ -114,7 +116,7 @@ func (v *Volume) lookup(ref *volRef, k key, create bool, b int64) *volEntry {
 // NewVolume returns an empty tracker.
 func NewVolume(opt VolumeOptions) *Volume {
 	opt.setDefaults()
-	v := &Volume{opt: opt, bucketNs: int64(opt.Bucket), seed: maphash.MakeSeed()}
+	v := &Volume{opt: opt, bucketNs: int64(opt.Bucket), seed: maphash.MakeSeed(), flows: newFlowCounts(opt.MaxKeys)}
 	v.alpha = 1 - math.Exp2(-float64(opt.Bucket)/float64(opt.HalfLife))
 	per := (opt.MaxKeys + shardCount - 1) / shardCount
 	for i := range v.shards {
@@ -256,11 +258,15 @@ type VolumeStats struct {
 	Keys      int
 	Evicted   uint64 // keys dropped at MaxKeys
 	LateBytes uint64 // bytes older than the rings, not counted
+
+	FlowKeys    int    // (rule, key) pairs held by `flows:` thresholds
+	FlowEvicted uint64 // of those, dropped at MaxKeys
 }
 
 // Stats returns current counters.
 func (v *Volume) Stats() VolumeStats {
 	st := VolumeStats{LateBytes: v.late.Load()}
+	st.FlowKeys, st.FlowEvicted = v.flows.stats()
 	for i := range v.shards {
 		s := &v.shards[i]
 		s.mu.Lock()

@@ -127,7 +127,9 @@ func fullSources() sources {
 		_ = router.Write(record.Encoded{Kind: record.KindVolume, JSON: []byte(`{"type":"volume"}`)}) // nobody subscribed: unrouted
 	}
 
+	rj := new(pipeline.RejectStats)
 	return sources{
+		rejects:  rj,
 		pipeline: ps,
 		decode:   ds,
 		flows:    fs,
@@ -505,7 +507,7 @@ func TestMetricsDocListsExactlyWhatIsServed(t *testing.T) {
 }
 
 // allowedLabels is the whole label vocabulary: each names a bounded set.
-var allowedLabels = []string{"interface", "result", "reason", "type", "class", "kind", "rule", "severity", "sink"}
+var allowedLabels = []string{"interface", "result", "reason", "type", "class", "kind", "rule", "severity", "sink", "category"}
 
 var nameRe = regexp.MustCompile(`^tapdlp_(capture|pipeline|decode|flows|reassembly|http|classify|dns|destinations|rules|sink)_[a-z0-9_]+$`)
 

@@ -24,6 +24,7 @@ type sources struct {
 	classify     func() classifyView
 	destinations func() destinations.EngineStats
 	rules        func() rules.Stats
+	rejects      *pipeline.RejectStats
 	kernel       func() (live.Stats, error) // the live capture's socket counters
 	live         func() liveView
 	router       *sinks.Router
@@ -42,6 +43,7 @@ func pipelineSources(p *pipeline.Pipeline) sources {
 		},
 		destinations: p.Destinations().Stats,
 		rules:        func() rules.Stats { return p.Rules().Stats() },
+		rejects:      p.Rejects(),
 	}
 }
 
@@ -82,6 +84,9 @@ func (src sources) register(reg *metrics.Registry) error {
 		return metrics.Add(reg, "Destinations", func() destinationsView { return readDestinations(src.destinations()) }, nil)
 	})
 	on(src.rules != nil, func() error { return metrics.Add(reg, "Rules", src.rules, ruleTags) })
+	on(src.rejects != nil, func() error {
+		return metrics.Add(reg, "Rejects", func() rejectsView { return rejectsView{src.rejects.Counts()} }, nil)
+	})
 	on(src.router != nil, func() error {
 		return metrics.Add(reg, "Sinks", func() sinksView { return readSinks(src.router, src.sinks) }, sinkTags)
 	})
@@ -249,6 +254,13 @@ var flowTags = metrics.Tags{
 	"SynDataAccepted":    `metric:"tapdlp_reassembly_syn_data_bytes_total" label:"result=accepted" help:"Payload bytes carried on SYNs, by result (accepted: the peer acknowledged them; ignored)."`,
 	"SynDataIgnored":     `metric:"tapdlp_reassembly_syn_data_bytes_total" label:"result=ignored"`,
 	"DepthReached":       `metric:"tapdlp_reassembly_depth_reached_total" help:"Flow directions that reached the reassembly inspect depth."`,
+	"ICMPAttached":       `metric:"tapdlp_flows_icmp_errors_total" label:"result=attached" help:"ICMP/ICMPv6 errors quoting a TCP or UDP flow, by result (attached: the initiator's flow was in the table and got a reject; unmatched: no such flow, or the error quotes a responder's packet); every error also stays a packet of its own ICMP flow."`,
+	"ICMPUnmatched":      `metric:"tapdlp_flows_icmp_errors_total" label:"result=unmatched"`,
+}
+
+// rejectsView holds the reject counters by how and destination category.
+type rejectsView struct {
+	Rejects []pipeline.RejectCount
 }
 
 // memoryView is the global reassembly memory accountant's two readings.
@@ -320,6 +332,8 @@ var ruleTags = metrics.Tags{
 	"Volume.Keys":             `metric:"tapdlp_rules_volume_keys" help:"Keys held by the volume baselines."`,
 	"Volume.Evicted":          `metric:"tapdlp_rules_volume_evicted_total" help:"Volume keys dropped at the key cap."`,
 	"Volume.LateBytes":        `metric:"tapdlp_rules_volume_late_bytes_total" help:"Bytes older than the volume rings, not counted."`,
+	"Volume.FlowKeys":         `metric:"tapdlp_rules_flow_count_keys" help:"Rule and key pairs held by flow-count thresholds (threshold.flows)."`,
+	"Volume.FlowEvicted":      `metric:"tapdlp_rules_flow_count_evicted_total" help:"Flow-count threshold keys dropped at the key cap."`,
 }
 
 // sinksView is every configured sink's counters, and the records no sink
