@@ -108,6 +108,16 @@ func EVEFlowID(id string) uint64 {
 	return v & (1<<51 - 1)
 }
 
+// AppendSensor appends the native JSON object of s: {"name","host","interface"}
+// with empty members left out.
+func AppendSensor(dst []byte, s *record.Sensor) []byte {
+	e := enc{b: append(dst, '{')}
+	e.str("name", s.Name)
+	e.str("host", s.Host)
+	e.str("interface", s.Interface)
+	return append(e.b, '}')
+}
+
 // AppendECS appends the ECS document of rec (a *record.Flow, *record.Alert
 // or *record.Volume) to dst. s (may be nil) fills observer.*.
 func AppendECS(dst []byte, rec record.Routed, s *record.Sensor) []byte {
