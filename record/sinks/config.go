@@ -319,7 +319,7 @@ func build(cfg OutputsConfig, env buildEnv) (*Router, error) {
 			if opt.Network == "udp" {
 				// A record must fit in one datagram with its header (the
 				// longest MSGID is 32 bytes).
-				hdr := len(formatSyslog(nil, opt.Facility, time.Time{}, opt.Hostname, cmpStr(opt.AppName, "tapdlp"), opt.ProcID, 0, nil)) + 32
+				hdr := len(formatSyslog(nil, opt.Facility, time.Time{}, opt.Hostname, cmpStr(opt.AppName, "tapdlp"), opt.ProcID, 0, 0, nil)) + 32
 				qo.MaxRecord = int(cmp0(s.MaxMessageSize, 64000)) - hdr
 				if qo.MaxRecord < 64 {
 					return fail(wrap(fmt.Errorf("syslog.max_message_size %s leaves no room after the %d-byte header", s.MaxMessageSize, hdr)))
