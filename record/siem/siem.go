@@ -184,11 +184,14 @@ func ecsFlow(e *enc, f *record.Flow) {
 	if f.State == record.StateActive {
 		typ = "info"
 	}
-	types := []string{"connection", typ}
+	types := [3]string{"connection", typ, "protocol"}
+	n := 2
 	if f.App != "" {
-		types = append(types, "protocol")
+		n = 3
 	}
-	ecsEvent(e, "event", []string{"network"}, types, "flow_"+f.State, "tapdlp.flow")
+	ecsEvent(e, "event", []string{"network"}, types[:n], "", "tapdlp.flow")
+	e.key("action") // "flow_" + state, without building the string
+	e.b = append(appendEscaped(append(e.b, `"flow_`...), f.State), '"')
 	e.time("start", f.Start.Time, ecsTime)
 	e.time("end", f.End.Time, ecsTime)
 	e.int("duration", f.End.Sub(f.Start.Time).Nanoseconds())

@@ -133,7 +133,7 @@ func TestECS(t *testing.T) {
 		want map[string]any
 	}{
 		{"http flow", httpFlow(), map[string]any{
-			"@timestamp": "2026-11-02T09:00:00.130000Z", "event.kind": "event", "event.dataset": "tapdlp.flow",
+			"@timestamp": "2026-11-02T09:00:00.130000Z", "event.kind": "event", "event.action": "flow_closed", "event.dataset": "tapdlp.flow",
 			"event.duration": 2.03e9, "event.start": "2026-11-02T09:00:00.100000Z",
 			"source.ip": "10.0.0.5", "source.bytes": 900.0, "destination.bytes": 300.0, "destination.packets": 4.0,
 			"destination.domain": "collect.shady-uploads.example", "destination.registered_domain": "shady-uploads.example",
@@ -323,6 +323,9 @@ func TestAllocs(t *testing.T) {
 	buf := make([]byte, 0, 8192)
 	if n := testing.AllocsPerRun(100, func() { buf = AppendECS(buf[:0], a, sensor) }); n > 0 {
 		t.Errorf("AppendECS(alert) allocates %.0f times", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { buf = AppendECS(buf[:0], f, sensor) }); n > 0 {
+		t.Errorf("AppendECS(flow) allocates %.0f times", n)
 	}
 	if n := testing.AllocsPerRun(100, func() { buf = AppendEVE(buf, f, sensor, func([]byte) {}) }); n > 0 {
 		t.Errorf("AppendEVE(flow) allocates %.0f times", n)
