@@ -40,6 +40,7 @@ type Config struct {
 	Capture         Capture      `yaml:"capture"`
 	Metrics         Metrics      `yaml:"metrics"`
 	Log             Log          `yaml:"log"`
+	Sensor          Sensor       `yaml:"sensor"`
 
 	// File is where the configuration came from ("(default)" when embedded only).
 	File string `yaml:"-"`
@@ -123,6 +124,13 @@ type Capture struct {
 type Log struct {
 	Format string `yaml:"format"`
 	Level  string `yaml:"level"`
+}
+
+// Sensor names this sensor in its records (`sensor.name` native,
+// observer.name ECS, host EVE); the host name and interface are added at
+// start-up.
+type Sensor struct {
+	Name string `yaml:"name"` // printable, at most 64 bytes; "" leaves the identity out of replays
 }
 
 // Metrics configures the metrics and health endpoint.
@@ -303,6 +311,7 @@ func (c *Config) validate() error {
 	default:
 		check(false, "capture.fanout", "%q is not a fanout mode (hash, cpu, qm, lb)", c.Capture.Fanout)
 	}
+	check(len(c.Sensor.Name) <= 64 && printable(c.Sensor.Name), "sensor.name", "%q must be at most 64 printable ASCII characters", c.Sensor.Name)
 	check(c.Log.Format == "text" || c.Log.Format == "json", "log.format", "%q is not a log format (text, json)", c.Log.Format)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -325,4 +334,14 @@ func (c *Config) validate() error {
 	check(c.Reassembly.FlowMemcap > 0 && c.Reassembly.FlowMemcap <= c.Reassembly.Memcap,
 		"reassembly.flow_memcap", "must be positive and at most reassembly.memcap (%s)", c.Reassembly.Memcap)
 	return errs.Err()
+}
+
+// printable reports whether s is printable US-ASCII (spaces allowed).
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

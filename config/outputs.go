@@ -17,9 +17,10 @@ func (o *Outputs) ErrorAt(key, format string, args ...any) *Error {
 
 // Output is one sink. Only the block matching Type may be set.
 type Output struct {
-	Name   string       `yaml:"name"`  // metric label and spool directory: [a-z0-9_-], 1..64
-	Type   string       `yaml:"type"`  // stdout, file, syslog or kafka
-	Types  []string     `yaml:"types"` // record types routed here: flow, alert, volume (empty: all)
+	Name   string       `yaml:"name"`   // metric label and spool directory: [a-z0-9_-], 1..64
+	Type   string       `yaml:"type"`   // stdout, file, syslog or kafka
+	Types  []string     `yaml:"types"`  // record types routed here: flow, alert, volume (empty: all)
+	Format string       `yaml:"format"` // native (default), ecs (Elastic Common Schema 8.x) or eve (Suricata EVE JSON)
 	File   FileOutput   `yaml:"file"`
 	Syslog SyslogOutput `yaml:"syslog"`
 	Kafka  KafkaOutput  `yaml:"kafka"`

@@ -303,7 +303,11 @@ func (p *Pipeline) writeRecord(v record.Routed) {
 		return
 	}
 	kind, key := v.Route()
-	p.out.ch <- record.Encoded{Kind: kind, Key: key, JSON: b}
+	rec := record.Encoded{Kind: kind, Key: key, JSON: b}
+	if r, ok := p.opts.Sink.(record.Renderer); ok {
+		rec = r.Render(v, rec) // sensor identity, ECS and EVE sinks
+	}
+	p.out.ch <- rec
 	p.stats.Records.Add(1)
 }
 

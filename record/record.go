@@ -121,6 +121,19 @@ type Flow struct {
 
 	// Filled by rules (issue 6).
 	Alerts []string `json:"alerts,omitempty"`
+
+	Sensor *Sensor `json:"sensor,omitempty"` // added by the sinks' router when configured (see Sensor)
+}
+
+// Sensor is the identity of the sensor that wrote a record, so records of a
+// fleet arriving through one Kafka topic can be told apart. The router adds
+// it to every record it writes when the configuration names the sensor
+// (sensor.name) or the sensor captures live; replay without sensor.name
+// leaves it out, which keeps replayed records reproducible across machines.
+type Sensor struct {
+	Name      string `json:"name,omitempty"`      // sensor.name from the configuration
+	Host      string `json:"host,omitempty"`      // os.Hostname at startup
+	Interface string `json:"interface,omitempty"` // capture interface, or the replayed file's base name
 }
 
 // Src is the initiator of a flow.
@@ -286,6 +299,7 @@ type Alert struct {
 	Sensitive   []Finding `json:"sensitive,omitempty"`
 	Reason      string    `json:"reason"`
 	Count       int       `json:"count,omitempty"` // firings folded into this alert by de-duplication
+	Sensor      *Sensor   `json:"sensor,omitempty"`
 }
 
 // Volume is a periodic per-key byte count for dashboards (off by default).
@@ -296,4 +310,5 @@ type Volume struct {
 	Window   string  `json:"window"`
 	BytesOut uint64  `json:"bytes_out"`
 	Baseline float64 `json:"baseline"`
+	Sensor   *Sensor `json:"sensor,omitempty"`
 }

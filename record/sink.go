@@ -52,6 +52,53 @@ type Encoded struct {
 	Kind Kind   // the record's type
 	Key  string // partition key: the flow's community_id ("" when none)
 	JSON []byte // one JSON object without a trailing newline; valid only during Write
+
+	// Severity is an alert's rule severity (SevLow..SevCritical), SevNone
+	// for other records; syslog sinks derive the message's PRI from it.
+	Severity Severity
+
+	// Alt holds the record rendered in other formats, indexed by format
+	// (record/siem.Format), filled by a Renderer; nil when no sink asked
+	// for another format. A format that yields several documents (EVE)
+	// holds them as JSON lines joined by '\n'.
+	Alt [][]byte
+}
+
+// Severity is a rule severity carried beside an encoded record.
+type Severity uint8
+
+// The severities; SevNone is a record that is not an alert.
+const (
+	SevNone Severity = iota
+	SevLow
+	SevMedium
+	SevHigh
+	SevCritical
+)
+
+// ParseSeverity returns the Severity of a rule severity name (low, medium,
+// high, critical), SevNone for anything else.
+func ParseSeverity(s string) Severity {
+	switch s {
+	case "low":
+		return SevLow
+	case "medium":
+		return SevMedium
+	case "high":
+		return SevHigh
+	case "critical":
+		return SevCritical
+	}
+	return SevNone
+}
+
+// Renderer is implemented by a sink that needs more than a record's
+// native JSON (record/sinks.Router: sensor identity, ECS and EVE sinks).
+// The producer calls Render with the record and its native encoding on the
+// goroutine that built the record, while the record cannot change, and
+// passes the returned Encoded to Write. Render is safe for concurrent use.
+type Renderer interface {
+	Render(v Routed, rec Encoded) Encoded
 }
 
 // Routed is implemented by the record types: the kind and partition key

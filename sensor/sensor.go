@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -213,7 +214,26 @@ func (s *Sensor) openSinks() (record.Sink, *sinks.Router, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	router.SetSensor(s.identity())
 	return router, router, nil
+}
+
+// identity is the sensor identity the router adds to records: always in
+// live capture, and in a replay only when sensor.name is configured, so
+// replayed records stay the same on every machine by default.
+func (s *Sensor) identity() record.Sensor {
+	live := len(s.cfg.Files) == 0
+	if !live && s.cfg.Sensor.Name == "" {
+		return record.Sensor{}
+	}
+	id := record.Sensor{Name: s.cfg.Sensor.Name}
+	id.Host, _ = os.Hostname()
+	if live {
+		id.Interface = strings.Join(s.cfg.Capture.Interfaces, ",")
+	} else if len(s.cfg.Files) == 1 {
+		id.Interface = filepath.Base(s.cfg.Files[0])
+	}
+	return id
 }
 
 // openSink returns a file sink for path, or a stdout sink for "" and "-".

@@ -39,7 +39,8 @@ var allowed = map[string][]string{
 	"destinations":   {"record", "internal/lru"},
 	"classify":       {"record", "config"},
 	"rules":          {"record", "config", "internal/lru"},
-	"record/sinks":   {"record", "config"},
+	"record/sinks":   {"record", "record/siem", "config"},
+	"record/siem":    {"record"}, // renders records as ECS and EVE; knows no stage
 	"report":         {"record", "internal/decompress"},
 	"pipeline": {"capture", "capture/filter", "capture/live", "reassembly", "appproto/demux", "appproto/tlsdecrypt", "appproto/aiapi", "destinations",
 		"classify", "rules", "record", "config", "internal/communityid"},
@@ -51,6 +52,7 @@ var allowed = map[string][]string{
 	"cmd/tapdlp":                 {""}, // flags and subcommands; may import anything
 	"e2e":                        {""},
 	"deploy":                     {"config"},
+	"deploy/siem":                {}, // examples only; its tests render records
 	"bench/cmd/genmix":           {"internal/pcapgen/scenarios", "capture"},
 	"internal/communityid":       {},
 	"internal/atomicfile":        {},

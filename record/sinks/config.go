@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/record/siem"
 )
 
 // The option structs below use only types the config decoder understands
@@ -81,6 +82,9 @@ func Validate(cfg *OutputsConfig) error {
 			bad("name", "%q is used twice", o.Name)
 		}
 		names[o.Name] = true
+		if _, ok := siem.ParseFormat(o.Format); !ok {
+			bad("format", "%q is not one of %s", o.Format, strings.Join(siem.Formats, ", "))
+		}
 		for j, t := range o.Types {
 			if !slices.Contains(RecordTypes, t) {
 				bad("types", "%q is not one of %s", t, strings.Join(RecordTypes, ", "))
@@ -315,7 +319,7 @@ func build(cfg OutputsConfig, env buildEnv) (*Router, error) {
 			if opt.Network == "udp" {
 				// A record must fit in one datagram with its header (the
 				// longest MSGID is 32 bytes).
-				hdr := len(formatSyslog(nil, opt.Facility, time.Time{}, opt.Hostname, cmpStr(opt.AppName, "tapdlp"), opt.ProcID, 0, nil)) + 32
+				hdr := len(formatSyslog(nil, opt.Facility, time.Time{}, opt.Hostname, cmpStr(opt.AppName, "tapdlp"), opt.ProcID, 0, 0, nil)) + 32
 				qo.MaxRecord = int(cmp0(s.MaxMessageSize, 64000)) - hdr
 				if qo.MaxRecord < 64 {
 					return fail(wrap(fmt.Errorf("syslog.max_message_size %s leaves no room after the %d-byte header", s.MaxMessageSize, hdr)))
@@ -368,6 +372,8 @@ func build(cfg OutputsConfig, env buildEnv) (*Router, error) {
 			}
 			r.Add(o.Name, d, stats, types...)
 		}
+		f, _ := siem.ParseFormat(o.Format) // validated
+		r.SetFormat(o.Name, f)
 	}
 	return r, nil
 }

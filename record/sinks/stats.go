@@ -7,16 +7,17 @@ type DropReason uint8
 
 // Drop reasons, one pre-built counter each.
 const (
-	DropSpoolFull  DropReason = iota // memory queue and spool both full
-	DropQueueFull                    // memory queue full and the sink has no spool
-	DropTooLarge                     // record larger than the sink or spool accepts
-	DropClosed                       // written after Close
-	DropSpoolError                   // the spool could not be written (disk error)
-	DropUnrouted                     // no destination for the record's type
+	DropSpoolFull   DropReason = iota // memory queue and spool both full
+	DropQueueFull                     // memory queue full and the sink has no spool
+	DropTooLarge                      // record larger than the sink or spool accepts
+	DropClosed                        // written after Close
+	DropSpoolError                    // the spool could not be written (disk error)
+	DropUnrouted                      // no destination for the record's type
+	DropNotRendered                   // the sink's format (ecs, eve) needs a rendering the producer did not make
 	numDropReasons
 )
 
-var dropNames = [numDropReasons]string{"spool_full", "queue_full", "too_large", "closed", "spool_error", "unrouted"}
+var dropNames = [numDropReasons]string{"spool_full", "queue_full", "too_large", "closed", "spool_error", "unrouted", "not_rendered"}
 
 // String returns the reason's metric label value.
 func (r DropReason) String() string {

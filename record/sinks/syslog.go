@@ -15,12 +15,34 @@ import (
 // ErrSyslog wraps every syslog transport error.
 var ErrSyslog = errors.New("syslog")
 
-// Syslog severities (RFC 5424 §6.2.1) used per record type: alerts are
-// warnings so a SIEM can page on them, everything else is informational.
+// Syslog severities (RFC 5424 §6.2.1): an alert's follows its rule's
+// severity so a SIEM can page on the PRI alone — critical 2 (Critical),
+// high 3 (Error), medium 4 (Warning), low 5 (Notice); an alert of unknown
+// severity is a warning; flows and volume records are informational (6).
 const (
-	sevWarning = 4
-	sevInfo    = 6
+	sevCritical = 2
+	sevError    = 3
+	sevWarning  = 4
+	sevNotice   = 5
+	sevInfo     = 6
 )
+
+// syslogSeverity is the RFC 5424 severity of a record of kind k whose
+// alert severity is sev.
+func syslogSeverity(k record.Kind, sev record.Severity) int {
+	if k != record.KindAlert {
+		return sevInfo
+	}
+	switch sev {
+	case record.SevCritical:
+		return sevCritical
+	case record.SevHigh:
+		return sevError
+	case record.SevLow:
+		return sevNotice
+	}
+	return sevWarning
+}
 
 // syslogOptions configure one syslog destination. Zero values mean defaults.
 type syslogOptions struct {
@@ -60,15 +82,13 @@ func appendHeaderField(dst []byte, v []byte, maxLen int) []byte {
 //
 //	<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID - MSG
 //
-// MSGID is the record type; MSG is the JSON record itself, without a BOM
+// PRI is facility*8 + syslogSeverity (alerts by rule severity). MSGID is
+// the record type; MSG is the JSON record itself, without a BOM
 // (receivers that parse JSON reject one). STRUCTURED-DATA is NILVALUE: all
 // the structure is in the JSON.
-func formatSyslog(dst []byte, facility int, ts time.Time, host, app, procid string, kind record.Kind, rec []byte) []byte {
+func formatSyslog(dst []byte, facility int, ts time.Time, host, app, procid string, kind record.Kind, severity record.Severity, rec []byte) []byte {
 	typ := kindName(kind)
-	sev := sevInfo
-	if kind == record.KindAlert {
-		sev = sevWarning
-	}
+	sev := syslogSeverity(kind, severity)
 	dst = append(dst, '<')
 	dst = strconv.AppendInt(dst, int64(facility*8+sev), 10)
 	dst = append(dst, ">1 "...)
@@ -184,7 +204,7 @@ func (t *syslogTransport) send(ctx context.Context, recs [][]byte) (int, error) 
 		// exists, a refused port shows up as an error on a later write.
 		for i, r := range recs {
 			kind, _, js := unframe(r)
-			t.msg = formatSyslog(t.msg[:0], t.opt.Facility, now, t.opt.Hostname, t.opt.AppName, t.opt.ProcID, kind, js)
+			t.msg = formatSyslog(t.msg[:0], t.opt.Facility, now, t.opt.Hostname, t.opt.AppName, t.opt.ProcID, kind, frameSeverity(r), js)
 			if _, err := t.conn.Write(t.msg); err != nil {
 				t.drop()
 				return i, fmt.Errorf("%w: write udp %s: %w", ErrSyslog, t.opt.Address, err)
@@ -195,7 +215,7 @@ func (t *syslogTransport) send(ctx context.Context, recs [][]byte) (int, error) 
 	t.buf = t.buf[:0]
 	for _, r := range recs {
 		kind, _, js := unframe(r)
-		t.msg = formatSyslog(t.msg[:0], t.opt.Facility, now, t.opt.Hostname, t.opt.AppName, t.opt.ProcID, kind, js)
+		t.msg = formatSyslog(t.msg[:0], t.opt.Facility, now, t.opt.Hostname, t.opt.AppName, t.opt.ProcID, kind, frameSeverity(r), js)
 		t.buf = appendOctetCounted(t.buf, t.msg)
 	}
 	if _, err := t.conn.Write(t.buf); err != nil {

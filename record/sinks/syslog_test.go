@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/record"
 )
 
 var fixedTime = time.Date(2026, 11, 22, 15, 4, 5, 123456000, time.UTC)
@@ -32,25 +33,36 @@ func TestFormatSyslog(t *testing.T) {
 		facility          int
 		host, app, procid string
 		rec               string
+		sev               record.Severity
 		want              string
 	}{
-		{"flow info local0", 16, "sensor1", "tapdlp", "42", `{"type":"flow","a":1}`,
+		{"critical alert is critical", 16, "s", "tapdlp", "1", `{"type":"alert"}`, record.SevCritical,
+			`<130>1 2026-11-22T15:04:05.123456Z s tapdlp 1 alert - {"type":"alert"}`},
+		{"high alert is error", 16, "s", "tapdlp", "1", `{"type":"alert"}`, record.SevHigh,
+			`<131>1 2026-11-22T15:04:05.123456Z s tapdlp 1 alert - {"type":"alert"}`},
+		{"medium alert is warning", 16, "s", "tapdlp", "1", `{"type":"alert"}`, record.SevMedium,
+			`<132>1 2026-11-22T15:04:05.123456Z s tapdlp 1 alert - {"type":"alert"}`},
+		{"low alert is notice", 3, "s", "tapdlp", "1", `{"type":"alert"}`, record.SevLow,
+			`<29>1 2026-11-22T15:04:05.123456Z s tapdlp 1 alert - {"type":"alert"}`},
+		{"flow stays info whatever the severity", 16, "s", "tapdlp", "1", `{"type":"flow"}`, record.SevCritical,
+			`<134>1 2026-11-22T15:04:05.123456Z s tapdlp 1 flow - {"type":"flow"}`},
+		{"flow info local0", 16, "sensor1", "tapdlp", "42", `{"type":"flow","a":1}`, 0,
 			`<134>1 2026-11-22T15:04:05.123456Z sensor1 tapdlp 42 flow - {"type":"flow","a":1}`},
-		{"alert is warning", 16, "sensor1", "tapdlp", "42", `{"type":"alert"}`,
+		{"alert of unknown severity is warning", 16, "sensor1", "tapdlp", "42", `{"type":"alert"}`, 0,
 			`<132>1 2026-11-22T15:04:05.123456Z sensor1 tapdlp 42 alert - {"type":"alert"}`},
-		{"daemon facility volume", 3, "h", "tapdlp", "1", `{"type":"volume"}`,
+		{"daemon facility volume", 3, "h", "tapdlp", "1", `{"type":"volume"}`, 0,
 			`<30>1 2026-11-22T15:04:05.123456Z h tapdlp 1 volume - {"type":"volume"}`},
-		{"nil values", 16, "", "tapdlp", "", `{"type":"flow"}`,
+		{"nil values", 16, "", "tapdlp", "", `{"type":"flow"}`, 0,
 			`<134>1 2026-11-22T15:04:05.123456Z - tapdlp - flow - {"type":"flow"}`},
-		{"no type: NILVALUE msgid", 16, "h", "tapdlp", "1", `{"x":1}`,
+		{"no type: NILVALUE msgid", 16, "h", "tapdlp", "1", `{"x":1}`, 0,
 			`<134>1 2026-11-22T15:04:05.123456Z h tapdlp 1 - - {"x":1}`},
-		{"hostile header values sanitized", 16, "a b\nc", "tap dlp", "1", `{"type":"flow"}`,
+		{"hostile header values sanitized", 16, "a b\nc", "tap dlp", "1", `{"type":"flow"}`, 0,
 			`<134>1 2026-11-22T15:04:05.123456Z a_b_c tap_dlp 1 flow - {"type":"flow"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := enc([]byte(tt.rec))
-			got := string(formatSyslog(nil, tt.facility, fixedTime, tt.host, tt.app, tt.procid, e.Kind, e.JSON))
+			got := string(formatSyslog(nil, tt.facility, fixedTime, tt.host, tt.app, tt.procid, e.Kind, tt.sev, e.JSON))
 			if got != tt.want {
 				t.Fatalf("got\n%s\nwant\n%s", got, tt.want)
 			}
