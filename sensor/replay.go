@@ -38,6 +38,10 @@ func (s *Sensor) replay(ctx context.Context) error {
 			return err
 		}
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pipe := &brokenPipe{Sink: sink, cancel: cancel}
+	sink = pipe
 	if s.cfg.Report != "" {
 		rf, err := os.Create(s.cfg.Report)
 		if err != nil {
@@ -60,6 +64,9 @@ func (s *Sensor) replay(ctx context.Context) error {
 	}
 	sum, err := p.Replay(ctx, s.cfg.Files)
 	err = errors.Join(err, stopProfiles(), sink.Close())
+	if pipe.hit.Load() {
+		err = withoutPipe(err)
+	}
 	if router != nil { // the sinks' own counters include what they dropped at shutdown
 		sum.SinkDropped = 0
 		router.Each(func(_, name string, v uint64) {

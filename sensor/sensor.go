@@ -217,6 +217,9 @@ func openSink(path string, stdout io.Writer) (record.Sink, error) {
 	if path == "" || path == "-" {
 		return record.NewWriterSink(stdout), nil
 	}
+	if sink, ok, err := openSpecial(path); ok {
+		return sink, err
+	}
 	return sinks.NewFileSink(sinks.FileOptions{Path: path, Truncate: true})
 }
 

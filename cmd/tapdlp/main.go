@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/tapdlp/tapdlp/sensor"
@@ -103,11 +104,34 @@ func configFlag(fs *flag.FlagSet) *string {
 }
 
 // runSensor runs an assembled sensor until it finishes or the process is
-// interrupted.
+// interrupted. SIGINT and SIGTERM stop it cleanly (sinks flushed, summary
+// printed); a replay they cut short exits 128+signal, as a shell reports a
+// filter killed by it, while `run` (which only ends that way) exits 0.
 func runSensor(cfg sensor.Config, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return exitCode(stderr, sensor.New(cfg).Run(ctx))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var got atomic.Value
+	go func() {
+		select {
+		case sig := <-sigs:
+			got.Store(sig)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := sensor.New(cfg).Run(ctx)
+	sig, _ := got.Load().(syscall.Signal)
+	if sig != 0 && errors.Is(err, context.Canceled) {
+		if len(cfg.Files) == 0 {
+			return 0
+		}
+		fmt.Fprintf(stderr, "tapdlp: replay stopped by %v before the end of its input\n", sig)
+		return 128 + int(sig)
+	}
+	return exitCode(stderr, err)
 }
 
 // exitCode maps an error to the process exit status: 2 for usage errors, 1
