@@ -30,6 +30,8 @@ type command struct {
 // commands is every subcommand, in the order usage lists them. A table, not
 // init-time registration: what the binary can do is read in one place.
 var commands = []command{
+	{"completion", "`completion bash|zsh` prints a shell completion script",
+		func(args []string, stdout, stderr io.Writer) int { return completion(args, stdout, stderr) }},
 	{"config", "`config check FILE` validates a file; `config default` prints the embedded default", runConfig},
 	{"lookup", "explain how a host name or IP address is classified", runLookup},
 	{"replay", "read pcap/pcapng files (gzip/zstd too, - for stdin) and write flow records", runReplay},
@@ -45,7 +47,10 @@ func main() {
 }
 
 func dispatch(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) > 1 && args[0] == "help" { // `tapdlp help CMD [SUB]` is `tapdlp CMD [SUB] -h`
+		return dispatch(append(args[1:len(args):len(args)], "-h"), stdout, stderr)
+	}
+	if len(args) == 0 || isHelp(args[0]) {
 		usage(stderr)
 		if len(args) == 0 {
 			return 2
@@ -68,10 +73,15 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: tapdlp COMMAND [flags] [args]")
 	fmt.Fprintln(w)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Every command takes -c/--config FILE; `tapdlp COMMAND -h` lists its flags.")
+	fmt.Fprintln(w, "Every command takes -c/--config FILE; `tapdlp help COMMAND` or `tapdlp COMMAND -h` lists its flags.")
+}
+
+// isHelp reports whether arg asks for usage.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
 }
 
 // parseInterspersed parses flags that may appear before or after positional
