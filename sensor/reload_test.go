@@ -109,3 +109,45 @@ func TestHangupReloadIsExposed(t *testing.T) {
 		t.Error("a rejected reload changed the detectors")
 	}
 }
+
+// A reload that changes a start-up-only setting applies the rest and says,
+// per setting, that it needs a restart; an unchanged one says nothing.
+func TestReloadReportsRestartOnlySettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tapdlp.yaml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("workers: 1\nmetrics:\n  listen: 127.0.0.1:9740\n")
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	s := New(Config{Config: cfg, Path: path, Stderr: &logs})
+	s.log = slog.New(slog.NewTextHandler(&logs, nil))
+	p, err := pipeline.New(cfg, pipeline.Options{Sink: record.NewWriterSink(io.Discard), Log: s.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.reload(p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "needs a restart") {
+		t.Fatalf("unchanged file reported as needing a restart:\n%s", logs.String())
+	}
+	write("workers: 1\nmetrics:\n  listen: 0.0.0.0:9741\ncapture:\n  bpf_filter: tcp\n")
+	if err := s.reload(p, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"key=metrics.listen", "key=capture.bpf_filter"} {
+		if !strings.Contains(logs.String(), key) {
+			t.Errorf("no restart warning for %s:\n%s", key, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "key=workers") {
+		t.Errorf("unchanged workers reported:\n%s", logs.String())
+	}
+}

@@ -52,6 +52,13 @@ func (s *Sensor) replay(ctx context.Context) error {
 		sink = teeSink{sink, reportSink{report.NewSink(rf, strings.Join(s.cfg.Files, " "), report.Options{}), rf}}
 	}
 	opts := pipeline.Options{Sink: sink, Log: s.log, Filter: s.cfg.Filter, ExtraRules: s.cfg.ExtraRules}
+	if opts.Filter == "" && s.cfg.Capture.BPFFilter != "" {
+		// The live capture's kernel filter applies to a replay too (the
+		// same tcpdump syntax, compiled for the capture's link type);
+		// -f replaces it.
+		opts.Filter = s.cfg.Capture.BPFFilter
+		s.log.Info("replay: filtering with capture.bpf_filter from the configuration (-f replaces it)", "filter", opts.Filter)
+	}
 	if !s.cfg.Quiet && isTerminal(s.cfg.Stderr) {
 		opts.Progress = s.cfg.Stderr
 	}

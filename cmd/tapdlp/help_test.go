@@ -112,3 +112,23 @@ func TestCompletion(t *testing.T) {
 		t.Errorf("completions %q, want %q", got, want)
 	}
 }
+
+// replay applies capture.bpf_filter from the configuration (and says so);
+// -f replaces it.
+func TestReplayHonoursConfiguredFilter(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "tapdlp.yaml")
+	if err := os.WriteFile(cfg, []byte("capture:\n  bpf_filter: port 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "replay", "-c", cfg, demo)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if out != "" || !strings.Contains(errOut, "capture.bpf_filter") || !strings.Contains(errOut, "filtered out") {
+		t.Errorf("with bpf_filter 'port 1': %d bytes of records, stderr %q", len(out), errOut)
+	}
+	code, out, errOut = run(t, "replay", "-c", cfg, "-f", "tcp or udp", demo)
+	if code != 0 || strings.Count(out, "\n") < 10 {
+		t.Errorf("-f did not replace the configured filter: exit %d, %d records, %s", code, strings.Count(out, "\n"), errOut)
+	}
+}
