@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/capture/live"
@@ -225,7 +226,7 @@ func (s *Sensor) live(ctx context.Context) error {
 	}
 	lopts := pipeline.LiveOptions{StatusEvery: s.cfg.Capture.StatusInterval.D(), Counters: new(pipeline.LiveStats)}
 	if lopts.StatusEvery > 0 {
-		lopts.Status = s.cfg.Stderr
+		lopts.Status = &statusLog{log: s.log} // log.format applies to it too
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -255,14 +256,20 @@ func (s *Sensor) live(ctx context.Context) error {
 		s.started = started
 	}
 	go s.reloadOnHangup(ctx, hup, p, router)
+	if router != nil {
+		go newSinkWatch(router.Stats, sinkNames(s.cfg.Outputs), s.log, sinkLogGap).run(ctx, time.Second)
+	}
 
 	s.log.Info("capturing", "interfaces", strings.Join(lc.Interfaces, ","), "sockets_per_interface", lc.Sockets,
 		"fanout", lc.Fanout.String(), "fanout_group", lc.FanoutGroup, "filter", lc.Filter, "metrics", s.cfg.Metrics.Listen)
 	sum, err := p.RunLive(ctx, c, lopts)
 	err = errors.Join(err, sink.Close())
-	fmt.Fprintln(s.cfg.Stderr, "tapdlp run:", sum)
+	s.log.Info("capture stopped", "summary", sum.String())
 	return err
 }
+
+// sinkLogGap is the shortest time between two state lines of one sink.
+const sinkLogGap = 30 * time.Second
 
 // openSinks opens where records go: Output when set, else the configured
 // outputs (whose router is returned for metrics, readiness and reopening).
