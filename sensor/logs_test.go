@@ -61,9 +61,9 @@ func TestSinkStateChangesAreLoggedOnce(t *testing.T) {
 		{1, func() { st.Written.Add(100) }, ""},
 		{2, func() { st.Written.Add(100) }, ""},
 		{3, func() { st.Failed.Add(5) }, "sink down"},
-		{4, func() { st.Failed.Add(5) }, ""}, // still down: no second line
+		{4, func() { st.Failed.Add(5) }, ""},                              // still down: no second line
 		{5, func() { st.Spooled.Add(50); st.SpoolBytes.Store(5000) }, ""}, // within the gap: folded
-		{13, func() { st.Spooled.Add(50) }, "sink spooling"},               // gap passed: current state
+		{13, func() { st.Spooled.Add(50) }, "sink spooling"},              // gap passed: current state
 		{14, func() { st.Drop(sinks.DropSpoolFull, 7) }, ""},
 		{24, func() { st.Drop(sinks.DropSpoolFull, 1) }, "sink spool full"},
 		{25, func() { st.Written.Add(10); st.SpoolBytes.Store(100) }, ""}, // draining, not recovered

@@ -65,6 +65,8 @@ type Config struct {
 	Stdout, Stderr io.Writer
 	// Hangup delivers reload requests; nil: SIGHUP.
 	Hangup <-chan os.Signal
+	// Build names the binary in tapdlp_build_info.
+	Build BuildInfo
 }
 
 // Sensor is an assembled run. Build it with New and start it with Run.
@@ -75,6 +77,7 @@ type Sensor struct {
 	// the command line's overrides: what a reload is compared with to
 	// report settings that need a restart. nil: cfg.Config.
 	started *config.Config
+	reloads *reloadStats
 }
 
 // New prepares a run; nothing is opened before Run.
@@ -85,7 +88,7 @@ func New(cfg Config) *Sensor {
 	if cfg.Stderr == nil {
 		cfg.Stderr = os.Stderr
 	}
-	return &Sensor{cfg: cfg, log: cfg.Logger(cfg.Stderr)}
+	return &Sensor{cfg: cfg, log: cfg.Logger(cfg.Stderr), reloads: newReloadStats()}
 }
 
 // Run builds every component, runs until ctx is done (live) or the files
@@ -233,6 +236,7 @@ func (s *Sensor) live(ctx context.Context) error {
 	if reg != nil {
 		src := pipelineSources(p)
 		src.kernel, src.live, src.router, src.sinks = c.Stats, readLive(lopts.Counters), router, sinkNames(s.cfg.Outputs)
+		src.build, src.reloads = &s.cfg.Build, s.reloads
 		if err := src.register(reg); err != nil {
 			return errors.Join(err, sink.Close())
 		}
@@ -307,7 +311,9 @@ func (s *Sensor) reloadOnHangup(ctx context.Context, hup <-chan os.Signal, p *pi
 			return
 		case <-hup:
 		}
-		if err := s.reload(p, router); err != nil {
+		err := s.reload(p, router)
+		s.reloads.record(err, time.Now())
+		if err != nil {
 			s.log.Error("SIGHUP: configuration not reloaded; the previous one stays in force", "err", err)
 		}
 	}

@@ -19,7 +19,15 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: tapdlp version")
 		return 0
 	}
-	c, d := commit, date
+	v, c, d := buildVersion()
+	fmt.Fprintf(stdout, "tapdlp %s (commit %s, built %s, %s %s/%s)\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return 0
+}
+
+// buildVersion is the version, commit and build date: from -ldflags, else
+// from the module's VCS stamp, else "unknown".
+func buildVersion() (v, c, d string) {
+	v, c, d = version, commit, date
 	if info, ok := debug.ReadBuildInfo(); ok && c == "" {
 		for _, s := range info.Settings {
 			switch s.Key {
@@ -36,6 +44,5 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 	if d == "" {
 		d = "unknown"
 	}
-	fmt.Fprintf(stdout, "tapdlp %s (commit %s, built %s, %s %s/%s)\n", version, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return 0
+	return v, c, d
 }
