@@ -42,7 +42,9 @@ func (s *Sensor) replay(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pipe := &brokenPipe{Sink: sink, cancel: cancel}
-	sink = pipe
+	if router == nil { // stdout or -o; the configured sinks handle their own failures
+		sink = pipe
+	}
 	if s.cfg.Report != "" {
 		rf, err := atomicfile.Create(s.cfg.Report, 0o644)
 		if err != nil {
