@@ -7,19 +7,20 @@
 #     --build-arg DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ) .
 #
 # Run on a tap host. Capturing needs CAP_NET_RAW (AF_PACKET socket) and
-# CAP_NET_ADMIN (promiscuous mode, fanout) and nothing else:
+# nothing else (promiscuous mode as a packet membership and fanout work
+# without CAP_NET_ADMIN):
 #
 #   docker run -d --name tapdlp --network host \
-#     --cap-drop ALL --cap-add NET_RAW --cap-add NET_ADMIN \
+#     --cap-drop ALL --cap-add NET_RAW \
 #     -v /etc/tapdlp:/etc/tapdlp:ro -v tapdlp-state:/var/lib/tapdlp tapdlp
 #
-# The binary carries those two as file capabilities, so the non-root user
+# The binary carries it as a file capability, so the non-root user
 # gets them at exec. Two consequences: do not add --security-opt
 # no-new-privileges (it disables file capabilities), and every invocation,
-# even `replay` or `version`, needs both capabilities in the container's
+# even `replay` or `version`, needs NET_RAW in the container's
 # bounding set (else exec fails with "operation not permitted"):
 #
-#   docker run --rm --user "$(id -u):$(id -g)" --cap-drop ALL --cap-add NET_RAW --cap-add NET_ADMIN \
+#   docker run --rm --user "$(id -u):$(id -g)" --cap-drop ALL --cap-add NET_RAW \
 #     -v "$PWD:/data" tapdlp replay -o /data/flows.jsonl /data/capture.pcap
 
 FROM golang:1.26 AS build
@@ -35,7 +36,7 @@ RUN CGO_ENABLED=0 go build -trimpath \
       -o /out/tapdlp ./cmd/tapdlp
 # setcap writes the security.capability xattr; BuildKit's COPY --from keeps it.
 RUN apt-get update && apt-get install -y --no-install-recommends libcap2-bin \
- && setcap cap_net_raw,cap_net_admin+ep /out/tapdlp \
+ && setcap cap_net_raw+ep /out/tapdlp \
  && mkdir -p /out/state
 
 # distroless/static: CA certificates, /etc/passwd with nonroot (65532), no shell.

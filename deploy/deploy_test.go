@@ -57,28 +57,41 @@ func TestChecksCanFail(t *testing.T) {
 		file, old, new string
 	}{
 		{"compose.yaml", "network_mode: host", "network_mode: bridge"},
-		{"compose.yaml", "cap_add: [NET_RAW, NET_ADMIN]", "cap_add: [NET_RAW, NET_ADMIN, SYS_ADMIN]"},
-		{"compose.yaml", "cap_add: [NET_RAW, NET_ADMIN]", "cap_add: [NET_RAW]"},
+		{"compose.yaml", "cap_add: [NET_RAW]", "cap_add: [NET_RAW, NET_ADMIN]"},
+		{"compose.yaml", "cap_add: [NET_RAW]", "cap_add: []"},
 		{"compose.yaml", "cap_drop: [ALL]", "cap_drop: []"},
 		{"compose.yaml", `user: "65532:65532"`, `user: "0:0"`},
 		{"compose.yaml", "read_only: true", "privileged: true"},
 		{"compose.yaml", "- tapdlp-state:/var/lib/tapdlp", "- tapdlp-state:/data"},
 		{"daemonset.yaml", "hostNetwork: true", "hostNetwork: false"},
 		{"daemonset.yaml", "interfaces: [eth1]", "interfaces: []"},
-		{"daemonset.yaml", "listen: 127.0.0.1:9740", "listen: 0.0.0.0:9999"},
+		{"daemonset.yaml", `"-metrics", "$(POD_IP):9740"`, `"-metrics", "127.0.0.1:9740"`},
+		{"daemonset.yaml", "fieldPath: status.podIP", "fieldPath: status.hostIP2"},
+		{"daemonset.yaml", "containerPort: 9740", "containerPort: 9741"},
+		{"daemonset.yaml", `prometheus.io/scrape: "true"`, `prometheus.io/scrape: "false"`},
+		{"daemonset.yaml", `prometheus.io/port: "9740"`, `prometheus.io/port: "9090"`},
+		{"daemonset.yaml", "imagePullPolicy: IfNotPresent", "imagePullPolicy: \"\""},
+		{"daemonset.yaml", "pod-security.kubernetes.io/enforce: privileged", "pod-security.kubernetes.io/enforce: baseline"},
+		{"daemonset.yaml", "kind: Namespace\nmetadata:\n  name: tapdlp", "kind: Namespace\nmetadata:\n  name: other"},
+		{"daemonset.yaml", "priorityClassName: tapdlp-node-agent", "priorityClassName: nonexistent"},
+		{"daemonset.yaml", "value: 1000000", "value: 0"},
+		{"daemonset.yaml", "        - operator: Exists", "        - operator: Equal"},
+		{"daemonset.yaml", "format: json", "format: text"},
+		{"daemonset.yaml", "{name: stdout, type: stdout}", "{name: f, type: file, path: /var/lib/tapdlp/r.jsonl}"},
 		{"tapdlp.yaml", "interfaces: [eth1]", "interfaces: []"},
-		{"daemonset.yaml", `add: ["NET_RAW", "NET_ADMIN"]`, `add: ["NET_RAW", "NET_ADMIN", "SYS_PTRACE"]`},
+		{"daemonset.yaml", `add: ["NET_RAW"]`, `add: ["NET_RAW", "NET_ADMIN"]`},
 		{"daemonset.yaml", `drop: ["ALL"]`, `drop: []`},
 		{"daemonset.yaml", "        runAsNonRoot: true\n        runAsUser: 65532", "        runAsNonRoot: false\n        runAsUser: 65532"},
 		{"daemonset.yaml", "runAsUser: 65532", "runAsUser: 0"},
 		{"daemonset.yaml", "allowPrivilegeEscalation: true", "allowPrivilegeEscalation: false"},
 		{"daemonset.yaml", "path: /healthz", "path: /metrics"},
 		{"daemonset.yaml", "path: /readyz", "path: /"},
-		{"daemonset.yaml", "              port: 9740\n              path: /healthz", "              port: 9741\n              path: /healthz"},
+		{"daemonset.yaml", "              port: metrics\n              path: /healthz", "              port: 9741\n              path: /healthz"},
+		{"daemonset.yaml", "              port: metrics\n              path: /readyz", "              host: 127.0.0.1\n              port: metrics\n              path: /readyz"},
 		{"daemonset.yaml", "memcap: 256MiB", "memcap: lots"},
 		{"daemonset.yaml", "name: tapdlp-config\n", "name: other-config\n"},
-		{"tapdlp.service", "AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN", "AmbientCapabilities=CAP_NET_RAW"},
-		{"tapdlp.service", "CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN", "CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN CAP_SYS_ADMIN"},
+		{"tapdlp.service", "AmbientCapabilities=CAP_NET_RAW", "AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN"},
+		{"tapdlp.service", "CapabilityBoundingSet=CAP_NET_RAW", "CapabilityBoundingSet=CAP_NET_RAW CAP_SYS_ADMIN"},
 		{"tapdlp.service", "NoNewPrivileges=yes", "NoNewPrivileges=no"},
 		{"tapdlp.service", "ProtectSystem=strict", "ProtectSystem=full"},
 		{"tapdlp.service", "StateDirectory=tapdlp", "StateDirectory=other"},
@@ -88,7 +101,7 @@ func TestChecksCanFail(t *testing.T) {
 		{"../Dockerfile", "CGO_ENABLED=0 go build", "go build"},
 		{"../Dockerfile", "-X main.commit=${COMMIT}", "-X main.revision=${COMMIT}"},
 		{"../Dockerfile", "USER 65532:65532", "USER root"},
-		{"../Dockerfile", "setcap cap_net_raw,cap_net_admin+ep", "setcap cap_net_raw,cap_net_admin,cap_sys_admin+ep"},
+		{"../Dockerfile", "setcap cap_net_raw+ep", "setcap cap_net_raw,cap_net_admin+ep"},
 		{"../Dockerfile", "FROM gcr.io/distroless/static-debian12:nonroot", "FROM debian:12"},
 		{"../Dockerfile", `CMD ["run", "-c", "/etc/tapdlp/tapdlp.yaml"]`, `CMD ["replay"]`},
 		{"tapdlp.yaml", "state_dir: /var/lib/tapdlp", "state_dir: /tmp"},
@@ -139,7 +152,7 @@ func checkCompose(data []byte) []string {
 	if s.NetworkMode != "host" {
 		p = append(p, "compose: network_mode is "+s.NetworkMode+", want host (the sensor must see the host's interfaces)")
 	}
-	p = append(p, checkCaps("compose cap_add", s.CapAdd, "NET_RAW", "NET_ADMIN")...)
+	p = append(p, checkCaps("compose cap_add", s.CapAdd, "NET_RAW")...)
 	if !slices.Contains(s.CapDrop, "ALL") {
 		p = append(p, "compose: cap_drop lacks ALL")
 	}
@@ -177,22 +190,46 @@ func hasMount(vols []string, dst string, ro bool) bool {
 type k8sDoc struct {
 	Kind     string `yaml:"kind"`
 	Metadata struct {
-		Name string `yaml:"name"`
+		Name      string            `yaml:"name"`
+		Namespace string            `yaml:"namespace"`
+		Labels    map[string]string `yaml:"labels"`
 	} `yaml:"metadata"`
-	Data map[string]string `yaml:"data"`
-	Spec struct {
+	Data  map[string]string `yaml:"data"`
+	Value int               `yaml:"value"`
+	Spec  struct {
 		Template struct {
+			Metadata struct {
+				Annotations map[string]string `yaml:"annotations"`
+			} `yaml:"metadata"`
 			Spec podSpec `yaml:"spec"`
 		} `yaml:"template"`
 	} `yaml:"spec"`
 }
 
 type podSpec struct {
-	HostNetwork     bool            `yaml:"hostNetwork"`
+	HostNetwork       bool   `yaml:"hostNetwork"`
+	PriorityClassName string `yaml:"priorityClassName"`
+	Tolerations       []struct {
+		Key      string `yaml:"key"`
+		Operator string `yaml:"operator"`
+	} `yaml:"tolerations"`
 	SecurityContext securityContext `yaml:"securityContext"`
 	Containers      []struct {
-		Name            string          `yaml:"name"`
-		Args            []string        `yaml:"args"`
+		Name            string   `yaml:"name"`
+		Args            []string `yaml:"args"`
+		ImagePullPolicy string   `yaml:"imagePullPolicy"`
+		Env             []struct {
+			Name      string `yaml:"name"`
+			ValueFrom struct {
+				FieldRef struct {
+					FieldPath string `yaml:"fieldPath"`
+				} `yaml:"fieldRef"`
+			} `yaml:"valueFrom"`
+		} `yaml:"env"`
+		Ports []struct {
+			Name          string `yaml:"name"`
+			ContainerPort int    `yaml:"containerPort"`
+		} `yaml:"ports"`
 		SecurityContext securityContext `yaml:"securityContext"`
 		LivenessProbe   probe           `yaml:"livenessProbe"`
 		ReadinessProbe  probe           `yaml:"readinessProbe"`
@@ -228,7 +265,7 @@ type securityContext struct {
 type probe struct {
 	HTTPGet struct {
 		Host string `yaml:"host"`
-		Port int    `yaml:"port"`
+		Port string `yaml:"port"`
 		Path string `yaml:"path"`
 	} `yaml:"httpGet"`
 }
@@ -270,7 +307,7 @@ func checkDaemonSet(data []byte) []string {
 	}
 	c := pod.Containers[0]
 	sc := c.SecurityContext
-	p = append(p, checkCaps("daemonset capabilities.add", sc.Capabilities.Add, "NET_RAW", "NET_ADMIN")...)
+	p = append(p, checkCaps("daemonset capabilities.add", sc.Capabilities.Add, "NET_RAW")...)
 	if !slices.Contains(sc.Capabilities.Drop, "ALL") {
 		p = append(p, "daemonset: capabilities.drop lacks ALL")
 	}
@@ -296,13 +333,14 @@ func checkDaemonSet(data []byte) []string {
 		p    probe
 		path string
 	}{{"liveness", c.LivenessProbe, "/healthz"}, {"readiness", c.ReadinessProbe, "/readyz"}} {
-		if g := pr.p.HTTPGet; g.Host != "127.0.0.1" || g.Port != 9740 || g.Path != pr.path {
-			p = append(p, "daemonset: "+pr.name+" probe is not GET 127.0.0.1:9740"+pr.path)
+		if g := pr.p.HTTPGet; g.Host != "" || (g.Port != "metrics" && g.Port != "9740") || g.Path != pr.path {
+			p = append(p, "daemonset: "+pr.name+" probe is not GET (pod IP):9740"+pr.path)
 		}
 	}
-	if strings.Join(c.Args, " ") != "run -c "+configPath {
-		p = append(p, "daemonset: args are not run -c "+configPath)
+	if strings.Join(c.Args, " ") != "run -c "+configPath+" -metrics $(POD_IP):9740" {
+		p = append(p, "daemonset: args are not run -c "+configPath+" -metrics $(POD_IP):9740 (metrics on the pod IP)")
 	}
+	p = append(p, checkNodeAgent(docs, ds, pod)...)
 	mounts := map[string]string{} // mount path → volume name
 	for _, m := range c.VolumeMounts {
 		mounts[m.MountPath] = m.Name
@@ -318,8 +356,12 @@ func checkDaemonSet(data []byte) []string {
 					continue
 				}
 				cfgOK = true
-				for _, e := range checkConfig([]byte(data[filepath.Base(configPath)])) {
+				text := data[filepath.Base(configPath)]
+				for _, e := range checkConfig([]byte(text)) {
 					p = append(p, "daemonset ConfigMap: "+e)
+				}
+				if !strings.Contains(text, "type: stdout") || !regexp.MustCompile(`(?m)^\s*log:\n\s+(#.*\n\s+)*format: json`).MatchString(text) {
+					p = append(p, "daemonset ConfigMap: records on stdout need log.format json on stderr, apart from them")
 				}
 			}
 		case mounts[stateDir]:
@@ -331,6 +373,66 @@ func checkDaemonSet(data []byte) []string {
 	}
 	if !stateOK {
 		p = append(p, "daemonset: no emptyDir or hostPath volume mounted at "+stateDir)
+	}
+	return p
+}
+
+// checkNodeAgent checks what makes the DaemonSet work as shipped: metrics
+// reachable on the pod IP and announced for scraping, an explicit pull
+// policy, a Namespace with the pod-security level hostNetwork and NET_RAW
+// need, tolerations and a priority class fit for a node agent, and records
+// (stdout) kept apart from JSON logs (stderr).
+func checkNodeAgent(docs []k8sDoc, ds *k8sDoc, pod podSpec) []string {
+	var p []string
+	c := pod.Containers[0]
+	podIP := false
+	for _, e := range c.Env {
+		podIP = podIP || (e.Name == "POD_IP" && e.ValueFrom.FieldRef.FieldPath == "status.podIP")
+	}
+	if !podIP {
+		p = append(p, "daemonset: no POD_IP from status.podIP for -metrics")
+	}
+	port := false
+	for _, cp := range c.Ports {
+		port = port || (cp.Name == "metrics" && cp.ContainerPort == 9740)
+	}
+	if !port {
+		p = append(p, "daemonset: no container port metrics=9740")
+	}
+	if a := ds.Spec.Template.Metadata.Annotations; a["prometheus.io/scrape"] != "true" || a["prometheus.io/port"] != "9740" || a["prometheus.io/path"] != "/metrics" {
+		p = append(p, "daemonset: pod lacks prometheus.io scrape/port/path annotations for 9740/metrics")
+	}
+	switch c.ImagePullPolicy {
+	case "Always", "IfNotPresent", "Never":
+	default:
+		p = append(p, "daemonset: imagePullPolicy not set explicitly")
+	}
+	var ns *k8sDoc
+	classes := map[string]bool{"system-node-critical": true, "system-cluster-critical": true}
+	for i := range docs {
+		switch docs[i].Kind {
+		case "Namespace":
+			if docs[i].Metadata.Name == ds.Metadata.Namespace {
+				ns = &docs[i]
+			}
+		case "PriorityClass":
+			classes[docs[i].Metadata.Name] = docs[i].Value > 0
+		}
+	}
+	if ns == nil {
+		p = append(p, "daemonset: its namespace "+ds.Metadata.Namespace+" is not defined in the file")
+	} else if ns.Metadata.Labels["pod-security.kubernetes.io/enforce"] != "privileged" {
+		p = append(p, "daemonset: namespace lacks pod-security.kubernetes.io/enforce: privileged (hostNetwork, NET_RAW)")
+	}
+	if !classes[pod.PriorityClassName] {
+		p = append(p, "daemonset: priorityClassName "+pod.PriorityClassName+" is neither a system class nor a positive PriorityClass in the file")
+	}
+	all := false
+	for _, t := range pod.Tolerations {
+		all = all || (t.Key == "" && t.Operator == "Exists")
+	}
+	if !all {
+		p = append(p, "daemonset: no toleration of every taint (operator: Exists)")
 	}
 	return p
 }
@@ -386,8 +488,8 @@ func checkUnit(data []byte) []string {
 		return ""
 	}
 	var p []string
-	p = append(p, checkCaps("unit AmbientCapabilities", strings.Fields(one("AmbientCapabilities")), "CAP_NET_RAW", "CAP_NET_ADMIN")...)
-	p = append(p, checkCaps("unit CapabilityBoundingSet", strings.Fields(one("CapabilityBoundingSet")), "CAP_NET_RAW", "CAP_NET_ADMIN")...)
+	p = append(p, checkCaps("unit AmbientCapabilities", strings.Fields(one("AmbientCapabilities")), "CAP_NET_RAW")...)
+	p = append(p, checkCaps("unit CapabilityBoundingSet", strings.Fields(one("CapabilityBoundingSet")), "CAP_NET_RAW")...)
 	for k, want := range map[string]string{
 		"NoNewPrivileges": "yes", "ProtectSystem": "strict", "StateDirectory": "tapdlp", "Restart": "on-failure",
 		"ExecReload": "/bin/kill -HUP $MAINPID",
@@ -443,7 +545,7 @@ func checkDockerfile(data []byte) []string {
 			build = build || buildRE.MatchString(in)
 			if i := strings.Index(rest, "setcap "); i >= 0 {
 				f := strings.Fields(rest[i:])
-				setcap = len(f) >= 3 && f[1] == "cap_net_raw,cap_net_admin+ep"
+				setcap = len(f) >= 3 && f[1] == "cap_net_raw+ep"
 			}
 		case "USER":
 			user = rest
@@ -462,7 +564,7 @@ func checkDockerfile(data []byte) []string {
 		p = append(p, "Dockerfile: no RUN CGO_ENABLED=0 go build -trimpath with -s -w and the version -X flags")
 	}
 	if !setcap {
-		p = append(p, "Dockerfile: the binary must get exactly cap_net_raw,cap_net_admin+ep")
+		p = append(p, "Dockerfile: the binary must get exactly cap_net_raw+ep")
 	}
 	if !nonRootUser(user) {
 		p = append(p, "Dockerfile: USER "+user+" is not non-root")

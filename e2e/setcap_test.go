@@ -14,7 +14,7 @@ import (
 
 // TestRunUnprivilegedWithFileCapabilities runs the static binary the way
 // the packaging does: as an unprivileged user (nobody) holding
-// CAP_NET_RAW/CAP_NET_ADMIN only through file capabilities (setcap). It must
+// CAP_NET_RAW only (the packaging drops CAP_NET_ADMIN) through file capabilities (setcap). It must
 // capture real traffic; the same binary without the capabilities must fail
 // to open its socket — so the capability, not some leftover privilege, is
 // what makes it work.
@@ -48,7 +48,7 @@ func TestRunUnprivilegedWithFileCapabilities(t *testing.T) {
 		t.Fatalf("without capabilities the sensor should fail to open its socket; got err %v:\n%s", err, out)
 	}
 	// With file capabilities: captures.
-	if out, err := exec.Command("setcap", "cap_net_raw,cap_net_admin+ep", bin).CombinedOutput(); err != nil {
+	if out, err := exec.Command("setcap", "cap_net_raw+ep", bin).CombinedOutput(); err != nil {
 		t.Skipf("setcap not supported on this filesystem: %v %s", err, out)
 	}
 	records, stderr := filepath.Join(dir, "records.jsonl"), filepath.Join(dir, "stderr.log")

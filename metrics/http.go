@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	vm "github.com/VictoriaMetrics/metrics"
 )
 
 // DefaultAddr is where /metrics listens unless configured otherwise:
@@ -35,6 +37,10 @@ func (r *Registry) Handler(ready func() error) http.Handler {
 			return // a probe: no need to read every stage
 		}
 		r.WritePrometheus(w)
+		// The standard go_* (runtime, GC, memory) and process_* (CPU,
+		// resident memory, open file descriptors, start time) families
+		// that every Go exporter serves and dashboards expect.
+		vm.WriteProcessMetrics(w)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		plain(w, http.StatusOK, "ok")

@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	httpparse "github.com/tapdlp/tapdlp/appproto/http"
 	"github.com/tapdlp/tapdlp/capture"
@@ -171,6 +173,13 @@ func fullSources() sources {
 		},
 		router: router,
 		sinks:  []string{"syslog", "file"},
+		build:  &BuildInfo{Version: "v1.2.3", Commit: "0123abc"},
+		reloads: func() *reloadStats {
+			r := newReloadStats()
+			r.record(nil, time.Unix(1_700_000_000, 0))
+			r.record(errors.New("bad rule"), time.Unix(1_700_000_100, 0))
+			return r
+		}(),
 	}
 }
 
@@ -390,6 +399,8 @@ var configuredLabels = map[string]string{
 	"rule":      "rule ids (rules files and the default pack)",
 	"severity":  "rule severities: low, medium, high, critical",
 	"sink":      "configured sink names",
+	"version":   "the binary's version",
+	"commit":    "the binary's commit",
 }
 
 // detectionLabels: the detection family's type and class come from the
@@ -431,6 +442,8 @@ Every label value comes from a bounded set fixed by the code or by the
 configuration (never from traffic: no addresses, ports or host names).
 Counters end in ` + "`_total`" + `; histograms add ` + "`_bucket`, `_sum` and `_count`" + `.
 A family is absent when its source (last column) is not running.
+` + "`/metrics`" + ` also serves the standard ` + "`go_*`" + ` (runtime, GC, memory) and ` + "`process_*`" + `
+(CPU seconds, resident memory, open file descriptors, start time) families.
 
 | metric | type | labels | meaning | source |
 |---|---|---|---|---|
@@ -509,7 +522,11 @@ func TestMetricsDocListsExactlyWhatIsServed(t *testing.T) {
 // allowedLabels is the whole label vocabulary: each names a bounded set.
 var allowedLabels = []string{"interface", "result", "reason", "type", "class", "kind", "rule", "severity", "sink", "category"}
 
-var nameRe = regexp.MustCompile(`^tapdlp_(capture|pipeline|decode|flows|reassembly|http|classify|dns|destinations|rules|sink)_[a-z0-9_]+$`)
+// nameRe: tapdlp_<subsystem>_<name>, or the conventional tapdlp_build_info.
+var nameRe = regexp.MustCompile(`^tapdlp_((capture|pipeline|decode|flows|reassembly|http|classify|dns|destinations|rules|sink|config)_[a-z0-9_]+|build_info)$`)
+
+// buildInfoLabels are bounded by being one series per process.
+var buildInfoLabels = []string{"version", "commit"}
 
 func TestCatalogConventions(t *testing.T) {
 	seen := map[string]bool{}
@@ -532,7 +549,7 @@ func TestCatalogConventions(t *testing.T) {
 				t.Error("no source")
 			}
 			for _, l := range f.Labels {
-				if !slices.Contains(allowedLabels, l) {
+				if !slices.Contains(allowedLabels, l) && (f.Name != "tapdlp_build_info" || !slices.Contains(buildInfoLabels, l)) {
 					t.Errorf("label %q is not in the bounded vocabulary %v", l, allowedLabels)
 				}
 			}

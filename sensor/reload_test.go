@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,5 +108,115 @@ func TestHangupReloadIsExposed(t *testing.T) {
 	}
 	if names, _ := p.Classifier().Types(); !slices.Contains(names, "customer_name") {
 		t.Error("a rejected reload changed the detectors")
+	}
+}
+
+// A reload that changes a start-up-only setting applies the rest and says,
+// per setting, that it needs a restart; an unchanged one says nothing.
+func TestReloadReportsRestartOnlySettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tapdlp.yaml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("workers: 1\nmetrics:\n  listen: 127.0.0.1:9740\n")
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	s := New(Config{Config: cfg, Path: path, Stderr: &logs})
+	s.log = slog.New(slog.NewTextHandler(&logs, nil))
+	p, err := pipeline.New(cfg, pipeline.Options{Sink: record.NewWriterSink(io.Discard), Log: s.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.reload(p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "needs a restart") {
+		t.Fatalf("unchanged file reported as needing a restart:\n%s", logs.String())
+	}
+	write("workers: 1\nmetrics:\n  listen: 0.0.0.0:9741\ncapture:\n  bpf_filter: tcp\n")
+	if err := s.reload(p, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"key=metrics.listen", "key=capture.bpf_filter"} {
+		if !strings.Contains(logs.String(), key) {
+			t.Errorf("no restart warning for %s:\n%s", key, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "key=workers") {
+		t.Errorf("unchanged workers reported:\n%s", logs.String())
+	}
+}
+
+// Reloads are counted by result with the time of the last success, the
+// build is named, and the served page has the standard go_* and process_*
+// families; per-rule counters survive a reload.
+func TestReloadAndBuildMetrics(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tapdlp.yaml")
+	if err := os.WriteFile(path, []byte("workers: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	s := New(Config{Config: cfg, Path: path, Stderr: &logs, Build: BuildInfo{"v9", "abc"}})
+	p, err := pipeline.New(cfg, pipeline.Options{Sink: record.NewWriterSink(io.Discard), Log: s.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := pipelineSources(p)
+	src.build, src.reloads = &s.cfg.Build, s.reloads
+	reg := registry(t, src)
+	if _, err := p.Replay(context.Background(), []string{inspectPcap}); err != nil {
+		t.Fatal(err)
+	}
+	ruleLines := func(out string) []string {
+		var l []string
+		for line := range strings.Lines(out) {
+			if strings.HasPrefix(line, "tapdlp_rules_") && strings.Contains(line, "rule=") && !strings.HasSuffix(strings.TrimSpace(line), " 0") {
+				l = append(l, strings.TrimSpace(line))
+			}
+		}
+		return l
+	}
+	before := ruleLines(scrape(t, reg))
+	if len(before) == 0 {
+		t.Fatalf("no rule fired on %s:\n%s", inspectPcap, scrape(t, reg))
+	}
+
+	s.reloads.record(s.reload(p, nil), time.Unix(1_800_000_000, 0))
+	if err := os.WriteFile(path, []byte("rules: [{id: x, when: {dst.category: [nope]}}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.reloads.record(s.reload(p, nil), time.Unix(1_800_000_100, 0))
+	out := scrape(t, reg)
+	for _, want := range []string{
+		`tapdlp_build_info{version="v9",commit="abc"} 1`,
+		`tapdlp_config_reloads_total{result="success"} 1`,
+		`tapdlp_config_reloads_total{result="failure"} 1`,
+		`tapdlp_config_last_reload_success_timestamp_seconds 1800000000`,
+		`tapdlp_config_last_reload_successful 0`,
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("scrape lacks %q", want)
+		}
+	}
+	if after := ruleLines(out); !slices.Equal(before, after) {
+		t.Errorf("per-rule counters changed across reloads:\nbefore %v\nafter  %v", before, after)
+	}
+
+	rec := httptest.NewRecorder()
+	reg.Handler(nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{"\ngo_goroutines ", "\ngo_memstats_alloc_bytes ", "\nprocess_cpu_seconds_total ", "\nprocess_resident_memory_bytes ", "\ntapdlp_build_info{"} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("/metrics lacks %q", strings.TrimSpace(want))
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/tapdlp/tapdlp/internal/atomicfile"
 	"github.com/tapdlp/tapdlp/pipeline"
 	"github.com/tapdlp/tapdlp/record"
 	"github.com/tapdlp/tapdlp/record/sinks"
@@ -38,16 +39,29 @@ func (s *Sensor) replay(ctx context.Context) error {
 			return err
 		}
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pipe := &brokenPipe{Sink: sink, cancel: cancel}
+	if router == nil { // stdout or -o; the configured sinks handle their own failures
+		sink = pipe
+	}
 	if s.cfg.Report != "" {
-		rf, err := os.Create(s.cfg.Report)
+		rf, err := atomicfile.Create(s.cfg.Report, 0o644)
 		if err != nil {
 			return errors.Join(err, sink.Close())
 		}
-		defer rf.Close()
-		sink = teeSink{sink, report.NewSink(rf, strings.Join(s.cfg.Files, " "), report.Options{})}
+		defer rf.Abort() // after a successful Commit, a no-op
+		sink = teeSink{sink, reportSink{report.NewSink(rf, strings.Join(s.cfg.Files, " "), report.Options{}), rf}}
 	}
 	opts := pipeline.Options{Sink: sink, Log: s.log, Filter: s.cfg.Filter, ExtraRules: s.cfg.ExtraRules,
 		KeyLogs: append(append([]string(nil), s.cfg.TLS.KeylogFiles...), s.cfg.KeyLogs...)}
+	if opts.Filter == "" && s.cfg.Capture.BPFFilter != "" {
+		// The live capture's kernel filter applies to a replay too (the
+		// same tcpdump syntax, compiled for the capture's link type);
+		// -f replaces it.
+		opts.Filter = s.cfg.Capture.BPFFilter
+		s.log.Info("replay: filtering with capture.bpf_filter from the configuration (-f replaces it)", "filter", opts.Filter)
+	}
 	if !s.cfg.Quiet && isTerminal(s.cfg.Stderr) {
 		opts.Progress = s.cfg.Stderr
 	}
@@ -61,6 +75,9 @@ func (s *Sensor) replay(ctx context.Context) error {
 	}
 	sum, err := p.Replay(ctx, s.cfg.Files)
 	err = errors.Join(err, stopProfiles(), sink.Close())
+	if pipe.hit.Load() {
+		err = withoutPipe(err)
+	}
 	if router != nil { // the sinks' own counters include what they dropped at shutdown
 		sum.SinkDropped = 0
 		router.Each(func(_, name string, v uint64) {
@@ -90,41 +107,48 @@ func (t teeSink) Close() error {
 	return errors.Join(t[0].Close(), t[1].Close())
 }
 
+// reportSink renders the report and, when that succeeded, puts the file
+// in place.
+type reportSink struct {
+	record.Sink
+	f *atomicfile.File
+}
+
+func (r reportSink) Close() error {
+	if err := r.Sink.Close(); err != nil {
+		return errors.Join(err, r.f.Abort())
+	}
+	return r.f.Commit()
+}
+
 // startProfiles starts a CPU profile and arranges a heap profile; the
 // returned function finishes both.
 func startProfiles(cpu, mem string) (func() error, error) {
-	var cpuFile *os.File
+	var cpuFile *atomicfile.File
 	if cpu != "" {
-		f, err := os.Create(cpu)
+		f, err := atomicfile.Create(cpu, 0o644)
 		if err != nil {
 			return nil, err
 		}
 		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return nil, err
+			return nil, errors.Join(err, f.Abort())
 		}
 		cpuFile = f
 	}
 	return func() error {
 		if cpuFile != nil {
 			pprof.StopCPUProfile()
-			if err := cpuFile.Close(); err != nil {
+			if err := cpuFile.Commit(); err != nil {
 				return err
 			}
 		}
 		if mem == "" {
 			return nil
 		}
-		f, err := os.Create(mem)
-		if err != nil {
-			return err
-		}
-		runtime.GC()
-		if err := pprof.WriteHeapProfile(f); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
+		return atomicfile.Write(mem, 0o644, func(w io.Writer) error {
+			runtime.GC()
+			return pprof.WriteHeapProfile(w)
+		})
 	}, nil
 }
 

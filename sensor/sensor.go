@@ -6,15 +6,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"os/user"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/capture/live"
 	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/destinations"
 	"github.com/tapdlp/tapdlp/metrics"
 	"github.com/tapdlp/tapdlp/pipeline"
 	"github.com/tapdlp/tapdlp/record"
@@ -61,12 +69,19 @@ type Config struct {
 	Stdout, Stderr io.Writer
 	// Hangup delivers reload requests; nil: SIGHUP.
 	Hangup <-chan os.Signal
+	// Build names the binary in tapdlp_build_info.
+	Build BuildInfo
 }
 
 // Sensor is an assembled run. Build it with New and start it with Run.
 type Sensor struct {
 	cfg Config
 	log *slog.Logger
+	// started is the configuration file as it was at start-up, without
+	// the command line's overrides: what a reload is compared with to
+	// report settings that need a restart. nil: cfg.Config.
+	started *config.Config
+	reloads *reloadStats
 }
 
 // New prepares a run; nothing is opened before Run.
@@ -77,7 +92,7 @@ func New(cfg Config) *Sensor {
 	if cfg.Stderr == nil {
 		cfg.Stderr = os.Stderr
 	}
-	return &Sensor{cfg: cfg, log: cfg.Logger(cfg.Stderr)}
+	return &Sensor{cfg: cfg, log: cfg.Logger(cfg.Stderr), reloads: newReloadStats()}
 }
 
 // Run builds every component, runs until ctx is done (live) or the files
@@ -90,17 +105,69 @@ func (s *Sensor) Run(ctx context.Context) error {
 }
 
 // Check builds, without opening anything, what a run would build from cfg
-// beyond the configuration's own checks: the outputs, the rules and the
-// detectors. Its error names file:line where the cause has one.
+// beyond the configuration's own checks: the outputs, the destinations
+// (catalog, range and IOC files read and parsed), the rules, the detectors
+// (and the HMAC key file), the capture settings and kernel filter, and the
+// metrics listen address — so a failing `tapdlp config check` in a
+// systemd ExecStartPre means run would fail too. Its errors name file:line
+// where the cause has one; every problem found is reported, not only the
+// first.
 func Check(cfg *config.Config) error {
+	var errs []error
 	if err := sinks.Validate(&cfg.Outputs); err != nil {
-		return err
+		errs = append(errs, err)
+	}
+	dc := pipeline.DestinationsConfig(cfg)
+	dc.FirstSeen.StatePath = "" // read at start-up, never needed to check
+	if _, err := destinations.NewEngine(dc); err != nil {
+		errs = append(errs, fmt.Errorf("%s: destinations: %w", cfg.File, err))
 	}
 	if _, err := pipeline.BuildRules(cfg); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := pipeline.BuildClassifier(cfg); err != nil {
+		errs = append(errs, err)
+	}
+	if f := cfg.Capture.BPFFilter; f != "" {
+		if err := live.CompileFilter(f, capture.LinkEthernet); err != nil {
+			errs = append(errs, fmt.Errorf("%s: capture.bpf_filter: %w", cfg.Where("capture.bpf_filter"), err))
+		}
+	}
+	if _, err := live.ParseFanoutMode(cfg.Capture.Fanout); err != nil {
+		errs = append(errs, fmt.Errorf("%s: capture.fanout: %w", cfg.Where("capture.fanout"), err))
+	}
+	if u := cfg.Capture.User; u != "" {
+		if _, err := user.Lookup(u); err != nil {
+			if _, nerr := strconv.Atoi(u); nerr != nil {
+				errs = append(errs, fmt.Errorf("%s: capture.user: %w", cfg.Where("capture.user"), err))
+			}
+		}
+	}
+	if l := cfg.Metrics.Listen; l != "" {
+		if err := checkListen(l); err != nil {
+			errs = append(errs, fmt.Errorf("%s: metrics.listen: %w", cfg.Where("metrics.listen"), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkListen parses a listen address the way net.Listen("tcp") will.
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
 		return err
 	}
-	_, err := pipeline.BuildClassifier(cfg)
-	return err
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		if _, err := net.LookupPort("tcp", port); err != nil {
+			return fmt.Errorf("%q: port %q is not a number 0..65535", addr, port)
+		}
+	}
+	if host != "" && net.ParseIP(strings.Trim(host, "[]")) == nil {
+		if strings.ContainsAny(host, " /") {
+			return fmt.Errorf("%q: %q is not a host name or address", addr, host)
+		}
+	}
+	return nil
 }
 
 // CaptureConfig builds the live capture settings from the configuration:
@@ -166,13 +233,14 @@ func (s *Sensor) live(ctx context.Context) error {
 	}
 	lopts := pipeline.LiveOptions{StatusEvery: s.cfg.Capture.StatusInterval.D(), Counters: new(pipeline.LiveStats)}
 	if lopts.StatusEvery > 0 {
-		lopts.Status = s.cfg.Stderr
+		lopts.Status = &statusLog{log: s.log} // log.format applies to it too
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if reg != nil {
 		src := pipelineSources(p)
 		src.kernel, src.live, src.router, src.sinks = c.Stats, readLive(lopts.Counters), router, sinkNames(s.cfg.Outputs)
+		src.build, src.reloads = &s.cfg.Build, s.reloads
 		if err := src.register(reg); err != nil {
 			return errors.Join(err, sink.Close())
 		}
@@ -192,16 +260,25 @@ func (s *Sensor) live(ctx context.Context) error {
 		defer signal.Stop(ch)
 		hup = ch
 	}
+	if started, err := config.Load(s.cfg.Path); err == nil {
+		s.started = started
+	}
 	go s.reloadOnHangup(ctx, hup, p, router)
+	if router != nil {
+		go newSinkWatch(router.Stats, sinkNames(s.cfg.Outputs), s.log, sinkLogGap).run(ctx, time.Second)
+	}
 
 	s.log.Info("capturing", "interfaces", strings.Join(lc.Interfaces, ","), "sockets_per_interface", lc.Sockets,
 		"fanout", lc.Fanout.String(), "fanout_group", lc.FanoutGroup, "filter", lc.Filter, "metrics", s.cfg.Metrics.Listen)
 	s.followKeyLogs(ctx, p)
 	sum, err := p.RunLive(ctx, c, lopts)
 	err = errors.Join(err, sink.Close())
-	fmt.Fprintln(s.cfg.Stderr, "tapdlp run:", sum)
+	s.log.Info("capture stopped", "summary", sum.String())
 	return err
 }
+
+// sinkLogGap is the shortest time between two state lines of one sink.
+const sinkLogGap = 30 * time.Second
 
 // openSinks opens where records go: Output when set, else the configured
 // outputs (whose router is returned for metrics, readiness and reopening).
@@ -241,6 +318,9 @@ func openSink(path string, stdout io.Writer) (record.Sink, error) {
 	if path == "" || path == "-" {
 		return record.NewWriterSink(stdout), nil
 	}
+	if sink, ok, err := openSpecial(path); ok {
+		return sink, err
+	}
 	return sinks.NewFileSink(sinks.FileOptions{Path: path, Truncate: true})
 }
 
@@ -255,7 +335,9 @@ func (s *Sensor) reloadOnHangup(ctx context.Context, hup <-chan os.Signal, p *pi
 			return
 		case <-hup:
 		}
-		if err := s.reload(p, router); err != nil {
+		err := s.reload(p, router)
+		s.reloads.record(err, time.Now())
+		if err != nil {
 			s.log.Error("SIGHUP: configuration not reloaded; the previous one stays in force", "err", err)
 		}
 	}
@@ -276,5 +358,33 @@ func (s *Sensor) reload(p *pipeline.Pipeline, router *sinks.Router) error {
 		return err
 	}
 	s.log.Info("SIGHUP: configuration reloaded", "file", cfg.File)
+	started := s.started
+	if started == nil {
+		started = s.cfg.Config
+	}
+	for _, key := range needRestart(started, cfg) {
+		s.log.Warn("SIGHUP: changed setting needs a restart to apply; the running value stays", "key", key)
+	}
 	return nil
+}
+
+// needRestart lists the settings that differ between the running
+// configuration and a reloaded one but are only read at start-up: the
+// metrics listener, the capture sockets and their filter, the workers and
+// the outputs.
+func needRestart(old, cur *config.Config) []string {
+	var keys []string
+	diff := func(key string, changed bool) {
+		if changed {
+			keys = append(keys, key)
+		}
+	}
+	diff("metrics.listen", old.Metrics.Listen != cur.Metrics.Listen)
+	diff("capture.interfaces", !slices.Equal(old.Capture.Interfaces, cur.Capture.Interfaces))
+	diff("capture.bpf_filter", old.Capture.BPFFilter != cur.Capture.BPFFilter)
+	diff("capture.user", old.Capture.User != cur.Capture.User)
+	diff("workers", old.Workers != cur.Workers)
+	diff("outputs", !reflect.DeepEqual(old.Outputs.Sinks, cur.Outputs.Sinks))
+	diff("log", old.Log != cur.Log)
+	return keys
 }

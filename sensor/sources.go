@@ -1,6 +1,9 @@
 package sensor
 
 import (
+	"sync/atomic"
+	"time"
+
 	httpparse "github.com/tapdlp/tapdlp/appproto/http"
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/capture/live"
@@ -29,6 +32,8 @@ type sources struct {
 	live         func() liveView
 	router       *sinks.Router
 	sinks        []string // the router's sink names, in configuration order
+	build        *BuildInfo
+	reloads      *reloadStats
 }
 
 // pipelineSources are the counters of p's stages. Rules and detections
@@ -42,7 +47,7 @@ func pipelineSources(p *pipeline.Pipeline) sources {
 			return classifyView{s, s.Detections()}
 		},
 		destinations: p.Destinations().Stats,
-		rules:        func() rules.Stats { return p.Rules().Stats() },
+		rules:        (&ruleCarry{eng: p.Rules()}).reader(p.Rules),
 		rejects:      p.Rejects(),
 	}
 }
@@ -90,6 +95,10 @@ func (src sources) register(reg *metrics.Registry) error {
 	on(src.router != nil, func() error {
 		return metrics.Add(reg, "Sinks", func() sinksView { return readSinks(src.router, src.sinks) }, sinkTags)
 	})
+	on(src.build != nil, func() error {
+		return metrics.Add(reg, "Build", func() buildView { return buildView{[]buildRow{{src.build.Version, src.build.Commit, 1}}} }, nil)
+	})
+	on(src.reloads != nil, func() error { return metrics.Add(reg, "Reload", src.reloads.view, nil) })
 	for _, f := range add {
 		if err := f(); err != nil {
 			return err
@@ -388,4 +397,117 @@ func sinkNames(o config.Outputs) []string {
 		names = append(names, s.Name)
 	}
 	return names
+}
+
+// BuildInfo names the running binary (tapdlp_build_info).
+type BuildInfo struct{ Version, Commit string }
+
+type buildView struct{ Info []buildRow }
+
+type buildRow struct {
+	Version string `label:"version"`
+	Commit  string `label:"commit"`
+	One     uint64 `metric:"tapdlp_build_info" help:"Always 1; its labels name the running binary's version and commit."`
+}
+
+// reloadStats counts configuration reloads (SIGHUP).
+type reloadStats struct {
+	success, failure atomic.Uint64
+	last             atomic.Int64 // Unix seconds of the last successful reload; 0: none
+	lastOK           atomic.Bool
+}
+
+func newReloadStats() *reloadStats {
+	r := new(reloadStats)
+	r.lastOK.Store(true) // the start-up configuration is in force
+	return r
+}
+
+func (r *reloadStats) record(err error, now time.Time) {
+	if err != nil {
+		r.failure.Add(1)
+		r.lastOK.Store(false)
+		return
+	}
+	r.success.Add(1)
+	r.last.Store(now.Unix())
+	r.lastOK.Store(true)
+}
+
+type reloadView struct {
+	Results []reloadRow
+	Last    int64  `metric:"tapdlp_config_last_reload_success_timestamp_seconds" help:"Unix time of the last successful configuration reload (0: none since start)."`
+	LastOK  uint64 `metric:"tapdlp_config_last_reload_successful" help:"1 if the last configuration reload succeeded (or none was attempted), 0 if it was rejected and the previous configuration stays in force."`
+}
+
+type reloadRow struct {
+	Result string `label:"result"`
+	N      uint64 `metric:"tapdlp_config_reloads_total" help:"Configuration reloads (SIGHUP) by result: success, or failure (the previous configuration stays in force)."`
+}
+
+func (r *reloadStats) view() reloadView {
+	ok := uint64(0)
+	if r.lastOK.Load() {
+		ok = 1
+	}
+	return reloadView{
+		Results: []reloadRow{{"success", r.success.Load()}, {"failure", r.failure.Load()}},
+		Last:    r.last.Load(), LastOK: ok,
+	}
+}
+
+// ruleCarry keeps per-rule counters across reloads: a reload compiles a new
+// rules engine with fresh counters, so the counts of the engine it replaced
+// are carried and added to the new one's (by rule id and severity); a rule
+// a reload removed keeps its series with its final counts. Scrapes are
+// serialised by the registry.
+type ruleCarry struct {
+	eng   *rules.Engine
+	carry map[[2]string]rules.RuleStats
+	order [][2]string
+}
+
+func (c *ruleCarry) reader(current func() *rules.Engine) func() rules.Stats {
+	return func() rules.Stats {
+		eng := current()
+		if c.eng != nil && eng != c.eng { // replaced since the last scrape
+			if c.carry == nil {
+				c.carry = make(map[[2]string]rules.RuleStats)
+			}
+			for _, r := range c.eng.Stats().Rules {
+				k := [2]string{r.ID, r.Severity}
+				old, ok := c.carry[k]
+				if !ok {
+					c.order = append(c.order, k)
+				}
+				old.ID, old.Severity = r.ID, r.Severity
+				old.Fired += r.Fired
+				old.Alerts += r.Alerts
+				old.Suppressed += r.Suppressed
+				c.carry[k] = old
+			}
+		}
+		c.eng = eng
+		st := eng.Stats()
+		if len(c.carry) == 0 {
+			return st
+		}
+		seen := make(map[[2]string]bool, len(st.Rules))
+		for i := range st.Rules {
+			r := &st.Rules[i]
+			k := [2]string{r.ID, r.Severity}
+			seen[k] = true
+			if old, ok := c.carry[k]; ok {
+				r.Fired += old.Fired
+				r.Alerts += old.Alerts
+				r.Suppressed += old.Suppressed
+			}
+		}
+		for _, k := range c.order {
+			if !seen[k] {
+				st.Rules = append(st.Rules, c.carry[k])
+			}
+		}
+		return st
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/tapdlp/tapdlp/sensor"
@@ -29,6 +30,8 @@ type command struct {
 // commands is every subcommand, in the order usage lists them. A table, not
 // init-time registration: what the binary can do is read in one place.
 var commands = []command{
+	{"completion", "`completion bash|zsh` prints a shell completion script",
+		func(args []string, stdout, stderr io.Writer) int { return completion(args, stdout, stderr) }},
 	{"config", "`config check FILE` validates a file; `config default` prints the embedded default", runConfig},
 	{"lookup", "explain how a host name or IP address is classified", runLookup},
 	{"replay", "read pcap/pcapng files (gzip/zstd too, - for stdin) and write flow records", runReplay},
@@ -44,7 +47,10 @@ func main() {
 }
 
 func dispatch(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) > 1 && args[0] == "help" { // `tapdlp help CMD [SUB]` is `tapdlp CMD [SUB] -h`
+		return dispatch(append(args[1:len(args):len(args)], "-h"), stdout, stderr)
+	}
+	if len(args) == 0 || isHelp(args[0]) {
 		usage(stderr)
 		if len(args) == 0 {
 			return 2
@@ -67,10 +73,15 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: tapdlp COMMAND [flags] [args]")
 	fmt.Fprintln(w)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Every command takes -c/--config FILE; `tapdlp COMMAND -h` lists its flags.")
+	fmt.Fprintln(w, "Every command takes -c/--config FILE; `tapdlp help COMMAND` or `tapdlp COMMAND -h` lists its flags.")
+}
+
+// isHelp reports whether arg asks for usage.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
 }
 
 // parseInterspersed parses flags that may appear before or after positional
@@ -103,11 +114,34 @@ func configFlag(fs *flag.FlagSet) *string {
 }
 
 // runSensor runs an assembled sensor until it finishes or the process is
-// interrupted.
+// interrupted. SIGINT and SIGTERM stop it cleanly (sinks flushed, summary
+// printed); a replay they cut short exits 128+signal, as a shell reports a
+// filter killed by it, while `run` (which only ends that way) exits 0.
 func runSensor(cfg sensor.Config, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return exitCode(stderr, sensor.New(cfg).Run(ctx))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var got atomic.Value
+	go func() {
+		select {
+		case sig := <-sigs:
+			got.Store(sig)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := sensor.New(cfg).Run(ctx)
+	sig, _ := got.Load().(syscall.Signal)
+	if sig != 0 && errors.Is(err, context.Canceled) {
+		if len(cfg.Files) == 0 {
+			return 0
+		}
+		fmt.Fprintf(stderr, "tapdlp: replay stopped by %v before the end of its input\n", sig)
+		return 128 + int(sig)
+	}
+	return exitCode(stderr, err)
 }
 
 // exitCode maps an error to the process exit status: 2 for usage errors, 1

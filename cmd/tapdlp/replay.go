@@ -38,6 +38,10 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	if sc.UseOutputs && sc.Output != "" {
+		fmt.Fprintln(stderr, "tapdlp replay: --outputs and -o both say where records go; give one")
+		return 2
+	}
 	if sc.Config, err = config.Load(*cfgPath); err != nil {
 		return exitCode(stderr, err)
 	}

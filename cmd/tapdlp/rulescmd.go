@@ -10,10 +10,16 @@ import (
 	"github.com/tapdlp/tapdlp/sensor"
 )
 
+const rulesUsage = "usage: tapdlp rules check FILE|DIR | tapdlp rules test [-c FILE] RULES CAPTURE... | tapdlp rules default"
+
 func runRules(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: tapdlp rules check FILE|DIR | tapdlp rules test [-c FILE] RULES CAPTURE... | tapdlp rules default")
+		fmt.Fprintln(stderr, rulesUsage)
 		return 2
+	}
+	if isHelp(args[0]) {
+		fmt.Fprintln(stderr, rulesUsage)
+		return 0
 	}
 	switch args[0] {
 	case "check":
@@ -21,6 +27,10 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 	case "test":
 		return rulesTest(args[1:], stdout, stderr)
 	case "default":
+		if len(args) > 1 && isHelp(args[1]) {
+			fmt.Fprintln(stderr, "usage: tapdlp rules default (prints the embedded rule pack)")
+			return 0
+		}
 		stdout.Write(rules.DefaultPack())
 		return 0
 	}
@@ -34,6 +44,10 @@ func rulesCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rules check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configFlag(fs) // accepted like every command's; rule files are checked on their own
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tapdlp rules check FILE|DIR...")
+		fs.PrintDefaults()
+	}
 	args, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitCode(stderr, err)
@@ -68,6 +82,10 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := configFlag(fs)
 	out := fs.String("o", "", "also write the records (flows and alerts) to `FILE`")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tapdlp rules test [-c FILE] [-o FILE] RULES CAPTURE...")
+		fs.PrintDefaults()
+	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitCode(stderr, err)

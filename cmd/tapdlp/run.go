@@ -90,7 +90,9 @@ func parseRun(args []string, stdout, stderr io.Writer) (sensor.Config, int) {
 		fs.Usage()
 		return sensor.Config{}, 2
 	}
-	return sensor.Config{Config: cfg, Path: *path, Output: out, Stdout: stdout, Stderr: stderr}, -1
+	v, c, _ := buildVersion()
+	return sensor.Config{Config: cfg, Path: *path, Output: out, Stdout: stdout, Stderr: stderr,
+		Build: sensor.BuildInfo{Version: v, Commit: c}}, -1
 }
 
 // value is a flag.Value of type T: parse reads it (the configuration's

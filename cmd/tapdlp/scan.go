@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -15,7 +16,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := configFlag(fs)
-	asJSON := fs.Bool("json", false, `one finding per line: {"type","class","start","end","confidence","evidence"}`)
+	asJSON := fs.Bool("json", false, `one finding per line: {"file","type","class","start","end","confidence","evidence"} ("file" is "stdin" for -)`)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tapdlp scan [-c FILE] [--json] [FILE...|-]")
 		fs.PrintDefaults()
@@ -40,11 +41,14 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	found := 0
 	var line []byte
 	for _, name := range files {
-		err := withInput(name, func(_ string, r io.Reader) error {
+		err := withInput(name, func(label string, r io.Reader) error {
+			fileField, _ := json.Marshal(label)
+			fileField = append(append([]byte(`{"file":`), fileField...), ',')
 			return classify.ScanReader(r, eng, func(m classify.Match) {
 				found++
-				if *asJSON {
-					line = m.AppendJSON(line[:0])
+				if *asJSON { // the match's object with "file" first
+					line = m.AppendJSON(append(line[:0], fileField...))
+					line = append(line[:len(fileField)], line[len(fileField)+1:]...)
 					w.Write(line)
 					w.WriteByte('\n')
 					return

@@ -14,8 +14,20 @@ var (
 	date    = ""
 )
 
-func runVersion(_ []string, stdout, _ io.Writer) int {
-	c, d := commit, date
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(stderr, "usage: tapdlp version")
+		return 0
+	}
+	v, c, d := buildVersion()
+	fmt.Fprintf(stdout, "tapdlp %s (commit %s, built %s, %s %s/%s)\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return 0
+}
+
+// buildVersion is the version, commit and build date: from -ldflags, else
+// from the module's VCS stamp, else "unknown".
+func buildVersion() (v, c, d string) {
+	v, c, d = version, commit, date
 	if info, ok := debug.ReadBuildInfo(); ok && c == "" {
 		for _, s := range info.Settings {
 			switch s.Key {
@@ -32,6 +44,5 @@ func runVersion(_ []string, stdout, _ io.Writer) int {
 	if d == "" {
 		d = "unknown"
 	}
-	fmt.Fprintf(stdout, "tapdlp %s (commit %s, built %s, %s %s/%s)\n", version, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return 0
+	return v, c, d
 }

@@ -48,7 +48,7 @@ var allowed = map[string][]string{
 	// sensor assembles a run: it sits above pipeline and every stage it
 	// builds, and only cmd imports it.
 	"sensor": {"capture", "capture/live", "reassembly", "appproto/", "destinations", "classify", "rules",
-		"record", "record/sinks", "report", "config", "pipeline", "metrics"},
+		"record", "record/sinks", "report", "config", "pipeline", "metrics", "internal/atomicfile"},
 	"cmd/tapdlp":                 {""}, // flags and subcommands; may import anything
 	"e2e":                        {""},
 	"deploy":                     {"config"},
