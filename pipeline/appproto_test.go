@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"testing"
@@ -99,5 +101,39 @@ func TestModernProtocols(t *testing.T) {
 				t.Errorf("no %s finding %s ending %q in %+v", w.typ, w.dir, w.evidence, r.Sensitive)
 			}
 		})
+	}
+}
+
+// The HTTP/2, WebSocket, gRPC and SSE parsers count into the pipeline's
+// shared ParserStats, which /metrics exposes.
+func TestParserStatsCounted(t *testing.T) {
+	cfg, err := parseTestConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Workers = 2
+	var buf bytes.Buffer
+	sink := record.NewWriterSink(&buf)
+	p, err := New(cfg, Options{Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"h2c.pcap", "ws-deflate-context-takeover.pcap", "grpc-gzip.pcap", "sse.pcap"}
+	for i, f := range files {
+		files[i] = filepath.Join("..", "testdata", "appproto", f)
+	}
+	if _, err := p.Replay(context.Background(), files); err != nil {
+		t.Fatal(err)
+	}
+	_ = sink.Close()
+	ps := p.ParserStats()
+	for name, n := range map[string]uint64{
+		"http2 streams": ps.HTTP2.Streams.Load(), "http2 frames": ps.HTTP2.Frames.Load(),
+		"websocket messages": ps.WebSocket.Messages.Load(), "grpc messages": ps.GRPC.Messages.Load(),
+		"sse events": ps.SSE.Events.Load(),
+	} {
+		if n == 0 {
+			t.Errorf("%s: 0, want counted", name)
+		}
 	}
 }

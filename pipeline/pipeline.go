@@ -53,6 +53,7 @@ type Pipeline struct {
 	mem        *reassembly.Memory
 	httpStats  *demux.HTTPStats
 	demuxStats *demux.Stats
+	parsers    *demux.ParserStats
 	swap       swappable // rules and detectors, replaced by Reload
 	dest       *destinations.Engine
 	inspection inspection
@@ -88,6 +89,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		mem:        reassembly.NewMemory(int64(cfg.Reassembly.Memcap)),
 		httpStats:  new(demux.HTTPStats),
 		demuxStats: new(demux.Stats),
+		parsers:    new(demux.ParserStats),
 	}
 	dest, err := destinations.NewEngine(DestinationsConfig(cfg))
 	if err != nil {
@@ -129,6 +131,9 @@ func (p *Pipeline) DecodeStats() *capture.DecodeStats { return p.decStats }
 
 // DemuxStats returns the protocol recognition counters.
 func (p *Pipeline) DemuxStats() *demux.Stats { return p.demuxStats }
+
+// ParserStats returns the HTTP/2, WebSocket, gRPC and SSE parsers' counters.
+func (p *Pipeline) ParserStats() *demux.ParserStats { return p.parsers }
 
 // FlowStats returns the flow table's counters.
 func (p *Pipeline) FlowStats() *reassembly.Stats { return p.flowStats }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tapdlp/tapdlp/appproto/demux"
 	"io"
 	"net/netip"
 	"os"
@@ -130,7 +131,16 @@ func fullSources() sources {
 	}
 
 	rj := new(pipeline.RejectStats)
+	parsers := new(demux.ParserStats)
+	parsers.HTTP2.Frames.Store(40)
+	parsers.WebSocket.Messages.Store(3)
+	parsers.GRPC.Messages.Store(2)
+	parsers.SSE.Events.Store(5)
+	dm := new(demux.Stats)
+	dm.DecidedByBound.Store(1)
 	return sources{
+		parsers:  parsers,
+		demux:    dm,
 		rejects:  rj,
 		pipeline: ps,
 		decode:   ds,
@@ -523,7 +533,7 @@ func TestMetricsDocListsExactlyWhatIsServed(t *testing.T) {
 var allowedLabels = []string{"interface", "result", "reason", "type", "class", "kind", "rule", "severity", "sink", "category"}
 
 // nameRe: tapdlp_<subsystem>_<name>, or the conventional tapdlp_build_info.
-var nameRe = regexp.MustCompile(`^tapdlp_((capture|pipeline|decode|flows|reassembly|http|classify|dns|destinations|rules|sink|config)_[a-z0-9_]+|build_info)$`)
+var nameRe = regexp.MustCompile(`^tapdlp_((capture|pipeline|decode|flows|reassembly|demux|http|http2|websocket|grpc|sse|classify|dns|destinations|rules|sink|config)_[a-z0-9_]+|build_info)$`)
 
 // buildInfoLabels are bounded by being one series per process.
 var buildInfoLabels = []string{"version", "commit"}

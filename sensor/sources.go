@@ -1,6 +1,9 @@
 package sensor
 
 import (
+	"github.com/tapdlp/tapdlp/appproto/demux"
+	"github.com/tapdlp/tapdlp/appproto/http2"
+	"github.com/tapdlp/tapdlp/appproto/websocket"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +27,8 @@ type sources struct {
 	flows        *reassembly.Stats
 	memory       *reassembly.Memory
 	http         *httpparse.Stats
+	parsers      *demux.ParserStats
+	demux        *demux.Stats
 	classify     func() classifyView
 	destinations func() destinations.EngineStats
 	rules        func() rules.Stats
@@ -42,6 +47,7 @@ type sources struct {
 func pipelineSources(p *pipeline.Pipeline) sources {
 	return sources{
 		pipeline: p.Stats(), decode: p.DecodeStats(), flows: p.FlowStats(), memory: p.Memory(), http: p.HTTPStats(),
+		parsers: p.ParserStats(), demux: p.DemuxStats(),
 		classify: func() classifyView {
 			s := p.InspectionStats()
 			return classifyView{s, s.Detections()}
@@ -82,6 +88,12 @@ func (src sources) register(reg *metrics.Registry) error {
 	})
 	on(src.memory != nil, func() error {
 		return metrics.Add(reg, "Memory", func() memoryView { return memoryView{src.memory.Used(), src.memory.Limit()} }, nil)
+	})
+	on(src.demux != nil, func() error {
+		return metrics.Add(reg, "Demux", func() *demux.Stats { return src.demux }, demuxTags)
+	})
+	on(src.parsers != nil, func() error {
+		return metrics.Add(reg, "Parsers", func() parsersView { return readParsers(src.parsers) }, parserTags)
 	})
 	on(src.http != nil, func() error { return metrics.Add(reg, "HTTP", func() httpView { return readHTTP(src.http) }, httpTags) })
 	on(src.classify != nil, func() error { return metrics.Add(reg, "Classify", src.classify, nil) })
@@ -510,4 +522,78 @@ func (c *ruleCarry) reader(current func() *rules.Engine) func() rules.Stats {
 		}
 		return st
 	}
+}
+
+var demuxTags = metrics.Tags{
+	"DecidedByBound": `metric:"tapdlp_demux_decided_total" label:"reason=bound" help:"TCP directions whose protocol was decided before a sniffer could tell, by reason (bound: the undecided prefix reached its byte bound; end: the flow ended or lost bytes first)."`,
+	"DecidedAtEnd":   `metric:"tapdlp_demux_decided_total" label:"reason=end"`,
+}
+
+// parsersView holds the HTTP/2, WebSocket, gRPC and SSE counters, with the
+// per-reason stop counters as labelled rows.
+type parsersView struct {
+	*demux.ParserStats
+	H2Stops []h2StopRow
+	WSStops []wsStopRow
+}
+
+type h2StopRow struct {
+	Reason string `label:"reason"`
+	N      uint64 `metric:"tapdlp_http2_stops_total" help:"HTTP/2 parsers that stopped on a connection direction, by reason."`
+}
+
+type wsStopRow struct {
+	Reason string `label:"reason"`
+	N      uint64 `metric:"tapdlp_websocket_stops_total" help:"WebSocket parsers that stopped on a direction, by reason."`
+}
+
+func readParsers(ps *demux.ParserStats) parsersView {
+	v := parsersView{ParserStats: ps}
+	for r := http2.ReasonNone + 1; int(r) < len(ps.HTTP2.Stops); r++ {
+		v.H2Stops = append(v.H2Stops, h2StopRow{r.String(), ps.HTTP2.Stops[r].Load()})
+	}
+	for r := websocket.ReasonNone + 1; int(r) < len(ps.WebSocket.Stops); r++ {
+		v.WSStops = append(v.WSStops, wsStopRow{r.String(), ps.WebSocket.Stops[r].Load()})
+	}
+	return v
+}
+
+var parserTags = metrics.Tags{
+	"ParserStats.HTTP2.Frames":         `metric:"tapdlp_http2_frames_total" help:"HTTP/2 frame headers parsed."`,
+	"ParserStats.HTTP2.Streams":        `metric:"tapdlp_http2_streams_total" help:"HTTP/2 streams opened (requests and server pushes)."`,
+	"ParserStats.HTTP2.StreamsEvicted": `metric:"tapdlp_http2_streams_evicted_total" help:"HTTP/2 streams dropped because the per-connection stream bound was reached (least recently active first)."`,
+	"ParserStats.HTTP2.StreamsUnknown": `metric:"tapdlp_http2_frames_unknown_stream_total" help:"HTTP/2 frames for streams not tracked (evicted, closed or never opened)."`,
+	"ParserStats.HTTP2.HeaderListsCut": `metric:"tapdlp_http2_header_lists_cut_total" help:"HTTP/2 header blocks whose decoded list passed the header-list bound (HPACK bombs)."`,
+	"ParserStats.HTTP2.TableCapped":    `metric:"tapdlp_http2_table_size_capped_total" help:"SETTINGS_HEADER_TABLE_SIZE values above the sensor's own HPACK table cap."`,
+	"ParserStats.HTTP2.Resets":         `metric:"tapdlp_http2_resets_total" help:"HTTP/2 RST_STREAM frames."`,
+	"ParserStats.HTTP2.GoAways":        `metric:"tapdlp_http2_goaways_total" help:"HTTP/2 GOAWAY frames."`,
+	"ParserStats.HTTP2.Pushes":         `metric:"tapdlp_http2_pushes_total" help:"HTTP/2 PUSH_PROMISE frames."`,
+	"ParserStats.HTTP2.Stops":          `metric:"-"`, // as H2Stops rows, labelled
+	"ParserStats.HTTP2.Truncated":      `metric:"tapdlp_http2_bodies_truncated_total" help:"HTTP/2 bodies whose decoded output hit the decoded-size cap."`,
+	"ParserStats.HTTP2.Bombs":          `metric:"tapdlp_http2_decompression_bombs_total" help:"HTTP/2 bodies stopped by the decompression-ratio check."`,
+	"ParserStats.HTTP2.Undecoded":      `metric:"tapdlp_http2_bodies_undecoded_total" help:"HTTP/2 bodies delivered coded because their content coding is unknown."`,
+	"ParserStats.HTTP2.DecodeErrors":   `metric:"tapdlp_http2_decode_errors_total" help:"Corrupt or cut coded HTTP/2 bodies."`,
+	"ParserStats.HTTP2.Gaps":           `metric:"tapdlp_http2_gaps_total" help:"Holes skipped inside HTTP/2 DATA payloads."`,
+
+	"ParserStats.WebSocket.Frames":       `metric:"tapdlp_websocket_frames_total" help:"WebSocket frames parsed."`,
+	"ParserStats.WebSocket.Messages":     `metric:"tapdlp_websocket_messages_total" help:"WebSocket data messages delivered for inspection."`,
+	"ParserStats.WebSocket.Control":      `metric:"tapdlp_websocket_control_frames_total" help:"WebSocket control frames (close, ping, pong)."`,
+	"ParserStats.WebSocket.Truncated":    `metric:"tapdlp_websocket_messages_truncated_total" help:"WebSocket messages cut at the message-size bound."`,
+	"ParserStats.WebSocket.Bombs":        `metric:"tapdlp_websocket_decompression_bombs_total" help:"WebSocket messages stopped by the decompression-ratio check."`,
+	"ParserStats.WebSocket.Undecoded":    `metric:"tapdlp_websocket_messages_undecoded_total" help:"WebSocket messages delivered compressed (no usable permessage-deflate state)."`,
+	"ParserStats.WebSocket.DecodeErrors": `metric:"tapdlp_websocket_decode_errors_total" help:"Corrupt permessage-deflate WebSocket messages."`,
+	"ParserStats.WebSocket.Gaps":         `metric:"tapdlp_websocket_gaps_total" help:"Holes in WebSocket streams."`,
+	"ParserStats.WebSocket.Stops":        `metric:"-"`, // as WSStops rows, labelled
+
+	"ParserStats.GRPC.Messages":     `metric:"tapdlp_grpc_messages_total" help:"gRPC messages split from HTTP/2 DATA and walked."`,
+	"ParserStats.GRPC.Truncated":    `metric:"tapdlp_grpc_messages_truncated_total" help:"gRPC messages cut at the message-size bound."`,
+	"ParserStats.GRPC.Bombs":        `metric:"tapdlp_grpc_decompression_bombs_total" help:"gRPC messages stopped by the decompression-ratio check."`,
+	"ParserStats.GRPC.Undecoded":    `metric:"tapdlp_grpc_messages_undecoded_total" help:"gRPC messages left compressed (unknown grpc-encoding)."`,
+	"ParserStats.GRPC.DecodeErrors": `metric:"tapdlp_grpc_decode_errors_total" help:"Corrupt compressed gRPC messages."`,
+	"ParserStats.GRPC.Incomplete":   `metric:"tapdlp_grpc_messages_incomplete_total" help:"gRPC messages cut by the end of their stream."`,
+
+	"ParserStats.SSE.Events":     `metric:"tapdlp_sse_events_total" help:"Server-sent events delivered for inspection."`,
+	"ParserStats.SSE.Truncated":  `metric:"tapdlp_sse_events_truncated_total" help:"Server-sent events cut at the event-size bound."`,
+	"ParserStats.SSE.LinesSkip":  `metric:"tapdlp_sse_lines_skipped_total" help:"Server-sent-event lines skipped (comments, unknown fields, over-long names)."`,
+	"ParserStats.SSE.Incomplete": `metric:"tapdlp_sse_events_incomplete_total" help:"Server-sent events cut by the end of their stream."`,
 }

@@ -196,6 +196,16 @@ func (s *Stats) Each(fn func(name string, v uint64)) {
 // HTTPStats are the HTTP/1 parsers' counters (the http package's).
 type HTTPStats = httpparse.Stats
 
+// ParserStats gathers the counters of the parsers behind the HTTP/1
+// hand-offs (HTTP/2, WebSocket, gRPC, server-sent events), so the pipeline
+// can share one set among its workers and expose it.
+type ParserStats struct {
+	HTTP2     http2.Stats
+	WebSocket websocket.Stats
+	GRPC      grpc.Stats
+	SSE       sse.Stats
+}
+
 // DNSAnswers is the consumer of DNS answers a Flow learns (the
 // destinations DNS cache implements it): client asked for name and got
 // addrs, valid for ttl seconds from packet time ts. addrs is only valid
