@@ -143,7 +143,7 @@ func (p *Parser) Gap(n int) {
 	switch p.st {
 	case stBody, stChunkData:
 		p.m.Flags |= FlagGap
-		if p.dec.active {
+		if p.dec.Active() {
 			p.stopDecoding()
 		}
 		if int64(n) > p.remaining {
@@ -160,7 +160,7 @@ func (p *Parser) Gap(n int) {
 		}
 	case stUntilClose:
 		p.m.Flags |= FlagGap
-		if p.dec.active {
+		if p.dec.Active() {
 			p.stopDecoding()
 		}
 	default:
@@ -419,11 +419,11 @@ func (p *Parser) body(b []byte) {
 	if p.skip || len(b) == 0 {
 		return
 	}
-	if p.dec.active {
+	if p.dec.Active() {
 		if err := p.dec.push(b, p); err != nil {
 			p.decodeError()
 		}
-		if p.dec.failed {
+		if p.dec.Failed() {
 			p.stopDecoding()
 		}
 		return
@@ -470,7 +470,7 @@ func (p *Parser) stopDecoding() {
 
 // endMessage finishes decoding, reports End and readies the next message.
 func (p *Parser) endMessage() {
-	if p.dec.active {
+	if p.dec.Active() {
 		if !p.skip {
 			if err := p.dec.finish(p); err != nil {
 				p.decodeError()

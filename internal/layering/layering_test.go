@@ -22,7 +22,7 @@ var allowed = map[string][]string{
 	"capture/live":               {"capture", "capture/filter"},
 	"reassembly":                 {"capture"},
 	"appproto/dns":               {},
-	"appproto/http":              {"internal/decompress"},
+	"appproto/http":              {"appproto/internal/bodydec"},
 	"appproto/tls":               {},
 	"appproto/quic":              {"appproto/tls"},
 	"appproto/tlsdecrypt":        {},
@@ -32,7 +32,7 @@ var allowed = map[string][]string{
 	"appproto/websocket":         {"appproto/internal/bodydec"},
 	"appproto/grpc":              {"appproto/internal/bodydec"},
 	"appproto/sse":               {},
-	"appproto/internal/bodydec":  {},
+	"appproto/internal/bodydec":  {"internal/decompress"},
 	"appproto/internal/tapconn":  {"appproto/internal/pcaptest", "internal/pcapgen"},
 	// demux is the only package that knows the parsers; pipeline knows only demux.
 	"appproto/demux": {"appproto/dns", "appproto/http", "appproto/tls", "appproto/quic", "appproto/http2", "appproto/websocket", "appproto/grpc", "appproto/sse", "appproto/internal/bodydec", "appproto/tlsdecrypt", "reassembly", "capture", "record"},

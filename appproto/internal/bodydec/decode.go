@@ -11,6 +11,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/tapdlp/tapdlp/internal/decompress"
 )
 
 // The Go decoders pull from an io.Reader and turn a short read into a
@@ -22,7 +24,7 @@ import (
 
 // zstdMaxWindow is RFC 8878's limit for HTTP (8 MiB): a hostile frame header
 // cannot make the decoder allocate more.
-const zstdMaxWindow = 8 << 20
+const zstdMaxWindow = decompress.MaxZstdWindowHTTP
 
 // Decoder pools. Decoders are large (flate 40 KiB, brotli and zstd up to
 // their window) while only a few of a sensor's flows are inside a coded body
