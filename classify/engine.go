@@ -158,7 +158,7 @@ type Match struct {
 }
 
 // AppendJSON appends m as one JSON object, the line format of
-// `tapdlp scan --json`: {"type","class","start","end","confidence","evidence"}.
+// `tapdlp scan --json`: {"file","type","class","start","end","confidence","evidence"}.
 func (m Match) AppendJSON(b []byte) []byte {
 	b = append(b, `{"type":`...)
 	b = strconv.AppendQuote(b, m.Type)

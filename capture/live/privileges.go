@@ -21,7 +21,7 @@ var ErrCapabilitiesKept = errors.New("live: capabilities kept: a cgo build canno
 // primary group, no supplementary groups) and then clears every capability,
 // including the bounding set's effect through PR_SET_NO_NEW_PRIVS. It is
 // called after Open: an AF_PACKET socket, its ring and its fanout and
-// promiscuous settings keep working without CAP_NET_RAW/CAP_NET_ADMIN once
+// promiscuous settings keep working without CAP_NET_RAW once
 // set up, so nothing is kept — a later bug in a payload parser then runs
 // without any privilege. name == "" keeps the account but still drops the
 // capabilities (useful when the binary runs with file capabilities, setcap
