@@ -166,13 +166,18 @@ func checkConversation(t *testing.T, flows []record.Flow, c conversation) {
 	}
 	// TCP: IP bytes are the payload plus 40..60 header bytes per packet
 	// (IPv4 20, TCP 20 + options: timestamps on every segment, more on SYN).
+	// A direction with retransmissions (history T/t: the kernel's backlog
+	// overflowed on a loaded machine) carries its resent payload in its IP
+	// bytes too, so only the lower bound holds there.
 	for _, d := range []struct {
 		dir         string
 		bytes, pkts uint64
 		payload     int64
-	}{{"out", f.Bytes.Out, f.Packets.Out, c.Sent}, {"in", f.Bytes.In, f.Packets.In, c.Recv}} {
+		retrans     bool
+	}{{"out", f.Bytes.Out, f.Packets.Out, c.Sent, strings.Contains(f.History, "T")},
+		{"in", f.Bytes.In, f.Packets.In, c.Recv, strings.Contains(f.History, "t")}} {
 		hdr := int64(d.bytes) - d.payload
-		if d.pkts < 3 || hdr < 40*int64(d.pkts) || hdr > 60*int64(d.pkts) {
+		if d.pkts < 3 || hdr < 40*int64(d.pkts) || (!d.retrans && hdr > 60*int64(d.pkts)) {
 			t.Errorf("%s: %d IP bytes in %d packets for %d payload bytes: %d header bytes is not 40..60 per packet",
 				d.dir, d.bytes, d.pkts, d.payload, hdr)
 		}
