@@ -146,6 +146,10 @@ type TLS struct {
 	// KeystoreBytes bounds the secrets held in memory (least recently used
 	// evicted); 0 means the default (16 MiB).
 	KeystoreBytes Size `yaml:"keystore_bytes"`
+	// PendingBytes bounds, over all flows, the encrypted bytes buffered
+	// while their key has not arrived (each flow also stops at 256 KiB);
+	// 0 means the default (64 MiB).
+	PendingBytes Size `yaml:"pending_bytes"`
 }
 
 // Inspection configures content inspection.
@@ -330,6 +334,7 @@ func (c *Config) validate() error {
 		check(strings.TrimSpace(f) != "", "tls.keylog_files", "entry %d is empty", i)
 	}
 	check(c.TLS.KeystoreBytes >= 0 && c.TLS.KeystoreBytes <= 1<<30, "tls.keystore_bytes", "%s is out of range 0..1GiB", c.TLS.KeystoreBytes)
+	check(c.TLS.PendingBytes >= 0 && c.TLS.PendingBytes <= 16<<30, "tls.pending_bytes", "%s is out of range 0..16GiB", c.TLS.PendingBytes)
 	check(c.Alerts.ReevaluateEvery.D() >= 0, "alerts.reevaluate_every", "must not be negative")
 	check(c.Reassembly.FlowMemcap > 0 && c.Reassembly.FlowMemcap <= c.Reassembly.Memcap,
 		"reassembly.flow_memcap", "must be positive and at most reassembly.memcap (%s)", c.Reassembly.Memcap)

@@ -54,7 +54,8 @@ type Pipeline struct {
 	httpStats  *demux.HTTPStats
 	demuxStats *demux.Stats
 	parsers    *demux.ParserStats
-	swap       swappable // rules and detectors, replaced by Reload
+	pending    *tlsdecrypt.PendingBudget // shared bound on ciphertext waiting for keys
+	swap       swappable                 // rules and detectors, replaced by Reload
 	dest       *destinations.Engine
 	inspection inspection
 	inspStats  *InspectionStats

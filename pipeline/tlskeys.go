@@ -10,6 +10,7 @@ import (
 // configured tls.keylog_files are followed by the sensor (Keys).
 func (p *Pipeline) loadKeys() error {
 	p.keys = tlsdecrypt.NewStore(int(p.cfg.TLS.KeystoreBytes))
+	p.pending = tlsdecrypt.NewPendingBudget(int64(p.cfg.TLS.PendingBytes))
 	p.keysConfigured = len(p.opts.KeyLogs) > 0 || len(p.cfg.TLS.KeylogFiles) > 0
 	for _, f := range p.opts.KeyLogs {
 		st, err := p.keys.LoadFile(f, 0)
@@ -20,6 +21,9 @@ func (p *Pipeline) loadKeys() error {
 	}
 	return nil
 }
+
+// PendingBudget returns the bound on encrypted bytes waiting for keys.
+func (p *Pipeline) PendingBudget() *tlsdecrypt.PendingBudget { return p.pending }
 
 // Keys returns the TLS key store (the sensor's key log followers feed it).
 func (p *Pipeline) Keys() *tlsdecrypt.Store { return p.keys }

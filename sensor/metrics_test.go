@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/tapdlp/tapdlp/appproto/demux"
+	"github.com/tapdlp/tapdlp/appproto/tlsdecrypt"
 	"io"
 	"net/netip"
 	"os"
@@ -139,6 +140,7 @@ func fullSources() sources {
 	dm := new(demux.Stats)
 	dm.DecidedByBound.Store(1)
 	return sources{
+		pending:  tlsdecrypt.NewPendingBudget(0),
 		parsers:  parsers,
 		demux:    dm,
 		rejects:  rj,
@@ -533,7 +535,7 @@ func TestMetricsDocListsExactlyWhatIsServed(t *testing.T) {
 var allowedLabels = []string{"interface", "result", "reason", "type", "class", "kind", "rule", "severity", "sink", "category"}
 
 // nameRe: tapdlp_<subsystem>_<name>, or the conventional tapdlp_build_info.
-var nameRe = regexp.MustCompile(`^tapdlp_((capture|pipeline|decode|flows|reassembly|demux|http|http2|websocket|grpc|sse|classify|dns|destinations|rules|sink|config)_[a-z0-9_]+|build_info)$`)
+var nameRe = regexp.MustCompile(`^tapdlp_((capture|pipeline|decode|flows|reassembly|demux|http|http2|websocket|grpc|sse|tls|classify|dns|destinations|rules|sink|config)_[a-z0-9_]+|build_info)$`)
 
 // buildInfoLabels are bounded by being one series per process.
 var buildInfoLabels = []string{"version", "commit"}

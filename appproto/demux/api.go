@@ -241,6 +241,9 @@ type Config struct {
 	// Secrets Block was read); otherwise it is recorded as before.
 	Keys           tlsdecrypt.KeySource
 	KeysConfigured bool
+	// PendingBudget bounds the ciphertext all flows buffer while waiting
+	// for keys (nil: only the per-flow bound).
+	PendingBudget *tlsdecrypt.PendingBudget
 }
 
 // Demux holds one worker's shared parser scratch and configuration. It is
@@ -261,5 +264,6 @@ func New(cfg Config) *Demux {
 		d.stats = new(Stats)
 	}
 	d.tlsc.Scratch = &d.tlss
+	d.tlsc.Budget = cfg.PendingBudget
 	return d
 }

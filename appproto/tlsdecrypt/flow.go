@@ -58,6 +58,9 @@ type Config struct {
 	// key has not arrived; default 256 KiB. Beyond it records are dropped
 	// (counted) and the flow ends truncated once the key comes.
 	MaxPending int
+	// Budget, when set, bounds the pending bytes of every flow sharing it
+	// (see PendingBudget); nil: only MaxPending applies.
+	Budget *PendingBudget
 	// MaxHandshakeMsg bounds one buffered handshake message (ClientHello,
 	// ServerHello, EncryptedExtensions); default 64 KiB. Larger ones
 	// (certificates) are skipped, not buffered.
@@ -144,8 +147,9 @@ type Flow struct {
 	triedGen uint64 // store generation at the last failed lookup
 	secrets  Secrets
 
-	pending []byte // [dir][type][len u16][record header version u16][body]…
-	dropped bool   // pending overflowed
+	pending  []byte // [dir][type][len u16][record header version u16][body]…
+	reserved int    // bytes of pending taken from cfg.Budget
+	dropped  bool   // pending overflowed
 
 	reason Reason
 	st     FlowStats
@@ -162,6 +166,7 @@ func NewFlow(ks KeySource, h Handler, cfg Config) *Flow {
 
 // Reset makes f a fresh flow, keeping its buffers.
 func (f *Flow) Reset(ks KeySource, h Handler, cfg Config) {
+	f.releasePending()
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = defaultMaxPending
 	}
@@ -293,6 +298,7 @@ func (f *Flow) Finish() {
 		f.mark(ReasonNoKey)
 	}
 	f.pending = f.pending[:0]
+	f.releasePending()
 	f.secrets = Secrets{}
 }
 
@@ -357,14 +363,26 @@ func (f *Flow) queue(d int, typ byte, ver uint16, body []byte) {
 		f.st.NoKeyBytes += uint64(len(body))
 		return
 	}
-	if f.dropped || len(f.pending)+6+len(body) > f.cfg.MaxPending {
+	if f.dropped || len(f.pending)+6+len(body) > f.cfg.MaxPending ||
+		(f.cfg.Budget != nil && !f.cfg.Budget.take(6+len(body))) {
 		f.dropped = true
 		f.st.PendingDropped += uint64(len(body))
 		return
 	}
+	if f.cfg.Budget != nil {
+		f.reserved += 6 + len(body)
+	}
 	f.pending = append(f.pending, byte(d), typ, byte(len(body)>>8), byte(len(body)), byte(ver>>8), byte(ver))
 	f.pending = append(f.pending, body...)
 	f.st.PendingBytes += uint64(len(body))
+}
+
+// releasePending returns what the flow took from the shared budget.
+func (f *Flow) releasePending() {
+	if f.reserved > 0 && f.cfg.Budget != nil {
+		f.cfg.Budget.give(f.reserved)
+	}
+	f.reserved = 0
 }
 
 func (f *Flow) drainPending() {
@@ -379,6 +397,7 @@ func (f *Flow) drainPending() {
 	}
 	clear(f.pending)
 	f.pending = f.pending[:0]
+	f.releasePending()
 	if f.dropped {
 		// Records after the overflow are gone: the record sequence and
 		// the handshake cannot be followed further.

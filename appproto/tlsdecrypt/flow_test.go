@@ -33,6 +33,7 @@ var (
 )
 
 func TestLateKey(t *testing.T) {
+	budgeted := 0
 	for _, tc := range []exchangeCase{sample13, sample12} {
 		rec := sample(t, tc)
 		want, _ := decryptChunks(storeOf(rec), rec.chunks, 0)
@@ -95,6 +96,45 @@ func TestLateKey(t *testing.T) {
 		if f.Reason() != ReasonTruncated || f.Stats().PendingDropped == 0 || f.Stats().Decrypted == 0 {
 			t.Fatalf("%s overflow: reason %v stats %+v", tc.name, f.Reason(), f.Stats())
 		}
+
+		// A shared budget bounds the waiting bytes of all flows together:
+		// the first flow fills most of it, the second overflows it and ends
+		// truncated; once both are finished nothing stays reserved.
+		first := NewFlow(NewStore(0), &collector{}, Config{})
+		for _, c := range rec.chunks {
+			first.Feed(c.fromClient, c.data)
+		}
+		need := int64(first.Stats().PendingBytes)
+		first.Finish()
+		if need == 0 {
+			continue // nothing waits for a key in this exchange
+		}
+		budget := NewPendingBudget(need + need/2)
+		store = NewStore(0)
+		a := NewFlow(store, &collector{}, Config{Budget: budget})
+		b := NewFlow(store, &collector{}, Config{Budget: budget})
+		for _, c := range rec.chunks {
+			a.Feed(c.fromClient, c.data)
+		}
+		for _, c := range rec.chunks {
+			b.Feed(c.fromClient, c.data)
+		}
+		if budget.Used() > need+need/2 || budget.Dropped() == 0 {
+			t.Fatalf("%s budget: used %d of %d, dropped %d", tc.name, budget.Used(), need+need/2, budget.Dropped())
+		}
+		store.AddKeyLog(rec.keylog.Bytes())
+		a.Finish()
+		b.Finish()
+		if a.Reason() != ReasonDecrypted || b.Reason() != ReasonTruncated {
+			t.Errorf("%s budget: reasons %v and %v, want decrypted and truncated", tc.name, a.Reason(), b.Reason())
+		}
+		if budget.Used() != 0 {
+			t.Errorf("%s budget: %d bytes still reserved after both flows finished", tc.name, budget.Used())
+		}
+		budgeted++
+	}
+	if budgeted == 0 {
+		t.Error("no exchange exercised the shared budget")
 	}
 }
 
