@@ -159,6 +159,19 @@ func (s *stage) run(yield func([]byte) bool) {
 
 var errDecoderPanic = errors.New("bodydec: decoder panicked")
 
+// flate readies the stage's pooled raw-deflate reader on the stage's input.
+func (s *stage) flate() (io.Reader, error) {
+	if s.fl == nil {
+		s.fl, _ = flatePool.Get().(io.ReadCloser)
+	}
+	if s.fl == nil {
+		s.fl = flate.NewReader(s)
+	} else if err := s.fl.(flate.Resetter).Reset(s, nil); err != nil {
+		return nil, err
+	}
+	return s.fl, nil
+}
+
 func (s *stage) open() (io.Reader, error) {
 	switch s.coding {
 	case CodingGzip:
@@ -186,25 +199,9 @@ func (s *stage) open() (io.Reader, error) {
 		} else {
 			s.pre, s.npre = h, 2
 		}
-		if s.fl == nil {
-			s.fl, _ = flatePool.Get().(io.ReadCloser)
-		}
-		if s.fl == nil {
-			s.fl = flate.NewReader(s)
-		} else if err := s.fl.(flate.Resetter).Reset(s, nil); err != nil {
-			return nil, err
-		}
-		return s.fl, nil
+		return s.flate()
 	case CodingRawDeflate:
-		if s.fl == nil {
-			s.fl, _ = flatePool.Get().(io.ReadCloser)
-		}
-		if s.fl == nil {
-			s.fl = flate.NewReader(s)
-		} else if err := s.fl.(flate.Resetter).Reset(s, nil); err != nil {
-			return nil, err
-		}
-		return s.fl, nil
+		return s.flate()
 	case CodingSnappy:
 		if s.sn == nil {
 			s.sn, _ = snappyPool.Get().(*snappy.Reader)
