@@ -94,6 +94,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 	if final {
 		h.p.inspStats.count(rec)
 		h.p.rejects.count(rec)
+		h.p.tlsStats.Count(rec)
 		h.p.stats.Flows.Add(1)
 		if s != nil {
 			s.flow = nil

@@ -60,6 +60,7 @@ type Pipeline struct {
 	inspection inspection
 	inspStats  *InspectionStats
 	rejects    RejectStats
+	tlsStats   TLSStats
 	out        *writer
 	// keys holds TLS secrets from key logs and pcapng Decryption Secrets
 	// Blocks (always present: a replayed pcapng may bring keys of its own).
