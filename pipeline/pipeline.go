@@ -61,6 +61,7 @@ type Pipeline struct {
 	inspStats  *InspectionStats
 	rejects    RejectStats
 	tlsStats   TLSStats
+	aiStats    AIStats
 	out        *writer
 	// keys holds TLS secrets from key logs and pcapng Decryption Secrets
 	// Blocks (always present: a replayed pcapng may bring keys of its own).

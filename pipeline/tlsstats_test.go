@@ -63,23 +63,8 @@ func TestTLSOutcomeCounters(t *testing.T) {
 	if err := os.WriteFile(kl, keylog.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := parseTestConfig("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Workers = 1
-	var out bytes.Buffer
-	sink := record.NewWriterSink(&out)
-	p, err := New(cfg, Options{Sink: sink, KeyLogs: []string{kl}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Replay(context.Background(), files); err != nil {
-		t.Fatal(err)
-	}
-	if err := sink.Close(); err != nil {
-		t.Fatal(err)
-	}
+	p, outText := replayPipeline(t, []string{kl}, files...)
+	out := bytes.NewBufferString(outText)
 	st := p.TLSStats()
 	got := map[string]uint64{"decrypted": st.Decrypted()}
 	for _, o := range st.NotDecrypted() {
@@ -101,4 +86,28 @@ func TestTLSOutcomeCounters(t *testing.T) {
 		t.Errorf("key store parse counts %+v, want %d lines, 1 malformed", ks.Parse, lines)
 	}
 	assertNoKeyMaterial(t, secrets, out.String())
+}
+
+// replayPipeline replays files with one worker and key logs, returning the
+// pipeline (for its counters) and the records.
+func replayPipeline(t *testing.T, keylogs []string, files ...string) (*Pipeline, string) {
+	t.Helper()
+	cfg, err := parseTestConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Workers = 1
+	var out bytes.Buffer
+	sink := record.NewWriterSink(&out)
+	p, err := New(cfg, Options{Sink: sink, KeyLogs: keylogs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Replay(context.Background(), files); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p, out.String()
 }

@@ -142,6 +142,7 @@ func fullSources() sources {
 	return sources{
 		pending:     tlsdecrypt.NewPendingBudget(0),
 		tlsOutcomes: tlsOutcomesFixture(),
+		ai:          new(pipeline.AIStats),
 		keys:        keyStoreFixture(),
 		parsers:     parsers,
 		demux:       dm,
@@ -388,6 +389,7 @@ func TestEveryStageFieldIsServed(t *testing.T) {
 	}
 	fill("pipeline.Stats", reflect.ValueOf(src.pipeline).Elem())
 	fill("reassembly.Stats", reflect.ValueOf(src.flows).Elem())
+	fill("pipeline.AIStats", reflect.ValueOf(src.ai).Elem())
 	fill("capture.DefragStats", reflect.ValueOf(&src.decode.Defrag).Elem())
 	hs := src.http
 	fill("httpparse.Stats", reflect.ValueOf(hs).Elem())

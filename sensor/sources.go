@@ -31,6 +31,7 @@ type sources struct {
 	parsers      *demux.ParserStats
 	pending      *tlsdecrypt.PendingBudget
 	tlsOutcomes  *pipeline.TLSStats
+	ai           *pipeline.AIStats
 	keys         *tlsdecrypt.Store
 	demux        *demux.Stats
 	classify     func() classifyView
@@ -52,7 +53,7 @@ func pipelineSources(p *pipeline.Pipeline) sources {
 	return sources{
 		pipeline: p.Stats(), decode: p.DecodeStats(), flows: p.FlowStats(), memory: p.Memory(), http: p.HTTPStats(),
 		parsers: p.ParserStats(), demux: p.DemuxStats(), pending: p.PendingBudget(),
-		tlsOutcomes: p.TLSStats(), keys: p.Keys(),
+		tlsOutcomes: p.TLSStats(), keys: p.Keys(), ai: p.AIStats(),
 		classify: func() classifyView {
 			s := p.InspectionStats()
 			return classifyView{s, s.Detections()}
@@ -97,6 +98,7 @@ func (src sources) register(reg *metrics.Registry) error {
 	on(src.pending != nil, func() error {
 		return metrics.Add(reg, "TLS", func() tlsView { return readTLS(src.pending, src.tlsOutcomes, src.keys) }, nil)
 	})
+	on(src.ai != nil, func() error { return metrics.Add(reg, "AI", func() *pipeline.AIStats { return src.ai }, nil) })
 	on(src.demux != nil, func() error {
 		return metrics.Add(reg, "Demux", func() *demux.Stats { return src.demux }, demuxTags)
 	})
