@@ -74,6 +74,7 @@ func (s *session) prepare() {
 	c.httpContent = [2]classify.Content{}
 	c.rawPending = [2]bool{}
 	c.resetAlt()
+	s.seedCarry()
 }
 
 func (s *session) reset(h *flowHandler, f *reassembly.Flow) {

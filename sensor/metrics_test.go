@@ -140,18 +140,19 @@ func fullSources() sources {
 	dm := new(demux.Stats)
 	dm.DecidedByBound.Store(1)
 	return sources{
-		pending:     tlsdecrypt.NewPendingBudget(0),
-		tlsOutcomes: tlsOutcomesFixture(),
-		ai:          new(pipeline.AIStats),
-		keys:        keyStoreFixture(),
-		parsers:     parsers,
-		demux:       dm,
-		rejects:     rj,
-		pipeline:    ps,
-		decode:      ds,
-		flows:       fs,
-		memory:      reassembly.NewMemory(1 << 20),
-		http:        hs,
+		pending:      tlsdecrypt.NewPendingBudget(0),
+		tlsOutcomes:  tlsOutcomesFixture(),
+		ai:           new(pipeline.AIStats),
+		continuation: new(pipeline.ContinuationStats),
+		keys:         keyStoreFixture(),
+		parsers:      parsers,
+		demux:        dm,
+		rejects:      rj,
+		pipeline:     ps,
+		decode:       ds,
+		flows:        fs,
+		memory:       reassembly.NewMemory(1 << 20),
+		http:         hs,
 		live: func() liveView {
 			return liveView{ls, []pipeline.InterfaceCount{{Name: "eth0", Packets: 880, Bytes: 563200}, {Name: "eth1", Packets: 100, Bytes: 64000}}}
 		},
@@ -390,6 +391,7 @@ func TestEveryStageFieldIsServed(t *testing.T) {
 	fill("pipeline.Stats", reflect.ValueOf(src.pipeline).Elem())
 	fill("reassembly.Stats", reflect.ValueOf(src.flows).Elem())
 	fill("pipeline.AIStats", reflect.ValueOf(src.ai).Elem())
+	fill("pipeline.ContinuationStats", reflect.ValueOf(src.continuation).Elem())
 	fill("capture.DefragStats", reflect.ValueOf(&src.decode.Defrag).Elem())
 	hs := src.http
 	fill("httpparse.Stats", reflect.ValueOf(hs).Elem())

@@ -32,6 +32,7 @@ type sources struct {
 	pending      *tlsdecrypt.PendingBudget
 	tlsOutcomes  *pipeline.TLSStats
 	ai           *pipeline.AIStats
+	continuation *pipeline.ContinuationStats
 	keys         *tlsdecrypt.Store
 	demux        *demux.Stats
 	classify     func() classifyView
@@ -54,6 +55,7 @@ func pipelineSources(p *pipeline.Pipeline) sources {
 		pipeline: p.Stats(), decode: p.DecodeStats(), flows: p.FlowStats(), memory: p.Memory(), http: p.HTTPStats(),
 		parsers: p.ParserStats(), demux: p.DemuxStats(), pending: p.PendingBudget(),
 		tlsOutcomes: p.TLSStats(), keys: p.Keys(), ai: p.AIStats(),
+		continuation: p.ContinuationStats(),
 		classify: func() classifyView {
 			s := p.InspectionStats()
 			return classifyView{s, s.Detections()}
@@ -97,6 +99,9 @@ func (src sources) register(reg *metrics.Registry) error {
 	})
 	on(src.pending != nil, func() error {
 		return metrics.Add(reg, "TLS", func() tlsView { return readTLS(src.pending, src.tlsOutcomes, src.keys) }, nil)
+	})
+	on(src.continuation != nil, func() error {
+		return metrics.Add(reg, "Continuation", func() *pipeline.ContinuationStats { return src.continuation }, nil)
 	})
 	on(src.ai != nil, func() error { return metrics.Add(reg, "AI", func() *pipeline.AIStats { return src.ai }, nil) })
 	on(src.demux != nil, func() error {
