@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
+	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
 )
 
@@ -246,4 +248,82 @@ func TestContinuationBoundEvicts(t *testing.T) {
 			t.Errorf("card of evicted connection %d found (evicted %d)", port, evicted)
 		}
 	}
+}
+
+// FuzzContinuation sends arbitrary bytes each way on one TCP connection,
+// pauses longer than the idle timeout, and sends the rest: the flow times
+// out, its continuation is joined from the carry-over. Nothing may panic,
+// every record must encode, the carry-over store stays within its bound
+// and holds nothing once every kept flow was continued.
+func FuzzContinuation(f *testing.F) {
+	f.Add([]byte("payment card 4111 1111"), []byte("ok"), []byte(" 1111 1111 exp 12/29\n"), []byte{})
+	f.Add([]byte("POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Length: 40\r\n\r\n{\"a\":\"4111"),
+		[]byte{}, []byte(" 1111 1111 1111\"}"), []byte("HTTP/1.1 200 OK\r\n\r\n"))
+	f.Add([]byte("SSN: 536-22"), []byte("x"), []byte("-8741\n"), []byte("y"))
+	f.Add([]byte{}, []byte("card 4111 1111 "), []byte{}, []byte("1111 1111\n"))
+	cfg, err := parseTestConfig(contConfig)
+	if err != nil {
+		f.Fatal(err)
+	}
+	cfg.Workers = 1
+	const limit = 8 << 10
+	p, err := New(cfg, Options{Sink: record.NewWriterSink(nopWriter{}), ContinuationBytes: limit})
+	if err != nil {
+		f.Fatal(err)
+	}
+	p.out = newWriter(p.opts.Sink, p.stats, p.log)
+	f.Fuzz(func(t *testing.T, out1, in1, out2, in2 []byte) {
+		panics, encErrs := p.stats.WorkerPanics.Load(), p.stats.RecordErrors.Load()
+		joined, held := p.contStats.Joined.Load(), p.contStats.Bytes.Load()
+		w := newWorker(0, p)
+		d := newDispatcher(p, []*worker{w})
+		ts := int64(1e18)
+		feed := func(ip []byte) {
+			frame := pcapgen.EthernetIP(ip)
+			ts += 1e6
+			m := capture.Meta{TS: ts, CapLen: len(frame), WireLen: len(frame), LinkType: capture.LinkEthernet}
+			if d.dec.Decode(frame, m, &d.pkt) != capture.OK {
+				return
+			}
+			b := d.cur[0]
+			b.reset()
+			b.add(&d.pkt)
+			w.packet(&b.pkts[0], usePacket)
+		}
+		conn := pcapgen.NewTCPConn(ap("10.0.0.1:40000"), ap("192.0.2.1:9000"), 1, 2)
+		conn.MSS = 512
+		send := func(chunks ...[]byte) {
+			for i, c := range chunks {
+				for _, s := range conn.Send(i == 0, c) {
+					feed(conn.Packet(s))
+				}
+			}
+		}
+		for _, s := range conn.Handshake() {
+			feed(conn.Packet(s))
+		}
+		send(out1, in1)
+		ts += 30e9 // longer than the 20 s idle timeout
+		send(out2, in2)
+		w.table.Flush(reassembly.EndShutdown)
+		if n := p.stats.WorkerPanics.Load() - panics; n != 0 {
+			t.Fatalf("%d panics recovered in the worker", n)
+		}
+		if n := p.stats.RecordErrors.Load() - encErrs; n != 0 {
+			t.Fatalf("%d records failed to encode", n)
+		}
+		if b := p.contStats.Bytes.Load() - held; b < 0 || b > limit {
+			t.Fatalf("carry-over store holds %d bytes, bound %d", b, limit)
+		}
+		cs := w.h.carry
+		if cs == nil {
+			return
+		}
+		if cs.used != int(p.contStats.Bytes.Load()-held) || len(cs.m) > 1 {
+			t.Fatalf("store accounting: used %d, gauge moved %d, %d entries", cs.used, p.contStats.Bytes.Load()-held, len(cs.m))
+		}
+		if len(out2)+len(in2) > 0 && len(cs.m) > 0 {
+			t.Fatalf("a kept carry-over was not joined by the flow continuing it (joined %d)", p.contStats.Joined.Load()-joined)
+		}
+	})
 }
