@@ -16,8 +16,12 @@ import (
 // neither flow's bytes alone, so the scanner's carry-over of each
 // direction — the bytes a candidate not judged yet still needs, with their
 // look-back context, under 1.5 KiB — is kept when a flow ends by idle
-// timeout (or by a reset), and the continuing flow's scanners start from
-// it: the value is found, once, on the continuing flow's record.
+// timeout, and the continuing flow's scanners start from it: the value is
+// found, once, on the continuing flow's record. A flow ended by a RST is
+// not kept: the flow table only ends a flow on a RST the host accepts
+// (RFC 5961), after which the host takes no more data on the connection,
+// so nothing continues it (reassembly never marks such a flow's successor
+// as continuing; see TestContinuationJoinsSplitValues).
 
 // DefaultContinuationBytes bounds the carry-overs kept, over all workers,
 // when Options.ContinuationBytes is 0. The flow table remembers at most
@@ -32,7 +36,7 @@ const carryEntryCost = 192
 // ContinuationStats count the carry-overs kept for continuing flows; the
 // tags name their metrics.
 type ContinuationStats struct {
-	Kept    atomic.Uint64 `metric:"tapdlp_classify_carryover_kept_total" help:"Flows ended by idle timeout or reset whose scanner carry-over (bytes a value not judged yet may still need) was kept for a continuation of the connection."`
+	Kept    atomic.Uint64 `metric:"tapdlp_classify_carryover_kept_total" help:"Flows ended by idle timeout whose scanner carry-over (bytes a value not judged yet may still need) was kept for a continuation of the connection."`
 	Joined  atomic.Uint64 `metric:"tapdlp_classify_carryover_joined_total" help:"Flows picked up mid-stream that continue a timed-out flow and whose scanners started from its carry-over, so a value straddling the pause is found."`
 	Evicted atomic.Uint64 `metric:"tapdlp_classify_carryover_evicted_total" help:"Carry-overs dropped, oldest first, to stay within the bound on their bytes (a value straddling that pause is not joined)."`
 	Bytes   atomic.Int64  `metric:"tapdlp_classify_carryover_bytes" help:"Bytes of carry-over held for continuations, over all workers."`
@@ -176,10 +180,10 @@ func (h *flowHandler) carries() *carryStore {
 }
 
 // keepCarry keeps an ending TCP flow's scanner carry-over when a
-// continuation may follow: it ended by idle timeout (or a reset) with its
+// continuation may follow: it ended by idle timeout with its
 // scanners still open. Call it before the record is filled (Flush).
 func (h *flowHandler) keepCarry(s *session, f *reassembly.Flow, why reassembly.EndReason) {
-	if (why != reassembly.EndTimeout && why != reassembly.EndReset) || !s.ready || !s.inspect || f.Proto != capture.ProtoTCP {
+	if why != reassembly.EndTimeout || !s.ready || !s.inspect || f.Proto != capture.ProtoTCP {
 		return
 	}
 	if cs := h.carries(); cs != nil {

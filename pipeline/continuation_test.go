@@ -143,6 +143,16 @@ func TestContinuationJoinsSplitValues(t *testing.T) {
 			typ: "credit_card", records: 2, want: [2]bool{false, false},
 		},
 		{
+			name: "a RST the host accepts ends the connection: the rest is not joined",
+			pkts: func() [][]byte {
+				c := pcapgen.NewTCPConn(cli, srv, 1000, 9000)
+				pk := c.Packets(append(c.Handshake(), c.Send(true, []byte(card[:cut]))...))
+				pk = append(pk, c.Packet(c.Reset(false)), nil)
+				return append(pk, c.Packets(c.Send(true, []byte(card[cut:])))...)
+			},
+			typ: "credit_card", records: 2, want: [2]bool{false, false},
+		},
+		{
 			name: "rest of the card after more than two timeouts: not joined",
 			pkts: func() [][]byte {
 				c := pcapgen.NewTCPConn(cli, srv, 1000, 9000)
