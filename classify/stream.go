@@ -15,6 +15,7 @@ type Stream struct {
 	w   window
 	dir string
 
+	seeded    bool  // began with another stream's carry-over (Seed), at offsets below 0
 	limit     int64 // inspect_bytes, -1 for none
 	inspected uint64
 	truncated bool
@@ -198,6 +199,9 @@ func (st *Stream) Flush() {
 // hit aggregates one match per type; only masked evidence and keyed hashes
 // are kept, each list capped and de-duplicated.
 func (st *Stream) hit(s *Scanner, h *hit) {
+	if st.seeded && s.base+int64(h.end) <= 0 {
+		return // wholly in the carry-over of the stream this one continues: that stream reported it
+	}
 	var a *typeAgg
 	for k := range st.aggs {
 		if st.aggs[k].t == h.t {

@@ -1,64 +1,125 @@
 package pipeline
 
 import (
+	"sync/atomic"
+
 	"github.com/tapdlp/tapdlp/appproto/aiapi"
 	"github.com/tapdlp/tapdlp/appproto/demux"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
 )
 
-// maxAIBody bounds the request body a session keeps to describe an AI API
-// call (the rest is described as truncated); the body is scanned as it
-// streams whatever this bound.
+// maxAIBody bounds the request bytes a session keeps, over all the
+// requests it is collecting at once, to describe AI API calls (what does
+// not fit is described as truncated); the body is scanned as it streams
+// whatever this bound.
 const maxAIBody = 1 << 20
 
+// maxAIRequests bounds the AI requests one flow collects at once (HTTP/2
+// streams in flight); a request beyond it is not described, and counted
+// (AIStats.Undescribed).
+const maxAIRequests = 8
+
+// AIStats count AI API calls over all flows; the tags name their metrics.
+type AIStats struct {
+	Calls       atomic.Uint64 `metric:"tapdlp_http_ai_calls_total" help:"AI API calls recognised and described (each request judged by its own method, host and path; the sum of the records' ai.calls)."`
+	Undescribed atomic.Uint64 `metric:"tapdlp_http_ai_requests_undescribed_total" help:"AI API requests not described because their flow already had the most requests in flight it collects at once (HTTP/2 streams); their bodies are still scanned."`
+}
+
+// AIStats returns the AI call counters.
+func (p *Pipeline) AIStats() *AIStats { return &p.aiStats }
+
 // aiState is a session's view of the AI API calls in its flow: the
-// current request's target and body while it is one aiapi recognises, and
-// the facts of the first call. It is allocated on a flow's first HTTP
-// request and kept when the session is recycled.
+// requests being collected (each one an AI endpoint by its own method,
+// host and path), and the facts of the first call. It is allocated on a
+// flow's first AI request and kept when the session is recycled.
 type aiState struct {
-	path    []byte // current request's path
-	ct      []byte // current request's content type
-	body    []byte // current request's body, up to maxAIBody
-	collect bool   // the current request is an AI endpoint: keep its body
-	trunc   bool
-	facts   record.AI
-	calls   int
+	reqs  [maxAIRequests]aiReq
+	held  int // body bytes held over reqs
+	facts record.AI
+	calls int
+}
+
+// aiReq is one request being collected, by stream (0 for HTTP/1).
+type aiReq struct {
+	used   bool
+	stream uint32
+	method []byte
+	host   []byte
+	path   []byte
+	ct     []byte
+	body   []byte
+	trunc  bool
 }
 
 func (a *aiState) reset() {
-	a.path, a.ct, a.body = a.path[:0], a.ct[:0], a.body[:0]
-	a.collect, a.trunc = false, false
+	for i := range a.reqs {
+		a.reqs[i].clear()
+	}
+	a.held = 0
 	a.facts, a.calls = record.AI{}, 0
 }
 
-// aiStart begins a request on dir (HTTP MessageStart).
-func (s *session) aiStart(dir reassembly.Dir, contentType []byte) {
-	if dir != reassembly.DirOut {
+func (r *aiReq) clear() {
+	r.used, r.stream, r.trunc = false, 0, false
+	r.method, r.host, r.path, r.ct, r.body = r.method[:0], r.host[:0], r.path[:0], r.ct[:0], r.body[:0]
+}
+
+// find returns the request collected on stream, or nil.
+func (a *aiState) find(stream uint32) *aiReq {
+	for i := range a.reqs {
+		if r := &a.reqs[i]; r.used && r.stream == stream {
+			return r
+		}
+	}
+	return nil
+}
+
+// drop forgets a request, giving its body bytes back.
+func (a *aiState) drop(r *aiReq) {
+	a.held -= len(r.body)
+	r.clear()
+}
+
+// RequestStart implements demux.RequestSink: a request whose own method,
+// host and path name an AI endpoint is collected until its end.
+func (s *session) RequestStart(stream uint32, method, host, path, contentType []byte) {
+	h := string(host)
+	if h == "" {
+		h = s.flowHost()
+	}
+	if s.ai != nil {
+		if r := s.ai.find(stream); r != nil {
+			s.ai.drop(r) // a new request on the stream: the last one never ended
+		}
+	}
+	if !aiapi.Endpoint(string(method), h, string(path)) {
 		return
 	}
 	if s.ai == nil {
 		s.ai = new(aiState)
 	}
 	a := s.ai
-	a.collect, a.trunc = false, false
-	a.ct = append(a.ct[:0], contentType...)
-	a.body = a.body[:0]
-}
-
-// aiURL sees the request target: when host and path name an AI endpoint,
-// the body is kept for aiEnd.
-func (s *session) aiURL(dir reassembly.Dir, path []byte) {
-	if dir != reassembly.DirOut || s.ai == nil {
+	var r *aiReq
+	for i := range a.reqs {
+		if !a.reqs[i].used {
+			r = &a.reqs[i]
+			break
+		}
+	}
+	if r == nil {
+		s.h.p.aiStats.Undescribed.Add(1)
 		return
 	}
-	a := s.ai
-	a.path = append(a.path[:0], path...)
-	a.collect = aiapi.Endpoint("POST", s.aiHost(), string(a.path))
+	r.used, r.stream = true, stream
+	r.method = append(r.method[:0], method...)
+	r.host = append(r.host[:0], h...)
+	r.path = append(r.path[:0], path...)
+	r.ct = append(r.ct[:0], contentType...)
 }
 
-// aiHost is the host the flow's requests go to.
-func (s *session) aiHost() string {
+// flowHost is the host the flow's requests go to when a request names none.
+func (s *session) flowHost() string {
 	r := s.app.Result()
 	if r.HTTP != nil && r.HTTP.Host != "" {
 		return r.HTTP.Host
@@ -66,39 +127,48 @@ func (s *session) aiHost() string {
 	return r.Name
 }
 
-// aiBody keeps the body of a request being collected.
-func (s *session) aiBody(dir reassembly.Dir, data []byte) {
-	if dir != reassembly.DirOut || s.ai == nil || !s.ai.collect {
+// RequestBody implements demux.RequestSink: an AI request's body is kept
+// within the flow's bound.
+func (s *session) RequestBody(stream uint32, data []byte) {
+	if s.ai == nil {
 		return
 	}
 	a := s.ai
-	k := min(len(data), maxAIBody-len(a.body))
-	a.body = append(a.body, data[:k]...)
+	r := a.find(stream)
+	if r == nil {
+		return
+	}
+	k := min(len(data), maxAIBody-a.held)
+	r.body = append(r.body, data[:k]...)
+	a.held += k
 	if k < len(data) {
-		a.trunc = true
+		r.trunc = true
 	}
 }
 
-// aiEnd describes a collected request. The prompt's decoded attachments
-// (base64 file parts, which body scanning sees only encoded) are scanned
-// as content of their own; prompt strings are already scanned in the body.
-func (s *session) aiEnd(dir reassembly.Dir) {
-	if dir != reassembly.DirOut || s.ai == nil || !s.ai.collect {
+// RequestEnd implements demux.RequestSink: a collected request is
+// described, and counted when aiapi recognises the call. The prompt's
+// decoded attachments (base64 file parts, which body scanning sees only
+// encoded) are scanned as content of their own; prompt strings are
+// already scanned in the body.
+func (s *session) RequestEnd(stream uint32) {
+	if s.ai == nil {
 		return
 	}
 	a := s.ai
-	a.collect = false
-	method := "POST"
-	if r := s.app.Result(); a.calls == 0 && r.HTTP != nil && r.HTTP.Requests <= 1 && r.HTTP.Method != "" {
-		method = r.HTTP.Method
+	r := a.find(stream)
+	if r == nil {
+		return
 	}
-	req := aiapi.Request{Method: method, Host: s.aiHost(), Path: string(a.path), ContentType: string(a.ct),
-		Body: a.body, BodyTruncated: a.trunc}
+	req := aiapi.Request{Method: string(r.method), Host: string(r.host), Path: string(r.path), ContentType: string(r.ct),
+		Body: r.body, BodyTruncated: r.trunc}
 	f, ok := s.h.ai.Describe(&req, s.aiPrompt)
+	a.drop(r)
 	if !ok {
 		return
 	}
 	a.calls++
+	s.h.p.aiStats.Calls.Add(1)
 	if a.calls == 1 {
 		a.facts = record.AI{Provider: f.Provider, Operation: f.Operation, Stream: f.Stream,
 			PromptBytes: f.PromptBytes, Attachments: f.Attachments, Tools: f.Tools}
@@ -132,4 +202,7 @@ func (s *session) aiRecord() *record.AI {
 	return &f
 }
 
-var _ demux.Sink = (*session)(nil)
+var (
+	_ demux.Sink        = (*session)(nil)
+	_ demux.RequestSink = (*session)(nil)
+)

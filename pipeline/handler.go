@@ -33,6 +33,7 @@ type flowHandler struct {
 	lastSweep    int64           // packet time of the last threshold sweep
 	scratchRules rules.FlowState // for flows without a session (ICMP, …)
 	ai           aiapi.Parser    // describes AI API requests (scratch kept)
+	carry        *carryStore     // carry-overs for continuing flows (continuation.go); nil until used
 }
 
 func newFlowHandler(p *Pipeline) *flowHandler {
@@ -79,6 +80,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 	s := h.sessions[f]
 	if s != nil && final {
 		s.finish()
+		h.keepCarry(s, f, why)
 	}
 	now := max(h.now, f.Last)
 	rec := &h.rec // reused: a record per flow end would be a heap allocation each
@@ -94,6 +96,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 	if final {
 		h.p.inspStats.count(rec)
 		h.p.rejects.count(rec)
+		h.p.tlsStats.Count(rec)
 		h.p.stats.Flows.Add(1)
 		if s != nil {
 			s.flow = nil

@@ -39,6 +39,10 @@ type Options struct {
 	// (`replay --keylog`); with them (or tls.keylog_files) TLS flows are
 	// decrypted where keys are known.
 	KeyLogs []string
+	// ContinuationBytes bounds, over all workers, the scanner carry-overs
+	// kept for connections that continue after an idle timeout (see
+	// continuation.go); 0 means DefaultContinuationBytes, negative off.
+	ContinuationBytes int
 }
 
 // Pipeline is one configured sensor run.
@@ -60,6 +64,9 @@ type Pipeline struct {
 	inspection inspection
 	inspStats  *InspectionStats
 	rejects    RejectStats
+	tlsStats   TLSStats
+	aiStats    AIStats
+	contStats  ContinuationStats
 	out        *writer
 	// keys holds TLS secrets from key logs and pcapng Decryption Secrets
 	// Blocks (always present: a replayed pcapng may bring keys of its own).

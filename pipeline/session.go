@@ -38,7 +38,7 @@ type session struct {
 	annotDst        record.Dst
 	annotSrcService string
 
-	ai *aiState // AI API calls seen (see ai.go); nil until an HTTP request
+	ai *aiState // AI API calls seen (see ai.go); nil until an AI request
 }
 
 // content is a session's scanning state: one scanner stream per direction
@@ -74,6 +74,7 @@ func (s *session) prepare() {
 	c.httpContent = [2]classify.Content{}
 	c.rawPending = [2]bool{}
 	c.resetAlt()
+	s.seedCarry()
 }
 
 func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
@@ -145,7 +146,6 @@ func (s *session) Redact(b []byte) string { return s.h.redact(b) }
 
 // URL implements demux.Sink: path and query are URL-encoded values.
 func (s *session) URL(dir reassembly.Dir, path, query []byte) {
-	s.aiURL(dir, path)
 	if !s.inspect {
 		return
 	}
@@ -163,7 +163,6 @@ func (s *session) URL(dir reassembly.Dir, path, query []byte) {
 // MessageStart implements demux.Sink.
 func (s *session) MessageStart(dir reassembly.Dir, contentType, boundary []byte) {
 	s.c.httpContent[dir] = contentOf(contentType, boundary)
-	s.aiStart(dir, contentType)
 }
 
 // Header implements demux.Sink.
@@ -178,7 +177,6 @@ func (s *session) Header(dir reassembly.Dir, name, value []byte) {
 
 // Body implements demux.Sink.
 func (s *session) Body(dir reassembly.Dir, data []byte) {
-	s.aiBody(dir, data)
 	if !s.inspect {
 		return
 	}
@@ -189,7 +187,6 @@ func (s *session) Body(dir reassembly.Dir, data []byte) {
 
 // MessageEnd implements demux.Sink.
 func (s *session) MessageEnd(dir reassembly.Dir) {
-	s.aiEnd(dir)
 	before := s.c.scan[dir].Matches()
 	s.c.scan[dir].Sync() // a message boundary: judge everything now, so alerts need not wait for the flow's end
 	s.afterScan(before, dir)

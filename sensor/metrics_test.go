@@ -140,15 +140,19 @@ func fullSources() sources {
 	dm := new(demux.Stats)
 	dm.DecidedByBound.Store(1)
 	return sources{
-		pending:  tlsdecrypt.NewPendingBudget(0),
-		parsers:  parsers,
-		demux:    dm,
-		rejects:  rj,
-		pipeline: ps,
-		decode:   ds,
-		flows:    fs,
-		memory:   reassembly.NewMemory(1 << 20),
-		http:     hs,
+		pending:      tlsdecrypt.NewPendingBudget(0),
+		tlsOutcomes:  tlsOutcomesFixture(),
+		ai:           new(pipeline.AIStats),
+		continuation: new(pipeline.ContinuationStats),
+		keys:         keyStoreFixture(),
+		parsers:      parsers,
+		demux:        dm,
+		rejects:      rj,
+		pipeline:     ps,
+		decode:       ds,
+		flows:        fs,
+		memory:       reassembly.NewMemory(1 << 20),
+		http:         hs,
 		live: func() liveView {
 			return liveView{ls, []pipeline.InterfaceCount{{Name: "eth0", Packets: 880, Bytes: 563200}, {Name: "eth1", Packets: 100, Bytes: 64000}}}
 		},
@@ -286,6 +290,19 @@ func TestScrapeExactLines(t *testing.T) {
 		{"unrouted", "tapdlp_sink_records_unrouted_total 3"},
 		{"spool bytes", `tapdlp_sink_spool_bytes{sink="syslog"} 8192`},
 		{"queue length", `tapdlp_sink_queue_length{sink="syslog"} 12`},
+		{"tls decrypted", "tapdlp_tls_flows_decrypted_total 3"},
+		{"tls no key", `tapdlp_tls_flows_not_decrypted_total{reason="no_key"} 2`},
+		{"tls auth failed", `tapdlp_tls_flows_not_decrypted_total{reason="auth_failed"} 1`},
+		{"tls unsupported suite", `tapdlp_tls_flows_not_decrypted_total{reason="unsupported_suite"} 1`},
+		{"tls truncated zero", `tapdlp_tls_flows_not_decrypted_total{reason="truncated"} 0`},
+		{"keylog lines", "tapdlp_tls_keylog_lines_total 7"},
+		{"keylog secrets", "tapdlp_tls_keylog_secrets_total 3"},
+		{"keylog malformed", `tapdlp_tls_keylog_lines_rejected_total{reason="malformed"} 1`},
+		{"keylog too long", `tapdlp_tls_keylog_lines_rejected_total{reason="too_long"} 1`},
+		{"keylog unknown", `tapdlp_tls_keylog_lines_rejected_total{reason="unknown_label"} 1`},
+		{"keylog exporter", `tapdlp_tls_keylog_lines_rejected_total{reason="ignored_label"} 1`},
+		{"keys held", "tapdlp_tls_keys_held 1"},
+		{"keys evicted", "tapdlp_tls_keys_evicted_total 2"},
 		{"latency le", `tapdlp_pipeline_packet_latency_seconds_bucket{le="0.001"} 1`},
 		{"latency le 10ms", `tapdlp_pipeline_packet_latency_seconds_bucket{le="0.01"} 2`},
 		{"latency count", "tapdlp_pipeline_packet_latency_seconds_count 2"},
@@ -301,6 +318,40 @@ func TestScrapeExactLines(t *testing.T) {
 	if strings.Contains(out, "tapdlp_pipeline_flows") {
 		t.Error("pipeline.Stats.Flows is exported although tagged metric:\"-\"")
 	}
+}
+
+// tlsOutcomesFixture counts final records the way the pipeline does: three
+// decrypted, two without a key, one authentication failure, one
+// unsupported suite, and two that carry no outcome (no TLS, or keys not
+// configured).
+func tlsOutcomesFixture() *pipeline.TLSStats {
+	s := new(pipeline.TLSStats)
+	for _, t := range []*record.TLS{
+		{Decrypted: true}, {Decrypted: true}, {Decrypted: true},
+		{DecryptReason: "no_key"}, {DecryptReason: "no_key"}, {DecryptReason: "auth_failed"},
+		{DecryptReason: "unsupported_suite"}, {}, nil,
+	} {
+		s.Count(&record.Flow{TLS: t})
+	}
+	return s
+}
+
+// keyStoreFixture is a store with room for one client random fed seven
+// key log lines: three secrets (two evicted), a malformed line, a line
+// over the length bound, an RSA line and an exporter secret.
+func keyStoreFixture() *tlsdecrypt.Store {
+	ks := tlsdecrypt.NewStore(1)
+	r := func(c string) string { return strings.Repeat(c, 64) }
+	sec := strings.Repeat("ab", 48)
+	ks.AddKeyLog([]byte("# comment\n" +
+		"CLIENT_RANDOM " + r("1") + " " + sec + "\n" +
+		"CLIENT_RANDOM " + r("2") + " " + sec + "\n" +
+		"CLIENT_RANDOM " + r("3") + " " + sec + "\n" +
+		"CLIENT_RANDOM " + r("4") + " zz\n" +
+		"CLIENT_RANDOM " + r("5") + " " + strings.Repeat("0", 2000) + "\n" +
+		"RSA " + r("a") + " " + sec + "\n" +
+		"EXPORTER_SECRET " + r("6") + " " + sec + "\n"))
+	return ks
 }
 
 // TestEveryStageFieldIsServed gives every numeric field of the stats
@@ -339,6 +390,8 @@ func TestEveryStageFieldIsServed(t *testing.T) {
 	}
 	fill("pipeline.Stats", reflect.ValueOf(src.pipeline).Elem())
 	fill("reassembly.Stats", reflect.ValueOf(src.flows).Elem())
+	fill("pipeline.AIStats", reflect.ValueOf(src.ai).Elem())
+	fill("pipeline.ContinuationStats", reflect.ValueOf(src.continuation).Elem())
 	fill("capture.DefragStats", reflect.ValueOf(&src.decode.Defrag).Elem())
 	hs := src.http
 	fill("httpparse.Stats", reflect.ValueOf(hs).Elem())

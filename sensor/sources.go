@@ -30,6 +30,10 @@ type sources struct {
 	http         *httpparse.Stats
 	parsers      *demux.ParserStats
 	pending      *tlsdecrypt.PendingBudget
+	tlsOutcomes  *pipeline.TLSStats
+	ai           *pipeline.AIStats
+	continuation *pipeline.ContinuationStats
+	keys         *tlsdecrypt.Store
 	demux        *demux.Stats
 	classify     func() classifyView
 	destinations func() destinations.EngineStats
@@ -50,6 +54,8 @@ func pipelineSources(p *pipeline.Pipeline) sources {
 	return sources{
 		pipeline: p.Stats(), decode: p.DecodeStats(), flows: p.FlowStats(), memory: p.Memory(), http: p.HTTPStats(),
 		parsers: p.ParserStats(), demux: p.DemuxStats(), pending: p.PendingBudget(),
+		tlsOutcomes: p.TLSStats(), keys: p.Keys(), ai: p.AIStats(),
+		continuation: p.ContinuationStats(),
 		classify: func() classifyView {
 			s := p.InspectionStats()
 			return classifyView{s, s.Detections()}
@@ -92,10 +98,12 @@ func (src sources) register(reg *metrics.Registry) error {
 		return metrics.Add(reg, "Memory", func() memoryView { return memoryView{src.memory.Used(), src.memory.Limit()} }, nil)
 	})
 	on(src.pending != nil, func() error {
-		return metrics.Add(reg, "TLS", func() pendingView {
-			return pendingView{Used: src.pending.Used(), Dropped: src.pending.Dropped()}
-		}, nil)
+		return metrics.Add(reg, "TLS", func() tlsView { return readTLS(src.pending, src.tlsOutcomes, src.keys) }, nil)
 	})
+	on(src.continuation != nil, func() error {
+		return metrics.Add(reg, "Continuation", func() *pipeline.ContinuationStats { return src.continuation }, nil)
+	})
+	on(src.ai != nil, func() error { return metrics.Add(reg, "AI", func() *pipeline.AIStats { return src.ai }, nil) })
 	on(src.demux != nil, func() error {
 		return metrics.Add(reg, "Demux", func() *demux.Stats { return src.demux }, demuxTags)
 	})
@@ -603,10 +611,4 @@ var parserTags = metrics.Tags{
 	"ParserStats.SSE.Truncated":  `metric:"tapdlp_sse_events_truncated_total" help:"Server-sent events cut at the event-size bound."`,
 	"ParserStats.SSE.LinesSkip":  `metric:"tapdlp_sse_lines_skipped_total" help:"Server-sent-event lines skipped (comments, unknown fields, over-long names)."`,
 	"ParserStats.SSE.Incomplete": `metric:"tapdlp_sse_events_incomplete_total" help:"Server-sent events cut by the end of their stream."`,
-}
-
-// pendingView is the shared bound on TLS ciphertext waiting for its key.
-type pendingView struct {
-	Used    int64  `metric:"tapdlp_tls_pending_bytes" help:"Encrypted TLS bytes buffered, over all flows, while their key has not arrived (bounded by tls.pending_bytes)."`
-	Dropped uint64 `metric:"tapdlp_tls_pending_dropped_bytes_total" help:"Encrypted TLS bytes dropped because tls.pending_bytes was full (their flows end truncated)."`
 }

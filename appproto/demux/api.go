@@ -113,6 +113,25 @@ type Sink interface {
 	Raw(dir Dir, b []byte) (more bool)
 }
 
+// RequestSink is implemented by a Sink that follows each HTTP request of a
+// flow on its own (the pipeline describes AI API calls with it). Unlike
+// MessageStart/MessageEnd, which the HTTP/2 adapter also calls to switch
+// between interleaved streams, these report each request once, with its
+// own method and target: HTTP/1 requests one after the other on stream 0,
+// HTTP/2 requests by stream id, their bodies interleaved as the streams
+// are. A request may get no RequestEnd (a reset stream, a flow cut short).
+// Every []byte is only valid during the call.
+type RequestSink interface {
+	// RequestStart begins a request: method, host (Host or :authority,
+	// lowercased, without port), path (percent-encoded, without the
+	// query) and body media type (lowercased, no parameters).
+	RequestStart(stream uint32, method, host, path, contentType []byte)
+	// RequestBody delivers the next decoded bytes of the request's body.
+	RequestBody(stream uint32, data []byte)
+	// RequestEnd ends the request.
+	RequestEnd(stream uint32)
+}
+
 // Parser is one flow's application-layer parser, the narrow interface
 // every protocol implements (HTTP/1, TLS, DNS, QUIC and raw plaintext
 // today; HTTP/2, WebSocket, gRPC and decrypted TLS plug in the same way:

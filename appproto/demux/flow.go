@@ -16,6 +16,7 @@ type Flow struct {
 	d    *Demux
 	f    *reassembly.Flow
 	sink Sink
+	req  RequestSink // sink, when it follows requests (nil otherwise)
 	tcp  bool
 	res  Result
 	cur  Parser // nil while undecided
@@ -48,6 +49,7 @@ type Flow struct {
 // sink.
 func (fl *Flow) Reset(d *Demux, f *reassembly.Flow, sink Sink) {
 	fl.d, fl.f, fl.sink = d, f, sink
+	fl.req, _ = sink.(RequestSink)
 	fl.tcp = f.Proto == capture.ProtoTCP
 	fl.res = Result{}
 	fl.ts = 0

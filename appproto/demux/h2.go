@@ -248,6 +248,9 @@ func (e *h2Events) Start(m *http2.Message) {
 		path, query = path[:i], path[i+1:]
 	}
 	fl.sink.URL(dir, path, query)
+	if fl.req != nil && kind == 0 {
+		fl.req.RequestStart(m.StreamID, m.Method, m.Host, path, m.ContentType)
+	}
 	if kind == subGRPC && fl.res.GRPC == nil {
 		if svc, meth, ok := grpc.ParsePath(m.Path); ok {
 			fl.res.GRPC = &record.GRPC{Service: string(svc), Method: string(meth)}
@@ -319,6 +322,9 @@ func (e *h2Events) Body(m *http2.Message, data []byte) {
 		return
 	}
 	h.fl.sink.Body(dir, data)
+	if m.Side == http2.Request && h.fl.req != nil {
+		h.fl.req.RequestBody(m.StreamID, data)
+	}
 }
 
 func (e *h2Events) End(m *http2.Message) {
@@ -333,6 +339,9 @@ func (e *h2Events) End(m *http2.Message) {
 		h.release(k, s)
 	}
 	h.end(dir, m.StreamID)
+	if m.Side == http2.Request && h.fl.req != nil {
+		h.fl.req.RequestEnd(m.StreamID)
+	}
 }
 
 func (e *h2Events) Stop(http2.Side, http2.Reason) {}

@@ -344,6 +344,9 @@ func (e *httpEvents) Start(m *httpparse.Message) {
 		return
 	}
 	fl.sink.URL(dir, m.Path, m.Query)
+	if fl.req != nil {
+		fl.req.RequestStart(0, m.Method, m.Host, m.Path, m.ContentType)
+	}
 	if string(m.Method) == "CONNECT" {
 		e.announce = Connect
 	}
@@ -403,9 +406,17 @@ func (e *httpEvents) Body(m *httpparse.Message, data []byte) {
 		return // still compressed with a coding we cannot undo: nothing to read
 	}
 	e.fl.sink.Body(dirOf(m.Side), data)
+	if m.Side == httpparse.Request && e.fl.req != nil {
+		e.fl.req.RequestBody(0, data)
+	}
 }
 
-func (e *httpEvents) End(m *httpparse.Message) { e.fl.sink.MessageEnd(dirOf(m.Side)) }
+func (e *httpEvents) End(m *httpparse.Message) {
+	e.fl.sink.MessageEnd(dirOf(m.Side))
+	if m.Side == httpparse.Request && e.fl.req != nil {
+		e.fl.req.RequestEnd(0)
+	}
+}
 
 // Stop: after a CONNECT 2xx or a 101 the stream is a tunnel, handed off
 // when the Feed that stopped returns (see Feed and Flow.switchTo); a side

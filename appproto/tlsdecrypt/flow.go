@@ -20,9 +20,12 @@ const (
 	ReasonUnsupportedSuite                 // a suite this package does not decrypt (CBC, CCM, …)
 	ReasonMalformed                        // the record or handshake layer broke its own rules
 	ReasonAuthFailed                       // a record failed authentication: wrong key or tampered data
+
+	// NumReasons is the number of outcomes (for per-outcome counters).
+	NumReasons
 )
 
-var reasonNames = [...]string{
+var reasonNames = [NumReasons]string{
 	ReasonNone:               "",
 	ReasonNoKey:              "no_key",
 	ReasonDecrypted:          "decrypted",
@@ -31,6 +34,17 @@ var reasonNames = [...]string{
 	ReasonUnsupportedSuite:   "unsupported_suite",
 	ReasonMalformed:          "malformed",
 	ReasonAuthFailed:         "auth_failed",
+}
+
+// ParseReason returns the outcome a record spells s ("no_key", …); ok is
+// false for "" and unknown spellings.
+func ParseReason(s string) (Reason, bool) {
+	for r := ReasonNoKey; r < NumReasons; r++ {
+		if reasonNames[r] == s {
+			return r, true
+		}
+	}
+	return ReasonNone, false
 }
 
 // String returns the record spelling ("" for ReasonNone).

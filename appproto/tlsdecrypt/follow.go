@@ -46,6 +46,7 @@ type Follower struct {
 	f      *os.File
 	off    int64
 	parser LineParser
+	told   ParseStats // parser counts already added to the store
 	st     FollowStats
 	buf    []byte
 }
@@ -78,10 +79,12 @@ func (fl *Follower) Stats() FollowStats {
 func (fl *Follower) Poll() error {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
+	defer fl.report()
 	fl.st.Polls++
 	info, err := os.Stat(fl.path)
 	if err != nil {
 		fl.st.OpenErrors++
+		fl.store.countReadError()
 		return fmt.Errorf("tlsdecrypt: follow key log: %w", err)
 	}
 	if fl.f != nil {
@@ -94,6 +97,7 @@ func (fl *Follower) Poll() error {
 		f, err := os.Open(fl.path)
 		if err != nil {
 			fl.st.OpenErrors++
+			fl.store.countReadError()
 			return fmt.Errorf("tlsdecrypt: follow key log: %w", err)
 		}
 		fl.f, fl.off = f, 0
@@ -120,10 +124,18 @@ func (fl *Follower) Poll() error {
 		}
 		if err != nil {
 			fl.st.ReadErrors++
+			fl.store.countReadError()
 			return fmt.Errorf("tlsdecrypt: follow key log %s: %w", fl.path, err)
 		}
 	}
 	return nil
+}
+
+// report adds what the parser counted since the last poll to the store's
+// totals.
+func (fl *Follower) report() {
+	fl.store.countParse(fl.parser.Stats.sub(fl.told))
+	fl.told = fl.parser.Stats
 }
 
 // resetPartial drops a partial line: it belonged to the old file.

@@ -96,6 +96,12 @@ func (s *ParseStats) Add(o ParseStats) {
 	s.Comments += o.Comments
 }
 
+// sub returns s - o, field by field (o is an earlier snapshot of s).
+func (s ParseStats) sub(o ParseStats) ParseStats {
+	return ParseStats{Lines: s.Lines - o.Lines, Secrets: s.Secrets - o.Secrets, Ignored: s.Ignored - o.Ignored,
+		Unknown: s.Unknown - o.Unknown, Bad: s.Bad - o.Bad, TooLong: s.TooLong - o.TooLong, Comments: s.Comments - o.Comments}
+}
+
 // errBadLine is returned by ParseLine; it names no content.
 var errBadLine = errors.New("tlsdecrypt: malformed key log line")
 

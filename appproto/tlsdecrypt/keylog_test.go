@@ -215,4 +215,32 @@ func TestFollowerGrowingFile(t *testing.T) {
 	if !has(30) || !has(40) || st.Truncated == 0 || st.Reopens < 2 || st.Parse.Secrets != 21 || st.Parse.Bad != 0 {
 		t.Fatalf("stats %+v", st)
 	}
+	// The store's totals (what /metrics serves) hold what the follower
+	// parsed, each line once however many polls it took.
+	if ss := s.Stats(); ss.Parse != st.Parse || ss.ReadErrors != st.OpenErrors+st.ReadErrors || ss.ReadErrors == 0 {
+		t.Fatalf("store counts %+v, follower %+v", ss, st)
+	}
+}
+
+// Every way keys enter a store adds to its parse totals: a file read
+// whole, a secrets block, a follower; a bad line is counted, not stored.
+func TestStoreCountsParsedLines(t *testing.T) {
+	s := NewStore(0)
+	good := "CLIENT_RANDOM " + randomHex(1) + " " + s48 + "\n"
+	path := filepath.Join(t.TempDir(), "k.log")
+	if err := os.WriteFile(path, []byte(good+"CLIENT_RANDOM zz zz\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LoadFile(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	s.AddKeyLog([]byte("SERVER_TRAFFIC_SECRET_0 " + randomHex(2) + " " + s48 + "\nEXPORTER_SECRET " + randomHex(2) + " " + s48 + "\n"))
+	if _, err := s.LoadFile(filepath.Join(t.TempDir(), "missing"), 0); err == nil {
+		t.Fatal("missing file loaded")
+	}
+	st := s.Stats()
+	want := ParseStats{Lines: 4, Secrets: 2, Bad: 1, Ignored: 1}
+	if st.Parse != want || st.Entries != 2 || st.Added != 2 {
+		t.Fatalf("stats %+v, want parse %+v and 2 entries", st, want)
+	}
 }

@@ -74,6 +74,12 @@ type StoreStats struct {
 	Hits      uint64 // lookups that found an entry
 	Misses    uint64 // lookups that found nothing
 	Conflicts uint64 // a secret replaced by a different value for the same random and label
+	// Parse sums what the key log parsers feeding the store saw: files
+	// read whole, followed files and pcapng secrets blocks.
+	Parse ParseStats
+	// ReadErrors counts followed key log files that could not be opened
+	// or read at a poll (a file not there yet counts at every poll).
+	ReadErrors uint64
 }
 
 // DefaultStoreBytes is the store's bound when MaxBytes is 0.
@@ -186,7 +192,22 @@ func (s *Store) AddKeyLog(b []byte) ParseStats {
 	p := LineParser{Emit: s.Add}
 	p.Write(b)
 	p.Flush()
+	s.countParse(p.Stats)
 	return p.Stats
+}
+
+// countParse adds a parser's counts (or the growth of a follower's).
+func (s *Store) countParse(ps ParseStats) {
+	s.mu.Lock()
+	s.st.Parse.Add(ps)
+	s.mu.Unlock()
+}
+
+// countReadError counts a followed file that could not be opened or read.
+func (s *Store) countReadError() {
+	s.mu.Lock()
+	s.st.ReadErrors++
+	s.mu.Unlock()
 }
 
 // ErrTooLarge: a key log file is larger than the configured bound.
@@ -205,6 +226,7 @@ func (s *Store) LoadFile(path string, maxBytes int64) (ParseStats, error) {
 	}
 	defer f.Close()
 	p := LineParser{Emit: s.Add}
+	defer func() { s.countParse(p.Stats) }()
 	n, err := io.Copy(&p, io.LimitReader(f, maxBytes+1))
 	if err != nil {
 		return p.Stats, fmt.Errorf("tlsdecrypt: key log %s: read: %w", path, err)
