@@ -3,7 +3,6 @@ package pipeline
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"github.com/tapdlp/tapdlp/appproto/aiapi"
 	"hash/fnv"
 	"strconv"
@@ -23,6 +22,7 @@ type flowHandler struct {
 	p          *Pipeline
 	table      *reassembly.Table // the worker's flow table, charged for sessions' scanning state
 	rec        record.Flow       // Emit's record, reused
+	enc        recordEncoder     // the worker's record encoder
 	now        int64             // the worker's packet clock
 	demux      *demux.Demux      // the worker's application-layer demultiplexer
 	scanner    *classify.Scanner
@@ -89,7 +89,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 	h.annotate(s, f, rec)
 	h.redactRecord(rec)
 	alerts := h.evaluate(s, f, rec, now)
-	h.p.writeRecord(rec)
+	h.p.writeRecord(&h.enc, rec)
 	h.writeAlerts(alerts)
 	if final {
 		h.p.inspStats.count(rec)
@@ -188,6 +188,3 @@ func protoName(p uint8) string {
 	}
 	return strconv.Itoa(int(p))
 }
-
-// encode marshals a record as one JSON line (without the newline).
-func encode(v any) ([]byte, error) { return json.Marshal(v) }

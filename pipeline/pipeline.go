@@ -299,15 +299,11 @@ func (p *Pipeline) summary(elapsed time.Duration) Summary {
 	return s
 }
 
-// writeRecord encodes a record and queues it for the writer. Replay blocks
-// when the writer is behind (it must be lossless); the writer counts failures.
-func (p *Pipeline) writeRecord(v record.Routed) {
-	b, err := encode(v)
-	if err != nil {
-		p.stats.RecordErrors.Add(1)
-		p.log.Error("encode record", "err", err)
-		return
-	}
+// writeRecord encodes a record with the calling goroutine's encoder and
+// queues it for the writer. Replay blocks when the writer is behind (it must
+// be lossless); the writer counts failures.
+func (p *Pipeline) writeRecord(enc *recordEncoder, v encodable) {
+	b := enc.encode(v)
 	kind, key := v.Route()
 	rec := record.Encoded{Kind: kind, Key: key, JSON: b}
 	if r, ok := p.opts.Sink.(record.Renderer); ok {

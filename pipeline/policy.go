@@ -116,7 +116,7 @@ func (h *flowHandler) evaluate(s *session, f *reassembly.Flow, rec *record.Flow,
 
 func (h *flowHandler) writeAlerts(alerts []record.Alert) {
 	for i := range alerts {
-		h.p.writeRecord(&alerts[i])
+		h.p.writeRecord(&h.enc, &alerts[i])
 	}
 }
 
