@@ -147,7 +147,7 @@ func (h *flowHandler) sweep() {
 }
 
 func (h *flowHandler) evalLive(s *session, at int64) {
-	rec := h.buildRecord(s.flow, record.StateActive, at)
+	rec := h.buildRecord(s, s.flow, record.StateActive, at)
 	s.fill(&rec, false)
 	h.annotate(s, s.flow, &rec)
 	h.redactRecord(&rec)

@@ -39,6 +39,8 @@ type session struct {
 	annotSrcService string
 
 	ai *aiState // AI API calls seen (see ai.go); nil until an HTTP request
+
+	ids flowIDs // the flow's ids and addresses, computed on its first record (see flowHandler.ids)
 }
 
 // content is a session's scanning state: one scanner stream per direction
@@ -86,6 +88,7 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.lastEvalOut = 0
 	s.ts = 0
 	s.annotated, s.annotName, s.annotDst, s.annotSrcService = false, "", record.Dst{}, ""
+	s.ids = flowIDs{}
 	if s.ai != nil {
 		s.ai.reset()
 	}
