@@ -94,23 +94,14 @@ func (t Time) AppendJSON(dst []byte) []byte {
 	// Written by hand: time.AppendFormat was a tenth of the CPU of writing
 	// a SYN flood's records.
 	h, mi, sec := u.Clock()
-	n := len(dst)
-	dst = append(dst, `"0000-00-00T00:00:00.000000Z"`...)
-	b := dst[n:]
-	put := func(at, v, n int) {
-		for i := at + n - 1; i >= at; i-- {
-			b[i] = byte('0' + v%10)
-			v /= 10
-		}
-	}
-	put(1, y, 4)
-	put(6, int(mo), 2)
-	put(9, d, 2)
-	put(12, h, 2)
-	put(15, mi, 2)
-	put(18, sec, 2)
-	put(21, u.Nanosecond()/1000, 6)
-	return dst
+	us := u.Nanosecond() / 1000
+	return append(dst, '"',
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.',
+		byte('0'+us/100000), byte('0'+us/10000%10), byte('0'+us/1000%10),
+		byte('0'+us/100%10), byte('0'+us/10%10), byte('0'+us%10), 'Z', '"')
 }
 
 func timeKey(w *jsonw.Writer, k string, t Time) {

@@ -31,11 +31,11 @@ func (w *Writer) End() []byte { return append(w.B, '}') }
 // Key writes a member name and the colon; the value follows.
 func (w *Writer) Key(k string) {
 	if w.comma {
-		w.B = append(w.B, ',')
+		w.B = append(w.B, ',', '"')
+	} else {
+		w.B = append(w.B, '"')
 	}
-	w.B = append(w.B, '"')
-	w.B = append(w.B, k...)
-	w.B = append(w.B, '"', ':')
+	w.B = append(append(w.B, k...), '"', ':')
 	w.comma = true
 }
 

@@ -475,4 +475,3 @@ func checkECSTypes(t *testing.T, b []byte) {
 	}
 	walk("", m)
 }
-
