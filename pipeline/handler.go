@@ -154,37 +154,43 @@ func (h *flowHandler) buildRecord(s *session, f *reassembly.Flow, state string, 
 }
 
 // flowIDs are the strings a flow's records repeat: its ids and addresses.
-// They are computed once per flow (a session keeps them for its interim
-// records and live re-evaluations) into one string, of which the four are
-// substrings: one allocation instead of five.
+// They are computed once per flow into one string, of which the four are
+// substrings (one allocation instead of five); a session keeps that string
+// for the flow's interim records and live re-evaluations.
 type flowIDs struct {
 	flowID, communityID, src, dst string
 }
 
+// flowIDLen is the length of a flow id (16 hex digits).
+const flowIDLen = 16
+
+// splitIDs cuts the string ids builds: flow id, community id, source and
+// destination address (from dstAt).
+func splitIDs(all string, dstAt int) flowIDs {
+	const srcAt = flowIDLen + communityid.Len
+	return flowIDs{all[:flowIDLen], all[flowIDLen:srcAt], all[srcAt:dstAt], all[dstAt:]}
+}
+
 // ids returns f's ids, cached in s when f has a session.
 func (h *flowHandler) ids(s *session, f *reassembly.Flow) flowIDs {
-	if s != nil && s.ids.flowID != "" {
-		return s.ids
+	if s != nil && s.ids != "" {
+		return splitIDs(s.ids, int(s.idsDst))
 	}
-	b := h.idBuf[:0]
-	b = appendFlowID(b, f)
-	n1 := len(b)
+	b := appendFlowID(h.idBuf[:0], f)
 	sp, dp := f.SrcPort, f.DstPort
 	if f.Proto == capture.ProtoICMP || f.Proto == capture.ProtoICMPv6 {
 		sp, dp = uint16(f.ICMPType), uint16(f.ICMPCode)
 	}
 	b = communityid.Append(b, h.p.cfg.CommunityIDSeed, f.Src, f.Dst, sp, dp, f.Proto)
-	n2 := len(b)
 	b = f.Src.AppendTo(b)
-	n3 := len(b)
+	dstAt := len(b)
 	b = f.Dst.AppendTo(b)
 	h.idBuf = b
 	all := string(b)
-	ids := flowIDs{flowID: all[:n1], communityID: all[n1:n2], src: all[n2:n3], dst: all[n3:]}
-	if s != nil {
-		s.ids = ids
+	if s != nil && dstAt <= 255 { // always: 46 + an address of at most 45 characters
+		s.ids, s.idsDst = all, uint8(dstAt)
 	}
-	return ids
+	return splitIDs(all, dstAt)
 }
 
 // appendFlowID appends f's flow id: 16 hex digits of an FNV-1a hash of the
