@@ -175,18 +175,44 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 }
 
 // TestFillerSetsEveryField guards the oracle test: in "all" mode every
-// member appears in json.Marshal's output, so every field is compared.
+// member of every record type (and of the nested types, checked through
+// Flow's) appears in json.Marshal's output, so every field is compared.
 func TestFillerSetsEveryField(t *testing.T) {
-	v := new(Flow)
-	(&filler{t: t, rnd: rand.New(rand.NewPCG(1, 1)), all: true}).fill(reflect.ValueOf(v).Elem(), "Flow")
-	b, _ := json.Marshal(v)
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
+	var walk func(path string, v any, typ reflect.Type)
+	walk = func(path string, v any, typ reflect.Type) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("%s: %T is not an object", path, v)
+		}
+		if len(m) != typ.NumField() {
+			t.Errorf("%s: %d members for %d fields: the filler leaves some out", path, len(m), typ.NumField())
+		}
+		for i := range typ.NumField() {
+			sf := typ.Field(i)
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			ft := sf.Type
+			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			if ft.Kind() != reflect.Struct || ft == timeType {
+				continue
+			}
+			child := m[name]
+			if a, ok := child.([]any); ok && len(a) > 0 {
+				child = a[0]
+			}
+			walk(path+"."+name, child, ft)
+		}
 	}
-	ft := reflect.TypeFor[Flow]()
-	if len(m) != ft.NumField() {
-		t.Fatalf("%d members for %d fields: the filler leaves some out", len(m), ft.NumField())
+	for _, v := range []appender{new(Flow), new(Alert), new(Volume), new(Sensor)} {
+		(&filler{t: t, rnd: rand.New(rand.NewPCG(1, 1)), all: true}).fill(reflect.ValueOf(v).Elem(), "")
+		b, _ := json.Marshal(v)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		typ := reflect.TypeOf(v).Elem()
+		walk(typ.Name(), m, typ)
 	}
 }
 
