@@ -30,6 +30,7 @@ type dispatcher struct {
 	sampled    uint32         // packets since the last latency stamp
 	lastVolume int64          // packet time of the last volume records
 	dns        *demux.Learner // DNS answers the dispatcher learns (demux.DispatcherLearnsDNS)
+	enc        recordEncoder  // volume records
 
 	// progress, read by the progress bar goroutine
 	bytesDone atomic.Int64 // bytes of input consumed in earlier files + this one
@@ -172,7 +173,7 @@ func (d *dispatcher) volumeRecords() {
 	}
 	d.lastVolume = d.now
 	for _, v := range d.p.swap.rules.Load().Volume().Records(d.now, time.Duration(every)) {
-		d.p.writeRecord(&v)
+		d.p.writeRecord(&d.enc, &v)
 	}
 }
 

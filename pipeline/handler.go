@@ -3,9 +3,7 @@ package pipeline
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"github.com/tapdlp/tapdlp/appproto/aiapi"
-	"hash/fnv"
 	"strconv"
 
 	"github.com/tapdlp/tapdlp/appproto/demux"
@@ -23,6 +21,8 @@ type flowHandler struct {
 	p          *Pipeline
 	table      *reassembly.Table // the worker's flow table, charged for sessions' scanning state
 	rec        record.Flow       // Emit's record, reused
+	enc        recordEncoder     // the worker's record encoder
+	idBuf      []byte            // scratch for flowIDs
 	now        int64             // the worker's packet clock
 	demux      *demux.Demux      // the worker's application-layer demultiplexer
 	scanner    *classify.Scanner
@@ -84,14 +84,14 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 	}
 	now := max(h.now, f.Last)
 	rec := &h.rec // reused: a record per flow end would be a heap allocation each
-	*rec = h.buildRecord(f, why.String(), now)
+	*rec = h.buildRecord(s, f, why.String(), now)
 	if s != nil {
 		s.fill(rec, final)
 	}
 	h.annotate(s, f, rec)
 	h.redactRecord(rec)
 	alerts := h.evaluate(s, f, rec, now)
-	h.p.writeRecord(rec)
+	h.p.writeRecord(&h.enc, rec)
 	h.writeAlerts(alerts)
 	if final {
 		h.p.inspStats.count(rec)
@@ -108,21 +108,23 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 	}
 }
 
-// buildRecord makes the record of f as of packet time now.
-func (h *flowHandler) buildRecord(f *reassembly.Flow, state string, now int64) record.Flow {
+// buildRecord makes the record of f (whose session is s, or nil) as of
+// packet time now.
+func (h *flowHandler) buildRecord(s *session, f *reassembly.Flow, state string, now int64) record.Flow {
+	ids := h.ids(s, f)
 	rec := record.Flow{
 		Type:        "flow",
 		TS:          record.TimeFromNanos(now),
-		FlowID:      flowID(f),
-		CommunityID: h.communityID(f),
+		FlowID:      ids.flowID,
+		CommunityID: ids.communityID,
 		Start:       record.TimeFromNanos(f.Start),
 		End:         record.TimeFromNanos(f.Last),
 		Duration:    float64(f.Last-f.Start) / 1e9,
 		State:       state,
 		ConnState:   f.ConnState().String(),
 		Proto:       protoName(f.Proto),
-		Src:         record.Src{IP: f.Src.String(), Port: f.SrcPort},
-		Dst:         record.Dst{IP: f.Dst.String(), Port: f.DstPort},
+		Src:         record.Src{IP: ids.src, Port: f.SrcPort},
+		Dst:         record.Dst{IP: ids.dst, Port: f.DstPort},
 		Bytes:       record.Counts{Out: f.Bytes[reassembly.DirOut], In: f.Bytes[reassembly.DirIn]},
 		Packets:     record.Counts{Out: f.Packets[reassembly.DirOut], In: f.Packets[reassembly.DirIn]},
 		History:     f.History(),
@@ -154,30 +156,71 @@ func (h *flowHandler) buildRecord(f *reassembly.Flow, state string, now int64) r
 	return rec
 }
 
-func (h *flowHandler) communityID(f *reassembly.Flow) string {
+// flowIDs are the strings a flow's records repeat: its ids and addresses.
+// They are computed once per flow into one string, of which the four are
+// substrings (one allocation instead of five); a session keeps that string
+// for the flow's interim records and live re-evaluations.
+type flowIDs struct {
+	flowID, communityID, src, dst string
+}
+
+// flowIDLen is the length of a flow id (16 hex digits).
+const flowIDLen = 16
+
+// splitIDs cuts the string ids builds: flow id, community id, source and
+// destination address (from dstAt).
+func splitIDs(all string, dstAt int) flowIDs {
+	const srcAt = flowIDLen + communityid.Len
+	return flowIDs{all[:flowIDLen], all[flowIDLen:srcAt], all[srcAt:dstAt], all[dstAt:]}
+}
+
+// ids returns f's ids, cached in s when f has a session.
+func (h *flowHandler) ids(s *session, f *reassembly.Flow) flowIDs {
+	if s != nil && s.ids != "" {
+		return splitIDs(s.ids, int(s.idsDst))
+	}
+	b := appendFlowID(h.idBuf[:0], f)
 	sp, dp := f.SrcPort, f.DstPort
 	if f.Proto == capture.ProtoICMP || f.Proto == capture.ProtoICMPv6 {
 		sp, dp = uint16(f.ICMPType), uint16(f.ICMPCode)
 	}
-	return communityid.Compute(h.p.cfg.CommunityIDSeed, f.Src, f.Dst, sp, dp, f.Proto)
+	b = communityid.Append(b, h.p.cfg.CommunityIDSeed, f.Src, f.Dst, sp, dp, f.Proto)
+	b = f.Src.AppendTo(b)
+	dstAt := len(b)
+	b = f.Dst.AppendTo(b)
+	h.idBuf = b
+	all := string(b)
+	if s != nil && dstAt <= 255 { // always: 46 + an address of at most 45 characters
+		s.ids, s.idsDst = all, uint8(dstAt)
+	}
+	return splitIDs(all, dstAt)
 }
 
-// flowID is a deterministic 16-hex-digit id: the same capture always yields
-// the same ids, so replays can be diffed and records joined with alerts.
-func flowID(f *reassembly.Flow) string {
-	hs := fnv.New64a()
-	var b [2 + 2 + 1 + 8]byte
+// appendFlowID appends f's flow id: 16 hex digits of an FNV-1a hash of the
+// addresses, ports, protocol and start time, deterministic so the same
+// capture always yields the same ids (replays can be diffed, records joined
+// with alerts).
+func appendFlowID(b []byte, f *reassembly.Flow) []byte {
+	const (
+		offset64 = 14695981039346656037
+		prime64  = 1099511628211
+	)
+	var in [16 + 16 + 2 + 2 + 1 + 8]byte
 	a16, d16 := f.Src.As16(), f.Dst.As16()
-	hs.Write(a16[:])
-	hs.Write(d16[:])
-	binary.BigEndian.PutUint16(b[0:], f.SrcPort)
-	binary.BigEndian.PutUint16(b[2:], f.DstPort)
-	b[4] = f.Proto
-	binary.BigEndian.PutUint64(b[5:], uint64(f.Start))
-	hs.Write(b[:])
+	copy(in[0:], a16[:])
+	copy(in[16:], d16[:])
+	binary.BigEndian.PutUint16(in[32:], f.SrcPort)
+	binary.BigEndian.PutUint16(in[34:], f.DstPort)
+	in[36] = f.Proto
+	binary.BigEndian.PutUint64(in[37:], uint64(f.Start))
+	h := uint64(offset64)
+	for _, c := range in {
+		h ^= uint64(c)
+		h *= prime64
+	}
 	var sum [8]byte
-	binary.BigEndian.PutUint64(sum[:], hs.Sum64())
-	return hex.EncodeToString(sum[:])
+	binary.BigEndian.PutUint64(sum[:], h)
+	return hex.AppendEncode(b, sum[:])
 }
 
 var protoNames = map[uint8]string{
@@ -191,6 +234,3 @@ func protoName(p uint8) string {
 	}
 	return strconv.Itoa(int(p))
 }
-
-// encode marshals a record as one JSON line (without the newline).
-func encode(v any) ([]byte, error) { return json.Marshal(v) }

@@ -97,7 +97,8 @@ func (in *inspection) alwaysFor(category string) bool {
 // inspectRecord fills the record's sensitive findings, tags and inspected
 // byte counts from the session's scanners.
 func (s *session) inspectRecord(rec *record.Flow, final bool) {
-	ins := &record.Inspected{Encrypted: s.app.Result().Encrypted}
+	// On the stack: most flows without payload get none.
+	ins := record.Inspected{Encrypted: s.app.Result().Encrypted}
 	if s.ready { // the flow carried payload
 		sc := &s.c.scan
 		if final {
@@ -121,7 +122,8 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 		ins.Skipped = "sampling"
 	}
 	if ins.Out > 0 || ins.In > 0 || ins.Encrypted || ins.Skipped != "" || ins.Truncated {
-		rec.Inspected = ins
+		kept := ins
+		rec.Inspected = &kept
 	}
 }
 

@@ -306,28 +306,31 @@ func (p *Pipeline) summary(elapsed time.Duration) Summary {
 	return s
 }
 
-// writeRecord encodes a record and queues it for the writer. Replay blocks
-// when the writer is behind (it must be lossless); the writer counts failures.
-func (p *Pipeline) writeRecord(v record.Routed) {
-	b, err := encode(v)
-	if err != nil {
-		p.stats.RecordErrors.Add(1)
-		p.log.Error("encode record", "err", err)
-		return
-	}
+// writeRecord encodes a record with the calling goroutine's encoder and
+// queues it for the writer. Replay blocks when the writer is behind (it must
+// be lossless); the writer counts failures.
+func (p *Pipeline) writeRecord(enc *recordEncoder, v encodable) {
+	b, slab := enc.encode(v)
 	kind, key := v.Route()
 	rec := record.Encoded{Kind: kind, Key: key, JSON: b}
 	if r, ok := p.opts.Sink.(record.Renderer); ok {
 		rec = r.Render(v, rec) // sensor identity, ECS and EVE sinks
 	}
-	p.out.ch <- rec
+	p.out.ch <- queued{rec, slab}
 	p.stats.Records.Add(1)
+}
+
+// queued is a record waiting for the writer, with the slab its JSON was
+// carved from (see recordEncoder).
+type queued struct {
+	rec  record.Encoded
+	slab *recordSlab
 }
 
 // writer drains encoded records into the sink on its own goroutine so a slow
 // sink delays workers only when its queue is full.
 type writer struct {
-	ch    chan record.Encoded
+	ch    chan queued
 	sink  record.Sink
 	stats *Stats
 	log   *slog.Logger
@@ -336,15 +339,17 @@ type writer struct {
 }
 
 func newWriter(sink record.Sink, stats *Stats, log *slog.Logger) *writer {
-	w := &writer{ch: make(chan record.Encoded, 4096), sink: sink, stats: stats, log: log, done: make(chan struct{})}
+	w := &writer{ch: make(chan queued, 4096), sink: sink, stats: stats, log: log, done: make(chan struct{})}
 	go w.run()
 	return w
 }
 
 func (w *writer) run() {
 	defer close(w.done)
-	for b := range w.ch {
-		if err := w.sink.Write(b); err != nil {
+	for q := range w.ch {
+		err := w.sink.Write(q.rec)
+		q.slab.release() // Write does not retain the JSON
+		if err != nil {
 			if w.stats.RecordErrors.Add(1) == 1 {
 				w.log.Error("sink write failed", "err", err)
 				w.err.Store(&err)

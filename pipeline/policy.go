@@ -116,7 +116,7 @@ func (h *flowHandler) evaluate(s *session, f *reassembly.Flow, rec *record.Flow,
 
 func (h *flowHandler) writeAlerts(alerts []record.Alert) {
 	for i := range alerts {
-		h.p.writeRecord(&alerts[i])
+		h.p.writeRecord(&h.enc, &alerts[i])
 	}
 }
 
@@ -147,7 +147,7 @@ func (h *flowHandler) sweep() {
 }
 
 func (h *flowHandler) evalLive(s *session, at int64) {
-	rec := h.buildRecord(s.flow, record.StateActive, at)
+	rec := h.buildRecord(s, s.flow, record.StateActive, at)
 	s.fill(&rec, false)
 	h.annotate(s, s.flow, &rec)
 	h.redactRecord(&rec)

@@ -25,6 +25,11 @@ type session struct {
 	inspect bool
 	c       *content
 	ready   bool
+	idsDst  uint8 // where the destination address starts in ids (in ready's padding)
+
+	// The flow's ids and addresses, computed for its first record (see
+	// flowHandler.ids): one string rather than four, 16 bytes of session.
+	ids string
 
 	// Policy state: rules that fired so far, and what the last evaluation saw.
 	ruleState   rules.FlowState
@@ -87,6 +92,7 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.lastEvalOut = 0
 	s.ts = 0
 	s.annotated, s.annotName, s.annotDst, s.annotSrcService = false, "", record.Dst{}, ""
+	s.ids, s.idsDst = "", 0
 	if s.ai != nil {
 		s.ai.reset()
 	}

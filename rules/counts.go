@@ -24,8 +24,9 @@ type flowCounts struct {
 }
 
 type countShard struct {
-	mu sync.Mutex
-	c  *lru.Cache[countKey, countRing]
+	mu    sync.Mutex
+	c     *lru.Cache[countKey, countRing]
+	spare []int64 // the ring of the last evicted key, for the next new key
 }
 
 type countKey struct {
@@ -45,7 +46,11 @@ func newFlowCounts(maxKeys int) *flowCounts {
 	fc := &flowCounts{seed: maphash.MakeSeed()}
 	per := (maxKeys + shardCount - 1) / shardCount
 	for i := range fc.shards {
-		fc.shards[i].c = lru.New(lru.Options[countKey, countRing]{MaxEntries: per})
+		s := &fc.shards[i]
+		// A flood of new keys (a scan, a SYN flood) evicts one key per
+		// flow: its ring is reused for the next key instead of allocated.
+		s.c = lru.New(lru.Options[countKey, countRing]{MaxEntries: per,
+			OnEvict: func(_ countKey, v *countRing) { s.spare = v.ts }})
 	}
 	return fc
 }
@@ -69,7 +74,14 @@ func (fc *flowCounts) count(rule string, k key, n int, window, now int64, add bo
 		if !add {
 			return 0
 		}
-		e, _ = s.c.Add(ck, countRing{ts: make([]int64, n)})
+		ts := s.spare
+		s.spare = nil
+		if cap(ts) >= n {
+			ts = ts[:n]
+		} else {
+			ts = make([]int64, n)
+		}
+		e, _ = s.c.Add(ck, countRing{ts: ts})
 	}
 	r := &e.Value
 	if len(r.ts) != n { // the rule was reloaded with another flows: restart

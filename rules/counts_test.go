@@ -123,3 +123,35 @@ func TestConnStateOnlyFinal(t *testing.T) {
 		t.Fatalf("final record: %d alerts, want 1", len(a))
 	}
 }
+
+// TestFlowCountsReuseEvictedRings: a flood of new keys at the key bound
+// reuses the evicted keys' rings (no allocation per key) and a reused ring
+// starts from zero, whatever the evicted key had counted.
+func TestFlowCountsReuseEvictedRings(t *testing.T) {
+	fc := newFlowCounts(shardCount) // one key per shard
+	window := int64(time.Minute)
+	keys := make([]key, 4096)
+	for i := range keys {
+		keys[i] = key{src: "10.0.0." + strconv.Itoa(i%256), dst: "192.0.2." + strconv.Itoa(i/256)}
+	}
+	// Fill every key's ring to the count first, so stale times would show.
+	for _, k := range keys {
+		for range 3 {
+			fc.count("r", k, 3, window, 1, true)
+		}
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		k := keys[i%len(keys)]
+		i++
+		if n := fc.count("r", k, 3, window, 2, true); n != 1 {
+			t.Fatalf("key %v: a new key counts %d flows, want 1", k, n)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per new key at the bound", allocs)
+	}
+	if _, ev := fc.stats(); ev == 0 {
+		t.Error("no key was evicted: the test did not exercise the bound")
+	}
+}

@@ -32,6 +32,16 @@ var icmp6Pairs = map[uint8]uint8{
 // For ICMP (proto 1) and ICMPv6 (58) pass the type as srcPort and the code as
 // dstPort, as the spec prescribes.
 func Compute(seed uint16, src, dst netip.Addr, srcPort, dstPort uint16, proto uint8) string {
+	var buf [Len]byte
+	return string(Append(buf[:0], seed, src, dst, srcPort, dstPort, proto))
+}
+
+// Len is the length of a Community ID v1 string.
+const Len = 2 + 28
+
+// Append appends the Community ID v1 string of a flow (see Compute) to b
+// without allocating.
+func Append(b []byte, seed uint16, src, dst netip.Addr, srcPort, dstPort uint16, proto uint8) []byte {
 	src, dst = src.Unmap(), dst.Unmap()
 	oneWay := false
 	switch proto {
@@ -57,15 +67,28 @@ func Compute(seed uint16, src, dst netip.Addr, srcPort, dstPort uint16, proto ui
 		src, dst = dst, src
 	}
 	var buf [2 + 16 + 16 + 1 + 1 + 2 + 2]byte
-	b := buf[:0]
-	b = append(b, byte(seed>>8), byte(seed))
-	b = append(b, src.AsSlice()...)
-	b = append(b, dst.AsSlice()...)
-	b = append(b, proto, 0)
+	in := buf[:0]
+	in = append(in, byte(seed>>8), byte(seed))
+	in = appendAddr(in, src)
+	in = appendAddr(in, dst)
+	in = append(in, proto, 0)
 	switch proto {
 	case 1, 6, 17, 58, 132:
-		b = append(b, byte(srcPort>>8), byte(srcPort), byte(dstPort>>8), byte(dstPort))
+		in = append(in, byte(srcPort>>8), byte(srcPort), byte(dstPort>>8), byte(dstPort))
 	}
-	sum := sha1.Sum(b)
-	return "1:" + base64.StdEncoding.EncodeToString(sum[:])
+	sum := sha1.Sum(in)
+	return base64.StdEncoding.AppendEncode(append(b, "1:"...), sum[:])
+}
+
+// appendAddr appends a's 4 or 16 bytes (AsSlice without its allocation).
+func appendAddr(b []byte, a netip.Addr) []byte {
+	if a.Is4() {
+		v := a.As4()
+		return append(b, v[:]...)
+	}
+	if !a.IsValid() {
+		return b
+	}
+	v := a.As16()
+	return append(b, v[:]...)
 }

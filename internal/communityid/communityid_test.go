@@ -40,3 +40,16 @@ func TestMappedAddressesHashAsIPv4(t *testing.T) {
 		t.Errorf("mapped address: got %s", a)
 	}
 }
+
+func TestAppendMatchesComputeWithoutAllocating(t *testing.T) {
+	src, dst := netip.MustParseAddr("2001:470:e5bf:dead:4957:2174:e82c:4887"), netip.MustParseAddr("2607:f8b0:400c:c03::1a")
+	want := Compute(0, src, dst, 63943, 25, 6)
+	got := string(Append([]byte("x"), 0, src, dst, 63943, 25, 6))
+	if got != "x"+want || len(want) != Len {
+		t.Fatalf("Append = %s, want x%s (len %d)", got, want, Len)
+	}
+	buf := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() { buf = Append(buf[:0], 0, src, dst, 63943, 25, 6) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/tapdlp/tapdlp/internal/jsonw"
 	"github.com/tapdlp/tapdlp/record"
 )
 
@@ -110,18 +111,12 @@ func EVEFlowID(id string) uint64 {
 
 // AppendSensor appends the native JSON object of s: {"name","host","interface"}
 // with empty members left out.
-func AppendSensor(dst []byte, s *record.Sensor) []byte {
-	e := enc{b: append(dst, '{')}
-	e.str("name", s.Name)
-	e.str("host", s.Host)
-	e.str("interface", s.Interface)
-	return append(e.b, '}')
-}
+func AppendSensor(dst []byte, s *record.Sensor) []byte { return s.AppendJSON(dst) }
 
 // AppendECS appends the ECS document of rec (a *record.Flow, *record.Alert
 // or *record.Volume) to dst. s (may be nil) fills observer.*.
 func AppendECS(dst []byte, rec record.Routed, s *record.Sensor) []byte {
-	e := enc{b: append(dst, '{')}
+	e := jsonw.Object(dst)
 	switch r := rec.(type) {
 	case *record.Flow:
 		ecsFlow(&e, r)
@@ -131,36 +126,36 @@ func AppendECS(dst []byte, rec record.Routed, s *record.Sensor) []byte {
 		ecsVolume(&e, r)
 	}
 	ecsObserver(&e, s)
-	return append(e.b, '}')
+	return e.End()
 }
 
 func ecsObserver(e *enc, s *record.Sensor) {
-	e.open("observer")
+	e.Open("observer")
 	if s != nil {
-		e.str("name", s.Name)
-		e.str("hostname", s.Host)
+		e.StrOmit("name", s.Name)
+		e.StrOmit("hostname", s.Host)
 		if s.Interface != "" {
-			e.open("ingress")
-			e.open("interface")
-			e.str("name", s.Interface)
-			e.close()
-			e.close()
+			e.Open("ingress")
+			e.Open("interface")
+			e.StrOmit("name", s.Interface)
+			e.Close()
+			e.Close()
 		}
 	}
-	e.str("vendor", vendor)
-	e.str("product", vendor)
-	e.str("type", "sensor")
-	e.close()
+	e.StrOmit("vendor", vendor)
+	e.StrOmit("product", vendor)
+	e.StrOmit("type", "sensor")
+	e.Close()
 }
 
 func ecsEvent(e *enc, kind string, category []string, typ []string, action, dataset string) {
-	e.open("event")
-	e.str("kind", kind)
-	e.strs("category", category...)
-	e.strs("type", typ...)
-	e.str("action", action)
-	e.str("dataset", dataset)
-	e.str("module", vendor)
+	e.Open("event")
+	e.StrOmit("kind", kind)
+	e.StrsOmit("category", category)
+	e.StrsOmit("type", typ)
+	e.StrOmit("action", action)
+	e.StrOmit("dataset", dataset)
+	e.StrOmit("module", vendor)
 }
 
 // ecsTransport is network.transport: IANA keyword, lower case.
@@ -179,7 +174,7 @@ func direction(d *record.Dst) string {
 }
 
 func ecsFlow(e *enc, f *record.Flow) {
-	e.time("@timestamp", f.TS.Time, ecsTime)
+	timeKey(e, "@timestamp", f.TS.Time, ecsTime)
 	typ := "end"
 	if f.State == record.StateActive {
 		typ = "info"
@@ -190,142 +185,142 @@ func ecsFlow(e *enc, f *record.Flow) {
 		n = 3
 	}
 	ecsEvent(e, "event", []string{"network"}, types[:n], "", "tapdlp.flow")
-	e.key("action") // "flow_" + state, without building the string
-	e.b = append(appendEscaped(append(e.b, `"flow_`...), f.State), '"')
-	e.time("start", f.Start.Time, ecsTime)
-	e.time("end", f.End.Time, ecsTime)
-	e.int("duration", f.End.Sub(f.Start.Time).Nanoseconds())
-	e.close()
+	e.Key("action") // "flow_" + state, without building the string
+	e.B = append(jsonw.AppendEscaped(append(e.B, `"flow_`...), f.State), '"')
+	timeKey(e, "start", f.Start.Time, ecsTime)
+	timeKey(e, "end", f.End.Time, ecsTime)
+	e.Int("duration", f.End.Sub(f.Start.Time).Nanoseconds())
+	e.Close()
 
-	e.open("source")
-	e.str("ip", f.Src.IP)
-	e.uint("port", uint64(f.Src.Port))
-	e.uint("bytes", f.Bytes.Out)
-	e.uint("packets", f.Packets.Out)
-	e.close()
-	e.open("destination")
+	e.Open("source")
+	e.StrOmit("ip", f.Src.IP)
+	e.Uint("port", uint64(f.Src.Port))
+	e.Uint("bytes", f.Bytes.Out)
+	e.Uint("packets", f.Packets.Out)
+	e.Close()
+	e.Open("destination")
 	ecsDst(e, &f.Dst)
-	e.uint("bytes", f.Bytes.In)
-	e.uint("packets", f.Packets.In)
-	e.close()
+	e.Uint("bytes", f.Bytes.In)
+	e.Uint("packets", f.Packets.In)
+	e.Close()
 
-	e.open("network")
-	e.str("transport", ecsTransport(f.Proto))
-	e.str("protocol", f.App)
-	e.str("community_id", f.CommunityID)
-	e.uint("bytes", f.Bytes.Out+f.Bytes.In)
-	e.uint("packets", f.Packets.Out+f.Packets.In)
-	e.str("direction", direction(&f.Dst))
-	e.close()
+	e.Open("network")
+	e.StrOmit("transport", ecsTransport(f.Proto))
+	e.StrOmit("protocol", f.App)
+	e.StrOmit("community_id", f.CommunityID)
+	e.Uint("bytes", f.Bytes.Out+f.Bytes.In)
+	e.Uint("packets", f.Packets.Out+f.Packets.In)
+	e.StrOmit("direction", direction(&f.Dst))
+	e.Close()
 
 	if h := f.HTTP; h != nil {
-		e.open("http")
+		e.Open("http")
 		if h.Method != "" {
-			e.open("request")
-			e.str("method", h.Method)
-			e.close()
+			e.Open("request")
+			e.StrOmit("method", h.Method)
+			e.Close()
 		}
 		if h.Status != 0 {
-			e.open("response")
-			e.int("status_code", int64(h.Status))
-			e.close()
+			e.Open("response")
+			e.Int("status_code", int64(h.Status))
+			e.Close()
 		}
-		e.close()
+		e.Close()
 		if h.Host != "" || h.URI != "" {
-			e.open("url")
-			e.str("domain", h.Host)
-			e.str("path", h.URI)
-			e.close()
+			e.Open("url")
+			e.StrOmit("domain", h.Host)
+			e.StrOmit("path", h.URI)
+			e.Close()
 		}
 		if h.UserAgent != "" {
-			e.open("user_agent")
-			e.str("original", h.UserAgent)
-			e.close()
+			e.Open("user_agent")
+			e.StrOmit("original", h.UserAgent)
+			e.Close()
 		}
 	}
 	if t := f.TLS; t != nil {
-		e.open("tls")
+		e.Open("tls")
 		if t.Version != "" {
-			e.str("version", t.Version)
-			e.str("version_protocol", "tls")
+			e.StrOmit("version", t.Version)
+			e.StrOmit("version_protocol", "tls")
 		}
 		if len(t.ALPN) > 0 {
-			e.str("next_protocol", t.ALPN[0])
+			e.StrOmit("next_protocol", t.ALPN[0])
 		}
-		e.open("client")
-		e.str("server_name", t.SNI)
-		e.str("ja4", t.JA4)
-		e.close()
-		e.close()
+		e.Open("client")
+		e.StrOmit("server_name", t.SNI)
+		e.StrOmit("ja4", t.JA4)
+		e.Close()
+		e.Close()
 	}
 	if d := f.DNS; d != nil {
-		e.open("dns")
+		e.Open("dns")
 		if d.Query != "" || d.QType != "" {
-			e.open("question")
-			e.str("name", d.Query)
-			e.str("type", d.QType)
-			e.close()
+			e.Open("question")
+			e.StrOmit("name", d.Query)
+			e.StrOmit("type", d.QType)
+			e.Close()
 		}
-		e.str("response_code", d.RCode)
+		e.StrOmit("response_code", d.RCode)
 		n := 0
 		for _, a := range d.Answers {
 			if _, err := netip.ParseAddr(a); err == nil {
 				if n == 0 {
-					e.openArr("resolved_ip")
+					e.OpenArr("resolved_ip")
 				}
-				e.elem()
-				e.b = appendString(e.b, a)
+				e.Elem()
+				e.B = jsonw.AppendString(e.B, a)
 				n++
 			}
 		}
 		if n > 0 {
-			e.closeArr()
+			e.CloseArr()
 		}
-		e.close()
+		e.Close()
 	}
 
-	e.open("tapdlp")
-	e.str("flow_id", f.FlowID)
-	e.str("state", f.State)
-	e.str("conn_state", f.ConnState)
-	e.str("history", f.History)
-	e.uint("missed_bytes", f.MissedBytes)
+	e.Open("tapdlp")
+	e.StrOmit("flow_id", f.FlowID)
+	e.StrOmit("state", f.State)
+	e.StrOmit("conn_state", f.ConnState)
+	e.StrOmit("history", f.History)
+	e.Uint("missed_bytes", f.MissedBytes)
 	if r := f.Reject; r != nil {
-		e.open("reject")
-		e.str("by", r.By)
+		e.Open("reject")
+		e.StrOmit("by", r.By)
 		if r.Type != nil {
-			e.uint("type", uint64(*r.Type))
+			e.Uint("type", uint64(*r.Type))
 		}
 		if r.Code != nil {
-			e.uint("code", uint64(*r.Code))
+			e.Uint("code", uint64(*r.Code))
 		}
-		e.str("from", r.From)
-		e.close()
+		e.StrOmit("from", r.From)
+		e.Close()
 	}
 	tapdlpDst(e, &f.Dst)
 	findings(e, f.Sensitive)
 	if in := f.Inspected; in != nil {
-		e.open("inspected")
-		e.uint("out", in.Out)
-		e.uint("in", in.In)
-		e.bool("truncated", in.Truncated)
+		e.Open("inspected")
+		e.Uint("out", in.Out)
+		e.Uint("in", in.In)
+		e.Bool("truncated", in.Truncated)
 		if in.Encrypted {
-			e.bool("encrypted", true)
+			e.Bool("encrypted", true)
 		}
-		e.str("skipped", in.Skipped)
-		e.close()
+		e.StrOmit("skipped", in.Skipped)
+		e.Close()
 	}
-	e.strs("tags", f.Tags...)
-	e.strs("alerts", f.Alerts...)
-	e.close()
+	e.StrsOmit("tags", f.Tags)
+	e.StrsOmit("alerts", f.Alerts)
+	e.Close()
 }
 
 // ecsDst writes the destination.* members every record type shares.
 func ecsDst(e *enc, d *record.Dst) {
-	e.str("ip", d.IP)
-	e.uint("port", uint64(d.Port))
-	e.str("domain", d.Name)
-	e.str("registered_domain", d.Domain)
+	e.StrOmit("ip", d.IP)
+	e.Uint("port", uint64(d.Port))
+	e.StrOmit("domain", d.Name)
+	e.StrOmit("registered_domain", d.Domain)
 }
 
 // tapdlpDst writes what tapdlp knows about a destination beyond ECS.
@@ -333,19 +328,19 @@ func tapdlpDst(e *enc, d *record.Dst) {
 	if d.Category == "" && d.Vendor == "" && d.Service == "" && !d.FirstSeen && d.Resolution == "" && d.NameSource == "" && d.IOC == nil {
 		return
 	}
-	e.open("dst")
-	e.str("category", d.Category)
-	e.str("vendor", d.Vendor)
-	e.str("service", d.Service)
-	e.str("name_source", d.NameSource)
+	e.Open("dst")
+	e.StrOmit("category", d.Category)
+	e.StrOmit("vendor", d.Vendor)
+	e.StrOmit("service", d.Service)
+	e.StrOmit("name_source", d.NameSource)
 	if d.FirstSeen {
-		e.bool("first_seen", true)
+		e.Bool("first_seen", true)
 	}
-	e.str("resolution", d.Resolution)
+	e.StrOmit("resolution", d.Resolution)
 	if d.IOC != nil {
-		e.str("ioc_list", d.IOC.List)
+		e.StrOmit("ioc_list", d.IOC.List)
 	}
-	e.close()
+	e.Close()
 }
 
 // findings writes sensitive findings: types, counts and masked evidence as
@@ -354,76 +349,73 @@ func findings(e *enc, fs []record.Finding) {
 	if len(fs) == 0 {
 		return
 	}
-	e.openArr("sensitive")
+	e.OpenArr("sensitive")
 	for i := range fs {
 		f := &fs[i]
-		e.elem()
-		e.b = append(e.b, '{')
-		e.comma = false
-		e.str("type", f.Type)
-		e.str("class", f.Class)
-		e.int("count", int64(f.Count))
-		e.str("direction", f.Direction)
-		e.str("confidence", f.Confidence)
+		e.OpenElem()
+		e.StrOmit("type", f.Type)
+		e.StrOmit("class", f.Class)
+		e.Int("count", int64(f.Count))
+		e.StrOmit("direction", f.Direction)
+		e.StrOmit("confidence", f.Confidence)
 		if f.TestNumber {
-			e.bool("test_number", true)
+			e.Bool("test_number", true)
 		}
-		e.strs("evidence", f.Evidence...)
-		e.strs("hashes", f.Hashes...)
-		e.b = append(e.b, '}')
-		e.comma = true
+		e.StrsOmit("evidence", f.Evidence)
+		e.StrsOmit("hashes", f.Hashes)
+		e.Close()
 	}
-	e.closeArr()
+	e.CloseArr()
 }
 
 func ecsAlert(e *enc, a *record.Alert) {
-	e.time("@timestamp", a.TS.Time, ecsTime)
+	timeKey(e, "@timestamp", a.TS.Time, ecsTime)
 	ecsEvent(e, "alert", []string{"network", "intrusion_detection"}, []string{"info"}, "rule_fired", "tapdlp.alert")
 	if s := SeverityScore(a.Severity); s != 0 {
-		e.int("severity", int64(s))
+		e.Int("severity", int64(s))
 	}
-	e.str("reason", a.Reason)
-	e.close()
-	e.open("rule")
-	e.str("id", a.Rule)
-	e.str("name", a.Rule)
-	e.str("description", a.Description)
-	e.close()
-	e.open("source")
-	e.str("ip", a.Src.IP)
-	e.uint("port", uint64(a.Src.Port))
-	e.close()
-	e.open("destination")
+	e.StrOmit("reason", a.Reason)
+	e.Close()
+	e.Open("rule")
+	e.StrOmit("id", a.Rule)
+	e.StrOmit("name", a.Rule)
+	e.StrOmit("description", a.Description)
+	e.Close()
+	e.Open("source")
+	e.StrOmit("ip", a.Src.IP)
+	e.Uint("port", uint64(a.Src.Port))
+	e.Close()
+	e.Open("destination")
 	ecsDst(e, &a.Dst)
-	e.close()
-	e.open("network")
-	e.str("community_id", a.CommunityID)
-	e.str("direction", direction(&a.Dst))
-	e.close()
-	e.open("tapdlp")
-	e.str("flow_id", a.FlowID)
-	e.str("severity", a.Severity)
-	e.str("reason", a.Reason)
+	e.Close()
+	e.Open("network")
+	e.StrOmit("community_id", a.CommunityID)
+	e.StrOmit("direction", direction(&a.Dst))
+	e.Close()
+	e.Open("tapdlp")
+	e.StrOmit("flow_id", a.FlowID)
+	e.StrOmit("severity", a.Severity)
+	e.StrOmit("reason", a.Reason)
 	if a.Count != 0 {
-		e.int("count", int64(a.Count))
+		e.Int("count", int64(a.Count))
 	}
 	tapdlpDst(e, &a.Dst)
 	findings(e, a.Sensitive)
-	e.close()
+	e.Close()
 }
 
 func ecsVolume(e *enc, v *record.Volume) {
-	e.time("@timestamp", v.TS.Time, ecsTime)
+	timeKey(e, "@timestamp", v.TS.Time, ecsTime)
 	ecsEvent(e, "metric", []string{"network"}, []string{"info"}, "volume", "tapdlp.volume")
-	e.close()
-	e.open("tapdlp")
-	e.open("volume")
-	e.str("key", v.Key)
-	e.str("window", v.Window)
-	e.uint("bytes_out", v.BytesOut)
-	e.float("baseline", v.Baseline)
-	e.close()
-	e.close()
+	e.Close()
+	e.Open("tapdlp")
+	e.Open("volume")
+	e.StrOmit("key", v.Key)
+	e.StrOmit("window", v.Window)
+	e.Uint("bytes_out", v.BytesOut)
+	e.Float("baseline", v.Baseline)
+	e.Close()
+	e.Close()
 }
 
 // eveProto is Suricata's proto: the upper-case protocol name.
@@ -445,22 +437,22 @@ func eveProto(p string) string {
 
 // eveHeader writes the members every EVE event starts with.
 func eveHeader(e *enc, ts record.Time, flowID, typ string, s *record.Sensor) {
-	e.time("timestamp", ts.Time, eveTime)
+	timeKey(e, "timestamp", ts.Time, eveTime)
 	if id := EVEFlowID(flowID); id != 0 {
-		e.uint("flow_id", id)
+		e.Uint("flow_id", id)
 	}
 	if s != nil {
-		e.str("in_iface", s.Interface)
+		e.StrOmit("in_iface", s.Interface)
 	}
-	e.str("event_type", typ)
+	e.StrOmit("event_type", typ)
 }
 
 func eveTuple(e *enc, src *record.Src, dst *record.Dst, proto string) {
-	e.str("src_ip", src.IP)
-	e.uint("src_port", uint64(src.Port))
-	e.str("dest_ip", dst.IP)
-	e.uint("dest_port", uint64(dst.Port))
-	e.str("proto", eveProto(proto))
+	e.StrOmit("src_ip", src.IP)
+	e.Uint("src_port", uint64(src.Port))
+	e.StrOmit("dest_ip", dst.IP)
+	e.Uint("dest_port", uint64(dst.Port))
+	e.StrOmit("proto", eveProto(proto))
 }
 
 func eveTrailer(e *enc, s *record.Sensor) {
@@ -471,7 +463,7 @@ func eveTrailer(e *enc, s *record.Sensor) {
 	if h == "" {
 		h = s.Host
 	}
-	e.str("host", h)
+	e.StrOmit("host", h)
 }
 
 // AppendEVE appends the EVE events of rec to dst, each one JSON object
@@ -487,18 +479,16 @@ func AppendEVE(dst []byte, rec record.Routed, s *record.Sensor, emit func([]byte
 			if !eveHas(r, typ) {
 				continue
 			}
-			e := enc{b: append(dst[:0], '{')}
+			e := jsonw.Object(dst[:0])
 			eveFlowEvent(&e, r, typ, s)
-			e.b = append(e.b, '}')
-			emit(e.b)
-			dst = e.b
+			dst = e.End()
+			emit(dst)
 		}
 	case *record.Alert:
-		e := enc{b: append(dst[:0], '{')}
+		e := jsonw.Object(dst[:0])
 		eveAlert(&e, r, s)
-		e.b = append(e.b, '}')
-		emit(e.b)
-		dst = e.b
+		dst = e.End()
+		emit(dst)
 	}
 	return dst
 }
@@ -530,81 +520,78 @@ func eveFlowEvent(e *enc, f *record.Flow, typ string, s *record.Sensor) {
 	eveHeader(e, f.TS, f.FlowID, typ, s)
 	eveTuple(e, &f.Src, &f.Dst, f.Proto)
 	if f.App != "" || typ == "flow" {
-		e.str("app_proto", eveAppProto(f.App))
+		e.StrOmit("app_proto", eveAppProto(f.App))
 	}
-	e.str("community_id", f.CommunityID)
+	e.StrOmit("community_id", f.CommunityID)
 	switch typ {
 	case "flow":
-		e.open("flow")
-		e.uint("pkts_toserver", f.Packets.Out)
-		e.uint("pkts_toclient", f.Packets.In)
-		e.uint("bytes_toserver", f.Bytes.Out)
-		e.uint("bytes_toclient", f.Bytes.In)
-		e.time("start", f.Start.Time, eveTime)
-		e.time("end", f.End.Time, eveTime)
-		e.int("age", int64(f.End.Sub(f.Start.Time).Seconds()))
-		e.str("state", eveState(f))
-		e.str("reason", eveReason(f.State))
-		e.bool("alerted", len(f.Alerts) > 0)
-		e.close()
+		e.Open("flow")
+		e.Uint("pkts_toserver", f.Packets.Out)
+		e.Uint("pkts_toclient", f.Packets.In)
+		e.Uint("bytes_toserver", f.Bytes.Out)
+		e.Uint("bytes_toclient", f.Bytes.In)
+		timeKey(e, "start", f.Start.Time, eveTime)
+		timeKey(e, "end", f.End.Time, eveTime)
+		e.Int("age", int64(f.End.Sub(f.Start.Time).Seconds()))
+		e.StrOmit("state", eveState(f))
+		e.StrOmit("reason", eveReason(f.State))
+		e.Bool("alerted", len(f.Alerts) > 0)
+		e.Close()
 	case "http":
 		h := f.HTTP
-		e.uint("tx_id", 0)
-		e.open("http")
-		e.str("hostname", h.Host)
-		e.str("url", h.URI)
-		e.str("http_user_agent", h.UserAgent)
-		e.str("http_method", h.Method)
+		e.Uint("tx_id", 0)
+		e.Open("http")
+		e.StrOmit("hostname", h.Host)
+		e.StrOmit("url", h.URI)
+		e.StrOmit("http_user_agent", h.UserAgent)
+		e.StrOmit("http_method", h.Method)
 		if h.Status != 0 {
-			e.int("status", int64(h.Status))
+			e.Int("status", int64(h.Status))
 		}
-		e.close()
+		e.Close()
 	case "tls":
 		t := f.TLS
-		e.open("tls")
-		e.str("sni", t.SNI)
+		e.Open("tls")
+		e.StrOmit("sni", t.SNI)
 		if t.Version != "" {
-			e.key("version") // Suricata writes "TLS 1.3"
-			e.b = append(appendEscaped(append(e.b, `"TLS `...), t.Version), '"')
+			e.Key("version") // Suricata writes "TLS 1.3"
+			e.B = append(jsonw.AppendEscaped(append(e.B, `"TLS `...), t.Version), '"')
 		}
-		e.str("ja4", t.JA4)
-		e.close()
+		e.StrOmit("ja4", t.JA4)
+		e.Close()
 	case "dns":
 		d := f.DNS
-		e.open("dns")
-		e.int("version", 2)
+		e.Open("dns")
+		e.Int("version", 2)
 		if d.RCode == "" {
-			e.str("type", "query")
-			e.str("rrname", d.Query)
-			e.str("rrtype", d.QType)
+			e.StrOmit("type", "query")
+			e.StrOmit("rrname", d.Query)
+			e.StrOmit("rrtype", d.QType)
 		} else {
-			e.str("type", "answer")
-			e.str("rrname", d.Query)
-			e.str("rrtype", d.QType)
-			e.str("rcode", d.RCode)
+			e.StrOmit("type", "answer")
+			e.StrOmit("rrname", d.Query)
+			e.StrOmit("rrtype", d.QType)
+			e.StrOmit("rcode", d.RCode)
 			if len(d.Answers) > 0 {
-				e.openArr("answers")
+				e.OpenArr("answers")
 				for _, a := range d.Answers {
-					e.elem()
-					e.b = append(e.b, '{')
-					e.comma = false
-					e.str("rrname", d.Query)
-					e.str("rrtype", answerType(a, d.QType))
-					e.str("rdata", a)
-					e.b = append(e.b, '}')
-					e.comma = true
+					e.OpenElem()
+					e.StrOmit("rrname", d.Query)
+					e.StrOmit("rrtype", answerType(a, d.QType))
+					e.StrOmit("rdata", a)
+					e.Close()
 				}
-				e.closeArr()
+				e.CloseArr()
 			}
 		}
-		e.close()
+		e.Close()
 	}
 	if typ == "flow" && (len(f.Sensitive) > 0 || f.Dst.Category != "") {
-		e.open("tapdlp")
-		e.str("flow_id", f.FlowID)
+		e.Open("tapdlp")
+		e.StrOmit("flow_id", f.FlowID)
 		tapdlpDst(e, &f.Dst)
 		findings(e, f.Sensitive)
-		e.close()
+		e.Close()
 	}
 	eveTrailer(e, s)
 }
@@ -647,31 +634,31 @@ func eveReason(state string) string {
 func eveAlert(e *enc, a *record.Alert, s *record.Sensor) {
 	eveHeader(e, a.TS, a.FlowID, "alert", s)
 	eveTuple(e, &a.Src, &a.Dst, "")
-	e.str("community_id", a.CommunityID)
-	e.open("alert")
-	e.str("action", "allowed")
-	e.int("gid", 1)
-	e.uint("signature_id", uint64(SignatureID(a.Rule)))
-	e.int("rev", 1)
+	e.StrOmit("community_id", a.CommunityID)
+	e.Open("alert")
+	e.StrOmit("action", "allowed")
+	e.Int("gid", 1)
+	e.Uint("signature_id", uint64(SignatureID(a.Rule)))
+	e.Int("rev", 1)
 	sig := a.Description
 	if sig == "" {
 		sig = a.Rule
 	}
-	e.str("signature", sig)
-	e.str("category", "Data Loss Prevention")
-	e.int("severity", int64(EVESeverity(a.Severity)))
-	e.close()
-	e.open("tapdlp")
-	e.str("rule", a.Rule)
-	e.str("severity", a.Severity)
-	e.str("reason", a.Reason)
+	e.StrOmit("signature", sig)
+	e.StrOmit("category", "Data Loss Prevention")
+	e.Int("severity", int64(EVESeverity(a.Severity)))
+	e.Close()
+	e.Open("tapdlp")
+	e.StrOmit("rule", a.Rule)
+	e.StrOmit("severity", a.Severity)
+	e.StrOmit("reason", a.Reason)
 	if a.Count != 0 {
-		e.int("count", int64(a.Count))
+		e.Int("count", int64(a.Count))
 	}
-	e.str("dest_name", a.Dst.Name)
-	e.str("dest_domain", a.Dst.Domain)
+	e.StrOmit("dest_name", a.Dst.Name)
+	e.StrOmit("dest_domain", a.Dst.Domain)
 	tapdlpDst(e, &a.Dst)
 	findings(e, a.Sensitive)
-	e.close()
+	e.Close()
 	eveTrailer(e, s)
 }

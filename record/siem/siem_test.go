@@ -475,25 +475,3 @@ func checkECSTypes(t *testing.T, b []byte) {
 	}
 	walk("", m)
 }
-
-// FuzzAppendString checks the hand-written string encoder against
-// encoding/json: its output always decodes to the input (invalid UTF-8
-// replaced by U+FFFD).
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "quote\" back\\slash", "\x00\x1f\n\t\r", "\xff\xfe", "héllo ✓", "\u2028"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		b := appendString(nil, s)
-		var got string
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatalf("%q: %v", b, err)
-		}
-		ref, _ := json.Marshal(s)
-		var want string
-		_ = json.Unmarshal(ref, &want)
-		if got != want {
-			t.Fatalf("decoded %q, want %q", got, want)
-		}
-	})
-}
