@@ -42,9 +42,10 @@ func newBatch() *batch {
 		use: make([]use, 0, batchPackets), buf: make([]byte, 0, batchBytes)}
 }
 
-// fits reports whether a packet with n payload bytes can be added.
-func (b *batch) fits(n int) bool {
-	return len(b.pkts) < cap(b.pkts) && len(b.buf)+n <= cap(b.buf)
+// fits reports whether p (its payload, and its frame when the decoder kept
+// frames for alert pcaps) can be added.
+func (b *batch) fits(p *capture.Packet) bool {
+	return len(b.pkts) < cap(b.pkts) && len(b.buf)+len(p.Payload)+len(p.Frame) <= cap(b.buf)
 }
 
 // add copies p (and its payload) into the batch. The caller checked fits.
@@ -58,7 +59,13 @@ func (b *batch) addStamped(p *capture.Packet, stamp int64, u use) {
 	start := len(b.buf)
 	b.buf = append(b.buf, p.Payload...)
 	b.pkts = append(b.pkts, *p)
-	b.pkts[len(b.pkts)-1].Payload = b.buf[start:len(b.buf):len(b.buf)]
+	q := &b.pkts[len(b.pkts)-1]
+	q.Payload = b.buf[start:len(b.buf):len(b.buf)]
+	if p.Frame != nil {
+		start = len(b.buf)
+		b.buf = append(b.buf, p.Frame...)
+		q.Frame = b.buf[start:len(b.buf):len(b.buf)]
+	}
 }
 
 func (b *batch) reset() {
