@@ -33,6 +33,7 @@ type flowHandler struct {
 	lastSweep    int64           // packet time of the last threshold sweep
 	scratchRules rules.FlowState // for flows without a session (ICMP, …)
 	ai           aiapi.Parser    // describes AI API requests (scratch kept)
+	pcap         *alertPcap      // alert pcaps (alertpcap.go); nil when off
 }
 
 func newFlowHandler(p *Pipeline) *flowHandler {
@@ -92,6 +93,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 	h.p.writeRecord(rec)
 	h.writeAlerts(alerts)
 	if final {
+		h.pcap.end(f)
 		h.p.inspStats.count(rec)
 		h.p.rejects.count(rec)
 		h.p.stats.Flows.Add(1)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -143,12 +144,37 @@ func Check(cfg *config.Config) error {
 			}
 		}
 	}
+	if d := cfg.Alerts.PcapDir; d != "" {
+		if err := checkPcapDir(d); err != nil {
+			errs = append(errs, fmt.Errorf("%s: alerts.pcap_dir: %w", cfg.Where("alerts.pcap_dir"), err))
+		}
+	}
 	if l := cfg.Metrics.Listen; l != "" {
 		if err := checkListen(l); err != nil {
 			errs = append(errs, fmt.Errorf("%s: metrics.listen: %w", cfg.Where("metrics.listen"), err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkPcapDir checks that the alert pcap directory is a directory, or can
+// be created (its nearest existing ancestor is one), without creating it.
+func checkPcapDir(dir string) error {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("%q is not a directory", d)
+			}
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if p := filepath.Dir(d); p == d {
+			return err
+		}
+	}
 }
 
 // checkListen parses a listen address the way net.Listen("tcp") will.

@@ -409,6 +409,23 @@ func ecsAlert(e *enc, a *record.Alert) {
 	}
 	tapdlpDst(e, &a.Dst)
 	findings(e, a.Sensitive)
+	alertPcap(e, a.PCAP)
+	e.close()
+}
+
+// alertPcap writes where the alerting flow's packets are (alerts.pcap_dir)
+// as tapdlp.pcap: neither ECS nor EVE has a field for a pcap reference.
+func alertPcap(e *enc, p *record.PCAP) {
+	if p == nil {
+		return
+	}
+	e.open("pcap")
+	e.str("file", p.File)
+	e.int("offset", p.Offset)
+	e.int("packets", int64(p.Packets))
+	if p.Truncated {
+		e.bool("truncated", true)
+	}
 	e.close()
 }
 
@@ -672,6 +689,7 @@ func eveAlert(e *enc, a *record.Alert, s *record.Sensor) {
 	e.str("dest_domain", a.Dst.Domain)
 	tapdlpDst(e, &a.Dst)
 	findings(e, a.Sensitive)
+	alertPcap(e, a.PCAP)
 	e.close()
 	eveTrailer(e, s)
 }
