@@ -41,10 +41,11 @@ type Log struct {
 	ended bool
 
 	// writer goroutine only
-	open  []openFile // per stream
-	files []kept     // files in the directory, oldest first
-	total int64
-	err   error
+	open     []openFile // per stream
+	files    []kept     // files in the directory, oldest first
+	total    int64
+	err      error
+	failures int // files that failed, for the log's rate limit
 }
 
 type item struct {
@@ -188,6 +189,7 @@ func (l *Log) run() {
 		if o.f == nil {
 			l.c.WriteErrors.Add(uint64(it.packets))
 		} else if _, err := o.f.Write(it.buf); err != nil {
+			l.c.WriteErrors.Add(uint64(it.packets))
 			l.fail(o, it, err)
 		} else {
 			n := int64(len(it.buf))
@@ -240,9 +242,9 @@ func fileLink(l uint16) uint16 {
 }
 
 // fail drops the file's items from now on and makes its Stream start a new
-// file: the offsets promised in this one can no longer be kept.
+// file: the offsets promised in this one can no longer be kept. The caller
+// counts the packets.
 func (l *Log) fail(o *openFile, it item, err error) {
-	n := l.c.WriteErrors.Add(uint64(it.packets))
 	if o.f != nil {
 		o.f.Close()
 		o.f = nil
@@ -252,8 +254,9 @@ func (l *Log) fail(o *openFile, it item, err error) {
 	if l.err == nil {
 		l.err = fmt.Errorf("alert pcap %s: %w", fileName(it.seq, it.stream), err)
 	}
-	if n <= uint64(it.packets) || n%1024 == 0 {
-		l.log.Error("alert pcap write failed; packets dropped", "file", fileName(it.seq, it.stream), "err", err, "dropped_total", n)
+	l.failures++
+	if l.failures <= 10 || l.failures%1000 == 0 { // rate-limited
+		l.log.Error("alert pcap write failed; packets dropped", "file", fileName(it.seq, it.stream), "err", err, "failures", l.failures)
 	}
 }
 
