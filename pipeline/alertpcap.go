@@ -25,8 +25,10 @@ type alertPcap struct {
 	frame   pcaplog.Frame // scratch
 }
 
-// startAlertPcap opens the alert pcap log for a run (nil when off).
-func (p *Pipeline) startAlertPcap() error {
+// startAlertPcap opens the alert pcap log for a run (nothing when off).
+// A replay waits for the file writer rather than drop (block), so its
+// files do not depend on the disk; live capture never waits.
+func (p *Pipeline) startAlertPcap(block bool) error {
 	a := &p.cfg.Alerts
 	if a.PcapDir == "" {
 		return nil
@@ -34,7 +36,7 @@ func (p *Pipeline) startAlertPcap() error {
 	l, err := pcaplog.Open(pcaplog.Config{
 		Dir: a.PcapDir, Streams: p.nworkers, FlowBytes: int64(a.PcapFlowBytes), AfterBytes: int64(a.PcapAfterBytes),
 		Memory: int64(a.PcapMemory), FileSize: int64(a.PcapFileSize), MaxFiles: a.PcapMaxFiles, MaxBytes: int64(a.PcapMaxBytes),
-		Log: p.log,
+		Block: block, Log: p.log,
 	})
 	if err != nil {
 		return err

@@ -34,7 +34,7 @@ func perPacketAllocs(t *testing.T, yaml string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.startAlertPcap(); err != nil {
+	if err := p.startAlertPcap(false); err != nil {
 		t.Fatal(err)
 	}
 	p.out = newWriter(p.opts.Sink, p.stats, p.log)

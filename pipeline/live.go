@@ -159,7 +159,7 @@ func (p *Pipeline) RunLive(ctx context.Context, c *live.Capture, opts LiveOption
 	cfg := c.Config()
 	lag := int64(2*cfg.BlockTimeout + 20*time.Millisecond)
 
-	if err := p.startAlertPcap(); err != nil {
+	if err := p.startAlertPcap(false); err != nil {
 		return LiveSummary{}, err
 	}
 	p.out = newWriter(p.opts.Sink, p.stats, p.log)

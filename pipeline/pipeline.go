@@ -236,7 +236,7 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 			break
 		}
 	}
-	if err := p.startAlertPcap(); err != nil {
+	if err := p.startAlertPcap(true); err != nil {
 		return Summary{}, err
 	}
 	p.out = newWriter(p.opts.Sink, p.stats, p.log)

@@ -24,7 +24,11 @@ type Config struct {
 	FileSize   int64  // a file is rotated before it grows past this
 	MaxFiles   int    // the oldest files are deleted beyond this many …
 	MaxBytes   int64  // … or beyond this many bytes in all
-	Log        *slog.Logger
+	// Block makes a Stream wait for the writer when its queue is full
+	// instead of dropping (replay: the files must not depend on the disk's
+	// speed). Live capture drops, counted: a worker never waits on a disk.
+	Block bool
+	Log   *slog.Logger
 }
 
 // Log owns the directory, the writer goroutine and the Streams.

@@ -9,9 +9,10 @@ import (
 
 const (
 	// bufSize and buffersPerStream bound what a Stream may have queued for
-	// the writer: 512 KiB, enough for the largest record (Snaplen).
+	// the writer: 2 MiB (allocated as needed), enough for the largest record
+	// (Snaplen) and for bursts of alerts each writing pcap_flow_bytes.
 	bufSize          = 64 << 10
-	buffersPerStream = 8
+	buffersPerStream = 32
 )
 
 // Stream is one worker's store of frames and its sequence of pcap files.
@@ -228,7 +229,7 @@ func (s *Stream) begin(link uint16, n int, bySize bool) (int64, bool) {
 	if s.cur != nil {
 		room += cap(s.cur) - len(s.cur)
 	}
-	if room < n {
+	if room < n && !s.l.cfg.Block {
 		s.c.Queue.Add(1)
 		return 0, false
 	}
@@ -259,11 +260,16 @@ func (s *Stream) put(b []byte) {
 	}
 }
 
+// take returns an empty buffer: a free one, a new one while fewer than
+// buffersPerStream exist, or (Config.Block) the next one the writer frees.
 func (s *Stream) take() []byte {
 	select {
 	case b := <-s.free:
 		return b[:0]
 	default:
+	}
+	if s.made == buffersPerStream {
+		return (<-s.free)[:0] // only when blocking: begin checked the room otherwise
 	}
 	s.made++
 	return make([]byte, 0, bufSize)
