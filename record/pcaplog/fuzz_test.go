@@ -21,7 +21,7 @@ func FuzzStream(f *testing.F) {
 			ops = ops[:512]
 		}
 		dir := t.TempDir()
-		cfg := Config{Dir: filepath.Join(dir, "p"), Streams: 1, FlowBytes: 2000, AfterBytes: 1000, Memory: 16 * chunkSize,
+		cfg := Config{Dir: filepath.Join(dir, "p"), Streams: 1, FlowBytes: 2000, AfterBytes: 1000, Memory: 16 * chunkCost,
 			FileSize: 8192, MaxFiles: 3, MaxBytes: 1 << 20}
 		l, err := Open(cfg)
 		if err != nil {

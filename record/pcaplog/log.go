@@ -20,7 +20,7 @@ type Config struct {
 	Streams    int    // one per worker
 	FlowBytes  int64  // frame bytes kept per flow before its alert
 	AfterBytes int64  // frame bytes written per flow after its first alert
-	Memory     int64  // per Stream: the arena holding kept frames
+	Memory     int64  // per Stream: the arena holding kept frames, bookkeeping included
 	FileSize   int64  // a file is rotated before it grows past this
 	MaxFiles   int    // the oldest files are deleted beyond this many …
 	MaxBytes   int64  // … or beyond this many bytes in all

@@ -195,7 +195,7 @@ func TestFlowAndAfterCaps(t *testing.T) {
 // alert on it gets only the packet at hand, marked truncated.
 func TestEvictionWhenOverBudget(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.Memory = 8 * chunkSize
+	cfg.Memory = 8*chunkCost + chunkCost/2
 	l, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)

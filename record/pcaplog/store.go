@@ -18,6 +18,7 @@ package pcaplog
 import (
 	"encoding/binary"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Snaplen is the snapshot length of the files written: a longer frame is
@@ -87,19 +88,24 @@ type store struct {
 	c          *counters
 }
 
+// chunkCost is what one chunk costs with its bookkeeping: the chunk, its
+// next and free-stack entries, and a slot with its free-stack entry (a flow
+// holds at least one chunk, so there are as many slots as chunks). Memory
+// is divided by it, so the whole store stays within Config.Memory.
+const chunkCost = chunkSize + 4 + 4 + int64(unsafe.Sizeof(slot{})) + 4
+
 func (s *store) init(memory, flowBytes int64, c *counters) {
-	n := max(int(memory/chunkSize), 1)
+	n := max(int(memory/chunkCost), 1)
 	s.arena = make([]byte, n*chunkSize) // untouched pages cost no memory until used
 	s.next = make([]int32, n)
 	s.freeChunks = make([]int32, n)
 	for i := range n {
 		s.freeChunks[i] = int32(n - 1 - i)
 	}
-	s.slots = make([]slot, n)
+	s.slots = make([]slot, n) // generation 0 is valid: nothing to touch
 	s.freeSlots = make([]int32, n)
 	for i := range n {
 		s.freeSlots[i] = int32(n - 1 - i)
-		s.slots[i].gen = 1
 	}
 	s.oldest, s.newest = -1, -1
 	s.flowBytes = flowBytes
@@ -138,10 +144,7 @@ func (s *store) release(i int32) {
 	sl := &s.slots[i]
 	s.freeChunksOf(sl)
 	s.unlist(i)
-	sl.gen++
-	if sl.gen == 0 {
-		sl.gen = 1
-	}
+	sl.gen++ // a Handle is never 0 (index+1), whatever the generation
 	sl.ref = Ref{}
 	s.freeSlots = append(s.freeSlots, i)
 }
