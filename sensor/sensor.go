@@ -396,8 +396,8 @@ func (s *Sensor) reload(p *pipeline.Pipeline, router *sinks.Router) error {
 
 // needRestart lists the settings that differ between the running
 // configuration and a reloaded one but are only read at start-up: the
-// metrics listener, the capture sockets and their filter, the workers and
-// the outputs.
+// metrics listener, the capture sockets and their filter, the workers, the
+// outputs and the alert pcaps.
 func needRestart(old, cur *config.Config) []string {
 	var keys []string
 	diff := func(key string, changed bool) {
@@ -412,5 +412,12 @@ func needRestart(old, cur *config.Config) []string {
 	diff("workers", old.Workers != cur.Workers)
 	diff("outputs", !reflect.DeepEqual(old.Outputs.Sinks, cur.Outputs.Sinks))
 	diff("log", old.Log != cur.Log)
+	diff("alerts.pcap_*", alertPcaps(old) != alertPcaps(cur))
 	return keys
+}
+
+// alertPcaps is the alert pcap settings (read when a run starts).
+func alertPcaps(c *config.Config) [7]any {
+	a := &c.Alerts
+	return [7]any{a.PcapDir, a.PcapFlowBytes, a.PcapAfterBytes, a.PcapMemory, a.PcapFileSize, a.PcapMaxFiles, a.PcapMaxBytes}
 }
