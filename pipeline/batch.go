@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"unsafe"
+
 	"github.com/tapdlp/tapdlp/capture"
 )
 
@@ -56,16 +58,35 @@ func (b *batch) add(p *capture.Packet) { b.addStamped(p, 0, usePacket) }
 func (b *batch) addStamped(p *capture.Packet, stamp int64, u use) {
 	b.stamps = append(b.stamps, stamp)
 	b.use = append(b.use, u)
-	start := len(b.buf)
-	b.buf = append(b.buf, p.Payload...)
 	b.pkts = append(b.pkts, *p)
 	q := &b.pkts[len(b.pkts)-1]
-	q.Payload = b.buf[start:len(b.buf):len(b.buf)]
+	start := len(b.buf)
 	if p.Frame != nil {
-		start = len(b.buf)
 		b.buf = append(b.buf, p.Frame...)
 		q.Frame = b.buf[start:len(b.buf):len(b.buf)]
+		if off, ok := within(p.Frame, p.Payload); ok {
+			// The payload is part of the frame (not defragmented): point
+			// into the copy rather than copy it twice.
+			q.Payload = q.Frame[off : off+len(p.Payload) : off+len(p.Payload)]
+			return
+		}
+		start = len(b.buf)
 	}
+	b.buf = append(b.buf, p.Payload...)
+	q.Payload = b.buf[start:len(b.buf):len(b.buf)]
+}
+
+// within returns the offset of sub in b when sub is a non-empty part of
+// b's memory.
+func within(b, sub []byte) (int, bool) {
+	if len(sub) == 0 || len(b) == 0 {
+		return 0, false
+	}
+	off := uintptr(unsafe.Pointer(unsafe.SliceData(sub))) - uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if off > uintptr(len(b)-len(sub)) {
+		return 0, false
+	}
+	return int(off), true
 }
 
 func (b *batch) reset() {
