@@ -316,3 +316,63 @@ func tsharkAgrees(t *testing.T, recs []pcapRec) {
 		}
 	}
 }
+
+// Keeping frames changes no record: with alert pcaps on, each of these
+// committed captures (IPv4 and IPv6 fragments, tunnels, VLANs, Linux cooked
+// and pcapng links, HTTP, TLS, DNS) gives the same records as with them
+// off, but for the alerts' pcap field.
+func TestAlertPcapsChangeNoRecord(t *testing.T) {
+	canon := func(lines []string, drop bool) ([]string, int) {
+		n := 0
+		for i, l := range lines {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := m["pcap"]; ok && drop {
+				n++
+				delete(m, "pcap")
+			}
+			b, _ := json.Marshal(m)
+			lines[i] = string(b)
+		}
+		slices.Sort(lines)
+		return lines, n
+	}
+	for _, name := range []string{"demo.pcap", "inspect.pcap", "l2-l3.pcap", "arkime_gre-erspan-vxlan.pcap", "cce_credit-cards.pcap",
+		"zeek_ipv4_fragmented-4.pcap", "sv_defrag_frag-eth-vlan-ipv6-tcp.pcap", "ndpi_dns_fragmented.pcap", "sll2.pcap", "ja4_tls-sni.pcapng"} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(pcapDir, name)
+			off, _ := canon(replayRecords(t, "", 1, file), false)
+			on, pcaps := canon(replayRecords(t, "alerts: {pcap_dir: "+filepath.Join(t.TempDir(), "p")+"}\n", 1, file), true)
+			if !slices.Equal(off, on) {
+				t.Errorf("records differ with alert pcaps on")
+			}
+			t.Logf("%d records, %d alerts with a pcap", len(on), pcaps)
+		})
+	}
+}
+
+func TestWithin(t *testing.T) {
+	b := make([]byte, 100)
+	other := make([]byte, 200)
+	for _, tt := range []struct {
+		name     string
+		sub      []byte
+		off      int
+		isWithin bool
+	}{
+		{"middle", b[10:30], 10, true},
+		{"whole", b, 0, true},
+		{"tail", b[90:], 90, true},
+		{"empty", b[5:5], 0, false},
+		{"elsewhere", other[:10], 0, false},
+		{"longer than b", other, 0, false},
+		{"nil", nil, 0, false},
+	} {
+		off, ok := within(b, tt.sub)
+		if ok != tt.isWithin || (ok && off != tt.off) {
+			t.Errorf("%s: within = %d, %v; want %d, %v", tt.name, off, ok, tt.off, tt.isWithin)
+		}
+	}
+}

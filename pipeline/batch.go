@@ -79,7 +79,7 @@ func (b *batch) addStamped(p *capture.Packet, stamp int64, u use) {
 // within returns the offset of sub in b when sub is a non-empty part of
 // b's memory.
 func within(b, sub []byte) (int, bool) {
-	if len(sub) == 0 || len(b) == 0 {
+	if len(sub) == 0 || len(sub) > len(b) {
 		return 0, false
 	}
 	off := uintptr(unsafe.Pointer(unsafe.SliceData(sub))) - uintptr(unsafe.Pointer(unsafe.SliceData(b)))
