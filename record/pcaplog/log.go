@@ -50,6 +50,8 @@ type Log struct {
 	total    int64
 	err      error
 	failures int // files that failed, for the log's rate limit
+
+	beforeWrite func() // tests: runs before each queued buffer is handled
 }
 
 type item struct {
@@ -178,6 +180,9 @@ func (l *Log) Wait() error {
 func (l *Log) run() {
 	defer close(l.done)
 	for it := range l.q {
+		if l.beforeWrite != nil {
+			l.beforeWrite()
+		}
 		o := &l.open[it.stream]
 		if it.close {
 			l.closeFile(o)

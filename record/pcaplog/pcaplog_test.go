@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
@@ -374,5 +375,89 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 	s.Close()
 	if err := l.Wait(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// With the writer stuck (a dead disk), a live Stream never waits: once its
+// queue is full, frames are dropped and counted, the alert that could not
+// write its frames says truncated, and one that wrote none gets no
+// reference. A replay's Stream (Block) waits instead and loses nothing.
+func TestFullQueue(t *testing.T) {
+	for _, block := range []bool{false, true} {
+		t.Run(map[bool]string{false: "live drops", true: "replay waits"}[block], func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.FlowBytes, cfg.Memory, cfg.Block = 60000, 8<<20, block
+			l, err := Open(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stuck := make(chan struct{})
+			l.beforeWrite = func() { <-stuck }
+			s := l.Stream(0)
+			// 40 flows of 40 frames of 1500 bytes: 2.4 MB of alerts, more
+			// than the queue's 2 MiB.
+			type res struct {
+				ref Ref
+				ok  bool
+			}
+			done := make(chan []res)
+			go func() {
+				var out []res
+				for fl := range 40 {
+					var h Handle
+					for n := range 40 {
+						h = s.Keep(h, &Frame{TS: int64(fl*100 + n), Link: 1, Data: frame(fl, n, 1500)})
+					}
+					_, ref, ok := s.Alert(h, nil)
+					out = append(out, res{ref, ok})
+					s.Release(h)
+				}
+				s.Flush()
+				done <- out
+			}()
+			var out []res
+			select {
+			case out = <-done:
+				if block {
+					t.Fatal("a blocking stream did not wait for the stuck writer")
+				}
+			case <-time.After(time.Second):
+				if !block {
+					t.Fatal("a live stream waited for the stuck writer")
+				}
+			}
+			close(stuck)
+			if block {
+				out = <-done
+			}
+			s.Close()
+			if err := l.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			v := l.Stats()
+			dropped := v.Dropped[0].N
+			written := 0
+			for _, r := range out {
+				if r.ok {
+					written += r.ref.Packets
+				}
+			}
+			if uint64(written) != v.Packets || written+int(dropped) != 40*40 {
+				t.Errorf("%d frames referenced, %d written, %d dropped: want referenced = written, written + dropped = 1600", written, v.Packets, dropped)
+			}
+			if block && (dropped != 0 || v.NoPackets != 0) {
+				t.Errorf("a blocking stream dropped %d frames, %d alerts", dropped, v.NoPackets)
+			}
+			if !block {
+				if dropped == 0 || v.NoPackets == 0 || !out[len(out)-1].ref.Truncated && out[len(out)-1].ok {
+					t.Errorf("no drops counted with the writer stuck: %+v", v)
+				}
+				for i, r := range out {
+					if r.ok && r.ref.Packets < 40 && !r.ref.Truncated {
+						t.Errorf("alert %d wrote %d of 40 frames without saying truncated", i, r.ref.Packets)
+					}
+				}
+			}
+		})
 	}
 }
