@@ -24,6 +24,9 @@ type DecoderConfig struct {
 	// Checksums selects checksum verification; the zero value is
 	// ChecksumAuto (see ChecksumMode).
 	Checksums ChecksumMode
+	// KeepFrames makes Decode point Packet.Frame at the frame (and set
+	// Packet.Link), for consumers that store raw packets (alert pcaps).
+	KeepFrames bool
 }
 
 // Decoder turns frames into Packets. It owns its reassembly buffers and
@@ -52,6 +55,7 @@ type Decoder struct {
 	defrag      defragmenter
 	csumMode    ChecksumMode
 	noL4Sum     bool // the packet being decoded cannot have its L4 checksum verified
+	keepFrames  bool
 }
 
 // NewDecoder returns a Decoder counting into stats (which may be shared
@@ -77,6 +81,7 @@ func NewDecoder(cfg DecoderConfig, stats *DecodeStats) *Decoder {
 	}
 	d.defrag.init(cfg.Defrag, &stats.Defrag)
 	d.csumMode = cfg.Checksums
+	d.keepFrames = cfg.KeepFrames
 	if d.csumMode > ChecksumOff {
 		d.csumMode = ChecksumAuto
 	}
@@ -92,6 +97,9 @@ func (d *Decoder) Stats() *DecodeStats { return d.stats }
 func (d *Decoder) Decode(data []byte, m Meta, p *Packet) Result {
 	d.defrag.releaseDone()
 	*p = Packet{TS: m.TS, WireLen: m.WireLen}
+	if d.keepFrames {
+		p.Frame, p.Link = data, m.LinkType
+	}
 	d.noL4Sum = false
 	if p.WireLen == 0 {
 		p.WireLen = len(data)

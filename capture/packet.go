@@ -66,6 +66,13 @@ type Packet struct {
 	Checksum ChecksumState
 
 	Payload []byte // L4 payload (TCP/UDP data, ICMP body)
+
+	// Frame is the captured frame the packet was decoded from (the last
+	// fragment's for a reassembled datagram) and Link its link type, set
+	// only when DecoderConfig.KeepFrames is (alert pcaps): nil otherwise.
+	// Like Payload it is valid only until the next Decode.
+	Frame []byte
+	Link  LinkType
 }
 
 // Quote is the 5-tuple of the packet an ICMP error quotes. Only the first 8

@@ -100,6 +100,18 @@ type Alerts struct {
 	DedupWindow     Duration `yaml:"dedup_window"`
 	ReevaluateEvery Duration `yaml:"reevaluate_every"`
 	VolumeRecords   Duration `yaml:"volume_records"`
+
+	// Alert pcaps (see README "Alert pcaps"): when PcapDir is set, each
+	// worker keeps the first PcapFlowBytes of every flow's frames (within
+	// PcapMemory per worker) and writes an alerting flow's frames, and up
+	// to PcapAfterBytes more of it, to rotating pcap files there.
+	PcapDir        string `yaml:"pcap_dir"`         // "": off; holds raw traffic (mode 0700, files 0600)
+	PcapFlowBytes  Size   `yaml:"pcap_flow_bytes"`  // frame bytes kept per flow before an alert
+	PcapAfterBytes Size   `yaml:"pcap_after_bytes"` // frame bytes written per flow after its first alert
+	PcapMemory     Size   `yaml:"pcap_memory"`      // per worker: bytes of frames held for flows not (yet) alerting
+	PcapFileSize   Size   `yaml:"pcap_file_size"`   // a file is rotated before it grows past this
+	PcapMaxFiles   int    `yaml:"pcap_max_files"`   // oldest files are deleted beyond this many
+	PcapMaxBytes   Size   `yaml:"pcap_max_bytes"`   // … or beyond this many bytes in all
 }
 
 // Capture configures live capture.
@@ -336,9 +348,28 @@ func (c *Config) validate() error {
 	check(c.TLS.KeystoreBytes >= 0 && c.TLS.KeystoreBytes <= 1<<30, "tls.keystore_bytes", "%s is out of range 0..1GiB", c.TLS.KeystoreBytes)
 	check(c.TLS.PendingBytes >= 0 && c.TLS.PendingBytes <= 16<<30, "tls.pending_bytes", "%s is out of range 0..16GiB", c.TLS.PendingBytes)
 	check(c.Alerts.ReevaluateEvery.D() >= 0, "alerts.reevaluate_every", "must not be negative")
+	c.validatePcap(check)
 	check(c.Reassembly.FlowMemcap > 0 && c.Reassembly.FlowMemcap <= c.Reassembly.Memcap,
 		"reassembly.flow_memcap", "must be positive and at most reassembly.memcap (%s)", c.Reassembly.Memcap)
 	return errs.Err()
+}
+
+// validatePcap checks the alert pcap bounds (only when alerts.pcap_dir is
+// set: the defaults need not fit a configuration that never writes pcaps).
+func (c *Config) validatePcap(check func(ok bool, key, format string, args ...any)) {
+	a := &c.Alerts
+	if a.PcapDir == "" {
+		return
+	}
+	check(!strings.ContainsRune(a.PcapDir, 0), "alerts.pcap_dir", "contains a NUL byte")
+	check(a.PcapMemory >= 1<<20 && a.PcapMemory <= 64<<30, "alerts.pcap_memory", "%s is out of range 1MiB..64GiB", a.PcapMemory)
+	check(a.PcapFlowBytes >= 1<<10 && a.PcapFlowBytes <= a.PcapMemory, "alerts.pcap_flow_bytes",
+		"%s is out of range 1KiB..alerts.pcap_memory (%s)", a.PcapFlowBytes, a.PcapMemory)
+	check(a.PcapAfterBytes >= 0 && a.PcapAfterBytes <= 1<<40, "alerts.pcap_after_bytes", "%s is out of range 0..1TiB", a.PcapAfterBytes)
+	check(a.PcapFileSize >= 1<<20 && a.PcapFileSize >= a.PcapFlowBytes && a.PcapFileSize <= 1<<40, "alerts.pcap_file_size",
+		"%s must be at least 1MiB and at least alerts.pcap_flow_bytes (%s), at most 1TiB", a.PcapFileSize, a.PcapFlowBytes)
+	check(a.PcapMaxFiles >= 1, "alerts.pcap_max_files", "%d: must be at least 1", a.PcapMaxFiles)
+	check(a.PcapMaxBytes >= a.PcapFileSize, "alerts.pcap_max_bytes", "%s is below alerts.pcap_file_size (%s)", a.PcapMaxBytes, a.PcapFileSize)
 }
 
 // printable reports whether s is printable US-ASCII (spaces allowed).

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,8 +14,18 @@ import (
 // The per-packet path — decode, symmetric hash, batching for a worker, and
 // the worker's flow table with its session — must not allocate for packets
 // of an existing flow.
+// With alert pcaps on, every frame is also kept in the worker's arena.
 func TestPerPacketPathDoesNotAllocate(t *testing.T) {
-	cfg, err := parseTestConfig("inspection: {inspect_bytes: 4MiB}\n")
+	for _, tt := range []struct{ name, cfg string }{
+		{"plain", ""},
+		{"alert pcaps", "alerts: {pcap_dir: " + filepath.Join(t.TempDir(), "pcaps") + ", pcap_flow_bytes: 1MiB, pcap_memory: 4MiB}\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) { perPacketAllocs(t, "inspection: {inspect_bytes: 4MiB}\n"+tt.cfg) })
+	}
+}
+
+func perPacketAllocs(t *testing.T, yaml string) {
+	cfg, err := parseTestConfig(yaml)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,9 +34,18 @@ func TestPerPacketPathDoesNotAllocate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := p.startAlertPcap(false); err != nil {
+		t.Fatal(err)
+	}
 	p.out = newWriter(p.opts.Sink, p.stats, p.log)
 	defer p.out.close()
 	w := newWorker(0, p)
+	defer func() {
+		w.h.pcap.close()
+		if err := p.waitAlertPcap(); err != nil {
+			t.Error(err)
+		}
+	}()
 	d := newDispatcher(p, []*worker{w})
 
 	conn := pcapgen.NewTCPConn(ap("10.0.0.1:40000"), ap("192.0.2.1:443"), 1, 2)
@@ -71,6 +91,11 @@ func TestPerPacketPathDoesNotAllocate(t *testing.T) {
 	}
 	if len(w.h.sessions) != 1 {
 		t.Errorf("%d sessions, want 1", len(w.h.sessions))
+	}
+	if cfg.Alerts.PcapDir != "" {
+		if st := p.AlertPcapStats(); st.HeldBytes < int64(200*len(text)) || st.FlowsStored != 1 {
+			t.Errorf("the store held %d bytes of %d flows: the test did not exercise it", st.HeldBytes, st.FlowsStored)
+		}
 	}
 }
 

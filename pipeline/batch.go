@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"unsafe"
+
 	"github.com/tapdlp/tapdlp/capture"
 )
 
@@ -42,9 +44,10 @@ func newBatch() *batch {
 		use: make([]use, 0, batchPackets), buf: make([]byte, 0, batchBytes)}
 }
 
-// fits reports whether a packet with n payload bytes can be added.
-func (b *batch) fits(n int) bool {
-	return len(b.pkts) < cap(b.pkts) && len(b.buf)+n <= cap(b.buf)
+// fits reports whether p (its payload, and its frame when the decoder kept
+// frames for alert pcaps) can be added.
+func (b *batch) fits(p *capture.Packet) bool {
+	return len(b.pkts) < cap(b.pkts) && len(b.buf)+len(p.Payload)+len(p.Frame) <= cap(b.buf)
 }
 
 // add copies p (and its payload) into the batch. The caller checked fits.
@@ -55,10 +58,35 @@ func (b *batch) add(p *capture.Packet) { b.addStamped(p, 0, usePacket) }
 func (b *batch) addStamped(p *capture.Packet, stamp int64, u use) {
 	b.stamps = append(b.stamps, stamp)
 	b.use = append(b.use, u)
-	start := len(b.buf)
-	b.buf = append(b.buf, p.Payload...)
 	b.pkts = append(b.pkts, *p)
-	b.pkts[len(b.pkts)-1].Payload = b.buf[start:len(b.buf):len(b.buf)]
+	q := &b.pkts[len(b.pkts)-1]
+	start := len(b.buf)
+	if p.Frame != nil {
+		b.buf = append(b.buf, p.Frame...)
+		q.Frame = b.buf[start:len(b.buf):len(b.buf)]
+		if off, ok := within(p.Frame, p.Payload); ok {
+			// The payload is part of the frame (not defragmented): point
+			// into the copy rather than copy it twice.
+			q.Payload = q.Frame[off : off+len(p.Payload) : off+len(p.Payload)]
+			return
+		}
+		start = len(b.buf)
+	}
+	b.buf = append(b.buf, p.Payload...)
+	q.Payload = b.buf[start:len(b.buf):len(b.buf)]
+}
+
+// within returns the offset of sub in b when sub is a non-empty part of
+// b's memory.
+func within(b, sub []byte) (int, bool) {
+	if len(sub) == 0 || len(sub) > len(b) {
+		return 0, false
+	}
+	off := uintptr(unsafe.Pointer(unsafe.SliceData(sub))) - uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if off > uintptr(len(b)-len(sub)) {
+		return 0, false
+	}
+	return int(off), true
 }
 
 func (b *batch) reset() {

@@ -130,7 +130,7 @@ func (d *dispatcher) route(p *capture.Packet) {
 // enqueue appends p to worker wi's batch, sending the batch when full.
 func (d *dispatcher) enqueue(wi int, p *capture.Packet, stamp int64, u use) {
 	b := d.cur[wi]
-	if !b.fits(len(p.Payload)) {
+	if !b.fits(p) {
 		d.send(wi)
 		b = d.cur[wi]
 	}

@@ -34,6 +34,7 @@ type flowHandler struct {
 	scratchRules rules.FlowState // for flows without a session (ICMP, …)
 	ai           aiapi.Parser    // describes AI API requests (scratch kept)
 	carry        *carryStore     // carry-overs for continuing flows (continuation.go); nil until used
+	pcap         *alertPcap      // alert pcaps (alertpcap.go); nil when off
 }
 
 func newFlowHandler(p *Pipeline) *flowHandler {
@@ -94,6 +95,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 	h.p.writeRecord(&h.enc, rec)
 	h.writeAlerts(alerts)
 	if final {
+		h.pcap.end(f)
 		h.p.inspStats.count(rec)
 		h.p.rejects.count(rec)
 		h.p.tlsStats.Count(rec)

@@ -159,6 +159,9 @@ func (p *Pipeline) RunLive(ctx context.Context, c *live.Capture, opts LiveOption
 	cfg := c.Config()
 	lag := int64(2*cfg.BlockTimeout + 20*time.Millisecond)
 
+	if err := p.startAlertPcap(false); err != nil {
+		return LiveSummary{}, err
+	}
 	p.out = newWriter(p.opts.Sink, p.stats, p.log)
 	workers := make([]*worker, p.nworkers)
 	var wwg sync.WaitGroup
@@ -202,6 +205,7 @@ func (p *Pipeline) RunLive(ctx context.Context, c *live.Capture, opts LiveOption
 	rwg.Wait()
 	<-mdone
 	wwg.Wait()
+	perr := p.waitAlertPcap()
 	m.d.finalVolume()
 	close(stopStatus)
 	<-statusDone
@@ -209,7 +213,7 @@ func (p *Pipeline) RunLive(ctx context.Context, c *live.Capture, opts LiveOption
 	serr := p.saveState()
 	kst, kerr := c.Stats()
 	sum := LiveSummary{Summary: p.summary(time.Since(start)), Kernel: kst}
-	return sum, errors.Join(runErr, werr, serr, kerr)
+	return sum, errors.Join(runErr, werr, serr, kerr, perr)
 }
 
 // liveStatus writes the periodic status line and keeps the kernel counters
@@ -321,7 +325,7 @@ func (r *reader) run() {
 			if id, ok := r.sock.VLAN(); ok && !live.PrependVLAN(&r.pkt, id) {
 				r.ls.ExtraVLANs.Add(1)
 			}
-			if !r.cur.fits(len(r.pkt.Payload)) {
+			if !r.cur.fits(&r.pkt) {
 				r.send()
 			}
 			if len(r.cur.pkts) == 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/tapdlp/tapdlp/destinations"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/record/pcaplog"
 	"github.com/tapdlp/tapdlp/rules"
 )
 
@@ -72,6 +73,7 @@ type Pipeline struct {
 	// Blocks (always present: a replayed pcapng may bring keys of its own).
 	keys           *tlsdecrypt.Store
 	keysConfigured bool
+	pcaps          atomic.Pointer[pcaplog.Log] // alert pcaps (alertpcap.go); nil when off or not started
 }
 
 // New builds a pipeline from a validated configuration.
@@ -172,6 +174,7 @@ func (p *Pipeline) decoderConfig() capture.DecoderConfig {
 	csum, _ := capture.ParseChecksumMode(d.Checksums) // validated with the configuration
 	return capture.DecoderConfig{
 		Checksums:      csum,
+		KeepFrames:     p.cfg.Alerts.PcapDir != "", // alert pcaps keep raw frames
 		MaxTunnelDepth: d.TunnelDepth,
 		VXLANPorts:     append([]uint16{}, d.VXLANPorts...),
 		GENEVEPorts:    append([]uint16{}, d.GENEVEPorts...),
@@ -240,6 +243,9 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 			break
 		}
 	}
+	if err := p.startAlertPcap(true); err != nil {
+		return Summary{}, err
+	}
 	p.out = newWriter(p.opts.Sink, p.stats, p.log)
 	workers := make([]*worker, p.nworkers)
 	var wg sync.WaitGroup
@@ -251,6 +257,7 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 	if d.filter, err = newFrameFilter(p.opts.Filter); err != nil {
 		d.close()
 		wg.Wait()
+		p.waitAlertPcap()
 		p.out.close()
 		return Summary{}, err
 	}
@@ -265,6 +272,9 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 	}
 	d.close()
 	wg.Wait()
+	if perr := p.waitAlertPcap(); err == nil {
+		err = perr
+	}
 	d.finalVolume()
 	stopProgress()
 	if cerr := p.out.close(); err == nil {

@@ -108,6 +108,7 @@ func (h *flowHandler) evaluate(s *session, f *reassembly.Flow, rec *record.Flow,
 		st.Reset()
 	}
 	alerts := h.p.swap.rules.Load().Eval(st, rec, now)
+	h.pcap.alerted(f, alerts) // alert pcaps: write the flow's packets, name them
 	if s != nil {
 		s.alerts = rec.Alerts
 	}

@@ -36,6 +36,7 @@ func newWorker(id int, p *Pipeline) *worker {
 		w.free <- newBatch()
 	}
 	w.h = newFlowHandler(p)
+	w.h.pcap = newAlertPcap(p, id)
 	w.table = reassembly.NewTable(p.tableConfig(), w.h, p.mem, p.flowStats)
 	w.h.table = w.table
 	return w
@@ -57,10 +58,12 @@ func (w *worker) run() {
 			w.table.Advance(b.now)
 		}
 		w.h.sweep()
+		w.h.pcap.flush()
 		b.reset()
 		w.free <- b
 	}
 	w.table.Flush(reassembly.EndShutdown)
+	w.h.pcap.close()
 }
 
 // packet hands one packet to the flow table. The recover is the last line of
@@ -86,6 +89,10 @@ func (w *worker) packet(p *capture.Packet, u use) {
 		if u == useAttach {
 			return
 		}
+	}
+	if w.h.pcap != nil {
+		w.h.pcap.packet(w.table, p) // the table's Packet, and the frame kept for alert pcaps
+		return
 	}
 	w.table.Packet(p)
 }

@@ -62,6 +62,7 @@ func (a *Alert) AppendJSON(dst []byte) []byte {
 	objsOmit(&w, "sensitive", a.Sensitive)
 	w.Str("reason", a.Reason)
 	w.IntOmit("count", int64(a.Count))
+	objOmit(&w, "pcap", a.PCAP)
 	objOmit(&w, "sensor", a.Sensor)
 	return w.End()
 }
@@ -156,6 +157,15 @@ func (s *Sensor) appendObj(b []byte) []byte {
 	w.StrOmit("name", s.Name)
 	w.StrOmit("host", s.Host)
 	w.StrOmit("interface", s.Interface)
+	return w.End()
+}
+
+func (p *PCAP) appendObj(b []byte) []byte {
+	w := jsonw.Object(b)
+	w.Str("file", p.File)
+	w.Int("offset", p.Offset)
+	w.Int("packets", int64(p.Packets))
+	w.BoolOmit("truncated", p.Truncated)
 	return w.End()
 }
 

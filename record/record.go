@@ -264,7 +264,21 @@ type Alert struct {
 	Sensitive   []Finding `json:"sensitive,omitempty"`
 	Reason      string    `json:"reason"`
 	Count       int       `json:"count,omitempty"` // firings folded into this alert by de-duplication
+	PCAP        *PCAP     `json:"pcap,omitempty"`  // where the flow's packets were written (alerts.pcap_dir)
 	Sensor      *Sensor   `json:"sensor,omitempty"`
+}
+
+// PCAP locates an alerting flow's packets in the alert pcaps. It carries no
+// traffic: only where the packets are and how many were written when the
+// alert fired. The file itself holds raw traffic.
+type PCAP struct {
+	File    string `json:"file"`    // path of the pcap file (under alerts.pcap_dir)
+	Offset  int64  `json:"offset"`  // byte offset of the flow's first packet record in File
+	Packets int    `json:"packets"` // the flow's packets written there when the alert fired (more may follow)
+	// Truncated says the flow's packets in the file are not all of its
+	// packets up to the alert: the flow outgrew alerts.pcap_flow_bytes, its
+	// held packets were evicted (alerts.pcap_memory), or a write was dropped.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // Volume is a periodic per-key byte count for dashboards (off by default).

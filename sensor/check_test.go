@@ -22,6 +22,10 @@ func TestCheckFindsWhatARunWouldRefuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "missing")
+	aFile := filepath.Join(dir, "file")
+	if err := os.WriteFile(aFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, yaml string
 		want       []string // substrings of the error; none: Check passes
@@ -38,6 +42,15 @@ func TestCheckFindsWhatARunWouldRefuse(t *testing.T) {
 		{"HMAC key file missing", "inspection:\n  hmac_key_file: " + missing + "\n", []string{"tapdlp.yaml:2: inspection.hmac_key_file"}},
 		{"unknown capture user", "capture:\n  user: no-such-user-tapdlp\n", []string{"tapdlp.yaml:2: capture.user"}},
 		{"sink settings", "outputs:\n  sinks:\n    - {name: s, type: syslog, address: \"\"}\n", []string{"tapdlp.yaml:"}},
+		{"alert pcaps, directory to be created", "alerts:\n  pcap_dir: " + filepath.Join(missing, "pcaps") + "\n", nil},
+		{"alert pcaps, directory is a file", "\nalerts:\n  pcap_dir: " + aFile + "\n", []string{"tapdlp.yaml:3: alerts.pcap_dir", "not a directory"}},
+		{"alert pcaps, under a file", "alerts:\n  pcap_dir: " + filepath.Join(aFile, "x") + "\n", []string{"tapdlp.yaml:2: alerts.pcap_dir"}},
+		{"alert pcaps, flow bytes past memory", "alerts:\n  pcap_dir: " + dir + "\n  pcap_memory: 1MiB\n  pcap_flow_bytes: 2MiB\n",
+			[]string{"tapdlp.yaml:4: alerts.pcap_flow_bytes", "2MiB"}},
+		{"alert pcaps, bad size", "alerts:\n  pcap_dir: " + dir + "\n  pcap_file_size: 12 parsecs\n", []string{"tapdlp.yaml:3: alerts.pcap_file_size"}},
+		{"alert pcaps, small files, no files", "alerts:\n  pcap_dir: " + dir + "\n  pcap_file_size: 1KiB\n  pcap_max_files: 0\n",
+			[]string{"tapdlp.yaml:3: alerts.pcap_file_size", "tapdlp.yaml:4: alerts.pcap_max_files"}},
+		{"alert pcaps, total below one file", "alerts:\n  pcap_dir: " + dir + "\n  pcap_max_bytes: 1MiB\n", []string{"tapdlp.yaml:3: alerts.pcap_max_bytes", "64MiB"}},
 		{"every problem, not the first", "capture:\n  bpf_filter: port and and 22\nmetrics:\n  listen: nowhere\n",
 			[]string{"tapdlp.yaml:2: capture.bpf_filter", "tapdlp.yaml:4: metrics.listen"}},
 	}

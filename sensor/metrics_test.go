@@ -28,6 +28,7 @@ import (
 	"github.com/tapdlp/tapdlp/pipeline"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/record/pcaplog"
 	"github.com/tapdlp/tapdlp/record/sinks"
 	"github.com/tapdlp/tapdlp/rules"
 )
@@ -196,6 +197,13 @@ func fullSources() sources {
 			r.record(errors.New("bad rule"), time.Unix(1_700_000_100, 0))
 			return r
 		}(),
+		alertPcap: func() pcaplog.View {
+			v := (*pcaplog.Log)(nil).Stats()
+			v.FlowsStored, v.HeldBytes, v.Evicted, v.Alerts, v.NoPackets = 50, 4096, 3, 2, 1
+			v.Packets, v.Bytes, v.Rotated, v.Deleted = 40, 30000, 1, 1
+			v.Dropped[1].N = 5
+			return v
+		},
 	}
 }
 
@@ -588,7 +596,7 @@ func TestMetricsDocListsExactlyWhatIsServed(t *testing.T) {
 var allowedLabels = []string{"interface", "result", "reason", "type", "class", "kind", "rule", "severity", "sink", "category"}
 
 // nameRe: tapdlp_<subsystem>_<name>, or the conventional tapdlp_build_info.
-var nameRe = regexp.MustCompile(`^tapdlp_((capture|pipeline|decode|flows|reassembly|demux|http|http2|websocket|grpc|sse|tls|classify|dns|destinations|rules|sink|config)_[a-z0-9_]+|build_info)$`)
+var nameRe = regexp.MustCompile(`^tapdlp_((capture|pipeline|decode|flows|reassembly|demux|http|http2|websocket|grpc|sse|tls|classify|dns|destinations|rules|sink|config|alertpcap)_[a-z0-9_]+|build_info)$`)
 
 // buildInfoLabels are bounded by being one series per process.
 var buildInfoLabels = []string{"version", "commit"}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -143,12 +144,37 @@ func Check(cfg *config.Config) error {
 			}
 		}
 	}
+	if d := cfg.Alerts.PcapDir; d != "" {
+		if err := checkPcapDir(d); err != nil {
+			errs = append(errs, fmt.Errorf("%s: alerts.pcap_dir: %w", cfg.Where("alerts.pcap_dir"), err))
+		}
+	}
 	if l := cfg.Metrics.Listen; l != "" {
 		if err := checkListen(l); err != nil {
 			errs = append(errs, fmt.Errorf("%s: metrics.listen: %w", cfg.Where("metrics.listen"), err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkPcapDir checks that the alert pcap directory is a directory, or can
+// be created (its nearest existing ancestor is one), without creating it.
+func checkPcapDir(dir string) error {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("%q is not a directory", d)
+			}
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if p := filepath.Dir(d); p == d {
+			return err
+		}
+	}
 }
 
 // checkListen parses a listen address the way net.Listen("tcp") will.
@@ -370,8 +396,8 @@ func (s *Sensor) reload(p *pipeline.Pipeline, router *sinks.Router) error {
 
 // needRestart lists the settings that differ between the running
 // configuration and a reloaded one but are only read at start-up: the
-// metrics listener, the capture sockets and their filter, the workers and
-// the outputs.
+// metrics listener, the capture sockets and their filter, the workers, the
+// outputs and the alert pcaps.
 func needRestart(old, cur *config.Config) []string {
 	var keys []string
 	diff := func(key string, changed bool) {
@@ -386,5 +412,12 @@ func needRestart(old, cur *config.Config) []string {
 	diff("workers", old.Workers != cur.Workers)
 	diff("outputs", !reflect.DeepEqual(old.Outputs.Sinks, cur.Outputs.Sinks))
 	diff("log", old.Log != cur.Log)
+	diff("alerts.pcap_*", alertPcaps(old) != alertPcaps(cur))
 	return keys
+}
+
+// alertPcaps is the alert pcap settings (read when a run starts).
+func alertPcaps(c *config.Config) [7]any {
+	a := &c.Alerts
+	return [7]any{a.PcapDir, a.PcapFlowBytes, a.PcapAfterBytes, a.PcapMemory, a.PcapFileSize, a.PcapMaxFiles, a.PcapMaxBytes}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/tapdlp/tapdlp/metrics"
 	"github.com/tapdlp/tapdlp/pipeline"
 	"github.com/tapdlp/tapdlp/reassembly"
+	"github.com/tapdlp/tapdlp/record/pcaplog"
 	"github.com/tapdlp/tapdlp/record/sinks"
 	"github.com/tapdlp/tapdlp/rules"
 )
@@ -45,6 +46,7 @@ type sources struct {
 	sinks        []string // the router's sink names, in configuration order
 	build        *BuildInfo
 	reloads      *reloadStats
+	alertPcap    func() pcaplog.View // alert pcaps (alerts.pcap_dir); nil when off
 }
 
 // pipelineSources are the counters of p's stages. Rules and detections
@@ -63,7 +65,15 @@ func pipelineSources(p *pipeline.Pipeline) sources {
 		destinations: p.Destinations().Stats,
 		rules:        (&ruleCarry{eng: p.Rules()}).reader(p.Rules),
 		rejects:      p.Rejects(),
+		alertPcap:    alertPcapSource(p),
 	}
+}
+
+func alertPcapSource(p *pipeline.Pipeline) func() pcaplog.View {
+	if !p.AlertPcaps() {
+		return nil
+	}
+	return p.AlertPcapStats
 }
 
 // register adds every running stage's counters to reg. Each stage's stats
@@ -119,6 +129,7 @@ func (src sources) register(reg *metrics.Registry) error {
 	on(src.rejects != nil, func() error {
 		return metrics.Add(reg, "Rejects", func() rejectsView { return rejectsView{src.rejects.Counts()} }, nil)
 	})
+	on(src.alertPcap != nil, func() error { return metrics.Add(reg, "AlertPcap", src.alertPcap, nil) })
 	on(src.router != nil, func() error {
 		return metrics.Add(reg, "Sinks", func() sinksView { return readSinks(src.router, src.sinks) }, sinkTags)
 	})

@@ -41,14 +41,15 @@ var allowed = map[string][]string{
 	"rules":          {"record", "config", "internal/lru"},
 	"record/sinks":   {"record", "record/siem", "config"},
 	"record/siem":    {"record", "internal/jsonw"}, // renders records as ECS and EVE; knows no stage
+	"record/pcaplog": {},                           // alert pcaps: keeps frames, writes pcap files; knows no stage
 	"report":         {"record", "internal/decompress"},
 	"pipeline": {"capture", "capture/filter", "capture/live", "reassembly", "appproto/demux", "appproto/tlsdecrypt", "appproto/aiapi", "destinations",
-		"classify", "rules", "record", "config", "internal/communityid"},
+		"classify", "rules", "record", "record/pcaplog", "config", "internal/communityid"},
 	"metrics": {}, // reads the stages' tagged stats structs by reflection; imports none
 	// sensor assembles a run: it sits above pipeline and every stage it
 	// builds, and only cmd imports it.
 	"sensor": {"capture", "capture/live", "reassembly", "appproto/", "destinations", "classify", "rules",
-		"record", "record/sinks", "report", "config", "pipeline", "metrics", "internal/atomicfile"},
+		"record", "record/sinks", "record/pcaplog", "report", "config", "pipeline", "metrics", "internal/atomicfile"},
 	"cmd/tapdlp":                 {""}, // flags and subcommands; may import anything
 	"e2e":                        {""},
 	"deploy":                     {"config"},

@@ -401,6 +401,23 @@ func ecsAlert(e *enc, a *record.Alert) {
 	}
 	tapdlpDst(e, &a.Dst)
 	findings(e, a.Sensitive)
+	alertPcap(e, a.PCAP)
+	e.Close()
+}
+
+// alertPcap writes where the alerting flow's packets are (alerts.pcap_dir)
+// as tapdlp.pcap: neither ECS nor EVE has a field for a pcap reference.
+func alertPcap(e *enc, p *record.PCAP) {
+	if p == nil {
+		return
+	}
+	e.Open("pcap")
+	e.StrOmit("file", p.File)
+	e.Int("offset", p.Offset)
+	e.Int("packets", int64(p.Packets))
+	if p.Truncated {
+		e.Bool("truncated", true)
+	}
 	e.Close()
 }
 
@@ -659,6 +676,7 @@ func eveAlert(e *enc, a *record.Alert, s *record.Sensor) {
 	e.StrOmit("dest_domain", a.Dst.Domain)
 	tapdlpDst(e, &a.Dst)
 	findings(e, a.Sensitive)
+	alertPcap(e, a.PCAP)
 	e.Close()
 	eveTrailer(e, s)
 }

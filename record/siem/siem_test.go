@@ -475,3 +475,37 @@ func checkECSTypes(t *testing.T, b []byte) {
 	}
 	walk("", m)
 }
+
+// An alert's pcap reference (alerts.pcap_dir) goes under tapdlp.pcap in
+// both formats: neither ECS nor EVE defines a field for it. Only the place
+// is written, never traffic.
+func TestAlertPcapReference(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		pcap *record.PCAP
+		want map[string]any
+	}{
+		{"none", nil, map[string]any{"tapdlp.pcap": nil}},
+		{"complete", &record.PCAP{File: "/var/lib/tapdlp/pcap/alerts-000001-w00.pcap", Offset: 24, Packets: 5},
+			map[string]any{"tapdlp.pcap.file": "/var/lib/tapdlp/pcap/alerts-000001-w00.pcap", "tapdlp.pcap.offset": 24.0,
+				"tapdlp.pcap.packets": 5.0, "tapdlp.pcap.truncated": nil}},
+		{"truncated", &record.PCAP{File: "p.pcap", Offset: 1 << 33, Packets: 40, Truncated: true},
+			map[string]any{"tapdlp.pcap.offset": float64(1 << 33), "tapdlp.pcap.truncated": true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := alert()
+			a.PCAP = tt.pcap
+			docs := map[string]map[string]any{"ecs": ecsDoc(t, a)}
+			for _, d := range eveDocs(t, a) {
+				docs["eve"] = d
+			}
+			for format, d := range docs {
+				for k, want := range tt.want {
+					if got := get(d, k); fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Errorf("%s: %s = %v, want %v", format, k, got, want)
+					}
+				}
+			}
+		})
+	}
+}
