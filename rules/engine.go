@@ -360,6 +360,9 @@ rules:
 		r.cnt.alerts.Add(1)
 		alerts = append(alerts, newAlert(r, x, thrReason, count))
 	}
+	// The state outlives the call (one per running flow): it must not keep
+	// the caller's record alive (measured: a whole record per open flow).
+	x.f = nil
 	return alerts
 }
 
