@@ -96,6 +96,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 		h.p.rejects.count(rec)
 		h.p.stats.Flows.Add(1)
 		if s != nil {
+			s.app.Release() // its parsers serve the worker's next flows
 			s.flow = nil
 			delete(h.sessions, f)
 			if len(h.free) < maxFreeSessions {

@@ -255,6 +255,7 @@ type Demux struct {
 	stats *Stats
 	tlsc  tlsdecrypt.Config // with the worker's shared plaintext scratch
 	tlss  tlsdecrypt.Scratch
+	pool  parserPool
 }
 
 // New returns a Demux for one worker.

@@ -32,8 +32,9 @@ type Flow struct {
 	pend [2][]byte
 	done [2]bool // direction no longer wanted (told to reassembly or to be told)
 
-	// The parsers, one of which is cur. Each is allocated when a flow first
-	// needs it and kept while the Flow is recycled: a flow that never
+	// The parsers, one of which is cur. Each is taken from the Demux's pool
+	// when the flow first needs it and given back when the flow ends or the
+	// parser has nothing more to learn (see pool.go): a flow that never
 	// carries payload (a scan, a SYN flood) costs only the fields above.
 	tls  *tlsParser
 	http *httpParser
@@ -47,6 +48,7 @@ type Flow struct {
 // Reset readies fl for flow f (valid until its final record), reporting to
 // sink.
 func (fl *Flow) Reset(d *Demux, f *reassembly.Flow, sink Sink) {
+	fl.Release()
 	fl.d, fl.f, fl.sink = d, f, sink
 	fl.tcp = f.Proto == capture.ProtoTCP
 	fl.res = Result{}
@@ -101,6 +103,7 @@ func (fl *Flow) feed(dir Dir, b []byte) bool {
 	more := fl.cur.Feed(dir, b)
 	if !more {
 		fl.done[dir] = true
+		fl.retire()
 	}
 	return more
 }
@@ -248,32 +251,32 @@ func (fl *Flow) choose(p Proto) {
 	switch p {
 	case TLS:
 		if fl.tls == nil {
-			fl.tls = new(tlsParser)
+			fl.tls = fl.d.pool.tls.get()
 		}
 		fl.tls.reset(fl)
 		fl.cur = fl.tls
 	case HTTP:
 		if fl.http == nil {
-			fl.http = new(httpParser)
+			fl.http = fl.d.pool.http.get()
 		}
 		fl.http.reset(fl)
 		fl.http.start()
 		fl.cur = fl.http
 	case DNS:
 		if fl.dns == nil {
-			fl.dns = new(dnsParser)
+			fl.dns = fl.d.pool.dns.get()
 		}
 		fl.dns.reset(fl)
 		fl.cur = fl.dns
 	case QUIC:
 		if fl.quic == nil {
-			fl.quic = new(quicParser)
+			fl.quic = fl.d.pool.quic.get()
 		}
 		fl.quic.reset(fl)
 		fl.cur = fl.quic
 	case HTTP2:
 		if fl.h2 == nil {
-			fl.h2 = new(h2Parser)
+			fl.h2 = fl.d.pool.h2.get()
 		}
 		fl.h2.reset(fl)
 		fl.cur = fl.h2
@@ -359,7 +362,7 @@ func (fl *Flow) upgrade(token string) bool {
 			ext = websocket.ParseExtensions(hp.wsext[:hp.nwsext])
 		}
 		if fl.ws == nil {
-			fl.ws = new(wsParser)
+			fl.ws = fl.d.pool.ws.get()
 		}
 		fl.ws.reset(fl, ext)
 		fl.res.App = WebSocket

@@ -51,6 +51,11 @@ func (t *tlsParser) reset(fl *Flow) {
 	}
 }
 
+// finished reports whether the parser has nothing more to learn and no
+// later call needs it: the ClientHello was read (or given up on) and the
+// flow is not decrypted.
+func (t *tlsParser) finished() bool { return t.done && !t.decrypt }
+
 func (t *tlsParser) Feed(dir Dir, b []byte) bool {
 	if !t.fl.decrypting {
 		t.fl.res.Encrypted = true
@@ -169,6 +174,9 @@ func (q *quicParser) Feed(dir Dir, b []byte) bool {
 	}
 	return false
 }
+
+// finished reports whether the Initials were read (or given up on).
+func (q *quicParser) finished() bool { return q.conn.Status() != quic.NeedMore }
 
 func (q *quicParser) Gap(Dir, int) {}
 func (q *quicParser) Close()       {}

