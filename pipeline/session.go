@@ -35,6 +35,7 @@ type session struct {
 	alerts      []string
 	lastEvalOut uint64
 	ts          int64 // packet time of the bytes being parsed
+	appCharged  int64 // parser state charged to the flow table (see chargeApp)
 
 	// Cached destination annotation (see flowHandler.annotate).
 	annotated       bool
@@ -97,6 +98,7 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.alerts = nil
 	s.lastEvalOut = 0
 	s.ts = 0
+	s.appCharged = 0
 	s.annotated, s.annotName, s.annotDst, s.annotSrcService = false, "", record.Dst{}, ""
 	if s.ai != nil {
 		s.ai.reset()
@@ -107,13 +109,26 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 func (s *session) Data(dir reassembly.Dir, b []byte, ts int64) bool {
 	s.ts = ts
 	s.ready = true
-	return s.app.Data(dir, b, ts)
+	more := s.app.Data(dir, b, ts)
+	s.chargeApp()
+	return more
 }
 
 // Gap implements reassembly.Stream.
 func (s *session) Gap(dir reassembly.Dir, n int) {
 	s.ready = true
 	s.app.Gap(dir, n)
+	s.chargeApp()
+}
+
+// chargeApp keeps the flow table's byte budget in step with the parser
+// state the flow holds: parsers are taken when recognition chooses them and
+// may be given back before the flow ends (demux.Flow.StateBytes).
+func (s *session) chargeApp() {
+	if n := s.app.StateBytes(); n != s.appCharged {
+		s.charge(n - s.appCharged)
+		s.appCharged = n
+	}
 }
 
 // finish tells the parsers the flow ended (flushing partial messages).

@@ -1,5 +1,7 @@
 package demux
 
+import "unsafe"
+
 // Parser state is held by a flow only while its protocol needs it, and
 // recycled through its Demux (one per worker, so no locking and no
 // sync.Pool traffic between workers): a parser is taken when recognition
@@ -92,4 +94,41 @@ func (fl *Flow) retire() {
 		return
 	}
 	fl.cur = finished{}
+}
+
+// What each parser costs while a flow holds it (see StateBytes).
+const (
+	tlsParserBytes  = int64(unsafe.Sizeof(tlsParser{}))
+	httpParserBytes = int64(unsafe.Sizeof(httpParser{}))
+	dnsParserBytes  = int64(unsafe.Sizeof(dnsParser{}))
+	quicParserBytes = int64(unsafe.Sizeof(quicParser{}))
+	h2ParserBytes   = int64(unsafe.Sizeof(h2Parser{}))
+	wsParserBytes   = int64(unsafe.Sizeof(wsParser{}))
+)
+
+// StateBytes is the parser state the flow holds now beyond the Flow
+// itself: its parsers and its undecided-prefix buffers. The pipeline
+// charges it against the flow table's byte budget (flows.memcap) and
+// releases it as parsers are given back.
+func (fl *Flow) StateBytes() int64 {
+	n := int64(cap(fl.pend[0]) + cap(fl.pend[1]))
+	if fl.tls != nil {
+		n += tlsParserBytes
+	}
+	if fl.http != nil {
+		n += httpParserBytes
+	}
+	if fl.dns != nil {
+		n += dnsParserBytes
+	}
+	if fl.quic != nil {
+		n += quicParserBytes
+	}
+	if fl.h2 != nil {
+		n += h2ParserBytes
+	}
+	if fl.ws != nil {
+		n += wsParserBytes
+	}
+	return n
 }
