@@ -116,7 +116,7 @@ func TestFlowMemcapEstimateMatchesHeap(t *testing.T) {
 		{"http-request", func(i int) [][]byte {
 			return tcp(i, 80, scenarios.HTTPRequest("POST", "/v1/events", "api.example.com",
 				[]string{"Content-Type: application/json"}, body), nil)
-		}, [2]float64{0.7, 1.15}},
+		}, [2]float64{0.75, 1.15}},
 		{"dns-udp", func(i int) [][]byte {
 			q := scenarios.DNSQuery(uint16(i), "files.example.com", 1)
 			return [][]byte{pcapgen.EthernetIP(pcapgen.IPUDP(client(i), server(53), q))}

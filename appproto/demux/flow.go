@@ -42,6 +42,7 @@ type Flow struct {
 	quic *quicParser
 	h2   *h2Parser
 	ws   *wsParser
+	park *httpPark // an idle HTTP/1 connection's state while its parser is pooled
 	raw  rawParser
 }
 
@@ -103,6 +104,10 @@ func (fl *Flow) feed(dir Dir, b []byte) bool {
 	more := fl.cur.Feed(dir, b)
 	if !more {
 		fl.done[dir] = true
+	}
+	if fl.cur == fl.http {
+		fl.parkHTTP()
+	} else if !more {
 		fl.retire()
 	}
 	return more

@@ -319,6 +319,14 @@ func (h *httpParser) Feed(dir Dir, b []byte) bool {
 
 func (h *httpParser) Gap(dir Dir, n int) { h.p[sideOf(dir)].Gap(n) }
 
+// idle reports whether both sides are between messages with nothing
+// buffered and no switch pending: the parser may then be parked (see
+// httpPark).
+func (h *httpParser) idle() bool {
+	return h.announce == 0 && h.nupgrade == 0 && !h.switching && h.nsettings == 0 && h.nwsext == 0 &&
+		h.p[0].Idle() && h.p[1].Idle()
+}
+
 func (h *httpParser) Close() {
 	h.p[0].Close()
 	h.p[1].Close()
