@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+	"unsafe"
 
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
@@ -186,4 +187,13 @@ func measureFlowCost(t *testing.T, n int, flow func(i int) [][]byte) (estimate, 
 	runtime.KeepAlive(frames)
 	runtime.KeepAlive(w)
 	return estimate, heap
+}
+
+// A session is allocated for every TCP and UDP flow: it must stay within
+// the 768-byte size class (760 B plus the allocator's 8-byte header for
+// objects with pointers larger than 512 B); the next class is 896 B.
+func TestSessionSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(session{}); n > 760 {
+		t.Errorf("session is %d B: over 760 it takes the 896-byte size class (group small fields, move rare ones out)", n)
+	}
 }

@@ -128,7 +128,7 @@ func (h *flowHandler) buildRecord(f *reassembly.Flow, state string, now int64) r
 	}
 	if rec.ConnState == "REJ" {
 		rec.Reject = &record.Reject{By: "rst"}
-	} else if ir := f.ICMPReject; ir.From.IsValid() {
+	} else if ir := f.ICMPReject(); ir.From.IsValid() {
 		t, c := ir.Type, ir.Code
 		rec.Reject = &record.Reject{By: "icmp", Type: &t, Code: &c, From: ir.From.String()}
 	}

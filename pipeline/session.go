@@ -25,20 +25,22 @@ type session struct {
 	// for this flow). ready says the flow carried payload (its application
 	// layer was fed). A flow whose payload is never scanned — TLS without
 	// keys, QUIC, DNS — never sets up c: measured 776 B per open flow.
-	inspect  bool
-	ready    bool
-	scanning bool
-	c        *content
+	inspect   bool
+	ready     bool
+	scanning  bool
+	annotated bool // annot* below hold this flow's annotation (grouped with the flags: no padding)
+	// appCharged is the parser state charged to the flow table (see
+	// chargeApp): a few KB at most, an int32 that shares the flags' word.
+	appCharged int32
+	c          *content
 
 	// Policy state: rules that fired so far, and what the last evaluation saw.
 	ruleState   rules.FlowState
 	alerts      []string
 	lastEvalOut uint64
 	ts          int64 // packet time of the bytes being parsed
-	appCharged  int64 // parser state charged to the flow table (see chargeApp)
 
 	// Cached destination annotation (see flowHandler.annotate).
-	annotated       bool
 	annotName       string
 	annotDst        record.Dst
 	annotSrcService string
@@ -125,8 +127,8 @@ func (s *session) Gap(dir reassembly.Dir, n int) {
 // state the flow holds: parsers are taken when recognition chooses them and
 // may be given back before the flow ends (demux.Flow.StateBytes).
 func (s *session) chargeApp() {
-	if n := s.app.StateBytes(); n != s.appCharged {
-		s.charge(n - s.appCharged)
+	if n := int32(s.app.StateBytes()); n != s.appCharged {
+		s.charge(int64(n - s.appCharged))
 		s.appCharged = n
 	}
 }

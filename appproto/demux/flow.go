@@ -16,21 +16,14 @@ type Flow struct {
 	d    *Demux
 	f    *reassembly.Flow
 	sink Sink
-	tcp  bool
 	res  Result
 	cur  Parser // nil while undecided
-	hint Proto  // protocol a hand-off said the next bytes are (Unknown: sniff)
 	ts   int64  // packet time of the bytes being parsed
-	// decrypting: the flow's TLS is being decrypted and its plaintext
-	// parsed; the stream's bytes (ciphertext) go to tls, the plaintext it
-	// yields to cur (see tlsParser.Plaintext).
-	decrypting bool
 
 	// Undecided state per direction: the first bytes, buffered up to
 	// MaxUndecided (the buffer is allocated on the first flow that needs
 	// it and kept).
 	pend [2][]byte
-	done [2]bool // direction no longer wanted (told to reassembly or to be told)
 
 	// The parsers, one of which is cur. Each is taken from the Demux's pool
 	// when the flow first needs it and given back when the flow ends or the
@@ -44,6 +37,17 @@ type Flow struct {
 	ws   *wsParser
 	park *httpPark // an idle HTTP/1 connection's state while its parser is pooled
 	raw  rawParser
+
+	// The small fields share one word (a session embedding the Flow fits a
+	// smaller size class).
+	tcp  bool
+	hint Proto // protocol a hand-off said the next bytes are (Unknown: sniff)
+	// decrypting: the flow's TLS is being decrypted and its plaintext
+	// parsed; the stream's bytes (ciphertext) go to tls, the plaintext it
+	// yields to cur (see tlsParser.Plaintext).
+	decrypting bool
+	done       [2]bool // direction no longer wanted (told to reassembly or to be told)
+	resniff    uint8   // chunks of an unrecognised stream checked for HTTP (see rawParser)
 }
 
 // Reset readies fl for flow f (valid until its final record), reporting to

@@ -437,11 +437,10 @@ func (e *httpEvents) Stop(side httpparse.Side, reason httpparse.Reason) {
 // so a flow picked up in the middle of a message is parsed from its next
 // message on.
 type rawParser struct {
-	fl      *Flow
-	resniff int
+	fl *Flow // its count of re-sniffed chunks is fl.resniff (one byte in the Flow's small fields)
 }
 
-func (r *rawParser) reset(fl *Flow) { r.fl, r.resniff = fl, 0 }
+func (r *rawParser) reset(fl *Flow) { r.fl, fl.resniff = fl, 0 }
 
 // maxResniff bounds how many chunks of an unrecognised stream are checked
 // for an HTTP start line.
@@ -452,15 +451,15 @@ func (r *rawParser) Feed(dir Dir, b []byte) bool {
 	if !fl.tcp {
 		return fl.sink.Raw(dir, b)
 	}
-	if r.resniff < maxResniff && !portIn(fl.f.DstPort, noHTTPResniff[:]) {
-		r.resniff++
+	if fl.resniff < maxResniff && !portIn(fl.f.DstPort, noHTTPResniff[:]) {
+		fl.resniff++
 		if sn := httpparse.Sniff(b); (sn == httpparse.SniffRequest && dir == Out) ||
 			(sn == httpparse.SniffResponse && dir == In) {
 			fl.choose(HTTP)
 			return fl.feed(dir, b)
 		}
 	}
-	return fl.sink.Raw(dir, b) || r.resniff < maxResniff
+	return fl.sink.Raw(dir, b) || fl.resniff < maxResniff
 }
 
 func (r *rawParser) Gap(Dir, int) {}
