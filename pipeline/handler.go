@@ -23,8 +23,10 @@ type flowHandler struct {
 	p          *Pipeline
 	table      *reassembly.Table // the worker's flow table, charged for sessions' scanning state
 	rec        record.Flow       // Emit's record, reused
-	now        int64             // the worker's packet clock
-	demux      *demux.Demux      // the worker's application-layer demultiplexer
+	liveRec    record.Flow       // evalLive's record, reused (liveBusy: in use)
+	liveBusy   bool
+	now        int64        // the worker's packet clock
+	demux      *demux.Demux // the worker's application-layer demultiplexer
 	scanner    *classify.Scanner
 	scannerGen uint64 // the detectors generation scanner was built from
 	sessions   map[*reassembly.Flow]*session
