@@ -197,17 +197,25 @@ func (p *dnsParser) reset(fl *Flow) {
 func (p *dnsParser) Feed(dir Dir, b []byte) bool {
 	if !p.fl.tcp {
 		p.message(dir, b)
-		return true
+		return !p.finished()
 	}
 	f := &p.framr[dir]
 	f.Feed(b)
 	for {
 		msg, ok := f.Next()
 		if !ok {
-			return true
+			return !p.finished()
 		}
 		p.message(dir, msg)
 	}
+}
+
+// finished reports whether the flow's record has its question and its
+// first response: later messages change nothing (see message), so the
+// parser can go back to the pool.
+func (p *dnsParser) finished() bool {
+	rec := p.fl.res.DNS
+	return rec != nil && rec.RCode != "" && rec.Query != ""
 }
 
 // Gap: a DNS-over-TCP stream cannot resynchronise inside a message.

@@ -79,7 +79,8 @@ func (fl *Flow) Release() {
 
 // retire gives back the current parser when it has nothing more to learn
 // and no later call needs it: a TLS parser that read the ClientHello (or
-// gave up on it) and does not decrypt, a QUIC parser past its Initials.
+// gave up on it) and does not decrypt, a QUIC parser past its Initials, a
+// DNS parser that recorded the question and the first response.
 // The flow keeps what they told (Result); the parser state goes back to the
 // pool at once instead of living as long as the connection.
 func (fl *Flow) retire() {
@@ -90,6 +91,12 @@ func (fl *Flow) retire() {
 		}
 		fl.d.pool.tls.put(fl.tls)
 		fl.tls = nil
+	case fl.dns != nil && fl.cur == fl.dns:
+		if !fl.dns.finished() {
+			return
+		}
+		fl.d.pool.dns.put(fl.dns)
+		fl.dns = nil
 	case fl.quic != nil && fl.cur == fl.quic:
 		if !fl.quic.finished() {
 			return

@@ -25,7 +25,7 @@ func TestParsersAreRecycled(t *testing.T) {
 		{"tls", true, false},
 		{"tls-any-port", true, false},
 		{"http", false, true},
-		{"dns-tcp", false, false},
+		{"dns-tcp", true, false},
 	} {
 		t.Run(tc.conv, func(t *testing.T) {
 			c := byName[tc.conv]
