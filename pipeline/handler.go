@@ -34,6 +34,7 @@ type flowHandler struct {
 
 	lastSweep    int64           // packet time of the last threshold sweep
 	scratchRules rules.FlowState // for flows without a session (ICMP, …)
+	ruleScratch  rules.Scratch   // every evaluation's working facts
 	ai           aiapi.Parser    // describes AI API requests (scratch kept)
 }
 

@@ -107,7 +107,7 @@ func (h *flowHandler) evaluate(s *session, f *reassembly.Flow, rec *record.Flow,
 		st = &h.scratchRules
 		st.Reset()
 	}
-	alerts := h.p.swap.rules.Load().Eval(st, rec, now)
+	alerts := h.p.swap.rules.Load().EvalWith(&h.ruleScratch, st, rec, now)
 	if s != nil {
 		s.alerts = rec.Alerts
 	}
