@@ -181,10 +181,10 @@ func (s *session) RequestEnd(stream uint32) {
 
 // aiPrompt scans a decoded attachment of an AI request.
 func (s *session) aiPrompt(text []byte, attachment bool) {
-	if !attachment || !s.inspect || !s.ready {
+	if !attachment || !s.inspect {
 		return
 	}
-	st := &s.c.scan[reassembly.DirOut]
+	st := &s.scan().scan[reassembly.DirOut]
 	before := st.Matches()
 	st.EndContent()
 	st.Write(text)

@@ -3,9 +3,14 @@ package pipeline
 import (
 	"context"
 	"net/netip"
+	"runtime"
+	"strconv"
 	"testing"
+	"unsafe"
 
+	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
+	"github.com/tapdlp/tapdlp/internal/pcapgen/scenarios"
 	"github.com/tapdlp/tapdlp/record"
 )
 
@@ -65,3 +70,130 @@ func (s *countingSink) Write(rec record.Encoded) error {
 	return nil
 }
 func (s *countingSink) Close() error { return nil }
+
+// The memcap's per-flow estimate follows what an open flow really holds:
+// for each kind of flow, the bytes the flow table charges (its own state,
+// the session, scanning state, the parsers held) are compared with the
+// heap N such flows take (runtime.ReadMemStats), within a tolerance that
+// covers size classes, map growth and the strings a record keeps.
+func TestFlowMemcapEstimateMatchesHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the heap over thousands of flows")
+	}
+	const n = 4000
+	server := func(port uint16) netip.AddrPort { return ap("192.0.2.1:" + strconv.Itoa(int(port))) }
+	client := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 40000)
+	}
+	tcp := func(i int, port uint16, out, in []byte) [][]byte {
+		c := pcapgen.NewTCPConn(client(i), server(port), 1, 2)
+		var segs []pcapgen.Segment
+		segs = append(segs, c.Handshake()...)
+		if len(out) > 0 {
+			segs = append(segs, c.Send(true, out)...)
+		}
+		if len(in) > 0 {
+			segs = append(segs, c.Send(false, in)...)
+		}
+		var frames [][]byte
+		for _, s := range segs {
+			frames = append(frames, pcapgen.EthernetIP(c.Packet(s)))
+		}
+		return frames
+	}
+	body := []byte(`{"event":"login","user":"u-1234","ok":true}`)
+	for _, tc := range []struct {
+		name  string
+		flow  func(i int) [][]byte
+		ratio [2]float64 // estimate / measured, bounds
+	}{
+		{"syn-only", func(i int) [][]byte {
+			c := pcapgen.NewTCPConn(client(i), server(443), 1, 2)
+			return [][]byte{pcapgen.EthernetIP(c.Packet(c.Handshake()[0]))}
+		}, [2]float64{0.85, 1.15}},
+		{"tls-hello", func(i int) [][]byte {
+			return tcp(i, 443, scenarios.ClientHello("chat.example.ai", "h2"), scenarios.TLSRecords(22, 1200))
+		}, [2]float64{0.75, 1.15}},
+		{"http-request", func(i int) [][]byte {
+			return tcp(i, 80, scenarios.HTTPRequest("POST", "/v1/events", "api.example.com",
+				[]string{"Content-Type: application/json"}, body), nil)
+		}, [2]float64{0.75, 1.15}},
+		{"dns-udp", func(i int) [][]byte {
+			q := scenarios.DNSQuery(uint16(i), "files.example.com", 1)
+			return [][]byte{pcapgen.EthernetIP(pcapgen.IPUDP(client(i), server(53), q))}
+		}, [2]float64{0.8, 1.15}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			est, heap := measureFlowCost(t, n, tc.flow)
+			r := est / heap
+			t.Logf("estimate %.0f B per flow, heap %.0f B per flow (ratio %.2f)", est, heap, r)
+			if r < tc.ratio[0] || r > tc.ratio[1] {
+				t.Errorf("memcap estimate %.0f B per flow against %.0f B measured: ratio %.2f outside [%.2f, %.2f]",
+					est, heap, r, tc.ratio[0], tc.ratio[1])
+			}
+		})
+	}
+}
+
+// measureFlowCost opens n flows (frames of flow(i)) on one worker and
+// returns the flow table's estimate and the measured heap, per flow.
+func measureFlowCost(t *testing.T, n int, flow func(i int) [][]byte) (estimate, heap float64) {
+	cfg, err := parseTestConfig("flows: {max_flows: 2000000}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Workers = 1
+	p, err := New(cfg, Options{Sink: record.NewWriterSink(nopWriter{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.out = newWriter(p.opts.Sink, p.stats, p.log)
+	defer p.out.close()
+	w := newWorker(0, p)
+	dec := capture.NewDecoder(p.decoderConfig(), p.decStats)
+	var frames [][]byte
+	for i := range n {
+		frames = append(frames, flow(i)...)
+	}
+	var pkt capture.Packet
+	bt := newBatch()
+	step := func(i int, f []byte) {
+		m := capture.Meta{TS: int64(1e18) + int64(i)*1000, CapLen: len(f), WireLen: len(f), LinkType: capture.LinkEthernet}
+		if dec.Decode(f, m, &pkt) != capture.OK {
+			t.Fatal("decode failed")
+		}
+		bt.reset()
+		bt.add(&pkt)
+		w.packet(&bt.pkts[0], usePacket)
+	}
+	// One flow first, so what every worker sets up once (scanner tables,
+	// scratch buffers) is not counted per flow.
+	for i, f := range flow(n + 1) {
+		step(i, f)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i, f := range frames {
+		step(i+100, f)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if got := w.table.Len(); got != n+1 {
+		t.Fatalf("%d flows open, want %d", got, n+1)
+	}
+	estimate = float64(w.table.FlowBytes()) / float64(n+1)
+	heap = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
+	runtime.KeepAlive(frames)
+	runtime.KeepAlive(w)
+	return estimate, heap
+}
+
+// A session is allocated for every TCP and UDP flow: it must stay within
+// the 704-byte size class (696 B plus the allocator's 8-byte header for
+// objects with pointers larger than 512 B); the next class is 768 B.
+func TestSessionSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(session{}); n > 696 {
+		t.Errorf("session is %d B: over 696 it takes the 768-byte size class (group small fields, move rare ones out)", n)
+	}
+}

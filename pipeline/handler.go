@@ -23,8 +23,10 @@ type flowHandler struct {
 	rec        record.Flow       // Emit's record, reused
 	enc        recordEncoder     // the worker's record encoder
 	idBuf      []byte            // scratch for flowIDs
-	now        int64             // the worker's packet clock
-	demux      *demux.Demux      // the worker's application-layer demultiplexer
+	liveRec    record.Flow       // evalLive's record, reused (liveBusy: in use)
+	liveBusy   bool
+	now        int64        // the worker's packet clock
+	demux      *demux.Demux // the worker's application-layer demultiplexer
 	scanner    *classify.Scanner
 	scannerGen uint64 // the detectors generation scanner was built from
 	sessions   map[*reassembly.Flow]*session
@@ -32,6 +34,7 @@ type flowHandler struct {
 
 	lastSweep    int64           // packet time of the last threshold sweep
 	scratchRules rules.FlowState // for flows without a session (ICMP, …)
+	ruleScratch  rules.Scratch   // every evaluation's working facts
 	ai           aiapi.Parser    // describes AI API requests (scratch kept)
 	carry        *carryStore     // carry-overs for continuing flows (continuation.go); nil until used
 	pcap         *alertPcap      // alert pcaps (alertpcap.go); nil when off
@@ -101,6 +104,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 		h.p.tlsStats.Count(rec)
 		h.p.stats.Flows.Add(1)
 		if s != nil {
+			s.app.Release() // its parsers serve the worker's next flows
 			s.flow = nil
 			delete(h.sessions, f)
 			if len(h.free) < maxFreeSessions {
@@ -134,7 +138,7 @@ func (h *flowHandler) buildRecord(s *session, f *reassembly.Flow, state string, 
 	}
 	if rec.ConnState == "REJ" {
 		rec.Reject = &record.Reject{By: "rst"}
-	} else if ir := f.ICMPReject; ir.From.IsValid() {
+	} else if ir := f.ICMPReject(); ir.From.IsValid() {
 		t, c := ir.Type, ir.Code
 		rec.Reject = &record.Reject{By: "icmp", Type: &t, Code: &c, From: ir.From.String()}
 	}

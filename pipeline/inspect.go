@@ -99,7 +99,7 @@ func (in *inspection) alwaysFor(category string) bool {
 func (s *session) inspectRecord(rec *record.Flow, final bool) {
 	// On the stack: most flows without payload get none.
 	ins := record.Inspected{Encrypted: s.app.Result().Encrypted}
-	if s.ready { // the flow carried payload
+	if s.scanning { // the flow carried content to scan
 		sc := &s.c.scan
 		if final {
 			sc[0].Flush()
@@ -151,6 +151,7 @@ func (s *session) scanRaw(dir reassembly.Dir, b []byte) bool {
 	}
 	// In request/response protocols (SMTP, FTP, custom RPC) a value cannot
 	// straddle a change of speaker: judge what the other side said so far.
+	s.scan()
 	if other := 1 - dir; s.c.rawPending[other] {
 		s.c.rawPending[other] = false
 		before := s.c.scan[other].Matches()

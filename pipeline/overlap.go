@@ -31,9 +31,8 @@ func (s *session) Overlap(dir reassembly.Dir, off uint64, b []byte, ts int64) {
 		return
 	}
 	s.ts = ts
-	if !s.ready {
-		s.prepare()
-	}
+	s.ready = true
+	s.scan()
 	a := s.c.alt[dir]
 	if a == nil {
 		a = new(altScan)

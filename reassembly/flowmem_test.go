@@ -2,6 +2,7 @@ package reassembly
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/tapdlp/tapdlp/capture"
 )
@@ -72,5 +73,15 @@ func TestMemcapEvicts(t *testing.T) {
 				t.Errorf("%d bytes (%d charged) still held after every flow ended", tb.FlowBytes(), tb.charged)
 			}
 		})
+	}
+}
+
+// A conn is allocated for every flow: it must stay within the 768-byte
+// size class (760 B plus the 8-byte header the allocator puts before
+// objects with pointers larger than 512 B). The next class is 896 B: 128 B
+// more per open flow, 12 MiB per 100,000.
+func TestConnSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(conn{}); n > 760 {
+		t.Errorf("conn is %d B: over 760 it takes the 896-byte size class (group small fields, move rare ones out)", n)
 	}
 }

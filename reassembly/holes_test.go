@@ -25,7 +25,7 @@ func TestFillHoles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var h half
-			h.nholes = copy(h.holes[:], tt.holes)
+			h.nholes = uint8(copy(h.holes[:], tt.holes))
 			h.fillHoles(tt.s, tt.e)
 			got := append([]hole(nil), h.holes[:h.nholes]...)
 			if len(got) == 0 {

@@ -176,7 +176,7 @@ func (t *Table) redelivered(c *conn, d Dir, off uint64, b []byte, ts int64) {
 		t.st.OverlapBytes.Add(diff)
 	}
 	t.st.OverlapEvents.Add(1)
-	if c.ov == nil {
+	if !c.wantsOv {
 		return
 	}
 	// The view: kept bytes before, the other copy, kept bytes after; when
@@ -192,7 +192,7 @@ func (t *Table) redelivered(c *conn, d Dir, off uint64, b []byte, ts int64) {
 	if end+OverlapContext > h.off {
 		h.altEnd = max(h.altEnd, end+OverlapContext)
 	}
-	c.ov.Overlap(d, from, buf, ts)
+	c.overlapper().Overlap(d, from, buf, ts)
 }
 
 // altScratch returns the table's empty scratch buffer for assembling an
@@ -209,7 +209,7 @@ func (t *Table) altScratch(n int) []byte {
 // (at stream offset off) with the buffered copy's bytes around it.
 func (t *Table) bufferedConflict(c *conn, d Dir, s *seg, off uint64, b []byte, ts int64) {
 	t.st.OverlapEvents.Add(1)
-	if c.ov == nil {
+	if !c.wantsOv {
 		return
 	}
 	from := max(s.off, off-min(off, OverlapContext))
@@ -218,16 +218,16 @@ func (t *Table) bufferedConflict(c *conn, d Dir, s *seg, off uint64, b []byte, t
 	buf := append(t.altScratch(len(b)), s.b[from-s.off:off-s.off]...)
 	buf = append(buf, b...)
 	buf = append(buf, s.b[end-s.off:to-s.off]...)
-	c.ov.Overlap(d, from, buf, ts)
+	c.overlapper().Overlap(d, from, buf, ts)
 }
 
 // continueAlt passes the start of b (being delivered at h.off) on to the
 // alternate view that a conflict at the delivery point opened.
 func (t *Table) continueAlt(c *conn, d Dir, b []byte, ts int64) {
 	h := &c.half[d]
-	if c.ov == nil || h.altEnd <= h.off {
+	if !c.wantsOv || h.altEnd <= h.off {
 		return
 	}
 	n := min(uint64(len(b)), h.altEnd-h.off)
-	c.ov.Overlap(d, h.off, b[:n], ts)
+	c.overlapper().Overlap(d, h.off, b[:n], ts)
 }

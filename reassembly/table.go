@@ -56,23 +56,38 @@ func (l *list) remove(c *conn, i int) {
 }
 
 // conn is a Flow plus the table's private state for it.
+//
+// Its fields are ordered so that the small ones share words: with Flow's
+// own order, a conn is 768 bytes, a size class below the 896 it took
+// before (measured 128 B less per open flow).
 type conn struct {
 	Flow
-	key      flowKey
+	key     flowKey
+	class   uint8
+	srcIsLo bool // Flow.Src is the key's lo endpoint
+	est     bool // TCP: both directions seen, or picked up mid-stream
+	closing bool // TCP: FIN both ways or RST seen; lingering
+	rst     bool
+	wantsOv bool // stream is an Overlapper (see overlapper)
+	hist    history
+
 	stream   Stream
-	ov       Overlapper // stream, when it wants alternate views
 	half     [2]half
 	links    [2]link
-	class    uint8
-	srcIsLo  bool  // Flow.Src is the key's lo endpoint
 	charged  int64 // bytes the consumer charged against Config.Memcap (Table.Charge)
-	est      bool  // TCP: both directions seen, or picked up mid-stream
-	closing  bool  // TCP: FIN both ways or RST seen; lingering
-	rst      bool
 	touched  int64 // table clock at the last packet (list order)
 	reportAt int64 // table clock at creation or the last interim record
 	buffered int   // OOO buffer capacity held by both halves
-	hist     history
+}
+
+// overlapper returns the stream when it wants alternate views of
+// retransmitted bytes (the rare path: asserted when needed rather than
+// stored, which would cost 16 B per flow).
+func (c *conn) overlapper() Overlapper {
+	if !c.wantsOv {
+		return nil
+	}
+	return c.stream.(Overlapper)
 }
 
 // closeState is the state a lingering TCP flow is emitted with.
@@ -298,8 +313,8 @@ func (t *Table) ICMPError(p *capture.Packet) bool {
 		t.st.ICMPUnmatched.Add(1)
 		return false
 	}
-	if !c.ICMPReject.From.IsValid() {
-		c.ICMPReject = ICMPReject{Type: p.ICMPType, Code: p.ICMPCode, From: p.Src}
+	if !c.rejFrom.IsValid() {
+		c.rejFrom, c.rejType, c.rejCode = p.Src, p.ICMPType, p.ICMPCode
 	}
 	t.st.ICMPAttached.Add(1)
 	return true
@@ -431,7 +446,7 @@ func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
 	if c.stream == nil {
 		t.st.StreamsDeclined.Add(1)
 	}
-	c.ov, _ = c.stream.(Overlapper)
+	_, c.wantsOv = c.stream.(Overlapper)
 	for d := range c.half {
 		c.half[d].done = c.stream == nil
 	}

@@ -380,3 +380,35 @@ func defaultRules(t *testing.T) []Rule {
 	}
 	return rs
 }
+
+// EvalWith works in the caller's scratch: a worker's evaluations of many
+// flows allocate nothing, and each flow's state stays small (no per-flow
+// copy of the scratch).
+func TestEvalWithSharedScratch(t *testing.T) {
+	e := benchEngine(t, 200)
+	var sc Scratch
+	states := make([]FlowState, 8)
+	f := benchFlow()
+	for i := range states {
+		e.EvalWith(&sc, &states[i], &f, t0) // binds each state
+	}
+	i := 0
+	n := testing.AllocsPerRun(1000, func() {
+		f.Bytes.Out += 100
+		if len(e.EvalWith(&sc, &states[i%len(states)], &f, t0)) != 0 {
+			t.Fatal("benchmark flow must not fire")
+		}
+		i++
+	})
+	if n != 0 {
+		t.Fatalf("EvalWith allocates %.1f times per record", n)
+	}
+	if sc.x.f != nil {
+		t.Error("the scratch keeps the last record alive")
+	}
+	for i := range states {
+		if states[i].sc != nil {
+			t.Fatal("EvalWith gave a flow state a scratch of its own")
+		}
+	}
+}

@@ -181,15 +181,16 @@ type Handoff struct {
 // the flow's end; the pointers it holds are the Flow's until the next
 // Reset (copy them into the record, do not modify them).
 type Result struct {
+	Name    string // destination name from the payload (SNI, QUIC, Host)
+	TLS     *record.TLS
+	HTTP    *record.HTTP
+	DNS     *record.DNS
+	GRPC    *record.GRPC // the first gRPC call (HTTP/2)
+	Handoff Handoff      // the last hand-off (zero: none)
+
 	App        Proto
-	Name       string // destination name from the payload (SNI, QUIC, Host)
 	NameSource NameSource
 	Encrypted  bool // TLS, QUIC or an opaque tunnel: the content is not readable
-	TLS        *record.TLS
-	HTTP       *record.HTTP
-	DNS        *record.DNS
-	GRPC       *record.GRPC // the first gRPC call (HTTP/2)
-	Handoff    Handoff      // the last hand-off (zero: none)
 	// Decrypt is the TLS decryption outcome when the flow was given to a
 	// decryptor (ReasonNone otherwise: no keys configured, or not TLS).
 	Decrypt tlsdecrypt.Reason
@@ -274,6 +275,7 @@ type Demux struct {
 	stats *Stats
 	tlsc  tlsdecrypt.Config // with the worker's shared plaintext scratch
 	tlss  tlsdecrypt.Scratch
+	pool  parserPool
 }
 
 // New returns a Demux for one worker.

@@ -16,25 +16,18 @@ type Flow struct {
 	d    *Demux
 	f    *reassembly.Flow
 	sink Sink
-	req  RequestSink // sink, when it follows requests (nil otherwise)
-	tcp  bool
 	res  Result
 	cur  Parser // nil while undecided
-	hint Proto  // protocol a hand-off said the next bytes are (Unknown: sniff)
 	ts   int64  // packet time of the bytes being parsed
-	// decrypting: the flow's TLS is being decrypted and its plaintext
-	// parsed; the stream's bytes (ciphertext) go to tls, the plaintext it
-	// yields to cur (see tlsParser.Plaintext).
-	decrypting bool
 
 	// Undecided state per direction: the first bytes, buffered up to
 	// MaxUndecided (the buffer is allocated on the first flow that needs
 	// it and kept).
 	pend [2][]byte
-	done [2]bool // direction no longer wanted (told to reassembly or to be told)
 
-	// The parsers, one of which is cur. Each is allocated when a flow first
-	// needs it and kept while the Flow is recycled: a flow that never
+	// The parsers, one of which is cur. Each is taken from the Demux's pool
+	// when the flow first needs it and given back when the flow ends or the
+	// parser has nothing more to learn (see pool.go): a flow that never
 	// carries payload (a scan, a SYN flood) costs only the fields above.
 	tls  *tlsParser
 	http *httpParser
@@ -42,14 +35,34 @@ type Flow struct {
 	quic *quicParser
 	h2   *h2Parser
 	ws   *wsParser
+	park *httpPark // an idle HTTP/1 connection's state while its parser is pooled
 	raw  rawParser
+
+	// The small fields share one word (a session embedding the Flow fits a
+	// smaller size class).
+	tcp  bool
+	hint Proto // protocol a hand-off said the next bytes are (Unknown: sniff)
+	// decrypting: the flow's TLS is being decrypted and its plaintext
+	// parsed; the stream's bytes (ciphertext) go to tls, the plaintext it
+	// yields to cur (see tlsParser.Plaintext).
+	decrypting bool
+	done       [2]bool // direction no longer wanted (told to reassembly or to be told)
+	resniff    uint8   // chunks of an unrecognised stream checked for HTTP (see rawParser)
+}
+
+// requests is the sink when it follows requests one by one (nil
+// otherwise). Asked for on use rather than kept: a field would push the
+// session embedding the Flow into a larger size class.
+func (fl *Flow) requests() RequestSink {
+	r, _ := fl.sink.(RequestSink)
+	return r
 }
 
 // Reset readies fl for flow f (valid until its final record), reporting to
 // sink.
 func (fl *Flow) Reset(d *Demux, f *reassembly.Flow, sink Sink) {
+	fl.Release()
 	fl.d, fl.f, fl.sink = d, f, sink
-	fl.req, _ = sink.(RequestSink)
 	fl.tcp = f.Proto == capture.ProtoTCP
 	fl.res = Result{}
 	fl.ts = 0
@@ -103,6 +116,11 @@ func (fl *Flow) feed(dir Dir, b []byte) bool {
 	more := fl.cur.Feed(dir, b)
 	if !more {
 		fl.done[dir] = true
+	}
+	if fl.cur == fl.http {
+		fl.parkHTTP()
+	} else if !more {
+		fl.retire()
 	}
 	return more
 }
@@ -250,32 +268,32 @@ func (fl *Flow) choose(p Proto) {
 	switch p {
 	case TLS:
 		if fl.tls == nil {
-			fl.tls = new(tlsParser)
+			fl.tls = fl.d.pool.tls.get()
 		}
 		fl.tls.reset(fl)
 		fl.cur = fl.tls
 	case HTTP:
 		if fl.http == nil {
-			fl.http = new(httpParser)
+			fl.http = fl.d.pool.http.get()
 		}
 		fl.http.reset(fl)
 		fl.http.start()
 		fl.cur = fl.http
 	case DNS:
 		if fl.dns == nil {
-			fl.dns = new(dnsParser)
+			fl.dns = fl.d.pool.dns.get()
 		}
 		fl.dns.reset(fl)
 		fl.cur = fl.dns
 	case QUIC:
 		if fl.quic == nil {
-			fl.quic = new(quicParser)
+			fl.quic = fl.d.pool.quic.get()
 		}
 		fl.quic.reset(fl)
 		fl.cur = fl.quic
 	case HTTP2:
 		if fl.h2 == nil {
-			fl.h2 = new(h2Parser)
+			fl.h2 = fl.d.pool.h2.get()
 		}
 		fl.h2.reset(fl)
 		fl.cur = fl.h2
@@ -361,7 +379,7 @@ func (fl *Flow) upgrade(token string) bool {
 			ext = websocket.ParseExtensions(hp.wsext[:hp.nwsext])
 		}
 		if fl.ws == nil {
-			fl.ws = new(wsParser)
+			fl.ws = fl.d.pool.ws.get()
 		}
 		fl.ws.reset(fl, ext)
 		fl.res.App = WebSocket

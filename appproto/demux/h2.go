@@ -248,8 +248,8 @@ func (e *h2Events) Start(m *http2.Message) {
 		path, query = path[:i], path[i+1:]
 	}
 	fl.sink.URL(dir, path, query)
-	if fl.req != nil && kind == 0 {
-		fl.req.RequestStart(m.StreamID, m.Method, m.Host, path, m.ContentType)
+	if req := fl.requests(); req != nil && kind == 0 {
+		req.RequestStart(m.StreamID, m.Method, m.Host, path, m.ContentType)
 	}
 	if kind == subGRPC && fl.res.GRPC == nil {
 		if svc, meth, ok := grpc.ParsePath(m.Path); ok {
@@ -322,8 +322,8 @@ func (e *h2Events) Body(m *http2.Message, data []byte) {
 		return
 	}
 	h.fl.sink.Body(dir, data)
-	if m.Side == http2.Request && h.fl.req != nil {
-		h.fl.req.RequestBody(m.StreamID, data)
+	if req := h.fl.requests(); m.Side == http2.Request && req != nil {
+		req.RequestBody(m.StreamID, data)
 	}
 }
 
@@ -339,8 +339,8 @@ func (e *h2Events) End(m *http2.Message) {
 		h.release(k, s)
 	}
 	h.end(dir, m.StreamID)
-	if m.Side == http2.Request && h.fl.req != nil {
-		h.fl.req.RequestEnd(m.StreamID)
+	if req := h.fl.requests(); m.Side == http2.Request && req != nil {
+		req.RequestEnd(m.StreamID)
 	}
 }
 

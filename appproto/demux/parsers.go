@@ -51,6 +51,11 @@ func (t *tlsParser) reset(fl *Flow) {
 	}
 }
 
+// finished reports whether the parser has nothing more to learn and no
+// later call needs it: the ClientHello was read (or given up on) and the
+// flow is not decrypted.
+func (t *tlsParser) finished() bool { return t.done && !t.decrypt }
+
 func (t *tlsParser) Feed(dir Dir, b []byte) bool {
 	if !t.fl.decrypting {
 		t.fl.res.Encrypted = true
@@ -170,6 +175,9 @@ func (q *quicParser) Feed(dir Dir, b []byte) bool {
 	return false
 }
 
+// finished reports whether the Initials were read (or given up on).
+func (q *quicParser) finished() bool { return q.conn.Status() != quic.NeedMore }
+
 func (q *quicParser) Gap(Dir, int) {}
 func (q *quicParser) Close()       {}
 
@@ -189,17 +197,25 @@ func (p *dnsParser) reset(fl *Flow) {
 func (p *dnsParser) Feed(dir Dir, b []byte) bool {
 	if !p.fl.tcp {
 		p.message(dir, b)
-		return true
+		return !p.finished()
 	}
 	f := &p.framr[dir]
 	f.Feed(b)
 	for {
 		msg, ok := f.Next()
 		if !ok {
-			return true
+			return !p.finished()
 		}
 		p.message(dir, msg)
 	}
+}
+
+// finished reports whether the flow's record has its question and its
+// first response: later messages change nothing (see message), so the
+// parser can go back to the pool.
+func (p *dnsParser) finished() bool {
+	rec := p.fl.res.DNS
+	return rec != nil && rec.RCode != "" && rec.Query != ""
 }
 
 // Gap: a DNS-over-TCP stream cannot resynchronise inside a message.
@@ -311,6 +327,14 @@ func (h *httpParser) Feed(dir Dir, b []byte) bool {
 
 func (h *httpParser) Gap(dir Dir, n int) { h.p[sideOf(dir)].Gap(n) }
 
+// idle reports whether both sides are between messages with nothing
+// buffered and no switch pending: the parser may then be parked (see
+// httpPark).
+func (h *httpParser) idle() bool {
+	return h.announce == 0 && h.nupgrade == 0 && !h.switching && h.nsettings == 0 && h.nwsext == 0 &&
+		h.p[0].Idle() && h.p[1].Idle()
+}
+
 func (h *httpParser) Close() {
 	h.p[0].Close()
 	h.p[1].Close()
@@ -344,8 +368,8 @@ func (e *httpEvents) Start(m *httpparse.Message) {
 		return
 	}
 	fl.sink.URL(dir, m.Path, m.Query)
-	if fl.req != nil {
-		fl.req.RequestStart(0, m.Method, m.Host, m.Path, m.ContentType)
+	if req := fl.requests(); req != nil {
+		req.RequestStart(0, m.Method, m.Host, m.Path, m.ContentType)
 	}
 	if string(m.Method) == "CONNECT" {
 		e.announce = Connect
@@ -406,15 +430,15 @@ func (e *httpEvents) Body(m *httpparse.Message, data []byte) {
 		return // still compressed with a coding we cannot undo: nothing to read
 	}
 	e.fl.sink.Body(dirOf(m.Side), data)
-	if m.Side == httpparse.Request && e.fl.req != nil {
-		e.fl.req.RequestBody(0, data)
+	if req := e.fl.requests(); m.Side == httpparse.Request && req != nil {
+		req.RequestBody(0, data)
 	}
 }
 
 func (e *httpEvents) End(m *httpparse.Message) {
 	e.fl.sink.MessageEnd(dirOf(m.Side))
-	if m.Side == httpparse.Request && e.fl.req != nil {
-		e.fl.req.RequestEnd(0)
+	if req := e.fl.requests(); m.Side == httpparse.Request && req != nil {
+		req.RequestEnd(0)
 	}
 }
 
@@ -432,11 +456,10 @@ func (e *httpEvents) Stop(side httpparse.Side, reason httpparse.Reason) {
 // so a flow picked up in the middle of a message is parsed from its next
 // message on.
 type rawParser struct {
-	fl      *Flow
-	resniff int
+	fl *Flow // its count of re-sniffed chunks is fl.resniff (one byte in the Flow's small fields)
 }
 
-func (r *rawParser) reset(fl *Flow) { r.fl, r.resniff = fl, 0 }
+func (r *rawParser) reset(fl *Flow) { r.fl, fl.resniff = fl, 0 }
 
 // maxResniff bounds how many chunks of an unrecognised stream are checked
 // for an HTTP start line.
@@ -447,15 +470,15 @@ func (r *rawParser) Feed(dir Dir, b []byte) bool {
 	if !fl.tcp {
 		return fl.sink.Raw(dir, b)
 	}
-	if r.resniff < maxResniff && !portIn(fl.f.DstPort, noHTTPResniff[:]) {
-		r.resniff++
+	if fl.resniff < maxResniff && !portIn(fl.f.DstPort, noHTTPResniff[:]) {
+		fl.resniff++
 		if sn := httpparse.Sniff(b); (sn == httpparse.SniffRequest && dir == Out) ||
 			(sn == httpparse.SniffResponse && dir == In) {
 			fl.choose(HTTP)
 			return fl.feed(dir, b)
 		}
 	}
-	return fl.sink.Raw(dir, b) || r.resniff < maxResniff
+	return fl.sink.Raw(dir, b) || fl.resniff < maxResniff
 }
 
 func (r *rawParser) Gap(Dir, int) {}

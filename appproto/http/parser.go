@@ -85,6 +85,22 @@ var discardStats Stats
 // Stopped reports whether the Parser gave up on its stream.
 func (p *Parser) Stopped() bool { return p.st == stStopped }
 
+// Idle reports whether the Parser is between messages with nothing
+// buffered or in progress: all that tells it from a fresh Parser is how
+// many messages it read (Messages), so a caller holding many idle
+// connections may drop it and continue the stream later with a recycled
+// one (Reset, then Resume).
+func (p *Parser) Idle() bool {
+	return p.st == stHead && !p.inMsg && len(p.hbuf) == 0 && !p.dec.Active()
+}
+
+// Messages returns how many messages the Parser started.
+func (p *Parser) Messages() int { return p.seq }
+
+// Resume, right after Reset, continues a stream on which messages messages
+// were already read by a Parser that was Idle.
+func (p *Parser) Resume(messages int) { p.seq = messages }
+
 // Unread returns how many bytes at the end of the last Feed's input the
 // Parser did not read because it stopped there. After a stop with
 // ReasonTunnel they are the tunnel's first bytes, for whatever parses the

@@ -83,15 +83,16 @@ type Conn struct {
 	crypto []byte   // reassembly buffer, grown to the highest offset seen
 	ranges [][2]int // received [start,end) ranges, sorted and merged
 	pkt    []byte   // scratch copy of the packet being decrypted
+	kdf    *kdf     // key derivation state, kept across Reset
 }
 
 // Reset prepares c for another connection, keeping its buffers.
 func (c *Conn) Reset() {
 	maxC, maxP := c.MaxCrypto, c.MaxPackets
-	crypto, ranges, pkt := c.crypto[:0], c.ranges[:0], c.pkt[:0]
+	crypto, ranges, pkt, kdf := c.crypto[:0], c.ranges[:0], c.pkt[:0], c.kdf
 	c.Hello.Reset()
 	hello := c.Hello
-	*c = Conn{MaxCrypto: maxC, MaxPackets: maxP, crypto: crypto, ranges: ranges, pkt: pkt, Hello: hello}
+	*c = Conn{MaxCrypto: maxC, MaxPackets: maxP, crypto: crypto, ranges: ranges, pkt: pkt, Hello: hello, kdf: kdf}
 }
 
 // Status reports the verdict so far.
@@ -177,7 +178,10 @@ func (c *Conn) initial(p []byte, h header) {
 	if !c.keyed || h.version != c.Version || !bytes.Equal(h.dcid, c.dcid[:c.ndcid]) {
 		// New DCID: the first Initial, or the client's retry after a Retry
 		// or version change. Its CRYPTO stream starts over.
-		k, err := ClientInitialKeys(h.version, h.dcid)
+		if c.kdf == nil {
+			c.kdf = new(kdf)
+		}
+		k, err := c.kdf.clientInitialKeys(h.version, h.dcid)
 		if err != nil {
 			c.status = Unsupported
 			return

@@ -3,6 +3,8 @@ package quic
 import (
 	"bufio"
 	"bytes"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -127,4 +129,61 @@ func TestTamperedInitialFails(t *testing.T) {
 	if c.Feed(pkt) || c.Stats.DecryptFailed != 1 {
 		t.Fatalf("status %v stats %+v", c.Status(), c.Stats)
 	}
+}
+
+// Key derivation on a Conn's kept state allocates nothing, and agrees with
+// the standard library's HKDF (crypto/hkdf) for DCIDs of every length.
+func TestKeyDerivationWithoutAllocations(t *testing.T) {
+	var k kdf
+	dcid := append([]byte(nil), rfcDCID...)
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := k.clientInitialKeys(Version1, dcid); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("%.0f allocations per derivation, want 0", n)
+	}
+	for n := 0; n <= 20; n++ {
+		id := make([]byte, n)
+		for i := range id {
+			id[i] = byte(7*i + n)
+		}
+		for _, v := range []uint32{Version1, Version2} {
+			got, err := k.clientInitialKeys(v, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := stdlibInitialKeys(t, v, id); got != want {
+				t.Errorf("dcid %x version %x: %x, want %x", id, v, got, want)
+			}
+		}
+	}
+}
+
+// stdlibInitialKeys is RFC 9001 5.2 over crypto/hkdf, the oracle.
+func stdlibInitialKeys(t *testing.T, version uint32, dcid []byte) Keys {
+	salt, keyL, ivL, hpL := saltV1, "quic key", "quic iv", "quic hp"
+	if version == Version2 {
+		salt, keyL, ivL, hpL = saltV2, "quicv2 key", "quicv2 iv", "quicv2 hp"
+	}
+	expand := func(secret []byte, label string, n int) []byte {
+		full := "tls13 " + label
+		info := append([]byte{byte(n >> 8), byte(n), byte(len(full))}, full...)
+		info = append(info, 0)
+		out, err := hkdf.Expand(sha256.New, secret, string(info), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	prk, err := hkdf.Extract(sha256.New, dcid, salt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := expand(prk, "client in", sha256.Size)
+	var k Keys
+	copy(k.Key[:], expand(client, keyL, 16))
+	copy(k.IV[:], expand(client, ivL, 12))
+	copy(k.HP[:], expand(client, hpL, 16))
+	return k
 }
