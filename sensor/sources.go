@@ -52,7 +52,7 @@ func pipelineSources(p *pipeline.Pipeline) sources {
 		parsers: p.ParserStats(), demux: p.DemuxStats(), pending: p.PendingBudget(),
 		classify: func() classifyView {
 			s := p.InspectionStats()
-			return classifyView{s, s.Detections()}
+			return classifyView{s, s.Detections(), s.Truncations()}
 		},
 		destinations: p.Destinations().Stats,
 		rules:        (&ruleCarry{eng: p.Rules()}).reader(p.Rules),
@@ -331,7 +331,8 @@ var httpTags = metrics.Tags{
 // are rebuilt on reload (custom detectors added by SIGHUP are counted).
 type classifyView struct {
 	*pipeline.InspectionStats
-	Detections []pipeline.DetectionCount
+	Detections  []pipeline.DetectionCount
+	Truncations []pipeline.TruncationCount
 }
 
 // destinationsView adds the DNS cache's hit ratio to the engine's stats.

@@ -56,13 +56,15 @@ const (
 	// FlagTruncated: decoded output reached Config.MaxDecoded; the rest of the
 	// body was framed but not decoded.
 	FlagTruncated Flags = 1 << iota
-	// FlagBomb: the decoded/compressed ratio exceeded Config.MaxRatio.
+	// FlagBomb: with FlagTruncated, the body's decoded/coded ratio exceeded
+	// Config.MaxRatio (a decompression bomb). Set when the message ends.
 	FlagBomb
-	// FlagUndecoded: an unknown or too deeply stacked coding; Body carried
-	// the raw (still encoded) bytes.
+	// FlagUndecoded: an unknown or too deeply stacked coding, or a coded
+	// body that failed to decode; Body carried (from then on) the raw,
+	// still encoded bytes.
 	FlagUndecoded
-	// FlagDecodeError: the coded stream was corrupt or ended early; decoding
-	// stopped there.
+	// FlagDecodeError: the coded stream was corrupt or ended early; the
+	// bytes were delivered raw from there (FlagUndecoded).
 	FlagDecodeError
 	// FlagGap: body bytes were lost in capture.
 	FlagGap
@@ -70,6 +72,12 @@ const (
 	FlagIncomplete
 	// FlagHostTooLong: the Host was longer than a DNS name and left empty.
 	FlagHostTooLong
+	// FlagNested: more than MaxCodings codings were stacked (with
+	// FlagUndecoded).
+	FlagNested
+	// FlagSniffed: the body had no coding but opened with a gzip or zstd
+	// magic number (an uploaded .gz or .zst file): it was decoded as such.
+	FlagSniffed
 )
 
 // Has reports whether all of f2 are set.

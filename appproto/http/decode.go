@@ -39,5 +39,4 @@ func (s *decodeSink) Decoded(b []byte) bool { return (*Parser)(s).decoded(b) }
 
 func (d *decoder) push(b []byte, p *Parser) error { return d.Push(b, (*decodeSink)(p)) }
 func (d *decoder) finish(p *Parser) error         { return d.Finish((*decodeSink)(p)) }
-func (d *decoder) compressedIn() int64            { return d.CompressedIn() }
 func (d *decoder) end()                           { d.End() }

@@ -313,6 +313,7 @@ func ecsFlow(e *enc, f *record.Flow) {
 			e.bool("encrypted", true)
 		}
 		e.str("skipped", in.Skipped)
+		e.strs("truncated_reasons", in.TruncatedReasons...)
 		e.close()
 	}
 	e.strs("tags", f.Tags...)
