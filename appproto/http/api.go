@@ -56,8 +56,8 @@ const (
 	// FlagTruncated: decoded output reached Config.MaxDecoded; the rest of the
 	// body was framed but not decoded.
 	FlagTruncated Flags = 1 << iota
-	// FlagBomb: with FlagTruncated, the body's decoded/coded ratio exceeded
-	// Config.MaxRatio (a decompression bomb). Set when the message ends.
+	// FlagBomb: with FlagTruncated, the decoded/coded ratio exceeded
+	// Config.MaxRatio when the cap was reached (a decompression bomb).
 	FlagBomb
 	// FlagUndecoded: an unknown or too deeply stacked coding, or a coded
 	// body that failed to decode; Body carried (from then on) the raw,

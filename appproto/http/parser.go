@@ -594,6 +594,13 @@ func (p *Parser) decoded(b []byte) bool {
 	if cut {
 		p.m.Flags |= FlagTruncated
 		p.stats.Truncated.Add(1)
+		// A cap reached at a ratio no real content has marks a bomb
+		// (judged on the coded bytes the decoder took, which for zstd and
+		// brotli depends a little on how the input was cut).
+		if p.m.DecodedBytes > p.cfg.MaxRatio*max(p.dec.CompressedIn(), 1) {
+			p.m.Flags |= FlagBomb
+			p.stats.Bombs.Add(1)
+		}
 		return false
 	}
 	return true
@@ -628,12 +635,6 @@ func (p *Parser) endMessage() {
 		p.dec.end()
 	}
 	p.held = p.held[:0]
-	// A cap reached at a ratio no real content has marks a bomb (judged on
-	// the whole body, so the verdict does not depend on how it was cut).
-	if p.m.Flags.Has(FlagTruncated) && p.m.DecodedBytes > p.cfg.MaxRatio*max(p.m.RawBytes, 1) {
-		p.m.Flags |= FlagBomb
-		p.stats.Bombs.Add(1)
-	}
 	if p.inMsg {
 		p.inMsg = false
 		p.h.End(&p.m)
