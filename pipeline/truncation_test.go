@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -213,6 +214,18 @@ func TestInspectionNeverStopsSilently(t *testing.T) {
 			name: "a .zst file as application/octet-stream",
 			pkts: func(t *testing.T) [][]byte {
 				return exchange(post("Content-Type: application/octet-stream\r\n", zst(t, csv)), nil)
+			},
+			found: "credit_card",
+		},
+		{
+			name: "a .zip upload as application/zip",
+			pkts: func(t *testing.T) [][]byte {
+				var buf bytes.Buffer
+				w := zip.NewWriter(&buf)
+				f, _ := w.Create("export/cards.csv")
+				f.Write(csv)
+				w.Close()
+				return exchange(post("Content-Type: application/zip\r\n", buf.Bytes()), nil)
 			},
 			found: "credit_card",
 		},

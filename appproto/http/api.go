@@ -75,8 +75,9 @@ const (
 	// FlagNested: more than MaxCodings codings were stacked (with
 	// FlagUndecoded).
 	FlagNested
-	// FlagSniffed: the body had no coding but opened with a gzip or zstd
-	// magic number (an uploaded .gz or .zst file): it was decoded as such.
+	// FlagSniffed: the body had no coding but opened with a gzip, zstd or
+	// zip magic number (an uploaded .gz, .zst or .zip file): it was decoded
+	// as such, Codings naming the format.
 	FlagSniffed
 )
 
@@ -94,6 +95,9 @@ const (
 	CodingZstd
 	CodingBrotli
 	CodingUnknown
+	// CodingZip is never a header's coding: a body without one that opens
+	// with a zip local file header is read as an archive (FlagSniffed).
+	CodingZip
 )
 
 // MaxCodings bounds stacked codings (Content-Encoding plus non-chunked

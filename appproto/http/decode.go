@@ -18,6 +18,7 @@ var bodydecCoding = [...]bodydec.Coding{
 	CodingZstd:    bodydec.CodingZstd,
 	CodingBrotli:  bodydec.CodingBrotli,
 	CodingUnknown: bodydec.CodingUnknown,
+	CodingZip:     bodydec.CodingZip,
 }
 
 func (d *decoder) begin(codings []Coding) {

@@ -120,6 +120,7 @@ func FuzzContentDecoding(f *testing.F) {
 	f.Add(gzipped(text), byte(8), uint64(9))
 	f.Add(gzipped(text), byte(9), uint64(10))
 	f.Add(zstded(text), byte(9), uint64(11))
+	f.Add(zipped(text), byte(9), uint64(13))
 	f.Add(append(gzipped(text)[:20], text...), byte(9), uint64(12))
 	codings := []string{"gzip", "deflate", "deflate", "zstd", "br", "gzip, br", "zstd, deflate", "x-bogus", "gzip, gzip, gzip", "identity"}
 	f.Fuzz(func(t *testing.T, body []byte, which byte, seed uint64) {

@@ -488,7 +488,7 @@ func (p *Parser) pass(b []byte) {
 }
 
 // sniffBody collects the first body bytes of a message without a coding
-// and starts a decoder when they are a gzip or zstd magic number (a file
+// and starts a decoder when they are a gzip, zstd or zip magic number (a file
 // uploaded or served as application/gzip, octet-stream…: compressed data
 // the receiver stores and opens). It returns what is left of b to pass on
 // (the collected prefix is passed first).
@@ -535,13 +535,16 @@ func (p *Parser) flushSniff() {
 }
 
 // magicCoding recognises the file formats a body decoder can open by their
-// first four bytes: gzip (RFC 1952, deflate method) and zstd frames.
+// first four bytes: gzip (RFC 1952, deflate method), zstd frames and zip
+// archives.
 func magicCoding(m []byte) Coding {
 	switch {
 	case m[0] == 0x1f && m[1] == 0x8b && m[2] == 8:
 		return CodingGzip
 	case m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd:
 		return CodingZstd
+	case m[0] == 'P' && m[1] == 'K' && m[2] == 3 && m[3] == 4:
+		return CodingZip
 	}
 	return CodingNone
 }

@@ -105,6 +105,7 @@ func responseCases() []parseCase {
 		// A gzip or zstd file sent without a coding is opened by its magic number.
 		{name: "sniffed_gzip_file", methods: other, input: cat(b("HTTP/1.1 200 OK\r\nContent-Type: application/gzip\r\nContent-Length: "+itoa(len(gzipped(csvCards)))+"\r\n\r\n"), gzipped(csvCards)), want: []string{`body="name,card\nalice,4111111111111111\n"`, "flags=100000000\n"}},
 		{name: "sniffed_zstd_file", methods: other, input: cat(b("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: "+itoa(len(zstded(csvCards)))+"\r\n\r\n"), zstded(csvCards)), want: []string{`body="name,card\nalice,4111111111111111\n"`, "flags=100000000\n"}},
+		{name: "sniffed_zip_file", methods: other, input: cat(b("HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: "+itoa(len(zipped(csvCards)))+"\r\n\r\n"), zipped(csvCards)), want: []string{`body="name,card\nalice,4111111111111111\n\n"`, "flags=100000000\n"}},
 		{name: "short_body_not_sniffed", methods: other, input: b("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n\x1f\x8b"), want: []string{`body="\x1f\x8b"`}},
 		{name: "cut_gzip", methods: other, input: cat(b("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 30\r\n\r\n"), gzipped(html)[:30]), want: []string{"flags=1000\n"}},
 	}
