@@ -230,6 +230,20 @@ func TestInspectionNeverStopsSilently(t *testing.T) {
 			found: "credit_card",
 		},
 		{
+			name: "bare base64 of a card in a JSON body",
+			pkts: func(t *testing.T) [][]byte {
+				return exchange(post("Content-Type: application/json\r\n", []byte(`{"v":"NDExMTExMTExMTExMTExMQ=="}`)), nil)
+			},
+			found: "credit_card",
+		},
+		{
+			name: "URL-encoded digits in a text/plain form body",
+			pkts: func(t *testing.T) [][]byte {
+				return exchange(post("Content-Type: text/plain\r\n", []byte("a=1&pan=%34%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31&b=2")), nil)
+			},
+			found: "credit_card",
+		},
+		{
 			name: "a flow left out by sampling",
 			cfg:  "inspection:\n  sample_one_in: 1000000\n  always_inspect: []\n",
 			pkts: func(t *testing.T) [][]byte {
