@@ -75,17 +75,23 @@ func (e *encScan) process(s *Scanner, b []byte, final bool, abs int) {
 		if j == len(b) && !final {
 			return
 		}
-		if !e.long && e.trig {
+		if !e.long && e.trig && worthToken(e.run[:e.nrun]) {
 			encToken(s, e.run[:e.nrun], e.runAt)
 		}
 		e.nrun, e.long, e.trig = 0, false, false
 		i = j
 	}
 	tr := newTriggers(b)
-	for i < len(b) {
-		k := tr.next(i)
+	for from := i; i < len(b); {
+		k := tr.next(from)
 		if k < 0 {
 			break
+		}
+		if b[k] == '=' && k+1 < len(b) && isEncTok[b[k+1]] && b[k+1] != '=' && !plusValue(b, k+1) {
+			// "key=value": no padding ends here and no '+' form value
+			// starts here (a '%' in the token is a trigger of its own).
+			from = k + 1
+			continue
 		}
 		start := k
 		for start > i && isEncTok[b[start-1]] {
@@ -99,10 +105,10 @@ func (e *encScan) process(s *Scanner, b []byte, final bool, abs int) {
 			e.carry(b[start:], abs+start, true)
 			return
 		}
-		if end-start <= maxEncTok {
+		if end-start <= maxEncTok && worthToken(b[start:end]) {
 			encToken(s, b[start:end], abs+start)
 		}
-		i = end
+		i, from = end, end
 	}
 	if final {
 		return
@@ -153,7 +159,15 @@ func (t *triggers) next(i int) int {
 	return t.q
 }
 
+// indexFrom is bytes.IndexByte from i, looking at the next few bytes
+// inline first: in "key=value" text the next '=' is usually close, where
+// the call costs more than the search.
 func indexFrom(b []byte, c byte, i int) int {
+	for lim := min(len(b), i+16); i < lim; i++ {
+		if b[i] == c {
+			return i
+		}
+	}
 	if i >= len(b) {
 		return -1
 	}
@@ -161,6 +175,44 @@ func indexFrom(b []byte, c byte, i int) int {
 		return i + k
 	}
 	return -1
+}
+
+// plusValue reports whether b[i:] may start a form value of digit groups
+// joined by '+' ("5500+0000+…"): up to six digits, then '+', or the end of
+// b (the value may go on in the next chunk).
+func plusValue(b []byte, i int) bool {
+	for j := i; j < len(b) && j-i <= 6; j++ {
+		switch c := b[j]; {
+		case c == '+':
+			return j > i
+		case !isDigit(c):
+			return false
+		}
+	}
+	return true
+}
+
+// worthToken is encToken's quick filter, one pass without calls: most
+// tokens around '=' are "key=value" pairs with nothing encoded.
+func worthToken(tok []byte) bool {
+	run := 0
+	plus := false
+	for _, c := range tok {
+		switch c {
+		case '%':
+			return true
+		case '=':
+			if run >= minEncB64 {
+				return true // padded base64 may end here
+			}
+			run = 0
+			continue
+		case '+':
+			plus = true
+		}
+		run++
+	}
+	return plus && run >= minValueDigits
 }
 
 // encToken splits tok at its '=' runs ("card=NDEx…MQ==&x=1" is one token)
@@ -172,7 +224,13 @@ func encToken(s *Scanner, tok []byte, off int) {
 	pos := 0
 	for pos < len(tok) {
 		rest := tok[pos:]
-		k := bytes.IndexByte(rest, '=')
+		k := 0
+		for k < len(rest) && rest[k] != '=' {
+			k++
+		}
+		if k == len(rest) {
+			k = -1
+		}
 		part := rest
 		pad := 0
 		if k >= 0 {
@@ -188,18 +246,18 @@ func encToken(s *Scanner, tok []byte, off int) {
 		switch {
 		case bytes.IndexByte(part, '%') >= 0:
 			n, ok = pctDecode(s.dec[:], part)
-			if ok && bytes.IndexByte(s.dec[:n], '%') >= 0 {
+			if bytes.IndexByte(s.dec[:n], '%') >= 0 {
 				// Encoded twice ("%2520"): once more, in place (decoding
 				// only shrinks).
 				if m, again := pctDecode(s.dec[:], s.dec[:n]); again {
-					n = m
+					n, ok = m, true
 				}
 			}
-		case pad >= 1 && pad <= 2:
+		case pad >= 1 && pad <= 2 && pos == len(tok):
+			// Padding ends the token: base64 ("k=NDEx…MQ==").
 			n, ok = b64Text(s.dec[:], part, pad, s.e.minB64)
 		case bytes.IndexByte(part, '+') >= 0 && plusDigits(part):
 			n, ok = pctDecode(s.dec[:], part) // a form value: '+' is a space
-			ok = true
 		}
 		if ok {
 			scanDecoded(s, s.dec[:n], off+at, len(part)+pad)
@@ -207,10 +265,15 @@ func encToken(s *Scanner, tok []byte, off int) {
 	}
 }
 
-// pctDecode undoes %XX escapes and '+' in src; ok when at least one escape
-// was decoded and the result holds a digit or letter worth scanning.
+// pctDecode undoes %XX escapes and '+' in src. ok says the result is worth
+// a scan the raw text did not already give: an escape decoded to a letter
+// or digit (a fully encoded value), to '@' (an e-mail address), or to a
+// separator ('+' included) in text with at least minValueDigits digits (a
+// card or an SSN with encoded spaces). Ordinary URL text ("a%20b",
+// "%2Fpath%3Fq") is not scanned again.
 func pctDecode(dst, src []byte) (int, bool) {
-	n, esc := 0, 0
+	n, digits := 0, 0
+	var alnum, at, sep bool
 	for k := 0; k < len(src); k++ {
 		c := src[k]
 		switch {
@@ -220,15 +283,26 @@ func pctDecode(dst, src []byte) (int, bool) {
 			if ok1 && ok2 {
 				c = h<<4 | l
 				k += 2
-				esc++
+				switch {
+				case isAlnum[c]:
+					alnum = true
+				case c == '@':
+					at = true
+				case c == ' ' || c == '-' || c == '.' || c == '+':
+					sep = true
+				}
 			}
 		case c == '+':
 			c = ' '
+			sep = true
+		}
+		if '0' <= c && c <= '9' {
+			digits++
 		}
 		dst[n] = c
 		n++
 	}
-	return n, esc > 0
+	return n, alnum || at || (sep && digits >= minValueDigits)
 }
 
 // plusDigits reports whether b is digit groups joined by '+' (a form
