@@ -63,11 +63,11 @@ type stage struct {
 	pre  [2]byte // bytes peeked by the zlib sniff, served before in
 	npre int
 
-	gz *gzip.Reader
-	fl io.ReadCloser
-	br *brotli.Reader
-	zd *zstd.Decoder
-	sn *snappy.Reader
+	gz  *gzip.Reader
+	fl  io.ReadCloser
+	br  *brotli.Reader
+	zd  *zstd.Decoder
+	sn  *snappy.Reader
 	zip zipReader
 }
 
