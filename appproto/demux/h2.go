@@ -38,7 +38,7 @@ func subKey(id uint32, dir Dir) uint32 { return id<<1 | uint32(dir) }
 
 func (h *h2Parser) reset(fl *Flow) {
 	h.fl = fl
-	h.c.Reset(http2.Config{Stats: fl.d.cfg.HTTP2Stats}, (*h2Events)(h))
+	h.c.Reset(http2.Config{Stats: fl.d.cfg.HTTP2Stats, MaxDecoded: fl.d.cfg.MaxDecoded}, (*h2Events)(h))
 	h.open = [2]uint32{}
 	for k, s := range h.subs {
 		h.release(k, s)
