@@ -308,6 +308,7 @@ func TestAccuracy(t *testing.T) {
 		n, benignMB = 100, 2
 	}
 	samples := append(buildSamples(42, n), formSamples(43, n)...)
+	samples = append(samples, encodedSamples(44, n/4)...) // encoded_test.go
 	scores := map[string]*score{}
 	sc := func(typ string) *score {
 		if scores[typ] == nil {

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -464,7 +465,20 @@ func streamFindings(e *Engine, parts ...[]byte) string {
 	return b.String()
 }
 
+// matchKey renders matches in offset order: ScanReader reports the values
+// inside encoded tokens per chunk, ScanAll after the rest, so only the set
+// of matches is the same however the input was cut.
 func matchKey(ms []Match) string {
+	ms = slices.Clone(ms)
+	slices.SortStableFunc(ms, func(a, b Match) int {
+		if a.Start != b.Start {
+			return cmp.Compare(a.Start, b.Start)
+		}
+		if a.End != b.End {
+			return cmp.Compare(a.End, b.End)
+		}
+		return strings.Compare(a.Type, b.Type)
+	})
 	var b strings.Builder
 	for _, m := range ms {
 		fmt.Fprintf(&b, "%s[%d,%d)%s %s %s|", m.Type, m.Start, m.End, m.Confidence, m.Evidence, m.Hash)

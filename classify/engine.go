@@ -226,6 +226,7 @@ func (e *Engine) ScanAll(b []byte, fn func(Match)) {
 func (s *Scanner) scanAll(b []byte) {
 	s.region(b, 0, len(b), contNone)
 	s.customRegion(b, 0, len(b))
+	s.scanEncoded(b) // encoded.go
 }
 
 // chunk bounds how much new input one window step scans; the working
@@ -239,6 +240,8 @@ func ScanReader(r io.Reader, e *Engine, fn func(Match)) error {
 	s.fsink.fn = fn
 	s.sink = &s.fsink
 	var w window
+	var enc encScan // encoded tokens (encoded.go)
+	abs := 0
 	buf := make([]byte, chunk)
 	for {
 		n, err := r.Read(buf)
@@ -246,9 +249,12 @@ func ScanReader(r io.Reader, e *Engine, fn func(Match)) error {
 			work := w.prepare(s)
 			work = append(work, buf[:n]...)
 			w.scan(s, work, false)
+			enc.process(s, buf[:n], false, abs)
+			abs += n
 		}
 		if errors.Is(err, io.EOF) {
 			w.scan(s, w.prepare(s), true)
+			enc.process(s, nil, true, abs)
 			return nil
 		}
 		if err != nil {

@@ -15,6 +15,14 @@ func FuzzScan(f *testing.F) {
 		f.Add([]byte(c.in), uint16(len(c.in)/2), uint16(7))
 	}
 	f.Add([]byte(multipartSample), uint16(30), uint16(100))
+	// Encoded tokens (encoded.go), including runs cut at every length.
+	for _, in := range []string{
+		"x NDExMTExMTExMTExMTExMQ== y", "card=4111%201111%201111%201111&b=2", "v=%34%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31",
+		"a=5500+0000+0000+0004", "q=4111%25201111%25201111%25201111", "SSN " + strings.Repeat("A", 95) + "==",
+		"U1NOOiAxMjMtNDUtNjc4OQ== and %%%===",
+	} {
+		f.Add([]byte(in), uint16(5), uint16(17))
+	}
 	e, err := NewEngine(Config{HMACKey: []byte("k"), ContextWindow: 20}, nil)
 	if err != nil {
 		f.Fatal(err)

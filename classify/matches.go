@@ -9,6 +9,9 @@ func (st *Stream) Matches() int {
 	for i := range st.aggs {
 		n += st.aggs[i].count
 	}
+	for i := range st.encAggs {
+		n += st.encAggs[i].count
+	}
 	return n
 }
 

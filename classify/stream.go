@@ -27,6 +27,12 @@ type Stream struct {
 	js      jsonDec
 	b64     b64Dec
 	mp      *mpDec // allocated on the first multipart body
+	enc     encScan
+	// encAggs are the findings inside encoded tokens (encoded.go), kept
+	// apart while decoding so Findings lists types in an order that does
+	// not depend on how the stream was cut.
+	encAggs  []typeAgg
+	decoding bool
 
 	aggs    []typeAgg // findings so far, in order of first appearance
 	dropped uint64    // evidence or hashes not kept because of the caps
@@ -58,9 +64,9 @@ func (st *Stream) Init(sc *Scanner, dir string) {
 // Reset forgets everything (findings, counters, carry-over) so the Stream
 // can be reused for another flow direction; buffers are kept.
 func (st *Stream) Reset() {
-	carry, aggs, mp := st.w.carry[:0], st.aggs[:0], st.mp
+	carry, aggs, encAggs, mp := st.w.carry[:0], st.aggs[:0], st.encAggs[:0], st.mp
 	*st = Stream{sc: st.sc, dir: st.dir, limit: st.limit}
-	st.w.carry, st.aggs, st.mp = carry, aggs, mp
+	st.w.carry, st.aggs, st.encAggs, st.mp = carry, aggs, encAggs, mp
 }
 
 // Inspected returns how many bytes of decoded plaintext were scanned.
@@ -179,6 +185,9 @@ func (st *Stream) feed(work []byte, pre, synth int) {
 	st.inspected += uint64(n)
 	st.sc.sink = st
 	st.w.scan(st.sc, work, st.truncated)
+	st.decoding = true // the encoded-token pass's hits go to encAggs (encoded.go)
+	st.enc.process(st.sc, work[pre:], st.truncated, 0)
+	st.decoding = false
 	if st.truncated {
 		st.flushed = true
 	}
@@ -199,19 +208,23 @@ func (st *Stream) Flush() {
 // hit aggregates one match per type; only masked evidence and keyed hashes
 // are kept, each list capped and de-duplicated.
 func (st *Stream) hit(s *Scanner, h *hit) {
-	if st.seeded && s.base+int64(h.end) <= 0 {
+	if st.seeded && !st.decoding && s.base+int64(h.end) <= 0 {
 		return // wholly in the carry-over of the stream this one continues: that stream reported it
 	}
+	aggs := &st.aggs
+	if st.decoding {
+		aggs = &st.encAggs
+	}
 	var a *typeAgg
-	for k := range st.aggs {
-		if st.aggs[k].t == h.t {
-			a = &st.aggs[k]
+	for k := range *aggs {
+		if (*aggs)[k].t == h.t {
+			a = &(*aggs)[k]
 			break
 		}
 	}
 	if a == nil {
-		st.aggs = append(st.aggs, typeAgg{t: h.t, allTest: true})
-		a = &st.aggs[len(st.aggs)-1]
+		*aggs = append(*aggs, typeAgg{t: h.t, allTest: true})
+		a = &(*aggs)[len(*aggs)-1]
 	}
 	a.count++
 	a.conf = max(a.conf, h.conf)
@@ -249,8 +262,18 @@ func containsBytes(l []string, b []byte) bool {
 // flush: call Flush first at the end of a direction; an interim record may
 // miss the last few hundred bytes, which a later call includes.
 func (st *Stream) Findings(dst []record.Finding) []record.Finding {
-	for k := range st.aggs {
-		a := &st.aggs[k]
+	from := len(dst)
+	dst = st.findings(dst, st.aggs)
+	if len(st.encAggs) == 0 {
+		return dst
+	}
+	cfg := &st.sc.e.cfg
+	return mergeEncoded(dst, from, st.findings(nil, st.encAggs), cfg.MaxEvidence, cfg.MaxHashes)
+}
+
+func (st *Stream) findings(dst []record.Finding, aggs []typeAgg) []record.Finding {
+	for k := range aggs {
+		a := &aggs[k]
 		dst = append(dst, record.Finding{
 			Type:       st.sc.e.names[a.t],
 			Class:      st.sc.e.classes[a.t],

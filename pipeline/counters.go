@@ -32,6 +32,10 @@ type InspectionStats struct {
 	EvidenceDropped atomic.Uint64 `metric:"tapdlp_classify_evidence_dropped_total" help:"Evidence or hash values not kept in a record because of the per-record caps."`
 	EncryptedFlows  atomic.Uint64 `metric:"-"` // in the replay summary only
 
+	// truncated counts final records by the reasons their inspection
+	// stopped early or was degraded (see Truncations).
+	truncated [demux.NumTruncations]atomic.Uint64
+
 	// detections is read-only once published; adding detection types (a
 	// reload with new custom detectors) publishes a new map that keeps the
 	// existing counters, so counts never go back and workers count
@@ -94,12 +98,36 @@ func (s *InspectionStats) Detections() []DetectionCount {
 	return out
 }
 
+// TruncationCount is how many flows' inspection stopped early or was
+// degraded for one reason.
+type TruncationCount struct {
+	Reason string `label:"reason"`
+	Count  uint64 `metric:"tapdlp_classify_inspection_truncated_total" help:"Flows whose content inspection stopped early or fell back to raw bytes, by reason (a flow counts once per reason; see inspected.truncated_reasons)."`
+}
+
+// Truncations returns every reason's count, in the reasons' fixed order.
+func (s *InspectionStats) Truncations() []TruncationCount {
+	out := make([]TruncationCount, 0, demux.NumTruncations-1)
+	for t := demux.TruncNone + 1; t < demux.NumTruncations; t++ {
+		out = append(out, TruncationCount{Reason: t.String(), Count: s.truncated[t].Load()})
+	}
+	return out
+}
+
 // count adds a final record's inspection results.
 func (s *InspectionStats) count(rec *record.Flow) {
 	if in := rec.Inspected; in != nil {
 		s.InspectedBytes.Add(in.Out + in.In)
-		if in.Truncated {
-			s.TruncatedInspections.Add(1)
+		for _, r := range in.TruncatedReasons {
+			for t := demux.TruncNone + 1; t < demux.NumTruncations; t++ {
+				if t.String() == r {
+					s.truncated[t].Add(1)
+					if t == demux.TruncInspectBytes {
+						s.TruncatedInspections.Add(1)
+					}
+					break
+				}
+			}
 		}
 		if in.Encrypted {
 			s.EncryptedFlows.Add(1)

@@ -42,7 +42,7 @@ type flowHandler struct {
 
 func newFlowHandler(p *Pipeline) *flowHandler {
 	h := &flowHandler{p: p, sessions: make(map[*reassembly.Flow]*session)}
-	h.demux = demux.New(demux.Config{HTTPStats: p.httpStats, Stats: p.demuxStats, Answers: p.dest.DNS,
+	h.demux = demux.New(demux.Config{HTTPStats: p.httpStats, Stats: p.demuxStats, Answers: p.dest.DNS, MaxDecoded: decodeBudget(p.cfg),
 		Keys: p.keys, KeysConfigured: p.keysConfigured, PendingBudget: p.pending,
 		HTTP2Stats: &p.parsers.HTTP2, WebSocketStats: &p.parsers.WebSocket, GRPCStats: &p.parsers.GRPC, SSEStats: &p.parsers.SSE})
 	h.scanner = p.swap.classify.Load().NewScanner()

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tapdlp/tapdlp/appproto/demux"
 	"github.com/tapdlp/tapdlp/classify"
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/reassembly"
@@ -99,6 +100,7 @@ func (in *inspection) alwaysFor(category string) bool {
 func (s *session) inspectRecord(rec *record.Flow, final bool) {
 	// On the stack: most flows without payload get none.
 	ins := record.Inspected{Encrypted: s.app.Result().Encrypted}
+	var trunc truncations
 	if s.scanning { // the flow carried content to scan
 		sc := &s.c.scan
 		if final {
@@ -113,18 +115,71 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 			rec.Tags = classTags(found)
 		}
 		ins.Out, ins.In = sc[0].Inspected(), sc[1].Inspected()
-		ins.Truncated = sc[0].Truncated() || sc[1].Truncated()
+		trunc = s.c.trunc
+		if sc[0].Truncated() || sc[1].Truncated() {
+			trunc.add(demux.TruncInspectBytes)
+		}
 	}
 	switch {
 	case s.h.p.inspection.off:
 		ins.Skipped = "disabled"
 	case !s.inspect:
 		ins.Skipped = "sampling"
+		if s.ready {
+			trunc.add(demux.TruncSampling)
+		}
+	}
+	if ins.Encrypted {
+		trunc.add(demux.TruncEncrypted)
+	}
+	if trunc != 0 {
+		ins.Truncated = true
+		ins.TruncatedReasons = trunc.names()
 	}
 	if ins.Out > 0 || ins.In > 0 || ins.Encrypted || ins.Skipped != "" || ins.Truncated {
 		kept := ins
 		rec.Inspected = &kept
 	}
+}
+
+// truncations is the set of reasons a flow's inspection stopped early or
+// was degraded, one bit per demux.Truncation.
+type truncations uint16
+
+func (t *truncations) add(r demux.Truncation) { *t |= 1 << r }
+
+// names lists the reasons in their fixed order.
+func (t truncations) names() []string {
+	var out []string
+	for r := demux.TruncNone + 1; r < demux.NumTruncations; r++ {
+		if t&(1<<r) != 0 {
+			out = append(out, r.String())
+		}
+	}
+	return out
+}
+
+// Truncated implements demux.Sink: a parser reports why the inspection of
+// dir stopped early or fell back to raw bytes.
+func (s *session) Truncated(_ reassembly.Dir, r demux.Truncation) {
+	switch {
+	case !s.inspect:
+	case s.scanning:
+		s.c.trunc.add(r)
+	case r != demux.TruncGap:
+		// What a parser gives up on is scanned raw next: set up the
+		// scanning state now so the reason is kept with it. A gap before
+		// any content (typically in ciphertext) is not worth that state.
+		s.scan().trunc.add(r)
+	}
+}
+
+// decodeBudget is the decoded bytes one coded body may deliver: what a
+// direction's scan can use (inspection.inspect_bytes), so decoding is
+// budgeted by the plaintext that is scanned, not by compression ratio. With
+// no inspect cap, the parsers' default bounds a bomb.
+func decodeBudget(cfg *config.Config) int64 {
+	return int64(cfg.Inspection.InspectBytes)
 }
 
 // classTags are the lowercase classes of the findings (pci, pii, phi,

@@ -62,6 +62,7 @@ type content struct {
 	httpContent [2]classify.Content
 	rawPending  [2]bool           // raw bytes written since the direction's last Sync
 	scanner     *classify.Scanner // the scanner the streams were set up with
+	trunc       truncations       // why inspection stopped early or was degraded (see inspectRecord)
 	alt         [2]*altScan       // conflicting copies of retransmitted bytes (see Overlap), allocated on the first
 }
 
@@ -93,6 +94,7 @@ func (s *session) prepare() {
 	}
 	c.httpContent = [2]classify.Content{}
 	c.rawPending = [2]bool{}
+	c.trunc = 0
 	c.resetAlt()
 	s.seedCarry()
 }

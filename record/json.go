@@ -316,5 +316,6 @@ func (i *Inspected) appendObj(b []byte) []byte {
 	w.Bool("truncated", i.Truncated)
 	w.BoolOmit("encrypted", i.Encrypted)
 	w.StrOmit("skipped", i.Skipped)
+	w.StrsOmit("truncated_reasons", i.TruncatedReasons)
 	return w.End()
 }

@@ -245,9 +245,13 @@ type Finding struct {
 type Inspected struct {
 	Out       uint64 `json:"out"`
 	In        uint64 `json:"in"`
-	Truncated bool   `json:"truncated"`
+	Truncated bool   `json:"truncated"`           // inspection stopped early or was degraded: TruncatedReasons says why
 	Encrypted bool   `json:"encrypted,omitempty"` // payload was TLS/QUIC or otherwise not plaintext
 	Skipped   string `json:"skipped,omitempty"`   // why inspection was skipped (sampling, …)
+	// TruncatedReasons lists why, in a fixed order: inspect_bytes,
+	// decode_budget, decompression_bomb, nesting_depth, undecodable_coding,
+	// decode_error, parser_stopped, capture_gap, encrypted, sampling.
+	TruncatedReasons []string `json:"truncated_reasons,omitempty"`
 }
 
 // Alert is written when a rule fires.

@@ -169,7 +169,7 @@ func fullSources() sources {
 				{Type: "credit_card", Class: "PCI", Count: 5},
 				{Type: "us_ssn", Class: "PII", Count: 2},
 				{Type: "credit_card", Class: "PCI", Count: 1}, // summed with the first
-			}}
+			}, truncationRows()}
 		},
 		destinations: func() destinations.EngineStats {
 			return destinations.EngineStats{
@@ -279,6 +279,8 @@ func TestScrapeExactLines(t *testing.T) {
 		{"http pairing", "tapdlp_http_pairing_dropped_total 5"},
 		{"inspected", "tapdlp_classify_inspected_bytes_total 123456"},
 		{"truncated inspections", "tapdlp_classify_truncated_inspections_total 3"},
+		{"truncated by reason", `tapdlp_classify_inspection_truncated_total{reason="decompression_bomb"} 2`},
+		{"truncated by parser stop", `tapdlp_classify_inspection_truncated_total{reason="parser_stopped"} 1`},
 		{"evidence dropped", "tapdlp_classify_evidence_dropped_total 1"},
 		{"detections merged across shares", `tapdlp_classify_detections_total{type="credit_card",class="PCI"} 6`},
 		{"detections", `tapdlp_classify_detections_total{type="us_ssn",class="PII"} 2`},
@@ -590,6 +592,23 @@ func TestMetricsDocListsExactlyWhatIsServed(t *testing.T) {
 			t.Errorf("%s is in METRICS.md but never served", n)
 		}
 	}
+}
+
+// truncationRows is every truncation reason with a count (all are listed in
+// METRICS.md); decompression_bomb 2, parser_stopped 1.
+func truncationRows() []pipeline.TruncationCount {
+	var out []pipeline.TruncationCount
+	for t := demux.TruncNone + 1; t < demux.NumTruncations; t++ {
+		row := pipeline.TruncationCount{Reason: t.String()}
+		switch t {
+		case demux.TruncBomb:
+			row.Count = 2
+		case demux.TruncParserStopped:
+			row.Count = 1
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // allowedLabels is the whole label vocabulary: each names a bounded set.

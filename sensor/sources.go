@@ -60,7 +60,7 @@ func pipelineSources(p *pipeline.Pipeline) sources {
 		continuation: p.ContinuationStats(),
 		classify: func() classifyView {
 			s := p.InspectionStats()
-			return classifyView{s, s.Detections()}
+			return classifyView{s, s.Detections(), s.Truncations()}
 		},
 		destinations: p.Destinations().Stats,
 		rules:        (&ruleCarry{eng: p.Rules()}).reader(p.Rules),
@@ -339,8 +339,8 @@ var httpTags = metrics.Tags{
 	"Stats.Requests":     `metric:"tapdlp_http_requests_total" help:"HTTP request heads parsed."`,
 	"Stats.Responses":    `metric:"tapdlp_http_responses_total" help:"HTTP response heads parsed (1xx included)."`,
 	"Stats.Stops":        `metric:"-"`, // as StopsBy rows, labelled
-	"Stats.Truncated":    `metric:"tapdlp_http_bodies_truncated_total" help:"HTTP bodies whose decoded output hit the decoded-size cap."`,
-	"Stats.Bombs":        `metric:"tapdlp_http_decompression_bombs_total" help:"HTTP bodies stopped by the decompression-ratio check."`,
+	"Stats.Truncated":    `metric:"tapdlp_http_bodies_truncated_total" help:"HTTP bodies whose decoded output hit the decode budget (inspect_bytes)."`,
+	"Stats.Bombs":        `metric:"tapdlp_http_decompression_bombs_total" help:"HTTP bodies cut at the decode budget at a ratio above 100:1 (decompression bombs)."`,
 	"Stats.Undecoded":    `metric:"tapdlp_http_bodies_undecoded_total" help:"HTTP bodies delivered raw because their content coding is unknown."`,
 	"Stats.DecodeErrors": `metric:"tapdlp_http_decode_errors_total" help:"Corrupt or cut coded HTTP bodies."`,
 	"Stats.PairDropped":  `metric:"tapdlp_http_pairing_dropped_total" help:"HTTP requests forgotten because the request/response pairing was full."`,
@@ -350,7 +350,8 @@ var httpTags = metrics.Tags{
 // are rebuilt on reload (custom detectors added by SIGHUP are counted).
 type classifyView struct {
 	*pipeline.InspectionStats
-	Detections []pipeline.DetectionCount
+	Detections  []pipeline.DetectionCount
+	Truncations []pipeline.TruncationCount
 }
 
 // destinationsView adds the DNS cache's hit ratio to the engine's stats.
@@ -596,7 +597,7 @@ var parserTags = metrics.Tags{
 	"ParserStats.HTTP2.Pushes":         `metric:"tapdlp_http2_pushes_total" help:"HTTP/2 PUSH_PROMISE frames."`,
 	"ParserStats.HTTP2.Stops":          `metric:"-"`, // as H2Stops rows, labelled
 	"ParserStats.HTTP2.Truncated":      `metric:"tapdlp_http2_bodies_truncated_total" help:"HTTP/2 bodies whose decoded output hit the decoded-size cap."`,
-	"ParserStats.HTTP2.Bombs":          `metric:"tapdlp_http2_decompression_bombs_total" help:"HTTP/2 bodies stopped by the decompression-ratio check."`,
+	"ParserStats.HTTP2.Bombs":          `metric:"tapdlp_http2_decompression_bombs_total" help:"HTTP/2 bodies cut at the decode budget at a ratio above 100:1 (decompression bombs)."`,
 	"ParserStats.HTTP2.Undecoded":      `metric:"tapdlp_http2_bodies_undecoded_total" help:"HTTP/2 bodies delivered coded because their content coding is unknown."`,
 	"ParserStats.HTTP2.DecodeErrors":   `metric:"tapdlp_http2_decode_errors_total" help:"Corrupt or cut coded HTTP/2 bodies."`,
 	"ParserStats.HTTP2.Gaps":           `metric:"tapdlp_http2_gaps_total" help:"Holes skipped inside HTTP/2 DATA payloads."`,

@@ -111,6 +111,60 @@ type Sink interface {
 	// Raw delivers plaintext of no known framing. It returns whether more
 	// of dir is wanted.
 	Raw(dir Dir, b []byte) (more bool)
+	// Truncated says the inspection of dir stopped early, or went on
+	// degraded (raw instead of decoded), for reason r.
+	Truncated(dir Dir, r Truncation)
+}
+
+// Truncation is why a flow's content inspection stopped early or fell back
+// to scanning raw bytes. The record lists them (inspected.truncated_reasons)
+// and each has a counter.
+type Truncation uint8
+
+// Truncation reasons. The parsers report those about decoding and framing;
+// the content scanner and the pipeline add the others.
+const (
+	TruncNone Truncation = iota
+	// TruncInspectBytes: the direction's scan reached inspection.inspect_bytes.
+	TruncInspectBytes
+	// TruncDecodeBudget: a coded body decoded to more than the decoding
+	// budget (inspect_bytes per message); the rest was not decoded.
+	TruncDecodeBudget
+	// TruncBomb: as TruncDecodeBudget, at a ratio no real content has
+	// (a decompression bomb).
+	TruncBomb
+	// TruncNesting: more codings stacked than the decoder undoes; the
+	// body was scanned raw.
+	TruncNesting
+	// TruncUndecodable: an unknown content or transfer coding; the body
+	// was scanned raw.
+	TruncUndecodable
+	// TruncDecodeError: a coded body was corrupt, cut, or not coded at
+	// all; it was scanned raw from there.
+	TruncDecodeError
+	// TruncParserStopped: the protocol parser gave up on the stream
+	// (malformed or over a limit); the rest was scanned raw.
+	TruncParserStopped
+	// TruncGap: bytes were lost in capture.
+	TruncGap
+	// TruncEncrypted: the content is encrypted (TLS, QUIC, an opaque
+	// tunnel) and was not decrypted.
+	TruncEncrypted
+	// TruncSampling: the flow was not sampled for inspection.
+	TruncSampling
+	NumTruncations
+)
+
+var truncNames = [NumTruncations]string{"", "inspect_bytes", "decode_budget", "decompression_bomb",
+	"nesting_depth", "undecodable_coding", "decode_error", "parser_stopped", "capture_gap", "encrypted", "sampling"}
+
+// String returns the reason's stable identifier (record value and metric
+// label).
+func (t Truncation) String() string {
+	if t < NumTruncations {
+		return truncNames[t]
+	}
+	return "unknown"
 }
 
 // RequestSink is implemented by a Sink that follows each HTTP request of a
@@ -246,8 +300,12 @@ const MaxUndecided = 512
 // Config is what every Flow of one Demux shares.
 type Config struct {
 	HTTPStats *HTTPStats // nil: not counted
-	Stats     *Stats     // nil: not counted
-	Answers   DNSAnswers // nil: DNS answers are not learned by flows
+	// MaxDecoded is the decoding budget: the decoded bytes one coded HTTP
+	// body may deliver (0: the parsers' default). The pipeline sets it to
+	// inspection.inspect_bytes, what a direction's scan can use.
+	MaxDecoded int64
+	Stats      *Stats     // nil: not counted
+	Answers    DNSAnswers // nil: DNS answers are not learned by flows
 
 	// The HTTP/2, WebSocket, gRPC and server-sent-events parsers'
 	// counters (nil: not counted).
@@ -280,7 +338,7 @@ type Demux struct {
 
 // New returns a Demux for one worker.
 func New(cfg Config) *Demux {
-	d := &Demux{cfg: cfg, http: httpparse.Config{Stats: cfg.HTTPStats}, stats: cfg.Stats}
+	d := &Demux{cfg: cfg, http: httpparse.Config{Stats: cfg.HTTPStats, MaxDecoded: cfg.MaxDecoded}, stats: cfg.Stats}
 	if d.stats == nil {
 		d.stats = new(Stats)
 	}

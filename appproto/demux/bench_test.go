@@ -19,6 +19,7 @@ func (nopSink) Header(Dir, []byte, []byte)       {}
 func (nopSink) Body(Dir, []byte)                 {}
 func (nopSink) MessageEnd(Dir)                   {}
 func (nopSink) Raw(Dir, []byte) bool             { return true }
+func (nopSink) Truncated(Dir, Truncation)        {}
 
 // BenchmarkFlow recognises and parses one recycled flow per iteration,
 // whole segments and 1-byte segments, one sub-benchmark per conversation:

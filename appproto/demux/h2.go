@@ -38,7 +38,7 @@ func subKey(id uint32, dir Dir) uint32 { return id<<1 | uint32(dir) }
 
 func (h *h2Parser) reset(fl *Flow) {
 	h.fl = fl
-	h.c.Reset(http2.Config{Stats: fl.d.cfg.HTTP2Stats}, (*h2Events)(h))
+	h.c.Reset(http2.Config{Stats: fl.d.cfg.HTTP2Stats, MaxDecoded: fl.d.cfg.MaxDecoded}, (*h2Events)(h))
 	h.open = [2]uint32{}
 	for k, s := range h.subs {
 		h.release(k, s)
@@ -313,9 +313,8 @@ func (e *h2Events) Header(m *http2.Message, name, value []byte) {
 func (e *h2Events) Body(m *http2.Message, data []byte) {
 	h := (*h2Parser)(e)
 	dir := dirOfH2(m.Side)
-	if m.Flags.Has(http2.FlagUndecoded) && m.NCodings > 0 {
-		return // still compressed with a coding we cannot undo
-	}
+	// Bytes the parser could not decode are scanned as they are (see
+	// httpEvents.Body).
 	h.begin(dir, m.StreamID, h.contentType(m, dir))
 	if s := h.sub(m.StreamID, dir); s != nil {
 		s.feed(data)
@@ -330,6 +329,9 @@ func (e *h2Events) Body(m *http2.Message, data []byte) {
 func (e *h2Events) End(m *http2.Message) {
 	h := (*h2Parser)(e)
 	dir := dirOfH2(m.Side)
+	if t := h2Truncation(m.Flags); t != TruncNone {
+		h.fl.sink.Truncated(dir, t)
+	}
 	k := subKey(m.StreamID, dir)
 	if s := h.subs[k]; s != nil {
 		if s.begun {
@@ -344,7 +346,27 @@ func (e *h2Events) End(m *http2.Message) {
 	}
 }
 
-func (e *h2Events) Stop(http2.Side, http2.Reason) {}
+// Stop: the HTTP/2 connection's framing is lost; nothing after it is
+// inspected.
+func (e *h2Events) Stop(side http2.Side, _ http2.Reason) {
+	(*h2Parser)(e).fl.sink.Truncated(dirOfH2(side), TruncParserStopped)
+}
+
+// h2Truncation maps how an HTTP/2 body was delivered to why its inspection
+// was cut short or degraded.
+func h2Truncation(f http2.Flags) Truncation {
+	switch {
+	case f.Has(http2.FlagBomb):
+		return TruncBomb
+	case f.Has(http2.FlagTruncated):
+		return TruncDecodeBudget
+	case f.Has(http2.FlagDecodeError):
+		return TruncDecodeError
+	case f.Has(http2.FlagUndecoded):
+		return TruncUndecodable
+	}
+	return TruncNone
+}
 
 // grpcEvents scans a gRPC message's text fields, each a value of its own.
 type grpcEvents h2Sub

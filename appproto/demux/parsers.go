@@ -283,6 +283,10 @@ type httpParser struct {
 	nsettings int
 	wsext     [256]byte
 	nwsext    int
+
+	// gaveUp: the side's parser stopped for a reason other than a tunnel
+	// during the current Feed; what it left is scanned raw.
+	gaveUp [2]bool
 }
 
 func (h *httpParser) reset(fl *Flow) {
@@ -290,6 +294,7 @@ func (h *httpParser) reset(fl *Flow) {
 	h.pair.Reset()
 	h.announce, h.nupgrade, h.switching = 0, 0, false
 	h.nsettings, h.nwsext = 0, 0
+	h.gaveUp = [2]bool{}
 }
 
 func (h *httpParser) start() {
@@ -301,13 +306,30 @@ func (h *httpParser) start() {
 }
 
 func (h *httpParser) Feed(dir Dir, b []byte) bool {
-	p := &h.p[sideOf(dir)]
+	side := sideOf(dir)
+	p := &h.p[side]
 	enc := h.fl.res.Encrypted
 	if p.Stopped() {
 		// Not HTTP after all (or a tunnel): scan what follows as raw bytes.
 		return !enc && h.fl.sink.Raw(dir, b)
 	}
 	p.Feed(b)
+	if h.gaveUp[side] {
+		// The parser gave up (malformed, over a limit): what it had not
+		// parsed — a head it could not deliver, the rest of b — is
+		// scanned raw, like everything after it.
+		h.gaveUp[side] = false
+		sink := h.fl.sink
+		sink.Truncated(dir, TruncParserStopped)
+		more := true
+		if held := p.Held(); len(held) > 0 {
+			more = sink.Raw(dir, held)
+		}
+		if n := p.Unread(); n > 0 && more {
+			more = sink.Raw(dir, b[len(b)-n:])
+		}
+		return more && !enc
+	}
 	if h.switching {
 		h.switching = false
 		kind := h.announce
@@ -325,7 +347,10 @@ func (h *httpParser) Feed(dir Dir, b []byte) bool {
 	return !p.Stopped() || !h.fl.res.Encrypted
 }
 
-func (h *httpParser) Gap(dir Dir, n int) { h.p[sideOf(dir)].Gap(n) }
+func (h *httpParser) Gap(dir Dir, n int) {
+	h.fl.sink.Truncated(dir, TruncGap)
+	h.p[sideOf(dir)].Gap(n)
+}
 
 // idle reports whether both sides are between messages with nothing
 // buffered and no switch pending: the parser may then be parked (see
@@ -425,10 +450,10 @@ func asciiEqualFold(b []byte, lower string) bool {
 	return true
 }
 
+// Body: bytes the parser could not decode (an unknown or too deep coding,
+// a body that failed to decode) are scanned as they are: a body labelled
+// gzip may be plaintext, and an unknown coding may be no coding at all.
 func (e *httpEvents) Body(m *httpparse.Message, data []byte) {
-	if m.Flags.Has(httpparse.FlagUndecoded) && m.NCodings > 0 {
-		return // still compressed with a coding we cannot undo: nothing to read
-	}
 	e.fl.sink.Body(dirOf(m.Side), data)
 	if req := e.fl.requests(); m.Side == httpparse.Request && req != nil {
 		req.RequestBody(0, data)
@@ -436,17 +461,42 @@ func (e *httpEvents) Body(m *httpparse.Message, data []byte) {
 }
 
 func (e *httpEvents) End(m *httpparse.Message) {
-	e.fl.sink.MessageEnd(dirOf(m.Side))
+	dir := dirOf(m.Side)
+	if t := httpTruncation(m.Flags); t != TruncNone {
+		e.fl.sink.Truncated(dir, t)
+	}
+	e.fl.sink.MessageEnd(dir)
 	if req := e.fl.requests(); m.Side == httpparse.Request && req != nil {
 		req.RequestEnd(0)
 	}
+}
+
+// httpTruncation maps how an HTTP/1 body was delivered to why its
+// inspection was cut short or degraded (the most telling reason).
+func httpTruncation(f httpparse.Flags) Truncation {
+	switch {
+	case f.Has(httpparse.FlagBomb):
+		return TruncBomb
+	case f.Has(httpparse.FlagTruncated):
+		return TruncDecodeBudget
+	case f.Has(httpparse.FlagNested):
+		return TruncNesting
+	case f.Has(httpparse.FlagDecodeError):
+		return TruncDecodeError
+	case f.Has(httpparse.FlagUndecoded):
+		return TruncUndecodable
+	}
+	return TruncNone
 }
 
 // Stop: after a CONNECT 2xx or a 101 the stream is a tunnel, handed off
 // when the Feed that stopped returns (see Feed and Flow.switchTo); a side
 // that turns out not to be HTTP is scanned as raw bytes from here on.
 func (e *httpEvents) Stop(side httpparse.Side, reason httpparse.Reason) {
-	if reason == httpparse.ReasonTunnel && e.fl.res.Handoff.Kind == 0 {
+	switch {
+	case reason != httpparse.ReasonTunnel:
+		e.gaveUp[side] = true
+	case e.fl.res.Handoff.Kind == 0:
 		e.switching = true
 	}
 }

@@ -24,7 +24,10 @@ type recSink struct {
 	body     [2]strings.Builder
 	raw      [2]strings.Builder
 	messages [2]int
+	trunc    [2][]Truncation
 }
+
+func (s *recSink) Truncated(dir Dir, r Truncation) { s.trunc[dir] = append(s.trunc[dir], r) }
 
 func (s *recSink) Changed()               { s.changed++ }
 func (s *recSink) Redact(b []byte) string { return string(b) }

@@ -56,13 +56,15 @@ const (
 	// FlagTruncated: decoded output reached Config.MaxDecoded; the rest of the
 	// body was framed but not decoded.
 	FlagTruncated Flags = 1 << iota
-	// FlagBomb: the decoded/compressed ratio exceeded Config.MaxRatio.
+	// FlagBomb: with FlagTruncated, the decoded/coded ratio exceeded
+	// Config.MaxRatio when the cap was reached (a decompression bomb).
 	FlagBomb
-	// FlagUndecoded: an unknown or too deeply stacked coding; Body carried
-	// the raw (still encoded) bytes.
+	// FlagUndecoded: an unknown or too deeply stacked coding, or a coded
+	// body that failed to decode; Body carried (from then on) the raw,
+	// still encoded bytes.
 	FlagUndecoded
-	// FlagDecodeError: the coded stream was corrupt or ended early; decoding
-	// stopped there.
+	// FlagDecodeError: the coded stream was corrupt or ended early; the
+	// bytes were delivered raw from there (FlagUndecoded).
 	FlagDecodeError
 	// FlagGap: body bytes were lost in capture.
 	FlagGap
@@ -70,6 +72,13 @@ const (
 	FlagIncomplete
 	// FlagHostTooLong: the Host was longer than a DNS name and left empty.
 	FlagHostTooLong
+	// FlagNested: more than MaxCodings codings were stacked (with
+	// FlagUndecoded).
+	FlagNested
+	// FlagSniffed: the body had no coding but opened with a gzip, zstd or
+	// zip magic number (an uploaded .gz, .zst or .zip file): it was decoded
+	// as such, Codings naming the format.
+	FlagSniffed
 )
 
 // Has reports whether all of f2 are set.
@@ -86,6 +95,9 @@ const (
 	CodingZstd
 	CodingBrotli
 	CodingUnknown
+	// CodingZip is never a header's coding: a body without one that opens
+	// with a zip local file header is read as an archive (FlagSniffed).
+	CodingZip
 )
 
 // MaxCodings bounds stacked codings (Content-Encoding plus non-chunked

@@ -18,6 +18,7 @@ var bodydecCoding = [...]bodydec.Coding{
 	CodingZstd:    bodydec.CodingZstd,
 	CodingBrotli:  bodydec.CodingBrotli,
 	CodingUnknown: bodydec.CodingUnknown,
+	CodingZip:     bodydec.CodingZip,
 }
 
 func (d *decoder) begin(codings []Coding) {
@@ -39,5 +40,4 @@ func (s *decodeSink) Decoded(b []byte) bool { return (*Parser)(s).decoded(b) }
 
 func (d *decoder) push(b []byte, p *Parser) error { return d.Push(b, (*decodeSink)(p)) }
 func (d *decoder) finish(p *Parser) error         { return d.Finish((*decodeSink)(p)) }
-func (d *decoder) compressedIn() int64            { return d.CompressedIn() }
 func (d *decoder) end()                           { d.End() }

@@ -2,14 +2,14 @@ package http
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
 // fuzzParse feeds data cut at positions derived from seed and checks the
 // invariants every hostile input must keep: no panic, one End per Start,
 // at most one Stop, decoded bytes within the cap, and the same events as
-// when the data comes in one piece. (The cap is below the ratio check's
-// floor, so no outcome depends on how the input was cut.)
+// when the data comes in one piece.
 func fuzzParse(t *testing.T, side Side, methods []MethodKind, data []byte, seed uint64) {
 	cfg := Config{MaxDecoded: 64 << 10, MaxHeaderBytes: 4 << 10, MaxHeaders: 32}
 	h := &checkHandler{t: t, max: cfg.MaxDecoded, recorder: recorder{loose: true}}
@@ -81,6 +81,16 @@ func FuzzRequestParser(f *testing.F) {
 	for _, tc := range requestCases() {
 		f.Add(tc.input, uint64(len(tc.input)))
 	}
+	// Stops whose remainder must be scanned raw (see TestStopLeavesUnparsed).
+	for _, in := range []string{
+		manyHeaders(129),
+		"GET / HTTP/1.1\r\nX-Long: " + strings.Repeat("a", 5<<10) + "\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\n\r\n\x00\x01garbage 4111111111111111",
+		"POST / HTTP/1.1\r\nTransfer-Encoding: frob\r\n\r\nssn=123-45-6789",
+		"POST / HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: 15\r\n\r\nssn=123-45-6789",
+	} {
+		f.Add([]byte(in), uint64(len(in)))
+	}
 	f.Fuzz(func(t *testing.T, data []byte, seed uint64) {
 		fuzzParse(t, Request, nil, data, seed)
 	})
@@ -103,7 +113,16 @@ func FuzzContentDecoding(f *testing.F) {
 	for i, enc := range [][]byte{gzipped(text), zlibbed(text), rawDeflated(text), zstded(text), brotlied(text), brotlied(gzipped(text))} {
 		f.Add(enc, byte(i), uint64(i))
 	}
-	codings := []string{"gzip", "deflate", "deflate", "zstd", "br", "gzip, br", "zstd, deflate"}
+	// Plaintext labelled gzip, a bogus coding, a stack too deep, and files
+	// sent without a coding (opened by their magic number).
+	f.Add(text, byte(0), uint64(7))
+	f.Add(text, byte(7), uint64(8))
+	f.Add(gzipped(text), byte(8), uint64(9))
+	f.Add(gzipped(text), byte(9), uint64(10))
+	f.Add(zstded(text), byte(9), uint64(11))
+	f.Add(zipped(text), byte(9), uint64(13))
+	f.Add(append(gzipped(text)[:20], text...), byte(9), uint64(12))
+	codings := []string{"gzip", "deflate", "deflate", "zstd", "br", "gzip, br", "zstd, deflate", "x-bogus", "gzip, gzip, gzip", "identity"}
 	f.Fuzz(func(t *testing.T, body []byte, which byte, seed uint64) {
 		ce := codings[int(which)%len(codings)]
 		msg := append([]byte("HTTP/1.1 200 OK\r\nContent-Encoding: "+ce+"\r\nContent-Length: "+itoa(len(body))+"\r\n\r\n"), body...)

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/zlib"
 	"flag"
@@ -66,6 +67,16 @@ func parseWith(side Side, cfg Config, methods []MethodKind, input []byte, r stri
 	p.Feed(input[prev:])
 	p.Close()
 	return r
+}
+
+// zipped is a zip archive holding b as one deflated file.
+func zipped(b []byte) []byte {
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	f, _ := w.Create("cards.csv")
+	f.Write(b)
+	w.Close()
+	return buf.Bytes()
 }
 
 func gzipped(b []byte) []byte {

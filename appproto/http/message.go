@@ -16,13 +16,16 @@ type fields struct {
 	codings     [MaxCodings]Coding
 	ncod        int
 	undecodable bool // unknown coding, or more than MaxCodings
+	nested      bool // more than MaxCodings
 }
 
 func (f *fields) addCoding(c Coding) {
 	switch {
 	case c == CodingNone:
-	case c == CodingUnknown || f.ncod == MaxCodings:
+	case c == CodingUnknown:
 		f.undecodable = true
+	case f.ncod == MaxCodings:
+		f.undecodable, f.nested = true, true
 	default:
 		f.codings[f.ncod] = c
 		f.ncod++
@@ -67,7 +70,7 @@ func (f *fields) scan(it headerIter, limit int) bool {
 					if nte < len(teCodings) {
 						teCodings[nte] = codingOf(tok)
 					} else {
-						f.undecodable = true
+						f.undecodable, f.nested = true, true
 					}
 					nte++
 				}
@@ -153,11 +156,15 @@ func (p *Parser) head(block []byte, trailer bool) {
 	}
 	if f.undecodable {
 		m.Flags |= FlagUndecoded
+		if f.nested {
+			m.Flags |= FlagNested
+		}
 		p.stats.Undecoded.Add(1)
 	}
 	p.inMsg, p.skip = true, false
 
 	p.h.Start(m)
+	p.headSeen = true
 	for bad := 0; ; {
 		name, val, ok := it.next(&bad)
 		if !ok {

@@ -36,6 +36,19 @@ type Parser struct {
 	seq   int
 	await bool // after this message, wait for the CONNECT/Upgrade verdict
 	skip  bool // body no longer delivered (decoding stopped)
+	// headSeen: the current head's fields were delivered (Start), so a
+	// stop after it gives up only what follows the head.
+	headSeen bool
+
+	// sniff: the body has no coding and its first bytes decide whether it
+	// is a gzip or zstd file (FlagSniffed); magic holds them meanwhile.
+	sniff  bool
+	magic  [4]byte
+	nmagic int
+	// held is the first bytes of a coded body while it has decoded to
+	// nothing, so a body that is not coded after all (plaintext labelled
+	// gzip) can be delivered raw when its decoder fails.
+	held []byte
 
 	unread int // bytes of the last Feed's input left unread by a stop
 
@@ -70,8 +83,8 @@ func NewParser(side Side, cfg Config, pair *Pairing, h Handler) *Parser {
 // reuse Parsers across connections. It releases any decoder in use.
 func (p *Parser) Reset(side Side, cfg Config, pair *Pairing, h Handler) {
 	p.dec.end()
-	hbuf := p.hbuf[:0]
-	*p = Parser{side: side, cfg: cfg.withDefaults(), pair: pair, h: h, hbuf: hbuf}
+	hbuf, held := p.hbuf[:0], p.held[:0]
+	*p = Parser{side: side, cfg: cfg.withDefaults(), pair: pair, h: h, hbuf: hbuf, held: held}
 	p.stats = p.cfg.Stats
 	if p.stats == nil {
 		p.stats = &discardStats
@@ -106,6 +119,18 @@ func (p *Parser) Resume(messages int) { p.seq = messages }
 // ReasonTunnel they are the tunnel's first bytes, for whatever parses the
 // tunnel next.
 func (p *Parser) Unread() int { return p.unread }
+
+// Held returns, once the Parser has stopped, the bytes it had buffered and
+// gave up on (a header block spanning Feeds that it could not parse); they
+// precede the Unread bytes of the Feed that stopped. Valid until the next
+// Feed or Reset. Together the two are everything a stop left unparsed, for
+// a caller that scans it raw.
+func (p *Parser) Held() []byte {
+	if p.st != stStopped {
+		return nil
+	}
+	return p.hbuf
+}
 
 // Feed parses the next bytes of the stream. It returns false once the
 // Parser has stopped (Handler.Stop was called); later input is ignored.
@@ -156,6 +181,7 @@ func (p *Parser) Gap(n int) {
 	if n <= 0 || p.st == stStopped {
 		return
 	}
+	p.flushSniff()
 	switch p.st {
 	case stBody, stChunkData:
 		p.m.Flags |= FlagGap
@@ -212,6 +238,9 @@ func (p *Parser) stop(r Reason) {
 		p.endMessage()
 	}
 	p.dec.end()
+	if p.st != stHead && p.st != stTrailer {
+		p.hbuf = p.hbuf[:0] // only an unparsed head is Held
+	}
 	p.st = stStopped
 	p.stats.Stops[r].Add(1)
 	p.h.Stop(p.side, r)
@@ -252,20 +281,24 @@ func (p *Parser) feedHead(b []byte, trailer bool) []byte {
 			}
 			if p.checkStart(b[:min(len(b), lim)]) == notHTTP {
 				p.stopStartLine()
-				return nil
+				return b // all of it is left unread
 			}
 		}
 		if e := findBlockEnd(b, 0, trailer); e >= 0 {
 			if e > lim {
 				p.stop(ReasonHeaderTooLong)
-				return nil
+				return b
 			}
+			p.headSeen = false
 			p.head(b[:e], trailer)
+			if p.st == stStopped && !trailer && !p.headSeen {
+				return b // the head was not delivered: unread with the rest
+			}
 			return b[e:]
 		}
 		if len(b) >= lim {
 			p.stop(ReasonHeaderTooLong)
-			return nil
+			return b
 		}
 		p.hbuf = append(p.hbuf, b...)
 		p.scanFrom = 0
@@ -281,24 +314,29 @@ func (p *Parser) feedHead(b []byte, trailer bool) []byte {
 		switch p.checkStart(p.hbuf) {
 		case notHTTP:
 			p.stopStartLine()
-			return nil
+			return b[take:] // hbuf is Held
 		case isHTTP:
 			p.lineOK = true
 		}
 	}
 	if e := findBlockEnd(p.hbuf, p.scanFrom, trailer); e >= 0 {
 		p.hbuf = p.hbuf[:e]
+		p.headSeen = false
 		p.head(p.hbuf, trailer)
+		rest := b[max0(e-old):]
+		if p.st == stStopped && !trailer && !p.headSeen {
+			return rest // the undelivered block stays in hbuf: Held
+		}
 		p.hbuf = p.hbuf[:0]
 		if cap(p.hbuf) > keepHeadBuf {
 			// A rare huge head must not pin its buffer for the flow's life.
 			p.hbuf = nil
 		}
-		return b[max0(e-old):]
+		return rest
 	}
 	if len(p.hbuf) >= lim {
 		p.stop(ReasonHeaderTooLong)
-		return nil
+		return b[take:] // hbuf is Held
 	}
 	p.scanFrom = max0(len(p.hbuf) - 3)
 	return b[take:]
@@ -316,6 +354,8 @@ func (p *Parser) startBody(st state) {
 	p.st = st
 	p.m.Chunked = st == stChunkSize
 	p.chunkSize, p.chunkLen, p.chunkHex, p.sawCR = 0, 0, 0, false
+	p.held, p.nmagic = p.held[:0], 0
+	p.sniff = p.m.NCodings == 0 && !p.m.Flags.Has(FlagUndecoded)
 	if p.m.NCodings > 0 && !p.m.Flags.Has(FlagUndecoded) {
 		p.dec.begin(p.m.Codings[:p.m.NCodings])
 	}
@@ -348,26 +388,22 @@ func (p *Parser) chunkLine(b []byte) []byte {
 				p.chunkHex++
 				if p.chunkSize > maxChunkSize {
 					p.stop(ReasonBadChunk)
-					return nil
+					return b[i:]
 				}
 				p.chunkLen++
 				continue
 			}
 			if p.chunkHex == 0 {
 				p.stop(ReasonBadChunk)
-				return nil
+				return b[i:]
 			}
 			p.st = stChunkExt
 			fallthrough
 		case stChunkExt:
 			p.chunkLen++
-			if p.chunkLen > maxChunkLine {
+			if p.chunkLen > maxChunkLine || c == 0 {
 				p.stop(ReasonBadChunk)
-				return nil
-			}
-			if c == 0 {
-				p.stop(ReasonBadChunk)
-				return nil
+				return b[i:]
 			}
 			if c != '\n' {
 				continue
@@ -390,7 +426,7 @@ func (p *Parser) chunkLine(b []byte) []byte {
 				p.st = stChunkSize
 			default:
 				p.stop(ReasonBadChunk)
-				return nil
+				return b[i:]
 			}
 		}
 	}
@@ -435,20 +471,135 @@ func (p *Parser) body(b []byte) {
 	if p.skip || len(b) == 0 {
 		return
 	}
-	if p.dec.Active() {
-		if err := p.dec.push(b, p); err != nil {
-			p.decodeError()
+	if p.sniff {
+		if b = p.sniffBody(b); len(b) == 0 {
+			return
 		}
-		if p.dec.Failed() {
-			p.stopDecoding()
-		}
-		return
 	}
-	p.m.DecodedBytes += int64(len(b))
-	p.h.Body(&p.m, b)
+	p.pass(b)
 }
 
-// decoded receives the decoder's output and enforces the cap and ratio.
+// maxHeld bounds the prefix of a coded body kept for the raw fallback:
+// decoders reject a body that is not coded within its first bytes.
+const maxHeld = 2 << 10
+
+// pass delivers body bytes through the decoder when one runs; a decoder
+// that fails hands the body over to raw delivery (rawFallback).
+func (p *Parser) pass(b []byte) {
+	if !p.dec.Active() {
+		p.m.DecodedBytes += int64(len(b))
+		p.h.Body(&p.m, b)
+		return
+	}
+	if p.m.DecodedBytes == 0 && len(p.held) < maxHeld {
+		p.held = append(p.held, b[:min(len(b), maxHeld-len(p.held))]...)
+	}
+	if err := p.dec.push(b, p); err != nil {
+		p.rawFallback(b)
+		return
+	}
+	if p.dec.Failed() {
+		p.stopDecoding()
+	}
+}
+
+// sniffBody collects the first body bytes of a message without a coding
+// and starts a decoder when they are a gzip, zstd or zip magic number (a file
+// uploaded or served as application/gzip, octet-stream…: compressed data
+// the receiver stores and opens). It returns what is left of b to pass on
+// (the collected prefix is passed first).
+func (p *Parser) sniffBody(b []byte) []byte {
+	if p.nmagic == 0 && len(b) >= len(p.magic) {
+		p.sniff = false
+		p.sniffed(b)
+		return b
+	}
+	n := copy(p.magic[p.nmagic:], b)
+	p.nmagic += n
+	if p.nmagic < len(p.magic) {
+		return nil
+	}
+	p.sniff = false
+	p.sniffed(p.magic[:])
+	p.nmagic = 0
+	p.pass(p.magic[:])
+	if p.skip || p.st == stStopped {
+		return nil
+	}
+	return b[n:]
+}
+
+// sniffed starts the decoder a body's first bytes call for, if any.
+func (p *Parser) sniffed(first []byte) {
+	if c := magicCoding(first); c != CodingNone {
+		p.m.Codings[0], p.m.NCodings = c, 1
+		p.m.Flags |= FlagSniffed
+		p.dec.begin(p.m.Codings[:1])
+	}
+}
+
+// flushSniff passes on a body prefix too short to be judged (the body
+// ended or lost bytes first).
+func (p *Parser) flushSniff() {
+	if p.sniff {
+		p.sniff = false
+		if n := p.nmagic; n > 0 && !p.skip {
+			p.nmagic = 0
+			p.pass(p.magic[:n])
+		}
+	}
+}
+
+// magicCoding recognises the file formats a body decoder can open by their
+// first four bytes: gzip (RFC 1952, deflate method), zstd frames and zip
+// archives.
+func magicCoding(m []byte) Coding {
+	switch {
+	case m[0] == 0x1f && m[1] == 0x8b && m[2] == 8:
+		return CodingGzip
+	case m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd:
+		return CodingZstd
+	case m[0] == 'P' && m[1] == 'K' && m[2] == 3 && m[3] == 4:
+		return CodingZip
+	}
+	return CodingNone
+}
+
+// rawFallback: the decoder failed on b. The rest of the body is delivered
+// raw (FlagUndecoded); when nothing had decoded, the body was not coded
+// after all, so what the decoder consumed is delivered first (the held
+// prefix, then b past it).
+func (p *Parser) rawFallback(b []byte) {
+	p.decodeError()
+	p.dec.end()
+	p.m.Flags |= FlagUndecoded
+	if p.m.DecodedBytes == 0 {
+		p.deliverHeld()
+		if from := int64(len(p.held)) - (p.m.RawBytes - int64(len(b))); from < int64(len(b)) {
+			b = b[max(from, 0):]
+		} else {
+			b = nil
+		}
+	}
+	p.held = p.held[:0]
+	if len(b) > 0 {
+		p.m.DecodedBytes += int64(len(b))
+		p.h.Body(&p.m, b)
+	}
+}
+
+// deliverHeld delivers the held prefix of a body that decoded to nothing.
+func (p *Parser) deliverHeld() {
+	if len(p.held) > 0 {
+		p.m.DecodedBytes += int64(len(p.held))
+		p.h.Body(&p.m, p.held)
+	}
+}
+
+// decoded receives the decoder's output and enforces the cap: decoding is
+// budgeted by the decoded bytes a message may deliver, whatever the
+// compression ratio, so a bomb costs at most MaxDecoded of work and a
+// value behind highly compressible padding within it is still delivered.
 func (p *Parser) decoded(b []byte) bool {
 	room := p.cfg.MaxDecoded - p.m.DecodedBytes
 	cut := int64(len(b)) > room
@@ -462,11 +613,13 @@ func (p *Parser) decoded(b []byte) bool {
 	if cut {
 		p.m.Flags |= FlagTruncated
 		p.stats.Truncated.Add(1)
-		return false
-	}
-	if p.m.DecodedBytes > ratioFloor && p.m.DecodedBytes > p.cfg.MaxRatio*max(p.dec.compressedIn(), 1) {
-		p.m.Flags |= FlagBomb
-		p.stats.Bombs.Add(1)
+		// A cap reached at a ratio no real content has marks a bomb
+		// (judged on the coded bytes the decoder took, which for zstd and
+		// brotli depends a little on how the input was cut).
+		if p.m.DecodedBytes > p.cfg.MaxRatio*max(p.dec.CompressedIn(), 1) {
+			p.m.Flags |= FlagBomb
+			p.stats.Bombs.Add(1)
+		}
 		return false
 	}
 	return true
@@ -486,14 +639,21 @@ func (p *Parser) stopDecoding() {
 
 // endMessage finishes decoding, reports End and readies the next message.
 func (p *Parser) endMessage() {
+	p.flushSniff()
 	if p.dec.Active() {
 		if !p.skip {
 			if err := p.dec.finish(p); err != nil {
 				p.decodeError()
+				if p.m.DecodedBytes == 0 {
+					// Not coded after all (or cut before any output).
+					p.m.Flags |= FlagUndecoded
+					p.deliverHeld()
+				}
 			}
 		}
 		p.dec.end()
 	}
+	p.held = p.held[:0]
 	if p.inMsg {
 		p.inMsg = false
 		p.h.End(&p.m)

@@ -8,6 +8,9 @@ import (
 
 var jsonBody = []byte(`{"user":"alice","card":"4111 1111 1111 1111","note":"` + strings.Repeat("lorem ipsum ", 40) + `"}`)
 
+// csvCards is a small CSV file with a card, uploaded or served compressed.
+var csvCards = []byte("name,card\nalice,4111111111111111\n")
+
 type parseCase struct {
 	name    string
 	side    Side
@@ -94,8 +97,16 @@ func responseCases() []parseCase {
 		enc("brotli", "br", brotlied(html)),
 		enc("stacked_gzip_br", "gzip, br", brotlied(gzipped(html))),
 		enc("stacked_deflate_zstd", "deflate, zstd", zstded(zlibbed(html))),
-		{name: "three_codings_raw", methods: other, input: b("HTTP/1.1 200 OK\r\nContent-Encoding: gzip, br, zstd\r\nContent-Length: 3\r\n\r\nabc"), want: []string{`body="abc"`, "flags=100\n"}},
-		{name: "corrupt_gzip", methods: other, input: cat(b("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 21\r\n\r\n"), []byte("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xffgarbage!!!!")), want: []string{"flags=1000\n"}},
+		{name: "three_codings_raw", methods: other, input: b("HTTP/1.1 200 OK\r\nContent-Encoding: gzip, br, zstd\r\nContent-Length: 3\r\n\r\nabc"), want: []string{`body="abc"`, "flags=10000100\n"}},
+		{name: "corrupt_gzip", methods: other, input: cat(b("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 21\r\n\r\n"), []byte("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xffgarbage!!!!")), want: []string{"decoded=21 chunked=false close=false flags=1100\n"}},
+		// A plaintext body labelled gzip (or with a bogus coding) is delivered raw.
+		{name: "plaintext_labelled_gzip", methods: other, input: b("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 25\r\n\r\ncard=4111111111111111&x=1"), want: []string{`body="card=4111111111111111&x=1"`, "flags=1100\n"}},
+		{name: "bogus_coding_raw", methods: other, input: b("HTTP/1.1 200 OK\r\nContent-Encoding: x-bogus\r\nTransfer-Encoding: frob, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), want: []string{`body="hello"`, "flags=100\n"}},
+		// A gzip or zstd file sent without a coding is opened by its magic number.
+		{name: "sniffed_gzip_file", methods: other, input: cat(b("HTTP/1.1 200 OK\r\nContent-Type: application/gzip\r\nContent-Length: "+itoa(len(gzipped(csvCards)))+"\r\n\r\n"), gzipped(csvCards)), want: []string{`body="name,card\nalice,4111111111111111\n"`, "flags=100000000\n"}},
+		{name: "sniffed_zstd_file", methods: other, input: cat(b("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: "+itoa(len(zstded(csvCards)))+"\r\n\r\n"), zstded(csvCards)), want: []string{`body="name,card\nalice,4111111111111111\n"`, "flags=100000000\n"}},
+		{name: "sniffed_zip_file", methods: other, input: cat(b("HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: "+itoa(len(zipped(csvCards)))+"\r\n\r\n"), zipped(csvCards)), want: []string{`body="name,card\nalice,4111111111111111\n\n"`, "flags=100000000\n"}},
+		{name: "short_body_not_sniffed", methods: other, input: b("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n\x1f\x8b"), want: []string{`body="\x1f\x8b"`}},
 		{name: "cut_gzip", methods: other, input: cat(b("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 30\r\n\r\n"), gzipped(html)[:30]), want: []string{"flags=1000\n"}},
 	}
 	for i := range cases {

@@ -11,7 +11,7 @@ type Stats struct {
 	Responses    atomic.Uint64 // response heads parsed (1xx included)
 	Stops        [numReasons]atomic.Uint64
 	Truncated    atomic.Uint64 // bodies whose decoded output hit MaxDecoded
-	Bombs        atomic.Uint64 // bodies stopped by the MaxRatio check
+	Bombs        atomic.Uint64 // truncated bodies beyond MaxRatio (decompression bombs)
 	Undecoded    atomic.Uint64 // bodies delivered raw (unknown coding)
 	DecodeErrors atomic.Uint64 // corrupt or cut coded bodies
 	PairDropped  atomic.Uint64 // requests forgotten by a full Pairing
@@ -47,11 +47,13 @@ type Config struct {
 	// MaxHeaders bounds the fields in one header block (default 128).
 	MaxHeaders int
 	// MaxDecoded bounds the decoded bytes delivered per coded message
-	// (default 1 MiB). Identity bodies are not capped here: the reassembly
-	// inspect depth bounds them.
+	// (default 1 MiB): the decoding budget, whatever the compression ratio.
+	// Identity bodies are not capped here: the reassembly inspect depth
+	// bounds them.
 	MaxDecoded int64
-	// MaxRatio bounds decoded/compressed bytes per message once more than
-	// 64 KiB were decoded (default 100).
+	// MaxRatio is the decoded/coded ratio beyond which a body that reached
+	// MaxDecoded is reported as a decompression bomb (FlagBomb; default
+	// 100). It does not stop decoding earlier.
 	MaxRatio int64
 	// Stats receives the counters; nil counts nothing.
 	Stats *Stats
@@ -62,7 +64,6 @@ const (
 	defaultMaxHeaders     = 128
 	defaultMaxDecoded     = 1 << 20
 	defaultMaxRatio       = 100
-	ratioFloor            = 64 << 10
 	maxStartLine          = 8 << 10 // request targets beyond 8 KiB are refused by servers too
 )
 

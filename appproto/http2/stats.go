@@ -16,7 +16,7 @@ type Stats struct {
 	Pushes         atomic.Uint64 // PUSH_PROMISE frames
 	Stops          [numReasons]atomic.Uint64
 	Truncated      atomic.Uint64 // bodies whose decoded output hit MaxDecoded
-	Bombs          atomic.Uint64 // bodies stopped by the MaxRatio check
+	Bombs          atomic.Uint64 // truncated bodies beyond MaxRatio (decompression bombs)
 	Undecoded      atomic.Uint64 // bodies delivered coded (unknown coding)
 	DecodeErrors   atomic.Uint64 // corrupt or cut coded bodies
 	Gaps           atomic.Uint64 // holes skipped inside DATA payloads
@@ -69,8 +69,9 @@ type Config struct {
 	// MaxDecoded bounds the decoded bytes delivered per coded body
 	// (default 1 MiB).
 	MaxDecoded int64
-	// MaxRatio bounds decoded/compressed bytes per body once more than
-	// 64 KiB were decoded (default 100).
+	// MaxRatio is the decoded/compressed ratio beyond which a body that
+	// reached MaxDecoded is reported as a bomb (FlagBomb; default 100); it
+	// does not stop decoding earlier.
 	MaxRatio int64
 	// Stats receives the counters; nil counts nothing.
 	Stats *Stats
@@ -83,7 +84,6 @@ const (
 	defaultMaxHeaderBlock = 256 << 10
 	defaultMaxDecoded     = 1 << 20
 	defaultMaxRatio       = 100
-	ratioFloor            = 64 << 10
 	initialTableSize      = 4096 // RFC 9113 §6.5.2
 )
 

@@ -96,7 +96,7 @@ func (hf *half) body(b []byte) {
 	hf.c.h.Body(&hf.m, b)
 }
 
-// Decoded receives decoded bytes and enforces the cap and ratio.
+// Decoded receives decoded bytes and enforces the cap.
 func (hf *half) Decoded(b []byte) bool {
 	c := hf.c
 	room := c.cfg.MaxDecoded - hf.m.DecodedBytes
@@ -111,11 +111,13 @@ func (hf *half) Decoded(b []byte) bool {
 	if cut {
 		hf.m.Flags |= FlagTruncated
 		c.stats.Truncated.Add(1)
-		return false
-	}
-	if hf.m.DecodedBytes > ratioFloor && hf.m.DecodedBytes > c.cfg.MaxRatio*max(hf.dec.CompressedIn(), 1) {
-		hf.m.Flags |= FlagBomb
-		c.stats.Bombs.Add(1)
+		// Decoding is budgeted by decoded bytes (MaxDecoded), not by
+		// ratio: a value behind compressible padding within the budget is
+		// delivered. The ratio only names a cut body a bomb.
+		if hf.m.DecodedBytes > c.cfg.MaxRatio*max(hf.dec.CompressedIn(), 1) {
+			hf.m.Flags |= FlagBomb
+			c.stats.Bombs.Add(1)
+		}
 		return false
 	}
 	return true

@@ -308,6 +308,7 @@ func ecsFlow(e *enc, f *record.Flow) {
 			e.Bool("encrypted", true)
 		}
 		e.StrOmit("skipped", in.Skipped)
+		e.StrsOmit("truncated_reasons", in.TruncatedReasons)
 		e.Close()
 	}
 	e.StrsOmit("tags", f.Tags)

@@ -46,7 +46,7 @@ func httpFlow() *record.Flow {
 		HTTP: &record.HTTP{Method: "POST", Host: "collect.shady-uploads.example", URI: "/up\"load", UserAgent: "curl/8.0", Status: 200, Requests: 1},
 		Sensitive: []record.Finding{{Type: "credit_card", Class: "PCI", Count: 1, Direction: "out", Confidence: "high",
 			Evidence: []string{"************1111"}}},
-		Inspected: &record.Inspected{Out: 500, In: 20},
+		Inspected: &record.Inspected{Out: 500, In: 20, Truncated: true, TruncatedReasons: []string{"decode_error", "parser_stopped"}},
 		Alerts:    []string{"default.card-to-unknown"},
 	}
 }
@@ -141,7 +141,7 @@ func TestECS(t *testing.T) {
 			"network.community_id": "1:cKfC06fnW05SE6/wRwMrMJGoNG0=",
 			"http.request.method":  "POST", "http.response.status_code": 200.0, "url.path": "/up\"load", "url.domain": "collect.shady-uploads.example",
 			"user_agent.original": "curl/8.0", "tapdlp.dst.category": "unknown", "tapdlp.dst.first_seen": true,
-			"tapdlp.conn_state": "SF", "tapdlp.history": "ShADadFf", "tapdlp.inspected.out": 500.0,
+			"tapdlp.conn_state": "SF", "tapdlp.history": "ShADadFf", "tapdlp.inspected.out": 500.0, "tapdlp.inspected.truncated_reasons": []any{"decode_error", "parser_stopped"},
 			"observer.name": "edge-1", "observer.hostname": "node7", "observer.ingress.interface.name": "eth0", "observer.vendor": "tapdlp",
 			"event.severity": nil, "rule": nil,
 		}},

@@ -24,10 +24,15 @@ const (
 	CodingBrotli
 	CodingRawDeflate // RFC 1951 without a zlib header (WebSocket)
 	CodingSnappy     // the snappy framing format (gRPC "snappy")
+	// CodingZip is a zip archive read front to back (never a content
+	// coding: a body recognised by its magic number); its stored and
+	// deflated entries are delivered one after the other, each followed
+	// by a line break.
+	CodingZip
 	CodingUnknown
 )
 
-var codingNames = [...]string{"identity", "gzip", "deflate", "zstd", "br", "raw-deflate", "snappy", "unknown"}
+var codingNames = [...]string{"identity", "gzip", "deflate", "zstd", "br", "raw-deflate", "snappy", "zip", "unknown"}
 
 // String returns the coding's token.
 func (c Coding) String() string {

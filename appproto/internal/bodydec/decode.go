@@ -63,11 +63,12 @@ type stage struct {
 	pre  [2]byte // bytes peeked by the zlib sniff, served before in
 	npre int
 
-	gz *gzip.Reader
-	fl io.ReadCloser
-	br *brotli.Reader
-	zd *zstd.Decoder
-	sn *snappy.Reader
+	gz  *gzip.Reader
+	fl  io.ReadCloser
+	br  *brotli.Reader
+	zd  *zstd.Decoder
+	sn  *snappy.Reader
+	zip zipReader
 }
 
 // Read serves the decoder from the pending input, yielding for more.
@@ -202,6 +203,9 @@ func (s *stage) open() (io.Reader, error) {
 		return s.flate()
 	case CodingRawDeflate:
 		return s.flate()
+	case CodingZip:
+		s.zip = zipReader{s: s}
+		return &s.zip, nil
 	case CodingSnappy:
 		if s.sn == nil {
 			s.sn, _ = snappyPool.Get().(*snappy.Reader)

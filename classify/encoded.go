@@ -1,0 +1,424 @@
+package classify
+
+import (
+	"bytes"
+
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// encScan finds short encoded tokens in scanned plaintext that the main
+// scan reads literally, decodes them and scans the result as a value of its
+// own:
+//   - percent-encoded runs ("4111%201111%20…", "%34%31%31%31…", a form body
+//     sent as text/plain), '+' read as a space;
+//   - base64 with padding too short for the main scan's blob rule (MinBase64
+//     characters): the 24-character base64 of a 16-digit card
+//     ("NDExMTEx…MQ=="), of an SSN ("MTIzLTQ1LTY3ODk="), of short secrets.
+//
+// It only looks around the bytes that trigger it ('%' and '='), found with
+// bytes.IndexByte, so text without them costs two vector scans. A token is
+// a run of token characters of at most maxEncTok bytes; one cut by the end
+// of a chunk is completed with the next chunk (deferred), and the token
+// characters before a chunk are remembered (tail), so the result does not
+// depend on how the stream was cut. Decoded base64 must be printable text:
+// random identifiers decode to binary and are dropped.
+type encScan struct {
+	run   [maxEncTok]byte // the run of token characters that ends the data so far
+	nrun  int
+	runAt int  // its offset in the stream
+	long  bool // the run is longer than maxEncTok: never decoded
+	trig  bool // the run holds a '%' or '='
+}
+
+// maxEncTok bounds an encoded token: a percent-encoded card with separators
+// is under 60 bytes, a 32-byte secret's base64 under 48. A longer run of
+// token characters is not judged here (long base64 is the main scan's).
+const maxEncTok = 96
+
+// minEncB64 is the shortest base64 token decoded here (9 bytes: an SSN
+// without separators).
+const minEncB64 = 12
+
+var (
+	isEncTok [256]bool // characters of a token: base64 and percent-encoding
+	isB64Std [256]bool // base64 alphabet characters (standard and URL-safe)
+)
+
+func init() {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		alnum := 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' // not isAlnum: its init may run later
+		isB64Std[c] = alnum || b == '+' || b == '/' || b == '-' || b == '_'
+		isEncTok[c] = isB64Std[c] || b == '%' || b == '=' || b == '.'
+	}
+}
+
+// process judges the runs of token characters in b, the stream's next
+// bytes at offset abs (final: no more will come), that hold a trigger. A
+// run cut by the end of b is carried to the next call, so the outcome does
+// not depend on how the stream was cut.
+func (e *encScan) process(s *Scanner, b []byte, final bool, abs int) {
+	i := 0
+	if e.nrun > 0 || e.long {
+		j := 0
+		for j < len(b) && isEncTok[b[j]] {
+			j++
+		}
+		if !e.long {
+			if e.nrun+j > maxEncTok {
+				e.long = true
+			} else {
+				e.nrun += copy(e.run[e.nrun:], b[:j])
+				e.trig = e.trig || bytes.IndexByte(b[:j], '%') >= 0 || bytes.IndexByte(b[:j], '=') >= 0
+			}
+		}
+		if j == len(b) && !final {
+			return
+		}
+		if !e.long && e.trig && worthToken(e.run[:e.nrun]) {
+			encToken(s, e.run[:e.nrun], e.runAt)
+		}
+		e.nrun, e.long, e.trig = 0, false, false
+		i = j
+	}
+	tr := newTriggers(b)
+	for from := i; i < len(b); {
+		k := tr.next(from)
+		if k < 0 {
+			break
+		}
+		if b[k] == '=' && k+1 < len(b) && isEncTok[b[k+1]] && b[k+1] != '=' && !plusValue(b, k+1) {
+			// "key=value": no padding ends here and no '+' form value
+			// starts here (a '%' in the token is a trigger of its own).
+			from = k + 1
+			continue
+		}
+		start := k
+		for start > i && isEncTok[b[start-1]] {
+			start--
+		}
+		end := k + 1
+		for end < len(b) && isEncTok[b[end]] {
+			end++
+		}
+		if end == len(b) && !final {
+			e.carry(b[start:], abs+start, true)
+			return
+		}
+		if end-start <= maxEncTok && worthToken(b[start:end]) {
+			encToken(s, b[start:end], abs+start)
+		}
+		i, from = end, end
+	}
+	if final {
+		return
+	}
+	// Carry the trailing run (it may get a trigger later).
+	j := len(b)
+	for j > i && isEncTok[b[j-1]] && len(b)-j <= maxEncTok {
+		j--
+	}
+	if j < len(b) {
+		e.carry(b[j:], abs+j, false)
+		e.long = j > i && isEncTok[b[j-1]]
+	}
+}
+
+// carry keeps run, the token characters at the end of the data, at offset at.
+func (e *encScan) carry(run []byte, at int, trig bool) {
+	e.runAt, e.trig, e.long = at, trig, len(run) > maxEncTok
+	e.nrun = 0
+	if !e.long {
+		e.nrun = copy(e.run[:], run)
+	}
+}
+
+// triggers finds the '%' and '=' bytes of one buffer in order, each kind
+// searched once per occurrence (bytes.IndexByte), not once per trigger.
+type triggers struct {
+	b    []byte
+	p, q int // next '%' and '=' at or after the last position, -1 none, -2 not searched
+}
+
+func newTriggers(b []byte) triggers { return triggers{b: b, p: -2, q: -2} }
+
+// next returns the first trigger at or after i, or -1.
+func (t *triggers) next(i int) int {
+	if t.p != -1 && t.p < i {
+		t.p = indexFrom(t.b, '%', i)
+	}
+	if t.q != -1 && t.q < i {
+		t.q = indexFrom(t.b, '=', i)
+	}
+	switch {
+	case t.p < 0:
+		return t.q
+	case t.q < 0 || t.p < t.q:
+		return t.p
+	}
+	return t.q
+}
+
+// indexFrom is bytes.IndexByte from i, looking at the next few bytes
+// inline first: in "key=value" text the next '=' is usually close, where
+// the call costs more than the search.
+func indexFrom(b []byte, c byte, i int) int {
+	for lim := min(len(b), i+16); i < lim; i++ {
+		if b[i] == c {
+			return i
+		}
+	}
+	if i >= len(b) {
+		return -1
+	}
+	if k := bytes.IndexByte(b[i:], c); k >= 0 {
+		return i + k
+	}
+	return -1
+}
+
+// plusValue reports whether b[i:] may start a form value of digit groups
+// joined by '+' ("5500+0000+…"): up to six digits, then '+', or the end of
+// b (the value may go on in the next chunk).
+func plusValue(b []byte, i int) bool {
+	for j := i; j < len(b) && j-i <= 6; j++ {
+		switch c := b[j]; {
+		case c == '+':
+			return j > i
+		case !isDigit(c):
+			return false
+		}
+	}
+	return true
+}
+
+// worthToken is encToken's quick filter, one pass without calls: most
+// tokens around '=' are "key=value" pairs with nothing encoded.
+func worthToken(tok []byte) bool {
+	run := 0
+	plus := false
+	for _, c := range tok {
+		switch c {
+		case '%':
+			return true
+		case '=':
+			if run >= minEncB64 {
+				return true // padded base64 may end here
+			}
+			run = 0
+			continue
+		case '+':
+			plus = true
+		}
+		run++
+	}
+	return plus && run >= minValueDigits
+}
+
+// encToken splits tok at its '=' runs ("card=NDEx…MQ==&x=1" is one token)
+// and decodes each part that is percent-encoded or padded base64 into the
+// scanner's base64 scratch (free between regions), then scans it. off is
+// tok's offset in the buffer the scanner's sink reports against (a Stream
+// ignores coordinates).
+func encToken(s *Scanner, tok []byte, off int) {
+	pos := 0
+	for pos < len(tok) {
+		rest := tok[pos:]
+		k := 0
+		for k < len(rest) && rest[k] != '=' {
+			k++
+		}
+		if k == len(rest) {
+			k = -1
+		}
+		part := rest
+		pad := 0
+		if k >= 0 {
+			part = rest[:k]
+			for k+pad < len(rest) && rest[k+pad] == '=' {
+				pad++
+			}
+		}
+		at := pos
+		pos += len(part) + pad
+		var n int
+		var ok bool
+		switch {
+		case bytes.IndexByte(part, '%') >= 0:
+			n, ok = pctDecode(s.dec[:], part)
+			if bytes.IndexByte(s.dec[:n], '%') >= 0 {
+				// Encoded twice ("%2520"): once more, in place (decoding
+				// only shrinks).
+				if m, again := pctDecode(s.dec[:], s.dec[:n]); again {
+					n, ok = m, true
+				}
+			}
+		case pad >= 1 && pad <= 2 && pos == len(tok):
+			// Padding ends the token: base64 ("k=NDEx…MQ==").
+			n, ok = b64Text(s.dec[:], part, pad, s.e.minB64)
+		case bytes.IndexByte(part, '+') >= 0 && plusDigits(part):
+			n, ok = pctDecode(s.dec[:], part) // a form value: '+' is a space
+		}
+		if ok {
+			scanDecoded(s, s.dec[:n], off+at, len(part)+pad)
+		}
+	}
+}
+
+// pctDecode undoes %XX escapes and '+' in src. ok says the result is worth
+// a scan the raw text did not already give: an escape decoded to a letter
+// or digit (a fully encoded value), to '@' (an e-mail address), or to a
+// separator ('+' included) in text with at least minValueDigits digits (a
+// card or an SSN with encoded spaces). Ordinary URL text ("a%20b",
+// "%2Fpath%3Fq") is not scanned again.
+func pctDecode(dst, src []byte) (int, bool) {
+	n, digits := 0, 0
+	var alnum, at, sep bool
+	for k := 0; k < len(src); k++ {
+		c := src[k]
+		switch {
+		case c == '%' && k+2 < len(src):
+			h, ok1 := unhex(src[k+1])
+			l, ok2 := unhex(src[k+2])
+			if ok1 && ok2 {
+				c = h<<4 | l
+				k += 2
+				switch {
+				case isAlnum[c]:
+					alnum = true
+				case c == '@':
+					at = true
+				case c == ' ' || c == '-' || c == '.' || c == '+':
+					sep = true
+				}
+			}
+		case c == '+':
+			c = ' '
+			sep = true
+		}
+		if '0' <= c && c <= '9' {
+			digits++
+		}
+		dst[n] = c
+		n++
+	}
+	return n, alnum || at || (sep && digits >= minValueDigits)
+}
+
+// plusDigits reports whether b is digit groups joined by '+' (a form
+// value's spaces), the only '+' text worth decoding outside escapes.
+func plusDigits(b []byte) bool {
+	digits := 0
+	for _, c := range b {
+		switch {
+		case '0' <= c && c <= '9':
+			digits++
+		case c != '+' && c != '-':
+			return false
+		}
+	}
+	return digits >= minValueDigits
+}
+
+// b64Text decodes a padded base64 token the main scan leaves alone
+// (shorter than minB64 characters, and at least minEncB64) when it decodes
+// to printable text.
+func b64Text(dst, src []byte, pad, minB64 int) (int, bool) {
+	if len(src) < minEncB64 || (minB64 > 0 && len(src) >= minB64) || (len(src)+pad)%4 != 0 {
+		return 0, false
+	}
+	var kinds uint8
+	for _, c := range src {
+		if !isB64Std[c] {
+			return 0, false
+		}
+		switch {
+		case 'a' <= c && c <= 'z':
+			kinds |= 1
+		case 'A' <= c && c <= 'Z':
+			kinds |= 2
+		}
+	}
+	if kinds != 3 {
+		return 0, false // base64 of text mixes cases; words and hex do not
+	}
+	n := b64decode(dst, src)
+	for _, c := range dst[:n] {
+		if c < ' ' && c != '\t' && c != '\n' && c != '\r' || c >= 0x7f {
+			return 0, false
+		}
+	}
+	return n, n > 0
+}
+
+// scanDecoded scans bytes decoded from an encoded token as one value, at
+// depth 1 like a base64 piece: nothing inside is decoded again, and hits are
+// reported within the token's [base, base+n) in the enclosing buffer. For a
+// Stream they count like any other finding; they are not inspected
+// plaintext (Inspected is unchanged). The scanner's window state is left as
+// it was.
+func scanDecoded(s *Scanner, b []byte, base, n int) {
+	work, wbase := s.work, s.base
+	depth, decBase, decLen, decAccept := s.depth, s.decBase, s.decLen, s.decAccept
+	s.depth, s.decBase, s.decLen, s.decAccept = 1, base, n, len(b)+1
+	var w window
+	w.scan(s, b, true)
+	s.work, s.base = work, wbase
+	s.depth, s.decBase, s.decLen, s.decAccept = depth, decBase, decLen, decAccept
+}
+
+// scanEncoded runs the encoded-token pass over a whole buffer (ScanAll).
+func (s *Scanner) scanEncoded(b []byte) {
+	var e encScan
+	e.process(s, b, true, 0)
+}
+
+// mergeEncoded adds the findings inside encoded tokens to dst[from:], the
+// Stream's other findings: a type found both ways is one finding (counts
+// summed, evidence and hashes joined within the caps), a type found only
+// encoded follows the others.
+func mergeEncoded(dst []record.Finding, from int, enc []record.Finding, maxEvidence, maxHashes int) []record.Finding {
+	for _, f := range enc {
+		merged := false
+		for k := from; k < len(dst); k++ {
+			d := &dst[k]
+			if d.Type != f.Type {
+				continue
+			}
+			d.Count += f.Count
+			if confRank(f.Confidence) > confRank(d.Confidence) {
+				d.Confidence = f.Confidence
+			}
+			d.TestNumber = d.TestNumber && f.TestNumber
+			d.Evidence = joinCapped(d.Evidence, f.Evidence, maxEvidence)
+			d.Hashes = joinCapped(d.Hashes, f.Hashes, maxHashes)
+			merged = true
+			break
+		}
+		if !merged {
+			dst = append(dst, f)
+		}
+	}
+	return dst
+}
+
+// joinCapped appends the values of b not in a while a is shorter than
+// limit.
+func joinCapped(a, b []string, limit int) []string {
+	for _, v := range b {
+		if len(a) >= limit {
+			break
+		}
+		dup := false
+		for _, w := range a {
+			if w == v {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			a = append(a, v)
+		}
+	}
+	return a
+}
