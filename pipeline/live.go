@@ -160,12 +160,7 @@ func (p *Pipeline) RunLive(ctx context.Context, c *live.Capture, opts LiveOption
 	lag := int64(2*cfg.BlockTimeout + 20*time.Millisecond)
 
 	p.out = newWriter(p.opts.Sink, p.stats, p.log)
-	workers := make([]*worker, p.nworkers)
-	var wwg sync.WaitGroup
-	for i := range workers {
-		workers[i] = newWorker(i, p)
-		wwg.Go(workers[i].run)
-	}
+	workers, order, wwg := p.startWorkers()
 	m := newMerger(newDispatcher(p, workers), len(socks), opts.Counters)
 
 	var stop atomic.Int64 // the stop instant, Unix ns; 0 while running
@@ -202,7 +197,7 @@ func (p *Pipeline) RunLive(ctx context.Context, c *live.Capture, opts LiveOption
 	rwg.Wait()
 	<-mdone
 	wwg.Wait()
-	m.d.finalVolume()
+	order.wait()
 	close(stopStatus)
 	<-statusDone
 	werr := p.out.close()

@@ -157,6 +157,7 @@ func (p *Pipeline) tableConfig() reassembly.Config {
 		UDPTimeout:            c.Flows.UDPTimeout.D(),
 		OtherTimeout:          c.Flows.OtherTimeout.D(),
 		ActiveTimeout:         c.Flows.ActiveTimeout.D(),
+		ExpireOnAdvance:       true, // expiry at the dispatcher's ticks only (doc.go)
 	}
 }
 
@@ -234,16 +235,12 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 		}
 	}
 	p.out = newWriter(p.opts.Sink, p.stats, p.log)
-	workers := make([]*worker, p.nworkers)
-	var wg sync.WaitGroup
-	for i := range workers {
-		workers[i] = newWorker(i, p)
-		wg.Go(workers[i].run)
-	}
+	workers, order, wg := p.startWorkers()
 	d := newDispatcher(p, workers)
 	if d.filter, err = newFrameFilter(p.opts.Filter); err != nil {
 		d.close()
 		wg.Wait()
+		order.wait()
 		p.out.close()
 		return Summary{}, err
 	}
@@ -258,7 +255,7 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 	}
 	d.close()
 	wg.Wait()
-	d.finalVolume()
+	order.wait()
 	stopProgress()
 	if cerr := p.out.close(); err == nil {
 		err = cerr
@@ -267,6 +264,21 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 		err = serr
 	}
 	return p.summary(time.Since(start)), err
+}
+
+// startWorkers starts the workers and the ordered stage they feed.
+func (p *Pipeline) startWorkers() ([]*worker, *orderStage, *sync.WaitGroup) {
+	order := newOrderStage(p, p.nworkers)
+	workers := make([]*worker, p.nworkers)
+	wg := new(sync.WaitGroup)
+	for i := range workers {
+		w := newWorker(i, p)
+		w.out, w.h.direct = order.in, nil
+		workers[i] = w
+		wg.Go(w.run)
+	}
+	go order.run()
+	return workers, order, wg
 }
 
 func (p *Pipeline) replayFile(ctx context.Context, d *dispatcher, path string) error {

@@ -92,32 +92,41 @@ func (p *Pipeline) saveState() error {
 	return errors.Join(errs...)
 }
 
-// evaluate runs the rules over rec (the flow's current record), records the
-// rules that fired on the session, and returns the new alerts. rec.Alerts
-// lists every rule that fired over the flow's life.
-func (h *flowHandler) evaluate(s *session, f *reassembly.Flow, rec *record.Flow, now int64) []record.Alert {
+// submitEval hands the ordered stage a copy of rec (the flow's current
+// record) to evaluate, and to write when kind is emitRecord. The rules run
+// there, in position order (order.go), because thresholds, volume and
+// de-duplication are shared by the flows of every worker.
+func (h *flowHandler) submitEval(s *session, f *reassembly.Flow, kind emitKind, rec *record.Flow, fs firstSeenQuery, now int64, final bool) {
+	e := emission{kind: kind, final: final, now: now, rec: deepCopy(rec), fs: fs}
 	if s != nil {
-		rec.Alerts = s.alerts
 		s.lastEvalOut = f.Bytes[reassembly.DirOut]
+		e.ref = s.ref
 	}
-	var st *rules.FlowState
-	if s != nil {
-		st = &s.ruleState
-	} else {
-		st = &h.scratchRules
-		st.Reset()
-	}
-	alerts := h.p.swap.rules.Load().Eval(st, rec, now)
-	if s != nil {
-		s.alerts = rec.Alerts
-	}
-	return alerts
+	h.submit(e)
 }
 
-func (h *flowHandler) writeAlerts(alerts []record.Alert) {
-	for i := range alerts {
-		h.p.writeRecord(&alerts[i])
+// submit stamps e with the current position and queues it for the stage.
+func (h *flowHandler) submit(e emission) {
+	e.ev, e.ph, e.seq = h.ev, h.ph, h.seq
+	h.seq++
+	if h.direct != nil {
+		h.direct.one(&e)
+		return
 	}
+	h.emits = append(h.emits, e)
+}
+
+// takeEmissions returns the emissions queued since the last call.
+func (h *flowHandler) takeEmissions() []emission {
+	e := h.emits
+	h.emits = nil
+	return e
+}
+
+// newRef returns a flow state id unique across workers.
+func (h *flowHandler) newRef() uint64 {
+	h.nextRef++
+	return h.refBase | h.nextRef
 }
 
 // changed evaluates a running flow right away because its record changed
@@ -149,10 +158,10 @@ func (h *flowHandler) sweep() {
 func (h *flowHandler) evalLive(s *session, at int64) {
 	rec := h.buildRecord(s.flow, record.StateActive, at)
 	s.fill(&rec, false)
-	h.annotate(s, s.flow, &rec)
+	fs := h.annotate(s, s.flow, &rec)
 	h.redactRecord(&rec)
 	if !s.inspect && h.p.inspection.alwaysFor(rec.Dst.Category) {
 		s.inspect = true // from now on: the destination is one we always inspect
 	}
-	h.writeAlerts(h.evaluate(s, s.flow, &rec, at))
+	h.submitEval(s, s.flow, emitEval, &rec, fs, at, false)
 }

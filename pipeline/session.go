@@ -6,7 +6,6 @@ import (
 	"github.com/tapdlp/tapdlp/classify"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
-	"github.com/tapdlp/tapdlp/rules"
 )
 
 // session is one flow's consumer (its reassembly.Stream). The flow's
@@ -26,9 +25,9 @@ type session struct {
 	c       *content
 	ready   bool
 
-	// Policy state: rules that fired so far, and what the last evaluation saw.
-	ruleState   rules.FlowState
-	alerts      []string
+	// Policy: the flow's state id in the ordered stage (which runs the
+	// rules, order.go), and the bytes out the last evaluation saw.
+	ref         uint64
 	lastEvalOut uint64
 	ts          int64 // packet time of the bytes being parsed
 
@@ -37,6 +36,7 @@ type session struct {
 	annotName       string
 	annotDst        record.Dst
 	annotSrcService string
+	annotFS         firstSeenQuery
 
 	ai *aiState // AI API calls seen (see ai.go); nil until an HTTP request
 }
@@ -81,11 +81,10 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.app.Reset(h.demux, f, s)
 	s.inspect = h.p.inspection.sampled(f)
 	s.ready = false
-	s.ruleState.Reset()
-	s.alerts = nil
+	s.ref = h.newRef()
 	s.lastEvalOut = 0
 	s.ts = 0
-	s.annotated, s.annotName, s.annotDst, s.annotSrcService = false, "", record.Dst{}, ""
+	s.annotated, s.annotName, s.annotDst, s.annotSrcService, s.annotFS = false, "", record.Dst{}, "", firstSeenQuery{}
 	if s.ai != nil {
 		s.ai.reset()
 	}

@@ -21,6 +21,8 @@ type worker struct {
 	stats   *Stats
 	log     *slog.Logger
 	latency LatencyObserver
+	out     chan<- workerOut // the ordered stage (order.go); nil outside a run
+	volume  bool             // this worker reports the volume-record ticks (worker 0, when configured)
 }
 
 func newWorker(id int, p *Pipeline) *worker {
@@ -36,31 +38,60 @@ func newWorker(id int, p *Pipeline) *worker {
 		w.free <- newBatch()
 	}
 	w.h = newFlowHandler(p)
+	w.h.refBase = uint64(id) << 40
+	w.volume = id == 0 && p.cfg.Alerts.VolumeRecords > 0
 	w.table = reassembly.NewTable(p.tableConfig(), w.h, p.mem, p.flowStats)
 	w.h.table = w.table
 	return w
 }
 
-// run processes batches until in is closed, then writes out every open flow.
+// run processes batches until in is closed. After each batch it hands the
+// ordered stage what the batch emitted and its watermark. Time moves only
+// by the dispatcher's clock: each packet sets it (so a flow's activity
+// times do not depend on which other packets this worker saw), and flows
+// expire only at the ticks every worker receives at the same events.
 func (w *worker) run() {
+	h := w.h
 	for b := range w.in {
-		w.h.refreshDetectors()
+		h.refreshDetectors()
 		lat := w.latency
 		for i := range b.pkts {
+			if i < len(b.ev) {
+				h.ev = b.ev[i]
+				if c := b.clk[i]; c > h.now {
+					h.now = c
+					w.table.SetClock(c)
+				}
+			}
 			w.packet(&b.pkts[i], b.use[i])
 			if lat != nil && b.stamps[i] != 0 {
 				lat.Observe(float64(monoNow()-b.stamps[i]) / 1e9)
 			}
 		}
-		if b.now > w.h.now {
-			w.h.now = b.now
+		if b.tick != 0 {
+			h.ev, h.ph = b.tick, phaseTick
+			h.now = max(h.now, b.now)
 			w.table.Advance(b.now)
+			h.sweep()
+			if b.shutdown {
+				h.ph = phaseShutdown
+				w.table.Flush(reassembly.EndShutdown)
+			}
+			if w.volume {
+				h.ph = phaseVolume
+				h.submit(emission{kind: emitVolume, now: b.now, final: b.shutdown})
+			}
 		}
-		w.h.sweep()
+		through := b.through
 		b.reset()
 		w.free <- b
+		if w.out != nil {
+			w.out <- workerOut{w: w.id, ems: h.takeEmissions(), through: through}
+		}
 	}
-	w.table.Flush(reassembly.EndShutdown)
+	if w.out != nil {
+		w.out <- workerOut{w: w.id, done: true}
+	}
 }
 
 // packet hands one packet to the flow table. The recover is the last line of
@@ -82,11 +113,13 @@ func (w *worker) packet(p *capture.Packet, u use) {
 	// reject; the error is still a packet of its own ICMP flow (on the
 	// worker that owns that one, see use).
 	if u != usePacket {
+		w.h.ph = phaseAttach
 		w.table.ICMPError(p)
 		if u == useAttach {
 			return
 		}
 	}
+	w.h.ph = phasePacket
 	w.table.Packet(p)
 }
 
@@ -99,4 +132,9 @@ type Stats struct {
 	Flows        atomic.Uint64 // flows ended (final records)
 	WorkerPanics atomic.Uint64 // packets dropped by the worker's recover
 	RecordErrors atomic.Uint64 // records the sink refused
+	// OrderForced counts emissions the ordered stage applied before every
+	// worker had shown it had nothing earlier, because its buffer was full
+	// (a stalled worker): from then on order, and so replay determinism,
+	// is not guaranteed.
+	OrderForced atomic.Uint64
 }

@@ -222,10 +222,15 @@ func (t *Table) Now() int64 { return t.now }
 func (t *Table) Packet(p *capture.Packet) {
 	if p.TS > t.now {
 		t.now = p.TS
-		t.expire()
+		if !t.cfg.ExpireOnAdvance {
+			t.expire()
+		}
 	}
 	k, swapped := makeKey(p)
 	c := t.flows[k]
+	if c != nil && t.cfg.ExpireOnAdvance && t.expireDue(c) {
+		c = nil
+	}
 	if c != nil && c.closing && p.Proto == capture.ProtoTCP && p.TCPFlags&(capture.TCPSyn|capture.TCPAck|capture.TCPRst) == capture.TCPSyn {
 		// A new connection reusing the tuple of one that already ended.
 		t.st.FlowsReused.Add(1)
@@ -283,7 +288,9 @@ func (t *Table) Packet(p *capture.Packet) {
 func (t *Table) ICMPError(p *capture.Packet) bool {
 	if p.TS > t.now {
 		t.now = p.TS
-		t.expire()
+		if !t.cfg.ExpireOnAdvance {
+			t.expire()
+		}
 	}
 	q := &p.Quoted
 	if q.Proto == 0 {
@@ -291,6 +298,9 @@ func (t *Table) ICMPError(p *capture.Packet) bool {
 	}
 	k, _ := tupleKey(q.Src, q.Dst, q.SrcPort, q.DstPort, q.Proto)
 	c := t.flows[k]
+	if c != nil && t.cfg.ExpireOnAdvance && t.expireDue(c) {
+		c = nil
+	}
 	// Only an error about the initiator's packet refuses the attempt; one
 	// quoting the responder's packet (a client whose port closed before a
 	// late reply arrived) is the initiator refusing, not being refused.
@@ -307,11 +317,41 @@ func (t *Table) ICMPError(p *capture.Packet) bool {
 
 // Advance moves the clock to now (if later) and expires what is due, for
 // workers that have no packets to drive their clock.
+//
+// With Config.ExpireOnAdvance it always expires what is due at the clock,
+// which SetClock may already have moved to now.
 func (t *Table) Advance(now int64) {
 	if now > t.now {
 		t.now = now
 		t.expire()
+	} else if t.cfg.ExpireOnAdvance {
+		t.expire()
 	}
+}
+
+// SetClock moves the table's clock to now (if later) without expiring
+// anything: with Config.ExpireOnAdvance the caller sets the clock it keeps
+// for all tables before each packet, so a flow's last-activity time does
+// not depend on which other packets this table saw.
+func (t *Table) SetClock(now int64) {
+	if now > t.now {
+		t.now = now
+	}
+}
+
+// expireDue ends c if its idle deadline passed (Config.ExpireOnAdvance: no
+// sweep ran since) and reports whether it did, exactly as expire would have
+// before the packet that found it.
+func (t *Table) expireDue(c *conn) bool {
+	if c.touched > t.now-t.timeouts[c.class] {
+		return false
+	}
+	state := EndTimeout
+	if c.closing {
+		state = c.closeState()
+	}
+	t.finish(c, state, false)
+	return true
 }
 
 // Flush emits every open flow as final, with why (normally EndShutdown);

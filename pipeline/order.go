@@ -1,0 +1,339 @@
+package pipeline
+
+import (
+	"net/netip"
+	"slices"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/rules"
+)
+
+// The ordered stage: everything that one worker cannot decide alone —
+// whether a destination is seen for the first time, the rules (whose
+// thresholds, volume counts and de-duplication are shared by every flow),
+// the periodic volume records — is decided here, on one goroutine, in an
+// order that does not depend on the number of workers or on how the
+// scheduler ran them. See doc.go for the contract.
+
+// phase orders what happens at one event (a packet or a tick).
+type phase uint8
+
+const (
+	phaseAttach   phase = iota // an ICMP error attached to the flow it quotes
+	phasePacket                // the packet itself, in its own flow
+	phaseTick                  // a clock tick: timeouts, interim records, re-evaluation
+	phaseShutdown              // the end of the input: every open flow
+	phaseVolume                // volume records, after everything else at the tick
+)
+
+// emitKind is what the ordered stage does with an emission.
+type emitKind uint8
+
+const (
+	emitRecord emitKind = iota // write the flow record (final or interim), then its new alerts
+	emitEval                   // a running flow changed: write only its new alerts
+	emitVolume                 // the volume records due at a tick
+)
+
+// emission is one worker output, with its position: the event that caused
+// it (ev), the phase of that event, then the flow (record's flow_id, a
+// deterministic hash of the 5-tuple and start) and the worker's sequence
+// number, which orders one flow's emissions (a flow lives on one worker).
+type emission struct {
+	ev    uint64
+	ph    phase
+	seq   uint64
+	kind  emitKind
+	final bool         // the flow's last record: its state in the stage is dropped
+	ref   uint64       // the flow's state in the stage; 0: none (flows without a session)
+	now   int64        // packet time of the evaluation (the record's ts)
+	rec   *record.Flow // owned by the emission (a deep copy)
+	fs    firstSeenQuery
+	cost  int64 // bytes it holds while buffered
+}
+
+// firstSeenQuery is what destinations.FirstSeen.Seen needs, decided by the
+// worker's annotation (destinations.FirstSeenKey).
+type firstSeenQuery struct {
+	track  bool
+	key    string
+	server netip.Addr
+	at     int64
+}
+
+func (a *emission) less(b *emission) bool {
+	if a.ev != b.ev {
+		return a.ev < b.ev
+	}
+	if a.ph != b.ph {
+		return a.ph < b.ph
+	}
+	var fa, fb string
+	if a.rec != nil {
+		fa = a.rec.FlowID
+	}
+	if b.rec != nil {
+		fb = b.rec.FlowID
+	}
+	if fa != fb {
+		return fa < fb
+	}
+	return a.seq < b.seq
+}
+
+// emissionCost estimates the bytes an emission holds: the record, its
+// findings and a share for strings and parser structures.
+func emissionCost(e *emission) int64 {
+	n := int64(unsafe.Sizeof(*e)) + 512
+	if r := e.rec; r != nil {
+		n += int64(unsafe.Sizeof(*r)) + int64(len(r.Sensitive))*int64(unsafe.Sizeof(record.Finding{})+64)
+	}
+	return n
+}
+
+// workerOut is what a worker sends the stage after each batch: what the
+// batch emitted and the event up to which (inclusive) it has processed
+// everything the dispatcher had sent it.
+type workerOut struct {
+	w       int
+	ems     []emission
+	through uint64
+	done    bool // the worker stopped: it will send nothing more
+}
+
+// defaultOrderBuffer bounds the emissions the stage holds while a worker's
+// watermark lags. Dispatcher marks (markEvery) keep the lag to a few
+// thousand packets, so reaching it means a worker is stalled; the oldest
+// emissions are then handled without waiting (counted in OrderForced).
+const defaultOrderBuffer = 64 << 20
+
+// orderStage merges the workers' emissions by position and applies them.
+type orderStage struct {
+	p     *Pipeline
+	in    chan workerOut
+	wm    []uint64 // per worker: its watermark
+	q     [][]emission
+	ndone int
+	held  int64 // bytes buffered in q
+	max   int64
+
+	ready   []emission // the next group to apply, sorted
+	flows   map[uint64]*orderFlow
+	free    []*orderFlow
+	scratch orderFlow // for emissions without a flow state
+
+	lastVolume int64 // packet time of the last volume records
+	forced     *atomic.Uint64
+	finished   chan struct{}
+}
+
+// orderFlow is what the stage keeps per running flow: the rules' state and
+// the first-seen decision, from the flow's first emission to its last.
+type orderFlow struct {
+	rules  rules.FlowState
+	alerts []string // rules fired over the flow's life (record.Flow.Alerts)
+	fsDone bool
+	fsKey  string
+	fsVal  bool
+}
+
+func newOrderStage(p *Pipeline, workers int) *orderStage {
+	o := &orderStage{
+		p:        p,
+		in:       make(chan workerOut, max(workers, 1)*(batchesPerWorker+2)),
+		wm:       make([]uint64, workers),
+		q:        make([][]emission, workers),
+		max:      defaultOrderBuffer,
+		flows:    make(map[uint64]*orderFlow),
+		forced:   &p.stats.OrderForced,
+		finished: make(chan struct{}),
+	}
+	return o
+}
+
+// run applies emissions until every worker is done.
+func (o *orderStage) run() {
+	defer close(o.finished)
+	for o.ndone < len(o.wm) {
+		o.take(<-o.in)
+		for more := true; more; {
+			select {
+			case m := <-o.in:
+				o.take(m)
+			default:
+				more = false
+			}
+		}
+		o.release()
+	}
+	o.release()
+}
+
+// wait blocks until run has applied everything.
+func (o *orderStage) wait() { <-o.finished }
+
+func (o *orderStage) take(m workerOut) {
+	for i := range m.ems {
+		e := &m.ems[i]
+		e.cost = emissionCost(e)
+		o.held += e.cost
+	}
+	o.q[m.w] = append(o.q[m.w], m.ems...)
+	if m.done {
+		o.wm[m.w] = ^uint64(0)
+		o.ndone++
+	} else if m.through > o.wm[m.w] {
+		o.wm[m.w] = m.through
+	}
+}
+
+// release applies, in position order, every buffered emission that no
+// worker can still precede: those at or before the lowest watermark. When
+// the buffer is over its bound it also applies the oldest event's
+// emissions without waiting (counted), so a stalled worker cannot make the
+// stage grow without bound or stop.
+func (o *orderStage) release() {
+	safe := ^uint64(0)
+	for _, w := range o.wm {
+		safe = min(safe, w)
+	}
+	o.apply(safe, false)
+	for o.held > o.max {
+		oldest := ^uint64(0)
+		for _, q := range o.q {
+			if len(q) > 0 {
+				oldest = min(oldest, q[0].ev)
+			}
+		}
+		if oldest == ^uint64(0) {
+			break
+		}
+		o.apply(oldest, true)
+	}
+}
+
+// apply takes every queued emission with ev <= upTo, sorts them by
+// position and applies them.
+func (o *orderStage) apply(upTo uint64, forced bool) {
+	o.ready = o.ready[:0]
+	for w, q := range o.q {
+		n := 0
+		for n < len(q) && q[n].ev <= upTo {
+			n++
+		}
+		if n == 0 {
+			continue
+		}
+		o.ready = append(o.ready, q[:n]...)
+		clear(q[:n])
+		o.q[w] = q[n:]
+		if len(o.q[w]) == 0 {
+			o.q[w] = q[:0] // reuse the array
+		}
+	}
+	if len(o.ready) == 0 {
+		return
+	}
+	if forced {
+		o.forced.Add(uint64(len(o.ready)))
+	}
+	slices.SortFunc(o.ready, func(a, b emission) int {
+		switch {
+		case a.less(&b):
+			return -1
+		case b.less(&a):
+			return 1
+		}
+		return 0
+	})
+	for i := range o.ready {
+		e := &o.ready[i]
+		o.held -= e.cost
+		o.one(e)
+		*e = emission{}
+	}
+}
+
+// one applies one emission: first-seen, rules, then the records.
+func (o *orderStage) one(e *emission) {
+	if e.kind == emitVolume {
+		o.volumeRecords(e.now, e.final)
+		return
+	}
+	st := &o.scratch
+	if e.ref != 0 {
+		if st = o.flows[e.ref]; st == nil {
+			if n := len(o.free); n > 0 {
+				st, o.free = o.free[n-1], o.free[:n-1]
+			} else {
+				st = new(orderFlow)
+			}
+			o.flows[e.ref] = st
+		}
+	} else {
+		st.reset()
+	}
+	rec := e.rec
+	if q := &e.fs; q.track {
+		if !st.fsDone || st.fsKey != q.key {
+			st.fsVal = o.p.dest.FirstSeen.Seen(q.key, q.server, q.at)
+			st.fsDone, st.fsKey = true, q.key
+		}
+		rec.Dst.FirstSeen = st.fsVal
+	}
+	rec.Alerts = st.alerts
+	alerts := o.p.swap.rules.Load().Eval(&st.rules, rec, e.now)
+	st.alerts = rec.Alerts
+	if e.kind == emitRecord {
+		o.p.writeRecord(rec)
+	}
+	for i := range alerts {
+		o.p.writeRecord(&alerts[i])
+	}
+	if e.final && e.ref != 0 {
+		delete(o.flows, e.ref)
+		st.reset()
+		if len(o.free) < maxFreeSessions {
+			o.free = append(o.free, st)
+		}
+	}
+}
+
+func (st *orderFlow) reset() {
+	st.rules.Reset()
+	st.alerts = nil
+	st.fsDone, st.fsKey, st.fsVal = false, "", false
+}
+
+// volumeRecords writes the periodic {"type":"volume"} records when
+// alerts.volume_records is set: bytes out per key over the last interval
+// with the key's baseline, for dashboards. It runs at a tick's position,
+// after every evaluation before it, so a window holds exactly the bytes
+// evaluated up to then. final (the end of the input) writes the last,
+// partial window once.
+func (o *orderStage) volumeRecords(now int64, final bool) {
+	every := int64(o.p.cfg.Alerts.VolumeRecords.D())
+	if every <= 0 {
+		return
+	}
+	if o.lastVolume == 0 {
+		o.lastVolume = now
+		return
+	}
+	if final {
+		if now <= o.lastVolume {
+			return
+		}
+		o.lastVolume = now - every // due now
+	}
+	if now-o.lastVolume < every {
+		return
+	}
+	o.lastVolume = now
+	for _, v := range o.p.swap.rules.Load().Volume().Records(now, time.Duration(every)) {
+		o.p.writeRecord(&v)
+	}
+}
