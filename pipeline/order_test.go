@@ -3,11 +3,11 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
