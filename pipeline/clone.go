@@ -1,121 +1,83 @@
 package pipeline
 
 import (
-	"reflect"
+	"slices"
 	"sync"
+
+	"github.com/tapdlp/tapdlp/record"
 )
 
-// deepCopy returns a copy of *v that shares no memory reachable through
-// pointers, slices or maps with v. A worker hands each flow record to the
+// cloneFlow returns a copy of r that shares no memory reachable through
+// pointers, slices or maps with r. A worker hands each flow record to the
 // ordered stage (order.go) and goes on parsing the flow; the record points
 // into the parsers' and the session's state (TLS, HTTP, findings…), so what
-// crosses the goroutine boundary must be a copy. It is generic by reflection
-// so that a field added to record.Flow is copied without anyone having to
-// remember this function (TestDeepCopyRecordSharesNothing proves it for
-// every field); per-type plans keep it to a few hundred nanoseconds a record
-// (BenchmarkDeepCopyRecord), once per record, never per packet.
-func deepCopy[T any](v *T) *T {
-	out := new(T)
-	*out = *v
-	dst := reflect.ValueOf(out).Elem()
-	if planOf(dst.Type()).refs {
-		copyRefs(dst, reflect.ValueOf(v).Elem())
+// crosses the goroutine boundary must be a copy. It is written out field by
+// field: a copy by reflection cost about three times as much, and this runs
+// for every record and every re-evaluation of a running flow (never per
+// packet). TestCloneFlowSharesNothing fills every field of record.Flow by
+// reflection and fails when a field that holds a reference is added to the
+// record and not copied here.
+//
+// The copy comes from flowPool and goes back there once the ordered stage
+// has written it (releaseFlow): the stage encodes synchronously and keeps
+// nothing.
+func cloneFlow(r *record.Flow) *record.Flow {
+	c := flowPool.Get().(*record.Flow)
+	*c = *r
+	c.Dst.IOC = clonePtr(r.Dst.IOC)
+	c.VLAN = slices.Clone(r.VLAN)
+	c.ICMP = clonePtr(r.ICMP)
+	c.Tunnel = clonePtr(r.Tunnel)
+	if r.Reject != nil {
+		j := *r.Reject
+		j.Type, j.Code = clonePtr(j.Type), clonePtr(j.Code)
+		c.Reject = &j
 	}
-	return out
+	c.Reassembly = clonePtr(r.Reassembly)
+	if r.TLS != nil {
+		t := *r.TLS
+		t.ALPN = slices.Clone(t.ALPN)
+		c.TLS = &t
+	}
+	c.HTTP = clonePtr(r.HTTP)
+	if r.DNS != nil {
+		d := *r.DNS
+		d.Answers = slices.Clone(d.Answers)
+		c.DNS = &d
+	}
+	c.GRPC = clonePtr(r.GRPC)
+	c.AI = clonePtr(r.AI)
+	if r.Sensitive != nil {
+		c.Sensitive = make([]record.Finding, len(r.Sensitive))
+		for i, f := range r.Sensitive {
+			f.Evidence = slices.Clone(f.Evidence)
+			f.Hashes = slices.Clone(f.Hashes)
+			c.Sensitive[i] = f
+		}
+	}
+	c.Inspected = clonePtr(r.Inspected)
+	c.Tags = slices.Clone(r.Tags)
+	c.Alerts = slices.Clone(r.Alerts)
+	c.Sensor = clonePtr(r.Sensor)
+	return c
 }
 
-// copyPlan says whether values of a type hold references, and for a struct
-// which of its fields do.
-type copyPlan struct {
-	refs   bool
-	fields []int
+// clonePtr copies what p points to (p must point to a type without
+// references of its own).
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
 }
 
-var copyPlans sync.Map // reflect.Type → *copyPlan
+// flowPool recycles the records cloneFlow makes: one per emission would
+// otherwise be most of the ordered stage's garbage.
+var flowPool = sync.Pool{New: func() any { return new(record.Flow) }}
 
-func planOf(t reflect.Type) *copyPlan {
-	if p, ok := copyPlans.Load(t); ok {
-		return p.(*copyPlan)
-	}
-	p := &copyPlan{}
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
-		p.refs = true
-	case reflect.Array:
-		p.refs = planOf(t.Elem()).refs
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if planOf(t.Field(i).Type).refs {
-				p.fields = append(p.fields, i)
-				p.refs = true
-			}
-		}
-	}
-	// Chan, Func and UnsafePointer are shared as they are: records hold none.
-	copyPlans.Store(t, p)
-	return p
-}
-
-// copyRefs replaces, in dst (already a shallow copy of src), every
-// reference with a copy of what it points to.
-func copyRefs(dst, src reflect.Value) {
-	switch src.Kind() {
-	case reflect.Pointer:
-		if src.IsNil() {
-			return
-		}
-		n := reflect.New(src.Type().Elem())
-		n.Elem().Set(src.Elem())
-		if planOf(src.Type().Elem()).refs {
-			copyRefs(n.Elem(), src.Elem())
-		}
-		dst.Set(n)
-	case reflect.Slice:
-		if src.IsNil() {
-			return
-		}
-		n := reflect.MakeSlice(src.Type(), src.Len(), src.Len())
-		reflect.Copy(n, src)
-		if planOf(src.Type().Elem()).refs {
-			for i := range src.Len() {
-				copyRefs(n.Index(i), src.Index(i))
-			}
-		}
-		dst.Set(n)
-	case reflect.Array:
-		for i := range src.Len() {
-			copyRefs(dst.Index(i), src.Index(i))
-		}
-	case reflect.Struct:
-		for _, i := range planOf(src.Type()).fields {
-			copyRefs(dst.Field(i), src.Field(i))
-		}
-	case reflect.Map:
-		if src.IsNil() {
-			return
-		}
-		n := reflect.MakeMapWithSize(src.Type(), src.Len())
-		deep := planOf(src.Type().Elem()).refs
-		it := src.MapRange()
-		for it.Next() {
-			v := it.Value()
-			if deep {
-				c := reflect.New(v.Type()).Elem()
-				c.Set(v)
-				copyRefs(c, v)
-				v = c
-			}
-			n.SetMapIndex(it.Key(), v)
-		}
-		dst.Set(n)
-	case reflect.Interface:
-		if src.IsNil() {
-			return
-		}
-		e := src.Elem()
-		c := reflect.New(e.Type()).Elem()
-		c.Set(e)
-		copyRefs(c, e)
-		dst.Set(c)
-	}
+// releaseFlow returns a record made by cloneFlow once nothing refers to it.
+func releaseFlow(r *record.Flow) {
+	*r = record.Flow{}
+	flowPool.Put(r)
 }

@@ -293,6 +293,8 @@ func (o *orderStage) one(e *emission) {
 	for i := range alerts {
 		o.p.writeRecord(&alerts[i])
 	}
+	releaseFlow(rec)
+	e.rec = nil
 	if e.final && e.ref != 0 {
 		delete(o.flows, e.ref)
 		st.reset()

@@ -97,7 +97,7 @@ func (p *Pipeline) saveState() error {
 // there, in position order (order.go), because thresholds, volume and
 // de-duplication are shared by the flows of every worker.
 func (h *flowHandler) submitEval(s *session, f *reassembly.Flow, kind emitKind, rec *record.Flow, fs firstSeenQuery, now int64, final bool) {
-	e := emission{kind: kind, final: final, now: now, rec: deepCopy(rec), fs: fs}
+	e := emission{kind: kind, final: final, now: now, rec: cloneFlow(rec), fs: fs}
 	if s != nil {
 		s.lastEvalOut = f.Bytes[reassembly.DirOut]
 		e.ref = s.ref
