@@ -40,6 +40,7 @@ type flowHandler struct {
 	refBase uint64 // the worker's share of flow state ids
 	nextRef uint64
 	emits   []emission
+	spare   <-chan []emission // emptied emission slices the stage gives back
 	// direct, outside a run (tests driving a worker by hand), applies
 	// emissions at once instead of queueing them.
 	direct *orderStage

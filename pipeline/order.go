@@ -84,6 +84,16 @@ func (a *emission) less(b *emission) bool {
 	return a.seq < b.seq
 }
 
+func cmpEmission(a, b emission) int {
+	switch {
+	case a.less(&b):
+		return -1
+	case b.less(&a):
+		return 1
+	}
+	return 0
+}
+
 // emissionCost estimates the bytes an emission holds: the record, its
 // findings and a share for strings and parser structures.
 func emissionCost(e *emission) int64 {
@@ -120,7 +130,8 @@ type orderStage struct {
 	held  int64 // bytes buffered in q
 	max   int64
 
-	ready   []emission // the next group to apply, sorted
+	spare   []chan []emission // per worker: emptied slices it may reuse
+	ready   []emission        // the next group to apply, sorted
 	flows   map[uint64]*orderFlow
 	free    []*orderFlow
 	scratch orderFlow // for emissions without a flow state
@@ -150,6 +161,10 @@ func newOrderStage(p *Pipeline, workers int) *orderStage {
 		flows:    make(map[uint64]*orderFlow),
 		forced:   &p.stats.OrderForced,
 		finished: make(chan struct{}),
+		spare:    make([]chan []emission, workers),
+	}
+	for i := range o.spare {
+		o.spare[i] = make(chan []emission, 4)
 	}
 	return o
 }
@@ -182,6 +197,13 @@ func (o *orderStage) take(m workerOut) {
 		o.held += e.cost
 	}
 	o.q[m.w] = append(o.q[m.w], m.ems...)
+	if m.ems != nil {
+		clear(m.ems)
+		select {
+		case o.spare[m.w] <- m.ems[:0]: // back to the worker, to fill again
+		default:
+		}
+	}
 	if m.done {
 		o.wm[m.w] = ^uint64(0)
 		o.ndone++
@@ -240,15 +262,11 @@ func (o *orderStage) apply(upTo uint64, forced bool) {
 	if forced {
 		o.forced.Add(uint64(len(o.ready)))
 	}
-	slices.SortFunc(o.ready, func(a, b emission) int {
-		switch {
-		case a.less(&b):
-			return -1
-		case b.less(&a):
-			return 1
-		}
-		return 0
-	})
+	// Usually already in order (one worker, or one packet's emissions):
+	// checking is cheaper than sorting.
+	if !slices.IsSortedFunc(o.ready, cmpEmission) {
+		slices.SortStableFunc(o.ready, cmpEmission)
+	}
 	for i := range o.ready {
 		e := &o.ready[i]
 		o.held -= e.cost

@@ -116,10 +116,20 @@ func (h *flowHandler) submit(e emission) {
 	h.emits = append(h.emits, e)
 }
 
-// takeEmissions returns the emissions queued since the last call.
+// takeEmissions returns the emissions queued since the last call (nil:
+// none) and starts a new slice, reusing one the stage gave back.
 func (h *flowHandler) takeEmissions() []emission {
 	e := h.emits
+	if len(e) == 0 {
+		return nil
+	}
 	h.emits = nil
+	if h.spare != nil {
+		select {
+		case h.emits = <-h.spare:
+		default:
+		}
+	}
 	return e
 }
 
