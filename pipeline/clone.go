@@ -3,6 +3,7 @@ package pipeline
 import (
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/tapdlp/tapdlp/record"
 )
@@ -22,31 +23,29 @@ import (
 // has written it (releaseFlow): the stage encodes synchronously and keeps
 // nothing.
 func cloneFlow(r *record.Flow) *record.Flow {
-	c := flowPool.Get().(*record.Flow)
+	x := flowPool.Get().(*flowBox)
+	c := &x.rec
 	*c = *r
-	c.Dst.IOC = clonePtr(r.Dst.IOC)
+	c.Dst.IOC = boxed(&x.ioc, r.Dst.IOC)
 	c.VLAN = slices.Clone(r.VLAN)
-	c.ICMP = clonePtr(r.ICMP)
-	c.Tunnel = clonePtr(r.Tunnel)
+	c.ICMP = boxed(&x.icmp, r.ICMP)
+	c.Tunnel = boxed(&x.tunnel, r.Tunnel)
 	if r.Reject != nil {
-		j := *r.Reject
-		j.Type, j.Code = clonePtr(j.Type), clonePtr(j.Code)
-		c.Reject = &j
+		c.Reject = boxed(&x.reject, r.Reject)
+		c.Reject.Type, c.Reject.Code = boxed(&x.rejType, r.Reject.Type), boxed(&x.rejCode, r.Reject.Code)
 	}
-	c.Reassembly = clonePtr(r.Reassembly)
+	c.Reassembly = boxed(&x.reasm, r.Reassembly)
 	if r.TLS != nil {
-		t := *r.TLS
-		t.ALPN = slices.Clone(t.ALPN)
-		c.TLS = &t
+		c.TLS = boxed(&x.tls, r.TLS)
+		c.TLS.ALPN = slices.Clone(r.TLS.ALPN)
 	}
-	c.HTTP = clonePtr(r.HTTP)
+	c.HTTP = boxed(&x.http, r.HTTP)
 	if r.DNS != nil {
-		d := *r.DNS
-		d.Answers = slices.Clone(d.Answers)
-		c.DNS = &d
+		c.DNS = boxed(&x.dns, r.DNS)
+		c.DNS.Answers = slices.Clone(r.DNS.Answers)
 	}
-	c.GRPC = clonePtr(r.GRPC)
-	c.AI = clonePtr(r.AI)
+	c.GRPC = boxed(&x.grpc, r.GRPC)
+	c.AI = boxed(&x.ai, r.AI)
 	if r.Sensitive != nil {
 		c.Sensitive = make([]record.Finding, len(r.Sensitive))
 		for i, f := range r.Sensitive {
@@ -55,29 +54,49 @@ func cloneFlow(r *record.Flow) *record.Flow {
 			c.Sensitive[i] = f
 		}
 	}
-	c.Inspected = clonePtr(r.Inspected)
+	c.Inspected = boxed(&x.insp, r.Inspected)
 	c.Tags = slices.Clone(r.Tags)
 	c.Alerts = slices.Clone(r.Alerts)
-	c.Sensor = clonePtr(r.Sensor)
+	c.Sensor = boxed(&x.sensor, r.Sensor)
 	return c
 }
 
-// clonePtr copies what p points to (p must point to a type without
-// references of its own).
-func clonePtr[T any](p *T) *T {
+// flowBox is a record and room for everything its pointers may point to,
+// allocated (and pooled) as one block: a clone then costs one pool Get
+// instead of an allocation per present sub-structure.
+type flowBox struct {
+	rec              record.Flow // first: releaseFlow converts &rec back to the box
+	ioc              record.IOC
+	icmp             record.ICMP
+	tunnel           record.Tunnel
+	reject           record.Reject
+	rejType, rejCode uint8
+	reasm            record.Reassembly
+	tls              record.TLS
+	http             record.HTTP
+	dns              record.DNS
+	grpc             record.GRPC
+	ai               record.AI
+	insp             record.Inspected
+	sensor           record.Sensor
+}
+
+// boxed copies *p into slot and returns slot, or nil when p is nil.
+func boxed[T any](slot *T, p *T) *T {
 	if p == nil {
 		return nil
 	}
-	c := *p
-	return &c
+	*slot = *p
+	return slot
 }
 
-// flowPool recycles the records cloneFlow makes: one per emission would
+// flowPool recycles the boxes cloneFlow fills: one per emission would
 // otherwise be most of the ordered stage's garbage.
-var flowPool = sync.Pool{New: func() any { return new(record.Flow) }}
+var flowPool = sync.Pool{New: func() any { return new(flowBox) }}
 
 // releaseFlow returns a record made by cloneFlow once nothing refers to it.
 func releaseFlow(r *record.Flow) {
-	*r = record.Flow{}
-	flowPool.Put(r)
+	x := (*flowBox)(unsafe.Pointer(r)) // r is the first field of a flowBox (cloneFlow)
+	*x = flowBox{}
+	flowPool.Put(x)
 }

@@ -43,7 +43,8 @@ type flowHandler struct {
 	spare   <-chan []emission // emptied emission slices the stage gives back
 	// direct, outside a run (tests driving a worker by hand), applies
 	// emissions at once instead of queueing them.
-	direct *orderStage
+	direct  *orderStage
+	scratch emission // direct's emission
 }
 
 func newFlowHandler(p *Pipeline) *flowHandler {

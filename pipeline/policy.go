@@ -97,23 +97,37 @@ func (p *Pipeline) saveState() error {
 // there, in position order (order.go), because thresholds, volume and
 // de-duplication are shared by the flows of every worker.
 func (h *flowHandler) submitEval(s *session, f *reassembly.Flow, kind emitKind, rec *record.Flow, fs firstSeenQuery, now int64, final bool) {
-	e := emission{kind: kind, final: final, now: now, rec: cloneFlow(rec), fs: fs}
+	e := h.next()
+	e.kind, e.final, e.now, e.rec, e.fs = kind, final, now, cloneFlow(rec), fs
 	if s != nil {
 		s.lastEvalOut = f.Bytes[reassembly.DirOut]
 		e.ref = s.ref
 	}
-	h.submit(e)
+	h.done(e)
 }
 
-// submit stamps e with the current position and queues it for the stage.
-func (h *flowHandler) submit(e emission) {
+// next returns a new emission, stamped with the current position, for the
+// caller to fill and pass to done. Outside a run (direct) it is scratch.
+func (h *flowHandler) next() *emission {
+	var e *emission
+	if h.direct != nil {
+		h.scratch = emission{}
+		e = &h.scratch
+	} else {
+		h.emits = append(h.emits, emission{})
+		e = &h.emits[len(h.emits)-1]
+	}
 	e.ev, e.ph, e.seq = h.ev, h.ph, h.seq
 	h.seq++
+	return e
+}
+
+// done completes an emission from next: queued for the stage, or applied
+// at once outside a run.
+func (h *flowHandler) done(e *emission) {
 	if h.direct != nil {
-		h.direct.one(&e)
-		return
+		h.direct.one(e)
 	}
-	h.emits = append(h.emits, e)
 }
 
 // takeEmissions returns the emissions queued since the last call (nil:

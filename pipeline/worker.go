@@ -79,7 +79,9 @@ func (w *worker) run() {
 			}
 			if w.volume {
 				h.ph = phaseVolume
-				h.submit(emission{kind: emitVolume, now: b.now, final: b.shutdown})
+				e := h.next()
+				e.kind, e.now, e.final = emitVolume, b.now, b.shutdown
+				h.done(e)
 			}
 		}
 		through := b.through
