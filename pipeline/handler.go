@@ -41,6 +41,9 @@ type flowHandler struct {
 	nextRef uint64
 	emits   []emission
 	spare   <-chan []emission // emptied emission slices the stage gives back
+	out     chan<- workerOut  // the ordered stage; nil outside a run
+	wid     int               // the worker's index, for out
+	through uint64            // the watermark last sent
 	// direct, outside a run (tests driving a worker by hand), applies
 	// emissions at once instead of queueing them.
 	direct  *orderStage

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"net/netip"
-	"slices"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -124,14 +123,14 @@ const defaultOrderBuffer = 64 << 20
 type orderStage struct {
 	p     *Pipeline
 	in    chan workerOut
-	wm    []uint64 // per worker: its watermark
-	q     [][]emission
+	wm    []uint64     // per worker: its watermark
+	q     [][]emission // per worker: received, not yet applied, from pos on
+	pos   []int
 	ndone int
 	held  int64 // bytes buffered in q
 	max   int64
 
 	spare   []chan []emission // per worker: emptied slices it may reuse
-	ready   []emission        // the next group to apply, sorted
 	flows   map[uint64]*orderFlow
 	free    []*orderFlow
 	scratch orderFlow // for emissions without a flow state
@@ -157,6 +156,7 @@ func newOrderStage(p *Pipeline, workers int) *orderStage {
 		in:       make(chan workerOut, max(workers, 1)*(batchesPerWorker+2)),
 		wm:       make([]uint64, workers),
 		q:        make([][]emission, workers),
+		pos:      make([]int, workers),
 		max:      defaultOrderBuffer,
 		flows:    make(map[uint64]*orderFlow),
 		forced:   &p.stats.OrderForced,
@@ -196,6 +196,11 @@ func (o *orderStage) take(m workerOut) {
 		e.cost = emissionCost(e)
 		o.held += e.cost
 	}
+	if q, p := o.q[m.w], o.pos[m.w]; p > 1024 && p > len(q)/2 { // drop the applied prefix
+		n := copy(q, q[p:])
+		clear(q[n:])
+		o.q[m.w], o.pos[m.w] = q[:n], 0
+	}
 	o.q[m.w] = append(o.q[m.w], m.ems...)
 	if m.ems != nil {
 		clear(m.ems)
@@ -212,66 +217,40 @@ func (o *orderStage) take(m workerOut) {
 	}
 }
 
-// release applies, in position order, every buffered emission that no
-// worker can still precede: those at or before the lowest watermark. When
-// the buffer is over its bound it also applies the oldest event's
-// emissions without waiting (counted), so a stalled worker cannot make the
+// release applies buffered emissions in position order: every worker's
+// stream is sorted (its sends are, and the shutdown flush goes in flow_id
+// order), so the smallest head among the workers' queues is next as soon
+// as every worker with an empty queue has a watermark at or past its event
+// (it can send nothing smaller). When the buffer is over its bound the
+// smallest head goes anyway (counted), so a stalled worker cannot make the
 // stage grow without bound or stop.
 func (o *orderStage) release() {
-	safe := ^uint64(0)
-	for _, w := range o.wm {
-		safe = min(safe, w)
-	}
-	o.apply(safe, false)
-	for o.held > o.max {
-		oldest := ^uint64(0)
-		for _, q := range o.q {
-			if len(q) > 0 {
-				oldest = min(oldest, q[0].ev)
+	for {
+		best := -1
+		for w := range o.q {
+			if o.pos[w] < len(o.q[w]) && (best < 0 || o.q[w][o.pos[w]].less(&o.q[best][o.pos[best]])) {
+				best = w
 			}
 		}
-		if oldest == ^uint64(0) {
-			break
+		if best < 0 {
+			return
 		}
-		o.apply(oldest, true)
-	}
-}
-
-// apply takes every queued emission with ev <= upTo, sorts them by
-// position and applies them.
-func (o *orderStage) apply(upTo uint64, forced bool) {
-	o.ready = o.ready[:0]
-	for w, q := range o.q {
-		n := 0
-		for n < len(q) && q[n].ev <= upTo {
-			n++
+		e := &o.q[best][o.pos[best]]
+		for w := range o.q {
+			if o.pos[w] == len(o.q[w]) && o.wm[w] < e.ev {
+				if o.held <= o.max {
+					return
+				}
+				o.forced.Add(1)
+				break
+			}
 		}
-		if n == 0 {
-			continue
-		}
-		o.ready = append(o.ready, q[:n]...)
-		clear(q[:n])
-		o.q[w] = q[n:]
-		if len(o.q[w]) == 0 {
-			o.q[w] = q[:0] // reuse the array
-		}
-	}
-	if len(o.ready) == 0 {
-		return
-	}
-	if forced {
-		o.forced.Add(uint64(len(o.ready)))
-	}
-	// Usually already in order (one worker, or one packet's emissions):
-	// checking is cheaper than sorting.
-	if !slices.IsSortedFunc(o.ready, cmpEmission) {
-		slices.SortStableFunc(o.ready, cmpEmission)
-	}
-	for i := range o.ready {
-		e := &o.ready[i]
 		o.held -= e.cost
 		o.one(e)
 		*e = emission{}
+		if o.pos[best]++; o.pos[best] == len(o.q[best]) {
+			o.q[best], o.pos[best] = o.q[best][:0], 0 // reuse the array
+		}
 	}
 }
 

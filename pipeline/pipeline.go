@@ -273,7 +273,7 @@ func (p *Pipeline) startWorkers() ([]*worker, *orderStage, *sync.WaitGroup) {
 	wg := new(sync.WaitGroup)
 	for i := range workers {
 		w := newWorker(i, p)
-		w.out, w.h.direct, w.h.spare = order.in, nil, order.spare[i]
+		w.h.out, w.h.wid, w.h.direct, w.h.spare = order.in, i, nil, order.spare[i]
 		workers[i] = w
 		wg.Go(w.run)
 	}

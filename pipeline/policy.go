@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/reassembly"
@@ -109,6 +110,9 @@ func (h *flowHandler) submitEval(s *session, f *reassembly.Flow, kind emitKind, 
 // next returns a new emission, stamped with the current position, for the
 // caller to fill and pass to done. Outside a run (direct) it is scratch.
 func (h *flowHandler) next() *emission {
+	if h.ph == phaseShutdown && len(h.emits) >= emitChunk && h.out != nil {
+		h.send(h.through) // stream the end of the input (no new watermark)
+	}
 	var e *emission
 	if h.direct != nil {
 		h.scratch = emission{}
@@ -128,6 +132,22 @@ func (h *flowHandler) done(e *emission) {
 	if h.direct != nil {
 		h.direct.one(e)
 	}
+}
+
+// emitChunk is how many emissions of the shutdown flush a worker holds
+// before it sends them on.
+const emitChunk = 256
+
+// send hands the stage what was emitted since the last send, in position
+// order (each worker's stream is sorted: the stage merges the streams),
+// with the watermark through.
+func (h *flowHandler) send(through uint64) {
+	ems := h.takeEmissions()
+	if !slices.IsSortedFunc(ems, cmpEmission) {
+		slices.SortStableFunc(ems, cmpEmission)
+	}
+	h.out <- workerOut{w: h.wid, ems: ems, through: through}
+	h.through = through
 }
 
 // takeEmissions returns the emissions queued since the last call (nil:

@@ -21,8 +21,7 @@ type worker struct {
 	stats   *Stats
 	log     *slog.Logger
 	latency LatencyObserver
-	out     chan<- workerOut // the ordered stage (order.go); nil outside a run
-	volume  bool             // this worker reports the volume-record ticks (worker 0, when configured)
+	volume  bool // this worker reports the volume-record ticks (worker 0, when configured)
 }
 
 func newWorker(id int, p *Pipeline) *worker {
@@ -74,8 +73,11 @@ func (w *worker) run() {
 			w.table.Advance(b.now)
 			h.sweep()
 			if b.shutdown {
+				// In flow_id order, the stage's order within the phase,
+				// so the stage merges the workers' records as they come
+				// instead of holding every open flow's record at once.
 				h.ph = phaseShutdown
-				w.table.Flush(reassembly.EndShutdown)
+				w.table.FlushOrdered(reassembly.EndShutdown, flowID)
 			}
 			if w.volume {
 				h.ph = phaseVolume
@@ -87,12 +89,12 @@ func (w *worker) run() {
 		through := b.through
 		b.reset()
 		w.free <- b
-		if w.out != nil {
-			w.out <- workerOut{w: w.id, ems: h.takeEmissions(), through: through}
+		if h.out != nil {
+			h.send(through)
 		}
 	}
-	if w.out != nil {
-		w.out <- workerOut{w: w.id, done: true}
+	if h.out != nil {
+		h.out <- workerOut{w: w.id, done: true}
 	}
 }
 

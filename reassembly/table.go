@@ -1,6 +1,9 @@
 package reassembly
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/tapdlp/tapdlp/capture"
 )
 
@@ -367,6 +370,30 @@ func (t *Table) Flush(why EndReason) {
 			}
 			t.finish(c, s, false)
 		}
+	}
+}
+
+// FlushOrdered is Flush with the flows ended in the order of key (each
+// flow's key computed once), so a caller that merges several tables' output
+// by that key can stream it instead of holding every record at once.
+func (t *Table) FlushOrdered(why EndReason, key func(*Flow) string) {
+	type keyed struct {
+		k string
+		c *conn
+	}
+	all := make([]keyed, 0, len(t.flows))
+	for cls := range t.lists {
+		for c := t.lists[cls].head; c != nil; c = c.links[linkIdle].next {
+			all = append(all, keyed{key(&c.Flow), c})
+		}
+	}
+	slices.SortFunc(all, func(a, b keyed) int { return strings.Compare(a.k, b.k) })
+	for _, e := range all {
+		s := why
+		if e.c.closing {
+			s = e.c.closeState()
+		}
+		t.finish(e.c, s, false)
 	}
 }
 
