@@ -34,9 +34,12 @@
 //     emissions of one flow (a flow lives on one worker). That position is a
 //     total order that does not depend on the number of workers.
 //   - Ordered stage (order.go). One goroutine merges the workers' emissions
-//     by position. A worker reports after each batch the last event it has
-//     fully processed (its watermark); the stage applies what lies at or
-//     before the lowest watermark, sorted by position. Idle workers advance
+//     by position. Each worker sends its emissions sorted by position (the
+//     end-of-input flush ends flows in flow_id order and streams them in
+//     chunks) and reports after each batch the last event it has fully
+//     processed (its watermark). The stage applies the smallest head among
+//     the workers' queues once every worker with nothing queued has a
+//     watermark at or past its event: a k-way merge. Idle workers advance
 //     their watermarks with the ticks and with the marks the dispatcher
 //     sends every markEvery events. Everything that depends on more than
 //     one flow happens there, in that order: dst.first_seen, the rules
@@ -47,8 +50,8 @@
 //     naming, redaction — stays in the workers. Each record is deep-copied
 //     (clone.go) when it crosses to the stage.
 //   - Bounds. The stage holds at most defaultOrderBuffer bytes of pending
-//     emissions; beyond that (a stalled worker) it applies the oldest
-//     event's emissions without waiting, counted in Stats.OrderForced
+//     emissions; beyond that (a stalled worker) it applies the smallest
+//     head without waiting, counted in Stats.OrderForced
 //     (tapdlp_pipeline_order_forced_total): nothing deadlocks or grows
 //     without bound, but order is then no longer guaranteed. Its per-flow
 //     state (rules, first-seen decision) lives from a flow's first emission

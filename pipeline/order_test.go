@@ -291,3 +291,71 @@ func BenchmarkCloneFlow(b *testing.B) {
 		releaseFlow(cloneFlow(&recs[i%len(recs)]))
 	}
 }
+
+// The stage applies a worker's emissions only once every other worker's
+// watermark has passed them (an idle worker's advances with the ticks),
+// in position order across workers; over its byte bound it applies the
+// oldest anyway and counts it, so it never waits forever nor grows.
+func TestOrderStageWatermarksAndBound(t *testing.T) {
+	cfg, err := parseTestConfig("alerts: {default_rules: false}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sink recordingSink
+	p, err := New(cfg, Options{Sink: &sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.out = newWriter(p.opts.Sink, p.stats, p.log)
+	o := newOrderStage(p, 2)
+	flow := func(ev uint64, id string) emission {
+		return emission{ev: ev, ph: phasePacket, kind: emitRecord, final: true,
+			rec: cloneFlow(&record.Flow{Type: "flow", FlowID: id}), now: int64(ev)}
+	}
+	written := func() uint64 { return p.stats.Records.Load() }
+
+	o.take(workerOut{w: 0, ems: []emission{flow(5, "b"), flow(7, "a")}, through: 7})
+	o.release()
+	if n := written(); n != 0 {
+		t.Fatalf("%d records written before worker 1 passed event 5", n)
+	}
+	o.take(workerOut{w: 1, ems: []emission{flow(6, "c")}, through: 6}) // worker 1 at 6: 5 and 6 may go, 7 waits
+	o.release()
+	if n := written(); n != 2 {
+		t.Fatalf("%d records written, want 2 (events 5 and 6)", n)
+	}
+	o.take(workerOut{w: 1, through: 9}) // an idle worker's tick
+	o.release()
+	if n := written(); n != 3 {
+		t.Fatalf("%d records written after the tick, want 3", n)
+	}
+
+	o.max = 1 // a stalled worker 1: the bound forces the oldest out
+	o.take(workerOut{w: 0, ems: []emission{flow(20, "d")}, through: 20})
+	o.release()
+	if n, f := written(), p.stats.OrderForced.Load(); n != 4 || f != 1 {
+		t.Fatalf("written %d forced %d, want 4 and 1", n, f)
+	}
+	if o.held != 0 {
+		t.Errorf("%d bytes still held", o.held)
+	}
+	if err := p.out.close(); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range sink.recs {
+		var f struct {
+			FlowID string `json:"flow_id"`
+		}
+		json.Unmarshal(r.JSON, &f)
+		ids = append(ids, f.FlowID)
+	}
+	if got := strings.Join(ids, ","); got != "b,c,a,d" {
+		t.Errorf("written in order %s, want b,c,a,d (by event)", got)
+	}
+}
+
+type recordingSink struct{ recs []record.Encoded }
+
+func (s *recordingSink) Write(r record.Encoded) error { s.recs = append(s.recs, r); return nil }
+func (s *recordingSink) Close() error                 { return nil }
