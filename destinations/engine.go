@@ -57,6 +57,10 @@ type FlowInput struct {
 	Name           string     // from the app parsers; empty if none
 	NameSource     string     // sni, quic, http, connect (record.Dst.NameSource)
 	Time           int64      // packet time, Unix ns (first packet of the flow)
+	// DeferFirstSeen leaves dst.first_seen to the caller, who asks
+	// FirstSeen.Seen with FirstSeenKey(result) in an order of its choosing
+	// (the pipeline: packet-time order across workers).
+	DeferFirstSeen bool
 }
 
 // Annotate fills the destination fields of a flow record (dst.name,
@@ -101,14 +105,26 @@ func (e *Engine) Annotate(in FlowInput, src *record.Src, dst *record.Dst) Result
 	}
 	dst.ServiceName = c.ServiceName(in.Server)
 	src.Service = c.ServiceName(in.Client)
-	if !r.Internal || r.Entry != nil {
-		key := r.Domain
-		if key == "" && r.Name != "" {
-			key = r.Name // single-label or public-suffix names group by themselves
-		}
+	if key, ok := FirstSeenKey(r); ok && !in.DeferFirstSeen {
 		dst.FirstSeen = e.FirstSeen.Seen(key, in.Server, in.Time)
 	}
 	return r
+}
+
+// FirstSeenKey is what first_seen tracks for a classified destination: its
+// registrable domain, else its name (single-label or public-suffix names
+// group by themselves), else "" (FirstSeen.Seen then keys by address). ok
+// is false for internal destinations without a catalog entry, which are
+// not tracked.
+func FirstSeenKey(r Result) (key string, ok bool) {
+	if r.Internal && r.Entry == nil {
+		return "", false
+	}
+	key = r.Domain
+	if key == "" && r.Name != "" {
+		key = r.Name
+	}
+	return key, true
 }
 
 // Reloads returns how many reloads succeeded.

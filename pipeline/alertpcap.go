@@ -1,7 +1,7 @@
 package pipeline
 
 import (
-	"net/netip"
+	"sync"
 
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/reassembly"
@@ -10,19 +10,25 @@ import (
 )
 
 // alertPcap is a worker's part of the alert pcaps (alerts.pcap_dir): every
-// packet's frame goes to its flow's slot in the worker's pcaplog.Stream, and
-// an alert writes the flow's frames out and names where in the alert
-// record. nil when alert pcaps are off; every method is nil-safe, so the
-// hooks in the worker, Emit and evaluate cost one nil check then.
+// packet's frame goes to its flow's slot in the worker's pcaplog.Stream.
+// The rules run in the ordered stage (order.go), so an alert reaches the
+// frames from there: the stage writes the flow's frames out, names them in
+// the alert record, and releases a flow's slot once it has applied the
+// flow's final record (the worker only keeps). mu serialises the worker and
+// the stage on the stream. nil when alert pcaps are off; every method is
+// nil-safe, so the hooks cost one nil check then.
+//
+// Because the stage decides a few batches behind the worker, the packets a
+// flow sends after its alert are written from the moment the stage decides,
+// not from the alerting packet: a flow past alerts.pcap_flow_bytes may miss
+// a few (the reference says truncated), and the files' layout depends on
+// that timing. Records stay deterministic; the pcap reference in an alert
+// does not.
 type alertPcap struct {
+	mu    sync.Mutex
 	s     *pcaplog.Stream
-	flows map[*reassembly.Flow]pcaplog.Handle
-	// pending is the packet the flow table is processing: a rule that
-	// fires on it (a live re-evaluation) writes it with the flow's frames
-	// (used), before it is kept.
-	pending *capture.Packet
-	used    bool
-	frame   pcaplog.Frame // scratch
+	flows map[uint64]pcaplog.Handle // by the session's ref (its flow state id in the stage)
+	frame pcaplog.Frame             // scratch
 }
 
 // startAlertPcap opens the alert pcap log for a run (nothing when off).
@@ -65,84 +71,84 @@ func newAlertPcap(p *Pipeline, worker int) *alertPcap {
 	if l == nil {
 		return nil
 	}
-	return &alertPcap{s: l.Stream(worker), flows: make(map[*reassembly.Flow]pcaplog.Handle)}
+	return &alertPcap{s: l.Stream(worker), flows: make(map[uint64]pcaplog.Handle)}
+}
+
+// closeAlertPcap closes the workers' streams once the ordered stage, which
+// writes alerts' frames into them, has finished, and waits for the files.
+func (p *Pipeline) closeAlertPcap(workers []*worker) error {
+	for _, w := range workers {
+		w.h.pcap.close()
+	}
+	return p.waitAlertPcap()
 }
 
 // packet runs the flow table on p, then keeps p's frame for its flow.
-func (a *alertPcap) packet(t *reassembly.Table, p *capture.Packet) {
-	a.pending, a.used = p, false
+func (a *alertPcap) packet(h *flowHandler, t *reassembly.Table, p *capture.Packet) {
 	t.Packet(p)
-	a.pending = nil
-	if a.used {
-		return
-	}
 	if p.Frame == nil {
+		a.mu.Lock()
 		a.s.NoFrame()
+		a.mu.Unlock()
 		return
 	}
 	f := t.Lookup(p)
 	if f == nil {
 		return
 	}
-	a.flows[f] = a.s.Keep(a.flows[f], a.frameOf(p))
-}
-
-func (a *alertPcap) frameOf(p *capture.Packet) *pcaplog.Frame {
+	s := h.sessions[f]
+	if s == nil {
+		return // no session (ICMP, …): no state in the stage to alert on
+	}
 	a.frame = pcaplog.Frame{TS: p.TS, Link: uint16(p.Link), Wire: p.WireLen, Data: p.Frame}
-	return &a.frame
+	a.mu.Lock()
+	a.flows[s.ref] = a.s.Keep(a.flows[s.ref], &a.frame)
+	a.mu.Unlock()
 }
 
-// alerted writes f's frames for its new alerts and names them in each.
-func (a *alertPcap) alerted(f *reassembly.Flow, alerts []record.Alert) {
-	if a == nil || len(alerts) == 0 {
+// alerted writes the frames of the flow with state ref for its new alerts
+// and names them in each (called by the ordered stage).
+func (a *alertPcap) alerted(ref uint64, at int64, alerts []record.Alert) {
+	if a == nil || len(alerts) == 0 || ref == 0 {
 		return
 	}
-	var pend *pcaplog.Frame
-	if p := a.pending; p != nil && !a.used && p.Frame != nil && sameFlow(f, p) {
-		pend, a.used = a.frameOf(p), true
-	}
-	h, ref, ok := a.s.Alert(a.flows[f], pend)
-	a.flows[f] = h
+	a.mu.Lock()
+	h, where, ok := a.s.AlertAt(a.flows[ref], at)
+	a.flows[ref] = h
+	a.mu.Unlock()
 	if !ok {
 		return
 	}
 	for i := range alerts {
-		alerts[i].PCAP = &record.PCAP{File: ref.File, Offset: ref.Offset, Packets: ref.Packets, Truncated: ref.Truncated}
+		alerts[i].PCAP = &record.PCAP{File: where.File, Offset: where.Offset, Packets: where.Packets, Truncated: where.Truncated}
 	}
 }
 
-// end forgets a flow that ended.
-func (a *alertPcap) end(f *reassembly.Flow) {
+// release forgets a flow whose final record the stage has applied.
+func (a *alertPcap) release(ref uint64) {
 	if a == nil {
 		return
 	}
-	if h, ok := a.flows[f]; ok {
+	a.mu.Lock()
+	if h, ok := a.flows[ref]; ok {
 		a.s.Release(h)
-		delete(a.flows, f)
+		delete(a.flows, ref)
 	}
+	a.mu.Unlock()
 }
 
 func (a *alertPcap) flush() {
 	if a != nil {
+		a.mu.Lock()
 		a.s.Flush()
+		a.mu.Unlock()
 	}
 }
 
 func (a *alertPcap) close() {
 	if a != nil {
+		a.mu.Lock()
 		a.s.Close()
+		a.mu.Unlock()
 	}
 }
-
-// sameFlow reports whether p is a packet of f (either direction).
-func sameFlow(f *reassembly.Flow, p *capture.Packet) bool {
-	if f.Proto != p.Proto {
-		return false
-	}
-	ports := p.Proto == capture.ProtoTCP || p.Proto == capture.ProtoUDP
-	fwd := addrEq(f.Src, p.Src) && addrEq(f.Dst, p.Dst) && (!ports || (f.SrcPort == p.SrcPort && f.DstPort == p.DstPort))
-	rev := addrEq(f.Src, p.Dst) && addrEq(f.Dst, p.Src) && (!ports || (f.SrcPort == p.DstPort && f.DstPort == p.SrcPort))
-	return fwd || rev
-}
-
-func addrEq(a, b netip.Addr) bool { return a == b }

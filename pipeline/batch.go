@@ -13,10 +13,19 @@ import (
 // happen once, before dispatch, so the symmetric hash sees inner 5-tuples.
 type batch struct {
 	pkts   []capture.Packet
-	stamps []int64 // monotonic read time of sampled packets (0: not sampled), parallel to pkts
-	use    []use   // what the worker does with each packet, parallel to pkts
+	stamps []int64  // monotonic read time of sampled packets (0: not sampled), parallel to pkts
+	use    []use    // what the worker does with each packet, parallel to pkts
+	ev     []uint64 // each packet's event number (its position), parallel to pkts
+	clk    []int64  // the dispatcher's clock at each packet, parallel to pkts
 	buf    []byte
-	now    int64 // dispatcher's packet clock when the batch was sent
+	// through is the last event dispatched when the batch was sent: the
+	// worker has everything up to it once the batch is processed.
+	through uint64
+	// tick, when not 0, is the event number of a tick after the packets,
+	// at packet time now; shutdown says it is the end of the input.
+	tick     uint64
+	now      int64
+	shutdown bool
 }
 
 const (
@@ -41,7 +50,8 @@ const (
 
 func newBatch() *batch {
 	return &batch{pkts: make([]capture.Packet, 0, batchPackets), stamps: make([]int64, 0, batchPackets),
-		use: make([]use, 0, batchPackets), buf: make([]byte, 0, batchBytes)}
+		use: make([]use, 0, batchPackets), buf: make([]byte, 0, batchBytes),
+		ev: make([]uint64, 0, batchPackets), clk: make([]int64, 0, batchPackets)}
 }
 
 // fits reports whether p (its payload, and its frame when the decoder kept
@@ -94,5 +104,7 @@ func (b *batch) reset() {
 	b.stamps = b.stamps[:0]
 	b.use = b.use[:0]
 	b.buf = b.buf[:0]
-	b.now = 0
+	b.ev = b.ev[:0]
+	b.clk = b.clk[:0]
+	b.through, b.tick, b.now, b.shutdown = 0, 0, 0, false
 }

@@ -46,10 +46,11 @@ func DestinationsConfig(cfg *config.Config) destinations.Config {
 }
 
 // annotate fills the record's destination (name, category, vendor, domain,
-// first seen, IOC) and source service. A session caches the result so a
-// flow is counted as first-seen once however often it is evaluated; it is
+// IOC) and source service, and returns the first-seen question the ordered
+// stage answers (dst.first_seen depends on every worker's flows, so it is
+// decided there, in position order). A session caches the result; it is
 // recomputed only when the payload names the destination differently.
-func (h *flowHandler) annotate(s *session, f *reassembly.Flow, rec *record.Flow) {
+func (h *flowHandler) annotate(s *session, f *reassembly.Flow, rec *record.Flow) firstSeenQuery {
 	var name, source string
 	if s != nil {
 		name, source = s.name()
@@ -59,15 +60,20 @@ func (h *flowHandler) annotate(s *session, f *reassembly.Flow, rec *record.Flow)
 		rec.Dst = s.annotDst
 		rec.Dst.IP, rec.Dst.Port = ip, port
 		rec.Src.Service = s.annotSrcService
-		return
+		return s.annotFS
 	}
-	in := destinations.FlowInput{Client: f.Src, Server: f.Dst, Time: f.Start}
+	in := destinations.FlowInput{Client: f.Src, Server: f.Dst, Time: f.Start, DeferFirstSeen: true}
 	if s != nil {
 		in.Name, in.NameSource = name, source
 	}
-	h.p.dest.Annotate(in, &rec.Src, &rec.Dst)
+	r := h.p.dest.Annotate(in, &rec.Src, &rec.Dst)
+	var fs firstSeenQuery
+	if key, ok := destinations.FirstSeenKey(r); ok {
+		fs = firstSeenQuery{track: true, key: key, server: f.Dst, at: f.Start}
+	}
 	if s != nil {
 		s.annotated, s.annotName = true, name
-		s.annotDst, s.annotSrcService = rec.Dst, rec.Src.Service
+		s.annotDst, s.annotSrcService, s.annotFS = rec.Dst, rec.Src.Service, fs
 	}
+	return fs
 }

@@ -12,25 +12,34 @@ import (
 	"github.com/tapdlp/tapdlp/capture"
 )
 
-// tickEvery is how often (in packet time) idle workers are told the time, so
-// their flows expire even when no packet of theirs arrives.
+// tickEvery is how often (in packet time) every worker is told the time, so
+// flows expire at the same packet times whichever worker owns them and
+// whether or not a packet of theirs arrives (see doc.go).
 const tickEvery = int64(time.Second)
 
+// markEvery is how many events may pass before every worker is sent its
+// pending batch (possibly empty), so that each reports a watermark and the
+// ordered stage never holds more than a few thousand packets' emissions
+// waiting for an idle worker. One worker reports with every batch.
+const markEvery = 4096
+
 // dispatcher decodes frames once and sends each packet, by symmetric flow
-// hash, to the worker that owns its flow. It runs on one goroutine.
+// hash, to the worker that owns its flow. It runs on one goroutine. It
+// numbers the events it dispatches — each routed packet, each tick — in
+// order (ev): that number is the position of everything the event causes.
 type dispatcher struct {
-	p          *Pipeline
-	workers    []*worker
-	cur        []*batch
-	dec        *capture.Decoder
-	pkt        capture.Packet
-	now        int64
-	lastTick   int64
-	filter     *frameFilter   // nil: every frame
-	sampled    uint32         // packets since the last latency stamp
-	lastVolume int64          // packet time of the last volume records
-	dns        *demux.Learner // DNS answers the dispatcher learns (demux.DispatcherLearnsDNS)
-	enc        recordEncoder  // volume records
+	p        *Pipeline
+	workers  []*worker
+	cur      []*batch
+	dec      *capture.Decoder
+	pkt      capture.Packet
+	now      int64
+	lastTick int64
+	ev       uint64         // the last event dispatched
+	lastMark uint64         // ev when every worker was last sent its batch
+	filter   *frameFilter   // nil: every frame
+	sampled  uint32         // packets since the last latency stamp
+	dns      *demux.Learner // DNS answers the dispatcher learns (demux.DispatcherLearnsDNS)
 
 	// progress, read by the progress bar goroutine
 	bytesDone atomic.Int64 // bytes of input consumed in earlier files + this one
@@ -100,12 +109,21 @@ func (d *dispatcher) run(ctx context.Context, src packetSource, bytesRead func()
 // packet order, route the packet to its flow's worker, advance the clock.
 func (d *dispatcher) packet(p *capture.Packet) {
 	d.dns.Packet(p.Proto, p.SrcPort, p.Dst, p.Payload, p.TS)
+	d.clock(p.TS) // a tick the packet's time makes due comes first, as the table's own expiry did
 	d.route(p)
-	d.clock(p.TS)
+	if len(d.workers) > 1 && d.ev-d.lastMark >= markEvery {
+		d.lastMark = d.ev
+		for i := range d.workers {
+			d.send(i)
+		}
+	}
 }
 
-// route appends p to its worker's batch, sending the batch when full.
+// route appends p to its worker's batch, sending the batch when full. The
+// packet is the next event; its clock is the dispatcher's (the latest
+// packet time so far), which every worker's flow table uses as its own.
 func (d *dispatcher) route(p *capture.Packet) {
+	ev, clk := d.ev+1, max(d.now, p.TS)
 	n := uint32(len(d.workers))
 	wi := int(p.FlowHash() % n)
 	u := usePacket
@@ -115,7 +133,7 @@ func (d *dispatcher) route(p *capture.Packet) {
 		if qi := int(p.QuotedHash() % n); qi == wi {
 			u = usePacketAndAttach
 		} else {
-			d.enqueue(qi, p, 0, useAttach)
+			d.enqueue(qi, p, 0, useAttach, ev, clk)
 		}
 	}
 	var stamp int64
@@ -124,20 +142,24 @@ func (d *dispatcher) route(p *capture.Packet) {
 			d.sampled, stamp = 0, monoNow()
 		}
 	}
-	d.enqueue(wi, p, stamp, u)
+	d.enqueue(wi, p, stamp, u, ev, clk)
+	d.ev = ev
 }
 
 // enqueue appends p to worker wi's batch, sending the batch when full.
-func (d *dispatcher) enqueue(wi int, p *capture.Packet, stamp int64, u use) {
+func (d *dispatcher) enqueue(wi int, p *capture.Packet, stamp int64, u use, ev uint64, clk int64) {
 	b := d.cur[wi]
 	if !b.fits(p) {
 		d.send(wi)
 		b = d.cur[wi]
 	}
 	b.addStamped(p, stamp, u)
+	b.ev = append(b.ev, ev)
+	b.clk = append(b.clk, clk)
 }
 
-// clock advances packet time and ticks every worker once per tickEvery.
+// clock advances packet time and, once per tickEvery, ticks every worker:
+// the tick is an event of its own, after every packet dispatched before it.
 func (d *dispatcher) clock(ts int64) {
 	if ts <= d.now {
 		return
@@ -148,41 +170,18 @@ func (d *dispatcher) clock(ts int64) {
 	}
 	d.lastTick = d.now
 	d.dec.Flush(d.now)
-	d.volumeRecords()
+	d.tick(false)
+}
+
+// tick sends every worker its batch with a tick at the current time;
+// shutdown marks the last one (the workers then write every open flow).
+func (d *dispatcher) tick(shutdown bool) {
+	d.ev++
+	d.lastMark = d.ev
 	for i := range d.workers {
+		b := d.cur[i]
+		b.tick, b.now, b.shutdown = d.ev, d.now, shutdown
 		d.send(i)
-	}
-}
-
-// volumeRecords writes the periodic {"type":"volume"} records when
-// alerts.volume_records is set: bytes out per key over the last interval
-// with the key's baseline, for dashboards. Workers count volume a few
-// batches behind the dispatcher, so a window's newest bytes may land in the
-// next one.
-func (d *dispatcher) volumeRecords() {
-	every := int64(d.p.cfg.Alerts.VolumeRecords.D())
-	if every <= 0 {
-		return
-	}
-	if d.lastVolume == 0 {
-		d.lastVolume = d.now
-		return
-	}
-	if d.now-d.lastVolume < every {
-		return
-	}
-	d.lastVolume = d.now
-	for _, v := range d.p.swap.rules.Load().Volume().Records(d.now, time.Duration(every)) {
-		d.p.writeRecord(&d.enc, &v)
-	}
-}
-
-// finalVolume writes the last window's volume records once every worker
-// has finished, so the end of a capture is reported completely.
-func (d *dispatcher) finalVolume() {
-	if d.p.cfg.Alerts.VolumeRecords > 0 && d.lastVolume != 0 && d.now > d.lastVolume {
-		d.lastVolume = d.now - int64(d.p.cfg.Alerts.VolumeRecords.D()) // due now
-		d.volumeRecords()
 	}
 }
 
@@ -191,17 +190,16 @@ func (d *dispatcher) finalVolume() {
 // pressure, never unbounded buffering.
 func (d *dispatcher) send(i int) {
 	b := d.cur[i]
-	b.now = d.now
+	b.through = d.ev
 	d.workers[i].in <- b
 	d.cur[i] = <-d.workers[i].free
 }
 
-// close flushes partial batches and stops the workers.
+// close sends the last batches with the shutdown tick and stops the
+// workers.
 func (d *dispatcher) close() {
-	for i, w := range d.workers {
-		if len(d.cur[i].pkts) > 0 {
-			d.send(i)
-		}
+	d.tick(true)
+	for _, w := range d.workers {
 		close(w.in)
 	}
 }

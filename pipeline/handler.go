@@ -12,7 +12,6 @@ import (
 	"github.com/tapdlp/tapdlp/internal/communityid"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
-	"github.com/tapdlp/tapdlp/rules"
 )
 
 // flowHandler is a worker's reassembly.Handler: it attaches a session to
@@ -32,16 +31,31 @@ type flowHandler struct {
 	sessions   map[*reassembly.Flow]*session
 	free       []*session // recycled sessions: a new flow rarely allocates
 
-	lastSweep    int64           // packet time of the last threshold sweep
-	scratchRules rules.FlowState // for flows without a session (ICMP, …)
-	ruleScratch  rules.Scratch   // every evaluation's working facts
-	ai           aiapi.Parser    // describes AI API requests (scratch kept)
-	carry        *carryStore     // carry-overs for continuing flows (continuation.go); nil until used
-	pcap         *alertPcap      // alert pcaps (alertpcap.go); nil when off
+	lastSweep int64        // packet time of the last threshold sweep
+	ai        aiapi.Parser // describes AI API requests (scratch kept)
+	carry     *carryStore  // carry-overs for continuing flows (continuation.go); nil until used
+	pcap      *alertPcap   // alert pcaps (alertpcap.go); nil when off
+
+	// What the worker emits for the ordered stage (order.go): the position
+	// of the event being processed, and the emissions of the current batch.
+	ev      uint64
+	ph      phase
+	seq     uint64
+	refBase uint64 // the worker's share of flow state ids
+	nextRef uint64
+	emits   []emission
+	spare   <-chan []emission // emptied emission slices the stage gives back
+	out     chan<- workerOut  // the ordered stage; nil outside a run
+	wid     int               // the worker's index, for out
+	through uint64            // the watermark last sent
+	// direct, outside a run (tests driving a worker by hand), applies
+	// emissions at once instead of queueing them.
+	direct  *orderStage
+	scratch emission // direct's emission
 }
 
 func newFlowHandler(p *Pipeline) *flowHandler {
-	h := &flowHandler{p: p, sessions: make(map[*reassembly.Flow]*session)}
+	h := &flowHandler{p: p, sessions: make(map[*reassembly.Flow]*session), direct: newOrderStage(p, 0)}
 	h.demux = demux.New(demux.Config{HTTPStats: p.httpStats, Stats: p.demuxStats, Answers: p.dest.DNS, MaxDecoded: decodeBudget(p.cfg),
 		Keys: p.keys, KeysConfigured: p.keysConfigured, PendingBudget: p.pending,
 		HTTP2Stats: &p.parsers.HTTP2, WebSocketStats: &p.parsers.WebSocket, GRPCStats: &p.parsers.GRPC, SSEStats: &p.parsers.SSE})
@@ -79,7 +93,8 @@ func (h *flowHandler) Open(f *reassembly.Flow) reassembly.Stream {
 	return s
 }
 
-// Emit builds the flow's record and queues it for the sinks.
+// Emit builds the flow's record and hands it to the ordered stage, which
+// decides first-seen, runs the rules and writes it.
 func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final bool) {
 	s := h.sessions[f]
 	if s != nil && final {
@@ -87,18 +102,15 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 		h.keepCarry(s, f, why)
 	}
 	now := max(h.now, f.Last)
-	rec := &h.rec // reused: a record per flow end would be a heap allocation each
+	rec := &h.rec // built in place, then deep-copied for the stage
 	*rec = h.buildRecord(s, f, why.String(), now)
 	if s != nil {
 		s.fill(rec, final)
 	}
-	h.annotate(s, f, rec)
+	fs := h.annotate(s, f, rec)
 	h.redactRecord(rec)
-	alerts := h.evaluate(s, f, rec, now)
-	h.p.writeRecord(&h.enc, rec)
-	h.writeAlerts(alerts)
+	h.submitEval(s, f, emitRecord, rec, fs, now, final)
 	if final {
-		h.pcap.end(f)
 		h.p.inspStats.count(rec)
 		h.p.rejects.count(rec)
 		h.p.tlsStats.Count(rec)
@@ -228,6 +240,9 @@ func appendFlowID(b []byte, f *reassembly.Flow) []byte {
 	binary.BigEndian.PutUint64(sum[:], h)
 	return hex.AppendEncode(b, sum[:])
 }
+
+// flowID is f's flow id as a string (the order of the shutdown flush).
+func flowID(f *reassembly.Flow) string { return string(appendFlowID(nil, f)) }
 
 var protoNames = map[uint8]string{
 	capture.ProtoTCP: "tcp", capture.ProtoUDP: "udp", capture.ProtoICMP: "icmp", capture.ProtoICMPv6: "icmp6",

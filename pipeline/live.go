@@ -163,12 +163,7 @@ func (p *Pipeline) RunLive(ctx context.Context, c *live.Capture, opts LiveOption
 		return LiveSummary{}, err
 	}
 	p.out = newWriter(p.opts.Sink, p.stats, p.log)
-	workers := make([]*worker, p.nworkers)
-	var wwg sync.WaitGroup
-	for i := range workers {
-		workers[i] = newWorker(i, p)
-		wwg.Go(workers[i].run)
-	}
+	workers, order, wwg := p.startWorkers()
 	m := newMerger(newDispatcher(p, workers), len(socks), opts.Counters)
 
 	var stop atomic.Int64 // the stop instant, Unix ns; 0 while running
@@ -205,8 +200,8 @@ func (p *Pipeline) RunLive(ctx context.Context, c *live.Capture, opts LiveOption
 	rwg.Wait()
 	<-mdone
 	wwg.Wait()
-	perr := p.waitAlertPcap()
-	m.d.finalVolume()
+	order.wait()
+	perr := p.closeAlertPcap(workers)
 	close(stopStatus)
 	<-statusDone
 	werr := p.out.close()

@@ -166,6 +166,7 @@ func (p *Pipeline) tableConfig() reassembly.Config {
 		UDPTimeout:            c.Flows.UDPTimeout.D(),
 		OtherTimeout:          c.Flows.OtherTimeout.D(),
 		ActiveTimeout:         c.Flows.ActiveTimeout.D(),
+		ExpireOnAdvance:       true, // expiry at the dispatcher's ticks only (doc.go)
 	}
 }
 
@@ -247,17 +248,13 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 		return Summary{}, err
 	}
 	p.out = newWriter(p.opts.Sink, p.stats, p.log)
-	workers := make([]*worker, p.nworkers)
-	var wg sync.WaitGroup
-	for i := range workers {
-		workers[i] = newWorker(i, p)
-		wg.Go(workers[i].run)
-	}
+	workers, order, wg := p.startWorkers()
 	d := newDispatcher(p, workers)
 	if d.filter, err = newFrameFilter(p.opts.Filter); err != nil {
 		d.close()
 		wg.Wait()
-		p.waitAlertPcap()
+		order.wait()
+		p.closeAlertPcap(workers)
 		p.out.close()
 		return Summary{}, err
 	}
@@ -272,10 +269,10 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 	}
 	d.close()
 	wg.Wait()
-	if perr := p.waitAlertPcap(); err == nil {
+	order.wait()
+	if perr := p.closeAlertPcap(workers); err == nil {
 		err = perr
 	}
-	d.finalVolume()
 	stopProgress()
 	if cerr := p.out.close(); err == nil {
 		err = cerr
@@ -284,6 +281,22 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 		err = serr
 	}
 	return p.summary(time.Since(start)), err
+}
+
+// startWorkers starts the workers and the ordered stage they feed.
+func (p *Pipeline) startWorkers() ([]*worker, *orderStage, *sync.WaitGroup) {
+	order := newOrderStage(p, p.nworkers)
+	workers := make([]*worker, p.nworkers)
+	wg := new(sync.WaitGroup)
+	for i := range workers {
+		w := newWorker(i, p)
+		w.h.out, w.h.wid, w.h.direct, w.h.spare = order.in, i, nil, order.spare[i]
+		order.pcaps = append(order.pcaps, w.h.pcap)
+		workers[i] = w
+		wg.Go(w.run)
+	}
+	go order.run()
+	return workers, order, wg
 }
 
 func (p *Pipeline) replayFile(ctx context.Context, d *dispatcher, path string) error {

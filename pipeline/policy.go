@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/reassembly"
@@ -92,33 +93,88 @@ func (p *Pipeline) saveState() error {
 	return errors.Join(errs...)
 }
 
-// evaluate runs the rules over rec (the flow's current record), records the
-// rules that fired on the session, and returns the new alerts. rec.Alerts
-// lists every rule that fired over the flow's life.
-func (h *flowHandler) evaluate(s *session, f *reassembly.Flow, rec *record.Flow, now int64) []record.Alert {
+// submitEval hands the ordered stage a copy of rec (the flow's current
+// record) to evaluate, and to write when kind is emitRecord. The rules run
+// there, in position order (order.go), because thresholds, volume and
+// de-duplication are shared by the flows of every worker.
+func (h *flowHandler) submitEval(s *session, f *reassembly.Flow, kind emitKind, rec *record.Flow, fs firstSeenQuery, now int64, final bool) {
+	e := h.next()
+	e.kind, e.final, e.now, e.rec, e.fs = kind, final, now, cloneFlow(rec), fs
 	if s != nil {
-		rec.Alerts = s.alerts
 		s.lastEvalOut = f.Bytes[reassembly.DirOut]
+		e.ref = s.ref
 	}
-	var st *rules.FlowState
-	if s != nil {
-		st = &s.ruleState
-	} else {
-		st = &h.scratchRules
-		st.Reset()
-	}
-	alerts := h.p.swap.rules.Load().EvalWith(&h.ruleScratch, st, rec, now)
-	h.pcap.alerted(f, alerts) // alert pcaps: write the flow's packets, name them
-	if s != nil {
-		s.alerts = rec.Alerts
-	}
-	return alerts
+	h.done(e)
 }
 
-func (h *flowHandler) writeAlerts(alerts []record.Alert) {
-	for i := range alerts {
-		h.p.writeRecord(&h.enc, &alerts[i])
+// next returns a new emission, stamped with the current position, for the
+// caller to fill and pass to done. Outside a run (direct) it is scratch.
+func (h *flowHandler) next() *emission {
+	if h.ph == phaseShutdown && len(h.emits) >= emitChunk && h.out != nil {
+		h.send(h.through) // stream the end of the input (no new watermark)
 	}
+	var e *emission
+	if h.direct != nil {
+		h.scratch = emission{}
+		e = &h.scratch
+	} else {
+		h.emits = append(h.emits, emission{})
+		e = &h.emits[len(h.emits)-1]
+	}
+	e.ev, e.ph, e.seq = h.ev, h.ph, h.seq
+	h.seq++
+	return e
+}
+
+// done completes an emission from next: queued for the stage, or applied
+// at once outside a run.
+func (h *flowHandler) done(e *emission) {
+	if h.direct != nil {
+		h.direct.one(e)
+	}
+}
+
+// emitChunk is how many emissions of the shutdown flush a worker holds
+// before it sends them on.
+const emitChunk = 256
+
+// send hands the stage what was emitted since the last send, in position
+// order (each worker's stream is sorted: the stage merges the streams),
+// with the watermark through.
+func (h *flowHandler) send(through uint64) {
+	ems := h.takeEmissions()
+	if !slices.IsSortedFunc(ems, cmpEmission) {
+		slices.SortStableFunc(ems, cmpEmission)
+	}
+	h.out <- workerOut{w: h.wid, ems: ems, through: through}
+	h.through = through
+}
+
+// takeEmissions returns the emissions queued since the last call (nil:
+// none) and starts a new slice, reusing one the stage gave back.
+func (h *flowHandler) takeEmissions() []emission {
+	e := h.emits
+	if len(e) == 0 {
+		return nil
+	}
+	h.emits = nil
+	if h.spare != nil {
+		select {
+		case h.emits = <-h.spare:
+		default:
+		}
+	}
+	return e
+}
+
+// refWorkerShift places the worker's index in the high bits of its flow
+// state ids (refs), so the stage knows which worker owns a flow.
+const refWorkerShift = 40
+
+// newRef returns a flow state id unique across workers.
+func (h *flowHandler) newRef() uint64 {
+	h.nextRef++
+	return h.refBase | h.nextRef
 }
 
 // changed evaluates a running flow right away because its record changed
@@ -150,9 +206,9 @@ func (h *flowHandler) sweep() {
 func (h *flowHandler) evalLive(s *session, at int64) {
 	// The record is the handler's scratch, not a heap object per
 	// evaluation (one per name and per new match: 600 B each, measured
-	// 65 MB of garbage over 100,000 flows). A key arriving while the record
-	// is filled (Poll) can decrypt, find and evaluate again: that nested
-	// evaluation gets a record of its own.
+	// 65 MB of garbage over 100,000 flows); the stage gets a copy. A key
+	// arriving while the record is filled (Poll) can decrypt, find and
+	// evaluate again: that nested evaluation gets a record of its own.
 	rec := &h.liveRec
 	if h.liveBusy {
 		rec = new(record.Flow)
@@ -162,10 +218,10 @@ func (h *flowHandler) evalLive(s *session, at int64) {
 	}
 	*rec = h.buildRecord(s, s.flow, record.StateActive, at)
 	s.fill(rec, false)
-	h.annotate(s, s.flow, rec)
+	fs := h.annotate(s, s.flow, rec)
 	h.redactRecord(rec)
 	if !s.inspect && h.p.inspection.alwaysFor(rec.Dst.Category) {
 		s.inspect = true // from now on: the destination is one we always inspect
 	}
-	h.writeAlerts(h.evaluate(s, s.flow, rec, at))
+	h.submitEval(s, s.flow, emitEval, rec, fs, at, false)
 }

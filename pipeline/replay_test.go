@@ -3,7 +3,6 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -22,8 +21,18 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/golden
 const pcapDir = "../testdata/pcap"
 
 // replayRecords replays files with n workers and returns the JSON lines,
-// sorted so that worker scheduling cannot change the order.
+// sorted (tests that look for records need no particular order).
 func replayRecords(t testing.TB, cfgYAML string, n int, files ...string) []string {
+	t.Helper()
+	lines := replayOrdered(t, cfgYAML, n, files...)
+	sort.Strings(lines)
+	return lines
+}
+
+// replayOrdered replays files with n workers and returns the JSON lines in
+// the order they were written, which the ordered stage makes independent
+// of the number of workers and of scheduling (doc.go).
+func replayOrdered(t testing.TB, cfgYAML string, n int, files ...string) []string {
 	t.Helper()
 	cfg, err := parseTestConfig(cfgYAML)
 	if err != nil {
@@ -42,6 +51,9 @@ func replayRecords(t testing.TB, cfgYAML string, n int, files ...string) []strin
 	if err := sink.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if n := p.stats.OrderForced.Load(); n != 0 {
+		t.Errorf("replay %v: %d emissions applied out of order (the ordered stage's buffer overflowed)", files, n)
+	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) == 1 && lines[0] == "" {
 		lines = nil
@@ -50,7 +62,6 @@ func replayRecords(t testing.TB, cfgYAML string, n int, files ...string) []strin
 	for _, p := range recordschema.ValidateLines(buf.Bytes()) {
 		t.Errorf("%v: %s", files, p)
 	}
-	sort.Strings(lines)
 	return lines
 }
 
@@ -59,29 +70,6 @@ func parseTestConfig(yaml string) (*config.Config, error) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
-// withoutTS drops the "ts" field: when a record is written depends on when
-// its worker learns the time, which depends on the number of workers. It
-// also drops dst.first_seen: when two flows to a new domain overlap on
-// different workers, which one is named first is a race between workers
-// (documented in the README); everything else must be identical.
-func withoutTS(t testing.TB, lines []string) []string {
-	out := make([]string, len(lines))
-	for i, l := range lines {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("record %d is not JSON: %v", i, err)
-		}
-		delete(m, "ts")
-		if dst, ok := m["dst"].(map[string]any); ok {
-			delete(dst, "first_seen")
-		}
-		b, _ := json.Marshal(m)
-		out[i] = string(b)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // TestGolden replays every committed capture with one worker and the
 // default configuration and compares the records with
@@ -92,10 +80,7 @@ func TestGolden(t *testing.T) {
 	for _, f := range captureFiles(t) {
 		name := filepath.Base(f)
 		t.Run(name, func(t *testing.T) {
-			// dst.first_seen is decided when a record is written, and flows
-			// still open at the end are written in map order: dropped here
-			// until first-seen is decided in packet-time order (issue 10).
-			got := withoutFirstSeen(t, replayRecords(t, "", 1, f))
+			got := replayRecords(t, "", 1, f)
 			golden := filepath.Join("..", "testdata", "golden", goldenName(name))
 			text := strings.Join(got, "\n") + "\n"
 			if *update {
@@ -118,39 +103,25 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// withoutFirstSeen drops dst.first_seen from each record, keeping the
-// rest byte for byte.
-func withoutFirstSeen(t testing.TB, lines []string) []string {
-	out := make([]string, len(lines))
-	for i, l := range lines {
-		out[i] = strings.Replace(strings.Replace(l, `,"first_seen":true`, "", 1), `"first_seen":true,`, "", 1)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // goldenName maps a capture's file name to its golden file's name.
 func goldenName(capture string) string {
 	base := strings.TrimSuffix(strings.TrimSuffix(capture, ".gz"), ".zst")
 	return strings.TrimSuffix(base, filepath.Ext(base)) + ".jsonl"
 }
 
-// invarianceConfig turns off what depends on the order in which workers
-// reach shared state: the default rule driven by which of several
-// concurrent flows to a new domain is named first (like dst.first_seen
-// itself, see withoutTS), and alert de-duplication, where the first of a
-// group of concurrent firings is written and the rest are folded.
-const invarianceConfig = "rules: [{id: default.sensitive-to-new-destination, enabled: false}]\nalerts: {dedup_window: 0}\n"
-
-// The number of workers must not change what is written (timestamps of
-// emission aside).
+// The number of workers must not change what is written, nor its order:
+// every cross-worker decision (first-seen, rules, thresholds,
+// de-duplication, volume) is taken in position order by the ordered stage,
+// with the default configuration (the default rule pack included).
 func TestWorkerCountInvariance(t *testing.T) {
 	for _, f := range captureFiles(t) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			one := withoutTS(t, replayRecords(t, invarianceConfig, 1, f))
-			four := withoutTS(t, replayRecords(t, invarianceConfig, 4, f))
-			if strings.Join(one, "\n") != strings.Join(four, "\n") {
-				t.Errorf("1 vs 4 workers differ:\n%s", lineDiff(strings.Join(one, "\n"), strings.Join(four, "\n")))
+			one := strings.Join(replayOrdered(t, "", 1, f), "\n")
+			for _, n := range []int{2, 4} {
+				got := strings.Join(replayOrdered(t, "", n, f), "\n")
+				if got != one {
+					t.Errorf("1 vs %d workers differ:\n%s", n, lineDiff(one, got))
+				}
 			}
 		})
 	}

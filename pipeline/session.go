@@ -6,7 +6,6 @@ import (
 	"github.com/tapdlp/tapdlp/classify"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
-	"github.com/tapdlp/tapdlp/rules"
 )
 
 // session is one flow's consumer (its reassembly.Stream). The flow's
@@ -39,9 +38,9 @@ type session struct {
 	// flowHandler.ids): one string rather than four, 16 bytes of session.
 	ids string
 
-	// Policy state: rules that fired so far, and what the last evaluation saw.
-	ruleState   rules.FlowState
-	alerts      []string
+	// Policy: the flow's state id in the ordered stage (which runs the
+	// rules, order.go), and the bytes out the last evaluation saw.
+	ref         uint64
 	lastEvalOut uint64
 	ts          int64 // packet time of the bytes being parsed
 
@@ -49,6 +48,7 @@ type session struct {
 	annotName       string
 	annotDst        record.Dst
 	annotSrcService string
+	annotFS         firstSeenQuery
 
 	ai *aiState // AI API calls seen (see ai.go); nil until an AI request
 }
@@ -104,12 +104,11 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.app.Reset(h.demux, f, s)
 	s.inspect = h.p.inspection.sampled(f)
 	s.ready, s.scanning = false, false
-	s.ruleState.Reset()
-	s.alerts = nil
+	s.ref = h.newRef()
 	s.lastEvalOut = 0
 	s.ts = 0
 	s.appCharged = 0
-	s.annotated, s.annotName, s.annotDst, s.annotSrcService = false, "", record.Dst{}, ""
+	s.annotated, s.annotName, s.annotDst, s.annotSrcService, s.annotFS = false, "", record.Dst{}, "", firstSeenQuery{}
 	s.ids, s.idsDst = "", 0
 	if s.ai != nil {
 		s.ai.reset()

@@ -21,6 +21,7 @@ type worker struct {
 	stats   *Stats
 	log     *slog.Logger
 	latency LatencyObserver
+	volume  bool // this worker reports the volume-record ticks (worker 0, when configured)
 }
 
 func newWorker(id int, p *Pipeline) *worker {
@@ -37,33 +38,70 @@ func newWorker(id int, p *Pipeline) *worker {
 	}
 	w.h = newFlowHandler(p)
 	w.h.pcap = newAlertPcap(p, id)
+	w.h.refBase = uint64(id) << refWorkerShift
+	w.volume = id == 0 && p.cfg.Alerts.VolumeRecords > 0
+	if w.h.direct != nil { // outside a run the handler's own stage writes the alerts
+		w.h.direct.pcaps = make([]*alertPcap, id+1)
+		w.h.direct.pcaps[id] = w.h.pcap
+	}
 	w.table = reassembly.NewTable(p.tableConfig(), w.h, p.mem, p.flowStats)
 	w.h.table = w.table
 	return w
 }
 
-// run processes batches until in is closed, then writes out every open flow.
+// run processes batches until in is closed. After each batch it hands the
+// ordered stage what the batch emitted and its watermark. Time moves only
+// by the dispatcher's clock: each packet sets it (so a flow's activity
+// times do not depend on which other packets this worker saw), and flows
+// expire only at the ticks every worker receives at the same events.
 func (w *worker) run() {
+	h := w.h
 	for b := range w.in {
-		w.h.refreshDetectors()
+		h.refreshDetectors()
 		lat := w.latency
 		for i := range b.pkts {
+			if i < len(b.ev) {
+				h.ev = b.ev[i]
+				if c := b.clk[i]; c > h.now {
+					h.now = c
+					w.table.SetClock(c)
+				}
+			}
 			w.packet(&b.pkts[i], b.use[i])
 			if lat != nil && b.stamps[i] != 0 {
 				lat.Observe(float64(monoNow()-b.stamps[i]) / 1e9)
 			}
 		}
-		if b.now > w.h.now {
-			w.h.now = b.now
+		if b.tick != 0 {
+			h.ev, h.ph = b.tick, phaseTick
+			h.now = max(h.now, b.now)
 			w.table.Advance(b.now)
+			h.sweep()
+			if b.shutdown {
+				// In flow_id order, the stage's order within the phase,
+				// so the stage merges the workers' records as they come
+				// instead of holding every open flow's record at once.
+				h.ph = phaseShutdown
+				w.table.FlushOrdered(reassembly.EndShutdown, flowID)
+			}
+			if w.volume {
+				h.ph = phaseVolume
+				e := h.next()
+				e.kind, e.now, e.final = emitVolume, b.now, b.shutdown
+				h.done(e)
+			}
 		}
-		w.h.sweep()
-		w.h.pcap.flush()
+		through := b.through
+		h.pcap.flush()
 		b.reset()
 		w.free <- b
+		if h.out != nil {
+			h.send(through)
+		}
 	}
-	w.table.Flush(reassembly.EndShutdown)
-	w.h.pcap.close()
+	if h.out != nil {
+		h.out <- workerOut{w: w.id, done: true}
+	}
 }
 
 // packet hands one packet to the flow table. The recover is the last line of
@@ -85,13 +123,15 @@ func (w *worker) packet(p *capture.Packet, u use) {
 	// reject; the error is still a packet of its own ICMP flow (on the
 	// worker that owns that one, see use).
 	if u != usePacket {
+		w.h.ph = phaseAttach
 		w.table.ICMPError(p)
 		if u == useAttach {
 			return
 		}
 	}
+	w.h.ph = phasePacket
 	if w.h.pcap != nil {
-		w.h.pcap.packet(w.table, p) // the table's Packet, and the frame kept for alert pcaps
+		w.h.pcap.packet(w.h, w.table, p) // the table's Packet, and the frame kept for alert pcaps
 		return
 	}
 	w.table.Packet(p)
@@ -106,4 +146,9 @@ type Stats struct {
 	Flows        atomic.Uint64 // flows ended (final records)
 	WorkerPanics atomic.Uint64 // packets dropped by the worker's recover
 	RecordErrors atomic.Uint64 // records the sink refused
+	// OrderForced counts emissions the ordered stage applied before every
+	// worker had shown it had nothing earlier, because its buffer was full
+	// (a stalled worker): from then on order, and so replay determinism,
+	// is not guaranteed.
+	OrderForced atomic.Uint64
 }

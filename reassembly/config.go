@@ -74,6 +74,14 @@ type Config struct {
 	// interim record are cumulative since the flow started. Default 5 min;
 	// negative disables interim records.
 	ActiveTimeout time.Duration
+	// ExpireOnAdvance makes idle and active timeouts fire only in Advance
+	// (and, for one flow, when its next packet finds it past its deadline),
+	// never because a packet moved the table's clock. A table that sees
+	// only a share of the packets (one of several workers) then expires the
+	// same flows at the same instants as a table that sees them all, when
+	// the caller advances every table at the same packet times and sets the
+	// clock before each packet (SetClock).
+	ExpireOnAdvance bool
 }
 
 // Defaults, see Config.

@@ -1,6 +1,9 @@
 package reassembly
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/tapdlp/tapdlp/capture"
 )
 
@@ -237,10 +240,15 @@ func (t *Table) Now() int64 { return t.now }
 func (t *Table) Packet(p *capture.Packet) {
 	if p.TS > t.now {
 		t.now = p.TS
-		t.expire()
+		if !t.cfg.ExpireOnAdvance {
+			t.expire()
+		}
 	}
 	k, swapped := makeKey(p)
 	c := t.flows[k]
+	if c != nil && t.cfg.ExpireOnAdvance && t.expireDue(c) {
+		c = nil
+	}
 	if c != nil && c.closing && p.Proto == capture.ProtoTCP && p.TCPFlags&(capture.TCPSyn|capture.TCPAck|capture.TCPRst) == capture.TCPSyn {
 		// A new connection reusing the tuple of one that already ended.
 		t.st.FlowsReused.Add(1)
@@ -298,7 +306,9 @@ func (t *Table) Packet(p *capture.Packet) {
 func (t *Table) ICMPError(p *capture.Packet) bool {
 	if p.TS > t.now {
 		t.now = p.TS
-		t.expire()
+		if !t.cfg.ExpireOnAdvance {
+			t.expire()
+		}
 	}
 	q := &p.Quoted
 	if q.Proto == 0 {
@@ -306,6 +316,9 @@ func (t *Table) ICMPError(p *capture.Packet) bool {
 	}
 	k, _ := tupleKey(q.Src, q.Dst, q.SrcPort, q.DstPort, q.Proto)
 	c := t.flows[k]
+	if c != nil && t.cfg.ExpireOnAdvance && t.expireDue(c) {
+		c = nil
+	}
 	// Only an error about the initiator's packet refuses the attempt; one
 	// quoting the responder's packet (a client whose port closed before a
 	// late reply arrived) is the initiator refusing, not being refused.
@@ -322,11 +335,41 @@ func (t *Table) ICMPError(p *capture.Packet) bool {
 
 // Advance moves the clock to now (if later) and expires what is due, for
 // workers that have no packets to drive their clock.
+//
+// With Config.ExpireOnAdvance it always expires what is due at the clock,
+// which SetClock may already have moved to now.
 func (t *Table) Advance(now int64) {
 	if now > t.now {
 		t.now = now
 		t.expire()
+	} else if t.cfg.ExpireOnAdvance {
+		t.expire()
 	}
+}
+
+// SetClock moves the table's clock to now (if later) without expiring
+// anything: with Config.ExpireOnAdvance the caller sets the clock it keeps
+// for all tables before each packet, so a flow's last-activity time does
+// not depend on which other packets this table saw.
+func (t *Table) SetClock(now int64) {
+	if now > t.now {
+		t.now = now
+	}
+}
+
+// expireDue ends c if its idle deadline passed (Config.ExpireOnAdvance: no
+// sweep ran since) and reports whether it did, exactly as expire would have
+// before the packet that found it.
+func (t *Table) expireDue(c *conn) bool {
+	if c.touched > t.now-t.timeouts[c.class] {
+		return false
+	}
+	state := EndTimeout
+	if c.closing {
+		state = c.closeState()
+	}
+	t.finish(c, state, false)
+	return true
 }
 
 // Flush emits every open flow as final, with why (normally EndShutdown);
@@ -342,6 +385,30 @@ func (t *Table) Flush(why EndReason) {
 			}
 			t.finish(c, s, false)
 		}
+	}
+}
+
+// FlushOrdered is Flush with the flows ended in the order of key (each
+// flow's key computed once), so a caller that merges several tables' output
+// by that key can stream it instead of holding every record at once.
+func (t *Table) FlushOrdered(why EndReason, key func(*Flow) string) {
+	type keyed struct {
+		k string
+		c *conn
+	}
+	all := make([]keyed, 0, len(t.flows))
+	for cls := range t.lists {
+		for c := t.lists[cls].head; c != nil; c = c.links[linkIdle].next {
+			all = append(all, keyed{key(&c.Flow), c})
+		}
+	}
+	slices.SortFunc(all, func(a, b keyed) int { return strings.Compare(a.k, b.k) })
+	for _, e := range all {
+		s := why
+		if e.c.closing {
+			s = e.c.closeState()
+		}
+		t.finish(e.c, s, false)
 	}
 }
 

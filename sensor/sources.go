@@ -153,6 +153,7 @@ var pipelineTags = metrics.Tags{
 	"Flows":        `metric:"-"`, // the sum of tapdlp_flows_expired_total
 	"WorkerPanics": `metric:"tapdlp_pipeline_worker_panics_total" help:"Packets dropped because a worker recovered from a panic (a bug: report it)."`,
 	"RecordErrors": `metric:"tapdlp_pipeline_record_errors_total" help:"Records that could not be encoded or that the sink refused."`,
+	"OrderForced":  `metric:"tapdlp_pipeline_order_forced_total" help:"Worker outputs the ordered stage applied before every worker's watermark passed them, because its buffer was full (replay order no longer guaranteed)."`,
 }
 
 // liveView is the live path's counters and its per-interface counts.

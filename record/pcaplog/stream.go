@@ -2,6 +2,7 @@ package pcaplog
 
 import (
 	"encoding/binary"
+	"math"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -97,6 +98,19 @@ func (s *Stream) Keep(h Handle, f *Frame) Handle {
 // false when there are none to point at. A later alert of the same flow
 // gets the same place.
 func (s *Stream) Alert(h Handle, pending *Frame) (Handle, Ref, bool) {
+	return s.alert(h, pending, math.MaxInt64)
+}
+
+// AlertAt is Alert for an alert decided after the fact (the ordered stage
+// runs the rules a few batches behind the worker): the flow's kept frames
+// are written as by Alert, including those that arrived after the alert's
+// packet time at, but on a first alert the Ref counts only the frames up to
+// at, so it does not depend on how far behind the decision came.
+func (s *Stream) AlertAt(h Handle, at int64) (Handle, Ref, bool) {
+	return s.alert(h, nil, at)
+}
+
+func (s *Stream) alert(h Handle, pending *Frame, until int64) (Handle, Ref, bool) {
 	sl := s.st.get(h)
 	if sl == nil {
 		evicted := h != 0
@@ -137,8 +151,10 @@ func (s *Stream) Alert(h Handle, pending *Frame) (Handle, Ref, bool) {
 	}
 	r := reader{s: &s.st, c: sl.head, left: sl.stored}
 	var hdr [recHeaderLen]byte
+	upto := 0 // frames written with a time at or before until
 	for r.left > 0 {
 		r.read(hdr[:])
+		ts := int64(binary.LittleEndian.Uint32(hdr[0:]))*1e9 + int64(binary.LittleEndian.Uint32(hdr[4:]))
 		n := int(binary.LittleEndian.Uint32(hdr[8:]))
 		off, ok := s.begin(sl.link, recHeaderLen+n, false)
 		if !ok {
@@ -149,6 +165,9 @@ func (s *Stream) Alert(h Handle, pending *Frame) (Handle, Ref, bool) {
 			continue
 		}
 		s.mark(sl, off)
+		if ts <= until {
+			upto++
+		}
 		s.put(hdr[:])
 		for n > 0 {
 			b := r.span(n)
@@ -165,7 +184,11 @@ func (s *Stream) Alert(h Handle, pending *Frame) (Handle, Ref, bool) {
 		return h, Ref{}, false
 	}
 	s.c.Alerts.Add(1)
-	return h, sl.ref, true
+	ref := sl.ref
+	if until != math.MaxInt64 && upto > 0 {
+		ref.Packets = upto
+	}
+	return h, ref, true
 }
 
 // mark counts the flow's record written at off: the first one sets the
