@@ -100,3 +100,21 @@ func BenchmarkContent(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPrefilter measures the prefilter alone (candidate positions of
+// the binary input), the floor under the scanner on binary data.
+func BenchmarkPrefilter(b *testing.B) {
+	data := contentInputs()[0].data
+	b.SetBytes(int64(len(data)))
+	n := 0
+	cpu := cpuTime()
+	for b.Loop() {
+		it := candIter{p: -1}
+		n = 0
+		for i := it.next(data, 0, len(data)); i < len(data); i = it.next(data, i+1, len(data)) {
+			n++
+		}
+	}
+	reportCPU(b, cpu, len(data))
+	b.ReportMetric(float64(n)/float64(len(data)), "cand/byte")
+}

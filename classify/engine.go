@@ -133,10 +133,21 @@ type Scanner struct {
 	hm   *hmacer
 	work []byte // stream window: carry-over plus the newest chunk
 
+	// ref replaces parts of the scanner with the reference implementation
+	// the tests compare against (nil outside tests).
+	ref *scanRef
+
 	// Redact's scratch: the input copy, the values found and their sink.
 	rin    []byte
 	rspans []redactSpan
 	rsink  redactSink
+}
+
+// scanRef holds the reference (pre-optimisation) versions of the scanning
+// core, set only by the differential tests (ref_test.go) to check that the
+// fast paths find exactly what the straightforward code finds.
+type scanRef struct {
+	region func(s *Scanner, buf []byte, from, to int, cont uint8) (int, uint8)
 }
 
 // NewScanner returns a Scanner for one worker.

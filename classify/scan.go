@@ -34,6 +34,9 @@ const (
 // longer than a view that was already reported (contTok), or nothing; the
 // second return value says the same of the next region.
 func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCont uint8) {
+	if s.ref != nil {
+		return s.ref.region(s, buf, from, to, cont)
+	}
 	i := from
 	switch {
 	case cont == contB64 && i < to:
@@ -46,10 +49,21 @@ func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCo
 			return i, contTok
 		}
 	}
+	it := candIter{p: -1}
+	binary := false
 	for i < to {
 		k := cls[buf[i]]
 		if k == cNone {
-			i++
+			if c := buf[i]; binary || c >= 0x80 || c < '\t' {
+				// Binary: jump to the next position that can start a
+				// candidate (prefilter.go). Text keeps the byte loop,
+				// whose words cost less than computing the masks, until
+				// a byte no text has is seen.
+				binary = true
+				i = it.next(buf, i+1, to)
+			} else {
+				i++
+			}
 			continue
 		}
 		if k <= cLower {
