@@ -227,3 +227,105 @@ var builtinContext = [numBuiltin][]string{
 	ICD10:      {"icd", "icd10", "icd-10", "icd_10", "diagnosis", "diagnoses", "diag", "dx", "condition", "clinical"},
 	USDEA:      {"dea", "prescriber", "dea#", "registrant"},
 }
+
+// ctxFront indexes a buffer's possible context-word starts once, as the
+// scan moves forward, so a candidate's label lookup can tell in O(1) that
+// no context word lies before it (issue 15: in a JSON array of numbers
+// every number re-read the bytes before it). It records where a word
+// starts (after a byte that is not a letter or digit) with two bytes that
+// begin some context word, and where backslashes are (an escape starts a
+// word inside a run). The index runs ahead in blocks of eight, so it keeps
+// the two most recent positions of each; candidates are judged in buffer
+// order, so the positions asked about only grow. Whatever the index cannot
+// answer gets "maybe" and the full lookup.
+type ctxFront struct {
+	valid  bool
+	base   int    // indexed from here
+	f      int    // up to here (exclusive)
+	w1, w2 int    // the last two recorded word starts (w1 > w2), or -1
+	b1, b2 int    // the last two backslashes, or -1
+	prev   uint64 // bit 63: the byte before f is a letter or digit
+}
+
+// recent reports whether one of the recorded positions r1 > r2 (all others
+// are below r2) lies in [lo, end); unknown counts as yes.
+func recent(r1, r2, lo, end int) bool {
+	switch {
+	case r1 < end:
+		return r1 >= lo
+	case r2 < end:
+		return r2 >= lo
+	}
+	return r2 >= lo // both at or after end: an older one may be in range
+}
+
+// labelMaybe reports whether labelMask, reading [lo, st), may find a
+// context word. False is exact.
+func (s *Scanner) labelMaybe(buf []byte, lo, st int) bool {
+	f := &s.front[min(s.depth, 1)]
+	if !f.valid {
+		b := max(0, lo-2)
+		*f = ctxFront{valid: true, base: b, f: b, w1: -1, w2: -1, b1: -1, b2: -1}
+		if b > 0 && isAlnum[buf[b-1]] {
+			f.prev = 1 << 63
+		}
+	}
+	if lo-2 < f.base && lo-2 >= 0 {
+		return true
+	}
+	x := s.e.ctxAll
+	p, prev := f.f, f.prev
+	for p < st {
+		if p+9 > len(buf) {
+			// The last bytes, one at a time (a pair reads one more).
+			c := buf[p]
+			if isAlnum[c] && prev>>63 == 0 && p+1 < len(buf) {
+				if k := x.pairOf(buf, p); x.pair[k>>6]>>(k&63)&1 != 0 {
+					f.w1, f.w2 = p, f.w1
+				}
+			}
+			if c == '\\' {
+				f.b1, f.b2 = p, f.b1
+			}
+			prev = 0
+			if isAlnum[c] {
+				prev = 1 << 63
+			}
+			p++
+			continue
+		}
+		v := binary.LittleEndian.Uint64(buf[p:])
+		al := alnum8(v)
+		starts := al &^ (al<<8 | prev>>56)
+		prev = al & (1 << 63) // the last byte
+		for starts != 0 {
+			q := p + bits.TrailingZeros64(starts)>>3
+			starts &= starts - 1
+			if k := x.pairOf(buf, q); x.pair[k>>6]>>(k&63)&1 != 0 {
+				f.w1, f.w2 = q, f.w1
+			}
+		}
+		for bs := hasByte(v, '\\'); bs != 0; bs &= bs - 1 {
+			f.b1, f.b2 = p+bits.TrailingZeros64(bs)>>3, f.b1
+		}
+		p += 8
+	}
+	f.f, f.prev = p, prev
+	// A word needs two bytes before st; an escape counts from lo-2.
+	if recent(f.w1, f.w2, lo, st-1) || recent(f.b1, f.b2, lo-2, st) {
+		return true
+	}
+	// lo itself may be inside a word: labelMask reads from there.
+	if lo > 0 && lo+1 < st && isAlnum[buf[lo]] && isAlnum[buf[lo-1]] {
+		k := x.pairOf(buf, lo)
+		return x.pair[k>>6]>>(k&63)&1 != 0
+	}
+	return false
+}
+
+// hasByte sets the high bit of each byte of v equal to c.
+func hasByte(v uint64, c byte) uint64 {
+	const lo7, msb = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	x := v ^ uint64(c)*lsb
+	return ^((x&lo7 + lo7) | x | lo7) & msb
+}

@@ -120,6 +120,9 @@ type Scanner struct {
 	cst    int
 	cmask  uint32
 	cvalid bool
+	// front indexes context-word starts once per buffer, for the buffer
+	// being scanned and for a decoded base64 piece (depth 1).
+	front [2]ctxFront
 	// longTok says the last secret reported a token that goes on past the
 	// view (a long JWT); region skips its rest.
 	longTok bool
@@ -148,6 +151,7 @@ type Scanner struct {
 // fast paths find exactly what the straightforward code finds.
 type scanRef struct {
 	region func(s *Scanner, buf []byte, from, to int, cont uint8) (int, uint8)
+	numAt  func(s *Scanner, buf []byte, a, b int)
 }
 
 // NewScanner returns a Scanner for one worker.

@@ -17,7 +17,7 @@ import (
 
 func refScanner(e *Engine) *Scanner {
 	s := e.NewScanner()
-	s.ref = &scanRef{region: (*Scanner).refRegion}
+	s.ref = &scanRef{region: (*Scanner).refRegion, numAt: (*Scanner).refNumAt}
 	return s
 }
 
@@ -343,4 +343,89 @@ func wordEnd(b []byte, q int) int {
 		q++
 	}
 	return q
+}
+
+// refNumAt is numAt as it was before the label was looked up first.
+func (s *Scanner) refNumAt(buf []byte, a, b int) {
+	t := &s.tok
+	st, en := t.gs[a], t.ge[b]
+	ng := b - a + 1
+	D := en - st - (ng - 1)
+	if D < minValueDigits || D > 19 {
+		return
+	}
+	L := t.glen(a)
+	if ng >= 3 && cardShape(t, a, b) || ng == 1 && L >= 12 {
+		d := s.digitsOf(buf, a, b)
+		if cardOK(d) {
+			// 14-16 digits are the lengths nearly all cards have. Other
+			// lengths collide with EAN-13/UPC barcodes, 19-digit trace
+			// ids and 13-digit millisecond times, so unseparated they
+			// need card context.
+			if ng > 1 || !looksLikeMillis(d) && (L >= 14 && L <= 16 || s.ctx(buf, st, en, CreditCard)) {
+				s.emit(CreditCard, st, en, High, isTestCard(d), d)
+			}
+			return
+		}
+		// Luhn-valid numbers outside every issuer range are cards when
+		// a card label names them (new ranges, private-label cards).
+		if len(d) >= 15 && luhn(d) && !repetitive(d) && s.ctxBit(buf, st, cardLabelBit) {
+			s.emit(CreditCard, st, en, Medium, false, d)
+			return
+		}
+		if ng > 1 {
+			return // judged as a card: its digits are nothing else
+		}
+	}
+	if ng == 3 {
+		s.numAt3(buf, a, st, en)
+		return
+	}
+	if ng == 4 {
+		if t.shape(a, b, 1, 3, 3, 4) && buf[st] == '1' && t.sameSep(a, b, " -.") {
+			d := s.digitsOf(buf, a, b)
+			if nanp(d[1:]) && s.ctx(buf, st, en, Phone) {
+				s.emit(Phone, st, en, Medium, false, d)
+			}
+		}
+		return
+	}
+	if ng != 1 {
+		return
+	}
+	switch L {
+	case 8:
+		if s.ctx(buf, st, en, Passport) {
+			s.emit(Passport, st, en, Medium, false, s.digitsOf(buf, a, a))
+		}
+	case 9:
+		d := s.digitsOf(buf, a, a)
+		switch {
+		case abaValid(d) && s.ctx(buf, st, en, ABARouting):
+			s.emit(ABARouting, st, en, High, false, d)
+		case sinValid(d) && s.ctx(buf, st, en, CASIN):
+			s.emit(CASIN, st, en, High, false, d)
+		case itinValid(d) && s.ctx(buf, st, en, USITIN):
+			s.emit(USITIN, st, en, Medium, false, d)
+		case ssnValid(d) && s.ctx(buf, st, en, USSSN):
+			s.emit(USSSN, st, en, Medium, false, d)
+		case s.ctx(buf, st, en, Passport):
+			s.emit(Passport, st, en, Medium, false, d)
+		}
+	case 10:
+		d := s.digitsOf(buf, a, a)
+		switch {
+		case mod11NHS(d) && s.ctx(buf, st, en, UKNHS):
+			s.emit(UKNHS, st, en, High, false, d)
+		case npiValid(d) && s.ctx(buf, st, en, USNPI):
+			s.emit(USNPI, st, en, High, false, d)
+		case nanp(d) && s.ctx(buf, st, en, Phone):
+			s.emit(Phone, st, en, Medium, false, d)
+		}
+	case 12:
+		d := s.digitsOf(buf, a, a)
+		if d[0] >= '2' && verhoeff(d) && s.ctx(buf, st, en, Aadhaar) {
+			s.emit(Aadhaar, st, en, High, false, d)
+		}
+	}
 }

@@ -37,6 +37,7 @@ func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCo
 	if s.ref != nil {
 		return s.ref.region(s, buf, from, to, cont)
 	}
+	s.front[min(s.depth, 1)].valid = false // a new buffer (or window contents)
 	i := from
 	switch {
 	case cont == contB64 && i < to:
@@ -183,11 +184,17 @@ func (s *Scanner) view(buf []byte, i int) {
 // serves every type the candidate may be.
 func (s *Scanner) ctx(buf []byte, st, en int, t Type) bool {
 	_ = en
+	return s.ctxMask(buf, st)&(1<<t) != 0
+}
+
+// ctxMask returns the types (ctxIndex bits) whose context words label the
+// value starting at st.
+func (s *Scanner) ctxMask(buf []byte, st int) uint32 {
 	if !s.cvalid || s.cst != st {
 		s.cmask = s.labelMask(buf, st)
 		s.cst, s.cvalid = st, true
 	}
-	return s.cmask&(1<<t) != 0
+	return s.cmask
 }
 
 // ctxBit is ctx for a ctxIndex bit that is not a type (cardLabelBit).
@@ -215,6 +222,9 @@ var labelStop = func() (t [256]bool) {
 // most the context window back, within the candidate's view.
 func (s *Scanner) labelMask(buf []byte, st int) uint32 {
 	lo := max(s.lo, st-s.e.win)
+	if s.ref == nil && !s.labelMaybe(buf, lo, st) {
+		return 0 // no context word can start in [lo, st)
+	}
 	p := st
 	// The separator between the label and the value.
 	for p > lo && !isAlnum[buf[p-1]] {
