@@ -120,9 +120,6 @@ type Scanner struct {
 	cst    int
 	cmask  uint32
 	cvalid bool
-	// front indexes context-word starts once per buffer, for the buffer
-	// being scanned and for a decoded base64 piece (depth 1).
-	front [2]ctxFront
 	// longTok says the last secret reported a token that goes on past the
 	// view (a long JWT); region skips its rest.
 	longTok bool

@@ -37,7 +37,6 @@ func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCo
 	if s.ref != nil {
 		return s.ref.region(s, buf, from, to, cont)
 	}
-	s.front[min(s.depth, 1)].valid = false // a new buffer (or window contents)
 	i := from
 	switch {
 	case cont == contB64 && i < to:
@@ -222,9 +221,6 @@ var labelStop = func() (t [256]bool) {
 // most the context window back, within the candidate's view.
 func (s *Scanner) labelMask(buf []byte, st int) uint32 {
 	lo := max(s.lo, st-s.e.win)
-	if s.ref == nil && !s.labelMaybe(buf, lo, st) {
-		return 0 // no context word can start in [lo, st)
-	}
 	p := st
 	// The separator between the label and the value.
 	for p > lo && !isAlnum[buf[p-1]] {
