@@ -199,3 +199,10 @@ func wordStart(buf []byte, i, q int) int {
 	}
 	return q
 }
+
+// allDigits8 reports whether the eight bytes of v are all ASCII digits.
+func allDigits8(v uint64) bool {
+	const msb = 0x8080808080808080
+	x := v &^ msb
+	return (x+(0x80-'0')*lsb)&^(x+(0x7f-'9')*lsb)&^v&msb == msb
+}
