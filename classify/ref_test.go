@@ -125,20 +125,32 @@ func TestFastMatchesReference(t *testing.T) {
 // blocks, with the reference scanner's.
 func TestFastMatchesReferenceStream(t *testing.T) {
 	e := testEngine(t)
-	var in bytes.Buffer
-	for _, c := range detectorCases() {
-		in.WriteString(c.in)
-		in.WriteString(" \n")
-	}
-	data := in.Bytes()
-	for _, seg := range []int{1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 63, 64, 65, 1460} {
-		got := streamWith(e.NewScanner(), data, seg)
-		want := streamWith(refScanner(e), data, seg)
-		if got != want {
-			t.Fatalf("segments of %d: fast\n%s\nreference\n%s", seg, got, want)
+	// Text, and the same values between bytes no text has, which put the
+	// scan loop in its prefilter mode.
+	for _, sep := range []string{" \n", "\x00\xff\x01"} {
+		var in bytes.Buffer
+		for k, c := range detectorCases() {
+			in.WriteString(sep[:k%len(sep)+1])
+			in.WriteString(c.in)
+			in.WriteString(sep)
 		}
-		if whole := streamWith(refScanner(e), data, len(data)); got != whole {
-			t.Fatalf("segments of %d: %s, whole %s", seg, got, whole)
+		data := in.Bytes()
+		whole := streamWith(refScanner(e), data, len(data))
+		if whole == "" {
+			t.Fatal("no findings")
+		}
+		for _, seg := range []int{1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 63, 64, 65, 1460} {
+			got := streamWith(e.NewScanner(), data, seg)
+			if want := streamWith(refScanner(e), data, seg); got != want {
+				t.Fatalf("sep %q, segments of %d: fast\n%s\nreference\n%s", sep, seg, got, want)
+			}
+			if got != whole {
+				t.Fatalf("sep %q, segments of %d: %s, whole %s", sep, seg, got, whole)
+			}
+			// Offsets too: ScanReader with reads of seg bytes.
+			if got, want := matchKey(readerMatches(t, e, data, seg)), matchKey(scanWith(refScanner(e), data)); got != want {
+				t.Fatalf("sep %q, reads of %d: %s, reference %s", sep, seg, got, want)
+			}
 		}
 	}
 }
