@@ -18,14 +18,14 @@ import "math/bits"
 //     one of "+-.:=?_" (keyNameEnd reads the key name back over those);
 //   - '@' (e-mail), '+' (international phone), '(' (national phone) or '-'
 //     (PEM header) before a letter, digit or one of "+/-_ .";
-//   - a word start (a letter or digit after a byte that is neither nor
-//     '_') whose word has eight or more characters (the shortest value
-//     without separators: passport numbers; cards, IBANs, NINOs, keys and
-//     base64 blobs are longer), or starts with an upper-case letter and
-//     has three or more (ICD-10 codes, "A01"), or follows a slash or a
-//     backslash (Slack webhook paths, escapes). The mask takes four
-//     characters for eight: checking eight costs more than judging the
-//     few extra words;
+//   - a word start (a letter or digit after a byte that is neither) whose
+//     word has eight or more characters (the shortest value without
+//     separators: passport numbers; cards, IBANs, NINOs, keys and base64
+//     blobs are longer), or is an upper-case letter, a digit and a third
+//     character (ICD-10 codes, "A01"), or follows a slash or a backslash
+//     (Slack webhook paths, escapes). The mask takes five characters for
+//     eight, and counts a word after '_' (which region skips as part of an
+//     identifier): both cost less than checking exactly;
 //   - the last character of a word followed by one of "+/-_ ." and then a
 //     letter, digit or another of those (numbers in groups, grouped IBANs,
 //     secret prefixes such as "sk-" or "xoxb-", spaced NINOs "AB 12",
@@ -40,7 +40,7 @@ import "math/bits"
 const (
 	fAlnum  = 1 << iota // letter or digit
 	fUpper              // upper-case letter
-	fIdent              // letter, digit or '_': a word continues through it
+	fDigit              // digit
 	fNear               // "+/-_ ." after a word
 	fSlash              // '/' or '\' before a word
 	fKeyEnd             // may end a key name before ':' or '='
@@ -52,7 +52,7 @@ const (
 const (
 	sAlnum  = 0
 	sUpper  = 1
-	sIdent  = 2
+	sDigit  = 2
 	sNear   = 3
 	sSlash  = 4
 	sKeyEnd = 5
@@ -66,14 +66,17 @@ var candFlags = func() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
 		b := byte(c)
 		if isLetter(b) || isDigit(b) {
-			t[c] |= fAlnum | fIdent | fKeyEnd
+			t[c] |= fAlnum | fKeyEnd
+		}
+		if isDigit(b) {
+			t[c] |= fDigit
 		}
 		if isUpper(b) {
 			t[c] |= fUpper
 		}
 		switch b {
 		case '_':
-			t[c] |= fIdent | fNear | fKeyEnd
+			t[c] |= fNear | fKeyEnd
 		case '+':
 			t[c] |= fNear | fPunct | fKeyEnd
 		case '/':
@@ -123,11 +126,9 @@ func candMask(pv, v, nv uint64) uint64 {
 	n1 := v>>8 | nv<<56 // of the bytes after
 	n2 := v>>16 | nv<<48
 	n3 := v>>24 | nv<<40
-	a := v >> sAlnum
-	// Words of four or more characters stand for the eight-character
-	// ones: checking eight costs more than judging the few extra words.
-	return (v>>sAssign&(p1>>sKeyEnd) | v>>sPunct&(n1>>sAlnum|n1>>sNear) | a&(n1>>sNear)&(n2>>sAlnum|n2>>sNear) |
-		a&^(p1>>sIdent)&(p1>>sSlash|n1&n2&(v>>sUpper|n3))) & lsb
+	n4 := v>>32 | nv<<32
+	return (v>>sAssign&(p1>>sKeyEnd) | v>>sPunct&(n1|n1>>sNear) | v&(n1>>sNear)&(n2|n2>>sNear) |
+		v&^p1&(p1>>sSlash|v>>sUpper&(n1>>sDigit)&n2|n1&n2&n3&n4)) & lsb
 }
 
 // candIter walks the candidate mask block by block. Blocks are aligned to
@@ -141,7 +142,9 @@ type candIter struct {
 }
 
 // next returns the first position in [i, to) that can start a candidate,
-// or to.
+// or to. A word of up to four characters is marked at its end (before
+// "+/-_ ."), so marks up to three bytes past to are looked at too: such a
+// word may start before to.
 func (c *candIter) next(buf []byte, i, to int) int {
 	if i >= to {
 		return i
@@ -155,7 +158,7 @@ func (c *candIter) next(buf []byte, i, to int) int {
 	}
 	if i < c.p+8 {
 		if m := c.m >> (8 * (i - c.p)); m != 0 {
-			return wordStart(buf, i, min(to, i+bits.TrailingZeros64(m)>>3))
+			return min(to, wordStart(buf, i, i+bits.TrailingZeros64(m)>>3))
 		}
 	}
 	// The steady state: eight table loads and the mask per block. (A
@@ -165,7 +168,7 @@ func (c *candIter) next(buf []byte, i, to int) int {
 	for {
 		pv := v
 		p += 8
-		if p >= to {
+		if p >= to+3 {
 			c.p, c.v, c.nv, c.m = p-8, pv, nv, 0
 			return to
 		}
@@ -178,15 +181,15 @@ func (c *candIter) next(buf []byte, i, to int) int {
 			nv = flags8(buf, p+8)
 		}
 		// candMask, inlined by hand (the compiler does not).
-		p1, n1, n2, n3 := v<<8|pv>>56, v>>8|nv<<56, v>>16|nv<<48, v>>24|nv<<40
-		m := (v>>sAssign&(p1>>sKeyEnd) | v>>sPunct&(n1>>sAlnum|n1>>sNear) | v&(n1>>sNear)&(n2|n2>>sNear) |
-			v&^(p1>>sIdent)&(p1>>sSlash|n1&n2&(v>>sUpper|n3))) & lsb
+		p1, n1, n2, n3, n4 := v<<8|pv>>56, v>>8|nv<<56, v>>16|nv<<48, v>>24|nv<<40, v>>32|nv<<32
+		m := (v>>sAssign&(p1>>sKeyEnd) | v>>sPunct&(n1|n1>>sNear) | v&(n1>>sNear)&(n2|n2>>sNear) |
+			v&^p1&(p1>>sSlash|v>>sUpper&(n1>>sDigit)&n2|n1&n2&n3&n4)) & lsb
 		if m == 0 {
 			continue
 		}
 		c.p, c.v, c.nv, c.m = p, v, nv, m
 		if m >>= 8 * max(0, i-p); m != 0 {
-			return wordStart(buf, i, min(to, max(i, p)+bits.TrailingZeros64(m)>>3))
+			return min(to, wordStart(buf, i, max(i, p)+bits.TrailingZeros64(m)>>3))
 		}
 	}
 }

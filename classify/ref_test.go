@@ -148,7 +148,11 @@ func TestFastMatchesReferenceStream(t *testing.T) {
 				t.Fatalf("sep %q, segments of %d: %s, whole %s", sep, seg, got, whole)
 			}
 			// Offsets too: ScanReader with reads of seg bytes.
-			if got, want := matchKey(readerMatches(t, e, data, seg)), matchKey(scanWith(refScanner(e), data)); got != want {
+			sizes := make([]int, len(data)/seg+1)
+			for k := range sizes {
+				sizes[k] = seg
+			}
+			if got, want := matchKey(readerMatches(t, e, data, sizes...)), matchKey(scanWith(refScanner(e), data)); got != want {
 				t.Fatalf("sep %q, reads of %d: %s, reference %s", sep, seg, got, want)
 			}
 		}
@@ -169,7 +173,8 @@ func streamWith(sc *Scanner, data []byte, seg int) string {
 }
 
 // FuzzFastMatchesReference compares the fast scanner with the reference on
-// arbitrary input, whole and at every 8-byte alignment of a prefix.
+// arbitrary input, whole at every 8-byte alignment of a prefix and read in
+// pieces.
 func FuzzFastMatchesReference(f *testing.F) {
 	for _, c := range detectorCases() {
 		f.Add([]byte(c.in), uint8(0))
@@ -183,6 +188,16 @@ func FuzzFastMatchesReference(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, shift uint8) {
 		in := append(bytes.Repeat([]byte{0xff}, int(shift%16)), data...)
 		checkSame(t, fast, ref, "fuzz", in)
+		// And as a stream read in pieces of 1 to 32 bytes: region is then
+		// called on short ranges whose ends cut words.
+		seg := int(shift)%32 + 1
+		sizes := make([]int, len(in)/seg+1)
+		for k := range sizes {
+			sizes[k] = seg
+		}
+		if got, want := diffKey(readerMatches(t, e, in, sizes...)), diffKey(scanWith(ref, in)); got != want {
+			t.Fatalf("reads of %d: fast\n%s\nreference\n%s", seg, got, want)
+		}
 	})
 }
 
@@ -307,11 +322,11 @@ func candRef(b []byte, q int) bool {
 		return false
 	case near(q+1) && (alnum(q+2) || near(q+2)):
 		return true
-	case alnum(q-1) || prev == '_' && q > 0:
+	case alnum(q - 1):
 		return false // not a word start
 	}
 	slash := q > 0 && (prev == '/' || prev == '\\')
-	return slash || alnum(q+1) && alnum(q+2) && (isUpper(c) || alnum(q+3))
+	return slash || isUpper(c) && isDigit(at(q+1)) && alnum(q+2) || alnum(q+1) && alnum(q+2) && alnum(q+3) && alnum(q+4)
 }
 
 // TestCandIterReference checks candIter, from every start, against candRef
@@ -323,9 +338,9 @@ func TestCandIterReference(t *testing.T) {
 		for _, to := range []int{len(b), len(b) - 37, 8, 3} {
 			for i := 0; i < to; i++ {
 				want := to
-				for q := i; q < to; q++ {
+				for q := i; q < to+3 && q < len(b); q++ {
 					if candRef(b, q) {
-						want = wordStart(b, i, q)
+						want = min(to, wordStart(b, i, q))
 						break
 					}
 				}
