@@ -133,14 +133,14 @@ type Scanner struct {
 	hm   *hmacer
 	work []byte // stream window: carry-over plus the newest chunk
 
-	// ref replaces parts of the scanner with the reference implementation
-	// the tests compare against (nil outside tests).
-	ref *scanRef
-
 	// Redact's scratch: the input copy, the values found and their sink.
 	rin    []byte
 	rspans []redactSpan
 	rsink  redactSink
+
+	// ref replaces parts of the scanner with the reference implementation
+	// the tests compare against (nil outside tests).
+	ref *scanRef
 }
 
 // scanRef holds the reference (pre-optimisation) versions of the scanning

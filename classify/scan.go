@@ -195,7 +195,11 @@ func (s *Scanner) view(buf []byte, i int) {
 // serves every type the candidate may be.
 func (s *Scanner) ctx(buf []byte, st, en int, t Type) bool {
 	_ = en
-	return s.ctxMask(buf, st)&(1<<t) != 0
+	if !s.cvalid || s.cst != st {
+		s.cmask = s.labelMask(buf, st)
+		s.cst, s.cvalid = st, true
+	}
+	return s.cmask&(1<<t) != 0
 }
 
 // ctxMask returns the types (ctxIndex bits) whose context words label the
