@@ -15,9 +15,11 @@ import "math/bits"
 // prefilter on random, numeric, corpus and fuzzed input). A position can
 // start a candidate when it holds
 //   - ':' or '=' (generic key/value) after a letter, digit, space, quote or
-//     one of "+-.:=?_" (keyNameEnd reads the key name back over those);
-//   - '@' (e-mail), '+' (international phone), '(' (national phone) or '-'
-//     (PEM header) before a letter, digit or one of "+/-_ .";
+//     one of "%+-.:=?_" (keyNameEnd reads the key name back over those),
+//     and '@' (e-mail) after the same (the local part: letters, digits and
+//     ".%+-_");
+//   - '+' (international phone) or '(' (national phone) before a digit, and
+//     '-' (PEM header) before '-' (all three before a digit, '+' or '-');
 //   - a word start (a letter or digit after a byte that is neither) whose
 //     word has eight or more characters (the shortest value without
 //     separators: passport numbers; cards, IBANs, NINOs, keys and base64
@@ -44,8 +46,8 @@ const (
 	fNear               // "+/-_ ." after a word
 	fSlash              // '/' or '\' before a word
 	fKeyEnd             // may end a key name before ':' or '='
-	fPunct              // '@' '+' '(' '-': a trigger before fAlnum or fNear
-	fAssign             // ':' '='
+	fPunct              // '+' '(' '-': a trigger before a digit, '+' or '-'
+	fAssign             // ':' '=' '@': a trigger after fKeyEnd
 )
 
 // Bit numbers of the flags.
@@ -87,11 +89,13 @@ var candFlags = func() (t [256]uint8) {
 			t[c] |= fNear | fKeyEnd
 		case '\\':
 			t[c] |= fSlash
-		case '@', '(':
+		case '(':
 			t[c] |= fPunct
+		case '@':
+			t[c] |= fAssign
 		case ':', '=':
 			t[c] |= fAssign | fKeyEnd
-		case '"', '\'', '?':
+		case '"', '\'', '?', '%':
 			t[c] |= fKeyEnd
 		}
 	}
@@ -127,7 +131,7 @@ func candMask(pv, v, nv uint64) uint64 {
 	n2 := v>>16 | nv<<48
 	n3 := v>>24 | nv<<40
 	n4 := v>>32 | nv<<32
-	return (v>>sAssign&(p1>>sKeyEnd) | v>>sPunct&(n1|n1>>sNear) | v&(n1>>sNear)&(n2|n2>>sNear) |
+	return (v>>sAssign&(p1>>sKeyEnd) | v>>sPunct&(n1>>sDigit|n1>>sPunct&(n1>>sNear)) | v&(n1>>sNear)&(n2|n2>>sNear) |
 		v&^p1&(p1>>sSlash|v>>sUpper&(n1>>sDigit)&n2|n1&n2&n3&n4)) & lsb
 }
 
@@ -182,7 +186,7 @@ func (c *candIter) next(buf []byte, i, to int) int {
 		}
 		// candMask, inlined by hand (the compiler does not).
 		p1, n1, n2, n3, n4 := v<<8|pv>>56, v>>8|nv<<56, v>>16|nv<<48, v>>24|nv<<40, v>>32|nv<<32
-		m := (v>>sAssign&(p1>>sKeyEnd) | v>>sPunct&(n1|n1>>sNear) | v&(n1>>sNear)&(n2|n2>>sNear) |
+		m := (v>>sAssign&(p1>>sKeyEnd) | v>>sPunct&(n1>>sDigit|n1>>sPunct&(n1>>sNear)) | v&(n1>>sNear)&(n2|n2>>sNear) |
 			v&^p1&(p1>>sSlash|v>>sUpper&(n1>>sDigit)&n2|n1&n2&n3&n4)) & lsb
 		if m == 0 {
 			continue

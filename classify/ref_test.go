@@ -312,11 +312,11 @@ func candRef(b []byte, q int) bool {
 	alnum := func(k int) bool { return isAlnum[at(k)] }
 	near := func(k int) bool { return strings.IndexByte("+/-_ .", at(k)) >= 0 && k >= 0 && k < len(b) }
 	c, prev := at(q), at(q-1)
-	keyEnd := alnum(q-1) || strings.IndexByte(" \"'+-.:=?_", prev) >= 0 && q > 0
+	keyEnd := alnum(q-1) || strings.IndexByte(" \"'%+-.:=?_", prev) >= 0 && q > 0
 	switch {
-	case (c == ':' || c == '=') && keyEnd:
+	case (c == ':' || c == '=' || c == '@') && keyEnd:
 		return true
-	case strings.IndexByte("@+(-", c) >= 0 && (alnum(q+1) || near(q+1)):
+	case strings.IndexByte("+(-", c) >= 0 && (isDigit(at(q+1)) || at(q+1) == '+' || at(q+1) == '-'):
 		return true
 	case !alnum(q):
 		return false
