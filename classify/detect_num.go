@@ -261,6 +261,10 @@ func ctxConf(ok bool) Confidence {
 
 // numAt judges the number made of groups a..b as a whole.
 func (s *Scanner) numAt(buf []byte, a, b int) {
+	if s.ref != nil && s.ref.numAt != nil {
+		s.ref.numAt(s, buf, a, b)
+		return
+	}
 	t := &s.tok
 	st, en := t.gs[a], t.ge[b]
 	ng := b - a + 1
@@ -305,6 +309,24 @@ func (s *Scanner) numAt(buf []byte, a, b int) {
 		return
 	}
 	if ng != 1 {
+		return
+	}
+	// Every value of one group from here on needs its type's label. The
+	// label is found once per number and serves every type, so it is
+	// looked up before any checksum: most such numbers have none (ids,
+	// amounts, timestamps in JSON arrays).
+	var need uint32
+	switch L {
+	case 8:
+		need = 1 << Passport
+	case 9:
+		need = 1<<ABARouting | 1<<CASIN | 1<<USITIN | 1<<USSSN | 1<<Passport
+	case 10:
+		need = 1<<UKNHS | 1<<USNPI | 1<<Phone
+	case 12:
+		need = 1 << Aadhaar
+	}
+	if need == 0 || s.ctxMask(buf, st)&need == 0 {
 		return
 	}
 	switch L {

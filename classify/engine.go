@@ -137,6 +137,18 @@ type Scanner struct {
 	rin    []byte
 	rspans []redactSpan
 	rsink  redactSink
+
+	// ref replaces parts of the scanner with the reference implementation
+	// the tests compare against (nil outside tests).
+	ref *scanRef
+}
+
+// scanRef holds the reference (pre-optimisation) versions of the scanning
+// core, set only by the differential tests (ref_test.go) to check that the
+// fast paths find exactly what the straightforward code finds.
+type scanRef struct {
+	region func(s *Scanner, buf []byte, from, to int, cont uint8) (int, uint8)
+	numAt  func(s *Scanner, buf []byte, a, b int)
 }
 
 // NewScanner returns a Scanner for one worker.

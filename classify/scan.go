@@ -1,5 +1,7 @@
 package classify
 
+import "encoding/binary"
+
 // hitSink receives matches from the scan loop. h and its buffers are only
 // valid during the call.
 type hitSink interface {
@@ -34,6 +36,9 @@ const (
 // longer than a view that was already reported (contTok), or nothing; the
 // second return value says the same of the next region.
 func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCont uint8) {
+	if s.ref != nil {
+		return s.ref.region(s, buf, from, to, cont)
+	}
 	i := from
 	switch {
 	case cont == contB64 && i < to:
@@ -46,10 +51,21 @@ func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCo
 			return i, contTok
 		}
 	}
+	it := candIter{p: -1}
+	binMode := false
 	for i < to {
 		k := cls[buf[i]]
 		if k == cNone {
-			i++
+			if c := buf[i]; binMode || c >= 0x80 || c < '\t' {
+				// Binary: jump to the next position that can start a
+				// candidate (prefilter.go). Text keeps the byte loop,
+				// whose words cost less than computing the masks, until
+				// a byte no text has is seen.
+				binMode = true
+				i = it.next(buf, i+1, to)
+			} else {
+				i++
+			}
 			continue
 		}
 		if k <= cLower {
@@ -69,6 +85,12 @@ func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCo
 				// classes here and skip those without a call.
 				lim := min(len(buf), i+s.e.hold)
 				j, kinds := i+1, kindBit[buf[i]]
+				if kinds == digitBit {
+					// Long digit runs (ids, timestamps) eight at a time.
+					for j+8 <= lim && allDigits8(binary.LittleEndian.Uint64(buf[j:])) {
+						j += 8
+					}
+				}
 				for j < lim {
 					b := kindBit[buf[j]]
 					if b == 0 {
@@ -92,6 +114,10 @@ func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCo
 							i = j
 							continue
 						}
+						// What wordKinds does with digits, without the call.
+						s.view(buf, i)
+						i = s.numeric(buf, i, j)
+						continue
 					} else if next != '+' && next != '/' && (kinds == lowerOnly || isDigit(buf[i]) || (j-i < 15 && j-i != 4)) &&
 						!lowerIDMaybe(j-i, kinds, next) {
 						i = j
@@ -176,6 +202,16 @@ func (s *Scanner) ctx(buf []byte, st, en int, t Type) bool {
 	return s.cmask&(1<<t) != 0
 }
 
+// ctxMask returns the types (ctxIndex bits) whose context words label the
+// value starting at st.
+func (s *Scanner) ctxMask(buf []byte, st int) uint32 {
+	if !s.cvalid || s.cst != st {
+		s.cmask = s.labelMask(buf, st)
+		s.cst, s.cvalid = st, true
+	}
+	return s.cmask
+}
+
 // ctxBit is ctx for a ctxIndex bit that is not a type (cardLabelBit).
 func (s *Scanner) ctxBit(buf []byte, st int, bit Type) bool {
 	return s.ctx(buf, st, st, bit)
@@ -208,6 +244,13 @@ func (s *Scanner) labelMask(buf []byte, st int) uint32 {
 			return 0
 		}
 		p--
+	}
+	if p-3 >= lo && isDigit(buf[p-1]) && isDigit(buf[p-2]) && isDigit(buf[p-3]) && s.ref == nil {
+		// Another value ends right before: the label would be the
+		// separator alone ("123456789,987654321" in a JSON array), and no
+		// context word ends in three digits, so nothing labels this one.
+		// (The reference scanner takes the long way.)
+		return 0
 	}
 	a, stop := labelStart(buf, p, lo)
 	m := s.e.ctxAll.mask(buf[a:st])
