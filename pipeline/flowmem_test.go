@@ -124,9 +124,19 @@ func TestFlowMemcapEstimateMatchesHeap(t *testing.T) {
 		}, [2]float64{0.8, 1.15}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			est, heap := measureFlowCost(t, n, tc.flow)
-			r := est / heap
-			t.Logf("estimate %.0f B per flow, heap %.0f B per flow (ratio %.2f)", est, heap, r)
+			// HeapAlloc is the whole process's: a goroutine an earlier test
+			// left finishing can free or hold memory during a measurement
+			// (seen once in CI: 1,064 B against 1,359 B the run before). An
+			// estimate that is really off is off in every attempt.
+			var est, heap, r float64
+			for range 3 {
+				est, heap = measureFlowCost(t, n, tc.flow)
+				r = est / heap
+				t.Logf("estimate %.0f B per flow, heap %.0f B per flow (ratio %.2f)", est, heap, r)
+				if r >= tc.ratio[0] && r <= tc.ratio[1] {
+					break
+				}
+			}
 			if r < tc.ratio[0] || r > tc.ratio[1] {
 				t.Errorf("memcap estimate %.0f B per flow against %.0f B measured: ratio %.2f outside [%.2f, %.2f]",
 					est, heap, r, tc.ratio[0], tc.ratio[1])
