@@ -53,37 +53,7 @@ func TestLiveNamespaces(t *testing.T) {
 
 	s := startSensor(t, "-i", hostC, "-workers", "2", "-user", "nobody")
 
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := exec.Command("ip", "netns", "exec", sns, self)
-	srv.Env = append(os.Environ(), roleEnv+"=server", serverEnv+"="+serverIP)
-	srv.Stderr = os.Stderr
-	srvOut, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-	ready := make(chan error, 1)
-	go func() {
-		line, err := bufio.NewReader(srvOut).ReadString('\n')
-		if err == nil && strings.TrimSpace(line) != "ready" {
-			err = io.ErrUnexpectedEOF
-		}
-		ready <- err
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			t.Fatalf("server did not start: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not start within 20s")
-	}
+	self := startServerRole(t, sns, serverIP)
 
 	cli := exec.Command("ip", "netns", "exec", cns, self)
 	cli.Env = append(os.Environ(), roleEnv+"=client", serverEnv+"="+serverIP)
@@ -335,4 +305,43 @@ func compareRecords(t *testing.T, got, want []string) {
 		t.Fatal("replay gave no records: the comparison proves nothing")
 	}
 	t.Logf("%d live records equal replay's", len(got))
+}
+
+// startServerRole runs this test binary as the test server in network
+// namespace ns, listening on ip, and waits until it says it is ready. It
+// returns the binary's path, for starting other roles.
+func startServerRole(t *testing.T, ns, ip string) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command("ip", "netns", "exec", ns, self)
+	srv.Env = append(os.Environ(), roleEnv+"=server", serverEnv+"="+ip)
+	srv.Stderr = os.Stderr
+	srvOut, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	ready := make(chan error, 1)
+	go func() {
+		line, err := bufio.NewReader(srvOut).ReadString('\n')
+		if err == nil && strings.TrimSpace(line) != "ready" {
+			err = io.ErrUnexpectedEOF
+		}
+		ready <- err
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatalf("server did not start: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not start within 20s")
+	}
+	return self
 }

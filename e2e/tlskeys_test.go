@@ -64,37 +64,7 @@ func TestLiveTLSKeyLog(t *testing.T) {
 	}
 	s := startSensor(t, "-c", cfg)
 
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := exec.Command("ip", "netns", "exec", ns, self)
-	srv.Env = append(os.Environ(), roleEnv+"=server", serverEnv+"="+nsIP)
-	srv.Stderr = os.Stderr
-	srvOut, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-	ready := make(chan error, 1)
-	go func() {
-		line, err := bufio.NewReader(srvOut).ReadString('\n')
-		if err == nil && strings.TrimSpace(line) != "ready" {
-			err = io.ErrUnexpectedEOF
-		}
-		ready <- err
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			t.Fatalf("server did not start: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not start within 20s")
-	}
+	startServerRole(t, ns, nsIP)
 
 	scrape := func() string {
 		resp, err := http.Get("http://" + metricsAddr + "/metrics")
