@@ -1,14 +1,10 @@
 package pipeline
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
 	"github.com/tapdlp/tapdlp/reassembly"
@@ -45,28 +41,7 @@ func (f evasionFlow) hasCard() bool {
 // a pcap file and returns its path.
 func writeCapture(t *testing.T, pkts [][]byte) string {
 	t.Helper()
-	var buf bytes.Buffer
-	w, err := pcapgen.NewWriter(&buf, pcapgen.LinkEthernet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range pkts {
-		if p == nil {
-			w.Advance(30 * time.Second)
-			continue
-		}
-		if err := w.WriteIP(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "evasion.pcap")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeCaptureStep(t, pkts, 0)
 }
 
 // withTTL rebuilds an IPv4 packet with another TTL (and a correct header

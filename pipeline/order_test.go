@@ -94,7 +94,8 @@ func orderCapture(t *testing.T, seed uint64) string {
 	return writeCaptureStep(t, pkts, 20*time.Millisecond)
 }
 
-// writeCaptureStep is writeCapture with another time step between packets.
+// writeCaptureStep is writeCapture with another time step between packets
+// (0: the writer's default).
 func writeCaptureStep(t *testing.T, pkts [][]byte, step time.Duration) string {
 	t.Helper()
 	var buf bytes.Buffer
@@ -102,7 +103,9 @@ func writeCaptureStep(t *testing.T, pkts [][]byte, step time.Duration) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Step = step
+	if step != 0 {
+		w.Step = step
+	}
 	for _, p := range pkts {
 		if p == nil {
 			w.Advance(30 * time.Second)
@@ -115,7 +118,7 @@ func writeCaptureStep(t *testing.T, pkts [][]byte, step time.Duration) string {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "order.pcap")
+	path := filepath.Join(t.TempDir(), "capture.pcap")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
