@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // ErrClosed is returned by a sink used after Close.
@@ -124,20 +125,75 @@ type Sink interface {
 	Close() error
 }
 
-// WriterSink writes JSON lines to an io.Writer through a buffer: the one
-// stdout sink (record/sinks' "stdout" output adds a flush timer and counters
-// around it; replay and tests use it directly). Files are written by
-// record/sinks.FileSink. It is safe for concurrent use; Close flushes and
-// does not close the writer.
+// WriterSink is the one sink that writes JSON lines to an io.Writer
+// through a buffer: stdout for `replay`, the configured "stdout" output
+// (record/sinks, with a flush timer and its counters as WriterOptions) and
+// tests. Files, devices and pipes named by a path are written by
+// record/sinks.FileSink. A write error wraps the writer's, so a reader
+// that went away is errors.Is(err, syscall.EPIPE). It is safe for
+// concurrent use; Close flushes and does not close the writer.
 type WriterSink struct {
+	opt    WriterOptions
 	mu     sync.Mutex
 	w      *bufio.Writer
 	closed bool
+	stop   chan struct{} // ends the flush timer; nil without one
+	done   chan struct{}
 }
 
-// NewWriterSink wraps w; w is not closed by Close.
-func NewWriterSink(w io.Writer) *WriterSink {
-	return &WriterSink{w: bufio.NewWriterSize(w, 256<<10)}
+// WriterOptions configure a WriterSink. Zero values mean off.
+type WriterOptions struct {
+	// FlushInterval makes buffered records reach the writer at least this
+	// often, for a reader that follows it live (the configured stdout
+	// output: 1s). 0: the buffer is flushed when full, by Flush and by Close.
+	FlushInterval time.Duration
+	// Counted, when set, is told the outcome of every Write and of every
+	// timed flush that failed: a configured output's counters. It must be
+	// quick and must not call the sink.
+	Counted func(WriteResult)
+}
+
+// WriteResult is the outcome of one write, for WriterOptions.Counted.
+type WriteResult uint8
+
+// The write outcomes.
+const (
+	Written     WriteResult = iota // the record is in the buffer
+	WriteFailed                    // the writer failed (the record, or a timed flush)
+	WriteClosed                    // written after Close: dropped
+)
+
+// NewWriterSink wraps w without a flush timer or counters; w is not closed
+// by Close.
+func NewWriterSink(w io.Writer) *WriterSink { return NewWriterSinkOptions(w, WriterOptions{}) }
+
+// NewWriterSinkOptions wraps w with opt; w is not closed by Close.
+func NewWriterSinkOptions(w io.Writer, opt WriterOptions) *WriterSink {
+	if opt.Counted == nil {
+		opt.Counted = func(WriteResult) {}
+	}
+	s := &WriterSink{opt: opt, w: bufio.NewWriterSize(w, 256<<10)}
+	if opt.FlushInterval > 0 {
+		s.stop, s.done = make(chan struct{}), make(chan struct{})
+		go s.flusher()
+	}
+	return s
+}
+
+func (s *WriterSink) flusher() {
+	defer close(s.done)
+	t := time.NewTicker(s.opt.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := s.Flush(); err != nil {
+				s.opt.Counted(WriteFailed)
+			}
+		case <-s.stop:
+			return
+		}
+	}
 }
 
 // Write appends rec and a newline.
@@ -145,14 +201,18 @@ func (s *WriterSink) Write(rec Encoded) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
+		s.opt.Counted(WriteClosed)
 		return ErrClosed
 	}
-	if _, err := s.w.Write(rec.JSON); err != nil {
+	_, err := s.w.Write(rec.JSON)
+	if err == nil {
+		err = s.w.WriteByte('\n')
+	}
+	if err != nil {
+		s.opt.Counted(WriteFailed)
 		return fmt.Errorf("write record: %w", err)
 	}
-	if err := s.w.WriteByte('\n'); err != nil {
-		return fmt.Errorf("write record: %w", err)
-	}
+	s.opt.Counted(Written)
 	return nil
 }
 
@@ -163,15 +223,22 @@ func (s *WriterSink) Flush() error {
 	return s.w.Flush()
 }
 
-// Close flushes the buffer; the writer is not closed.
+// Close stops the flush timer and flushes the buffer; the writer is not
+// closed.
 func (s *WriterSink) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
-	if err := s.w.Flush(); err != nil {
+	err := s.w.Flush()
+	s.mu.Unlock()
+	if s.stop != nil {
+		close(s.stop)
+		<-s.done
+	}
+	if err != nil {
 		return fmt.Errorf("close sink: %w", err)
 	}
 	return nil

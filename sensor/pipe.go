@@ -3,8 +3,7 @@ package sensor
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -45,12 +44,14 @@ func (b *brokenPipe) Close() error {
 }
 
 // withoutPipe removes from err what a broken pipe causes: EPIPE itself and
-// the cancellation it triggered.
+// the cancellation it triggered. Only errors.Join lists are taken apart:
+// an error that wraps several (fmt.Errorf("%w: write: %w", ErrFile, EPIPE))
+// is one failure, dropped whole when it is a broken pipe.
 func withoutPipe(err error) error {
 	if err == nil {
 		return nil
 	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
+	if j, ok := err.(interface{ Unwrap() []error }); ok && isJoin(err, j.Unwrap()) {
 		var keep []error
 		for _, e := range j.Unwrap() {
 			if e = withoutPipe(e); e != nil {
@@ -65,31 +66,14 @@ func withoutPipe(err error) error {
 	return err
 }
 
-// fileSink writes records straight into something that is not a regular
-// file: a pipe, FIFO, character device or socket (/dev/stdout, /dev/null).
-// It neither truncates, rotates nor renames, and closes the file it opened.
-type fileSink struct {
-	*record.WriterSink
-	f *os.File
-}
-
-func (s fileSink) Close() error {
-	return errors.Join(s.WriterSink.Close(), s.f.Close())
-}
-
-// openSpecial opens path for writing when it exists and is not a regular
-// file; ok is false for regular files and new paths.
-func openSpecial(path string) (record.Sink, bool, error) {
-	st, err := os.Stat(path)
-	if err != nil || st.Mode().IsRegular() {
-		return nil, false, nil
+// isJoin reports whether err is a list made by errors.Join: its message
+// is its parts' messages, one per line.
+func isJoin(err error, parts []error) bool {
+	msgs := make([]string, 0, len(parts))
+	for _, e := range parts {
+		if e != nil {
+			msgs = append(msgs, e.Error())
+		}
 	}
-	if st.IsDir() {
-		return nil, true, fmt.Errorf("output %s is a directory", path)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return nil, true, err
-	}
-	return fileSink{record.NewWriterSink(f), f}, true, nil
+	return err.Error() == strings.Join(msgs, "\n")
 }

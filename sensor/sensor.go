@@ -339,13 +339,12 @@ func (s *Sensor) identity() record.Sensor {
 	return id
 }
 
-// openSink returns a file sink for path, or a stdout sink for "" and "-".
+// openSink returns the writer sink on stdout for "" and "-", else the file
+// sink for path: a regular file is truncated, a device or pipe written
+// straight into.
 func openSink(path string, stdout io.Writer) (record.Sink, error) {
 	if path == "" || path == "-" {
 		return record.NewWriterSink(stdout), nil
-	}
-	if sink, ok, err := openSpecial(path); ok {
-		return sink, err
 	}
 	return sinks.NewFileSink(sinks.FileOptions{Path: path, Truncate: true})
 }

@@ -18,7 +18,7 @@ import (
 // exit statuses are the real ones.
 func TestMain(m *testing.M) {
 	if os.Getenv("TAPDLP_TEST_MAIN") == "1" {
-		os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+		main()
 	}
 	os.Exit(m.Run())
 }

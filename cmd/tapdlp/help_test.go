@@ -6,17 +6,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tapdlp/tapdlp/internal/cli"
 )
 
 // Every command and subcommand answers -h, --help and `tapdlp help ...`
 // with its own usage line on stderr and status 0.
 func TestHelpForEveryCommand(t *testing.T) {
 	var all [][]string
-	for _, c := range commands {
-		all = append(all, []string{c.name})
-		for _, s := range subcommands[c.name] {
-			all = append(all, []string{c.name, s})
-		}
+	program.Walk(func(words []string, _ *cli.Command) { all = append(all, words) })
+	if len(all) < 12 {
+		t.Fatalf("%d commands and subcommands: the walk lost some", len(all))
 	}
 	for _, words := range all {
 		want := "usage: tapdlp " + strings.Join(words, " ")
@@ -80,11 +80,11 @@ func TestCompletion(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, c := range commands {
-		if !strings.Contains(script, " "+c.name) {
-			t.Errorf("script lacks command %s", c.name)
+	program.Walk(func(words []string, _ *cli.Command) {
+		if name := words[len(words)-1]; !strings.Contains(script, " "+name) {
+			t.Errorf("script lacks command %s", strings.Join(words, " "))
 		}
-	}
+	})
 	for _, want := range []string{"--cpuprofile", "--outputs", "--json", "check default", "check test default"} {
 		if !strings.Contains(script, want) {
 			t.Errorf("script lacks %q", want)

@@ -8,47 +8,42 @@ import (
 
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/destinations"
+	"github.com/tapdlp/tapdlp/internal/cli"
 	"github.com/tapdlp/tapdlp/pipeline"
 )
 
-func runLookup(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("lookup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := configFlag(fs)
-	asJSON := fs.Bool("json", false, "print one JSON object per argument")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tapdlp lookup [-c FILE] [--json] HOST_OR_IP...")
-		fs.PrintDefaults()
-	}
-	targets, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitCode(stderr, err)
-	}
-	if len(targets) == 0 {
-		fs.Usage()
-		return 2
-	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return exitCode(stderr, err)
-	}
-	c, err := destinations.Build(pipeline.DestinationsConfig(cfg))
-	if err != nil {
-		return exitCode(stderr, err)
-	}
-	for _, t := range targets {
-		e := c.Explain(t)
-		if *asJSON {
-			b, err := json.Marshal(e)
-			if err != nil {
-				return exitCode(stderr, err)
+var lookupCmd = &cli.Command{
+	Name: "lookup", Usage: "[-c FILE] [--json] HOST_OR_IP...",
+	Summary: "explain how a host name or IP address is classified",
+	Setup: func(fs *flag.FlagSet) func(*cli.Env) error {
+		asJSON := fs.Bool("json", false, "print one JSON object per argument")
+		return func(e *cli.Env) error {
+			if len(e.Args) == 0 {
+				return &cli.UsageError{}
 			}
-			fmt.Fprintln(stdout, string(b))
-			continue
+			cfg, err := config.Load(e.Config)
+			if err != nil {
+				return err
+			}
+			c, err := destinations.Build(pipeline.DestinationsConfig(cfg))
+			if err != nil {
+				return err
+			}
+			for _, t := range e.Args {
+				x := c.Explain(t)
+				if !*asJSON {
+					printExplanation(e.Stdout, x)
+					continue
+				}
+				b, err := json.Marshal(x)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(e.Stdout, string(b))
+			}
+			return nil
 		}
-		printExplanation(stdout, e)
-	}
-	return 0
+	},
 }
 
 func printExplanation(w io.Writer, e destinations.Explanation) {

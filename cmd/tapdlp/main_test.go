@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,13 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
 	code = dispatch(args, &o, &e)
 	return code, o.String(), e.String()
+}
+
+// dispatch runs the command line in this process, without signal
+// handling (main's NotifyContext is exercised by the tests that run the
+// command as a separate process).
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	return program.Main(context.Background(), nil, args, stdout, stderr)
 }
 
 const demo = "../../testdata/pcap/demo.pcap"

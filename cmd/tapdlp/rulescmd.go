@@ -3,101 +3,73 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
 
 	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/internal/cli"
 	"github.com/tapdlp/tapdlp/rules"
 	"github.com/tapdlp/tapdlp/sensor"
 )
 
-const rulesUsage = "usage: tapdlp rules check FILE|DIR | tapdlp rules test [-c FILE] RULES CAPTURE... | tapdlp rules default"
-
-func runRules(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, rulesUsage)
-		return 2
-	}
-	if isHelp(args[0]) {
-		fmt.Fprintln(stderr, rulesUsage)
-		return 0
-	}
-	switch args[0] {
-	case "check":
-		return rulesCheck(args[1:], stdout, stderr)
-	case "test":
-		return rulesTest(args[1:], stdout, stderr)
-	case "default":
-		if len(args) > 1 && isHelp(args[1]) {
-			fmt.Fprintln(stderr, "usage: tapdlp rules default (prints the embedded rule pack)")
-			return 0
-		}
-		stdout.Write(rules.DefaultPack())
-		return 0
-	}
-	fmt.Fprintf(stderr, "tapdlp rules: unknown subcommand %q (check, test, default)\n", args[0])
-	return 2
+var rulesCmd = &cli.Command{
+	Name:    "rules",
+	Summary: "`rules check FILE|DIR` validates policies; `rules test RULES CAPTURE...` shows which fire",
+	Subcommands: []*cli.Command{{
+		Name: "check", Usage: "FILE|DIR...", Summary: "report every problem in the files with file:line, not just the first",
+		Setup: func(*flag.FlagSet) func(*cli.Env) error { return rulesCheck },
+	}, {
+		Name: "test", Usage: "[-c FILE] [-o FILE] RULES CAPTURE...", Interruptible: true,
+		Summary: "replay captures with RULES added to the configuration's and show how often each rule fired",
+		Setup: func(fs *flag.FlagSet) func(*cli.Env) error {
+			out := fs.String("o", "", "also write the records (flows and alerts) to `FILE`")
+			return func(e *cli.Env) error { return rulesTest(e, *out) }
+		},
+	}, {
+		Name: "default", Summary: "prints the embedded rule pack",
+		Setup: func(*flag.FlagSet) func(*cli.Env) error {
+			return func(e *cli.Env) error {
+				_, err := e.Stdout.Write(rules.DefaultPack())
+				return err
+			}
+		},
+	}},
 }
 
 // rulesCheck reports every problem in the files with file:line, not just
-// the first, and exits 1 if there is any.
-func rulesCheck(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("rules check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configFlag(fs) // accepted like every command's; rule files are checked on their own
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tapdlp rules check FILE|DIR...")
-		fs.PrintDefaults()
-	}
-	args, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitCode(stderr, err)
-	}
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: tapdlp rules check FILE|DIR...")
-		return 2
+// the first, and exits 1 if there is any. -c is accepted like every
+// command's; rule files are checked on their own.
+func rulesCheck(e *cli.Env) error {
+	if len(e.Args) == 0 {
+		return &cli.UsageError{}
 	}
 	bad := 0
-	for _, path := range args {
+	for _, path := range e.Args {
 		diags := rules.CheckFile(path)
 		for _, d := range diags {
-			fmt.Fprintln(stderr, d.Error())
+			fmt.Fprintln(e.Stderr, d.Error())
 		}
 		if len(diags) > 0 {
 			bad++
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: ok\n", path)
+		fmt.Fprintf(e.Stdout, "%s: ok\n", path)
 	}
 	if bad > 0 {
-		return 1
+		return cli.Status(1)
 	}
-	return 0
+	return nil
 }
 
 // rulesTest replays captures with the rules added to the configuration's
 // and prints how often each rule fired: how policies are developed safely
 // before they are deployed.
-func rulesTest(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("rules test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := configFlag(fs)
-	out := fs.String("o", "", "also write the records (flows and alerts) to `FILE`")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tapdlp rules test [-c FILE] [-o FILE] RULES CAPTURE...")
-		fs.PrintDefaults()
+func rulesTest(e *cli.Env, out string) error {
+	if len(e.Args) < 2 {
+		return &cli.UsageError{}
 	}
-	pos, err := parseInterspersed(fs, args)
+	cfg, err := config.Load(e.Config)
 	if err != nil {
-		return exitCode(stderr, err)
+		return err
 	}
-	if len(pos) < 2 {
-		fmt.Fprintln(stderr, "usage: tapdlp rules test [-c FILE] [-o FILE] RULES CAPTURE...")
-		return 2
-	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return exitCode(stderr, err)
-	}
-	return runSensor(sensor.Config{Config: cfg, Path: *cfgPath, Files: pos[1:], ExtraRules: pos[:1], Output: *out,
-		Discard: true, Quiet: true, RulesTable: stdout, Stdout: stdout, Stderr: stderr}, stderr)
+	return runSensor(e, sensor.Config{Config: cfg, Path: e.Config, Files: e.Args[1:], ExtraRules: e.Args[:1], Output: out,
+		Discard: true, Quiet: true, RulesTable: e.Stdout, Stdout: e.Stdout, Stderr: e.Stderr})
 }

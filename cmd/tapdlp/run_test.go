@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tapdlp/tapdlp/internal/cli"
 	"github.com/tapdlp/tapdlp/sensor"
 )
 
@@ -88,12 +91,29 @@ metrics: {listen: "127.0.0.1:9999"}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stderr bytes.Buffer
-			sc, code := parseRun(tt.args, io.Discard, &stderr)
-			if code >= 0 {
-				t.Fatalf("exit %d: %s", code, stderr.String())
+			e := parseArgs(t, runCmd, tt.args)
+			sc, err := runConfig(e)
+			if err != nil {
+				t.Fatal(err)
 			}
 			tt.check(t, sc)
 		})
 	}
+}
+
+// parseArgs parses args against c's flags as the program does (-c/--config
+// included) and returns what c's run function would get.
+func parseArgs(t *testing.T, c *cli.Command, args []string) *cli.Env {
+	t.Helper()
+	var got *cli.Env
+	p := &cli.Program{Name: "tapdlp", Commands: []*cli.Command{{Name: c.Name,
+		Setup: func(fs *flag.FlagSet) func(*cli.Env) error {
+			c.Setup(fs)
+			return func(e *cli.Env) error { got = e; return nil }
+		}}}}
+	var stderr bytes.Buffer
+	if code := p.Main(context.Background(), nil, append([]string{c.Name}, args...), io.Discard, &stderr); code != 0 || got == nil {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	return got
 }

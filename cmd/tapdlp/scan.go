@@ -9,44 +9,45 @@ import (
 
 	"github.com/tapdlp/tapdlp/classify"
 	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/internal/cli"
 	"github.com/tapdlp/tapdlp/pipeline"
 )
 
-func runScan(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := configFlag(fs)
-	asJSON := fs.Bool("json", false, `one finding per line: {"file","type","class","start","end","confidence","evidence"} ("file" is "stdin" for -)`)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tapdlp scan [-c FILE] [--json] [FILE...|-]")
-		fs.PrintDefaults()
-	}
-	files, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitCode(stderr, err)
-	}
+var scanCmd = &cli.Command{
+	Name: "scan", Usage: "[-c FILE] [--json] [FILE...|-]",
+	Summary: "find sensitive data in a file or stdin with the sensor's detectors (a validating PII grep)",
+	Setup: func(fs *flag.FlagSet) func(*cli.Env) error {
+		asJSON := fs.Bool("json", false, `one finding per line: {"file","type","class","start","end","confidence","evidence"} ("file" is "stdin" for -)`)
+		return func(e *cli.Env) error { return scan(e, *asJSON) }
+	},
+}
+
+// scan prints every finding in the inputs and, like grep, exits 1 when
+// there is none.
+func scan(e *cli.Env, asJSON bool) error {
+	files := e.Args
 	if len(files) == 0 {
 		files = []string{"-"}
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := config.Load(e.Config)
 	if err != nil {
-		return exitCode(stderr, err)
+		return err
 	}
 	eng, err := pipeline.BuildClassifier(cfg)
 	if err != nil {
-		return exitCode(stderr, err)
+		return err
 	}
-	w := bufio.NewWriter(stdout)
+	w := bufio.NewWriter(e.Stdout)
 	defer w.Flush()
 	found := 0
 	var line []byte
 	for _, name := range files {
-		err := withInput(name, func(label string, r io.Reader) error {
+		err := e.Open(name, func(label string, r io.Reader) error {
 			fileField, _ := json.Marshal(label)
 			fileField = append(append([]byte(`{"file":`), fileField...), ',')
 			return classify.ScanReader(r, eng, func(m classify.Match) {
 				found++
-				if *asJSON { // the match's object with "file" first
+				if asJSON { // the match's object with "file" first
 					line = m.AppendJSON(append(line[:0], fileField...))
 					line = append(line[:len(fileField)], line[len(fileField)+1:]...)
 					w.Write(line)
@@ -61,11 +62,11 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 			})
 		})
 		if err != nil {
-			return exitCode(stderr, fmt.Errorf("scan %s: %w", name, err))
+			return fmt.Errorf("scan %s: %w", name, err)
 		}
 	}
 	if found == 0 {
-		return 1 // like grep: nothing found
+		return cli.Status(1) // like grep: nothing found
 	}
-	return 0
+	return nil
 }

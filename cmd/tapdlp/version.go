@@ -1,10 +1,12 @@
 package main
 
 import (
+	"flag"
 	"fmt"
-	"io"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/tapdlp/tapdlp/internal/cli"
 )
 
 // Set at build time: go build -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -14,14 +16,15 @@ var (
 	date    = ""
 )
 
-func runVersion(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && isHelp(args[0]) {
-		fmt.Fprintln(stderr, "usage: tapdlp version")
-		return 0
-	}
-	v, c, d := buildVersion()
-	fmt.Fprintf(stdout, "tapdlp %s (commit %s, built %s, %s %s/%s)\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return 0
+var versionCmd = &cli.Command{
+	Name: "version", Summary: "print version, commit and build date",
+	Setup: func(*flag.FlagSet) func(*cli.Env) error {
+		return func(e *cli.Env) error {
+			v, c, d := buildVersion()
+			fmt.Fprintf(e.Stdout, "tapdlp %s (commit %s, built %s, %s %s/%s)\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		}
+	},
 }
 
 // buildVersion is the version, commit and build date: from -ldflags, else

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tapdlp/tapdlp/config"
+	"github.com/tapdlp/tapdlp/record"
 	"github.com/tapdlp/tapdlp/record/siem"
 )
 
@@ -282,7 +283,7 @@ func build(cfg OutputsConfig, env buildEnv) (*Router, error) {
 		wrap := func(err error) error { return fmt.Errorf("outputs.sinks[%d] (%s): %w", i, o.Name, err) }
 		switch o.Type {
 		case "stdout":
-			r.Add(o.Name, NewStdoutSink(env.stdout, stats), stats, types...)
+			r.Add(o.Name, record.NewWriterSinkOptions(env.stdout, record.WriterOptions{FlushInterval: time.Second, Counted: stats.Count}), stats, types...)
 		case "file":
 			f, err := NewFileSink(FileOptions{
 				Path: o.File.Path, MaxSize: int64(o.File.MaxSize), MaxAge: o.File.MaxAge.D(), Keep: o.File.Keep,

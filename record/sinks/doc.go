@@ -1,6 +1,8 @@
 // Package sinks is the durable output side of tapdlp: it moves encoded
 // records (one JSON object each, as produced by the pipeline) to their
-// destinations — stdout, rotated files, syslog (RFC 5424 over TCP, TLS or
+// destinations — stdout (record.WriterSink with a flush timer), files
+// (FileSink: regular files rotated, devices and pipes written straight
+// into; also what `-o FILE` opens), syslog (RFC 5424 over TCP, TLS or
 // UDP) and Kafka — and routes each record by its kind to one or more of them
 // through a Router that implements record.Sink. The kind and the partition
 // key (community_id) travel beside the JSON in record.Encoded, and through

@@ -36,10 +36,17 @@ type FileOptions struct {
 	Stats         *Stats
 }
 
-// FileSink writes JSON lines to a file, rotating it by size and age.
-// Rotation and Close flush and fsync the file; compressing and pruning
-// rotated files happens on a background goroutine so Write never waits for
-// zstd. It is safe for concurrent use.
+// FileSink is the one sink that writes JSON lines to a path: the
+// configured "file" outputs and `-o FILE`. A regular file (or a new path)
+// is rotated by size and age; rotation and Close flush and fsync it, and
+// compressing and pruning rotated files happens on a background goroutine
+// so Write never waits for zstd. A path that names a device, FIFO or socket
+// (/dev/null, /dev/stdout, a named pipe) is written straight into: never
+// truncated, rotated, renamed or synced, since renaming over it would
+// replace the node itself (as root, /dev/null for the whole machine); a
+// reader that goes away makes Write fail with an error that
+// errors.Is(err, syscall.EPIPE). A directory is refused. It is safe for
+// concurrent use.
 type FileSink struct {
 	opt   FileOptions
 	stats *Stats
@@ -83,13 +90,19 @@ func NewFileSink(opt FileOptions) (*FileSink, error) {
 	if opt.Truncate {
 		flags |= os.O_TRUNC
 	}
+	switch st, err := os.Stat(opt.Path); {
+	case err == nil && st.IsDir():
+		return nil, fmt.Errorf("%w: %s is a directory", ErrFile, opt.Path)
+	case err == nil && !st.Mode().IsRegular():
+		flags = os.O_WRONLY // a device, FIFO or socket: written straight into
+	}
 	if err := s.openWith(flags); err != nil {
 		return nil, err
 	}
 	go s.background()
 	go s.flusher()
 	// Files rotated by an earlier run that died before compressing them.
-	if opt.Compress {
+	if opt.Compress && s.regular {
 		for _, p := range s.rotated() {
 			if !strings.HasSuffix(p, ".zst") && len(s.jobs) < cap(s.jobs) {
 				s.jobs <- p
@@ -99,7 +112,14 @@ func NewFileSink(opt FileOptions) (*FileSink, error) {
 	return s, nil
 }
 
-func (s *FileSink) open() error { return s.openWith(os.O_CREATE | os.O_WRONLY | os.O_APPEND) }
+// open reopens the live file (after a rotation or Reopen): appending to
+// a regular file, created if it is gone; straight into anything else.
+func (s *FileSink) open() error {
+	if !s.regular {
+		return s.openWith(os.O_WRONLY)
+	}
+	return s.openWith(os.O_CREATE | os.O_WRONLY | os.O_APPEND)
+}
 
 func (s *FileSink) openWith(flags int) error {
 	f, err := os.OpenFile(s.opt.Path, flags, 0o640)
@@ -130,8 +150,8 @@ func (s *FileSink) Write(r record.Encoded) error {
 		return fmt.Errorf("%w: %w", ErrFile, record.ErrClosed)
 	}
 	need := int64(len(rec) + 1)
-	if (s.opt.MaxSize > 0 && s.size > 0 && s.size+need > s.opt.MaxSize) ||
-		(s.opt.MaxAge > 0 && s.opt.Now().Sub(s.opened) >= s.opt.MaxAge && s.size > 0) {
+	if s.regular && ((s.opt.MaxSize > 0 && s.size > 0 && s.size+need > s.opt.MaxSize) ||
+		(s.opt.MaxAge > 0 && s.opt.Now().Sub(s.opened) >= s.opt.MaxAge && s.size > 0)) {
 		if err := s.rotateLocked(); err != nil {
 			s.stats.Failed.Add(1)
 			return err
@@ -373,59 +393,4 @@ func compressFile(p string) error {
 		return fmt.Errorf("%w: compress: %w", ErrFile, err)
 	}
 	return nil
-}
-
-// StdoutSink writes JSON lines to standard output (or any writer) through
-// a buffer flushed every second and on Close.
-type StdoutSink struct {
-	ws    *record.WriterSink
-	stats *Stats
-	stop  chan struct{}
-	done  chan struct{}
-	once  sync.Once
-}
-
-// NewStdoutSink wraps w (os.Stdout in production); w is not closed.
-func NewStdoutSink(w io.Writer, stats *Stats) *StdoutSink {
-	if stats == nil {
-		stats = new(Stats)
-	}
-	s := &StdoutSink{ws: record.NewWriterSink(w), stats: stats, stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				if err := s.ws.Flush(); err != nil {
-					s.stats.Failed.Add(1)
-				}
-			case <-s.stop:
-				return
-			}
-		}
-	}()
-	return s
-}
-
-// Write appends rec's JSON and a newline.
-func (s *StdoutSink) Write(rec record.Encoded) error {
-	if err := s.ws.Write(rec); err != nil {
-		if errors.Is(err, record.ErrClosed) {
-			s.stats.Drop(DropClosed, 1)
-		} else {
-			s.stats.Failed.Add(1)
-		}
-		return err
-	}
-	s.stats.Written.Add(1)
-	return nil
-}
-
-// Close flushes the buffer.
-func (s *StdoutSink) Close() error {
-	s.once.Do(func() { close(s.stop) })
-	<-s.done
-	return s.ws.Close()
 }

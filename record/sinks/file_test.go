@@ -3,15 +3,20 @@ package sinks
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/tapdlp/tapdlp/record"
 )
 
 // clock is a settable time source for rotation by age.
@@ -178,18 +183,199 @@ func TestFileAppendsAcrossRestarts(t *testing.T) {
 	}
 }
 
-func TestStdoutSink(t *testing.T) {
+// The configured stdout output is the writer sink with a flush timer and
+// the output's counters.
+func TestStdoutOutput(t *testing.T) {
+	var mu sync.Mutex
 	var buf bytes.Buffer
-	st := new(Stats)
-	s := NewStdoutSink(&buf, st)
-	_ = s.Write(enc([]byte(`{"type":"flow"}`)))
-	_ = s.Write(enc([]byte(`{"type":"alert"}`)))
-	if err := s.Close(); err != nil {
+	r, err := build(OutputsConfig{Sinks: []OutputConfig{{Name: "console", Type: "stdout"}}},
+		buildEnv{stdout: lockedWriter{&mu, &buf}, now: time.Now, hostname: "h"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if buf.String() != "{\"type\":\"flow\"}\n{\"type\":\"alert\"}\n" || st.Written.Load() != 2 {
-		t.Fatalf("stdout got %q, written %d", buf.String(), st.Written.Load())
+	_ = r.Write(enc([]byte(`{"type":"flow"}`)))
+	_ = r.Write(record.Encoded{Kind: record.KindAlert, JSON: []byte(`{"type":"alert"}`)})
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) { // the timer flushes
+		mu.Lock()
+		n := buf.Len()
+		mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
 	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = r.sinks[0].sink.Write(enc([]byte(`{}`)))
+	st := r.Stats("console")
+	if buf.String() != "{\"type\":\"flow\"}\n{\"type\":\"alert\"}\n" || st.Written.Load() != 2 || st.Dropped(DropClosed) != 1 {
+		t.Fatalf("stdout got %q, written %d, dropped after close %d", buf.String(), st.Written.Load(), st.Dropped(DropClosed))
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// The file sink over every kind of target a path can name: regular files
+// are truncated or appended to and rotated; devices and pipes are written
+// straight into and never rotated, renamed or replaced, even with
+// rotation configured; a reader that goes away is EPIPE; a directory is
+// refused.
+func TestFileSinkTargets(t *testing.T) {
+	type target struct {
+		path   string
+		read   func() string // what a reader got, after Close
+		gone   bool          // the reader leaves before the sink writes
+		leave  func()        // makes it leave
+		isNode bool          // must stay the node it was
+	}
+	tests := []struct {
+		name    string
+		make    func(t *testing.T, dir string) target
+		opt     FileOptions
+		want    string // what the reader gets ("-": do not check)
+		wantErr error  // from NewFileSink or Close
+		rotated int    // rotated files left next to it
+	}{
+		{"new regular file", func(t *testing.T, dir string) target {
+			p := filepath.Join(dir, "out.jsonl")
+			return target{path: p, read: fileText(p)}
+		}, FileOptions{Truncate: true}, "{\"a\":1}\n{\"b\":2}\n", nil, 0},
+		{"regular file truncated", func(t *testing.T, dir string) target {
+			p := filepath.Join(dir, "out.jsonl")
+			os.WriteFile(p, []byte("old\n"), 0o644)
+			return target{path: p, read: fileText(p)}
+		}, FileOptions{Truncate: true}, "{\"a\":1}\n{\"b\":2}\n", nil, 0},
+		{"regular file appended and rotated", func(t *testing.T, dir string) target {
+			p := filepath.Join(dir, "out.jsonl")
+			os.WriteFile(p, []byte("old\n"), 0o644)
+			return target{path: p, read: fileText(p)}
+		}, FileOptions{MaxSize: 10}, "{\"b\":2}\n", nil, 2},
+		// A twin of /dev/null, never the machine's own: if that were ever
+		// a regular file, rotating it would move it away.
+		{"device with rotation set", func(t *testing.T, dir string) target {
+			return target{path: mknodNull(t, dir), isNode: true}
+		}, FileOptions{Truncate: true, MaxSize: 1, MaxAge: time.Nanosecond}, "-", nil, 0},
+		{"fifo with a reader", func(t *testing.T, dir string) target {
+			p, got := fifoReader(t, dir)
+			return target{path: p, read: got, isNode: true}
+		}, FileOptions{Truncate: true, MaxSize: 1}, "{\"a\":1}\n{\"b\":2}\n", nil, 0},
+		{"fifo whose reader left", func(t *testing.T, dir string) target {
+			p, leave := fifoLeaver(t, dir)
+			return target{path: p, gone: true, leave: leave, isNode: true}
+		}, FileOptions{Truncate: true}, "-", syscall.EPIPE, 0},
+		{"directory", func(t *testing.T, dir string) target {
+			return target{path: dir}
+		}, FileOptions{Truncate: true}, "-", ErrFile, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tg := tt.make(t, dir)
+			before, _ := os.Stat(tg.path)
+			opt := tt.opt
+			opt.Path = tg.path
+			s, err := NewFileSink(opt)
+			if err == nil {
+				if tg.leave != nil {
+					tg.leave()
+				}
+				for _, r := range []string{`{"a":1}`, `{"b":2}`} {
+					if werr := s.Write(enc([]byte(r))); werr != nil && !tg.gone {
+						t.Fatalf("write: %v", werr)
+					}
+				}
+				err = s.Close()
+			}
+			if (tt.wantErr == nil) != (err == nil) || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Fatalf("error %v, want %v", err, tt.wantErr)
+			}
+			if tt.want != "-" {
+				if got := tg.read(); got != tt.want {
+					t.Errorf("reader got %q, want %q", got, tt.want)
+				}
+			}
+			if tg.isNode {
+				after, err := os.Stat(tg.path)
+				if err != nil || after.Mode().Type() != before.Mode().Type() || !os.SameFile(before, after) {
+					t.Errorf("%s was replaced: %v, %v", tg.path, after, err)
+				}
+			}
+			if m, _ := filepath.Glob(globEscape(tg.path) + ".[0-9]*"); len(m) != tt.rotated {
+				t.Errorf("rotated files %q, want %d", m, tt.rotated)
+			}
+		})
+	}
+}
+
+func fileText(p string) func() string {
+	return func() string { b, _ := os.ReadFile(p); return string(b) }
+}
+
+// mknodNull makes a twin of /dev/null in dir, or skips the test when that
+// is not allowed (mknod needs root; CI runs the tests as root).
+func mknodNull(t *testing.T, dir string) string {
+	p := filepath.Join(dir, "null")
+	if err := syscall.Mknod(p, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		t.Skipf("mknod: %v", err)
+	}
+	return p
+}
+
+func mkfifo(t *testing.T, dir string) string {
+	p := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	return p
+}
+
+// fifoLeaver makes a named pipe in dir with a reader on it (so the sink's
+// open does not wait) and returns what makes the reader leave.
+func fifoLeaver(t *testing.T, dir string) (string, func()) {
+	p := mkfifo(t, dir)
+	r, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return p, func() { r.Close() }
+}
+
+// fifoReader makes a named pipe in dir with a reader on it and returns
+// what the reader got once the writer closed.
+func fifoReader(t *testing.T, dir string) (string, func() string) {
+	p := mkfifo(t, dir)
+	r, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0) // does not wait for the writer
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 1)
+	go func() {
+		var b bytes.Buffer
+		buf := make([]byte, 4096)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+			n, err := r.Read(buf)
+			b.Write(buf[:max(n, 0)])
+			if err == io.EOF && n == 0 && b.Len() > 0 {
+				break
+			}
+			if n <= 0 {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		r.Close()
+		done <- b.String()
+	}()
+	return p, func() string { return <-done }
 }
 
 // Replay's -o truncates, the file output appends; neither fsync fails on a

@@ -1,6 +1,10 @@
 package sinks
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/tapdlp/tapdlp/record"
+)
 
 // DropReason says why a sink gave up on a record.
 type DropReason uint8
@@ -46,6 +50,18 @@ type Stats struct {
 
 // Drop counts n records dropped for reason r.
 func (s *Stats) Drop(r DropReason, n uint64) { s.dropped[r].Add(n) }
+
+// Count counts one outcome of a record.WriterSink (the stdout output).
+func (s *Stats) Count(r record.WriteResult) {
+	switch r {
+	case record.Written:
+		s.Written.Add(1)
+	case record.WriteFailed:
+		s.Failed.Add(1)
+	case record.WriteClosed:
+		s.Drop(DropClosed, 1)
+	}
+}
 
 // Dropped returns how many records were dropped for reason r.
 func (s *Stats) Dropped(r DropReason) uint64 { return s.dropped[r].Load() }
