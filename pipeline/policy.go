@@ -196,11 +196,14 @@ func (h *flowHandler) sweep() {
 		return
 	}
 	h.lastSweep = h.now
-	for f, s := range h.sessions {
-		if f.Bytes[reassembly.DirOut] != s.lastEvalOut {
+	if h.table == nil {
+		return
+	}
+	h.table.Each(func(f *reassembly.Flow) {
+		if s := sessionOf(f); s != nil && f.Bytes[reassembly.DirOut] != s.lastEvalOut {
 			h.evalLive(s, h.now)
 		}
-	}
+	})
 }
 
 func (h *flowHandler) evalLive(s *session, at int64) {

@@ -155,7 +155,16 @@ type Flow struct {
 
 	DepthReached bool // inspect_depth reached in at least one direction
 	Continues    bool // see PrevStart
+
+	// stream is the flow's consumer (Handler.Open's result). It is kept
+	// here rather than in the table's private state so the handler can
+	// reach its own state from the flow (Flow.Stream) without a map of
+	// its own: measured ~40 B per open flow for a map from *Flow.
+	stream Stream
 }
+
+// Stream returns the consumer Handler.Open gave for f (nil when none).
+func (f *Flow) Stream() Stream { return f.stream }
 
 // ICMPReject returns the first ICMP or ICMPv6 error (destination
 // unreachable, time exceeded) that quoted one of this flow's packets

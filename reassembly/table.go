@@ -74,7 +74,6 @@ type conn struct {
 	wantsOv bool // stream is an Overlapper (see overlapper)
 	hist    history
 
-	stream   Stream
 	half     [2]half
 	links    [2]link
 	charged  int64 // bytes the consumer charged against Config.Memcap (Table.Charge)
@@ -409,6 +408,16 @@ func (t *Table) FlushOrdered(why EndReason, key func(*Flow) string) {
 			s = e.c.closeState()
 		}
 		t.finish(e.c, s, false)
+	}
+}
+
+// Each calls fn for every open flow, in the table's list order (by
+// timeout class, least recently active first). fn must not end flows.
+func (t *Table) Each(fn func(*Flow)) {
+	for cls := range t.lists {
+		for c := t.lists[cls].head; c != nil; c = c.links[linkIdle].next {
+			fn(&c.Flow)
+		}
 	}
 }
 
