@@ -167,11 +167,11 @@ func (h *flowHandler) buildRecord(s *session, f *reassembly.Flow, state string, 
 		rec.ICMP = &record.ICMP{Type: f.ICMPType, Code: f.ICMPCode}
 		rec.Src.Port, rec.Dst.Port = 0, 0
 	}
-	if f.Tunnel.Type != capture.TunnelNone {
-		rec.Tunnel = &record.Tunnel{Type: f.Tunnel.Type.String(), ID: f.Tunnel.ID}
-		if f.Tunnel.OuterSrc.IsValid() {
-			rec.Tunnel.OuterSrc = f.Tunnel.OuterSrc.String()
-			rec.Tunnel.OuterDst = f.Tunnel.OuterDst.String()
+	if tun := f.Tunnel(); tun.Type != capture.TunnelNone {
+		rec.Tunnel = &record.Tunnel{Type: tun.Type.String(), ID: tun.ID}
+		if tun.OuterSrc.IsValid() {
+			rec.Tunnel.OuterSrc = tun.OuterSrc.String()
+			rec.Tunnel.OuterDst = tun.OuterDst.String()
 		}
 	}
 	if f.OOODropped > 0 || f.Overlaps > 0 || f.DepthReached {
