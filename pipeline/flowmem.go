@@ -15,6 +15,10 @@ const (
 	sessionBytes = int(unsafe.Sizeof(session{}))
 	contentBytes = int64(unsafe.Sizeof(content{})) + 2*carryBytes
 	altScanBytes = int64(unsafe.Sizeof(altScan{})) + carryBytes
+	// stageFlowBytes is what the ordered stage keeps for a flow evaluated
+	// before its final record (order.go): its orderFlow, the map entry and
+	// the rules' per-flow slices, charged at the first such evaluation.
+	stageFlowBytes = int64(unsafe.Sizeof(orderFlow{})) + 48
 )
 
 // carryBytes is what one scanner stream's carry-over window (the bytes

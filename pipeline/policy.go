@@ -103,6 +103,10 @@ func (h *flowHandler) submitEval(s *session, f *reassembly.Flow, kind emitKind, 
 	if s != nil {
 		s.lastEvalOut = f.Bytes[reassembly.DirOut]
 		e.ref = s.ref
+		if !final && !s.staged {
+			s.staged = true
+			s.charge(stageFlowBytes) // the stage keeps the flow's rules state until its final record
+		}
 	}
 	h.done(e)
 }

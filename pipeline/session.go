@@ -27,6 +27,7 @@ type session struct {
 	inspect  bool
 	ready    bool
 	scanning bool
+	staged   bool  // the ordered stage holds state for the flow (charged: stageFlowBytes)
 	idsDst   uint8 // where the destination address starts in ids
 	// appCharged is the parser state charged to the flow table (see
 	// chargeApp): a few KB at most, an int32 that shares the flags' word.
@@ -101,7 +102,7 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.h, s.flow = h, f
 	s.app.Reset(h.demux, f, s)
 	s.inspect = h.p.inspection.sampled(f)
-	s.ready, s.scanning = false, false
+	s.ready, s.scanning, s.staged = false, false, false
 	s.ref = h.newRef()
 	s.lastEvalOut = 0
 	s.ts = 0
