@@ -20,7 +20,6 @@ type flowHandler struct {
 	p          *Pipeline
 	table      *reassembly.Table // the worker's flow table, charged for sessions' scanning state
 	rec        record.Flow       // Emit's record, reused
-	enc        recordEncoder     // the worker's record encoder
 	idBuf      []byte            // scratch for flowIDs
 	liveRec    record.Flow       // evalLive's record, reused (liveBusy: in use)
 	liveBusy   bool
