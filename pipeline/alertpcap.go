@@ -96,7 +96,7 @@ func (a *alertPcap) packet(h *flowHandler, t *reassembly.Table, p *capture.Packe
 	if f == nil {
 		return
 	}
-	s := h.sessions[f]
+	s := sessionOf(f)
 	if s == nil {
 		return // no session (ICMP, …): no state in the stage to alert on
 	}

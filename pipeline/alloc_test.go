@@ -8,6 +8,7 @@ import (
 
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
+	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
 )
 
@@ -84,13 +85,13 @@ func perPacketAllocs(t *testing.T, yaml string) {
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per packet, want 0", allocs)
 	}
-	for _, sess := range w.h.sessions {
+	for _, sess := range openSessions(w) {
 		if got := sess.c.scan[0].Inspected(); got < uint64(200*len(text)) {
 			t.Errorf("the scanner saw %d bytes: the test did not exercise inspection", got)
 		}
 	}
-	if len(w.h.sessions) != 1 {
-		t.Errorf("%d sessions, want 1", len(w.h.sessions))
+	if n := len(openSessions(w)); n != 1 {
+		t.Errorf("%d sessions, want 1", n)
 	}
 	if cfg.Alerts.PcapDir != "" {
 		if st := p.AlertPcapStats(); st.HeldBytes < int64(200*len(text)) || st.FlowsStored != 1 {
@@ -110,3 +111,14 @@ func apPort(ip string, port uint16) netip.AddrPort {
 }
 
 func addr4(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// openSessions returns the sessions of w's open flows.
+func openSessions(w *worker) []*session {
+	var out []*session
+	w.table.Each(func(f *reassembly.Flow) {
+		if s := sessionOf(f); s != nil {
+			out = append(out, s)
+		}
+	})
+	return out
+}

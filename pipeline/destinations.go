@@ -55,12 +55,8 @@ func (h *flowHandler) annotate(s *session, f *reassembly.Flow, rec *record.Flow)
 	if s != nil {
 		name, source = s.name()
 	}
-	if s != nil && s.annotated && s.annotName == name {
-		ip, port := rec.Dst.IP, rec.Dst.Port
-		rec.Dst = s.annotDst
-		rec.Dst.IP, rec.Dst.Port = ip, port
-		rec.Src.Service = s.annotSrcService
-		return s.annotFS
+	if s != nil && s.annot != nil && s.annot.name == name {
+		return s.annot.apply(f, rec)
 	}
 	in := destinations.FlowInput{Client: f.Src, Server: f.Dst, Time: f.Start, DeferFirstSeen: true}
 	if s != nil {
@@ -72,8 +68,57 @@ func (h *flowHandler) annotate(s *session, f *reassembly.Flow, rec *record.Flow)
 		fs = firstSeenQuery{track: true, key: key, server: f.Dst, at: f.Start}
 	}
 	if s != nil {
-		s.annotated, s.annotName = true, name
-		s.annotDst, s.annotSrcService, s.annotFS = rec.Dst, rec.Src.Service, fs
+		a := annotation{name: name, dst: rec.Dst, srcService: rec.Src.Service, fsTrack: fs.track, fsKey: fs.key}
+		a.dst.IP, a.dst.Port = "", 0
+		s.annot = h.internAnnotation(a)
 	}
 	return fs
+}
+
+// annotation is a flow's destination annotation as a session caches it,
+// without what is the flow's own (the destination address and port, the
+// first-seen question's server and time): so the many flows of a worker
+// to one destination share one, interned (measured 232 B per session when
+// each kept its own copy).
+type annotation struct {
+	name       string     // the payload's name it was computed for
+	dst        record.Dst // IP and Port empty
+	srcService string
+	fsTrack    bool // firstSeenQuery.track
+	fsKey      string
+}
+
+// apply fills rec's destination and source service from a, and returns the
+// first-seen question, as annotate computed them for f.
+func (a *annotation) apply(f *reassembly.Flow, rec *record.Flow) firstSeenQuery {
+	ip, port := rec.Dst.IP, rec.Dst.Port
+	rec.Dst = a.dst
+	rec.Dst.IP, rec.Dst.Port = ip, port
+	rec.Src.Service = a.srcService
+	if !a.fsTrack {
+		return firstSeenQuery{}
+	}
+	return firstSeenQuery{track: true, key: a.fsKey, server: f.Dst, at: f.Start}
+}
+
+// maxAnnotations bounds a worker's interned annotations (about 300 B
+// each). When full the table starts over (counted in
+// Stats.AnnotationResets): sessions keep the ones they point at.
+const maxAnnotations = 4096
+
+// internAnnotation returns the worker's shared copy of a.
+func (h *flowHandler) internAnnotation(a annotation) *annotation {
+	if p, ok := h.annots[a]; ok {
+		return p
+	}
+	if h.annots == nil {
+		h.annots = make(map[annotation]*annotation)
+	} else if len(h.annots) >= maxAnnotations {
+		clear(h.annots)
+		h.p.stats.AnnotationResets.Add(1)
+	}
+	p := new(annotation)
+	*p = a
+	h.annots[a] = p
+	return p
 }

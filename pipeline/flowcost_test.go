@@ -52,8 +52,8 @@ func BenchmarkSYNOnlyFlowCost(b *testing.B) {
 	b.StopTimer()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if len(w.h.sessions) != b.N {
-		b.Fatalf("%d sessions open, want %d", len(w.h.sessions), b.N)
+	if n := len(openSessions(w)); n != b.N {
+		b.Fatalf("%d sessions open, want %d", n, b.N)
 	}
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "heapB/flow")
 	runtime.KeepAlive(w)

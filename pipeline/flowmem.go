@@ -7,14 +7,18 @@ import (
 )
 
 // What a flow's consumer state costs, charged against flows.memcap (see
-// reassembly.Config.Memcap): every TCP or UDP flow has a session (and an
-// entry in the worker's session map); scanning state is charged when a
+// reassembly.Config.Memcap): every TCP or UDP flow has a session (reached
+// from its flow entry: no map); scanning state is charged when a
 // flow carries its first payload byte, and alternate-copy scanning when a
 // retransmission conflicts.
 const (
-	sessionBytes = int(unsafe.Sizeof(session{})) + 32
+	sessionBytes = int(unsafe.Sizeof(session{}))
 	contentBytes = int64(unsafe.Sizeof(content{})) + 2*carryBytes
 	altScanBytes = int64(unsafe.Sizeof(altScan{})) + carryBytes
+	// stageFlowBytes is what the ordered stage keeps for a flow evaluated
+	// before its final record (order.go): its orderFlow, the map entry and
+	// the rules' per-flow slices, charged at the first such evaluation.
+	stageFlowBytes = int64(unsafe.Sizeof(orderFlow{})) + 48
 )
 
 // carryBytes is what one scanner stream's carry-over window (the bytes

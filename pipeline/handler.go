@@ -20,16 +20,15 @@ type flowHandler struct {
 	p          *Pipeline
 	table      *reassembly.Table // the worker's flow table, charged for sessions' scanning state
 	rec        record.Flow       // Emit's record, reused
-	enc        recordEncoder     // the worker's record encoder
 	idBuf      []byte            // scratch for flowIDs
 	liveRec    record.Flow       // evalLive's record, reused (liveBusy: in use)
 	liveBusy   bool
 	now        int64        // the worker's packet clock
 	demux      *demux.Demux // the worker's application-layer demultiplexer
 	scanner    *classify.Scanner
-	scannerGen uint64 // the detectors generation scanner was built from
-	sessions   map[*reassembly.Flow]*session
-	free       []*session // recycled sessions: a new flow rarely allocates
+	scannerGen uint64                     // the detectors generation scanner was built from
+	free       []*session                 // recycled sessions: a new flow rarely allocates
+	annots     map[annotation]*annotation // interned destination annotations (see annotation)
 
 	lastSweep int64        // packet time of the last threshold sweep
 	ai        aiapi.Parser // describes AI API requests (scratch kept)
@@ -55,7 +54,7 @@ type flowHandler struct {
 }
 
 func newFlowHandler(p *Pipeline) *flowHandler {
-	h := &flowHandler{p: p, sessions: make(map[*reassembly.Flow]*session), direct: newOrderStage(p, 0)}
+	h := &flowHandler{p: p, direct: newOrderStage(p, 0)}
 	h.demux = demux.New(demux.Config{HTTPStats: p.httpStats, Stats: p.demuxStats, Answers: p.dest.DNS, MaxDecoded: decodeBudget(p.cfg),
 		Keys: p.keys, KeysConfigured: p.keysConfigured, PendingBudget: p.pending,
 		HTTP2Stats: &p.parsers.HTTP2, WebSocketStats: &p.parsers.WebSocket, GRPCStats: &p.parsers.GRPC, SSEStats: &p.parsers.SSE})
@@ -89,14 +88,21 @@ func (h *flowHandler) Open(f *reassembly.Flow) reassembly.Stream {
 		s = new(session)
 	}
 	s.reset(h, f)
-	h.sessions[f] = s
+	return s
+}
+
+// sessionOf returns f's session, nil when it has none. The session hangs
+// off the flow (its Stream) rather than a map of the handler's: a map
+// entry per open flow cost ~40 B and a lookup per record.
+func sessionOf(f *reassembly.Flow) *session {
+	s, _ := f.Stream().(*session)
 	return s
 }
 
 // Emit builds the flow's record and hands it to the ordered stage, which
 // decides first-seen, runs the rules and writes it.
 func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final bool) {
-	s := h.sessions[f]
+	s := sessionOf(f)
 	if s != nil && final {
 		s.finish()
 		h.keepCarry(s, f, why)
@@ -118,7 +124,6 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 		if s != nil {
 			s.app.Release() // its parsers serve the worker's next flows
 			s.flow = nil
-			delete(h.sessions, f)
 			if len(h.free) < maxFreeSessions {
 				h.free = append(h.free, s)
 			}
@@ -161,11 +166,11 @@ func (h *flowHandler) buildRecord(s *session, f *reassembly.Flow, state string, 
 		rec.ICMP = &record.ICMP{Type: f.ICMPType, Code: f.ICMPCode}
 		rec.Src.Port, rec.Dst.Port = 0, 0
 	}
-	if f.Tunnel.Type != capture.TunnelNone {
-		rec.Tunnel = &record.Tunnel{Type: f.Tunnel.Type.String(), ID: f.Tunnel.ID}
-		if f.Tunnel.OuterSrc.IsValid() {
-			rec.Tunnel.OuterSrc = f.Tunnel.OuterSrc.String()
-			rec.Tunnel.OuterDst = f.Tunnel.OuterDst.String()
+	if tun := f.Tunnel(); tun.Type != capture.TunnelNone {
+		rec.Tunnel = &record.Tunnel{Type: tun.Type.String(), ID: tun.ID}
+		if tun.OuterSrc.IsValid() {
+			rec.Tunnel.OuterSrc = tun.OuterSrc.String()
+			rec.Tunnel.OuterDst = tun.OuterDst.String()
 		}
 	}
 	if f.OOODropped > 0 || f.Overlaps > 0 || f.DepthReached {

@@ -103,6 +103,10 @@ func (h *flowHandler) submitEval(s *session, f *reassembly.Flow, kind emitKind, 
 	if s != nil {
 		s.lastEvalOut = f.Bytes[reassembly.DirOut]
 		e.ref = s.ref
+		if !final && !s.staged {
+			s.staged = true
+			s.charge(stageFlowBytes) // the stage keeps the flow's rules state until its final record
+		}
 	}
 	h.done(e)
 }
@@ -196,11 +200,14 @@ func (h *flowHandler) sweep() {
 		return
 	}
 	h.lastSweep = h.now
-	for f, s := range h.sessions {
-		if f.Bytes[reassembly.DirOut] != s.lastEvalOut {
+	if h.table == nil {
+		return
+	}
+	h.table.Each(func(f *reassembly.Flow) {
+		if s := sessionOf(f); s != nil && f.Bytes[reassembly.DirOut] != s.lastEvalOut {
 			h.evalLive(s, h.now)
 		}
-	}
+	})
 }
 
 func (h *flowHandler) evalLive(s *session, at int64) {

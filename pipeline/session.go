@@ -24,11 +24,11 @@ type session struct {
 	// for this flow). ready says the flow carried payload (its application
 	// layer was fed). A flow whose payload is never scanned — TLS without
 	// keys, QUIC, DNS — never sets up c: measured 776 B per open flow.
-	inspect   bool
-	ready     bool
-	scanning  bool
-	idsDst    uint8 // where the destination address starts in ids
-	annotated bool  // annot* below hold this flow's annotation (grouped with the flags: no padding)
+	inspect  bool
+	ready    bool
+	scanning bool
+	staged   bool  // the ordered stage holds state for the flow (charged: stageFlowBytes)
+	idsDst   uint8 // where the destination address starts in ids
 	// appCharged is the parser state charged to the flow table (see
 	// chargeApp): a few KB at most, an int32 that shares the flags' word.
 	appCharged int32
@@ -44,11 +44,10 @@ type session struct {
 	lastEvalOut uint64
 	ts          int64 // packet time of the bytes being parsed
 
-	// Cached destination annotation (see flowHandler.annotate).
-	annotName       string
-	annotDst        record.Dst
-	annotSrcService string
-	annotFS         firstSeenQuery
+	// Cached destination annotation (see flowHandler.annotate), shared
+	// with the worker's other flows that got the same one; nil until the
+	// flow's first annotation.
+	annot *annotation
 
 	ai *aiState // AI API calls seen (see ai.go); nil until an AI request
 }
@@ -103,12 +102,12 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.h, s.flow = h, f
 	s.app.Reset(h.demux, f, s)
 	s.inspect = h.p.inspection.sampled(f)
-	s.ready, s.scanning = false, false
+	s.ready, s.scanning, s.staged = false, false, false
 	s.ref = h.newRef()
 	s.lastEvalOut = 0
 	s.ts = 0
 	s.appCharged = 0
-	s.annotated, s.annotName, s.annotDst, s.annotSrcService, s.annotFS = false, "", record.Dst{}, "", firstSeenQuery{}
+	s.annot = nil
 	s.ids, s.idsDst = "", 0
 	if s.ai != nil {
 		s.ai.reset()

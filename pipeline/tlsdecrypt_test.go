@@ -470,7 +470,7 @@ func TestDecryptedPacketPathDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%.2f allocations per packet of a decrypted flow, want 0", allocs)
 	}
-	for _, sess := range w.h.sessions {
+	for _, sess := range openSessions(w) {
 		r := sess.app.Result()
 		if r.Decrypt.String() != "decrypted" || r.HTTP == nil {
 			t.Errorf("flow not decrypted (%v) or not parsed as HTTP: the test did not exercise decryption", r.Decrypt)

@@ -151,4 +151,8 @@ type Stats struct {
 	// (a stalled worker): from then on order, and so replay determinism,
 	// is not guaranteed.
 	OrderForced atomic.Uint64
+	// AnnotationResets counts the times a worker's table of interned
+	// destination annotations was full and started over (costs CPU, not
+	// correctness: a flow keeps the annotation it has).
+	AnnotationResets atomic.Uint64
 }

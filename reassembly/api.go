@@ -141,12 +141,13 @@ type Flow struct {
 	// flow, so a consumer may join the two (a value straddling the pause).
 	PrevStart int64
 
-	Tunnel capture.TunnelInfo
-
-	// The first ICMP error that quoted one of this flow's packets (see
-	// ICMPReject), kept flat so its two bytes share a word below.
-	rejFrom          netip.Addr
-	rejType, rejCode uint8
+	// The encapsulation the flow's first packet came in (see Tunnel) and
+	// the first ICMP error that quoted one of its packets (see
+	// ICMPReject): both rare, so held by pointer, nil when none (inline
+	// they took 80 B of every flow and kept a conn out of the 704-byte
+	// size class).
+	tunnel *capture.TunnelInfo
+	rej    *ICMPReject
 
 	// history holds the Zeek-style history letters so far (e.g. "ShADadFf")
 	// in a fixed array so recording a letter never allocates.
@@ -155,13 +156,34 @@ type Flow struct {
 
 	DepthReached bool // inspect_depth reached in at least one direction
 	Continues    bool // see PrevStart
+
+	// stream is the flow's consumer (Handler.Open's result). It is kept
+	// here rather than in the table's private state so the handler can
+	// reach its own state from the flow (Flow.Stream) without a map of
+	// its own: measured ~40 B per open flow for a map from *Flow.
+	stream Stream
 }
+
+// Stream returns the consumer Handler.Open gave for f (nil when none).
+func (f *Flow) Stream() Stream { return f.stream }
 
 // ICMPReject returns the first ICMP or ICMPv6 error (destination
 // unreachable, time exceeded) that quoted one of this flow's packets
 // (Table.ICMPError); its From is the zero Addr when none did.
 func (f *Flow) ICMPReject() ICMPReject {
-	return ICMPReject{Type: f.rejType, Code: f.rejCode, From: f.rejFrom}
+	if f.rej == nil {
+		return ICMPReject{}
+	}
+	return *f.rej
+}
+
+// Tunnel returns the encapsulation of the flow's first packet (Type
+// capture.TunnelNone when it came bare).
+func (f *Flow) Tunnel() capture.TunnelInfo {
+	if f.tunnel == nil {
+		return capture.TunnelInfo{}
+	}
+	return *f.tunnel
 }
 
 // ICMPReject is an ICMP error attached to the flow whose packet it quoted.

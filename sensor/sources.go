@@ -146,14 +146,15 @@ func (src sources) register(reg *metrics.Registry) error {
 }
 
 var pipelineTags = metrics.Tags{
-	"Packets":      `metric:"tapdlp_capture_packets_total" help:"Frames read from every capture source (files or sockets)."`,
-	"WireBytes":    `metric:"tapdlp_capture_bytes_total" help:"Frame bytes read from every capture source, as on the wire."`,
-	"Filtered":     `metric:"tapdlp_capture_filtered_total" help:"Frames the capture filter expression rejected (counted, not decoded)."`,
-	"Records":      `metric:"tapdlp_pipeline_records_total" help:"Flow records handed to the sinks (final and interim)."`,
-	"Flows":        `metric:"-"`, // the sum of tapdlp_flows_expired_total
-	"WorkerPanics": `metric:"tapdlp_pipeline_worker_panics_total" help:"Packets dropped because a worker recovered from a panic (a bug: report it)."`,
-	"RecordErrors": `metric:"tapdlp_pipeline_record_errors_total" help:"Records that could not be encoded or that the sink refused."`,
-	"OrderForced":  `metric:"tapdlp_pipeline_order_forced_total" help:"Worker outputs the ordered stage applied before every worker's watermark passed them, because its buffer was full (replay order no longer guaranteed)."`,
+	"Packets":          `metric:"tapdlp_capture_packets_total" help:"Frames read from every capture source (files or sockets)."`,
+	"WireBytes":        `metric:"tapdlp_capture_bytes_total" help:"Frame bytes read from every capture source, as on the wire."`,
+	"Filtered":         `metric:"tapdlp_capture_filtered_total" help:"Frames the capture filter expression rejected (counted, not decoded)."`,
+	"Records":          `metric:"tapdlp_pipeline_records_total" help:"Flow records handed to the sinks (final and interim)."`,
+	"Flows":            `metric:"-"`, // the sum of tapdlp_flows_expired_total
+	"WorkerPanics":     `metric:"tapdlp_pipeline_worker_panics_total" help:"Packets dropped because a worker recovered from a panic (a bug: report it)."`,
+	"RecordErrors":     `metric:"tapdlp_pipeline_record_errors_total" help:"Records that could not be encoded or that the sink refused."`,
+	"OrderForced":      `metric:"tapdlp_pipeline_order_forced_total" help:"Worker outputs the ordered stage applied before every worker's watermark passed them, because its buffer was full (replay order no longer guaranteed)."`,
+	"AnnotationResets": `metric:"tapdlp_pipeline_annotation_resets_total" help:"Times a worker's table of shared destination annotations was full and started over (costs CPU and memory, not correctness)."`,
 }
 
 // liveView is the live path's counters and its per-interface counts.
