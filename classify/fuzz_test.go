@@ -20,6 +20,9 @@ func FuzzScan(f *testing.F) {
 		"x NDExMTExMTExMTExMTExMQ== y", "card=4111%201111%201111%201111&b=2", "v=%34%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31",
 		"a=5500+0000+0000+0004", "q=4111%25201111%25201111%25201111", "SSN " + strings.Repeat("A", 95) + "==",
 		"U1NOOiAxMjMtNDUtNjc4OQ== and %%%===",
+		// Unpadded base64 of numbers, after labels and at the edges.
+		`{"ssn":"NTM2MjIxMjM0","pan":"NDExMTExMTExMTExMTExMQ"}`, "NDExMTExMTExMTExMTExMQ", "bob@example.com MzQ0MzY5NDk4NTk1ODQz&x=NTM2LTIyLTEyMzQ=",
+		"ssn=NTM2MjIxMjM0MTIzNDU2Nzg5MDEy MNO NMNMNMNMNMNMNMNMNMNMNMNMNMNM",
 	} {
 		f.Add([]byte(in), uint16(5), uint16(17))
 	}
