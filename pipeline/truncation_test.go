@@ -237,6 +237,20 @@ func TestInspectionNeverStopsSilently(t *testing.T) {
 			found: "credit_card",
 		},
 		{
+			name: "unpadded base64 of a card in a JSON body",
+			pkts: func(t *testing.T) [][]byte {
+				return exchange(post("Content-Type: application/json\r\n", []byte(`{"v":"NDExMTExMTExMTExMTExMQ"}`)), nil)
+			},
+			found: "credit_card",
+		},
+		{
+			name: "unpadded base64 of a bare SSN in a query parameter",
+			pkts: func(t *testing.T) [][]byte {
+				return exchange([]byte("GET /lookup?id=7&ssn=NTM2MjIxMjM0&lang=en HTTP/1.1\r\nHost: a.example\r\n\r\n"), nil)
+			},
+			found: "us_ssn",
+		},
+		{
 			name: "URL-encoded digits in a text/plain form body",
 			pkts: func(t *testing.T) [][]byte {
 				return exchange(post("Content-Type: text/plain\r\n", []byte("a=1&pan=%34%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31&b=2")), nil)
