@@ -5,9 +5,9 @@ import (
 
 	"github.com/tapdlp/tapdlp/appproto/grpc"
 	"github.com/tapdlp/tapdlp/appproto/http2"
-	"github.com/tapdlp/tapdlp/appproto/internal/bodydec"
 	"github.com/tapdlp/tapdlp/appproto/sse"
 	"github.com/tapdlp/tapdlp/appproto/websocket"
+	"github.com/tapdlp/tapdlp/internal/bodydec"
 	"github.com/tapdlp/tapdlp/record"
 )
 

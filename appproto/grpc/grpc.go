@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/bodydec"
+	"github.com/tapdlp/tapdlp/internal/bodydec"
 )
 
 // ParsePath splits a gRPC :path "/package.Service/Method" into service and

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/bodydec"
+	"github.com/tapdlp/tapdlp/internal/bodydec"
 )
 
 func TestParsePath(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"sync/atomic"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/bodydec"
+	"github.com/tapdlp/tapdlp/internal/bodydec"
 )
 
 // Side says which peer sent the frames a Parser reads.
