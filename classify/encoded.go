@@ -2,6 +2,8 @@ package classify
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"sync"
 
 	"github.com/tapdlp/tapdlp/record"
@@ -134,18 +136,8 @@ func (e *encScan) shortScan(s *Scanner, b []byte, final bool, abs int) {
 		}
 		e.nb64, e.inRun = 0, false
 	}
-	m, n, o := -2, -2, -2 // next 'M', 'N', 'O' at or after i; -1 none
 	for i < len(b) {
-		if m != -1 && m < i {
-			m = indexAt(b, 'M', i)
-		}
-		if n != -1 && n < i {
-			n = indexAt(b, 'N', i)
-		}
-		if o != -1 && o < i {
-			o = indexAt(b, 'O', i)
-		}
-		k := minFound(m, n, o)
+		k := nextMNO(b, i)
 		if k < 0 {
 			break
 		}
@@ -199,39 +191,66 @@ func (e *encScan) keepTail(b []byte) {
 	e.ntail = keep + copy(e.tail[keep:], b)
 }
 
-// indexAt is bytes.IndexByte from i.
-func indexAt(b []byte, c byte, i int) int {
-	if k := bytes.IndexByte(b[i:], c); k >= 0 {
-		return i + k
+// nextMNO returns the first 'M', 'N' or 'O' in b at or after i, or -1.
+// It tests eight bytes at a time: XORed with 'L' (0x4c), the bytes 'L' to
+// 'O' become 0 to 3, and a byte below 4 sets its high bit in
+// (y - 0x04…) &^ y; the lowest flagged byte is exact (a borrow only runs
+// upwards from a flagged byte), the others are checked again.
+func nextMNO(b []byte, i int) int {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	for ; i+8 <= len(b); i += 8 {
+		y := binary.LittleEndian.Uint64(b[i:]) ^ (0x4c * ones)
+		m := (y - 4*ones) &^ y & high
+		for m != 0 {
+			p := i + bits.TrailingZeros64(m)/8
+			if c := b[p]; c >= 'M' && c <= 'O' {
+				return p
+			}
+			m &= m - 1
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c >= 'M' && c <= 'O' {
+			return i
+		}
 	}
 	return -1
 }
 
-// minFound is the smallest of the positions that are not -1, or -1.
-func minFound(a, b, c int) int {
-	if a < 0 || b >= 0 && b < a {
-		a = b
-	}
-	if a < 0 || c >= 0 && c < a {
-		a = c
-	}
-	return a
-}
-
 // shortCandidate is shortToken's quick filter, inlined: a length unpadded
-// base64 of a number can have, and a second character that holds the
-// low bits of a digit and the high half of a digit (0x3_) or of a space,
-// dash or dot (0x2_).
+// base64 of a number can have, and a first quantum that can encode three
+// of its bytes (a digit, then digits, spaces, dashes or dots).
 func shortCandidate(tok []byte) bool {
 	if len(tok) < minEncB64 || len(tok) > maxShortB64 || len(tok)%4 == 1 {
 		return false
 	}
-	return shortSecond[tok[1]]
+	return numQuantum[1][tok[1]] && numQuantum[2][tok[2]] && numQuantum[3][tok[3]]
 }
 
-var shortSecond = func() (t [256]bool) {
-	for _, c := range []byte("CDSTijyz") {
-		t[c] = true
+// numQuantum[k] marks the characters at position k of a base64 quantum
+// that encodes a digit followed by two bytes each a digit, space, dash or
+// dot (position 0 is 'M', 'N' or 'O', found by nextMNO).
+var numQuantum = func() (t [4][256]bool) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	num := []byte("0123456789 -.")
+	for _, b0 := range num[:10] {
+		for _, b1 := range num {
+			for _, b2 := range num {
+				v := uint32(b0)<<16 | uint32(b1)<<8 | uint32(b2)
+				for k := range 4 {
+					c := alphabet[v>>(18-6*k)&63]
+					t[k][c] = true
+					if c == '+' {
+						t[k]['-'] = true // URL-safe
+					} else if c == '/' {
+						t[k]['_'] = true
+					}
+				}
+			}
+		}
 	}
 	return t
 }()
