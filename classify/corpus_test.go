@@ -248,9 +248,10 @@ func benign(seed uint64, size int) []byte {
 	for b.Len() < size {
 		ts := 1714567890 + g.r.IntN(1e7)
 		switch g.r.IntN(10) {
-		case 9: // hard negatives: bank account and AWS account numbers, 9 and 12 digits
-			fmt.Fprintf(&b, `{"bank_account_id":"%09d","aws_account":"%012d","call_id":"%s","contact_count":%d,"pan_mode":"%s"}`+"\n",
-				g.r.IntN(1e9), g.r.Int64N(1e12), g.uuid(), g.r.IntN(100), g.pick("auto", "manual"))
+		case 9: // hard negatives: bank account and AWS account numbers, 9 and 12 digits, in the clear and as unpadded base64 cursors
+			fmt.Fprintf(&b, `{"bank_account_id":"%09d","aws_account":"%012d","call_id":"%s","contact_count":%d,"pan_mode":"%s","cursor":"%s","next":"/v1/items?after=%s&limit=50"}`+"\n",
+				g.r.IntN(1e9), g.r.Int64N(1e12), g.uuid(), g.r.IntN(100), g.pick("auto", "manual"),
+				base64.RawStdEncoding.EncodeToString(fmt.Appendf(nil, "%09d", g.r.IntN(1e9))), base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%012d", g.r.Int64N(1e12))))
 		case 0:
 			fmt.Fprintf(&b, `{"id":"%s","created_at":"2024-05-%02dT%02d:%02d:%02d.%03dZ","ts":%d%03d,"user_id":%d,"order_id":"ORD-2024%04d-%05d","amount":%d.%02d,"currency":"USD","status":"%s","sku":"SKU-%04d-%s","request_id":"%s","etag":"\"%s\"","version":"%d.%d.%d"}`+"\n",
 				g.uuid(), 1+g.r.IntN(28), g.r.IntN(24), g.r.IntN(60), g.r.IntN(60), g.r.IntN(1000), ts, g.r.IntN(1000), g.r.IntN(1e9),

@@ -28,7 +28,7 @@ func decodeWith(kind string, parts ...[]byte) string {
 		}
 	case "multipart":
 		var d mpDec
-		d.init(nil)
+		d.init(nil, -1)
 		for _, p := range parts {
 			out = d.decode(out, p)
 		}

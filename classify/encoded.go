@@ -2,6 +2,9 @@ package classify
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
+	"sync"
 
 	"github.com/tapdlp/tapdlp/record"
 )
@@ -13,7 +16,15 @@ import (
 //     sent as text/plain), '+' read as a space;
 //   - base64 with padding too short for the main scan's blob rule (MinBase64
 //     characters): the 24-character base64 of a 16-digit card
-//     ("NDExMTEx…MQ=="), of an SSN ("MTIzLTQ1LTY3ODk="), of short secrets.
+//     ("NDExMTEx…MQ=="), of an SSN ("MTIzLTQ1LTY3ODk="), of short secrets;
+//   - base64 without padding, minEncB64 characters up to the blob rule,
+//     that decodes to a number: digits with spaces, dashes or dots, at
+//     least minValueDigits digits ("MTIzNDU2Nzg5" is an SSN's 9 digits,
+//     "NDExMTExMTExMTExMTExMQ" a card's 16). Such a token starts with 'M',
+//     'N' or 'O' (the first six bits of an ASCII digit), found with
+//     bytes.IndexByte; anything that does not decode to a number is left
+//     alone, so words and identifiers cost a table lookup or two (see
+//     shortScan).
 //
 // It only looks around the bytes that trigger it ('%' and '='), found with
 // bytes.IndexByte, so text without them costs two vector scans. A token is
@@ -28,7 +39,39 @@ type encScan struct {
 	runAt int  // its offset in the stream
 	long  bool // the run is longer than maxEncTok: never decoded
 	trig  bool // the run holds a '%' or '='
+
+	// The unpadded-base64 pass's own carry: the run of base64 characters
+	// that ends the data so far, when it starts a token like a number's
+	// base64 and is not yet too long.
+	b64   [maxShortB64]byte
+	nb64  int
+	b64At int
+	inRun bool // the data so far ends inside a run of base64 characters
+	// The bytes before the carried token (its label), and the last bytes
+	// of the data so far (the label of a token at the start of the next).
+	b64Ctx  [maxLabel]byte
+	nb64Ctx int
+	tail    [maxLabel]byte
+	ntail   int
+	lbuf    [2 * maxLabel]byte // before's scratch
+
+	// While a number is scanned after its label: the sink its hits go
+	// to, and where the token starts (a hit before it is in the label).
+	fwd     hitSink
+	tokenAt int
 }
+
+// hit passes on the hits in the number, not those in its label (the main
+// scan reports those where they are).
+func (e *encScan) hit(s *Scanner, h *hit) {
+	if h.start >= e.tokenAt {
+		e.fwd.hit(s, h)
+	}
+}
+
+// maxLabel bounds the text before an unpadded base64 number that is kept
+// as its label (`"ssn":"`, "card_number=").
+const maxLabel = 30
 
 // maxEncTok bounds an encoded token: a percent-encoded card with separators
 // is under 60 bytes, a 32-byte secret's base64 under 48. A longer run of
@@ -54,10 +97,234 @@ func init() {
 }
 
 // process judges the runs of token characters in b, the stream's next
-// bytes at offset abs (final: no more will come), that hold a trigger. A
-// run cut by the end of b is carried to the next call, so the outcome does
-// not depend on how the stream was cut.
+// bytes at offset abs (final: no more will come), that hold a trigger, and
+// the runs of base64 characters that may be a number's base64 without
+// padding. A run cut by the end of b is carried to the next call, so the
+// outcome does not depend on how the stream was cut.
 func (e *encScan) process(s *Scanner, b []byte, final bool, abs int) {
+	e.shortScan(s, b, final, abs)
+	e.trigScan(s, b, final, abs)
+}
+
+// maxShortB64 bounds an unpadded base64 token decoded by shortScan: one
+// of DefaultMinBase64 characters or more is the main scan's blob.
+const maxShortB64 = DefaultMinBase64 - 1
+
+// shortScan finds the runs of base64 characters in b that start with 'M',
+// 'N' or 'O' (a digit's first six bits) and are minEncB64 to maxShortB64
+// long, and scans what they decode to when that is a number (numB64).
+func (e *encScan) shortScan(s *Scanner, b []byte, final bool, abs int) {
+	defer e.keepTail(b)
+	i := 0
+	if e.inRun {
+		// The run the previous data ended in goes on here.
+		for i < len(b) && isB64Std[b[i]] {
+			i++
+		}
+		if e.nb64 > 0 {
+			if e.nb64+i > maxShortB64 {
+				e.nb64 = 0
+			} else {
+				e.nb64 += copy(e.b64[e.nb64:], b[:i])
+			}
+		}
+		if i == len(b) && !final {
+			return
+		}
+		if e.nb64 > 0 && (i == len(b) || b[i] != '=') && shortCandidate(e.b64[:e.nb64]) {
+			e.shortToken(s, e.b64[:e.nb64], e.b64At, e.b64Ctx[:e.nb64Ctx])
+		}
+		e.nb64, e.inRun = 0, false
+	}
+	for i < len(b) {
+		k := nextMNO(b, i)
+		if k < 0 {
+			break
+		}
+		if k > 0 && isB64Std[b[k-1]] {
+			i = k + 1 // not the start of its run (k == 0 is: a run the previous data ended in was taken above)
+			continue
+		}
+		end := k + 1
+		for end < len(b) && isB64Std[b[end]] {
+			end++
+		}
+		switch {
+		case end < len(b) && b[end] == '=':
+			// Padded: trigScan's.
+		case end == len(b) && !final:
+			if end-k <= maxShortB64 {
+				e.nb64 = copy(e.b64[:], b[k:end])
+				e.b64At = abs + k
+				e.nb64Ctx = copy(e.b64Ctx[:], e.before(b, k))
+			}
+		case shortCandidate(b[k:end]):
+			e.shortToken(s, b[k:end], abs+k, e.before(b, k))
+		}
+		i = end
+	}
+	if !final && len(b) > 0 && isB64Std[b[len(b)-1]] {
+		e.inRun = true
+	}
+}
+
+// before returns up to maxLabel bytes of the data before b[k], taking
+// them from the previous data when b[:k] is shorter; the result is valid
+// until the next call.
+func (e *encScan) before(b []byte, k int) []byte {
+	if k >= maxLabel {
+		return b[k-maxLabel : k]
+	}
+	n := copy(e.lbuf[:], e.tail[:e.ntail])
+	n += copy(e.lbuf[n:], b[:k])
+	return e.lbuf[max(n-maxLabel, 0):n:n]
+}
+
+// keepTail remembers the last maxLabel bytes of the data so far.
+func (e *encScan) keepTail(b []byte) {
+	if len(b) >= maxLabel {
+		e.ntail = copy(e.tail[:], b[len(b)-maxLabel:])
+		return
+	}
+	keep := min(e.ntail, maxLabel-len(b))
+	copy(e.tail[:], e.tail[e.ntail-keep:e.ntail])
+	e.ntail = keep + copy(e.tail[keep:], b)
+}
+
+// nextMNO returns the first 'M', 'N' or 'O' in b at or after i, or -1.
+// It tests eight bytes at a time: XORed with 'L' (0x4c), the bytes 'L' to
+// 'O' become 0 to 3, and a byte below 4 sets its high bit in
+// (y - 0x04…) &^ y; the lowest flagged byte is exact (a borrow only runs
+// upwards from a flagged byte), the others are checked again.
+func nextMNO(b []byte, i int) int {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	for ; i+8 <= len(b); i += 8 {
+		y := binary.LittleEndian.Uint64(b[i:]) ^ (0x4c * ones)
+		m := (y - 4*ones) &^ y & high
+		for m != 0 {
+			p := i + bits.TrailingZeros64(m)/8
+			if c := b[p]; c >= 'M' && c <= 'O' {
+				return p
+			}
+			m &= m - 1
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c >= 'M' && c <= 'O' {
+			return i
+		}
+	}
+	return -1
+}
+
+// shortCandidate is shortToken's quick filter, inlined: a length unpadded
+// base64 of a number can have, and a first quantum that can encode three
+// of its bytes (a digit, then digits, spaces, dashes or dots).
+func shortCandidate(tok []byte) bool {
+	if len(tok) < minEncB64 || len(tok) > maxShortB64 || len(tok)%4 == 1 {
+		return false
+	}
+	return numQuantum[1][tok[1]] && numQuantum[2][tok[2]] && numQuantum[3][tok[3]]
+}
+
+// numQuantum[k] marks the characters at position k of a base64 quantum
+// that encodes a digit followed by two bytes each a digit, space, dash or
+// dot (position 0 is 'M', 'N' or 'O', found by nextMNO).
+var numQuantum = func() (t [4][256]bool) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	num := []byte("0123456789 -.")
+	for _, b0 := range num[:10] {
+		for _, b1 := range num {
+			for _, b2 := range num {
+				v := uint32(b0)<<16 | uint32(b1)<<8 | uint32(b2)
+				for k := range 4 {
+					c := alphabet[v>>(18-6*k)&63]
+					t[k][c] = true
+					if c == '+' {
+						t[k]['-'] = true // URL-safe
+					} else if c == '/' {
+						t[k]['_'] = true
+					}
+				}
+			}
+		}
+	}
+	return t
+}()
+
+// shortToken decodes tok, a whole run of base64 characters, when it may be
+// a number's base64 without padding, and scans the number after the text
+// before it (ctx back to a line break or a digit), so a number that needs a
+// label (nine bare digits: an SSN) is judged as it would be in the clear.
+func (e *encScan) shortToken(s *Scanner, tok []byte, off int, ctx []byte) {
+	if s.e.minB64 > 0 && len(tok) >= s.e.minB64 {
+		return // the main scan's blob
+	}
+	n, ok := numB64(s.dec[labelRoom:], tok)
+	if !ok {
+		return
+	}
+	from := len(ctx)
+	for from > 0 && !labelEdge[ctx[from-1]] {
+		from--
+	}
+	label := ctx[from:]
+	// The label takes a multiple of three bytes (spaces in front), so the
+	// number's hits map back onto the token as a base64 piece's do.
+	room := (len(label) + 2) / 3 * 3
+	lo := labelRoom - room
+	for k := lo; k < labelRoom-len(label); k++ {
+		s.dec[k] = ' '
+	}
+	copy(s.dec[labelRoom-len(label):], label)
+	shift := room / 3 * 4
+	e.fwd, e.tokenAt = s.sink, off
+	s.sink = e
+	scanDecoded(s, s.dec[lo:labelRoom+n], off-shift, len(tok)+shift)
+	s.sink, e.fwd = e.fwd, nil
+}
+
+// labelRoom is where shortToken decodes a number in the scanner's scratch,
+// after room for its label.
+const labelRoom = maxLabel + 2
+
+// labelEdge marks the bytes the label taken along never reaches back over:
+// line breaks and digits (another value). Which words of it label the
+// number is the main scan's decision, as in the clear.
+var labelEdge = func() (t [256]bool) {
+	for _, c := range []byte("\n\r0123456789") {
+		t[c] = true
+	}
+	return t
+}()
+
+// numB64 decodes src, unpadded base64 that passed shortCandidate, when it
+// decodes to a number: ASCII digits with spaces, dashes or dots between
+// them, at least minValueDigits digits, starting with a digit.
+func numB64(dst, src []byte) (int, bool) {
+	n := b64decode(dst, src)
+	if n != len(src)*3/4 {
+		return 0, false // a character outside the alphabet
+	}
+	digits := 0
+	for _, c := range dst[:n] {
+		switch {
+		case '0' <= c && c <= '9':
+			digits++
+		case c == ' ' || c == '-' || c == '.':
+		default:
+			return 0, false
+		}
+	}
+	return n, digits >= minValueDigits && isDigit(dst[0])
+}
+
+// trigScan judges the runs of token characters in b that hold a trigger
+// ('%' or '=').
+func (e *encScan) trigScan(s *Scanner, b []byte, final bool, abs int) {
 	i := 0
 	if e.nrun > 0 || e.long {
 		j := 0
@@ -368,10 +635,19 @@ func scanDecoded(s *Scanner, b []byte, base, n int) {
 }
 
 // scanEncoded runs the encoded-token pass over a whole buffer (ScanAll).
+// The encScan comes from a pool: it is the scanner's sink while a number
+// is scanned after its label, so it would not stay on the stack.
 func (s *Scanner) scanEncoded(b []byte) {
-	var e encScan
+	e, _ := encPool.Get().(*encScan)
+	if e == nil {
+		e = new(encScan)
+	}
+	*e = encScan{}
 	e.process(s, b, true, 0)
+	encPool.Put(e)
 }
+
+var encPool sync.Pool // *encScan
 
 // mergeEncoded adds the findings inside encoded tokens to dst[from:], the
 // Stream's other findings: a type found both ways is one finding (counts

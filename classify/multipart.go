@@ -1,5 +1,7 @@
 package classify
 
+import "github.com/tapdlp/tapdlp/internal/bodydec"
+
 // Multipart decoder phases.
 const (
 	mpSniff      uint8 = iota // boundary unknown: read the first line
@@ -37,10 +39,85 @@ type mpDec struct {
 	url   urlDec
 	js    jsonDec
 	b64   b64Dec
+
+	// A plain part's first bytes decide whether it is a .gz, .zst or .zip
+	// file (bodydec.Sniff), opened as the HTTP parser opens such a body,
+	// under the decoding budget.
+	sniff   bool
+	magic   [bodydec.SniffLen]byte
+	nmagic  int
+	arch    bodydec.Decoder
+	archOut []byte // the output being built while the decoder runs
+	held    []byte // the file's first bytes, up to maxHeld, scanned raw if it fails
+	raw     bool   // the file failed to decode: the rest of the part is raw
+	decoded int64  // bytes the current part decoded to
+	budget  int64  // decoded bytes one part may deliver (inspect_bytes)
+	trunc   DecodeTrunc
 }
 
-func (d *mpDec) init(boundary []byte) {
-	*d = mpDec{}
+// DecodeTrunc is why decoding inside a Stream's content stopped early or
+// fell back to raw bytes (an archive in a multipart part); bits.
+type DecodeTrunc uint8
+
+// Decoding truncations.
+const (
+	// DecodeBudget: a part decoded to more than the budget
+	// (inspect_bytes); the rest was not decoded.
+	DecodeBudget DecodeTrunc = 1 << iota
+	// DecodeBomb: as DecodeBudget, at a ratio no real content has.
+	DecodeBomb
+	// DecodeError: the file was corrupt or cut; the rest of the part was
+	// scanned raw.
+	DecodeError
+)
+
+// maxHeld bounds the start of a file part kept to be scanned raw when it
+// turns out corrupt (a file labelled gzip that is not, a cut archive).
+const maxHeld = 16 << 10
+
+// defaultPartBudget bounds a part's decoded bytes when inspection has no
+// cap; partBombRatio names a part cut at the budget a bomb.
+const (
+	defaultPartBudget = 1 << 20
+	partBombRatio     = 100
+)
+
+// DecodeTruncations reports why decoding inside the Stream's content
+// stopped early, since the last Reset.
+func (st *Stream) DecodeTruncations() DecodeTrunc {
+	if st.mp == nil {
+		return 0
+	}
+	return st.mp.trunc
+}
+
+// stop ends a file part's decoding because the Stream reached its
+// inspect_bytes cap: a decoder still producing was cut by the budget (a
+// bomb at a ratio no real content has). Its coroutine is freed now.
+func (d *mpDec) stop() {
+	if d.arch.Active() && !d.arch.Failed() && !d.arch.Ended() {
+		d.trunc |= DecodeBudget
+		if d.decoded > partBombRatio*max(d.arch.CompressedIn(), 1) {
+			d.trunc |= DecodeBomb
+		}
+	}
+	d.arch.End()
+}
+
+// release ends a decoder in progress (it holds a coroutine and pooled
+// state) and forgets the truncations: the Stream is reused.
+func (d *mpDec) release() {
+	d.arch.End()
+	d.trunc = 0
+}
+
+func (d *mpDec) init(boundary []byte, budget int64) {
+	d.arch.End()
+	trunc, out, held := d.trunc, d.archOut[:0], d.held[:0]
+	*d = mpDec{trunc: trunc, archOut: out, held: held, budget: budget}
+	if d.budget < 0 {
+		d.budget = defaultPartBudget
+	}
 	if len(boundary) == 0 {
 		d.phase = mpSniff
 		return
@@ -133,6 +210,8 @@ func (d *mpDec) decode(dst, src []byte) []byte {
 			d.ll = 0
 			if len(l) == 0 {
 				d.phase, d.k = mpBody, 0
+				d.sniff, d.nmagic, d.decoded, d.raw = d.part == partPlain, 0, 0, false
+				d.held = d.held[:0]
 			} else {
 				d.header(l)
 			}
@@ -181,10 +260,101 @@ func (d *mpDec) body(dst, b []byte) []byte {
 	case partB64:
 		return d.b64.decode(dst, b)
 	}
+	if d.sniff {
+		n := copy(d.magic[d.nmagic:], b)
+		d.nmagic += n
+		b = b[n:]
+		if d.nmagic < len(d.magic) {
+			return dst
+		}
+		d.sniff = false
+		if c := bodydec.Sniff(d.magic[:]); c != bodydec.CodingNone {
+			d.arch.Begin([]bodydec.Coding{c})
+			dst = d.push(dst, d.magic[:])
+		} else {
+			dst = append(dst, d.magic[:]...)
+		}
+	}
+	if d.arch.Active() && !d.raw {
+		return d.push(dst, b)
+	}
 	return append(dst, b...)
 }
 
+// push feeds a file part's bytes to its decoder. When the decoder fails,
+// it is ended and the rest of the part (from the chunk it failed on) is
+// scanned raw; when the budget stops it, the rest is skipped.
+func (d *mpDec) push(dst, b []byte) []byte {
+	if d.arch.Failed() {
+		return dst
+	}
+	if d.arch.CompressedIn()+int64(len(b)) <= maxHeld+bodydec.SniffLen {
+		d.held = append(d.held, b...)
+	} else {
+		d.held = d.held[:0] // too long to replay: a failure scans from its chunk on
+	}
+	d.archOut = dst
+	err := d.arch.Push(b, d)
+	dst, d.archOut = d.archOut, nil
+	if err != nil {
+		return d.fallback(dst, b)
+	}
+	return dst
+}
+
+// fallback: the file part failed to decode. The rest of it is scanned
+// raw, and its start too when it was held (a file that was not coded at
+// all is then scanned whole, however it was cut).
+func (d *mpDec) fallback(dst, b []byte) []byte {
+	d.trunc |= DecodeError
+	d.raw = true
+	if len(d.held) > 0 {
+		dst = append(dst, '\n')
+		dst = append(dst, d.held...)
+		d.held = d.held[:0]
+		return dst
+	}
+	return append(dst, b...)
+}
+
+// Decoded receives a file part's decoded bytes under the budget
+// (bodydec.Sink). Only the budget stops decoding; the ratio names a part
+// cut there a bomb.
+func (d *mpDec) Decoded(b []byte) bool {
+	room := d.budget - d.decoded
+	if int64(len(b)) <= room {
+		d.decoded += int64(len(b))
+		d.archOut = append(d.archOut, b...)
+		return true
+	}
+	d.archOut = append(d.archOut, b[:max(room, 0)]...)
+	d.decoded = d.budget
+	d.trunc |= DecodeBudget
+	if d.decoded > partBombRatio*max(d.arch.CompressedIn(), 1) {
+		d.trunc |= DecodeBomb
+	}
+	return false
+}
+
 func (d *mpDec) endPart(dst []byte) []byte {
+	if d.sniff && d.nmagic > 0 {
+		dst = append(dst, d.magic[:d.nmagic]...) // too short to be a file
+	}
+	d.sniff, d.nmagic = false, 0
+	if d.arch.Active() {
+		if !d.arch.Failed() && !d.raw {
+			d.archOut = dst
+			err := d.arch.Finish(d)
+			dst, d.archOut = d.archOut, nil
+			if err != nil {
+				dst = d.fallback(dst, nil)
+			}
+		}
+		d.arch.End()
+		d.raw = false
+		d.held = d.held[:0]
+		dst = append(dst, '\n')
+	}
 	switch d.part {
 	case partJSON:
 		dst = d.js.flush(dst)

@@ -65,6 +65,9 @@ func (st *Stream) Init(sc *Scanner, dir string) {
 // can be reused for another flow direction; buffers are kept.
 func (st *Stream) Reset() {
 	carry, aggs, encAggs, mp := st.w.carry[:0], st.aggs[:0], st.encAggs[:0], st.mp
+	if mp != nil {
+		mp.release()
+	}
 	*st = Stream{sc: st.sc, dir: st.dir, limit: st.limit}
 	st.w.carry, st.aggs, st.encAggs, st.mp = carry, aggs, encAggs, mp
 }
@@ -104,7 +107,7 @@ func (st *Stream) WriteContent(c Content, b []byte) {
 			if st.mp == nil {
 				st.mp = new(mpDec)
 			}
-			st.mp.init(c.Boundary())
+			st.mp.init(c.Boundary(), st.limit)
 		}
 	}
 	for len(b) > 0 && !st.truncated {
@@ -190,6 +193,9 @@ func (st *Stream) feed(work []byte, pre, synth int) {
 	st.decoding = false
 	if st.truncated {
 		st.flushed = true
+		if st.mp != nil {
+			st.mp.stop()
+		}
 	}
 }
 

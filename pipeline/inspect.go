@@ -119,6 +119,16 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 		if sc[0].Truncated() || sc[1].Truncated() {
 			trunc.add(demux.TruncInspectBytes)
 		}
+		// Files inside multipart parts, decoded by the scanner itself.
+		switch dt := sc[0].DecodeTruncations() | sc[1].DecodeTruncations(); {
+		case dt&classify.DecodeBomb != 0:
+			trunc.add(demux.TruncBomb)
+		case dt&classify.DecodeBudget != 0:
+			trunc.add(demux.TruncDecodeBudget)
+		}
+		if dt := sc[0].DecodeTruncations() | sc[1].DecodeTruncations(); dt&classify.DecodeError != 0 {
+			trunc.add(demux.TruncDecodeError)
+		}
 	}
 	switch {
 	case s.h.p.inspection.off:

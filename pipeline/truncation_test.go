@@ -45,6 +45,17 @@ func zst(t testing.TB, b []byte) []byte {
 	return e.EncodeAll(b, nil)
 }
 
+// upload is a browser's multipart/form-data body (boundary XyZ) with a
+// text field and one file part.
+func upload(file []byte, ctype string) []byte {
+	var b bytes.Buffer
+	b.WriteString("--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n")
+	b.WriteString("--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"export\"\r\nContent-Type: " + ctype + "\r\n\r\n")
+	b.Write(file)
+	b.WriteString("\r\n--XyZ--\r\n")
+	return b.Bytes()
+}
+
 // post is an HTTP/1.1 request with extra head lines and a body.
 func post(head string, body []byte) []byte {
 	return append([]byte("POST /upload HTTP/1.1\r\nHost: files.example\r\n"+head+"Content-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"), body...)
@@ -235,6 +246,62 @@ func TestInspectionNeverStopsSilently(t *testing.T) {
 				return exchange(post("Content-Type: application/json\r\n", []byte(`{"v":"NDExMTExMTExMTExMTExMQ=="}`)), nil)
 			},
 			found: "credit_card",
+		},
+		{
+			name: "a .gz file in a multipart/form-data upload",
+			pkts: func(t *testing.T) [][]byte {
+				return exchange(post("Content-Type: multipart/form-data; boundary=XyZ\r\n", upload(gz(t, csv), "application/gzip")), nil)
+			},
+			found: "credit_card",
+		},
+		{
+			name: "a .zip file in a multipart/form-data upload",
+			pkts: func(t *testing.T) [][]byte {
+				var buf bytes.Buffer
+				w := zip.NewWriter(&buf)
+				f, _ := w.Create("export/cards.csv")
+				f.Write(csv)
+				w.Close()
+				return exchange(post("Content-Type: multipart/form-data; boundary=XyZ\r\n", upload(buf.Bytes(), "application/zip")), nil)
+			},
+			found: "credit_card",
+		},
+		{
+			name: "a .zst file in a multipart/form-data upload, card behind 80 KB of padding",
+			pkts: func(t *testing.T) [][]byte {
+				body := upload(zst(t, append(append(padding, "\ncard="...), truncCard...)), "application/octet-stream")
+				return exchange(post("Content-Type: multipart/form-data; boundary=XyZ\r\n", body), nil)
+			},
+			found: "credit_card",
+		},
+		{
+			name: "a gzip bomb in a multipart/form-data upload",
+			pkts: func(t *testing.T) [][]byte {
+				return exchange(post("Content-Type: multipart/form-data; boundary=XyZ\r\n", upload(gz(t, make([]byte, 16<<20)), "application/gzip")), nil)
+			},
+			reasons: []string{"inspect_bytes", "decompression_bomb"},
+		},
+		{
+			name: "a corrupt .gz file in a multipart/form-data upload",
+			pkts: func(t *testing.T) [][]byte {
+				file := append([]byte{0x1f, 0x8b, 8, 0, 0xff, 0xff, 0xff, 0xff, 0xff}, "card="+truncCard+"\n"...)
+				return exchange(post("Content-Type: multipart/form-data; boundary=XyZ\r\n", upload(file, "application/gzip")), nil)
+			},
+			found: "credit_card", reasons: []string{"decode_error"},
+		},
+		{
+			name: "unpadded base64 of a card in a JSON body",
+			pkts: func(t *testing.T) [][]byte {
+				return exchange(post("Content-Type: application/json\r\n", []byte(`{"v":"NDExMTExMTExMTExMTExMQ"}`)), nil)
+			},
+			found: "credit_card",
+		},
+		{
+			name: "unpadded base64 of a bare SSN in a query parameter",
+			pkts: func(t *testing.T) [][]byte {
+				return exchange([]byte("GET /lookup?id=7&ssn=NTM2MjIxMjM0&lang=en HTTP/1.1\r\nHost: a.example\r\n\r\n"), nil)
+			},
+			found: "us_ssn",
 		},
 		{
 			name: "URL-encoded digits in a text/plain form body",

@@ -5,9 +5,9 @@ import (
 
 	"github.com/tapdlp/tapdlp/appproto/grpc"
 	"github.com/tapdlp/tapdlp/appproto/http2"
-	"github.com/tapdlp/tapdlp/appproto/internal/bodydec"
 	"github.com/tapdlp/tapdlp/appproto/sse"
 	"github.com/tapdlp/tapdlp/appproto/websocket"
+	"github.com/tapdlp/tapdlp/internal/bodydec"
 	"github.com/tapdlp/tapdlp/record"
 )
 
@@ -157,7 +157,7 @@ func (s *h2Sub) feed(b []byte) {
 			if s.grpc == nil {
 				s.grpc = new(grpc.Reader)
 			}
-			s.grpc.Reset(s.coding, grpc.Config{Stats: d.cfg.GRPCStats}, (*grpcEvents)(s))
+			s.grpc.Reset(s.coding, grpc.Config{Stats: d.cfg.GRPCStats, MaxMessage: budgetInt(d.cfg.MaxDecoded)}, (*grpcEvents)(s))
 		case subSSE:
 			if s.sse == nil {
 				s.sse = new(sse.Parser)
@@ -171,7 +171,7 @@ func (s *h2Sub) feed(b []byte) {
 			if s.dir == In {
 				side = websocket.Server
 			}
-			s.ws.Reset(side, s.ext, websocket.Config{Stats: d.cfg.WebSocketStats}, wsEvents{fl: s.h.fl, dir: s.dir})
+			s.ws.Reset(side, s.ext, websocket.Config{Stats: d.cfg.WebSocketStats, MaxMessage: d.cfg.MaxDecoded}, wsEvents{fl: s.h.fl, dir: s.dir})
 		}
 	}
 	switch s.kind {
@@ -373,13 +373,40 @@ type grpcEvents h2Sub
 
 var newline = []byte{'\n'}
 
-func (g *grpcEvents) Message(_ *grpc.Message, data []byte) {
+func (g *grpcEvents) Message(m *grpc.Message, data []byte) {
 	s := (*h2Sub)(g)
 	sink := s.h.fl.sink
+	if t := grpcTruncation(m); t != TruncNone {
+		sink.Truncated(s.dir, t)
+	}
 	grpc.WalkText(data, grpcMaxDepth, func(text []byte) {
 		sink.Body(s.dir, text)
 		sink.Body(s.dir, newline)
 	})
+}
+
+// grpcTruncation maps how a gRPC message was delivered to why its
+// inspection was cut short or degraded.
+func grpcTruncation(m *grpc.Message) Truncation {
+	switch f := m.Flags; {
+	case f&grpc.FlagBomb != 0:
+		return TruncBomb
+	case f&grpc.FlagTruncated != 0 && m.Compressed:
+		return TruncDecodeBudget
+	case f&grpc.FlagTruncated != 0:
+		return TruncInspectBytes // a plain message longer than the scan's budget
+	case f&grpc.FlagDecodeError != 0:
+		return TruncDecodeError
+	case f&grpc.FlagUndecoded != 0:
+		return TruncUndecodable
+	}
+	return TruncNone
+}
+
+// budgetInt is the decoding budget as an int limit (0: the parser's
+// default).
+func budgetInt(b int64) int {
+	return int(min(max(b, 0), 1<<30))
 }
 
 // sseEvents scans an event stream's data payloads as one stream, so a
@@ -410,7 +437,10 @@ func (w wsEvents) Start(*websocket.Message) {
 
 func (w wsEvents) Data(_ *websocket.Message, data []byte) { w.fl.sink.Body(w.dir, data) }
 
-func (w wsEvents) End(*websocket.Message) {
+func (w wsEvents) End(m *websocket.Message) {
+	if t := wsTruncation(m); t != TruncNone {
+		w.fl.sink.Truncated(w.dir, t)
+	}
 	if w.own {
 		w.fl.sink.MessageEnd(w.dir)
 	} else {
@@ -419,7 +449,34 @@ func (w wsEvents) End(*websocket.Message) {
 }
 
 func (w wsEvents) Control(websocket.Side, websocket.Opcode, []byte) {}
-func (w wsEvents) Stop(websocket.Side, websocket.Reason)            {}
+
+// Stop: the direction's framing is lost (a bad frame, or bytes lost
+// outside a payload); nothing after it is inspected.
+func (w wsEvents) Stop(_ websocket.Side, r websocket.Reason) {
+	if r == websocket.ReasonGap {
+		w.fl.sink.Truncated(w.dir, TruncGap)
+		return
+	}
+	w.fl.sink.Truncated(w.dir, TruncParserStopped)
+}
+
+// wsTruncation maps how a WebSocket message was delivered to why its
+// inspection was cut short or degraded.
+func wsTruncation(m *websocket.Message) Truncation {
+	switch f := m.Flags; {
+	case f.Has(websocket.FlagBomb):
+		return TruncBomb
+	case f.Has(websocket.FlagTruncated) && m.Compressed:
+		return TruncDecodeBudget
+	case f.Has(websocket.FlagTruncated):
+		return TruncInspectBytes // a plain message longer than the scan's budget
+	case f.Has(websocket.FlagDecodeError):
+		return TruncDecodeError
+	case f.Has(websocket.FlagUndecoded):
+		return TruncUndecodable
+	}
+	return TruncNone
+}
 
 // wsParser reads a WebSocket connection after an HTTP/1.1 101: client
 // frames (masked) on Out, server frames on In.
@@ -430,7 +487,7 @@ type wsParser struct {
 
 func (w *wsParser) reset(fl *Flow, ext websocket.Extensions) {
 	w.fl = fl
-	cfg := websocket.Config{Stats: fl.d.cfg.WebSocketStats}
+	cfg := websocket.Config{Stats: fl.d.cfg.WebSocketStats, MaxMessage: fl.d.cfg.MaxDecoded}
 	w.p[Out].Reset(websocket.Client, ext, cfg, wsEvents{fl: fl, dir: Out, own: true})
 	w.p[In].Reset(websocket.Server, ext, cfg, wsEvents{fl: fl, dir: In, own: true})
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/bodydec"
+	"github.com/tapdlp/tapdlp/internal/bodydec"
 )
 
 // FuzzWalkText: no panic; every text yielded is valid UTF-8 and a part of

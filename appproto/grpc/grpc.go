@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/bodydec"
+	"github.com/tapdlp/tapdlp/internal/bodydec"
 )
 
 // ParsePath splits a gRPC :path "/package.Service/Method" into service and
@@ -44,8 +44,8 @@ type Flags uint8
 
 // Message flags.
 const (
-	FlagTruncated   Flags = 1 << iota // beyond Config.MaxMessage: the rest was dropped
-	FlagBomb                          // decompression passed Config.MaxRatio
+	FlagTruncated   Flags = 1 << iota // beyond Config.MaxMessage: the rest was dropped (and not decoded)
+	FlagBomb                          // truncated at a decompression ratio beyond Config.MaxRatio
 	FlagUndecoded                     // compressed with an unknown encoding: data is empty
 	FlagDecodeError                   // corrupt compressed data
 	FlagIncomplete                    // the stream ended inside the message
@@ -87,17 +87,20 @@ func (s *Stats) Each(fn func(name string, v uint64)) {
 
 // Config holds a Reader's limits. Zero fields mean the default.
 type Config struct {
-	// MaxMessage bounds the decompressed bytes kept per message (default
-	// 1 MiB); longer messages are delivered cut (FlagTruncated).
+	// MaxMessage is the decoding budget: the decompressed bytes kept per
+	// message (default 1 MiB; the pipeline passes inspection.inspect_bytes).
+	// Longer messages are delivered cut (FlagTruncated) and the rest is
+	// not decompressed.
 	MaxMessage int
-	// MaxRatio bounds decompressed/compressed bytes per message once more
-	// than 64 KiB came out (default 100).
+	// MaxRatio is the decompressed/compressed ratio beyond which a message
+	// that reached MaxMessage is reported as a bomb (FlagBomb; default
+	// 100). It does not stop decoding earlier: decoding is budgeted by
+	// decoded bytes, so a value behind compressible padding within the
+	// budget is delivered.
 	MaxRatio int64
 	// Stats receives the counters; nil counts nothing.
 	Stats *Stats
 }
-
-const ratioFloor = 64 << 10
 
 var discardStats Stats
 
@@ -116,7 +119,6 @@ type Reader struct {
 	buf  []byte // the message, at most cfg.MaxMessage
 	dec  bodydec.Decoder
 	one  [1]bodydec.Coding
-	out  int64 // decompressed bytes (ratio)
 	skip bool
 }
 
@@ -183,7 +185,7 @@ func (r *Reader) End() {
 func (r *Reader) begin() {
 	r.m = Message{Seq: r.m.Seq + 1, Compressed: r.pre[0]&1 != 0, WireLen: binary.BigEndian.Uint32(r.pre[1:])}
 	r.left = int64(r.m.WireLen)
-	r.buf, r.out, r.skip = r.buf[:0], 0, false
+	r.buf, r.skip = r.buf[:0], false
 	if r.m.Compressed {
 		switch r.coding {
 		case bodydec.CodingNone, bodydec.CodingUnknown:
@@ -226,25 +228,22 @@ func (r *Reader) failed(f Flags) {
 	r.dec.End()
 }
 
-// Decoded collects message bytes under the cap and ratio (bodydec.Sink).
+// Decoded collects message bytes under the decoding budget (bodydec.Sink).
+// Only the budget stops decoding; the ratio names a cut message a bomb.
 func (r *Reader) Decoded(b []byte) bool {
 	room := r.cfg.MaxMessage - len(r.buf)
-	if len(b) > room {
-		r.buf = append(r.buf, b[:room]...)
-		r.m.Flags |= FlagTruncated
-		r.stats.Truncated.Add(1)
-		return false
+	if len(b) <= room {
+		r.buf = append(r.buf, b...)
+		return true
 	}
-	r.buf = append(r.buf, b...)
-	if r.m.Compressed {
-		r.out += int64(len(b))
-		if r.out > ratioFloor && r.out > r.cfg.MaxRatio*max(r.dec.CompressedIn(), 1) {
-			r.m.Flags |= FlagBomb
-			r.stats.Bombs.Add(1)
-			return false
-		}
+	r.buf = append(r.buf, b[:room]...)
+	r.m.Flags |= FlagTruncated
+	r.stats.Truncated.Add(1)
+	if r.m.Compressed && int64(len(r.buf)) > r.cfg.MaxRatio*max(r.dec.CompressedIn(), 1) {
+		r.m.Flags |= FlagBomb
+		r.stats.Bombs.Add(1)
 	}
-	return true
+	return false
 }
 
 func (r *Reader) finish() {

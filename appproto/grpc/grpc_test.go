@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/bodydec"
+	"github.com/tapdlp/tapdlp/internal/bodydec"
 )
 
 func TestParsePath(t *testing.T) {
@@ -177,7 +177,7 @@ func TestReader(t *testing.T) {
 			m := &msgs{}
 			max := 8
 			if tc.name == "bomb" {
-				max = 1 << 20
+				max = 64 << 10
 			}
 			var st Stats
 			r := NewReader(tc.coding, Config{MaxMessage: max, Stats: &st}, m)
@@ -191,7 +191,9 @@ func TestReader(t *testing.T) {
 			}
 			r.End()
 			if tc.name == "bomb" {
-				if len(m.got) != 1 || !strings.HasPrefix(m.got[0], "1 true 2 ") || st.Bombs.Load() != 1 {
+				// Cut at the budget (FlagTruncated) at a ratio no real
+				// content has (FlagBomb).
+				if len(m.got) != 1 || !strings.HasPrefix(m.got[0], "1 true 3 ") || st.Bombs.Load() != 1 || st.Truncated.Load() != 1 {
 					t.Errorf("bomb: %d messages, bombs %d", len(m.got), st.Bombs.Load())
 				}
 				continue
@@ -201,6 +203,62 @@ func TestReader(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestReaderBudget: decompression is budgeted by decoded bytes, not by
+// ratio: a card behind padding that compresses a thousandfold is delivered
+// when the message fits the budget, and a message beyond it is cut there
+// (a bomb only when the ratio is one no real content has).
+func TestReaderBudget(t *testing.T) {
+	card := []byte("4111111111111111")
+	padded := append(bytes.Repeat([]byte("A"), 200<<10), card...)
+	for _, tc := range []struct {
+		name      string
+		max       int
+		in        []byte
+		flags     Flags
+		tail      []byte // the delivered message ends with this
+		delivered int
+	}{
+		{"padding within the budget", 256 << 10, padded, 0, card, len(padded)},
+		{"padding beyond the budget", 64 << 10, padded, FlagTruncated | FlagBomb, []byte("AAAA"), 64 << 10},
+		{"ordinary text beyond the budget", 1000, []byte(strings.Repeat("the quick brown fox 0123456789 ", 100)), FlagTruncated, nil, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var st Stats
+			var got []byte
+			var flags Flags
+			r := NewReader(bodydec.CodingGzip, Config{MaxMessage: tc.max, Stats: &st}, handlerFunc(func(m *Message, b []byte) {
+				got, flags = append([]byte(nil), b...), m.Flags
+			}))
+			in := prefixed(true, gzipBytes(t, tc.in))
+			for len(in) > 0 {
+				n := min(len(in), 1448)
+				r.Feed(in[:n])
+				in = in[n:]
+			}
+			r.End()
+			if flags != tc.flags || len(got) != tc.delivered || !bytes.HasSuffix(got, tc.tail) {
+				t.Errorf("flags %d, %d bytes ending %q; want flags %d, %d bytes ending %q", flags, len(got), got[max(len(got)-8, 0):], tc.flags, tc.delivered, tc.tail)
+			}
+			if want := uint64(0); tc.flags&FlagBomb != 0 && st.Bombs.Load() != 1 || tc.flags&FlagBomb == 0 && st.Bombs.Load() != want {
+				t.Errorf("bombs %d", st.Bombs.Load())
+			}
+		})
+	}
+}
+
+func gzipBytes(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // BenchmarkReaderWalk: a plain gRPC message split across frames, then

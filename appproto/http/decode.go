@@ -1,9 +1,9 @@
 package http
 
-import "github.com/tapdlp/tapdlp/appproto/internal/bodydec"
+import "github.com/tapdlp/tapdlp/internal/bodydec"
 
 // decoder undoes a body's content and transfer codings with the decoder the
-// app-layer parsers share (appproto/internal/bodydec: stages run as
+// app-layer parsers share (internal/bodydec: stages run as
 // coroutines, decoders pooled), translating this package's Coding values.
 type decoder struct {
 	bodydec.Decoder

@@ -1,5 +1,7 @@
 package http
 
+import "github.com/tapdlp/tapdlp/internal/bodydec"
+
 type state uint8
 
 const (
@@ -551,15 +553,14 @@ func (p *Parser) flushSniff() {
 }
 
 // magicCoding recognises the file formats a body decoder can open by their
-// first four bytes: gzip (RFC 1952, deflate method), zstd frames and zip
-// archives.
+// first four bytes (bodydec.Sniff: gzip, zstd frames and zip archives).
 func magicCoding(m []byte) Coding {
-	switch {
-	case m[0] == 0x1f && m[1] == 0x8b && m[2] == 8:
+	switch bodydec.Sniff(m) {
+	case bodydec.CodingGzip:
 		return CodingGzip
-	case m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd:
+	case bodydec.CodingZstd:
 		return CodingZstd
-	case m[0] == 'P' && m[1] == 'K' && m[2] == 3 && m[3] == 4:
+	case bodydec.CodingZip:
 		return CodingZip
 	}
 	return CodingNone

@@ -1,6 +1,6 @@
 package http2
 
-import "github.com/tapdlp/tapdlp/appproto/internal/bodydec"
+import "github.com/tapdlp/tapdlp/internal/bodydec"
 
 // Side says which direction of the connection bytes travel.
 type Side uint8

@@ -3,7 +3,7 @@ package http2
 import (
 	"bytes"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/bodydec"
+	"github.com/tapdlp/tapdlp/internal/bodydec"
 )
 
 // maxPath bounds the :path kept on a Message (Header still carries it whole).

@@ -9,7 +9,7 @@
 //
 // The input is hostile: nothing is buffered but a frame header and a
 // control payload (125 bytes), decoded output per message is capped,
-// inflation is ratio-limited, and every drop is counted in Stats.
+// inflation is budgeted by decoded bytes per message (a ratio stops it only beyond the budget), and every drop is counted in Stats.
 //
 // It must not know about flows, destinations or PII: it names nothing and
 // scans nothing; the Handler does.

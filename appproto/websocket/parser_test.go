@@ -122,6 +122,54 @@ func TestDeflateBomb(t *testing.T) {
 	}
 }
 
+// TestDeflateBudget: inflation is budgeted by decoded bytes, not by ratio.
+// A card behind padding that compresses a thousandfold is delivered within
+// the budget; beyond it the message is cut (FlagTruncated) and, when no
+// context is shared, the next message still decodes; with a shared context
+// a message of ordinary ratio is inflated on (not delivered) so the next
+// one still decodes.
+func TestDeflateBudget(t *testing.T) {
+	card := "4111111111111111"
+	padded := strings.Repeat("A", 200<<10) + card
+	var text strings.Builder
+	for i := 0; text.Len() < 96<<10; i++ {
+		fmt.Fprintf(&text, "row %d value %d; ", i, i*7919%100003)
+	}
+	for _, tc := range []struct {
+		name   string
+		ext    Extensions
+		budget int64
+		first  string
+		flags  Flags // the first message's
+		bombs  uint64
+	}{
+		{"padding within the budget, takeover", Extensions{Deflate: true}, 256 << 10, padded, 0, 0},
+		{"padding within the budget, no takeover", Extensions{Deflate: true, ClientNoContextTakeover: true}, 256 << 10, padded, 0, 0},
+		{"padding beyond the budget, no takeover", Extensions{Deflate: true, ClientNoContextTakeover: true}, 64 << 10, padded, FlagTruncated, 0},
+		{"text beyond the budget, takeover", Extensions{Deflate: true}, 16 << 10, text.String(), FlagTruncated, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var st Stats
+			r := &wsRec{t: t}
+			p := NewParser(Client, tc.ext, Config{MaxMessage: tc.budget, Stats: &st}, r)
+			mask := []byte{1, 2, 3, 4}
+			p.Feed(cat(frame(true, true, OpText, mask, deflateRaw([]byte(tc.first))), frame(true, true, OpText, mask, deflateRaw([]byte("next "+card)))))
+			p.Close()
+			ms := r.msgs[Client]
+			if len(ms) != 2 {
+				t.Fatalf("%d messages", len(ms))
+			}
+			want := tc.first[:min(int64(len(tc.first)), tc.budget)]
+			if ms[0].flags != tc.flags || ms[0].data != want || st.Bombs.Load() != tc.bombs {
+				t.Errorf("first: flags %d, %d bytes, bombs %d; want flags %d, %d bytes", ms[0].flags, len(ms[0].data), st.Bombs.Load(), tc.flags, len(want))
+			}
+			if ms[1].flags != 0 || ms[1].data != "next "+card {
+				t.Errorf("second: flags %d %q", ms[1].flags, ms[1].data)
+			}
+		})
+	}
+}
+
 func TestGap(t *testing.T) {
 	r := &wsRec{t: t}
 	p := NewParser(Client, Extensions{}, Config{}, r)

@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"sync/atomic"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/bodydec"
+	"github.com/tapdlp/tapdlp/internal/bodydec"
 )
 
 // Side says which peer sent the frames a Parser reads.
@@ -64,8 +64,8 @@ type Flags uint8
 
 // Message flags; End reports the final set.
 const (
-	FlagTruncated   Flags = 1 << iota // decoded output reached Config.MaxMessage
-	FlagBomb                          // inflation passed Config.MaxRatio: the direction's inflater stopped
+	FlagTruncated   Flags = 1 << iota // decoded output reached Config.MaxMessage (the decoding budget)
+	FlagBomb                          // beyond the budget at a ratio past Config.MaxRatio: the inflater stopped
 	FlagUndecoded                     // compressed, but the inflater was lost (bomb or error earlier): nothing delivered
 	FlagDecodeError                   // the deflate data was corrupt
 	FlagGap                           // payload bytes were lost in capture
@@ -185,17 +185,19 @@ func (s *Stats) Each(fn func(name string, v uint64)) {
 
 // Config holds a Parser's limits. Zero fields mean the default.
 type Config struct {
-	// MaxMessage bounds the bytes delivered per message (default 1 MiB);
-	// the rest is still inflated (to keep the context) but dropped.
+	// MaxMessage is the decoding budget: the bytes delivered per message
+	// (default 1 MiB; the pipeline passes inspection.inspect_bytes). The
+	// rest is dropped (FlagTruncated); a compressed message is inflated on
+	// only to keep a shared context for the next ones (context takeover).
 	MaxMessage int64
-	// MaxRatio bounds inflated/compressed bytes per direction once more
-	// than 64 KiB were inflated (default 100).
+	// MaxRatio bounds, beyond the budget only, a compressed message's
+	// inflated/compressed bytes (default 100): past it the inflater stops
+	// (FlagBomb). Within the budget the ratio never stops inflation, so a
+	// value behind compressible padding is delivered.
 	MaxRatio int64
 	// Stats receives the counters; nil counts nothing.
 	Stats *Stats
 }
-
-const ratioFloor = 64 << 10
 
 var discardStats Stats
 
@@ -240,7 +242,8 @@ type Parser struct {
 	dec      bodydec.Decoder
 	takeover bool  // this side keeps the deflate context between messages
 	dead     bool  // the inflater stopped (bomb or error): compressed messages are undecodable
-	inflated int64 // bytes inflated since the decoder began (ratio)
+	inflated int64 // bytes the current message inflated to (ratio)
+	cut      Flags // why Decoded stopped the inflater (FlagBomb, or 0 for the budget)
 
 	scratch [4096]byte
 }
@@ -414,9 +417,9 @@ func (p *Parser) startMessage() {
 			p.stats.Undecoded.Add(1)
 		case !p.dec.Active() || p.dec.Ended():
 			p.dec.Begin(rawDeflate[:])
-			p.inflated = 0
 		}
 	}
+	p.inflated, p.cut = 0, 0
 	p.h.Start(&p.m)
 }
 
@@ -471,20 +474,21 @@ func (p *Parser) deliver(b []byte) {
 		if err := p.dec.Push(b, p); err != nil {
 			p.inflateFailed(FlagDecodeError)
 		} else if p.dec.Failed() {
-			p.inflateFailed(FlagBomb)
+			p.inflateFailed(p.cut)
 		}
 	}
 }
 
 // inflateFailed loses the inflater for this direction when the context is
-// kept (later messages depend on it), or for this message only.
+// kept (later messages depend on it), or for this message only. f is 0
+// when the budget stopped a message that shares no context.
 func (p *Parser) inflateFailed(f Flags) {
 	p.m.Flags |= f
 	if f == FlagDecodeError {
 		p.stats.DecodeErrors.Add(1)
 	}
 	p.dec.End()
-	if p.takeover {
+	if p.takeover && f != 0 {
 		p.dead = true
 	}
 }
@@ -505,11 +509,21 @@ func (p *Parser) out(b []byte) {
 	}
 }
 
-// Decoded receives inflated bytes (bodydec.Sink).
+// Decoded receives inflated bytes (bodydec.Sink). Inflation is budgeted
+// by decoded bytes: within MaxMessage it goes on whatever the ratio.
+// Beyond it nothing is delivered; a message sharing its context with the
+// next ones is inflated on while its ratio is one real content has.
 func (p *Parser) Decoded(b []byte) bool {
 	p.inflated += int64(len(b))
 	p.out(b)
-	if p.inflated > ratioFloor && p.inflated > p.cfg.MaxRatio*max(p.dec.CompressedIn(), 1) {
+	if p.inflated <= p.cfg.MaxMessage {
+		return true
+	}
+	if !p.takeover {
+		return false // nothing later depends on the rest
+	}
+	if p.inflated > p.cfg.MaxRatio*max(p.m.RawBytes, 1) {
+		p.cut = FlagBomb
 		p.stats.Bombs.Add(1)
 		return false
 	}

@@ -1,10 +1,12 @@
 // Package bodydec undoes content codings (gzip, deflate, raw deflate, br,
 // zstd, snappy) on bytes that are pushed in arbitrary chunks, as the
 // app-layer parsers (HTTP/2 bodies, gRPC messages, WebSocket
-// permessage-deflate) receive them. It started as a copy of appproto/http's
-// body decoder with the API exported so the parsers behind the demux share
-// one implementation; appproto/http can switch to it without behaviour
-// change.
+// permessage-deflate) and the content scanner (a .gz, .zst or .zip file
+// inside a multipart/form-data part) receive them. It started as a copy of
+// appproto/http's body decoder with the API exported so the parsers behind
+// the demux share one implementation; it lives under internal/ so that
+// classify, which may not import appproto, opens files by their magic
+// number the same way (Sniff) under the same budget.
 //
 // It must not know about flows, protocols or content scanning: caps and
 // ratio limits are the Sink's decision.
@@ -101,4 +103,28 @@ func ParseCodings(v []byte, dst []Coding) (n int, ok bool) {
 		n++
 	}
 	return n, ok
+}
+
+// SniffLen is how many first bytes Sniff needs.
+const SniffLen = 4
+
+// Sniff recognises a file the Decoder can open by its first SniffLen
+// bytes: gzip (RFC 1952, deflate method), a zstd frame or a zip archive
+// (a local file header). Anything else, or fewer bytes, is CodingNone.
+// It is the one test of "is this a compressed file" that the HTTP parser
+// (a body without a coding) and the content scanner (a multipart file
+// part) share.
+func Sniff(m []byte) Coding {
+	if len(m) < SniffLen {
+		return CodingNone
+	}
+	switch {
+	case m[0] == 0x1f && m[1] == 0x8b && m[2] == 8:
+		return CodingGzip
+	case m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd:
+		return CodingZstd
+	case m[0] == 'P' && m[1] == 'K' && m[2] == 3 && m[3] == 4:
+		return CodingZip
+	}
+	return CodingNone
 }

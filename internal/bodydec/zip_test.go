@@ -113,3 +113,23 @@ func TestZipBomb(t *testing.T) {
 	}
 	d.End()
 }
+
+func TestSniff(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Coding
+	}{
+		{"\x1f\x8b\x08\x00", CodingGzip},
+		{"\x1f\x8b\x07\x00", CodingNone}, // not the deflate method
+		{"\x28\xb5\x2f\xfd", CodingZstd},
+		{"PK\x03\x04", CodingZip},
+		{"PK\x05\x06", CodingNone}, // an empty archive's end record: nothing to read
+		{"\x1f\x8b\x08", CodingNone},
+		{"", CodingNone},
+		{"card", CodingNone},
+	} {
+		if got := Sniff([]byte(tc.in)); got != tc.want {
+			t.Errorf("Sniff(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
