@@ -407,8 +407,12 @@ func TestSecretsBound(t *testing.T) {
 }
 
 // TestEditcapSecrets reads a pcapng whose TLS key log was injected by
-// Wireshark's editcap (testdata/README.md).
+// Wireshark's editcap (testdata/README.md); -update-dsb regenerates it
+// (dsb_fixture_test.go).
 func TestEditcapSecrets(t *testing.T) {
+	if *updateDSB {
+		writeDSBFixture(t)
+	}
 	s, err := OpenFile(filepath.Join("testdata", "editcap_dsb.pcapng"))
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/pcaptest"
+	"github.com/tapdlp/tapdlp/internal/pcaptest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")

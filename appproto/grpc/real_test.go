@@ -21,7 +21,7 @@ import (
 	"github.com/klauspost/compress/snappy"
 
 	"github.com/tapdlp/tapdlp/appproto/http2"
-	"github.com/tapdlp/tapdlp/appproto/internal/tapconn"
+	"github.com/tapdlp/tapdlp/internal/tapconn"
 	"github.com/tapdlp/tapdlp/internal/bodydec"
 )
 

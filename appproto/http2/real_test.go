@@ -27,7 +27,7 @@ import (
 	"golang.org/x/net/http2/h2c"
 	"golang.org/x/net/http2/hpack"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/tapconn"
+	"github.com/tapdlp/tapdlp/internal/tapconn"
 )
 
 // Test values the traffic carries; the assertions look for them in the

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/pcaptest"
+	"github.com/tapdlp/tapdlp/internal/pcaptest"
 )
 
 const pcapDir = "../../testdata/pcap"

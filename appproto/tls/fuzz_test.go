@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/pcaptest"
+	"github.com/tapdlp/tapdlp/internal/pcaptest"
 )
 
 // seedStreams returns the client byte streams of the TLS captures.

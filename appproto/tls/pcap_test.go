@@ -9,7 +9,7 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/pcaptest"
+	"github.com/tapdlp/tapdlp/internal/pcaptest"
 )
 
 var update = flag.Bool("update", false, "rewrite the seed corpus under testdata/fuzz")

@@ -19,7 +19,7 @@ import (
 	"golang.org/x/net/http2/h2c"
 
 	h2 "github.com/tapdlp/tapdlp/appproto/http2"
-	"github.com/tapdlp/tapdlp/appproto/internal/tapconn"
+	"github.com/tapdlp/tapdlp/internal/tapconn"
 )
 
 // TestRealExtendedConnect: WebSocket over HTTP/2 (RFC 8441) between

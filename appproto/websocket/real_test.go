@@ -15,7 +15,7 @@ import (
 
 	cws "github.com/coder/websocket"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/tapconn"
+	"github.com/tapdlp/tapdlp/internal/tapconn"
 )
 
 const (

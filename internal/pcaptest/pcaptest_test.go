@@ -11,7 +11,7 @@ import (
 // retransmission flow (40002) repeats one, and its gap flow (40004) has a
 // hole the rebuild must stop at.
 func TestTCPStreams(t *testing.T) {
-	pkts, err := Load(filepath.Join("..", "..", "..", "testdata", "pcap", "tcp-edge.pcap"))
+	pkts, err := Load(filepath.Join("..", "..", "testdata", "pcap", "tcp-edge.pcap"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestTCPStreams(t *testing.T) {
 }
 
 func TestSessionsAndSnapshots(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "testdata", "pcap")
+	dir := filepath.Join("..", "..", "testdata", "pcap")
 	ss, err := ArkimeSessions(filepath.Join(dir, "arkime_tls13.pcap.arkime.test.json"))
 	if err != nil || len(ss) == 0 || len(ss[0].Hosts) == 0 {
 		t.Errorf("Arkime sessions: %v %+v", err, ss)

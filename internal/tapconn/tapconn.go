@@ -16,7 +16,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/tapdlp/tapdlp/appproto/internal/pcaptest"
+	"github.com/tapdlp/tapdlp/internal/pcaptest"
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
 )
 
