@@ -21,8 +21,8 @@ import (
 	"github.com/klauspost/compress/snappy"
 
 	"github.com/tapdlp/tapdlp/appproto/http2"
-	"github.com/tapdlp/tapdlp/internal/tapconn"
 	"github.com/tapdlp/tapdlp/internal/bodydec"
+	"github.com/tapdlp/tapdlp/internal/tapconn"
 )
 
 const (

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/tapdlp/tapdlp/internal/pcaptest"
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
+	"github.com/tapdlp/tapdlp/internal/pcaptest"
 )
 
 // Chunk is one Write (client) or Read (server bytes seen by the client).
