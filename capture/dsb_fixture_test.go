@@ -2,21 +2,14 @@ package capture
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"flag"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/tapdlp/tapdlp/internal/tapconn"
 )
@@ -37,7 +30,10 @@ func writeDSBFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal("-update needs editcap (apt-get install wireshark-common)")
 	}
-	cert, pool := selfSigned(t, "dsb.example")
+	cert, pool, err := tapconn.SelfSigned("dsb.example")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var keylog bytes.Buffer
 	var rec tapconn.Recorder
 	a, b := net.Pipe()
@@ -77,26 +73,4 @@ func writeDSBFixture(t *testing.T) {
 	if err != nil {
 		t.Fatalf("editcap: %v: %s", err, out)
 	}
-}
-
-// selfSigned returns a certificate for name and a pool that trusts it.
-func selfSigned(t *testing.T, name string) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(c)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
 }

@@ -4,16 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
@@ -23,11 +17,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
 	"github.com/tapdlp/tapdlp/internal/recordschema"
+	"github.com/tapdlp/tapdlp/internal/tapconn"
 	"github.com/tapdlp/tapdlp/record"
 )
 
@@ -71,17 +65,10 @@ var (
 
 func tlsTestCert(t testing.TB) tls.Certificate {
 	tlsCertOnce.Do(func() {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
+		var err error
+		if tlsCert, _, err = tapconn.SelfSigned("test"); err != nil {
 			panic(err)
 		}
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-		if err != nil {
-			panic(err)
-		}
-		tlsCert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
 	})
 	return tlsCert
 }
@@ -135,27 +122,11 @@ func realTLSExchange(t testing.TB, max uint16, host, path, body string) ([]tlsCh
 // writeChunksPcap writes the chunks as one TCP connection to 443.
 func writeChunksPcap(t testing.TB, path string, cli, srv string, chunks []tlsChunk) {
 	t.Helper()
-	fh, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
+	cs := make([]tapconn.Chunk, len(chunks))
+	for i, ch := range chunks {
+		cs[i] = tapconn.Chunk{FromClient: ch.fromClient, Data: ch.data}
 	}
-	defer fh.Close()
-	w, err := pcapgen.NewWriter(fh, pcapgen.LinkEthernet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := pcapgen.NewTCPConn(netip.MustParseAddrPort(cli), netip.MustParseAddrPort(srv), 1000, 5000)
-	segs := c.Handshake()
-	for _, ch := range chunks {
-		segs = append(segs, c.Send(ch.fromClient, ch.data)...)
-	}
-	segs = append(segs, c.Close(true)...)
-	for _, p := range c.Packets(segs) {
-		if err := w.WriteIP(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
+	if err := tapconn.WriteConn(path, netip.MustParseAddrPort(cli), netip.MustParseAddrPort(srv), cs, 0); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -32,7 +32,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
-	"github.com/tapdlp/tapdlp/internal/pcapgen"
+	"github.com/tapdlp/tapdlp/internal/tapconn"
 )
 
 // crypto/tls picks the TLS 1.3 suite itself (AES-128-GCM first when the
@@ -456,26 +456,12 @@ var (
 
 func writePcap(t *testing.T, path string, chunks []chunk, mss int) {
 	t.Helper()
-	fh, err := os.Create(path)
-	if err != nil {
+	cs := make([]tapconn.Chunk, len(chunks))
+	for i, ch := range chunks {
+		cs[i] = tapconn.Chunk{FromClient: ch.fromClient, Data: ch.data}
+	}
+	if err := tapconn.WriteConn(path, cliAddr, srvAddr, cs, mss); err != nil {
 		t.Fatal(err)
-	}
-	defer fh.Close()
-	w, err := pcapgen.NewWriter(fh, pcapgen.LinkEthernet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := pcapgen.NewTCPConn(cliAddr, srvAddr, 1000, 5000)
-	c.MSS = mss
-	segs := c.Handshake()
-	for _, ch := range chunks {
-		segs = append(segs, c.Send(ch.fromClient, ch.data)...)
-	}
-	segs = append(segs, c.Close(true)...)
-	for _, p := range c.Packets(segs) {
-		if err := w.WriteIP(p); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 

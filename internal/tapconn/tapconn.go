@@ -96,6 +96,25 @@ func Side(chunks []Chunk, fromClient bool) []byte {
 // boundaries anywhere), and a close. Connection i uses client port 40000+i
 // and the server port.
 func WritePcap(path string, conns [][]Chunk, serverPort uint16, mss int) error {
+	return writeConns(path, mss, len(conns), func(i int) (cli, srv netip.AddrPort, isn [2]uint32, chunks []Chunk) {
+		cli = netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(40000+i))
+		srv = netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), serverPort)
+		return cli, srv, [2]uint32{1000 + uint32(i)*7919, 5000 + uint32(i)*104729}, conns[i]
+	})
+}
+
+// WriteConn writes one TCP connection from cli to srv carrying chunks, cut
+// into segments of mss bytes (0: pcapgen's default), with its handshake
+// (initial sequence numbers 1000 and 5000) and close, to a new pcap at path.
+func WriteConn(path string, cli, srv netip.AddrPort, chunks []Chunk, mss int) error {
+	return writeConns(path, mss, 1, func(int) (netip.AddrPort, netip.AddrPort, [2]uint32, []Chunk) {
+		return cli, srv, [2]uint32{1000, 5000}, chunks
+	})
+}
+
+// writeConns writes n connections, each described by conn(i), one after
+// the other to a new pcap at path.
+func writeConns(path string, mss, n int, conn func(i int) (cli, srv netip.AddrPort, isn [2]uint32, chunks []Chunk)) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -105,11 +124,12 @@ func WritePcap(path string, conns [][]Chunk, serverPort uint16, mss int) error {
 		f.Close()
 		return err
 	}
-	for i, chunks := range conns {
-		cl := netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(40000+i))
-		sv := netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), serverPort)
-		tc := pcapgen.NewTCPConn(cl, sv, 1000+uint32(i)*7919, 5000+uint32(i)*104729)
-		tc.MSS = mss
+	for i := range n {
+		cli, srv, isn, chunks := conn(i)
+		tc := pcapgen.NewTCPConn(cli, srv, isn[0], isn[1])
+		if mss > 0 {
+			tc.MSS = mss
+		}
 		segs := tc.Handshake()
 		for _, c := range chunks {
 			segs = append(segs, tc.Send(c.FromClient, c.Data)...)
