@@ -17,7 +17,7 @@ import (
 
 func refScanner(e *Engine) *Scanner {
 	s := e.NewScanner()
-	s.ref = &scanRef{region: (*Scanner).refRegion, numAt: (*Scanner).refNumAt}
+	s.ref = &scanRef{region: (*Scanner).refRegion, numAt: (*Scanner).refNumAt, encAll: true}
 	return s
 }
 
@@ -97,9 +97,21 @@ func diffInputs() []struct {
 		"QWERTY 012345.-",
 		"ab\\nt9 ",
 		alnum + "+/=",
+		// Short runs of token characters with percent escapes, padding
+		// and '+' between bytes outside the encoded pass's range.
+		"%4a1=+MNO09b/. \x00\xff\x80!",
+		"MNOTQ0123456789%=+-_ \x01",
 	} {
 		add(fmt.Sprintf("alphabet %d", k), []byte(g.str(64<<10, alpha)))
 	}
+	// Encoded values between random binary bytes: the encoded pass's
+	// spans start and end at every offset around its eight-byte words.
+	var enc bytes.Buffer
+	for k, sm := range encodedSamples(5, 30) {
+		enc.Write(contentInputs()[0].data[k*13 : k*13+k%17])
+		enc.Write(sm.doc)
+	}
+	add("encoded in binary", enc.Bytes())
 	return out
 }
 

@@ -1,0 +1,71 @@
+package classify
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestEncSpansCover checks encSpans against its definition, byte by byte:
+// every maximal run of token characters that can decode to something (nine
+// or more characters, a percent escape, or cut by the end of a buffer that
+// is not the last) lies inside one span, and the spans are ordered and
+// disjoint, on inputs whose runs start and end at every offset around the
+// eight-byte words.
+func TestEncSpansCover(t *testing.T) {
+	e := testEngine(t)
+	s := e.NewScanner()
+	g := newGen(8)
+	var inputs [][]byte
+	for _, alpha := range []string{
+		"%4a1=+MNO09b/. \x00\xff\x80!\"",
+		"ab\x00",
+		"aaaaaaa\x01",
+		"%41=\xff",
+		"%\xff0",
+	} {
+		for n := range 80 {
+			inputs = append(inputs, []byte(g.str(n, alpha)))
+		}
+		for range 200 {
+			inputs = append(inputs, []byte(g.str(200+g.r.IntN(2000), alpha)))
+		}
+	}
+	for k := range 40 {
+		inputs = append(inputs, contentInputs()[0].data[k*1000:k*1000+k*37])
+	}
+	for _, b := range inputs {
+		for _, final := range []bool{false, true} {
+			sp := s.encSpans(b, final)
+			name := fmt.Sprintf("%q final=%v spans %v", b, final, sp)
+			for k := 1; k < len(sp); k++ {
+				if sp[k].a < sp[k-1].z || sp[k].a >= sp[k].z {
+					t.Fatalf("%s: spans out of order", name)
+				}
+			}
+			for i := 0; i < len(b); {
+				if !isEncTok[b[i]] {
+					i++
+					continue
+				}
+				j := i
+				pct := false
+				for j < len(b) && isEncTok[b[j]] {
+					if b[j] == '%' && j+2 < len(b) && isHexByte[b[j+1]] && isHexByte[b[j+2]] {
+						pct = true
+					}
+					j++
+				}
+				if j-i >= encRunMin || pct || (j == len(b) && !final) {
+					in := false
+					for _, r := range sp {
+						in = in || r.a <= i && j <= r.z
+					}
+					if !in {
+						t.Fatalf("%s: token [%d,%d) %q in no span", name, i, j, b[i:j])
+					}
+				}
+				i = j
+			}
+		}
+	}
+}
