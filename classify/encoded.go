@@ -102,9 +102,10 @@ func init() {
 // padding. A run cut by the end of b is carried to the next call, so the
 // outcome does not depend on how the stream was cut.
 func (e *encScan) process(s *Scanner, b []byte, final bool, abs int) {
-	sp := s.encSpans(b, final) // encspan.go
-	e.shortScan(s, b, sp, final, abs)
-	e.trigScan(s, b, sp, final, abs)
+	sp, more := s.encSpans(b, final) // encspan.go
+	spans := encSpanIter{sp: sp, next: more, b: b, final: final}
+	e.shortScan(s, b, spans, final, abs)
+	e.trigScan(s, b, spans, final, abs)
 }
 
 // maxShortB64 bounds an unpadded base64 token decoded by shortScan: one
@@ -114,7 +115,7 @@ const maxShortB64 = DefaultMinBase64 - 1
 // shortScan finds the runs of base64 characters in b that start with 'M',
 // 'N' or 'O' (a digit's first six bits) and are minEncB64 to maxShortB64
 // long, and scans what they decode to when that is a number (numB64).
-func (e *encScan) shortScan(s *Scanner, b []byte, sp []encSpan, final bool, abs int) {
+func (e *encScan) shortScan(s *Scanner, b []byte, spans encSpanIter, final bool, abs int) {
 	defer e.keepTail(b)
 	i := 0
 	if e.inRun {
@@ -137,10 +138,10 @@ func (e *encScan) shortScan(s *Scanner, b []byte, sp []encSpan, final bool, abs 
 		}
 		e.nb64, e.inRun = 0, false
 	}
-	// Candidates are searched for in the spans of sp (encspan.go): a run
-	// of base64 characters as long as minEncB64 lies in one, and so does
-	// one cut by the end of b.
-	for _, r := range sp {
+	// Candidates are searched for in the spans (encspan.go): a run of
+	// base64 characters as long as minEncB64 lies in one, and so does one
+	// cut by the end of b.
+	for r, ok := spans.span(); ok; r, ok = spans.span() {
 		i = max(i, r.a)
 		for i < r.z {
 			k := nextMNO(b[:r.z], i)
@@ -331,7 +332,7 @@ func numB64(dst, src []byte) (int, bool) {
 
 // trigScan judges the runs of token characters in b that hold a trigger
 // ('%' or '=').
-func (e *encScan) trigScan(s *Scanner, b []byte, sp []encSpan, final bool, abs int) {
+func (e *encScan) trigScan(s *Scanner, b []byte, spans encSpanIter, final bool, abs int) {
 	i := 0
 	if e.nrun > 0 || e.long {
 		j := 0
@@ -355,9 +356,9 @@ func (e *encScan) trigScan(s *Scanner, b []byte, sp []encSpan, final bool, abs i
 		e.nrun, e.long, e.trig = 0, false, false
 		i = j
 	}
-	// Triggers are searched for in the spans of sp (encspan.go); a token
-	// outside them decodes to nothing.
-	for _, r := range sp {
+	// Triggers are searched for in the spans (encspan.go); a token outside
+	// them decodes to nothing.
+	for r, ok := spans.span(); ok; r, ok = spans.span() {
 		tr := newTriggers(b[:r.z])
 		for from := max(i, r.a); from < r.z; {
 			k := tr.next(from)

@@ -37,19 +37,21 @@ const encRunMin = 9
 // encSpan is a stretch [a, z) of a buffer the encoded-value pass searches.
 type encSpan struct{ a, z int }
 
-// maxEncSpans bounds the spans listed per buffer; the last one takes the
-// rest of the buffer when there are more.
-const maxEncSpans = 64
+// maxEncSpans bounds the spans listed per buffer; after that many, each
+// pass finds the rest of them itself (encSpanIter).
+const maxEncSpans = 128
 
 // encSpans lists the stretches of b in which the encoded-value pass must
-// search (final: b is the last buffer of its stream), in order. Spans
-// closer than encSpanGap are joined, and once the spans cover a quarter of
-// the bytes looked at (text, where most runs are long), the rest of the
-// buffer is one span: the search there costs less than the finder.
-func (s *Scanner) encSpans(b []byte, final bool) []encSpan {
+// search (final: b is the last buffer of its stream), in order, and
+// returns where the search for more goes on when the list is full (-1:
+// the list is complete). Spans closer than encSpanGap are joined, and once
+// the spans cover a quarter of the bytes looked at (text, where most runs
+// are long), the rest of the buffer is one span: the search there costs
+// less than the finder.
+func (s *Scanner) encSpans(b []byte, final bool) ([]encSpan, int) {
 	sp := s.espans[:0]
 	if s.ref != nil && s.ref.encAll {
-		return append(sp, encSpan{0, len(b)})
+		return append(sp, encSpan{0, len(b)}), -1
 	}
 	covered := 0
 	for i := 0; i < len(b); {
@@ -64,18 +66,44 @@ func (s *Scanner) encSpans(b []byte, final bool) []encSpan {
 				a = sp[n-1].a
 				sp = sp[:n-1]
 			}
-			return append(sp, encSpan{a, len(b)})
+			return append(sp, encSpan{a, len(b)}), -1
 		case n > 0 && a-sp[n-1].z < encSpanGap:
 			sp[n-1].z = z
 		case n == maxEncSpans:
-			sp[n-1].z = len(b)
-			return sp
+			return sp, a
 		default:
 			sp = append(sp, encSpan{a, z})
 		}
 		i = z
 	}
-	return sp
+	return sp, -1
+}
+
+// encSpanIter yields the spans of encSpans, then (when the list was
+// full) finds the rest one stretch at a time.
+type encSpanIter struct {
+	sp    []encSpan
+	next  int // where the search goes on after sp; -1 none
+	b     []byte
+	final bool
+}
+
+// span returns the next span; ok is false after the last.
+func (it *encSpanIter) span() (r encSpan, ok bool) {
+	if len(it.sp) > 0 {
+		r, it.sp = it.sp[0], it.sp[1:]
+		return r, true
+	}
+	if it.next < 0 || it.next >= len(it.b) {
+		return r, false
+	}
+	a, z := encStretch(it.b, it.next, it.final)
+	if a < 0 {
+		it.next = -1
+		return r, false
+	}
+	it.next = z
+	return encSpan{a, z}, true
 }
 
 // encSpanGap joins spans closer than this: searching a short gap costs
@@ -97,6 +125,9 @@ func encStretch(b []byte, i int, final bool) (int, int) {
 	)
 	p := i
 	for ; p+8 <= len(b); p += 8 {
+		if p = encSkip(b, p); p+8 > len(b) {
+			break
+		}
 		x := binary.LittleEndian.Uint64(b[p:])
 		// High bit of each byte in '%'..'z': x ≥ 0x25 and x ≤ 0x7a, both
 		// on the low seven bits (no borrow crosses bytes), and x < 0x80.
@@ -148,6 +179,29 @@ func encStretch(b []byte, i int, final bool) (int, int) {
 		return len(b) - run, len(b)
 	}
 	return -1, -1
+}
+
+// encSkip returns the first word position from p on (in steps of eight)
+// whose word may hold a half word of range bytes or a '%', or one past the
+// last whole word. It keeps the loop apart from encStretch's other state,
+// so everything stays in registers.
+func encSkip(b []byte, p int) int {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+		lo4  = 0x0000000080808080
+	)
+	for w := b[min(p, len(b)):]; len(w) >= 8; w = w[8:] {
+		x := binary.LittleEndian.Uint64(w)
+		out := ^(((x | high) - 0x25*ones) & ((0x80+0x7a)*ones - (x &^ high)) &^ x) & high
+		y := x ^ 0x25*ones
+		// Bit 63: a half word all in the range (x-1 of zero).
+		if (((out&lo4)-1)|((out>>32)-1))>>63|((y-ones)&^y&high) != 0 {
+			return p
+		}
+		p += 8
+	}
+	return p
 }
 
 func inEncRange(c byte) bool { return c >= '%' && c <= 'z' }

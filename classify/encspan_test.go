@@ -35,7 +35,15 @@ func TestEncSpansCover(t *testing.T) {
 	}
 	for _, b := range inputs {
 		for _, final := range []bool{false, true} {
-			sp := s.encSpans(b, final)
+			list, more := s.encSpans(b, final)
+			var sp []encSpan
+			for it := (encSpanIter{sp: list, next: more, b: b, final: final}); ; {
+				r, ok := it.span()
+				if !ok {
+					break
+				}
+				sp = append(sp, r)
+			}
 			name := fmt.Sprintf("%q final=%v spans %v", b, final, sp)
 			for k := 1; k < len(sp); k++ {
 				if sp[k].a < sp[k-1].z || sp[k].a >= sp[k].z {
@@ -67,5 +75,29 @@ func TestEncSpansCover(t *testing.T) {
 				i = j
 			}
 		}
+	}
+}
+
+// BenchmarkEncSpans measures the encoded pass's span finder alone on each
+// content type, its floor on binary data.
+func BenchmarkEncSpans(b *testing.B) {
+	s := testEngine(b).NewScanner()
+	for _, in := range contentInputs() {
+		b.Run(in.name, func(b *testing.B) {
+			b.SetBytes(int64(len(in.data)))
+			n := 0
+			cpu := cpuTime()
+			for b.Loop() {
+				sp, more := s.encSpans(in.data, true)
+				it := encSpanIter{sp: sp, next: more, b: in.data, final: true}
+				for n = 0; ; n++ {
+					if _, ok := it.span(); !ok {
+						break
+					}
+				}
+			}
+			reportCPU(b, cpu, len(in.data))
+			b.ReportMetric(float64(n), "spans")
+		})
 	}
 }
