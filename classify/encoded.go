@@ -103,9 +103,10 @@ func init() {
 // outcome does not depend on how the stream was cut.
 func (e *encScan) process(s *Scanner, b []byte, final bool, abs int) {
 	sp, more := s.encSpans(b, final) // encspan.go
-	spans := encSpanIter{sp: sp, next: more, b: b, final: final}
-	e.shortScan(s, b, spans, final, abs)
-	e.trigScan(s, b, spans, final, abs)
+	it1 := encSpanIter{sp: sp, next: more, b: b, final: final}
+	it2 := it1
+	e.shortScan(s, b, &it1, final, abs)
+	e.trigScan(s, b, &it2, final, abs)
 }
 
 // maxShortB64 bounds an unpadded base64 token decoded by shortScan: one
@@ -115,7 +116,7 @@ const maxShortB64 = DefaultMinBase64 - 1
 // shortScan finds the runs of base64 characters in b that start with 'M',
 // 'N' or 'O' (a digit's first six bits) and are minEncB64 to maxShortB64
 // long, and scans what they decode to when that is a number (numB64).
-func (e *encScan) shortScan(s *Scanner, b []byte, spans encSpanIter, final bool, abs int) {
+func (e *encScan) shortScan(s *Scanner, b []byte, spans *encSpanIter, final bool, abs int) {
 	defer e.keepTail(b)
 	i := 0
 	if e.inRun {
@@ -332,7 +333,7 @@ func numB64(dst, src []byte) (int, bool) {
 
 // trigScan judges the runs of token characters in b that hold a trigger
 // ('%' or '=').
-func (e *encScan) trigScan(s *Scanner, b []byte, spans encSpanIter, final bool, abs int) {
+func (e *encScan) trigScan(s *Scanner, b []byte, spans *encSpanIter, final bool, abs int) {
 	i := 0
 	if e.nrun > 0 || e.long {
 		j := 0
@@ -358,36 +359,40 @@ func (e *encScan) trigScan(s *Scanner, b []byte, spans encSpanIter, final bool, 
 	}
 	// Triggers are searched for in the spans (encspan.go); a token outside
 	// them decodes to nothing.
-	for r, ok := spans.span(); ok; r, ok = spans.span() {
-		tr := newTriggers(b[:r.z])
-		for from := max(i, r.a); from < r.z; {
-			k := tr.next(from)
-			if k < 0 {
-				break
+	r, ok := spans.span()
+	tr := newTriggers(b[:r.z])
+	for from := max(i, r.a); ok; {
+		k := tr.next(from)
+		if k < 0 {
+			// The next span.
+			if r, ok = spans.span(); ok {
+				tr = newTriggers(b[:r.z])
+				from = max(from, r.a)
 			}
-			if b[k] == '=' && k+1 < len(b) && isEncTok[b[k+1]] && b[k+1] != '=' && !plusValue(b, k+1) {
-				// "key=value": no padding ends here and no '+' form value
-				// starts here (a '%' in the token is a trigger of its own).
-				from = k + 1
-				continue
-			}
-			start := k
-			for start > i && isEncTok[b[start-1]] {
-				start--
-			}
-			end := k + 1
-			for end < len(b) && isEncTok[b[end]] {
-				end++
-			}
-			if end == len(b) && !final {
-				e.carry(b[start:], abs+start, true)
-				return
-			}
-			if end-start <= maxEncTok && worthToken(b[start:end]) {
-				encToken(s, b[start:end], abs+start)
-			}
-			i, from = end, end
+			continue
 		}
+		if b[k] == '=' && k+1 < len(b) && isEncTok[b[k+1]] && b[k+1] != '=' && !plusValue(b, k+1) {
+			// "key=value": no padding ends here and no '+' form value
+			// starts here (a '%' in the token is a trigger of its own).
+			from = k + 1
+			continue
+		}
+		start := k
+		for start > i && isEncTok[b[start-1]] {
+			start--
+		}
+		end := k + 1
+		for end < len(b) && isEncTok[b[end]] {
+			end++
+		}
+		if end == len(b) && !final {
+			e.carry(b[start:], abs+start, true)
+			return
+		}
+		if end-start <= maxEncTok && worthToken(b[start:end]) {
+			encToken(s, b[start:end], abs+start)
+		}
+		i, from = end, end
 	}
 	if final {
 		return

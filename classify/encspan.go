@@ -53,6 +53,9 @@ func (s *Scanner) encSpans(b []byte, final bool) ([]encSpan, int) {
 	if s.ref != nil && s.ref.encAll {
 		return append(sp, encSpan{0, len(b)}), -1
 	}
+	if textStart(b) {
+		return append(sp, encSpan{0, len(b)}), -1
+	}
 	covered := 0
 	for i := 0; i < len(b); {
 		a, z := encStretch(b, i, final)
@@ -78,6 +81,34 @@ func (s *Scanner) encSpans(b []byte, final bool) ([]encSpan, int) {
 	}
 	return sp, -1
 }
+
+// textStart reports whether the first encTextProbe bytes of b (all of a
+// shorter b) hold no byte that text lacks (control bytes below '\t', bytes
+// of 0x80 and above), the test the scan loop uses to enter its prefilter
+// mode. Such a buffer is searched whole: in text most words fill half a
+// finder word with range bytes, so the finder would look at most words
+// byte by byte and then search most of them anyway.
+func textStart(b []byte) bool {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	b = b[:min(len(b), encTextProbe)]
+	var acc uint64
+	for ; len(b) >= 8; b = b[8:] {
+		x := binary.LittleEndian.Uint64(b)
+		acc |= x | (x-0x09*ones)&^x // a byte < 0x09 sets its (or a higher) high bit
+	}
+	for _, c := range b {
+		if c < 0x09 || c >= 0x80 {
+			return false
+		}
+	}
+	return acc&high == 0
+}
+
+// encTextProbe is how much of a buffer textStart looks at.
+const encTextProbe = 64
 
 // encSpanIter yields the spans of encSpans, then (when the list was
 // full) finds the rest one stretch at a time.

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -29,6 +30,10 @@ func TestEncSpansCover(t *testing.T) {
 		for range 200 {
 			inputs = append(inputs, []byte(g.str(200+g.r.IntN(2000), alpha)))
 		}
+	}
+	// Text in part: the start decides whether a buffer is searched whole.
+	for k := range 64 {
+		inputs = append(inputs, append([]byte(g.str(k, "ab %=1")), contentInputs()[0].data[k*100:k*100+300]...))
 	}
 	for k := range 40 {
 		inputs = append(inputs, contentInputs()[0].data[k*1000:k*1000+k*37])
@@ -74,6 +79,30 @@ func TestEncSpansCover(t *testing.T) {
 				}
 				i = j
 			}
+		}
+	}
+}
+
+// TestTextStart: buffers that start like text are searched whole, binary
+// ones through the finder.
+func TestTextStart(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"", true},
+		{"plain text, with\ttabs\nand lines", true},
+		{strings.Repeat("<p lang=en>", 6) + string(make([]byte, 100)), true}, // only the first 64 bytes count
+		{strings.Repeat("<p lang=en>", 5) + string(make([]byte, 100)), false},
+		{"caf\xc3\xa9", false},
+		{"abc\x00def", false},
+		{"abcdefgh\x08", false},
+		{"abcdefgh\x80abcdefgh", false},
+		{"abcdefghabcdefgh\x01", false},
+		{"\x7f\x09\x0a", true},
+	} {
+		if got := textStart([]byte(tc.in)); got != tc.want {
+			t.Errorf("textStart(%q) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
 }
