@@ -102,8 +102,11 @@ func init() {
 // padding. A run cut by the end of b is carried to the next call, so the
 // outcome does not depend on how the stream was cut.
 func (e *encScan) process(s *Scanner, b []byte, final bool, abs int) {
-	e.shortScan(s, b, final, abs)
-	e.trigScan(s, b, final, abs)
+	sp, more := s.encSpans(b, final) // encspan.go
+	it1 := encSpanIter{sp: sp, next: more, b: b, final: final}
+	it2 := it1
+	e.shortScan(s, b, &it1, final, abs)
+	e.trigScan(s, b, &it2, final, abs)
 }
 
 // maxShortB64 bounds an unpadded base64 token decoded by shortScan: one
@@ -113,7 +116,7 @@ const maxShortB64 = DefaultMinBase64 - 1
 // shortScan finds the runs of base64 characters in b that start with 'M',
 // 'N' or 'O' (a digit's first six bits) and are minEncB64 to maxShortB64
 // long, and scans what they decode to when that is a number (numB64).
-func (e *encScan) shortScan(s *Scanner, b []byte, final bool, abs int) {
+func (e *encScan) shortScan(s *Scanner, b []byte, spans *encSpanIter, final bool, abs int) {
 	defer e.keepTail(b)
 	i := 0
 	if e.inRun {
@@ -136,32 +139,38 @@ func (e *encScan) shortScan(s *Scanner, b []byte, final bool, abs int) {
 		}
 		e.nb64, e.inRun = 0, false
 	}
-	for i < len(b) {
-		k := nextMNO(b, i)
-		if k < 0 {
-			break
-		}
-		if k > 0 && isB64Std[b[k-1]] {
-			i = k + 1 // not the start of its run (k == 0 is: a run the previous data ended in was taken above)
-			continue
-		}
-		end := k + 1
-		for end < len(b) && isB64Std[b[end]] {
-			end++
-		}
-		switch {
-		case end < len(b) && b[end] == '=':
-			// Padded: trigScan's.
-		case end == len(b) && !final:
-			if end-k <= maxShortB64 {
-				e.nb64 = copy(e.b64[:], b[k:end])
-				e.b64At = abs + k
-				e.nb64Ctx = copy(e.b64Ctx[:], e.before(b, k))
+	// Candidates are searched for in the spans (encspan.go): a run of
+	// base64 characters as long as minEncB64 lies in one, and so does one
+	// cut by the end of b.
+	for r, ok := spans.span(); ok; r, ok = spans.span() {
+		i = max(i, r.a)
+		for i < r.z {
+			k := nextMNO(b[:r.z], i)
+			if k < 0 {
+				break
 			}
-		case shortCandidate(b[k:end]):
-			e.shortToken(s, b[k:end], abs+k, e.before(b, k))
+			if k > 0 && isB64Std[b[k-1]] {
+				i = k + 1 // not the start of its run (k == 0 is: a run the previous data ended in was taken above)
+				continue
+			}
+			end := k + 1
+			for end < len(b) && isB64Std[b[end]] {
+				end++
+			}
+			switch {
+			case end < len(b) && b[end] == '=':
+				// Padded: trigScan's.
+			case end == len(b) && !final:
+				if end-k <= maxShortB64 {
+					e.nb64 = copy(e.b64[:], b[k:end])
+					e.b64At = abs + k
+					e.nb64Ctx = copy(e.b64Ctx[:], e.before(b, k))
+				}
+			case shortCandidate(b[k:end]):
+				e.shortToken(s, b[k:end], abs+k, e.before(b, k))
+			}
+			i = end
 		}
-		i = end
 	}
 	if !final && len(b) > 0 && isB64Std[b[len(b)-1]] {
 		e.inRun = true
@@ -324,7 +333,7 @@ func numB64(dst, src []byte) (int, bool) {
 
 // trigScan judges the runs of token characters in b that hold a trigger
 // ('%' or '=').
-func (e *encScan) trigScan(s *Scanner, b []byte, final bool, abs int) {
+func (e *encScan) trigScan(s *Scanner, b []byte, spans *encSpanIter, final bool, abs int) {
 	i := 0
 	if e.nrun > 0 || e.long {
 		j := 0
@@ -348,11 +357,19 @@ func (e *encScan) trigScan(s *Scanner, b []byte, final bool, abs int) {
 		e.nrun, e.long, e.trig = 0, false, false
 		i = j
 	}
-	tr := newTriggers(b)
-	for from := i; i < len(b); {
+	// Triggers are searched for in the spans (encspan.go); a token outside
+	// them decodes to nothing.
+	r, ok := spans.span()
+	tr := newTriggers(b[:r.z])
+	for from := max(i, r.a); ok; {
 		k := tr.next(from)
 		if k < 0 {
-			break
+			// The next span.
+			if r, ok = spans.span(); ok {
+				tr = newTriggers(b[:r.z])
+				from = max(from, r.a)
+			}
+			continue
 		}
 		if b[k] == '=' && k+1 < len(b) && isEncTok[b[k+1]] && b[k+1] != '=' && !plusValue(b, k+1) {
 			// "key=value": no padding ends here and no '+' form value

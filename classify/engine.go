@@ -133,6 +133,8 @@ type Scanner struct {
 	hm   *hmacer
 	work []byte // stream window: carry-over plus the newest chunk
 
+	espans [maxEncSpans]encSpan // the encoded-value pass's spans (encspan.go)
+
 	// Redact's scratch: the input copy, the values found and their sink.
 	rin    []byte
 	rspans []redactSpan
@@ -149,6 +151,7 @@ type Scanner struct {
 type scanRef struct {
 	region func(s *Scanner, buf []byte, from, to int, cont uint8) (int, uint8)
 	numAt  func(s *Scanner, buf []byte, a, b int)
+	encAll bool // the encoded-value pass searches whole buffers (encStretch)
 }
 
 // NewScanner returns a Scanner for one worker.

@@ -17,7 +17,7 @@ import (
 
 func refScanner(e *Engine) *Scanner {
 	s := e.NewScanner()
-	s.ref = &scanRef{region: (*Scanner).refRegion, numAt: (*Scanner).refNumAt}
+	s.ref = &scanRef{region: (*Scanner).refRegion, numAt: (*Scanner).refNumAt, encAll: true}
 	return s
 }
 
@@ -97,9 +97,43 @@ func diffInputs() []struct {
 		"QWERTY 012345.-",
 		"ab\\nt9 ",
 		alnum + "+/=",
+		// Short runs of token characters with percent escapes, padding
+		// and '+' between bytes outside the encoded pass's range.
+		"%4a1=+MNO09b/. \x00\xff\x80!",
+		"MNOTQ0123456789%=+-_ \x01",
 	} {
 		add(fmt.Sprintf("alphabet %d", k), []byte(g.str(64<<10, alpha)))
 	}
+	// Labelled numbers of eight to ten digits after short numbers and
+	// separators: the scan loop skips a number that another value ends
+	// right before, which must be exactly what labelMask decides.
+	var lists bytes.Buffer
+	for range 3000 {
+		lists.WriteString(g.pick("ssn", "SSN:", "routing number", "passport no", "npi=", `"sin":[`, "nhs ", "id"))
+		for range g.r.IntN(3) {
+			lists.WriteString(g.pick(" ", ",", ", ", ":", "-", "\n", "\\n", " x", "/"))
+			lists.Write(g.digits(1 + g.r.IntN(4)))
+		}
+		lists.WriteString(g.pick(" ", ",", ", ", ": ", "\n", "\t", ""))
+		switch g.r.IntN(3) {
+		case 0:
+			lists.WriteString(g.ssnValidNine())
+		case 1:
+			lists.WriteString(g.npi())
+		default:
+			lists.Write(g.digits(8 + g.r.IntN(3)))
+		}
+		lists.WriteString(g.pick("\n", ",", " ", "]"))
+	}
+	add("labelled number lists", lists.Bytes())
+	// Encoded values between random binary bytes: the encoded pass's
+	// spans start and end at every offset around its eight-byte words.
+	var enc bytes.Buffer
+	for k, sm := range encodedSamples(5, 30) {
+		enc.Write(contentInputs()[0].data[k*13 : k*13+k%17])
+		enc.Write(sm.doc)
+	}
+	add("encoded in binary", enc.Bytes())
 	return out
 }
 

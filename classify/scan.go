@@ -110,7 +110,17 @@ func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCo
 						next = buf[j]
 					}
 					if kinds == digitBit {
-						if !numValueLen(j-i) && !(isNumSep(next) && j+1 < lim && isDigit(buf[j+1])) {
+						group := isNumSep(next) && j+1 < lim && isDigit(buf[j+1])
+						if !numValueLen(j-i) && !group {
+							i = j
+							continue
+						}
+						if j-i <= 10 && !group && s.valueBefore(buf, i) {
+							// One group of 8 to 10 digits: every type
+							// it may be needs a label (numAt), and
+							// another value ends right before it, so
+							// labelMask finds none ("123456789,…" in a
+							// JSON array of ids).
 							i = j
 							continue
 						}
@@ -273,6 +283,22 @@ func (s *Scanner) labelMask(buf []byte, st int) uint32 {
 		}
 	}
 	return m
+}
+
+// valueBefore reports what labelMask reports as "another value ends right
+// before" for a value starting at st, without a view: three digits before
+// the separator in front of st, or a line break in it (no label either).
+// It uses the bounds labelMask would (s.view at st).
+func (s *Scanner) valueBefore(buf []byte, st int) bool {
+	lo := max(0, st-s.e.back, st-s.e.win)
+	p := st
+	for p > lo && !isAlnum[buf[p-1]] {
+		if c := buf[p-1]; c == '\n' || c == '\r' {
+			return true
+		}
+		p--
+	}
+	return p-3 >= lo && isDigit(buf[p-1]) && isDigit(buf[p-2]) && isDigit(buf[p-3])
 }
 
 // labelStart reads a label backwards from p (just after its last word) and
