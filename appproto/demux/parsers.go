@@ -136,16 +136,17 @@ func (t *tlsParser) outcome() {
 
 // setTLS records a ClientHello's facts and names the destination by SNI.
 func (fl *Flow) setTLS(h *apptls.ClientHello, transport byte, src NameSource) {
+	sni := h.SNI()
 	fl.res.TLS = &record.TLS{
-		SNI:     h.SNI,
+		SNI:     sni,
 		Version: apptls.VersionString(h.Version()),
 		JA4:     h.JA4(transport),
 	}
 	if len(h.ALPN) > 0 {
 		fl.res.TLS.ALPN = append([]string(nil), h.ALPN...)
 	}
-	if h.SNI != "" {
-		fl.setName(h.SNI, src)
+	if sni != "" {
+		fl.setName(sni, src)
 	}
 }
 

@@ -33,6 +33,21 @@ func BenchmarkClientHello(b *testing.B) {
 			_ = p.Hello.JA4(TransportTCP)
 		}
 	})
+	b.Run("parse+appendja4", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf [JA4Len]byte
+		for b.Loop() {
+			p.Reset()
+			for _, c := range chunks {
+				if p.Feed(c) {
+					break
+				}
+			}
+			if len(p.Hello.AppendJA4(buf[:0], TransportTCP)) != JA4Len {
+				b.Fatal("short JA4")
+			}
+		}
+	})
 	b.Run("not-tls", func(b *testing.B) {
 		b.ReportAllocs()
 		junk := []byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
