@@ -77,11 +77,19 @@ func (c *nameCache) method(b []byte) string {
 // until its end costs what the separate allocations did; a worker reusing
 // them makes no garbage per flow.
 
-// newTLS returns a recycled (or new) empty record.TLS.
+// newTLS returns a recycled (or new) empty record.TLS. A new one comes with
+// room for a usual ALPN list in the same allocation.
 func (p *parserPool) newTLS() *record.TLS {
-	r := p.tlsRec.get()
-	*r = record.TLS{ALPN: r.ALPN[:0]}
-	return r
+	if r := p.tlsRec.pop(); r != nil {
+		*r = record.TLS{ALPN: r.ALPN[:0]}
+		return r
+	}
+	b := new(struct {
+		rec  record.TLS
+		alpn [2]string
+	})
+	b.rec.ALPN = b.alpn[:0]
+	return &b.rec
 }
 
 // newHTTP returns a recycled (or new) empty record.HTTP.
@@ -91,9 +99,17 @@ func (p *parserPool) newHTTP() *record.HTTP {
 	return r
 }
 
-// newDNS returns a recycled (or new) empty record.DNS.
+// newDNS returns a recycled (or new) empty record.DNS. A new one comes with
+// room for a usual answer list in the same allocation.
 func (p *parserPool) newDNS() *record.DNS {
-	r := p.dnsRec.get()
-	*r = record.DNS{Answers: r.Answers[:0]}
-	return r
+	if r := p.dnsRec.pop(); r != nil {
+		*r = record.DNS{Answers: r.Answers[:0]}
+		return r
+	}
+	b := new(struct {
+		rec     record.DNS
+		answers [2]string
+	})
+	b.rec.Answers = b.answers[:0]
+	return &b.rec
 }

@@ -40,13 +40,22 @@ type freeList[T any] struct{ free []*T }
 
 // get returns a recycled *T, or a new one (the caller resets it).
 func (l *freeList[T]) get() *T {
-	if n := len(l.free); n > 0 {
-		p := l.free[n-1]
-		l.free[n-1] = nil
-		l.free = l.free[:n-1]
+	if p := l.pop(); p != nil {
 		return p
 	}
 	return new(T)
+}
+
+// pop returns a recycled *T, nil when there is none.
+func (l *freeList[T]) pop() *T {
+	n := len(l.free)
+	if n == 0 {
+		return nil
+	}
+	p := l.free[n-1]
+	l.free[n-1] = nil
+	l.free = l.free[:n-1]
+	return p
 }
 
 // put recycles p (dropped beyond maxFreeParsers).
