@@ -147,3 +147,30 @@ func TestFlowAllocs(t *testing.T) {
 		}
 	}
 }
+
+type countAnswers struct {
+	n    int
+	name string
+}
+
+func (c *countAnswers) Add(_ netip.Addr, name string, addrs []netip.Addr, _ uint32, _ int64) {
+	c.n += len(addrs)
+	c.name = name
+}
+
+// TestLearnerAllocs: the dispatcher learning a response for a name it saw
+// before allocates nothing, and still hands over the name and answers.
+func TestLearnerAllocs(t *testing.T) {
+	a := &countAnswers{}
+	l := NewLearner(a)
+	resp := scenarios.DNSResponse(7, "Files.Example.com", 1,
+		scenarios.DNSAnswer{Name: "Files.Example.com", Addr: netip.MustParseAddr("192.0.2.7"), TTL: 60})
+	client := netip.MustParseAddr("10.0.0.1")
+	l.Packet(capture.ProtoUDP, 53, client, resp, 1)
+	if a.n != 1 || !strings.EqualFold(a.name, "files.example.com") {
+		t.Fatalf("learned %d answers for %q", a.n, a.name)
+	}
+	if n := testing.AllocsPerRun(100, func() { l.Packet(capture.ProtoUDP, 53, client, resp, 1) }); n != 0 {
+		t.Errorf("learning a known name allocates %.1f times", n)
+	}
+}

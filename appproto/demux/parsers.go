@@ -262,7 +262,7 @@ func (p *dnsParser) message(dir Dir, msg []byte) {
 		srcPort, client = fl.f.DstPort, fl.f.Src
 	}
 	if !DispatcherLearnsDNS(fl.f.Proto, srcPort) {
-		fl.d.dnsm.learn(fl.d.cfg.Answers, client, fl.ts)
+		fl.d.dnsm.learn(fl.d.cfg.Answers, &fl.d.names, client, fl.ts)
 	}
 	rec.RCode = dns.RCodeString(m.Header.RCode())
 	for i := 0; i < m.NumAddrs() && len(rec.Answers) < maxDNSAnswers; i++ {
