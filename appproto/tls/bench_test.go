@@ -21,6 +21,20 @@ func BenchmarkClientHello(b *testing.B) {
 			}
 		}
 	})
+	b.Run("parse-one-chunk", func(b *testing.B) {
+		// The hello in one chunk, as most clients send it: parsed in place.
+		var whole []byte
+		for _, c := range chunks {
+			whole = append(whole, c...)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			p.Reset()
+			if !p.Feed(whole) || p.Status() != Done {
+				b.Fatal(p.Status())
+			}
+		}
+	})
 	b.Run("parse+ja4", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -2,6 +2,7 @@ package tls
 
 import (
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -283,5 +284,43 @@ func TestALPNStrings(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(100, func() { _ = alpnString([]byte("http/1.1")) }); a != 0 {
 		t.Errorf("a registered ALPN id allocates %.1f times", a)
+	}
+}
+
+// TestParseWholeMatchesStream: a first chunk holding the whole hello (parsed
+// in place) and the same bytes a byte at a time (through the handshake
+// buffer) reach the same verdict and facts, also at the edges of the
+// in-place path: a record shorter than a message header, a message
+// longer than its record, a record over MaxHandshake, a ServerHello, a
+// non-handshake message type.
+func TestParseWholeMatchesStream(t *testing.T) {
+	hello := foxioHello().handshake()
+	rec := func(body []byte) []byte {
+		return append([]byte{recordHandshake, 3, 1, byte(len(body) >> 8), byte(len(body))}, body...)
+	}
+	cases := map[string][]byte{
+		"hello":          records(hello, 1<<14),
+		"hello+trailing": append(records(hello, 1<<14), 0x17, 3, 3, 0, 1, 0),
+		"split records":  records(hello, 100),
+		"short record":   append(rec([]byte{1, 0}), rec([]byte{0, 5, 1, 2, 3, 4, 5})...),
+		"message longer": rec(append([]byte{1, 0, 1, 0}, hello[4:50]...)),
+		"bad type":       rec([]byte{4, 0, 0, 1, 0}),
+		"empty hello":    rec([]byte{1, 0, 0, 0}),
+		"big record":     rec(append([]byte{1, 0, 0, 0}, make([]byte, 96)...)),
+		"server hello":   rec(append([]byte{2, 0, 0, 38, 3, 3}, make([]byte, 36)...)),
+	}
+	for name, stream := range cases {
+		for _, max := range []int{0, 64} {
+			var whole, bytewise Parser
+			whole.MaxHandshake, bytewise.MaxHandshake = max, max
+			whole.Feed(stream)
+			for i := 0; i < len(stream) && !bytewise.Feed(stream[i:i+1]); i++ {
+			}
+			got := fmt.Sprint(whole.Status(), whole.IsServer, whole.Records, whole.Hello.SNI(), whole.Hello.JA4Raw(TransportTCP), whole.Server)
+			want := fmt.Sprint(bytewise.Status(), bytewise.IsServer, bytewise.Records, bytewise.Hello.SNI(), bytewise.Hello.JA4Raw(TransportTCP), bytewise.Server)
+			if got != want {
+				t.Errorf("%s (max %d): whole %s\nbytewise %s", name, max, got, want)
+			}
+		}
 	}
 }
