@@ -334,7 +334,13 @@ type Demux struct {
 	tlsc  tlsdecrypt.Config // with the worker's shared plaintext scratch
 	tlss  tlsdecrypt.Scratch
 	pool  parserPool
+	names nameCache
 }
+
+// NamesEvicted is how many strings the worker's name cache replaced with
+// another value's (see nameCache): a high rate says the traffic's names
+// outnumber the cache and flows pay an allocation each again.
+func (d *Demux) NamesEvicted() uint64 { return d.names.evicted }
 
 // New returns a Demux for one worker.
 func New(cfg Config) *Demux {
@@ -342,6 +348,7 @@ func New(cfg Config) *Demux {
 	if d.stats == nil {
 		d.stats = new(Stats)
 	}
+	d.names.init()
 	d.tlsc.Scratch = &d.tlss
 	d.tlsc.Budget = cfg.PendingBudget
 	return d

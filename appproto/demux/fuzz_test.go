@@ -22,11 +22,18 @@ func FuzzRecognise(f *testing.F) {
 	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), []byte{4})
 	f.Add([]byte("\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"), []byte{1})
 	f.Add([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"), []byte{3, 7})
+	// A Demux and Flow kept across inputs: each input also runs on parsers,
+	// records and names recycled from the previous ones, and must give
+	// what a fresh Demux gives.
+	var (
+		shared   = New(Config{})
+		recycled Flow
+	)
 	f.Fuzz(func(t *testing.T, data, cuts []byte) {
-		run := func(cut func(i int) int) (Result, *Flow) {
-			fl := new(Flow)
-			fl.Reset(New(Config{}), &reassembly.Flow{Proto: capture.ProtoTCP, SrcPort: 40000, DstPort: 25,
-				Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2")}, new(recSink))
+		run := func(d *Demux, fl *Flow, cut func(i int) int) (Result, outcome) {
+			sink := new(recSink)
+			fl.Reset(d, &reassembly.Flow{Proto: capture.ProtoTCP, SrcPort: 40000, DstPort: 25,
+				Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2")}, sink)
 			b := data
 			for i := 0; len(b) > 0; i++ {
 				k := min(len(b), cut(i))
@@ -39,10 +46,13 @@ func FuzzRecognise(f *testing.F) {
 				b = b[k:]
 			}
 			fl.Close()
-			return *fl.Result(), fl
+			return *fl.Result(), sink.outcome(fl.Result())
 		}
-		whole, _ := run(func(int) int { return len(data) })
-		pieces, _ := run(func(i int) int {
+		whole, wholeOut := run(New(Config{}), new(Flow), func(int) int { return len(data) })
+		if _, again := run(shared, &recycled, func(int) int { return len(data) }); !reflect.DeepEqual(again, wholeOut) {
+			t.Fatalf("recycled: %+v\nfresh: %+v", again, wholeOut)
+		}
+		pieces, _ := run(New(Config{}), new(Flow), func(i int) int {
 			if len(cuts) == 0 {
 				return 1
 			}

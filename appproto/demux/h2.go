@@ -257,12 +257,12 @@ func (e *h2Events) Start(m *http2.Message) {
 		}
 	}
 	if fl.res.HTTP == nil {
-		fl.res.HTTP = &record.HTTP{
-			Version: "2",
-			Method:  string(m.Method),
-			Host:    string(m.Host),
-			URI:     fl.sink.Redact(path),
-		}
+		rh := fl.d.pool.newHTTP()
+		rh.Version = "2"
+		rh.Method = fl.d.names.method(m.Method)
+		rh.Host = fl.d.names.str(m.Host)
+		rh.URI = fl.sink.Redact(path)
+		fl.res.HTTP = rh
 		if len(m.Host) > 0 && fl.res.NameSource == NoName {
 			fl.setName(fl.res.HTTP.Host, FromHTTP)
 		}

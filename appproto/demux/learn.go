@@ -12,9 +12,10 @@ type dnsScratch struct {
 	addrs []netip.Addr
 }
 
-// learn hands the parsed response in s.msg to a: the question's name, its
+// learn hands the parsed response in s.msg to a: the question's name (a
+// string from names: the same names are asked again and again), its
 // address answers and their smallest TTL, for client.
-func (s *dnsScratch) learn(a DNSAnswers, client netip.Addr, ts int64) {
+func (s *dnsScratch) learn(a DNSAnswers, names *nameCache, client netip.Addr, ts int64) {
 	m := &s.msg
 	if a == nil || !m.Header.Response() || m.NumAddrs() == 0 {
 		return
@@ -26,7 +27,7 @@ func (s *dnsScratch) learn(a DNSAnswers, client netip.Addr, ts int64) {
 		s.addrs = append(s.addrs, addr)
 		minTTL = min(minTTL, ttl)
 	}
-	a.Add(client, string(m.QName()), s.addrs, minTTL, ts)
+	a.Add(client, names.str(m.QName()), s.addrs, minTTL, ts)
 }
 
 // Learner is the dispatcher's half of DNS learning (DispatcherLearnsDNS):
@@ -38,10 +39,15 @@ func (s *dnsScratch) learn(a DNSAnswers, client netip.Addr, ts int64) {
 type Learner struct {
 	s       dnsScratch
 	answers DNSAnswers
+	names   nameCache
 }
 
 // NewLearner returns a Learner feeding a.
-func NewLearner(a DNSAnswers) *Learner { return &Learner{answers: a} }
+func NewLearner(a DNSAnswers) *Learner {
+	l := &Learner{answers: a}
+	l.names.init()
+	return l
+}
 
 // Packet learns the answers of one packet if DispatcherLearnsDNS says the
 // dispatcher owns it: transport proto, source port, the destination
@@ -50,5 +56,5 @@ func (l *Learner) Packet(proto uint8, srcPort uint16, client netip.Addr, payload
 	if !DispatcherLearnsDNS(proto, srcPort) || l.s.msg.Parse(payload) != nil {
 		return
 	}
-	l.s.learn(l.answers, client, ts)
+	l.s.learn(l.answers, &l.names, client, ts)
 }

@@ -135,17 +135,28 @@ func (t *tlsParser) outcome() {
 }
 
 // setTLS records a ClientHello's facts and names the destination by SNI.
+// The strings come from the worker's name cache and the record from its
+// pool: a flow to a known name with a known fingerprint allocates nothing.
 func (fl *Flow) setTLS(h *apptls.ClientHello, transport byte, src NameSource) {
-	fl.res.TLS = &record.TLS{
-		SNI:     h.SNI,
-		Version: apptls.VersionString(h.Version()),
-		JA4:     h.JA4(transport),
+	d := fl.d
+	rt := fl.res.TLS
+	if rt == nil {
+		rt = d.pool.newTLS()
+		fl.res.TLS = rt
+	} else {
+		*rt = record.TLS{ALPN: rt.ALPN[:0]}
 	}
+	var ja4 [apptls.JA4Len]byte
+	rt.SNI = d.names.str(h.SNIBytes())
+	rt.Version = apptls.VersionString(h.Version())
+	rt.JA4 = d.names.str(h.AppendJA4(ja4[:0], transport))
 	if len(h.ALPN) > 0 {
-		fl.res.TLS.ALPN = append([]string(nil), h.ALPN...)
+		rt.ALPN = append(rt.ALPN, h.ALPN...)
+	} else {
+		rt.ALPN = nil
 	}
-	if h.SNI != "" {
-		fl.setName(h.SNI, src)
+	if rt.SNI != "" {
+		fl.setName(rt.SNI, src)
 	}
 }
 
@@ -236,11 +247,11 @@ func (p *dnsParser) message(dir Dir, msg []byte) {
 	}
 	rec := fl.res.DNS
 	if rec == nil {
-		rec = &record.DNS{}
+		rec = fl.d.pool.newDNS()
 		fl.res.DNS = rec
 	}
 	if rec.Query == "" && len(m.QName()) > 0 {
-		rec.Query = string(m.QName())
+		rec.Query = fl.d.names.str(m.QName())
 		rec.QType = dns.TypeString(m.QType)
 	}
 	if !m.Header.Response() || rec.RCode != "" {
@@ -251,12 +262,13 @@ func (p *dnsParser) message(dir Dir, msg []byte) {
 		srcPort, client = fl.f.DstPort, fl.f.Src
 	}
 	if !DispatcherLearnsDNS(fl.f.Proto, srcPort) {
-		fl.d.dnsm.learn(fl.d.cfg.Answers, client, fl.ts)
+		fl.d.dnsm.learn(fl.d.cfg.Answers, &fl.d.names, client, fl.ts)
 	}
 	rec.RCode = dns.RCodeString(m.Header.RCode())
 	for i := 0; i < m.NumAddrs() && len(rec.Answers) < maxDNSAnswers; i++ {
 		a, _, _, _ := m.Addr(i)
-		rec.Answers = append(rec.Answers, a.String())
+		var text [64]byte // an IPv6 address with a zone is at most 45+ bytes
+		rec.Answers = append(rec.Answers, fl.d.names.str(a.AppendTo(text[:0])))
 	}
 }
 
@@ -400,12 +412,13 @@ func (e *httpEvents) Start(m *httpparse.Message) {
 		e.announce = Connect
 	}
 	if fl.res.HTTP == nil {
-		fl.res.HTTP = &record.HTTP{
-			Method:    string(m.Method),
-			Host:      string(m.Host),
-			URI:       fl.sink.Redact(m.Path),
-			UserAgent: string(m.UserAgent),
-		}
+		names := &fl.d.names
+		rh := fl.d.pool.newHTTP()
+		rh.Method = names.method(m.Method)
+		rh.Host = names.str(m.Host)
+		rh.URI = fl.sink.Redact(m.Path)
+		rh.UserAgent = names.str(m.UserAgent)
+		fl.res.HTTP = rh
 		if len(m.Host) > 0 && fl.res.NameSource == NoName {
 			src := FromHTTP
 			if string(m.Method) == "CONNECT" {

@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	httpparse "github.com/tapdlp/tapdlp/appproto/http"
+	"github.com/tapdlp/tapdlp/record"
 )
 
 // Parser state is held by a flow only while its protocol needs it, and
@@ -27,6 +28,11 @@ type parserPool struct {
 	h2   freeList[h2Parser]
 	ws   freeList[wsParser]
 	park freeList[httpPark]
+
+	// Result facts (see names.go).
+	tlsRec  freeList[record.TLS]
+	httpRec freeList[record.HTTP]
+	dnsRec  freeList[record.DNS]
 }
 
 // freeList is a bounded stack of recycled *T.
@@ -34,13 +40,22 @@ type freeList[T any] struct{ free []*T }
 
 // get returns a recycled *T, or a new one (the caller resets it).
 func (l *freeList[T]) get() *T {
-	if n := len(l.free); n > 0 {
-		p := l.free[n-1]
-		l.free[n-1] = nil
-		l.free = l.free[:n-1]
+	if p := l.pop(); p != nil {
 		return p
 	}
 	return new(T)
+}
+
+// pop returns a recycled *T, nil when there is none.
+func (l *freeList[T]) pop() *T {
+	n := len(l.free)
+	if n == 0 {
+		return nil
+	}
+	p := l.free[n-1]
+	l.free[n-1] = nil
+	l.free = l.free[:n-1]
+	return p
 }
 
 // put recycles p (dropped beyond maxFreeParsers).
@@ -58,9 +73,10 @@ func (finished) Feed(Dir, []byte) bool { return false }
 func (finished) Gap(Dir, int)          {}
 func (finished) Close()                {}
 
-// Release gives the flow's parsers back to its Demux. The pipeline calls it
-// once the flow's final record is written; Reset calls it too. The Flow
-// must not be used again until the next Reset.
+// Release gives the flow's parsers and its Result's TLS, HTTP and DNS
+// facts back to its Demux. The pipeline calls it once the flow's final
+// record is written (copied: nothing may still point into the Result);
+// Reset calls it too. The Flow must not be used again until the next Reset.
 func (fl *Flow) Release() {
 	if fl.d == nil {
 		return
@@ -75,6 +91,10 @@ func (fl *Flow) Release() {
 	p.park.put(fl.park)
 	fl.tls, fl.http, fl.dns, fl.quic, fl.h2, fl.ws, fl.park = nil, nil, nil, nil, nil, nil, nil
 	fl.cur = nil
+	p.tlsRec.put(fl.res.TLS)
+	p.httpRec.put(fl.res.HTTP)
+	p.dnsRec.put(fl.res.DNS)
+	fl.res.TLS, fl.res.HTTP, fl.res.DNS = nil, nil, nil
 }
 
 // retire gives back the current parser when it has nothing more to learn

@@ -66,3 +66,28 @@ func BenchmarkResponseCoded(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPerFlow: one short connection per iteration, as the short-flow
+// mix has them: a recycled Parser pair is Reset and reads a POST with a
+// small JSON body and its response (the parsers' own cost per flow; must
+// be 0 allocs/op).
+func BenchmarkPerFlow(b *testing.B) {
+	body := jsonBody
+	req := cat([]byte("POST /v1/records HTTP/1.1\r\nHost: ingest.example-saas.com\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\nContent-Type: application/json\r\nContent-Length: "+itoa(len(body))+"\r\n\r\n"), body)
+	resp := []byte("HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 11\r\nDate: Fri, 04 Dec 2026 00:00:00 GMT\r\n\r\n{\"ok\":true}")
+	var pair Pairing
+	h := &nopHandler{}
+	var rq, rs Parser
+	b.SetBytes(int64(len(req) + len(resp)))
+	b.ReportAllocs()
+	for b.Loop() {
+		pair.Reset()
+		rq.Reset(Request, Config{}, &pair, h)
+		rs.Reset(Response, Config{}, &pair, h)
+		rq.Feed(req)
+		rs.Feed(resp)
+		if rq.Stopped() || rs.Stopped() || rs.Messages() != 1 {
+			b.Fatal("not parsed")
+		}
+	}
+}

@@ -46,17 +46,14 @@ func (f *fields) scan(it headerIter, limit int) bool {
 		if n++; n > limit {
 			return false
 		}
-		if !framingName[min(len(name), len(framingName)-1)] {
-			continue // most fields: one table lookup instead of seven compares
-		}
-		switch {
-		case bytes.EqualFold(name, []byte("content-length")):
+		switch fieldOf(name) {
+		case fieldContentLength:
 			v := parseLength(val)
 			if v < 0 || (f.cl >= 0 && v != f.cl) {
 				f.badCL = true
 			}
 			f.cl = v
-		case bytes.EqualFold(name, []byte("transfer-encoding")):
+		case fieldTransferEncoding:
 			f.te = true
 			for rest := val; len(rest) > 0; {
 				var tok []byte
@@ -75,25 +72,25 @@ func (f *fields) scan(it headerIter, limit int) bool {
 					nte++
 				}
 			}
-		case bytes.EqualFold(name, []byte("content-encoding")):
+		case fieldContentEncoding:
 			for rest := val; len(rest) > 0; {
 				var tok []byte
 				tok, rest = nextToken(rest)
 				f.addCoding(codingOf(tok))
 			}
-		case bytes.EqualFold(name, []byte("host")):
+		case fieldHost:
 			if f.host == nil {
 				f.host = val
 			}
-		case bytes.EqualFold(name, []byte("user-agent")):
+		case fieldUserAgent:
 			if f.ua == nil {
 				f.ua = val
 			}
-		case bytes.EqualFold(name, []byte("content-type")):
+		case fieldContentType:
 			if !f.haveCT {
 				f.ctype, f.haveCT = val, true
 			}
-		case bytes.EqualFold(name, []byte("upgrade")):
+		case fieldUpgrade:
 			f.upgrade = true
 		}
 	}
@@ -104,13 +101,55 @@ func (f *fields) scan(it headerIter, limit int) bool {
 	return true
 }
 
-// framingName marks the lengths of the field names scan looks at.
-var framingName = func() (t [20]bool) {
-	for _, n := range []string{"content-length", "transfer-encoding", "content-encoding", "host", "user-agent", "content-type", "upgrade"} {
-		t[len(n)] = true
+// field is a header field scan acts on; fieldOther for every other name.
+type field uint8
+
+const (
+	fieldOther field = iota
+	fieldContentLength
+	fieldTransferEncoding
+	fieldContentEncoding
+	fieldHost
+	fieldUserAgent
+	fieldContentType
+	fieldUpgrade
+)
+
+// fieldOf canonicalises a field name (ASCII case folded, as servers match
+// names) against the few scan acts on: the length picks at most one
+// candidate, compared once, so the usual field (Accept, Cookie…) costs a
+// switch and no comparison at all.
+func fieldOf(name []byte) field {
+	var want string
+	var f field
+	switch len(name) {
+	case 4:
+		want, f = "host", fieldHost
+	case 7:
+		want, f = "upgrade", fieldUpgrade
+	case 10:
+		want, f = "user-agent", fieldUserAgent
+	case 12:
+		want, f = "content-type", fieldContentType
+	case 14:
+		want, f = "content-length", fieldContentLength
+	case 16:
+		want, f = "content-encoding", fieldContentEncoding
+	case 17:
+		want, f = "transfer-encoding", fieldTransferEncoding
+	default:
+		return fieldOther
 	}
-	return t
-}()
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != want[i] {
+			return fieldOther
+		}
+	}
+	return f
+}
 
 // head handles a complete header block or trailer section.
 func (p *Parser) head(block []byte, trailer bool) {

@@ -372,3 +372,29 @@ func TestUnreadAfterTunnel(t *testing.T) {
 		})
 	}
 }
+
+// TestFieldOf: field names are matched byte for byte, ASCII case folded
+// only, as a server matches them: a name that merely folds to one under
+// Unicode rules ("Hoſt", long s) is another field.
+func TestFieldOf(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want field
+	}{
+		{"Host", fieldHost}, {"HOST", fieldHost}, {"host", fieldHost},
+		{"Content-Length", fieldContentLength}, {"content-LENGTH", fieldContentLength},
+		{"Transfer-Encoding", fieldTransferEncoding}, {"Content-Encoding", fieldContentEncoding},
+		{"User-Agent", fieldUserAgent}, {"Content-Type", fieldContentType}, {"Upgrade", fieldUpgrade},
+		{"Hoſt", fieldOther}, {"Hosts", fieldOther}, {"Hostx", fieldOther}, {"X-Host", fieldOther},
+		{"Content-Lengt", fieldOther}, {"Content_Length", fieldOther}, {"Content-Kength", fieldOther},
+		{"Accept", fieldOther}, {"", fieldOther}, {"Cookie", fieldOther}, {"Upgrad\xc5", fieldOther},
+	} {
+		if got := fieldOf([]byte(tc.name)); got != tc.want {
+			t.Errorf("fieldOf(%q) = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	r := parse(Request, Config{}, nil, []byte("GET / HTTP/1.1\r\nHoſt: evil.example\r\nHost: good.example\r\nUſer-Agent: evil/1\r\n\r\n"))
+	if got := r.String(); !strings.Contains(got, `host="good.example"`) || !strings.Contains(got, `ua=""`) {
+		t.Errorf("non-ASCII look-alike names were taken for fields:\n%s", got)
+	}
+}

@@ -108,8 +108,8 @@ func TestCryptoReassembly(t *testing.T) {
 			for _, d := range tc.datagrams {
 				conn.Feed(d)
 			}
-			if conn.Status() != Done || conn.Hello.SNI != "split.example" {
-				t.Fatalf("status %v SNI %q stats %+v", conn.Status(), conn.Hello.SNI, conn.Stats)
+			if conn.Status() != Done || conn.Hello.SNI() != "split.example" {
+				t.Fatalf("status %v SNI %q stats %+v", conn.Status(), conn.Hello.SNI(), conn.Stats)
 			}
 			if got := conn.JA4(); got[:4] != "q12d" {
 				t.Errorf("JA4 %s", got)
@@ -191,7 +191,7 @@ func TestConnReuse(t *testing.T) {
 	c.Feed(protect(t, Version1, testDCID, 0, cryptoFrame(0, testHello())))
 	first := c.JA4()
 	c.Reset()
-	if c.Status() != NeedMore || c.Hello.SNI != "" || c.JA4() != "" {
+	if c.Status() != NeedMore || c.Hello.SNI() != "" || c.JA4() != "" {
 		t.Fatal("Reset left state behind")
 	}
 	c.Feed(protect(t, Version2, []byte{9, 9, 9, 9, 9, 9, 9, 9, 9}, 7, cryptoFrame(0, testHello())))

@@ -84,9 +84,9 @@ func TestJA4Snapshots(t *testing.T) {
 					c = run(f)
 				}
 			}
-			if c == nil || c.Status() != Done || c.Hello.SNI != e.SNI || c.JA4() != e.JA4 {
+			if c == nil || c.Status() != Done || c.Hello.SNI() != e.SNI || c.JA4() != e.JA4 {
 				if c != nil {
-					t.Errorf("%s %s: %v %q %s, snapshot %q %s", name, client, c.Status(), c.Hello.SNI, c.JA4(), e.SNI, e.JA4)
+					t.Errorf("%s %s: %v %q %s, snapshot %q %s", name, client, c.Status(), c.Hello.SNI(), c.JA4(), e.SNI, e.JA4)
 				} else {
 					t.Errorf("%s %s: flow not found", name, client)
 				}
@@ -171,13 +171,13 @@ func TestNDPIOracle(t *testing.T) {
 			case "Ver-Negotiation":
 				// The client offered a version nobody knows to force
 				// negotiation: no keys exist, nothing is reported.
-				ok = c.Status() == Unsupported && c.Hello.SNI == ""
+				ok = c.Status() == Unsupported && c.Hello.SNI() == ""
 			default:
-				ok = c.Status() == Done && c.Hello.SNI == m[3] && c.JA4() == m[5] &&
+				ok = c.Status() == Done && c.Hello.SNI() == m[3] && c.JA4() == m[5] &&
 					(m[4] == "V-1" && c.Version == Version1 || m[4] == "V-2" && c.Version == Version2)
 			}
 			if !ok {
-				t.Errorf("%s %s: %v %q %s, nDPI %q %q %q", name, m[1], c.Status(), c.Hello.SNI, c.JA4(), m[4], m[3], m[5])
+				t.Errorf("%s %s: %v %q %s, nDPI %q %q %q", name, m[1], c.Status(), c.Hello.SNI(), c.JA4(), m[4], m[3], m[5])
 				continue
 			}
 			matched++
@@ -198,8 +198,8 @@ func TestArkimeOracle(t *testing.T) {
 	want := sessions[0]
 	flows := udpFlows(t, "arkime_quicietf.pcap")
 	c := run(flows[0])
-	if c.Status() != Done || c.Hello.SNI != want.Hosts[0] || c.JA4() != want.JA4[0] {
-		t.Errorf("got %v %q %s, Arkime %q %s", c.Status(), c.Hello.SNI, c.JA4(), want.Hosts[0], want.JA4[0])
+	if c.Status() != Done || c.Hello.SNI() != want.Hosts[0] || c.JA4() != want.JA4[0] {
+		t.Errorf("got %v %q %s, Arkime %q %s", c.Status(), c.Hello.SNI(), c.JA4(), want.Hosts[0], want.JA4[0])
 	}
 }
 
@@ -216,8 +216,8 @@ func TestReassemblyCaptures(t *testing.T) {
 	for _, tc := range tests {
 		flows := udpFlows(t, tc.name)
 		c := run(flows[0])
-		if c.Status() != Done || c.Hello.SNI != tc.sni || c.Stats.Initials < tc.minInitial {
-			t.Errorf("%s: %v %q stats %+v", tc.name, c.Status(), c.Hello.SNI, c.Stats)
+		if c.Status() != Done || c.Hello.SNI() != tc.sni || c.Stats.Initials < tc.minInitial {
+			t.Errorf("%s: %v %q stats %+v", tc.name, c.Status(), c.Hello.SNI(), c.Stats)
 		}
 	}
 }

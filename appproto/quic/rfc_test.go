@@ -112,8 +112,8 @@ func TestDecryptRFCInitial(t *testing.T) {
 			if !c.Feed(pkt) || c.Status() != Done {
 				t.Fatalf("Conn status %v, stats %+v", c.Status(), c.Stats)
 			}
-			if c.Hello.SNI != "example.com" || c.Version != tc.version || c.JA4()[0] != 'q' {
-				t.Errorf("SNI %q version %x JA4 %s", c.Hello.SNI, c.Version, c.JA4())
+			if c.Hello.SNI() != "example.com" || c.Version != tc.version || c.JA4()[0] != 'q' {
+				t.Errorf("SNI %q version %x JA4 %s", c.Hello.SNI(), c.Version, c.JA4())
 			}
 			if !bytes.Equal(pkt, readHex(t, tc.file)) {
 				t.Error("Feed modified the caller's datagram")

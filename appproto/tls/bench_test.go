@@ -21,6 +21,20 @@ func BenchmarkClientHello(b *testing.B) {
 			}
 		}
 	})
+	b.Run("parse-one-chunk", func(b *testing.B) {
+		// The hello in one chunk, as most clients send it: parsed in place.
+		var whole []byte
+		for _, c := range chunks {
+			whole = append(whole, c...)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			p.Reset()
+			if !p.Feed(whole) || p.Status() != Done {
+				b.Fatal(p.Status())
+			}
+		}
+	})
 	b.Run("parse+ja4", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -31,6 +45,21 @@ func BenchmarkClientHello(b *testing.B) {
 				}
 			}
 			_ = p.Hello.JA4(TransportTCP)
+		}
+	})
+	b.Run("parse+appendja4", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf [JA4Len]byte
+		for b.Loop() {
+			p.Reset()
+			for _, c := range chunks {
+				if p.Feed(c) {
+					break
+				}
+			}
+			if len(p.Hello.AppendJA4(buf[:0], TransportTCP)) != JA4Len {
+				b.Fatal("short JA4")
+			}
 		}
 	})
 	b.Run("not-tls", func(b *testing.B) {

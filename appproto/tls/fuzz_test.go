@@ -63,13 +63,13 @@ func FuzzClientHello(f *testing.F) {
 			return
 		}
 		h := &parts.Hello
-		if h.JA4Raw(TransportTCP) != whole.Hello.JA4Raw(TransportTCP) || h.SNI != whole.Hello.SNI {
+		if h.JA4Raw(TransportTCP) != whole.Hello.JA4Raw(TransportTCP) || h.SNI() != whole.Hello.SNI() {
 			t.Fatal("facts depend on chunking")
 		}
-		if len(h.JA4(TransportTCP)) != 36 || len(h.SNI) > 253 || len(h.ALPN) > MaxALPN {
-			t.Fatalf("bad output: %q %q", h.JA4(TransportTCP), h.SNI)
+		if len(h.JA4(TransportTCP)) != 36 || len(h.SNI()) > 253 || len(h.ALPN) > MaxALPN {
+			t.Fatalf("bad output: %q %q", h.JA4(TransportTCP), h.SNI())
 		}
-		for _, c := range []byte(h.SNI) {
+		for _, c := range []byte(h.SNI()) {
 			if c < '-' || c > 'z' {
 				t.Fatalf("SNI byte %q passed validation", c)
 			}

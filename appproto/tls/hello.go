@@ -37,16 +37,15 @@ func IsGREASE(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>8 == v&0xff }
 // across parses: its slices are overwritten, not reallocated.
 type ClientHello struct {
 	LegacyVersion uint16
-	// SNI is the first host_name of server_name, lower-cased and without a
-	// trailing dot; empty when absent or invalid (see SNIInvalid).
-	SNI string
 	// HasSNI: the server_name extension is present (JA4's 'd'), even if
 	// its value was rejected.
 	HasSNI bool
 	// SNIInvalid: a host_name was present but is not a plausible DNS name
 	// (empty, too long, NUL or other bytes outside [a-z0-9._-]).
 	SNIInvalid bool
-	// ALPN is the protocol list in order (at most MaxALPN entries).
+	// ALPN is the protocol list in order (at most MaxALPN entries). The
+	// registered ids (h2, http/1.1, h3…) are the constants of alpnIDs:
+	// only an unusual id costs an allocation.
 	ALPN []string
 	// SupportedVersions is the supported_versions extension, in order.
 	SupportedVersions []uint16
@@ -63,7 +62,17 @@ type ClientHello struct {
 	alpnFirst []byte // raw first ALPN value, for JA4 (may be non-UTF-8)
 	alpnBuf   [MaxALPNLen]byte
 	sniBuf    [253]byte
+	sniLen    uint8 // SNI is sniBuf[:sniLen]
 }
+
+// SNI returns the first host_name of server_name, lower-cased and without
+// a trailing dot; empty when absent or invalid (see SNIInvalid). Each call
+// builds the string: a caller that keeps it per flow may prefer SNIBytes.
+func (h *ClientHello) SNI() string { return string(h.SNIBytes()) }
+
+// SNIBytes is SNI as a view of the hello's own buffer, valid until the
+// next parse or Reset.
+func (h *ClientHello) SNIBytes() []byte { return h.sniBuf[:h.sniLen] }
 
 // Reset empties h, keeping its slices' memory.
 func (h *ClientHello) Reset() {
@@ -229,7 +238,7 @@ func (h *ClientHello) extension(typ uint16, data []byte) error {
 		for list.ok && len(list.b) > 0 {
 			kind := list.u8()
 			name := list.bytes(int(list.u16()))
-			if list.ok && kind == 0 && h.SNI == "" && !h.SNIInvalid {
+			if list.ok && kind == 0 && h.sniLen == 0 && !h.SNIInvalid {
 				h.setSNI(name)
 			}
 		}
@@ -249,7 +258,7 @@ func (h *ClientHello) extension(typ uint16, data []byte) error {
 				first = false
 			}
 			if len(h.ALPN) < MaxALPN && len(proto) <= MaxALPNLen {
-				h.ALPN = append(h.ALPN, string(proto))
+				h.ALPN = append(h.ALPN, alpnString(proto))
 			} else {
 				h.Dropped++
 			}
@@ -304,7 +313,24 @@ func (h *ClientHello) setSNI(name []byte) {
 		h.sniBuf[i] = c
 		prev = c
 	}
-	h.SNI = string(h.sniBuf[:len(name)])
+	h.sniLen = uint8(len(name))
+}
+
+// alpnIDs are the ALPN protocol ids of IANA's registry that clients
+// commonly offer; alpnString returns these constants instead of building a
+// string per hello.
+var alpnIDs = [...]string{"h2", "http/1.1", "h3", "http/1.0", "h2c", "spdy/3.1", "h3-29", "acme-tls/1",
+	"dot", "doq", "imap", "pop3", "managesieve", "ftp", "xmpp-client", "xmpp-server", "stun.turn", "webrtc",
+	"c-webrtc", "mqtt", "grpc-exp", "coap", "irc", "nntp", "smb", "postgresql", "sunrpc"}
+
+// alpnString returns id as a string, a constant when it is a common one.
+func alpnString(id []byte) string {
+	for _, s := range alpnIDs {
+		if string(id) == s {
+			return s
+		}
+	}
+	return string(id)
 }
 
 // ServerHello is the little the sensor wants from the server's answer.

@@ -2,6 +2,7 @@ package tls
 
 import (
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -110,8 +111,8 @@ func TestJA4FoxIOExample(t *testing.T) {
 	if got := h.JA4Raw(TransportTCP); got != ja4r {
 		t.Errorf("JA4_r = %s\nwant   %s", got, ja4r)
 	}
-	if h.SNI != "example.com" || VersionString(h.Version()) != "1.3" || strings.Join(h.ALPN, ",") != "h2,http/1.1" {
-		t.Errorf("sni %q version %s alpn %q", h.SNI, VersionString(h.Version()), h.ALPN)
+	if h.SNI() != "example.com" || VersionString(h.Version()) != "1.3" || strings.Join(h.ALPN, ",") != "h2,http/1.1" {
+		t.Errorf("sni %q version %s alpn %q", h.SNI(), VersionString(h.Version()), h.ALPN)
 	}
 	if got := h.JA4(TransportQUIC); got[0] != 'q' || got[1:] != ja4[1:] {
 		t.Errorf("QUIC JA4 = %s", got)
@@ -135,8 +136,8 @@ func TestJA4ALPN(t *testing.T) {
 		{[]byte{0x30, 0xAB, 0xCD, 0x31}, "01"},
 	}
 	for _, tc := range tests {
-		if got := ja4ALPN(tc.in); got != tc.want {
-			t.Errorf("ja4ALPN(%x) = %q, want %q", tc.in, got, tc.want)
+		if got := string(appendJA4ALPN(nil, tc.in)); got != tc.want {
+			t.Errorf("appendJA4ALPN(%x) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -172,8 +173,8 @@ func TestSNIValidation(t *testing.T) {
 		if err := h.ParseHandshake(hb.handshake()); err != nil {
 			t.Fatalf("%q: %v", tc.name, err)
 		}
-		if h.SNI != tc.want || h.SNIInvalid != tc.invalid || !h.HasSNI {
-			t.Errorf("%q: SNI %q invalid %v", tc.name, h.SNI, h.SNIInvalid)
+		if h.SNI() != tc.want || h.SNIInvalid != tc.invalid || !h.HasSNI {
+			t.Errorf("%q: SNI %q invalid %v", tc.name, h.SNI(), h.SNIInvalid)
 		}
 	}
 }
@@ -204,8 +205,8 @@ func TestParserStates(t *testing.T) {
 		if p.Status() != tc.want {
 			t.Errorf("%s: status %v, want %v", tc.name, p.Status(), tc.want)
 		}
-		if tc.want == Done && p.Hello.SNI != "example.com" {
-			t.Errorf("%s: SNI %q", tc.name, p.Hello.SNI)
+		if tc.want == Done && p.Hello.SNI() != "example.com" {
+			t.Errorf("%s: SNI %q", tc.name, p.Hello.SNI())
 		}
 	}
 }
@@ -239,7 +240,7 @@ func TestParserReuse(t *testing.T) {
 	p.Feed(records(foxioHello().handshake(), 512))
 	first := p.Hello.JA4Raw(TransportTCP)
 	p.Reset()
-	if p.Status() != NeedMore || p.Hello.SNI != "" || len(p.Hello.CipherSuites) != 0 {
+	if p.Status() != NeedMore || p.Hello.SNI() != "" || len(p.Hello.CipherSuites) != 0 {
 		t.Fatal("Reset left state behind")
 	}
 	p.Feed(records(foxioHello().handshake(), 100))
@@ -257,8 +258,69 @@ func TestFeedAllocs(t *testing.T) {
 	stream := records(foxioHello().handshake(), 1<<14)
 	p.Reset()
 	p.Feed(stream) // warm the buffers
-	// Per hello, only the strings kept (SNI, ALPN ids) may allocate.
-	if a := testing.AllocsPerRun(100, func() { p.Reset(); p.Feed(stream) }); a > 3 {
-		t.Errorf("parsing a hello allocates %.1f times", a)
+	// Parsing a hello with registered ALPN ids and computing its JA4 into
+	// a buffer allocate nothing: SNI and JA4 are views until a caller
+	// makes strings of them.
+	var buf [JA4Len]byte
+	if a := testing.AllocsPerRun(100, func() {
+		p.Reset()
+		p.Feed(stream)
+		_ = p.Hello.AppendJA4(buf[:0], TransportTCP)
+	}); a != 0 {
+		t.Errorf("parsing a hello and its JA4 allocates %.1f times", a)
+	}
+	if p.Hello.SNI() != "example.com" || len(p.Hello.ALPN) != 2 {
+		t.Fatalf("hello not parsed: %q %q", p.Hello.SNI(), p.Hello.ALPN)
+	}
+}
+
+// TestALPNStrings: registered ids come back as the table's constants,
+// others as their own bytes, both equal to the wire value.
+func TestALPNStrings(t *testing.T) {
+	for _, id := range []string{"h2", "http/1.1", "h3", "acme-tls/1", "x-custom/7", "H2", ""} {
+		if got := alpnString([]byte(id)); got != id {
+			t.Errorf("alpnString(%q) = %q", id, got)
+		}
+	}
+	if a := testing.AllocsPerRun(100, func() { _ = alpnString([]byte("http/1.1")) }); a != 0 {
+		t.Errorf("a registered ALPN id allocates %.1f times", a)
+	}
+}
+
+// TestParseWholeMatchesStream: a first chunk holding the whole hello (parsed
+// in place) and the same bytes a byte at a time (through the handshake
+// buffer) reach the same verdict and facts, also at the edges of the
+// in-place path: a record shorter than a message header, a message
+// longer than its record, a record over MaxHandshake, a ServerHello, a
+// non-handshake message type.
+func TestParseWholeMatchesStream(t *testing.T) {
+	hello := foxioHello().handshake()
+	rec := func(body []byte) []byte {
+		return append([]byte{recordHandshake, 3, 1, byte(len(body) >> 8), byte(len(body))}, body...)
+	}
+	cases := map[string][]byte{
+		"hello":          records(hello, 1<<14),
+		"hello+trailing": append(records(hello, 1<<14), 0x17, 3, 3, 0, 1, 0),
+		"split records":  records(hello, 100),
+		"short record":   append(rec([]byte{1, 0}), rec([]byte{0, 5, 1, 2, 3, 4, 5})...),
+		"message longer": rec(append([]byte{1, 0, 1, 0}, hello[4:50]...)),
+		"bad type":       rec([]byte{4, 0, 0, 1, 0}),
+		"empty hello":    rec([]byte{1, 0, 0, 0}),
+		"big record":     rec(append([]byte{1, 0, 0, 0}, make([]byte, 96)...)),
+		"server hello":   rec(append([]byte{2, 0, 0, 38, 3, 3}, make([]byte, 36)...)),
+	}
+	for name, stream := range cases {
+		for _, max := range []int{0, 64} {
+			var whole, bytewise Parser
+			whole.MaxHandshake, bytewise.MaxHandshake = max, max
+			whole.Feed(stream)
+			for i := 0; i < len(stream) && !bytewise.Feed(stream[i:i+1]); i++ {
+			}
+			got := fmt.Sprint(whole.Status(), whole.IsServer, whole.Records, whole.Hello.SNI(), whole.Hello.JA4Raw(TransportTCP), whole.Server)
+			want := fmt.Sprint(bytewise.Status(), bytewise.IsServer, bytewise.Records, bytewise.Hello.SNI(), bytewise.Hello.JA4Raw(TransportTCP), bytewise.Server)
+			if got != want {
+				t.Errorf("%s (max %d): whole %s\nbytewise %s", name, max, got, want)
+			}
+		}
 	}
 }

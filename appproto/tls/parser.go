@@ -90,6 +90,9 @@ func (p *Parser) limit() int {
 // reports whether the parser has reached a verdict; Status says which.
 // Once done, further input is ignored.
 func (p *Parser) Feed(b []byte) (done bool) {
+	if p.status == NeedMore && p.Records == 0 && p.nhdr == 0 && p.parseWhole(b) {
+		return true
+	}
 	for len(b) > 0 && p.status == NeedMore {
 		if p.nhdr < 5 {
 			n := copy(p.hdr[p.nhdr:], b)
@@ -114,6 +117,43 @@ func (p *Parser) Feed(b []byte) (done bool) {
 		p.tryMessage()
 	}
 	return p.status != NeedMore
+}
+
+// parseWhole is the usual case: the stream's first chunk holds the first
+// record and it holds the whole first handshake message. That message is
+// parsed where it lies instead of being copied into the handshake buffer.
+// It returns false, having changed nothing, whenever the general path
+// (Feed's loop) must decide. MaxHandshake bounds the message, as it does
+// when the record arrives a byte at a time (fed whole, a record longer
+// than MaxHandshake is TooLarge on the general path even when the message
+// in it is not; only a MaxHandshake below maxRecordLen can tell).
+func (p *Parser) parseWhole(b []byte) bool {
+	if len(b) < 5+4 || b[0] != recordHandshake || b[1] != 3 || b[2] > 4 {
+		return false
+	}
+	n := int(binary.BigEndian.Uint16(b[3:]))
+	if n < 4 || n > maxRecordLen || len(b) < 5+n {
+		return false
+	}
+	body := b[5 : 5+n]
+	typ := body[0]
+	m := int(body[1])<<16 | int(body[2])<<8 | int(body[3])
+	if (typ != typeClientHello && typ != typeServerHello) || 4+m > n || 4+m > p.limit() {
+		return false
+	}
+	p.Records = 1
+	var err error
+	if typ == typeClientHello {
+		err = p.Hello.parse(body[4 : 4+m])
+	} else {
+		p.IsServer = true
+		err = p.Server.parse(body[4 : 4+m])
+	}
+	p.status = Done
+	if err != nil {
+		p.status = Malformed
+	}
+	return true
 }
 
 // checkHeader validates as much of the record header as has arrived, so

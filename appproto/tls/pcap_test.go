@@ -90,8 +90,8 @@ func TestJA4Snapshots(t *testing.T) {
 				deliberate++
 				continue
 			}
-			if p.Hello.SNI != e.SNI || got != e.JA4 {
-				t.Errorf("%s stream %d: got %q %s, snapshot %q %s\n raw %s", name, e.Stream, p.Hello.SNI, got, e.SNI, e.JA4, p.Hello.JA4Raw(TransportTCP))
+			if p.Hello.SNI() != e.SNI || got != e.JA4 {
+				t.Errorf("%s stream %d: got %q %s, snapshot %q %s\n raw %s", name, e.Stream, p.Hello.SNI(), got, e.SNI, e.JA4, p.Hello.JA4Raw(TransportTCP))
 				continue
 			}
 			matched++
@@ -120,7 +120,7 @@ func TestArkimeOracle(t *testing.T) {
 			t.Fatalf("%s: expected the hello over several segments, got %d", name, n)
 		}
 		p := feedChunks(streams[0].ClientChunks)
-		got := fmt.Sprintf("%v %s %s", p.Status(), p.Hello.SNI, p.Hello.JA4(TransportTCP))
+		got := fmt.Sprintf("%v %s %s", p.Status(), p.Hello.SNI(), p.Hello.JA4(TransportTCP))
 		exp := fmt.Sprintf("done %s %s", want.Hosts[0], want.JA4[0])
 		if got != exp {
 			t.Errorf("%s: got %s, Arkime %s", name, got, exp)
@@ -149,8 +149,8 @@ func TestNDPIOracle(t *testing.T) {
 		}
 		found = true
 		p := feedChunks(s.ClientChunks)
-		if p.Status() != Done || p.Hello.SNI != m[3] || p.Hello.JA4(TransportTCP) != m[4] {
-			t.Errorf("got %v %q %s, nDPI %q %s", p.Status(), p.Hello.SNI, p.Hello.JA4(TransportTCP), m[3], m[4])
+		if p.Status() != Done || p.Hello.SNI() != m[3] || p.Hello.JA4(TransportTCP) != m[4] {
+			t.Errorf("got %v %q %s, nDPI %q %s", p.Status(), p.Hello.SNI(), p.Hello.JA4(TransportTCP), m[3], m[4])
 		}
 	}
 	if !found {
@@ -165,8 +165,8 @@ func TestNDPIOracle(t *testing.T) {
 			continue
 		}
 		p := feedChunks(s.ClientChunks)
-		if !s.ClientGap || p.Status() != NeedMore || p.Hello.SNI != "" {
-			t.Errorf("missing fragment: gap=%v status=%v sni=%q", s.ClientGap, p.Status(), p.Hello.SNI)
+		if !s.ClientGap || p.Status() != NeedMore || p.Hello.SNI() != "" {
+			t.Errorf("missing fragment: gap=%v status=%v sni=%q", s.ClientGap, p.Status(), p.Hello.SNI())
 		}
 	}
 }
@@ -181,12 +181,12 @@ func TestChunkingInvariance(t *testing.T) {
 			if ref.Status() != Done {
 				continue
 			}
-			want := ref.Hello.JA4Raw(TransportTCP) + ref.Hello.SNI
+			want := ref.Hello.JA4Raw(TransportTCP) + ref.Hello.SNI()
 			for _, size := range []int{1, 2, 3, 5, 7, 100, 1000} {
 				p := new(Parser)
 				for off := 0; off < len(whole) && !p.Feed(whole[off:min(off+size, len(whole))]); off += size {
 				}
-				if got := p.Hello.JA4Raw(TransportTCP) + p.Hello.SNI; p.Status() != Done || got != want {
+				if got := p.Hello.JA4Raw(TransportTCP) + p.Hello.SNI(); p.Status() != Done || got != want {
 					t.Fatalf("%s %s chunk %d: %v %s, want %s", name, s.Client, size, p.Status(), got, want)
 				}
 			}
