@@ -73,7 +73,7 @@ func NewReaderSource(name string, r io.Reader) (*FileSource, error) {
 
 func (s *FileSource) open(r io.Reader) error {
 	s.count = &countingReader{r: r}
-	dec, err := decompress.NewReader(s.count)
+	dec, err := decompress.NewReaderSize(s.count, readBuffer)
 	if err != nil {
 		return fmt.Errorf("capture: %s: %w", s.name, err)
 	}

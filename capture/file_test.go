@@ -370,3 +370,89 @@ func TestFileSourceNextAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestFileSourceLongestRecord: packets are handed out in place in the read
+// buffer, which must hold the longest record a file may carry (maxCapLen)
+// in every format and compression, while one byte more is refused.
+func TestFileSourceLongestRecord(t *testing.T) {
+	frame := func(n int, seed byte) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = seed + byte(i*7)
+		}
+		return b
+	}
+	frames := [][]byte{frame(60, 1), frame(maxCapLen, 2), frame(61, 3), frame(maxCapLen-1, 4), frame(maxCapLen, 5), frame(1, 6)}
+	pc := classicPcap(binary.BigEndian, true, 1, frames, 1, 2)
+	binary.BigEndian.PutUint32(pc[16:20], maxCapLen) // snaplen
+	ng := append(ngSHBBlock(), ngIDBBlock(1)...)
+	for i, f := range frames {
+		ng = append(ng, ngEPBBlock(0, uint64(i), f)...)
+	}
+	// Options too long to sit in the read buffer next to their packet
+	// (the packet is then copied out before they are skipped), and a
+	// simple packet block.
+	ngFrames := append(frames[:len(frames):len(frames)], frame(5000, 8), frame(60000, 9), frame(maxCapLen, 10))
+	for _, f := range ngFrames[len(frames):] {
+		switch len(f) {
+		case 60000:
+			ng = append(ng, ngBlock(ngSPB, append(binary.LittleEndian.AppendUint32(nil, uint32(len(f))), f...))...)
+		default:
+			epb := ngEPBBlock(0, 9, f)
+			body := append(epb[8:len(epb)-4:len(epb)-4], frame(300<<10, 11)...)
+			ng = append(ng, ngBlock(ngEPB, body)...)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		frames [][]byte
+	}{
+		{"pcap", pc, frames}, {"pcap.gz", gz(t, pc), frames}, {"pcap.zst", zst(t, pc), frames},
+		{"pcapng", ng, ngFrames}, {"pcapng.gz", gz(t, ng), ngFrames},
+	} {
+		s, err := NewReaderSource(tc.name, bytes.NewReader(tc.data))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		for i, want := range tc.frames {
+			got, m, err := s.Next()
+			if err != nil {
+				t.Fatalf("%s: packet %d: %v", tc.name, i, err)
+			}
+			if m.CapLen != len(want) || !bytes.Equal(got, want) {
+				t.Fatalf("%s: packet %d: %d bytes (caplen %d), want %d", tc.name, i, len(got), m.CapLen, len(want))
+			}
+			if cap(got) != len(got) {
+				t.Errorf("%s: packet %d: capacity %d beyond its %d bytes", tc.name, i, cap(got), len(got))
+			}
+		}
+		if _, _, err := s.Next(); !errors.Is(err, io.EOF) {
+			t.Errorf("%s: after the last packet: %v", tc.name, err)
+		}
+		s.Close()
+	}
+	over := classicPcap(binary.LittleEndian, false, 1, [][]byte{frame(maxCapLen+1, 7)}, 1, 2)
+	s, err := NewReaderSource("over", bytes.NewReader(over))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Next(); !errors.Is(err, ErrTooLong) {
+		t.Errorf("a record of maxCapLen+1 bytes: %v, want ErrTooLong", err)
+	}
+}
+
+// A record cut short by the end of the file is an unexpected EOF, however
+// little of it is there.
+func TestFileSourceShortRecord(t *testing.T) {
+	pc := classicPcap(binary.LittleEndian, false, 1, [][]byte{make([]byte, 1000)}, 1, 2)
+	for _, cut := range []int{1, 500, 999} {
+		s, err := NewReaderSource("short", bytes.NewReader(pc[:len(pc)-cut]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Next(); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("cut %d: %v, want unexpected EOF", cut, err)
+		}
+	}
+}

@@ -168,8 +168,8 @@ func FuzzFileSource(f *testing.F) {
 // checkReaderBounds fails when a reader holds more than its limits allow.
 func checkReaderBounds(t *testing.T, s *FileSource) {
 	t.Helper()
-	if s.pcap != nil && cap(s.pcap.buf) > maxCapLen {
-		t.Fatalf("pcap buffer %d bytes", cap(s.pcap.buf))
+	if n := s.dec.Size(); n != readBuffer {
+		t.Fatalf("read buffer %d bytes, want %d", n, readBuffer)
 	}
 	if s.ng != nil {
 		if cap(s.ng.buf) > maxCapLen || s.ng.secretsLen > maxSecretsLen || len(s.ng.ifaces) > maxInterfaces {

@@ -27,6 +27,11 @@ const (
 	maxSecretsLen = 16 << 20
 	// maxInterfaces bounds the interfaces of one pcapng section.
 	maxInterfaces = 1 << 16
+	// readBuffer is the buffer a capture is read through. Packets are
+	// handed out in place in it (byteReader.take), so it holds the longest
+	// record; a quarter MiB per read also takes a quarter of the read
+	// system calls of decompress.BufferSize (BENCHMARKS.md, disp4).
+	readBuffer = maxCapLen
 )
 
 // ErrTooLong is wrapped by the error of a record or block whose claimed
@@ -100,6 +105,25 @@ func (b byteReader) skip(n int) error {
 	return nil
 }
 
+// take returns the next n bytes in place, in the reader's buffer, valid
+// until the next read: one copy fewer per packet than reading them into a
+// packet buffer of the reader's own. Callers bound n by maxCapLen, which
+// readBuffer holds.
+func (b byteReader) take(n int) ([]byte, error) {
+	data, err := b.r.Peek(n)
+	if err != nil {
+		switch err {
+		case io.EOF:
+			err = io.ErrUnexpectedEOF
+		case bufio.ErrBufferFull: // a caller broke the bound
+			err = fmt.Errorf("record of %d bytes beyond the %d-byte read buffer: %w", n, b.r.Size(), ErrTooLong)
+		}
+		return nil, err
+	}
+	b.r.Discard(n) // cannot fail: the bytes are buffered
+	return data[:n:n], nil
+}
+
 // grow reads n bytes appended to dst, in chunks, so the slice grows with
 // the bytes that really arrive rather than with the claim. Callers bound n.
 func (b byteReader) grow(dst []byte, n int) ([]byte, error) {
@@ -119,16 +143,14 @@ func (b byteReader) grow(dst []byte, n int) ([]byte, error) {
 }
 
 // pcapReader reads a classic pcap file (microsecond or nanosecond
-// resolution, either byte order). It owns one packet buffer that grows to
-// the longest record seen (at most maxCapLen): no allocation per packet.
+// resolution, either byte order). Packets are returned in place in the
+// read buffer (at most maxCapLen each): no allocation or copy per packet.
 type pcapReader struct {
 	in      byteReader
 	be      bool
 	nanos   bool
 	link    LinkType
 	snaplen uint32
-	hdr     [16]byte
-	buf     []byte
 	stats   *FileStats
 }
 
@@ -179,12 +201,12 @@ func newPcapReader(br *bufio.Reader, stats *FileStats) (*pcapReader, error) {
 	return r, nil
 }
 
-// next reads one record. data aliases the reader's buffer until the next
+// next reads one record. data aliases the read buffer until the next
 // call. io.EOF means the file ended on a record boundary.
 func (r *pcapReader) next() (data []byte, m Meta, err error) {
-	n, err := io.ReadFull(r.in.r, r.hdr[:])
+	h, err := r.in.r.Peek(16) // the record header, read in place too
 	if err != nil {
-		if n == 0 && err == io.EOF {
+		if len(h) == 0 && err == io.EOF {
 			return nil, Meta{}, io.EOF
 		}
 		if err == io.EOF {
@@ -192,17 +214,15 @@ func (r *pcapReader) next() (data []byte, m Meta, err error) {
 		}
 		return nil, Meta{}, err
 	}
-	sec, frac := r.u32(r.hdr[0:4]), r.u32(r.hdr[4:8])
-	caplen, wirelen := r.u32(r.hdr[8:12]), r.u32(r.hdr[12:16])
+	sec, frac := r.u32(h[0:4]), r.u32(h[4:8])
+	caplen, wirelen := r.u32(h[8:12]), r.u32(h[12:16])
+	r.in.r.Discard(16) // cannot fail: the bytes are buffered
 	if caplen > maxCapLen {
 		r.stats.TooLong++
 		return nil, Meta{}, fmt.Errorf("capture length %d exceeds %d: %w", caplen, maxCapLen, ErrTooLong)
 	}
-	if cap(r.buf) < int(caplen) {
-		r.buf = make([]byte, max(int(caplen), int(min(r.snaplen, maxCapLen))))
-	}
-	data = r.buf[:caplen]
-	if err := r.in.full(data); err != nil {
+	data, err = r.in.take(int(caplen))
+	if err != nil {
 		return nil, Meta{}, err
 	}
 	ts := int64(sec) * 1e9

@@ -44,13 +44,14 @@ type ngIface struct {
 
 // ngReader reads pcapng: every section, every interface (mixed link types
 // are kept), both byte orders. Each block's length is checked before the
-// block is read; packet data goes to one reused buffer (at most maxCapLen),
-// other blocks are parsed as a stream or skipped without being buffered.
+// block is read; packet data (at most maxCapLen) is returned in place in
+// the read buffer, other blocks are parsed as a stream or skipped without
+// being buffered.
 type ngReader struct {
 	in     byteReader
 	be     bool
 	ifaces []ngIface
-	buf    []byte   // packet data
+	buf    []byte   // packet data of a block too long for the read buffer
 	hdr    [32]byte // fixed block fields; [28:32] the trailing length
 	opt    [16]byte // one option value
 	lastTS int64    // for Simple Packet Blocks, which carry no time
@@ -387,7 +388,7 @@ func (r *ngReader) packet(typ, l uint32) ([]byte, Meta, error) {
 	if padded > int(l)-32 {
 		return nil, Meta{}, fmt.Errorf("pcapng packet block: capture length %d beyond block length %d", caplen, l)
 	}
-	data, err := r.readPacket(int(caplen), ifc.snaplen)
+	data, err := r.readPacket(int(caplen), int(l)-32-int(caplen)+4)
 	if err != nil {
 		return nil, Meta{}, err
 	}
@@ -426,7 +427,7 @@ func (r *ngReader) simplePacket(l uint32) ([]byte, Meta, error) {
 		r.stats.TooLong++
 		return nil, Meta{}, fmt.Errorf("capture length %d exceeds %d: %w", caplen, maxCapLen, ErrTooLong)
 	}
-	data, err := r.readPacket(int(caplen), ifc.snaplen)
+	data, err := r.readPacket(int(caplen), int(room-caplen)+4)
 	if err != nil {
 		return nil, Meta{}, err
 	}
@@ -439,14 +440,27 @@ func (r *ngReader) simplePacket(l uint32) ([]byte, Meta, error) {
 	return data, Meta{TS: r.lastTS, CapLen: int(caplen), WireLen: int(wirelen), LinkType: ifc.link}, nil
 }
 
-// readPacket reads caplen (<= maxCapLen) bytes into the packet buffer.
-func (r *ngReader) readPacket(caplen int, snaplen uint32) ([]byte, error) {
-	if cap(r.buf) < caplen {
-		r.buf = make([]byte, max(caplen, int(min(snaplen, maxCapLen))))
-	}
-	data := r.buf[:caplen]
-	if err := r.full(data); err != nil {
+// readPacket returns caplen (<= maxCapLen) bytes of packet data that stay
+// valid while the rest of the block (after bytes: options, padding, the
+// trailing length) is read. The whole block is brought into the read
+// buffer first, so the data is handed out in place; only a block whose
+// options do not fit next to the packet has its data copied to buf.
+func (r *ngReader) readPacket(caplen, after int) ([]byte, error) {
+	if _, err := r.in.r.Peek(min(caplen+after, r.in.r.Size())); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, err
+	}
+	data, err := r.in.take(caplen)
+	if err != nil {
+		return nil, err
+	}
+	if r.in.r.Buffered() < after {
+		if cap(r.buf) < caplen {
+			r.buf = make([]byte, caplen)
+		}
+		return r.buf[:copy(r.buf[:caplen], data):caplen], nil
 	}
 	return data, nil
 }

@@ -53,8 +53,14 @@ type Reader struct {
 // NewReader looks at r's first bytes and returns a reader of its content,
 // decompressed when it is gzip or zstd. Errors name the format found;
 // Close releases the decoder (r itself is not closed).
-func NewReader(r io.Reader) (*Reader, error) {
-	br := bufio.NewReaderSize(r, BufferSize)
+func NewReader(r io.Reader) (*Reader, error) { return NewReaderSize(r, BufferSize) }
+
+// NewReaderSize is NewReader with buffers of size bytes (at least
+// BufferSize): a reader that hands out the content in place (bufio Peek)
+// can ask for as much as it needs in one piece.
+func NewReaderSize(r io.Reader, size int) (*Reader, error) {
+	size = max(size, BufferSize)
+	br := bufio.NewReaderSize(r, size)
 	head, _ := br.Peek(4)
 	switch {
 	case bytes.HasPrefix(head, magicGzip):
@@ -62,13 +68,13 @@ func NewReader(r io.Reader) (*Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return &Reader{Reader: bufio.NewReaderSize(gz, BufferSize), Format: Gzip, gz: gz}, nil
+		return &Reader{Reader: bufio.NewReaderSize(gz, size), Format: Gzip, gz: gz}, nil
 	case bytes.HasPrefix(head, magicZstd):
 		zd, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(MaxZstdWindow), zstd.WithDecoderLowmem(true))
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
-		return &Reader{Reader: bufio.NewReaderSize(zd, BufferSize), Format: Zstd, zd: zd}, nil
+		return &Reader{Reader: bufio.NewReaderSize(zd, size), Format: Zstd, zd: zd}, nil
 	}
 	return &Reader{Reader: br, Format: Plain}, nil
 }

@@ -73,3 +73,42 @@ func TestCorruptGzipNamed(t *testing.T) {
 		t.Fatalf("err %v, want a gzip error", err)
 	}
 }
+
+// NewReaderSize sizes the buffer the content is read from, never below
+// BufferSize, for every format.
+func TestNewReaderSize(t *testing.T) {
+	content := []byte(strings.Repeat("0123456789abcdef", 1<<15)) // 512 KiB
+	var gz, zs bytes.Buffer
+	gw := gzip.NewWriter(&gz)
+	gw.Write(content)
+	gw.Close()
+	zw, _ := zstd.NewWriter(&zs)
+	zw.Write(content)
+	zw.Close()
+	for _, tc := range []struct {
+		name       string
+		in         []byte
+		size, want int
+	}{
+		{"plain", content, 256 << 10, 256 << 10},
+		{"gzip", gz.Bytes(), 256 << 10, 256 << 10},
+		{"zstd", zs.Bytes(), 256 << 10, 256 << 10},
+		{"plain small", content, 100, BufferSize},
+	} {
+		r, err := NewReaderSize(bytes.NewReader(tc.in), tc.size)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if r.Size() != tc.want {
+			t.Errorf("%s: buffer %d, want %d", tc.name, r.Size(), tc.want)
+		}
+		// A peek of the whole buffer is served without ErrBufferFull.
+		if b, err := r.Peek(tc.want); err != nil || !bytes.Equal(b, content[:tc.want]) {
+			t.Errorf("%s: peek %d: %v", tc.name, tc.want, err)
+		}
+		if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, content) {
+			t.Errorf("%s: content differs (%v)", tc.name, err)
+		}
+		r.Close()
+	}
+}

@@ -1,0 +1,129 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tapdlp/tapdlp/capture"
+	"github.com/tapdlp/tapdlp/internal/pcapgen"
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// dispatchMix writes a short-flow capture for the dispatcher benchmark:
+// DNS queries and answers, and TLS-sized TCP flows of small and full
+// segments (about a third of the packets 64 bytes or less, like the short
+// mix of BENCHMARKS.md).
+func dispatchMix(tb testing.TB) string {
+	var buf bytes.Buffer
+	w, err := pcapgen.NewWriter(&buf, pcapgen.LinkEthernet)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w.Step = 50 * time.Microsecond
+	small, full := bytes.Repeat([]byte{0x17}, 90), bytes.Repeat([]byte{0x17}, 1400)
+	for i := range 3000 {
+		cli := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), uint16(40000+i%20000))
+		if i%4 == 0 {
+			q := binary.BigEndian.AppendUint16(nil, uint16(i))
+			q = append(q, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1)
+			srv := netip.MustParseAddrPort("192.0.2.53:53")
+			w.WriteIP(pcapgen.IPUDP(cli, srv, q))
+			w.WriteIP(pcapgen.IPUDP(srv, cli, q))
+			continue
+		}
+		srv := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 443)
+		c := pcapgen.NewTCPConn(cli, srv, uint32(i), uint32(i)*7)
+		segs := c.Handshake()
+		segs = append(segs, c.Send(true, small)...)
+		segs = append(segs, c.Send(false, full)...)
+		segs = append(segs, c.Send(false, full)...)
+		segs = append(segs, c.Send(true, small)...)
+		segs = append(segs, c.Close(true)...)
+		for _, f := range c.Packets(segs) {
+			w.WriteIP(f)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(tb.TempDir(), "dispatch.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkDispatch measures the dispatcher alone — file read, decode, DNS
+// learning, flow hash, the copy into the batches — with workers that only
+// hand the batches back: the CPU the dispatcher takes from the workers on
+// two cores. TAPDLP_DISPATCH_PCAP replaces the generated capture (e.g. the
+// short mix of BENCHMARKS.md).
+func BenchmarkDispatch(b *testing.B) {
+	path := os.Getenv("TAPDLP_DISPATCH_PCAP")
+	if path == "" {
+		path = dispatchMix(b)
+	}
+	for _, n := range []int{1, 2} {
+		b.Run(map[int]string{1: "workers=1", 2: "workers=2"}[n], func(b *testing.B) {
+			cfg, err := parseTestConfig("")
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg.Workers = n
+			p, err := New(cfg, Options{Sink: record.NewWriterSink(nopWriter{})})
+			if err != nil {
+				b.Fatal(err)
+			}
+			batches := make([][]*batch, n) // kept across iterations: the dispatcher's allocations are what is reported
+			for i := range batches {
+				for range batchesPerWorker {
+					batches[i] = append(batches[i], newBatch())
+				}
+			}
+			var packets, bytes int64
+			b.ReportAllocs()
+			for b.Loop() {
+				workers := make([]*worker, n)
+				done := make(chan struct{})
+				for i := range workers {
+					w := &worker{in: make(chan *batch, batchesPerWorker), free: make(chan *batch, batchesPerWorker)}
+					for _, bt := range batches[i] {
+						bt.reset()
+						w.free <- bt
+					}
+					workers[i] = w
+					go func() {
+						for bt := range w.in {
+							bt.reset()
+							w.free <- bt
+						}
+						done <- struct{}{}
+					}()
+				}
+				d := newDispatcher(p, workers)
+				src, err := capture.OpenFile(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := d.run(context.Background(), src, src.BytesRead); err != nil {
+					b.Fatal(err)
+				}
+				packets += int64(src.Packets())
+				bytes += src.BytesRead()
+				src.Close()
+				d.close()
+				for range workers {
+					<-done
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(packets), "ns/packet")
+			b.SetBytes(bytes / int64(b.N))
+		})
+	}
+}
