@@ -287,6 +287,9 @@ func (t *Table) Packet(p *capture.Packet) {
 	case capture.ProtoUDP:
 		t.udp(c, d, p)
 	}
+	if c.closing && !c.told {
+		t.tellClosed(c)
+	}
 	c.touched = t.now
 	if cls := t.classOf(c); cls != c.class || c.links[linkIdle].next != nil {
 		t.lists[c.class].remove(c, linkIdle)
@@ -531,6 +534,29 @@ func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
 		c.half[d].done = c.stream == nil
 	}
 	return c
+}
+
+// tellClosed tells a closing flow's consumer (a Closer) that nothing more
+// will reach it, once neither direction holds bytes the table could still
+// deliver (buffered out-of-order or SYN data) or compare a retransmission
+// with (delivered bytes not yet acknowledged). Until then it is asked again
+// at the flow's next packet: the final ACKs usually come right after the
+// FINs. A flow that ends before that is finished the usual way.
+func (t *Table) tellClosed(c *conn) {
+	if c.stream == nil {
+		c.told = true
+		return
+	}
+	for d := range c.half {
+		h := &c.half[d]
+		if len(h.segs) > 0 || h.syn != nil || h.ret != nil && h.retFrom < h.off {
+			return
+		}
+	}
+	c.told = true
+	if cl, ok := c.stream.(Closer); ok {
+		cl.Closed()
+	}
 }
 
 // initiatorIsSender decides whether p's sender is the flow's initiator.
