@@ -29,7 +29,7 @@ func TestFlowsMemcapEvicts(t *testing.T) {
 		memcap  string
 		evicted bool
 	}{
-		{"1MiB", true},   // about 900 half-open flows (1,158 B each)
+		{"1MiB", true},   // about 1,150 half-open flows (910 B each)
 		{"64MiB", false}, // all of them
 	} {
 		t.Run(tc.memcap, func(t *testing.T) {
@@ -51,7 +51,7 @@ func TestFlowsMemcapEvicts(t *testing.T) {
 			if (evm > 0) != tc.evicted || ev != evm {
 				t.Errorf("evicted %d, at the memcap %d; want evictions %v, all at the memcap", ev, evm, tc.evicted)
 			}
-			if tc.evicted && evm < syns-1000 {
+			if tc.evicted && evm < syns-1200 {
 				t.Errorf("only %d evicted: the budget holds more flows than it should", evm)
 			}
 			if n.n != syns {
@@ -110,7 +110,10 @@ func TestFlowMemcapEstimateMatchesHeap(t *testing.T) {
 		{"syn-only", func(i int) [][]byte {
 			c := pcapgen.NewTCPConn(client(i), server(443), 1, 2)
 			return [][]byte{pcapgen.EthernetIP(c.Packet(c.Handshake()[0]))}
-		}, [2]float64{0.85, 1.15}},
+			// The estimate is ~130 B above the heap here (it was before the
+			// conn shrank by 192 B too: 1,102 against 970 B), which the
+			// smaller total turns into a larger ratio.
+		}, [2]float64{0.85, 1.2}},
 		{"tls-hello", func(i int) [][]byte {
 			return tcp(i, 443, scenarios.ClientHello("chat.example.ai", "h2"), scenarios.TLSRecords(22, 1200))
 		}, [2]float64{0.75, 1.15}},

@@ -18,7 +18,13 @@ const connBytes = int64(unsafe.Sizeof(conn{})) + int64(unsafe.Sizeof(flowKey{}))
 func (t *Table) perFlow() int64 { return connBytes + int64(t.cfg.FlowCost) }
 
 // FlowBytes returns the table's estimate of the bytes its open flows hold.
-func (t *Table) FlowBytes() int64 { return int64(len(t.flows))*t.perFlow() + t.charged }
+func (t *Table) FlowBytes() int64 {
+	return int64(len(t.flows))*t.perFlow() + t.lent*extraBytes + t.charged
+}
+
+// extraBytes is what a direction holding bytes in hand takes beyond its
+// conn (see halfExtra).
+const extraBytes = int64(unsafe.Sizeof(halfExtra{}))
 
 // Charge adds n (negative: releases) to the bytes charged against the
 // budget for f's consumer state; everything charged for a flow is released

@@ -61,8 +61,10 @@ func (l *list) remove(c *conn, i int) {
 // conn is a Flow plus the table's private state for it.
 //
 // Its fields are ordered so that the small ones share words, and Flow
-// holds its rare parts (tunnel, ICMP reject) by pointer: a conn fits the
-// 704-byte size class (it took 896, then 768; see TestConnSizeClass).
+// holds its rare parts (tunnel, ICMP reject) by pointer, and each
+// direction lends its buffers from the table only while it holds bytes
+// (halfExtra): a conn fits the 512-byte size class (it took 896, 768, then
+// 704; see TestConnSizeClass).
 type conn struct {
 	Flow
 	key     flowKey
@@ -122,6 +124,8 @@ type Table struct {
 	active   list
 	now      int64
 	free     []*conn
+	extras   []*halfExtra // free halfExtras (see lend)
+	lent     int64        // halfExtras held by open flows
 	pool     bufPool
 	inUse    int64  // OOO, kept and SYN bytes this table holds in Memory
 	alt      []byte // scratch for assembling alternate views
@@ -286,6 +290,11 @@ func (t *Table) Packet(p *capture.Packet) {
 		t.tcp(c, d, p)
 	case capture.ProtoUDP:
 		t.udp(c, d, p)
+	}
+	for d := range c.half {
+		if x := c.half[d].halfExtra; x != nil && x.idle() {
+			t.takeBack(&c.half[d])
+		}
 	}
 	if c.closing && !c.told {
 		t.tellClosed(c)
@@ -549,7 +558,7 @@ func (t *Table) tellClosed(c *conn) {
 	}
 	for d := range c.half {
 		h := &c.half[d]
-		if len(h.segs) > 0 || h.syn != nil || h.ret != nil && h.retFrom < h.off {
+		if h.halfExtra != nil && !h.idle() {
 			return
 		}
 	}
@@ -625,23 +634,19 @@ func (t *Table) finish(c *conn, state EndReason, evicted bool) {
 
 func (t *Table) recycle(c *conn) {
 	t.release(c)
-	var segs [2][]seg
 	for d := range c.half {
 		t.releaseSegs(c, Dir(d))
 		t.releaseRing(c, Dir(d))
-		if c.half[d].syn != nil {
+		if c.half[d].heldSyn() {
 			t.synVerdict(c, Dir(d), false, c.Last)
 		}
-		if cap(c.half[d].segs) <= maxFreeSegs {
-			segs[d] = c.half[d].segs[:0]
+		if x := c.half[d].halfExtra; x != nil {
+			t.takeBack(&c.half[d])
 		}
 	}
 	*c = conn{}
 	if len(t.free) >= maxFreeConns {
 		return
-	}
-	for d := range c.half {
-		c.half[d].segs = segs[d]
 	}
 	t.free = append(t.free, c)
 }
