@@ -110,10 +110,14 @@ func TestFlowMemcapEstimateMatchesHeap(t *testing.T) {
 		{"syn-only", func(i int) [][]byte {
 			c := pcapgen.NewTCPConn(client(i), server(443), 1, 2)
 			return [][]byte{pcapgen.EthernetIP(c.Packet(c.Handshake()[0]))}
-			// The estimate is ~130 B above the heap here (it was before the
-			// conn shrank by 192 B too: 1,102 against 970 B), which the
-			// smaller total turns into a larger ratio.
-		}, [2]float64{0.85, 1.2}},
+			// The HeapAlloc delta reads ~150 B per flow below what the flows
+			// hold: runtime.MemStats.BySize shows one 512-byte conn and one
+			// 352-byte session live per flow (864 B before the index),
+			// against a delta of 720 B; something set up before the
+			// measurement is freed during it. The estimate (896 B) was
+			// over the delta by as much before (1,102 against 970 B); the
+			// smaller total makes that a larger ratio.
+		}, [2]float64{0.85, 1.3}},
 		{"tls-hello", func(i int) [][]byte {
 			return tcp(i, 443, scenarios.ClientHello("chat.example.ai", "h2"), scenarios.TLSRecords(22, 1200))
 		}, [2]float64{0.75, 1.15}},

@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -78,6 +79,7 @@ type conn struct {
 
 	half     [2]half
 	links    [2]link
+	sameHash *conn // the next conn whose key has the same hash (see lookup.go)
 	charged  int64 // bytes the consumer charged against Config.Memcap (Table.Charge)
 	touched  int64 // table clock at the last packet (list order)
 	reportAt int64 // table clock at creation or the last interim record
@@ -118,7 +120,9 @@ type Table struct {
 	h        Handler
 	mem      *Memory
 	st       *Stats
-	flows    map[flowKey]*conn
+	flows    map[uint64]*conn // by keyHash (see lookup.go)
+	seed     maphash.Seed
+	open     int // flows in the index
 	lists    [nClassesTimeout]list
 	timeouts [nClassesTimeout]int64
 	active   list
@@ -215,7 +219,8 @@ func NewTable(cfg Config, h Handler, mem *Memory, stats *Stats) *Table {
 		h:     h,
 		mem:   mem,
 		st:    stats,
-		flows: make(map[flowKey]*conn, min(cfg.MaxFlows, 1024)),
+		flows: make(map[uint64]*conn, min(cfg.MaxFlows, 1024)),
+		seed:  maphash.MakeSeed(),
 	}
 	t.timeouts = [nClassesTimeout]int64{
 		clsTCPNew:    int64(cfg.TCPNewTimeout),
@@ -228,7 +233,7 @@ func NewTable(cfg Config, h Handler, mem *Memory, stats *Stats) *Table {
 }
 
 // Len returns the number of open flows.
-func (t *Table) Len() int { return len(t.flows) }
+func (t *Table) Len() int { return t.open }
 
 // MemInUse returns the out-of-order buffer bytes this table holds (its share
 // of Memory.Used).
@@ -248,7 +253,7 @@ func (t *Table) Packet(p *capture.Packet) {
 		}
 	}
 	k, swapped := makeKey(p)
-	c := t.flows[k]
+	c := t.find(&k)
 	if c != nil && t.cfg.ExpireOnAdvance && t.expireDue(c) {
 		c = nil
 	}
@@ -326,7 +331,7 @@ func (t *Table) ICMPError(p *capture.Packet) bool {
 		return false
 	}
 	k, _ := tupleKey(q.Src, q.Dst, q.SrcPort, q.DstPort, q.Proto)
-	c := t.flows[k]
+	c := t.find(&k)
 	if c != nil && t.cfg.ExpireOnAdvance && t.expireDue(c) {
 		c = nil
 	}
@@ -407,7 +412,7 @@ func (t *Table) FlushOrdered(why EndReason, key func(*Flow) string) {
 		k string
 		c *conn
 	}
-	all := make([]keyed, 0, len(t.flows))
+	all := make([]keyed, 0, t.open)
 	for cls := range t.lists {
 		for c := t.lists[cls].head; c != nil; c = c.links[linkIdle].next {
 			all = append(all, keyed{key(&c.Flow), c})
@@ -478,7 +483,7 @@ func (t *Table) expire() {
 // create makes the flow for p's key, evicting the least recently active
 // flow when the table is full.
 func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
-	if len(t.flows) >= t.cfg.MaxFlows {
+	if t.open >= t.cfg.MaxFlows {
 		t.evictLRU()
 	}
 	t.makeRoom()
@@ -528,7 +533,7 @@ func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
 	c.est = p.Proto == capture.ProtoTCP && p.TCPFlags&(capture.TCPSyn|capture.TCPAck) == capture.TCPAck
 	c.touched, c.reportAt = t.now, t.now
 	c.class = t.classOf(c)
-	t.flows[k] = c
+	t.index(c)
 	t.lists[c.class].pushBack(c, linkIdle)
 	t.active.pushBack(c, linkActive)
 	t.st.FlowsCreated.Add(1)
@@ -619,7 +624,7 @@ func (t *Table) evictLRU() bool {
 func (t *Table) finish(c *conn, state EndReason, evicted bool) {
 	t.lists[c.class].remove(c, linkIdle)
 	t.active.remove(c, linkActive)
-	delete(t.flows, c.key)
+	t.unindex(c)
 	for d := range c.half {
 		t.flushHalf(c, Dir(d))
 	}
