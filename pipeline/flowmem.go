@@ -13,8 +13,11 @@ import (
 // retransmission conflicts.
 const (
 	sessionBytes = int(unsafe.Sizeof(session{}))
-	contentBytes = int64(unsafe.Sizeof(content{})) + 2*carryBytes
-	altScanBytes = int64(unsafe.Sizeof(altScan{})) + carryBytes
+	contentBytes = int64(unsafe.Sizeof(content{})+unsafe.Sizeof(scanState{})) + 2*carryBytes
+	// closedContentBytes is what a closed flow keeps of it (see
+	// session.Closed): the summary, its findings not counted.
+	closedContentBytes = int64(unsafe.Sizeof(content{}))
+	altScanBytes       = int64(unsafe.Sizeof(altScan{})) + carryBytes
 	// stageFlowBytes is what the ordered stage keeps for a flow evaluated
 	// before its final record (order.go): its orderFlow, the map entry and
 	// the rules' per-flow slices, charged at the first such evaluation.

@@ -29,7 +29,7 @@ func TestFlowsMemcapEvicts(t *testing.T) {
 		memcap  string
 		evicted bool
 	}{
-		{"1MiB", true},   // about 900 half-open flows (1,158 B each)
+		{"1MiB", true},   // about 1,150 half-open flows (910 B each)
 		{"64MiB", false}, // all of them
 	} {
 		t.Run(tc.memcap, func(t *testing.T) {
@@ -51,7 +51,7 @@ func TestFlowsMemcapEvicts(t *testing.T) {
 			if (evm > 0) != tc.evicted || ev != evm {
 				t.Errorf("evicted %d, at the memcap %d; want evictions %v, all at the memcap", ev, evm, tc.evicted)
 			}
-			if tc.evicted && evm < syns-1000 {
+			if tc.evicted && evm < syns-1200 {
 				t.Errorf("only %d evicted: the budget holds more flows than it should", evm)
 			}
 			if n.n != syns {
@@ -110,13 +110,35 @@ func TestFlowMemcapEstimateMatchesHeap(t *testing.T) {
 		{"syn-only", func(i int) [][]byte {
 			c := pcapgen.NewTCPConn(client(i), server(443), 1, 2)
 			return [][]byte{pcapgen.EthernetIP(c.Packet(c.Handshake()[0]))}
-		}, [2]float64{0.85, 1.15}},
+			// The HeapAlloc delta reads ~150 B per flow below what the flows
+			// hold: runtime.MemStats.BySize shows one 512-byte conn and one
+			// 352-byte session live per flow (864 B before the index),
+			// against a delta of 720 B; something set up before the
+			// measurement is freed during it. The estimate (896 B) was
+			// over the delta by as much before (1,102 against 970 B); the
+			// smaller total makes that a larger ratio.
+		}, [2]float64{0.85, 1.3}},
 		{"tls-hello", func(i int) [][]byte {
 			return tcp(i, 443, scenarios.ClientHello("chat.example.ai", "h2"), scenarios.TLSRecords(22, 1200))
 		}, [2]float64{0.75, 1.15}},
 		{"http-request", func(i int) [][]byte {
 			return tcp(i, 80, scenarios.HTTPRequest("POST", "/v1/events", "api.example.com",
 				[]string{"Content-Type: application/json"}, body), nil)
+		}, [2]float64{0.75, 1.15}},
+		{"http-closed", func(i int) [][]byte {
+			// Request, response and FIN both ways: lingering with its
+			// parsers and scanners given back (session.Closed).
+			c := pcapgen.NewTCPConn(client(i), server(80), 1, 2)
+			segs := c.Handshake()
+			segs = append(segs, c.Send(true, scenarios.HTTPRequest("POST", "/v1/events", "api.example.com",
+				[]string{"Content-Type: application/json"}, body))...)
+			segs = append(segs, c.Send(false, scenarios.HTTPResponse(200, "application/json", body))...)
+			segs = append(segs, c.Close(true)...)
+			var frames [][]byte
+			for _, s := range segs {
+				frames = append(frames, pcapgen.EthernetIP(c.Packet(s)))
+			}
+			return frames
 		}, [2]float64{0.75, 1.15}},
 		{"dns-udp", func(i int) [][]byte {
 			q := scenarios.DNSQuery(uint16(i), "files.example.com", 1)

@@ -28,6 +28,7 @@ type flowHandler struct {
 	scanner    *classify.Scanner
 	scannerGen uint64                     // the detectors generation scanner was built from
 	free       []*session                 // recycled sessions: a new flow rarely allocates
+	freeScans  []*scanState               // scanning states closed flows gave back (session.Closed)
 	annots     map[annotation]*annotation // interned destination annotations (see annotation)
 
 	lastSweep int64        // packet time of the last threshold sweep

@@ -102,33 +102,17 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 	ins := record.Inspected{Encrypted: s.app.Result().Encrypted}
 	var trunc truncations
 	if s.scanning { // the flow carried content to scan
-		sc := &s.c.scan
-		if final {
-			sc[0].Flush()
-			sc[1].Flush()
+		sum := s.c.done // a closed flow's summary, kept for its records: each gets a copy (redaction may add to it)
+		sum.found = slices.Clone(sum.found)
+		if s.c.scanState != nil {
+			sum = s.scanResult(final)
 		}
-		found := sc[reassembly.DirOut].Findings(nil)
-		found = sc[reassembly.DirIn].Findings(found)
-		found = s.c.altFindings(found, final, s.h.p.cfg.Inspection.MaxEvidence)
-		if len(found) > 0 {
-			rec.Sensitive = found
-			rec.Tags = classTags(found)
+		if len(sum.found) > 0 {
+			rec.Sensitive = sum.found
+			rec.Tags = classTags(sum.found)
 		}
-		ins.Out, ins.In = sc[0].Inspected(), sc[1].Inspected()
-		trunc = s.c.trunc
-		if sc[0].Truncated() || sc[1].Truncated() {
-			trunc.add(demux.TruncInspectBytes)
-		}
-		// Files inside multipart parts, decoded by the scanner itself.
-		switch dt := sc[0].DecodeTruncations() | sc[1].DecodeTruncations(); {
-		case dt&classify.DecodeBomb != 0:
-			trunc.add(demux.TruncBomb)
-		case dt&classify.DecodeBudget != 0:
-			trunc.add(demux.TruncDecodeBudget)
-		}
-		if dt := sc[0].DecodeTruncations() | sc[1].DecodeTruncations(); dt&classify.DecodeError != 0 {
-			trunc.add(demux.TruncDecodeError)
-		}
+		ins.Out, ins.In = sum.out, sum.in
+		trunc = sum.trunc
 	}
 	switch {
 	case s.h.p.inspection.off:
@@ -150,6 +134,34 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 		kept := ins
 		rec.Inspected = &kept
 	}
+}
+
+// scanResult is what the scanners found and inspected so far, judged to
+// the end when final.
+func (s *session) scanResult(final bool) scanSummary {
+	sc := &s.c.scan
+	if final {
+		sc[0].Flush()
+		sc[1].Flush()
+	}
+	found := sc[reassembly.DirOut].Findings(nil)
+	found = sc[reassembly.DirIn].Findings(found)
+	found = s.c.altFindings(found, final, s.h.p.cfg.Inspection.MaxEvidence)
+	r := scanSummary{found: found, out: sc[0].Inspected(), in: sc[1].Inspected(), trunc: s.c.trunc}
+	if sc[0].Truncated() || sc[1].Truncated() {
+		r.trunc.add(demux.TruncInspectBytes)
+	}
+	// Files inside multipart parts, decoded by the scanner itself.
+	switch dt := sc[0].DecodeTruncations() | sc[1].DecodeTruncations(); {
+	case dt&classify.DecodeBomb != 0:
+		r.trunc.add(demux.TruncBomb)
+	case dt&classify.DecodeBudget != 0:
+		r.trunc.add(demux.TruncDecodeBudget)
+	}
+	if dt := sc[0].DecodeTruncations() | sc[1].DecodeTruncations(); dt&classify.DecodeError != 0 {
+		r.trunc.add(demux.TruncDecodeError)
+	}
+	return r
 }
 
 // truncations is the set of reasons a flow's inspection stopped early or

@@ -27,7 +27,7 @@ type altScan struct {
 // previous one is judged on its own (Sync), so no value is assembled from
 // bytes that were never adjacent.
 func (s *session) Overlap(dir reassembly.Dir, off uint64, b []byte, ts int64) {
-	if !s.inspect || len(b) == 0 {
+	if !s.inspect || len(b) == 0 || s.closed {
 		return
 	}
 	s.ts = ts
@@ -62,7 +62,7 @@ func (s *session) Overlap(dir reassembly.Dir, off uint64, b []byte, ts int64) {
 }
 
 // resetAlt forgets the alternate views of the previous flow.
-func (c *content) resetAlt() {
+func (c *scanState) resetAlt() {
 	for _, a := range c.alt {
 		if a != nil {
 			a.used = false
@@ -75,7 +75,7 @@ func (c *content) resetAlt() {
 // keeps one entry, with the larger count and the union of the evidence, so
 // a value seen in both copies (the context around a conflict) is not
 // counted twice.
-func (c *content) altFindings(found []record.Finding, final bool, maxEvidence int) []record.Finding {
+func (c *scanState) altFindings(found []record.Finding, final bool, maxEvidence int) []record.Finding {
 	for _, a := range c.alt {
 		if a == nil || !a.used {
 			continue

@@ -28,6 +28,7 @@ type session struct {
 	ready    bool
 	scanning bool
 	staged   bool  // the ordered stage holds state for the flow (charged: stageFlowBytes)
+	closed   bool  // the TCP flow closed: parsers and scanners given back (see Closed)
 	idsDst   uint8 // where the destination address starts in ids
 	// appCharged is the parser state charged to the flow table (see
 	// chargeApp): a few KB at most, an int32 that shares the flags' word.
@@ -52,11 +53,22 @@ type session struct {
 	ai *aiState // AI API calls seen (see ai.go); nil until an AI request
 }
 
-// content is a session's scanning state: one scanner stream per direction
-// and the content type of the HTTP message being delivered on each side.
-// It is most of a session's size, so a flow that never carries a payload
-// byte (a scan, a SYN flood) does not get one.
+// content is a session's scanning state. The scanners themselves
+// (scanState: one stream per direction, most of a session's size) are
+// taken from the worker when the flow first has content to scan and given
+// back when the flow closes (session.Closed): what the record needs of
+// them is kept here as a summary (done). A flow that never carries a
+// payload byte (a scan, a SYN flood) has neither. content is kept with the
+// session when it is recycled.
 type content struct {
+	*scanState // nil before the first content and after the flow closed
+	done       scanSummary
+}
+
+// scanState is the scanning state of a flow that is still open: one
+// scanner stream per direction and the content type of the HTTP message
+// being delivered on each side.
+type scanState struct {
 	scan        [2]classify.Stream
 	httpContent [2]classify.Content
 	rawPending  [2]bool           // raw bytes written since the direction's last Sync
@@ -64,6 +76,18 @@ type content struct {
 	trunc       truncations       // why inspection stopped early or was degraded (see inspectRecord)
 	alt         [2]*altScan       // conflicting copies of retransmitted bytes (see Overlap), allocated on the first
 }
+
+// scanSummary is what a closed flow's record takes from its scanners:
+// their findings and counters, judged to the end (see session.Closed).
+type scanSummary struct {
+	found   []record.Finding
+	out, in uint64 // bytes inspected per direction
+	trunc   truncations
+}
+
+// maxFreeScans bounds the scanning states a worker keeps for its next
+// flows (about 1.4 KB each plus their carry-over windows).
+const maxFreeScans = 256
 
 // scan returns the flow's scanning state, set up on first use with the
 // worker's current detectors (kept for the rest of the flow).
@@ -83,6 +107,16 @@ func (s *session) prepare() {
 		c = new(content)
 		s.c = c
 	}
+	c.done = scanSummary{}
+	if c.scanState == nil {
+		h := s.h
+		if n := len(h.freeScans); n > 0 {
+			c.scanState, h.freeScans[n-1] = h.freeScans[n-1], nil
+			h.freeScans = h.freeScans[:n-1]
+		} else {
+			c.scanState = new(scanState)
+		}
+	}
 	if c.scanner != s.h.scanner {
 		c.scan[0].Init(s.h.scanner, "out")
 		c.scan[1].Init(s.h.scanner, "in")
@@ -98,11 +132,43 @@ func (s *session) prepare() {
 	s.seedCarry()
 }
 
+// Closed implements reassembly.Closer: the TCP flow closed and nothing
+// more can reach the session, so the parsers flush what they hold and go
+// back to the worker, and the scanners judge everything to the end, leave
+// their findings in a summary for the final record and go back too. The
+// flow lingers (late ACKs and retransmissions are still counted in its
+// record) holding only what the record needs. A flow whose TLS may still
+// be decrypted by keys that arrive later keeps everything until its
+// final record, as before.
+func (s *session) Closed() {
+	if s.closed || s.h.p.keysConfigured && s.app.Result().TLS != nil {
+		return
+	}
+	s.finish() // before closed is set: the parsers' last messages are scanned
+	s.closed = true
+	s.app.Release()
+	s.chargeApp()
+	if !s.scanning || s.c.scanState == nil {
+		return
+	}
+	c := s.c
+	c.done = s.scanResult(true)
+	st := c.scanState
+	c.scanState = nil
+	s.charge(-(contentBytes - closedContentBytes))
+	if h := s.h; len(h.freeScans) < maxFreeScans {
+		h.freeScans = append(h.freeScans, st)
+	}
+}
+
 func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.h, s.flow = h, f
 	s.app.Reset(h.demux, f, s)
 	s.inspect = h.p.inspection.sampled(f)
-	s.ready, s.scanning, s.staged = false, false, false
+	s.ready, s.scanning, s.staged, s.closed = false, false, false, false
+	if s.c != nil {
+		s.c.done = scanSummary{} // the last flow's findings
+	}
 	s.ref = h.newRef()
 	s.lastEvalOut = 0
 	s.ts = 0
@@ -116,6 +182,9 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 
 // Data implements reassembly.Stream.
 func (s *session) Data(dir reassembly.Dir, b []byte, ts int64) bool {
+	if s.closed {
+		return true // bytes after both FINs or a RST: the host takes none of them
+	}
 	s.ts = ts
 	s.ready = true
 	more := s.app.Data(dir, b, ts)
@@ -125,6 +194,9 @@ func (s *session) Data(dir reassembly.Dir, b []byte, ts int64) bool {
 
 // Gap implements reassembly.Stream.
 func (s *session) Gap(dir reassembly.Dir, n int) {
+	if s.closed {
+		return
+	}
 	s.ready = true
 	s.app.Gap(dir, n)
 	s.chargeApp()
@@ -142,7 +214,7 @@ func (s *session) chargeApp() {
 
 // finish tells the parsers the flow ended (flushing partial messages).
 func (s *session) finish() {
-	if s.ready {
+	if s.ready && !s.closed {
 		s.app.Close()
 	}
 }
@@ -220,8 +292,8 @@ func (s *session) Body(dir reassembly.Dir, data []byte) {
 
 // MessageEnd implements demux.Sink.
 func (s *session) MessageEnd(dir reassembly.Dir) {
-	if !s.scanning {
-		return // nothing was scanned: nothing to judge
+	if !s.scanning || s.c.scanState == nil {
+		return // nothing was scanned (or the flow closed): nothing to judge
 	}
 	before := s.c.scan[dir].Matches()
 	s.c.scan[dir].Sync() // a message boundary: judge everything now, so alerts need not wait for the flow's end

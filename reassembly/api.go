@@ -103,6 +103,19 @@ type Overlapper interface {
 	Overlap(dir Dir, off uint64, b []byte, ts int64)
 }
 
+// Closer is implemented by a Stream that wants to know when its TCP flow
+// has closed and nothing more can reach it: FIN seen both ways or an
+// accepted RST, and nothing of either direction left that the table could
+// still deliver or compare a retransmission with (no out-of-order or SYN
+// bytes buffered, every delivered byte acknowledged). The flow's final
+// record is still emitted after Config.TCPClosedLinger (late packets are
+// counted in it), but its consumer can finish its work now and give back
+// what it holds for the linger. Closed is called at most once per flow,
+// during Table.Packet.
+type Closer interface {
+	Closed()
+}
+
 // OverlapContext is how many bytes of the first copy surround a
 // conflicting copy given to Overlapper.Overlap.
 const OverlapContext = 512
@@ -156,6 +169,7 @@ type Flow struct {
 
 	DepthReached bool // inspect_depth reached in at least one direction
 	Continues    bool // see PrevStart
+	told         bool // the stream was told the flow closed (see Closer; in Flow's padding, not conn's)
 
 	// stream is the flow's consumer (Handler.Open's result). It is kept
 	// here rather than in the table's private state so the handler can

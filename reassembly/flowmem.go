@@ -11,14 +11,20 @@ import "unsafe"
 // Stats.FlowsEvicted and Stats.FlowsEvictedMemcap.
 
 // connBytes is the table's estimate of one flow's own cost: the conn and
-// its entry in the flow map (key, pointer, map overhead).
-const connBytes = int64(unsafe.Sizeof(conn{})) + int64(unsafe.Sizeof(flowKey{})) + 16
+// its entry in the flow index (hash, pointer, map overhead).
+const connBytes = int64(unsafe.Sizeof(conn{})) + 8 + 8 + 16
 
 // perFlow is what one open flow is charged on creation.
 func (t *Table) perFlow() int64 { return connBytes + int64(t.cfg.FlowCost) }
 
 // FlowBytes returns the table's estimate of the bytes its open flows hold.
-func (t *Table) FlowBytes() int64 { return int64(len(t.flows))*t.perFlow() + t.charged }
+func (t *Table) FlowBytes() int64 {
+	return int64(t.open)*t.perFlow() + t.lent*extraBytes + t.charged
+}
+
+// extraBytes is what a direction holding bytes in hand takes beyond its
+// conn (see halfExtra).
+const extraBytes = int64(unsafe.Sizeof(halfExtra{}))
 
 // Charge adds n (negative: releases) to the bytes charged against the
 // budget for f's consumer state; everything charged for a flow is released
@@ -36,7 +42,7 @@ func (t *Table) makeRoom() {
 	if t.cfg.Memcap <= 0 {
 		return
 	}
-	for len(t.flows) > 0 && t.FlowBytes()+t.perFlow() > t.cfg.Memcap {
+	for t.open > 0 && t.FlowBytes()+t.perFlow() > t.cfg.Memcap {
 		if !t.evictLRU() {
 			return
 		}

@@ -24,7 +24,7 @@ func TestFillHoles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var h half
+			h := half{halfExtra: new(halfExtra)}
 			h.nholes = uint8(copy(h.holes[:], tt.holes))
 			h.fillHoles(tt.s, tt.e)
 			got := append([]hole(nil), h.holes[:h.nholes]...)
@@ -47,11 +47,11 @@ func TestHolesOverflowAndAck(t *testing.T) {
 	for i := range maxDoneHoles + 1 {
 		tb.openHole(c, DirOut, uint32(i*100), uint32(i*100+10))
 	}
-	if c.Missed[DirOut] != 10 || c.half[DirOut].nholes != maxDoneHoles {
-		t.Fatalf("after overflow: missed %d, %d holes", c.Missed[DirOut], c.half[DirOut].nholes)
+	if c.Missed[DirOut] != 10 || c.half[DirOut].nHoles() != maxDoneHoles {
+		t.Fatalf("after overflow: missed %d, %d holes", c.Missed[DirOut], c.half[DirOut].nHoles())
 	}
 	tb.ackHoles(c, DirOut, 210)
-	if c.Missed[DirOut] != 30 || c.half[DirOut].nholes != maxDoneHoles-2 {
-		t.Errorf("after ack: missed %d, %d holes", c.Missed[DirOut], c.half[DirOut].nholes)
+	if c.Missed[DirOut] != 30 || c.half[DirOut].nHoles() != maxDoneHoles-2 {
+		t.Errorf("after ack: missed %d, %d holes", c.Missed[DirOut], c.half[DirOut].nHoles())
 	}
 }

@@ -76,7 +76,7 @@ func (t *Table) freeRing(b []byte) {
 // releaseRing gives d's ring back: the direction is no longer delivered.
 func (t *Table) releaseRing(c *conn, d Dir) {
 	h := &c.half[d]
-	if h.ret != nil {
+	if h.hasRing() {
 		t.freeRing(h.ret)
 		h.ret = nil
 	}
@@ -105,7 +105,7 @@ func (t *Table) acked(c *conn, d Dir, ack uint32) {
 	if h.retFrom < h.ackOff {
 		h.retFrom = h.ackOff
 	}
-	if h.retFrom >= h.off && h.ret != nil {
+	if h.retFrom >= h.off && h.hasRing() {
 		// All delivered bytes acknowledged: the ring goes back to the pool
 		// (for the next flow) rather than sitting idle in this one.
 		t.releaseRing(c, d)

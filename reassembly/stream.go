@@ -8,6 +8,12 @@ import (
 // stream offsets (bytes since the first sequence number seen): sequence
 // numbers are only compared to next with serial arithmetic, so wraparound
 // never reaches the buffer logic.
+//
+// What only a direction with bytes in hand needs (buffered segments, the
+// retransmission ring, a held SYN payload, holes) is in a halfExtra the
+// table lends it while it holds any of them (see Table.lend): most
+// directions of most open flows hold none between packets, and a conn
+// without them fits the 512-byte size class instead of 704.
 type half struct {
 	init    bool
 	done    bool   // not delivering: no stream, consumer declined, or depth reached
@@ -17,33 +23,66 @@ type half struct {
 	ack     uint32 // highest ACK this direction sent (for the peer's stream)
 	next    uint32 // sequence number of the next byte to deliver
 	off     uint64 // stream offset of next (bytes delivered or skipped so far)
-	segs    []seg  // buffered out-of-order data, sorted, non-overlapping, all > off
+
+	high    uint32 // end of the highest data seen in this direction
+	hasHi   bool
+	win     uint16 // the window this direction advertised last (unscaled)
+	sumGood bool   // a packet with verified checksums was seen in this direction
+
+	// The ring (halfExtra.ret) holds delivered stream offsets [retFrom,
+	// off) the peer has not acknowledged, to compare retransmissions with
+	// (see overlap.go); the peer acknowledged up to ackOff.
+	retFrom uint64
+	ackOff  uint64
+	altEnd  uint64 // deliveries below this offset continue an alternate view
+
+	*halfExtra // nil while the direction holds none of it
+}
+
+// halfExtra is the part of a direction's state that holds bytes or gaps.
+type halfExtra struct {
+	segs []seg // buffered out-of-order data, sorted, non-overlapping, all > off
 
 	// holes are gaps in a direction that is no longer reassembled (done):
 	// where data jumped ahead of next. A late segment filling one removes
 	// it (reordering); the peer acknowledging past one confirms it as
 	// missed (lost in capture), as for reassembled data. Oldest first.
 	holes  [maxDoneHoles]hole
-	high   uint32 // end of the highest data seen in this direction
+	nholes uint8
 	synSeq uint32 // sequence number of syn (below)
-	hasHi  bool
-	nholes uint8 // (small fields grouped: a half is 16 B smaller, a conn fits a smaller size class)
 
-	win     uint16 // the window this direction advertised last (unscaled)
-	sumGood bool   // a packet with verified checksums was seen in this direction
-
-	// Delivered bytes the peer has not acknowledged, kept to compare
-	// retransmissions with (see overlap.go): ret is a ring holding stream
-	// offsets [retFrom, off); the peer acknowledged up to ackOff.
-	ret     []byte
-	retFrom uint64
-	ackOff  uint64
-	altEnd  uint64 // deliveries below this offset continue an alternate view
+	// Delivered bytes the peer has not acknowledged (see half.retFrom).
+	ret []byte
 
 	// SYN payload, held until the peer shows whether it took it (its
 	// sequence number is synSeq).
 	syn []byte
 }
+
+// idle reports whether x holds nothing (it can go back to the table).
+func (x *halfExtra) idle() bool {
+	return len(x.segs) == 0 && x.nholes == 0 && x.syn == nil && x.ret == nil
+}
+
+// nsegs, nHoles and held read the extra state of a direction that may
+// have none.
+func (h *half) nsegs() int {
+	if h.halfExtra == nil {
+		return 0
+	}
+	return len(h.segs)
+}
+
+func (h *half) nHoles() uint8 {
+	if h.halfExtra == nil {
+		return 0
+	}
+	return h.nholes
+}
+
+func (h *half) heldSyn() bool { return h.halfExtra != nil && h.syn != nil }
+
+func (h *half) hasRing() bool { return h.halfExtra != nil && h.ret != nil }
 
 // hole is a range of sequence numbers [start, end) not seen.
 type hole struct{ start, end uint32 }
@@ -91,7 +130,7 @@ func (t *Table) segment(c *conn, d Dir, p *capture.Packet, syn bool) {
 	if len(data) == 0 {
 		return
 	}
-	if h.syn != nil {
+	if h.heldSyn() {
 		// Data after the SYN tells whether the peer took the SYN's payload:
 		// a sender whose SYN data was refused sends it again from the start.
 		t.synVerdict(c, d, int32(seq-h.synSeq) >= int32(len(h.syn)), p.TS)
@@ -118,6 +157,7 @@ func (t *Table) segment(c *conn, d Dir, p *capture.Packet, syn bool) {
 			h.next = end
 		}
 	default:
+		t.lend(h)
 		if t.insert(c, d, seq, data, p.TS) {
 			retrans = true
 		}
@@ -250,12 +290,12 @@ func (t *Table) compare(c *conn, first, again []byte) bool {
 // without locks, and the oldest data is the closest to being deliverable.
 func (t *Table) room(c *conn, d Dir, n int) bool {
 	need := int64(1) << (classOf(n) + minClassShift)
-	for c.buffered+int(need) > t.cfg.FlowOOOCap || !t.mem.fits(need) || len(c.half[d].segs) >= maxSegs {
+	for c.buffered+int(need) > t.cfg.FlowOOOCap || !t.mem.fits(need) || c.half[d].nsegs() >= maxSegs {
 		od := d
-		if len(c.half[od].segs) == 0 {
+		if c.half[od].nsegs() == 0 {
 			od = 1 - d
 		}
-		if len(c.half[od].segs) == 0 {
+		if c.half[od].nsegs() == 0 {
 			return false
 		}
 		t.st.CapGaps.Add(1)
@@ -347,7 +387,7 @@ func (t *Table) drain(c *conn, d Dir, ts int64) {
 // delivers the data behind the hole.
 func (t *Table) skipHole(c *conn, d Dir) {
 	h := &c.half[d]
-	if len(h.segs) == 0 {
+	if h.nsegs() == 0 {
 		return
 	}
 	t.gap(c, d, h.segs[0].off-h.off)
@@ -375,7 +415,7 @@ func (t *Table) gap(c *conn, d Dir, n uint64) {
 // the sender got them there, the capture did not.
 func (t *Table) ackPast(c *conn, d Dir, ack uint32) {
 	h := &c.half[d]
-	for len(h.segs) > 0 && !h.done {
+	for h.nsegs() > 0 && !h.done {
 		holeEnd := h.next + uint32(h.segs[0].off-h.off)
 		if int32(ack-holeEnd) < 0 {
 			return
@@ -397,7 +437,7 @@ func (t *Table) trackHoles(c *conn, d Dir, seq, end uint32) {
 	switch ahead := int32(seq - h.high); {
 	case ahead > 0 && ahead < maxWindow:
 		t.openHole(c, d, h.high, seq)
-	case ahead < 0 && h.nholes > 0:
+	case ahead < 0 && h.nHoles() > 0:
 		h.fillHoles(seq, end)
 	}
 	if int32(end-h.high) > 0 && int32(end-h.high) < maxWindow {
@@ -408,6 +448,7 @@ func (t *Table) trackHoles(c *conn, d Dir, seq, end uint32) {
 // openHole remembers a hole in a direction that is not reassembled.
 func (t *Table) openHole(c *conn, d Dir, start, end uint32) {
 	h := &c.half[d]
+	t.lend(h)
 	if h.nholes == maxDoneHoles {
 		t.missDone(c, d, h.holes[0].end-h.holes[0].start)
 		copy(h.holes[:], h.holes[1:])
@@ -453,7 +494,7 @@ func (h *half) fillHoles(s, e uint32) {
 func (t *Table) ackHoles(c *conn, d Dir, ack uint32) {
 	h := &c.half[d]
 	n := 0
-	for n < int(h.nholes) && int32(ack-h.holes[n].end) >= 0 {
+	for n < int(h.nHoles()) && int32(ack-h.holes[n].end) >= 0 {
 		t.missDone(c, d, h.holes[n].end-h.holes[n].start)
 		n++
 	}
@@ -482,7 +523,7 @@ func (t *Table) missDone(c *conn, d Dir, n uint32) {
 // or else from the highest ACK the peer sent, as Zeek counts missed bytes.
 func (t *Table) flushHalf(c *conn, d Dir) {
 	h := &c.half[d]
-	if h.done && h.nholes > 0 {
+	if h.done && h.nHoles() > 0 {
 		// At the end every hole still open lies below data that was seen:
 		// it was sent and never captured.
 		end := h.high
@@ -492,16 +533,16 @@ func (t *Table) flushHalf(c *conn, d Dir) {
 		t.ackHoles(c, d, end)
 		h.nholes = 0
 	}
-	if h.syn != nil {
+	if h.heldSyn() {
 		t.synVerdict(c, d, false, c.Last) // nobody said the peer took it
 	}
 	if h.done || !h.init {
 		return
 	}
-	if len(h.segs) > 0 {
+	if h.nsegs() > 0 {
 		t.st.EndGaps.Add(1)
 	}
-	for len(h.segs) > 0 && !h.done {
+	for h.nsegs() > 0 && !h.done {
 		t.skipHole(c, d)
 	}
 	if h.done || c.Proto != capture.ProtoTCP {
@@ -538,6 +579,9 @@ func (t *Table) freeBuf(c *conn, b []byte) {
 // releaseSegs drops d's buffered data without delivering it.
 func (t *Table) releaseSegs(c *conn, d Dir) {
 	h := &c.half[d]
+	if h.halfExtra == nil {
+		return
+	}
 	for i := range h.segs {
 		if h.segs[i].b != nil { // nil: already delivered and freed by drain
 			t.freeBuf(c, h.segs[i].b)
@@ -557,7 +601,7 @@ func (t *Table) releaseSegs(c *conn, d Dir) {
 // reads d, or no memory; the payload is counted as ignored).
 func (t *Table) holdSyn(c *conn, d Dir, seq uint32, data []byte) bool {
 	h := &c.half[d]
-	if h.syn != nil || seq != h.next || h.off != 0 || h.done {
+	if h.heldSyn() || seq != h.next || h.off != 0 || h.done {
 		t.st.SynDataIgnored.Add(uint64(len(data)))
 		return false
 	}
@@ -568,6 +612,7 @@ func (t *Table) holdSyn(c *conn, d Dir, seq uint32, data []byte) bool {
 		return false
 	}
 	t.inUse += size
+	t.lend(h)
 	h.syn = t.pool.get(len(data))
 	copy(h.syn, data)
 	h.synSeq = seq
@@ -590,4 +635,40 @@ func (t *Table) synVerdict(c *conn, d Dir, took bool, ts int64) {
 	t.inUse -= int64(cap(b))
 	t.mem.release(int64(cap(b)))
 	t.pool.put(b)
+}
+
+// maxFreeExtras bounds the halfExtras a table keeps for reuse (about 120 B
+// each): enough for every direction of a burst of busy flows, without
+// holding memory after a flood.
+const maxFreeExtras = 4096
+
+// lend gives h a halfExtra, from the table's free list when it has one.
+func (t *Table) lend(h *half) {
+	if h.halfExtra != nil {
+		return
+	}
+	if n := len(t.extras); n > 0 {
+		h.halfExtra, t.extras[n-1] = t.extras[n-1], nil
+		t.extras = t.extras[:n-1]
+	} else {
+		h.halfExtra = new(halfExtra)
+	}
+	t.lent++
+}
+
+// takeBack returns h's halfExtra to the table; it must hold nothing
+// (idle), except segment-slice capacity, which is kept up to maxFreeSegs.
+func (t *Table) takeBack(h *half) {
+	x := h.halfExtra
+	h.halfExtra = nil
+	t.lent--
+	if len(t.extras) >= maxFreeExtras {
+		return
+	}
+	segs := x.segs[:0]
+	if cap(segs) > maxFreeSegs {
+		segs = nil
+	}
+	*x = halfExtra{segs: segs}
+	t.extras = append(t.extras, x)
 }

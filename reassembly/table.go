@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -61,8 +62,10 @@ func (l *list) remove(c *conn, i int) {
 // conn is a Flow plus the table's private state for it.
 //
 // Its fields are ordered so that the small ones share words, and Flow
-// holds its rare parts (tunnel, ICMP reject) by pointer: a conn fits the
-// 704-byte size class (it took 896, then 768; see TestConnSizeClass).
+// holds its rare parts (tunnel, ICMP reject) by pointer, and each
+// direction lends its buffers from the table only while it holds bytes
+// (halfExtra): a conn fits the 512-byte size class (it took 896, 768, then
+// 704; see TestConnSizeClass).
 type conn struct {
 	Flow
 	key     flowKey
@@ -76,6 +79,7 @@ type conn struct {
 
 	half     [2]half
 	links    [2]link
+	sameHash *conn // the next conn whose key has the same hash (see lookup.go)
 	charged  int64 // bytes the consumer charged against Config.Memcap (Table.Charge)
 	touched  int64 // table clock at the last packet (list order)
 	reportAt int64 // table clock at creation or the last interim record
@@ -116,12 +120,16 @@ type Table struct {
 	h        Handler
 	mem      *Memory
 	st       *Stats
-	flows    map[flowKey]*conn
+	flows    map[uint64]*conn // by keyHash (see lookup.go)
+	seed     maphash.Seed
+	open     int // flows in the index
 	lists    [nClassesTimeout]list
 	timeouts [nClassesTimeout]int64
 	active   list
 	now      int64
 	free     []*conn
+	extras   []*halfExtra // free halfExtras (see lend)
+	lent     int64        // halfExtras held by open flows
 	pool     bufPool
 	inUse    int64  // OOO, kept and SYN bytes this table holds in Memory
 	alt      []byte // scratch for assembling alternate views
@@ -211,7 +219,8 @@ func NewTable(cfg Config, h Handler, mem *Memory, stats *Stats) *Table {
 		h:     h,
 		mem:   mem,
 		st:    stats,
-		flows: make(map[flowKey]*conn, min(cfg.MaxFlows, 1024)),
+		flows: make(map[uint64]*conn, min(cfg.MaxFlows, 1024)),
+		seed:  maphash.MakeSeed(),
 	}
 	t.timeouts = [nClassesTimeout]int64{
 		clsTCPNew:    int64(cfg.TCPNewTimeout),
@@ -224,7 +233,7 @@ func NewTable(cfg Config, h Handler, mem *Memory, stats *Stats) *Table {
 }
 
 // Len returns the number of open flows.
-func (t *Table) Len() int { return len(t.flows) }
+func (t *Table) Len() int { return t.open }
 
 // MemInUse returns the out-of-order buffer bytes this table holds (its share
 // of Memory.Used).
@@ -244,7 +253,7 @@ func (t *Table) Packet(p *capture.Packet) {
 		}
 	}
 	k, swapped := makeKey(p)
-	c := t.flows[k]
+	c := t.find(&k)
 	if c != nil && t.cfg.ExpireOnAdvance && t.expireDue(c) {
 		c = nil
 	}
@@ -287,6 +296,14 @@ func (t *Table) Packet(p *capture.Packet) {
 	case capture.ProtoUDP:
 		t.udp(c, d, p)
 	}
+	for d := range c.half {
+		if x := c.half[d].halfExtra; x != nil && x.idle() {
+			t.takeBack(&c.half[d])
+		}
+	}
+	if c.closing && !c.told {
+		t.tellClosed(c)
+	}
 	c.touched = t.now
 	if cls := t.classOf(c); cls != c.class || c.links[linkIdle].next != nil {
 		t.lists[c.class].remove(c, linkIdle)
@@ -314,7 +331,7 @@ func (t *Table) ICMPError(p *capture.Packet) bool {
 		return false
 	}
 	k, _ := tupleKey(q.Src, q.Dst, q.SrcPort, q.DstPort, q.Proto)
-	c := t.flows[k]
+	c := t.find(&k)
 	if c != nil && t.cfg.ExpireOnAdvance && t.expireDue(c) {
 		c = nil
 	}
@@ -395,7 +412,7 @@ func (t *Table) FlushOrdered(why EndReason, key func(*Flow) string) {
 		k string
 		c *conn
 	}
-	all := make([]keyed, 0, len(t.flows))
+	all := make([]keyed, 0, t.open)
 	for cls := range t.lists {
 		for c := t.lists[cls].head; c != nil; c = c.links[linkIdle].next {
 			all = append(all, keyed{key(&c.Flow), c})
@@ -466,7 +483,7 @@ func (t *Table) expire() {
 // create makes the flow for p's key, evicting the least recently active
 // flow when the table is full.
 func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
-	if len(t.flows) >= t.cfg.MaxFlows {
+	if t.open >= t.cfg.MaxFlows {
 		t.evictLRU()
 	}
 	t.makeRoom()
@@ -516,7 +533,7 @@ func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
 	c.est = p.Proto == capture.ProtoTCP && p.TCPFlags&(capture.TCPSyn|capture.TCPAck) == capture.TCPAck
 	c.touched, c.reportAt = t.now, t.now
 	c.class = t.classOf(c)
-	t.flows[k] = c
+	t.index(c)
 	t.lists[c.class].pushBack(c, linkIdle)
 	t.active.pushBack(c, linkActive)
 	t.st.FlowsCreated.Add(1)
@@ -531,6 +548,29 @@ func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
 		c.half[d].done = c.stream == nil
 	}
 	return c
+}
+
+// tellClosed tells a closing flow's consumer (a Closer) that nothing more
+// will reach it, once neither direction holds bytes the table could still
+// deliver (buffered out-of-order or SYN data) or compare a retransmission
+// with (delivered bytes not yet acknowledged). Until then it is asked again
+// at the flow's next packet: the final ACKs usually come right after the
+// FINs. A flow that ends before that is finished the usual way.
+func (t *Table) tellClosed(c *conn) {
+	if c.stream == nil {
+		c.told = true
+		return
+	}
+	for d := range c.half {
+		h := &c.half[d]
+		if h.halfExtra != nil && !h.idle() {
+			return
+		}
+	}
+	c.told = true
+	if cl, ok := c.stream.(Closer); ok {
+		cl.Closed()
+	}
 }
 
 // initiatorIsSender decides whether p's sender is the flow's initiator.
@@ -584,7 +624,7 @@ func (t *Table) evictLRU() bool {
 func (t *Table) finish(c *conn, state EndReason, evicted bool) {
 	t.lists[c.class].remove(c, linkIdle)
 	t.active.remove(c, linkActive)
-	delete(t.flows, c.key)
+	t.unindex(c)
 	for d := range c.half {
 		t.flushHalf(c, Dir(d))
 	}
@@ -599,23 +639,19 @@ func (t *Table) finish(c *conn, state EndReason, evicted bool) {
 
 func (t *Table) recycle(c *conn) {
 	t.release(c)
-	var segs [2][]seg
 	for d := range c.half {
 		t.releaseSegs(c, Dir(d))
 		t.releaseRing(c, Dir(d))
-		if c.half[d].syn != nil {
+		if c.half[d].heldSyn() {
 			t.synVerdict(c, Dir(d), false, c.Last)
 		}
-		if cap(c.half[d].segs) <= maxFreeSegs {
-			segs[d] = c.half[d].segs[:0]
+		if x := c.half[d].halfExtra; x != nil {
+			t.takeBack(&c.half[d])
 		}
 	}
 	*c = conn{}
 	if len(t.free) >= maxFreeConns {
 		return
-	}
-	for d := range c.half {
-		c.half[d].segs = segs[d]
 	}
 	t.free = append(t.free, c)
 }

@@ -305,7 +305,7 @@ func TestOutOfOrderCaps(t *testing.T) {
 			tb.Packet(tcpAt(tpkt{flags: fPA, seq: 2 + uint32(2*i), ack: 1, data: c}))
 			want.WriteString("<gap 1>" + c)
 			for _, c := range tb.flows {
-				if n := len(c.half[DirOut].segs); n > maxSegs {
+				if n := c.half[DirOut].nsegs(); n > maxSegs {
 					t.Fatalf("%d segments buffered, bound is %d", n, maxSegs)
 				}
 			}

@@ -46,15 +46,15 @@ func (t *Table) tcp(c *conn, d Dir, p *capture.Packet) {
 	// payload it acknowledges was taken, and the bytes before it are the
 	// receiver's for good.
 	if ack {
-		if peer := &c.half[1-d]; peer.syn != nil {
+		if peer := &c.half[1-d]; peer.heldSyn() {
 			t.synVerdict(c, 1-d, int32(p.Ack-peer.synSeq) >= int32(len(peer.syn)), p.TS)
 		}
 		t.acked(c, 1-d, p.Ack)
 	}
-	if ack && len(c.half[1-d].segs) > 0 {
+	if ack && c.half[1-d].nsegs() > 0 {
 		t.ackPast(c, 1-d, p.Ack)
 	}
-	if ack && c.half[1-d].nholes > 0 {
+	if ack && c.half[1-d].nHoles() > 0 {
 		t.ackHoles(c, 1-d, p.Ack)
 	}
 	if syn || len(p.Payload) > 0 {

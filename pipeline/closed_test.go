@@ -1,0 +1,151 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tapdlp/tapdlp/capture"
+	"github.com/tapdlp/tapdlp/internal/pcapgen"
+	"github.com/tapdlp/tapdlp/internal/pcapgen/scenarios"
+	"github.com/tapdlp/tapdlp/reassembly"
+	"github.com/tapdlp/tapdlp/record"
+)
+
+// closedFlows are HTTP flows that close cleanly (FIN both ways, all
+// acknowledged) with a card in their content: one in a complete request,
+// one in a body the close cuts short (found only when the parser flushes
+// it at close), and one that keeps going after close (bytes after both
+// FINs, which the host never takes).
+func closedFlows() (frames [][][]byte, names []string) {
+	card := []byte(`{"card":"4111 1111 1111 1111","exp":"12/29"}`)
+	for i, kind := range []string{"complete", "cut-short", "data-after-fin"} {
+		c := pcapgen.NewTCPConn(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 8, 0, byte(i + 1)}), 40000), ap("192.0.2.7:80"), 1, 2)
+		segs := c.Handshake()
+		switch kind {
+		case "cut-short":
+			req := scenarios.HTTPRequest("POST", "/pay", "shop.example.com", []string{"Content-Type: application/json"}, card)
+			// Content-Length promises 100 more bytes than are sent.
+			segs = append(segs, c.Send(true, fixLength(req, len(card)+100))...)
+			segs = append(segs, c.Close(true)...)
+		default:
+			segs = append(segs, c.Send(true, scenarios.HTTPRequest("POST", "/pay", "shop.example.com", []string{"Content-Type: application/json"}, card))...)
+			segs = append(segs, c.Send(false, scenarios.HTTPResponse(200, "text/plain", []byte("ok")))...)
+			segs = append(segs, c.Close(true)...)
+			if kind == "data-after-fin" {
+				segs = append(segs, c.Send(true, []byte("GET /after HTTP/1.1\r\nHost: x\r\n\r\n"))...)
+			}
+		}
+		var f [][]byte
+		for _, s := range segs {
+			f = append(f, c.Packet(s))
+		}
+		frames, names = append(frames, f), append(names, kind)
+	}
+	return frames, names
+}
+
+// fixLength rewrites the request's Content-Length header to n.
+func fixLength(req []byte, n int) []byte {
+	s := string(req)
+	const h = "Content-Length: "
+	i := strings.Index(s, h)
+	if i < 0 {
+		return req
+	}
+	j := i + len(h)
+	k := j
+	for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+		k++
+	}
+	return []byte(s[:j] + strconv.Itoa(n) + s[k:])
+}
+
+// A flow that closes cleanly gives its parsers and scanners back at once
+// (they serve the worker's next flows) while it lingers for its final
+// record, and that record still has everything they found, including what
+// the close itself flushed.
+func TestClosedFlowGivesBackScanning(t *testing.T) {
+	frames, names := closedFlows()
+
+	// On one worker: after the close, before the linger ends.
+	cfg, err := parseTestConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Workers = 1
+	p, err := New(cfg, Options{Sink: record.NewWriterSink(nopWriter{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.out = newWriter(p.opts.Sink, p.stats, p.log)
+	defer p.out.close()
+	w := newWorker(0, p)
+	dec := capture.NewDecoder(p.decoderConfig(), p.decStats)
+	var pkt capture.Packet
+	bt := newBatch()
+	i := 0
+	for _, f := range frames {
+		for _, ip := range f {
+			eth := pcapgen.EthernetIP(ip)
+			m := capture.Meta{TS: int64(1e18) + int64(i)*1000, CapLen: len(eth), WireLen: len(eth), LinkType: capture.LinkEthernet}
+			i++
+			if dec.Decode(eth, m, &pkt) != capture.OK {
+				t.Fatal("decode failed")
+			}
+			bt.reset()
+			bt.add(&pkt)
+			w.packet(&bt.pkts[0], usePacket)
+		}
+	}
+	if n := w.table.Len(); n != len(frames) {
+		t.Fatalf("%d flows open, want %d lingering", n, len(frames))
+	}
+	w.table.Each(func(f *reassembly.Flow) {
+		s := sessionOf(f)
+		if !s.closed || !s.scanning || s.c.scanState != nil {
+			t.Errorf("flow %v: closed %v, scanning %v, scanners held %v: want closed with its scanners given back",
+				f.Src, s.closed, s.scanning, s.c.scanState != nil)
+		}
+		if n := s.app.StateBytes(); int64(s.appCharged) != n {
+			t.Errorf("flow %v: parser state %d B charged as %d", f.Src, n, s.appCharged)
+		}
+	})
+	// The flows ran one after the other: each took the scanning state the
+	// one before gave back, so the worker holds one.
+	if got := len(w.h.freeScans); got != 1 {
+		t.Errorf("%d scanning states given back to the worker, want 1 (reused flow after flow)", got)
+	}
+
+	// The records, through a replay.
+	var all [][]byte
+	for _, f := range frames {
+		all = append(all, f...)
+	}
+	lines := replayRecords(t, "", 1, writeCapture(t, all))
+	found := map[string]bool{}
+	for _, l := range lines {
+		var r record.Flow
+		if err := json.Unmarshal([]byte(l), &r); err != nil || r.Type != "flow" {
+			continue
+		}
+		if r.State != "closed" {
+			t.Errorf("%s: state %q, want closed", r.Src.IP, r.State)
+		}
+		if r.Inspected == nil || r.Inspected.Out == 0 {
+			t.Errorf("%s: no inspected bytes in the record", r.Src.IP)
+		}
+		for _, s := range r.Sensitive {
+			if s.Type == "credit_card" && s.Direction == "out" {
+				found[r.Src.IP] = true
+			}
+		}
+	}
+	for i, name := range names {
+		if ip := "10.8.0." + strconv.Itoa(i+1); !found[ip] {
+			t.Errorf("%s (%s): the card is not in the final record", name, ip)
+		}
+	}
+}
