@@ -12,6 +12,7 @@ import (
 	"github.com/tapdlp/tapdlp/internal/communityid"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/rules"
 )
 
 // flowHandler is a worker's reassembly.Handler: it attaches a session to
@@ -23,8 +24,9 @@ type flowHandler struct {
 	idBuf      []byte            // scratch for flowIDs
 	liveRec    record.Flow       // evalLive's record, reused (liveBusy: in use)
 	liveBusy   bool
-	now        int64        // the worker's packet clock
-	demux      *demux.Demux // the worker's application-layer demultiplexer
+	rscratch   rules.Scratch // evalLive's rules.Engine.MayFire
+	now        int64         // the worker's packet clock
+	demux      *demux.Demux  // the worker's application-layer demultiplexer
 	scanner    *classify.Scanner
 	scannerGen uint64                     // the detectors generation scanner was built from
 	free       []*session                 // recycled sessions: a new flow rarely allocates
