@@ -25,6 +25,7 @@ type flowHandler struct {
 	liveRec    record.Flow       // evalLive's record, reused (liveBusy: in use)
 	liveBusy   bool
 	rscratch   rules.Scratch // evalLive's rules.Engine.MayFire
+	clean      cleanCache    // names the redaction found nothing in (redact.go)
 	now        int64         // the worker's packet clock
 	demux      *demux.Demux  // the worker's application-layer demultiplexer
 	scanner    *classify.Scanner
