@@ -24,6 +24,8 @@ type flowHandler struct {
 	idBuf      []byte            // scratch for flowIDs
 	liveRec    record.Flow       // evalLive's record, reused (liveBusy: in use)
 	liveBusy   bool
+	recInsp    record.Inspected // rec's and liveRec's inspected blocks (inspectedFor)
+	liveInsp   record.Inspected
 	rscratch   rules.Scratch // evalLive's rules.Engine.MayFire
 	clean      cleanCache    // names the redaction found nothing in (redact.go)
 	now        int64         // the worker's packet clock

@@ -142,14 +142,34 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 	if ins.Encrypted {
 		trunc.add(demux.TruncEncrypted)
 	}
-	if trunc != 0 {
-		ins.Truncated = true
-		ins.TruncatedReasons = trunc.names()
+	if ins.Out > 0 || ins.In > 0 || ins.Encrypted || ins.Skipped != "" || trunc != 0 {
+		kept := s.h.inspectedFor(rec)
+		*kept = ins
+		if trunc != 0 {
+			kept.Truncated = true
+			kept.TruncatedReasons = trunc.appendNames(kept.TruncatedReasons[:0])
+		}
+		rec.Inspected = kept
 	}
-	if ins.Out > 0 || ins.In > 0 || ins.Encrypted || ins.Skipped != "" || ins.Truncated {
-		kept := ins
-		rec.Inspected = &kept
+}
+
+// inspectedFor returns where rec's inspected block may live: the handler
+// keeps one for each of its scratch records (Emit's and evalLive's), which
+// are deep-copied before they leave the worker, so a record costs no
+// allocation for it; any other record gets a new one.
+func (h *flowHandler) inspectedFor(rec *record.Flow) *record.Inspected {
+	var slot *record.Inspected
+	switch rec {
+	case &h.rec:
+		slot = &h.recInsp
+	case &h.liveRec:
+		slot = &h.liveInsp
+	default:
+		return new(record.Inspected)
 	}
+	reasons := slot.TruncatedReasons[:0] // keep its array
+	*slot = record.Inspected{TruncatedReasons: reasons}
+	return slot
 }
 
 // truncations is the set of reasons a flow's inspection stopped early or
@@ -158,9 +178,8 @@ type truncations uint16
 
 func (t *truncations) add(r demux.Truncation) { *t |= 1 << r }
 
-// names lists the reasons in their fixed order.
-func (t truncations) names() []string {
-	var out []string
+// appendNames appends the reasons in their fixed order.
+func (t truncations) appendNames(out []string) []string {
 	for r := demux.TruncNone + 1; r < demux.NumTruncations; r++ {
 		if t&(1<<r) != 0 {
 			out = append(out, r.String())
