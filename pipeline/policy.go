@@ -192,6 +192,12 @@ func (h *flowHandler) takeEmissions() []emission {
 		default:
 		}
 	}
+	if h.emits == nil {
+		// None given back yet: one slice the size of the last batch's
+		// instead of growing from empty (measured 4% of the CPU on 100k
+		// open flows, each emitting at its name).
+		h.emits = make([]emission, 0, len(e))
+	}
 	return e
 }
 
