@@ -251,8 +251,15 @@ func appendFlowID(b []byte, f *reassembly.Flow) []byte {
 	return hex.AppendEncode(b, sum[:])
 }
 
-// flowID is f's flow id as a string (the order of the shutdown flush).
-func flowID(f *reassembly.Flow) string { return string(appendFlowID(nil, f)) }
+// flowID is f's flow id as a string (the order of the shutdown flush):
+// the one its session already holds when its records were built, so
+// flushing 100k open flows does not format 100k ids again.
+func flowID(f *reassembly.Flow) string {
+	if s := sessionOf(f); s != nil && s.ids != "" {
+		return s.ids[:flowIDLen]
+	}
+	return string(appendFlowID(nil, f))
+}
 
 var protoNames = map[uint8]string{
 	capture.ProtoTCP: "tcp", capture.ProtoUDP: "udp", capture.ProtoICMP: "icmp", capture.ProtoICMPv6: "icmp6",
