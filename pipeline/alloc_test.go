@@ -127,8 +127,23 @@ func openSessions(w *worker) []*session {
 // evaluation), the close, its record through the ordered stage and the
 // encoder — allocates at most a handful of objects once the worker is warm:
 // the flow's ids string and what its parsers keep, never a record, an
-// emission or a redaction per evaluation.
+// emission or a redaction per evaluation. A flow with a finding pays for
+// its evidence and its alert on top.
 func TestPerFlowAllocations(t *testing.T) {
+	const card = "4111111111111111"
+	for _, tt := range []struct {
+		name, req string
+		fired     int // rule firings per flow, at least
+		max       float64
+	}{
+		{"plain", "GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: test/1\r\n\r\n", 0, maxFlowAllocs},
+		{"card in body", "POST /pay HTTP/1.1\r\nHost: www.example.com\r\nContent-Type: text/plain\r\nContent-Length: 22\r\n\r\ncard " + card + "\n", 1, maxFlowAllocsFinding},
+	} {
+		t.Run(tt.name, func(t *testing.T) { perFlowAllocs(t, tt.req, tt.fired, tt.max) })
+	}
+}
+
+func perFlowAllocs(t *testing.T, req string, fired int, maxAllocs float64) {
 	cfg, err := parseTestConfig("")
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +162,7 @@ func TestPerFlowAllocations(t *testing.T) {
 	for i := range flows {
 		conn := pcapgen.NewTCPConn(apPort("10.0.0.1", uint16(20000+i)), ap("192.0.2.1:80"), 1, 2)
 		segs := conn.Handshake()
-		segs = append(segs, conn.Send(true, []byte("GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: test/1\r\n\r\n"))...)
+		segs = append(segs, conn.Send(true, []byte(req))...)
 		segs = append(segs, conn.Send(false, []byte("HTTP/1.1 204 No Content\r\n\r\n"))...)
 		segs = append(segs, conn.Close(true)...)
 		segs = append(segs, conn.Close(false)...)
@@ -185,9 +200,16 @@ func TestPerFlowAllocations(t *testing.T) {
 	if got := p.stats.Records.Load() - records; got < flows-101 {
 		t.Fatalf("%d records written for %d flows: the flows did not end", got, flows-101)
 	}
+	n := 0
+	for _, r := range p.swap.rules.Load().Stats().Rules {
+		n += int(r.Fired)
+	}
+	if fired == 0 && n != 0 || n < fired*flows {
+		t.Errorf("rules fired %d times over %d flows, want at least %d", n, flows, fired*flows)
+	}
 	t.Logf("%.1f allocations per flow", allocs)
-	if allocs > maxFlowAllocs {
-		t.Errorf("%.1f allocations per flow, want at most %d", allocs, maxFlowAllocs)
+	if allocs > maxAllocs {
+		t.Errorf("%.1f allocations per flow, want at most %v", allocs, maxAllocs)
 	}
 }
 
@@ -198,3 +220,7 @@ func TestPerFlowAllocations(t *testing.T) {
 // the record writer); 13 before the inspected block and the record copy's
 // short slices stopped allocating.
 const maxFlowAllocs = 12
+
+// maxFlowAllocsFinding is what a flow with one finding (evidence, hashes,
+// its alerts) may allocate: measured 23.
+const maxFlowAllocsFinding = 26

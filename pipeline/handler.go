@@ -26,6 +26,8 @@ type flowHandler struct {
 	liveBusy   bool
 	recInsp    record.Inspected // rec's and liveRec's inspected blocks (inspectedFor)
 	liveInsp   record.Inspected
+	recFound   []record.Finding // rec's and liveRec's findings arrays (findingsFor)
+	liveFound  []record.Finding
 	rscratch   rules.Scratch // evalLive's rules.Engine.MayFire
 	clean      cleanCache    // names the redaction found nothing in (redact.go)
 	now        int64         // the worker's packet clock
@@ -125,6 +127,9 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 		h.p.inspStats.count(rec)
 		h.p.rejects.count(rec)
 		h.p.tlsStats.Count(rec)
+	}
+	h.keepFindings(rec)
+	if final {
 		h.p.stats.Flows.Add(1)
 		if s != nil {
 			s.app.Release() // its parsers serve the worker's next flows

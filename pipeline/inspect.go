@@ -107,7 +107,7 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 			sc[0].Flush()
 			sc[1].Flush()
 		}
-		found := sc[reassembly.DirOut].Findings(nil)
+		found := sc[reassembly.DirOut].Findings(s.h.findingsFor(rec))
 		found = sc[reassembly.DirIn].Findings(found)
 		found = s.c.altFindings(found, final, s.h.p.cfg.Inspection.MaxEvidence)
 		if len(found) > 0 {
@@ -152,6 +152,37 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 		rec.Inspected = kept
 	}
 }
+
+// findingsFor returns an empty slice for rec's findings to be appended to:
+// the array the handler keeps for its scratch record (see inspectedFor),
+// nil for any other record.
+func (h *flowHandler) findingsFor(rec *record.Flow) []record.Finding {
+	switch rec {
+	case &h.rec:
+		return h.recFound[:0]
+	case &h.liveRec:
+		return h.liveFound[:0]
+	}
+	return nil
+}
+
+// keepFindings keeps the array rec's findings grew into for the next
+// record, when rec is one of the handler's scratch records.
+func (h *flowHandler) keepFindings(rec *record.Flow) {
+	if c := cap(rec.Sensitive); c == 0 || c > maxKeptFindings {
+		return
+	}
+	switch rec {
+	case &h.rec:
+		h.recFound = rec.Sensitive[:0]
+	case &h.liveRec:
+		h.liveFound = rec.Sensitive[:0]
+	}
+}
+
+// maxKeptFindings bounds the findings array a handler keeps per scratch
+// record.
+const maxKeptFindings = 64
 
 // inspectedFor returns where rec's inspected block may live: the handler
 // keeps one for each of its scratch records (Emit's and evalLive's), which
@@ -214,17 +245,34 @@ func decodeBudget(cfg *config.Config) int64 {
 // classTags are the lowercase classes of the findings (pci, pii, phi,
 // secret), in a fixed order.
 func classTags(fs []record.Finding) []string {
-	var tags []string
-	for _, c := range [...]string{"PCI", "PII", "PHI", "SECRET"} {
-		for _, f := range fs {
-			if f.Class == c {
-				tags = append(tags, strings.ToLower(c))
-				break
+	var set uint8
+	for i := range fs {
+		for j, c := range tagClasses {
+			if fs[i].Class == c {
+				set |= 1 << j
 			}
 		}
 	}
-	return tags
+	return classTagSets[set]
 }
+
+// tagClasses are the classes that tag a record, in the order of its tags.
+var tagClasses = [...]string{"PCI", "PII", "PHI", "SECRET"}
+
+// classTagSets holds the tags of every set of tagClasses (bit i:
+// tagClasses[i]), built once: records share them read-only (the copy for
+// the ordered stage copies them) instead of allocating a slice and
+// lower-casing per record.
+var classTagSets = func() (out [1 << len(tagClasses)][]string) {
+	for set := range out {
+		for i, c := range tagClasses {
+			if set&(1<<i) != 0 {
+				out[set] = append(out[set], strings.ToLower(c))
+			}
+		}
+	}
+	return out
+}()
 
 // scanRaw scans plaintext of an unknown protocol (SMTP, FTP, custom TCP or
 // UDP payloads) and evaluates the flow's rules when something new was found.

@@ -265,7 +265,8 @@ func (h *flowHandler) evalLive(s *session, at int64) {
 	// evaluation there), only the first-seen question, at its place.
 	if eng := h.p.swap.rules.Load(); !eng.TracksVolume() && !eng.MayFire(&h.rscratch, rec, at) {
 		h.submitFirstSeen(s, s.flow, rec, fs, at)
-		return
+	} else {
+		h.submitEval(s, s.flow, emitEval, rec, fs, at, false)
 	}
-	h.submitEval(s, s.flow, emitEval, rec, fs, at, false)
+	h.keepFindings(rec)
 }

@@ -128,3 +128,30 @@ func TestRedactCleanCache(t *testing.T) {
 		t.Error("a reload did not start the cache over")
 	}
 }
+
+// A record's tags are the classes of its findings, in a fixed order,
+// shared read-only between records.
+func TestClassTags(t *testing.T) {
+	for _, tt := range []struct {
+		classes []string
+		want    []string
+	}{
+		{nil, nil},
+		{[]string{"OTHER"}, nil},
+		{[]string{"PII"}, []string{"pii"}},
+		{[]string{"PII", "PCI", "PII"}, []string{"pci", "pii"}},
+		{[]string{"SECRET", "PHI"}, []string{"phi", "secret"}},
+		{[]string{"SECRET", "PHI", "PII", "PCI"}, []string{"pci", "pii", "phi", "secret"}},
+	} {
+		var fs []record.Finding
+		for _, c := range tt.classes {
+			fs = append(fs, record.Finding{Class: c})
+		}
+		if got := classTags(fs); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("classTags(%v) = %#v, want %#v", tt.classes, got, tt.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { classTags([]record.Finding{{Class: "PCI"}}) }); n != 0 {
+		t.Errorf("classTags: %v allocations", n)
+	}
+}
