@@ -58,7 +58,7 @@ func (h *flowHandler) annotate(s *session, f *reassembly.Flow, rec *record.Flow)
 	if s != nil && s.annot != nil && s.annot.name == name {
 		return s.annot.apply(f, rec)
 	}
-	in := destinations.FlowInput{Client: f.Src, Server: f.Dst, Time: f.Start, DeferFirstSeen: true}
+	in := destinations.FlowInput{Client: f.Src, Server: f.Dst, Time: f.Start, DeferFirstSeen: true, Names: &h.names}
 	if s != nil {
 		in.Name, in.NameSource = name, source
 	}

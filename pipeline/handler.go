@@ -9,6 +9,7 @@ import (
 	"github.com/tapdlp/tapdlp/appproto/demux"
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/classify"
+	"github.com/tapdlp/tapdlp/destinations"
 	"github.com/tapdlp/tapdlp/internal/communityid"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
@@ -28,10 +29,11 @@ type flowHandler struct {
 	liveInsp   record.Inspected
 	recFound   []record.Finding // rec's and liveRec's findings arrays (findingsFor)
 	liveFound  []record.Finding
-	rscratch   rules.Scratch // evalLive's rules.Engine.MayFire
-	clean      cleanCache    // names the redaction found nothing in (redact.go)
-	now        int64         // the worker's packet clock
-	demux      *demux.Demux  // the worker's application-layer demultiplexer
+	rscratch   rules.Scratch          // evalLive's rules.Engine.MayFire
+	clean      cleanCache             // names the redaction found nothing in (redact.go)
+	names      destinations.NameCache // recent destination names, classified
+	now        int64                  // the worker's packet clock
+	demux      *demux.Demux           // the worker's application-layer demultiplexer
 	scanner    *classify.Scanner
 	scannerGen uint64                     // the detectors generation scanner was built from
 	free       []*session                 // recycled sessions: a new flow rarely allocates
