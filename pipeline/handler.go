@@ -38,6 +38,7 @@ type flowHandler struct {
 	scannerGen uint64                     // the detectors generation scanner was built from
 	free       []*session                 // recycled sessions: a new flow rarely allocates
 	annots     map[annotation]*annotation // interned destination annotations (see annotation)
+	annotFront annotFront                 // in front of annots
 
 	lastSweep int64        // packet time of the last threshold sweep
 	ai        aiapi.Parser // describes AI API requests (scratch kept)
