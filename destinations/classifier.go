@@ -2,6 +2,7 @@ package destinations
 
 import (
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"sort"
 	"strings"
@@ -179,6 +180,23 @@ type Result struct {
 // the category. For a canonical name the only allocation is the one inside
 // RegistrableDomain; Catalog.Match itself allocates nothing.
 func (c *Classifier) Classify(name string, addr netip.Addr) Result {
+	return c.classify(nil, name, addr)
+}
+
+// classify is Classify, with the name's half taken from nc when it holds
+// it (nc may be nil).
+func (c *Classifier) classify(nc *NameCache, name string, addr netip.Addr) Result {
+	var r Result
+	if nc != nil {
+		r = nc.lookup(c, name)
+	} else {
+		r = c.classifyName(name)
+	}
+	return c.classifyAddr(r, addr)
+}
+
+// classifyName is the half of Classify that depends on the name alone.
+func (c *Classifier) classifyName(name string) Result {
 	r := Result{Category: CategoryUnknown}
 	if name != "" {
 		if isIPLiteral(name) {
@@ -198,6 +216,12 @@ func (c *Classifier) Classify(name string, addr netip.Addr) Result {
 			r.IOCList, r.IOCByName = l, true
 		}
 	}
+	return r
+}
+
+// classifyAddr completes r, classifyName's result, with what depends on
+// the address.
+func (c *Classifier) classifyAddr(r Result, addr netip.Addr) Result {
 	if addr.IsValid() {
 		addr = addr.Unmap()
 		if i, _ := c.home.lookup(addr); i >= 0 || isLocalScope(addr) {
@@ -275,4 +299,47 @@ func isIPLiteral(s string) bool {
 	}
 	_, err := netip.ParseAddr(strings.Trim(s, "[]"))
 	return err == nil
+}
+
+// NameCache remembers the name half of recent classifications (normalised
+// name, registrable domain, catalog entry, IOC by name) for one goroutine —
+// a pipeline worker passes its own in FlowInput.Names — so the flows to a
+// popular destination do not normalise, look up the public suffix list (an
+// allocation each) and walk the catalog again. The address half is always
+// computed. It is direct-mapped (a collision replaces the slot), keeps names
+// of at most nameCacheMaxLen bytes, and starts over when the classifier
+// changes (a reload). The zero value is ready to use.
+type NameCache struct {
+	c     *Classifier
+	seed  maphash.Seed
+	slots *[nameCacheSlots]nameSlot
+}
+
+type nameSlot struct {
+	raw string
+	r   Result
+}
+
+const (
+	nameCacheSlots  = 512
+	nameCacheMaxLen = 255
+)
+
+func (nc *NameCache) lookup(c *Classifier, name string) Result {
+	if name == "" || len(name) > nameCacheMaxLen {
+		return c.classifyName(name)
+	}
+	if nc.slots == nil {
+		nc.slots = new([nameCacheSlots]nameSlot)
+		nc.seed = maphash.MakeSeed()
+	}
+	if nc.c != c {
+		clear(nc.slots[:])
+		nc.c = c
+	}
+	sl := &nc.slots[maphash.String(nc.seed, name)%nameCacheSlots]
+	if sl.raw != name {
+		*sl = nameSlot{raw: name, r: c.classifyName(name)}
+	}
+	return sl.r
 }

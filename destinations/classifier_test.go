@@ -258,3 +258,44 @@ func TestEngineConcurrentAnnotateReload(t *testing.T) {
 	}
 	<-done
 }
+
+// The name cache changes no result: every pair of names and addresses
+// (the same name to different addresses, in any order, twice) classifies
+// as without it, and a different classifier (a reload) starts it over.
+func TestNameCacheSameResults(t *testing.T) {
+	c := testClassifier(t)
+	names := []string{"api.openai.com", "", "unknown.example.org", "printer.corp", "x.bad.example",
+		"192.0.2.66", "104.16.0.1", "bad name!", "API.OpenAI.com.", "a.b.c.d.example.co.uk", "localhost"}
+	addrs := []string{"104.18.6.192", "52.216.8.1", "192.0.2.200", "10.1.1.1", "192.0.2.66", "198.51.100.7", "fd00::1", ""}
+	var nc NameCache
+	check := func(c *Classifier) {
+		for range 2 {
+			for _, a := range addrs {
+				var addr netip.Addr
+				if a != "" {
+					addr = netip.MustParseAddr(a)
+				}
+				for _, n := range names {
+					if got, want := c.classify(&nc, n, addr), c.Classify(n, addr); got != want {
+						t.Errorf("%q to %s: cached %+v, want %+v", n, a, got, want)
+					}
+				}
+			}
+		}
+	}
+	check(c)
+	if nc.c != c {
+		t.Fatal("the cache was not used")
+	}
+	c2, err := Build(Config{NoDefaultCatalog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(c2) // api.openai.com is no longer in the catalog
+	if r := c2.classify(&nc, "api.openai.com", netip.Addr{}); r.Entry != nil || nc.c != c2 {
+		t.Errorf("after a reload: %+v", r)
+	}
+	if n := testing.AllocsPerRun(100, func() { c.classify(&nc, "api.openai.com", netip.MustParseAddr("104.18.6.192")) }); n != 0 {
+		t.Errorf("a cached name costs %v allocations", n)
+	}
+}

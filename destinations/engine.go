@@ -61,6 +61,10 @@ type FlowInput struct {
 	// FirstSeen.Seen with FirstSeenKey(result) in an order of its choosing
 	// (the pipeline: packet-time order across workers).
 	DeferFirstSeen bool
+	// Names, when set, keeps the name half of classifications for the
+	// caller's next flows (one per goroutine: it is not safe for
+	// concurrent use).
+	Names *NameCache
 }
 
 // Annotate fills the destination fields of a flow record (dst.name,
@@ -84,7 +88,7 @@ func (e *Engine) Annotate(in FlowInput, src *record.Src, dst *record.Dst) Result
 	if haveDNS && (name == "" || isIPLiteral(name)) {
 		name, source = dnsName, "dns"
 	}
-	r := c.Classify(name, in.Server)
+	r := c.classify(in.Names, name, in.Server)
 	if r.Name != "" {
 		dst.Name, dst.NameSource = r.Name, source
 		if source != "dns" && in.Client.IsValid() && in.Server.IsValid() {

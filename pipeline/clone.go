@@ -27,7 +27,7 @@ func cloneFlow(r *record.Flow) *record.Flow {
 	c := &x.rec
 	*c = *r
 	c.Dst.IOC = boxed(&x.ioc, r.Dst.IOC)
-	c.VLAN = slices.Clone(r.VLAN)
+	c.VLAN = cloneInto(x.vlan[:], r.VLAN)
 	c.ICMP = boxed(&x.icmp, r.ICMP)
 	c.Tunnel = boxed(&x.tunnel, r.Tunnel)
 	if r.Reject != nil {
@@ -37,12 +37,12 @@ func cloneFlow(r *record.Flow) *record.Flow {
 	c.Reassembly = boxed(&x.reasm, r.Reassembly)
 	if r.TLS != nil {
 		c.TLS = boxed(&x.tls, r.TLS)
-		c.TLS.ALPN = slices.Clone(r.TLS.ALPN)
+		c.TLS.ALPN = cloneInto(x.alpn[:], r.TLS.ALPN)
 	}
 	c.HTTP = boxed(&x.http, r.HTTP)
 	if r.DNS != nil {
 		c.DNS = boxed(&x.dns, r.DNS)
-		c.DNS.Answers = slices.Clone(r.DNS.Answers)
+		c.DNS.Answers = cloneInto(x.answers[:], r.DNS.Answers)
 	}
 	c.GRPC = boxed(&x.grpc, r.GRPC)
 	c.AI = boxed(&x.ai, r.AI)
@@ -56,10 +56,10 @@ func cloneFlow(r *record.Flow) *record.Flow {
 	}
 	c.Inspected = boxed(&x.insp, r.Inspected)
 	if c.Inspected != nil {
-		c.Inspected.TruncatedReasons = slices.Clone(r.Inspected.TruncatedReasons)
+		c.Inspected.TruncatedReasons = cloneInto(x.reasons[:], r.Inspected.TruncatedReasons)
 	}
-	c.Tags = slices.Clone(r.Tags)
-	c.Alerts = slices.Clone(r.Alerts)
+	c.Tags = cloneInto(x.tags[:], r.Tags)
+	c.Alerts = cloneInto(x.alerts[:], r.Alerts)
 	c.Sensor = boxed(&x.sensor, r.Sensor)
 	return c
 }
@@ -82,6 +82,24 @@ type flowBox struct {
 	ai               record.AI
 	insp             record.Inspected
 	sensor           record.Sensor
+	// Room for the short slices most records have, so that copying them
+	// allocates nothing (longer ones are cloned).
+	vlan                        [2]uint16
+	alpn, answers, tags, alerts [4]string
+	reasons                     [4]string
+}
+
+// cloneInto copies s into room's array when it fits (room is the box's,
+// so the copy still shares nothing with s), else into a new slice; nil
+// stays nil.
+func cloneInto[T any](room []T, s []T) []T {
+	if s == nil {
+		return nil
+	}
+	if len(s) <= len(room) {
+		return append(room[:0], s...)
+	}
+	return slices.Clone(s)
 }
 
 // boxed copies *p into slot and returns slot, or nil when p is nil.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"hash/maphash"
 	"path/filepath"
 
 	"github.com/tapdlp/tapdlp/config"
@@ -58,7 +59,7 @@ func (h *flowHandler) annotate(s *session, f *reassembly.Flow, rec *record.Flow)
 	if s != nil && s.annot != nil && s.annot.name == name {
 		return s.annot.apply(f, rec)
 	}
-	in := destinations.FlowInput{Client: f.Src, Server: f.Dst, Time: f.Start, DeferFirstSeen: true}
+	in := destinations.FlowInput{Client: f.Src, Server: f.Dst, Time: f.Start, DeferFirstSeen: true, Names: &h.names}
 	if s != nil {
 		in.Name, in.NameSource = name, source
 	}
@@ -101,6 +102,16 @@ func (a *annotation) apply(f *reassembly.Flow, rec *record.Flow) firstSeenQuery 
 	return firstSeenQuery{track: true, key: a.fsKey, server: f.Dst, at: f.Start}
 }
 
+// annotFront is the direct-mapped table in front of a worker's interned
+// annotations (see internAnnotation). Its entries are interned annotations,
+// so it adds no more than annotFrontSlots pointers to what the map holds.
+type annotFront struct {
+	seed  maphash.Seed
+	slots *[annotFrontSlots]*annotation
+}
+
+const annotFrontSlots = 512
+
 // maxAnnotations bounds a worker's interned annotations (about 300 B
 // each). When full the table starts over (counted in
 // Stats.AnnotationResets): sessions keep the ones they point at.
@@ -108,7 +119,20 @@ const maxAnnotations = 4096
 
 // internAnnotation returns the worker's shared copy of a.
 func (h *flowHandler) internAnnotation(a annotation) *annotation {
+	// In front of the map, a direct-mapped table indexed by a hash of the
+	// name alone: the map hashes every field of the key (measured 1 µs a
+	// flow on 100k open flows), the table one string, then compares.
+	fr := &h.annotFront
+	if fr.slots == nil {
+		fr.slots = new([annotFrontSlots]*annotation)
+		fr.seed = maphash.MakeSeed()
+	}
+	slot := &fr.slots[(maphash.String(fr.seed, a.name)+uint64(len(a.dst.Resolution)))%annotFrontSlots]
+	if p := *slot; p != nil && *p == a {
+		return p
+	}
 	if p, ok := h.annots[a]; ok {
+		*slot = p
 		return p
 	}
 	if h.annots == nil {
@@ -120,5 +144,6 @@ func (h *flowHandler) internAnnotation(a annotation) *annotation {
 	p := new(annotation)
 	*p = a
 	h.annots[a] = p
+	*slot = p
 	return p
 }

@@ -48,7 +48,11 @@
 //     alerts, the flow records (they list the rules that fired) and the
 //     volume records. Per-flow work — reassembly, parsing, inspection,
 //     naming, redaction — stays in the workers. Each record is deep-copied
-//     (clone.go) when it crosses to the stage.
+//     (clone.go) when it crosses to the stage. A re-evaluation on which no
+//     rule's conditions can hold (rules.Engine.MayFire, either value of
+//     first_seen) and that counts no volume crosses as its first-seen
+//     question alone, at the same position: the stage's answers, and so
+//     every record, are the same as if it had been evaluated.
 //   - Bounds. The stage holds at most defaultOrderBuffer bytes of pending
 //     emissions; beyond that (a stalled worker) it applies the smallest
 //     head without waiting, counted in Stats.OrderForced

@@ -16,6 +16,9 @@ type encodable interface {
 const (
 	// recordSlabSize is the size of the blocks records are carved from.
 	recordSlabSize = 64 << 10
+	// inPlaceRoom is the room left in the current slab from which a
+	// record is encoded in place (most records are under 2 KiB).
+	inPlaceRoom = 4 << 10
 	// maxFreeSlabs bounds the slabs an encoder keeps for reuse (2 MiB):
 	// about what the writer's queue holds at once.
 	maxFreeSlabs = 32
@@ -63,7 +66,21 @@ func (s *recordSlab) release() {
 // than a slab, which gets its own buffer); the caller passes the slab to
 // release once the JSON has been written.
 func (e *recordEncoder) encode(v encodable) ([]byte, *recordSlab) {
-	e.scratch = v.AppendJSON(e.scratch[:0])
+	if s := e.cur; s != nil && cap(s.buf)-len(s.buf) >= inPlaceRoom {
+		// Straight into the slab, without the copy from scratch: only the
+		// slab's unused tail is written, which no record handed out
+		// covers.
+		start := len(s.buf)
+		b := v.AppendJSON(s.buf)
+		if cap(b) == cap(s.buf) { // it fit (growing would have moved it)
+			s.buf = b
+			s.refs.Add(1)
+			return b[start:len(b):len(b)], s
+		}
+		e.scratch = append(e.scratch[:0], b[start:]...) // it did not: as below
+	} else {
+		e.scratch = v.AppendJSON(e.scratch[:0])
+	}
 	n := len(e.scratch)
 	if n > recordSlabSize/4 {
 		return append([]byte(nil), e.scratch...), nil

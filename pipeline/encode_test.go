@@ -72,3 +72,29 @@ func TestRecordEncoderNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per record with slabs recycled", n)
 	}
 }
+
+// Records of every size against every room left in the slab — encoded in
+// place, grown out of the slab's tail, too big for a slab — come out as
+// json.Marshal writes them and stay intact while queued.
+func TestRecordEncoderInPlace(t *testing.T) {
+	var enc recordEncoder
+	type held struct{ b, want []byte }
+	var q []held
+	for i := range 400 {
+		v := &record.Volume{Type: "volume", Key: strings.Repeat("k", (i*997)%(recordSlabSize/3)), BytesOut: uint64(i)}
+		b, s := enc.encode(v)
+		want, _ := json.Marshal(v)
+		if !bytes.Equal(b, want) {
+			t.Fatalf("record %d (%d bytes): wrong JSON", i, len(want))
+		}
+		if s != nil && cap(b) != len(b) { // a slab's neighbours must be safe from appends
+			t.Fatalf("record %d: capacity %d beyond its length %d", i, cap(b), len(b))
+		}
+		q = append(q, held{b, want})
+	}
+	for i, h := range q {
+		if !bytes.Equal(h.b, h.want) {
+			t.Fatalf("queued record %d was overwritten", i)
+		}
+	}
+}

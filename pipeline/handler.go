@@ -9,9 +9,11 @@ import (
 	"github.com/tapdlp/tapdlp/appproto/demux"
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/classify"
+	"github.com/tapdlp/tapdlp/destinations"
 	"github.com/tapdlp/tapdlp/internal/communityid"
 	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
+	"github.com/tapdlp/tapdlp/rules"
 )
 
 // flowHandler is a worker's reassembly.Handler: it attaches a session to
@@ -23,13 +25,21 @@ type flowHandler struct {
 	idBuf      []byte            // scratch for flowIDs
 	liveRec    record.Flow       // evalLive's record, reused (liveBusy: in use)
 	liveBusy   bool
-	now        int64        // the worker's packet clock
-	demux      *demux.Demux // the worker's application-layer demultiplexer
+	recInsp    record.Inspected // rec's and liveRec's inspected blocks (inspectedFor)
+	liveInsp   record.Inspected
+	recFound   []record.Finding // rec's and liveRec's findings arrays (findingsFor)
+	liveFound  []record.Finding
+	rscratch   rules.Scratch          // evalLive's rules.Engine.MayFire
+	clean      cleanCache             // names the redaction found nothing in (redact.go)
+	names      destinations.NameCache // recent destination names, classified
+	now        int64                  // the worker's packet clock
+	demux      *demux.Demux           // the worker's application-layer demultiplexer
 	scanner    *classify.Scanner
 	scannerGen uint64                     // the detectors generation scanner was built from
 	free       []*session                 // recycled sessions: a new flow rarely allocates
 	freeScans  []*scanState               // scanning states closed flows gave back (session.Closed)
 	annots     map[annotation]*annotation // interned destination annotations (see annotation)
+	annotFront annotFront                 // in front of annots
 
 	lastSweep int64        // packet time of the last threshold sweep
 	ai        aiapi.Parser // describes AI API requests (scratch kept)
@@ -121,6 +131,9 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 		h.p.inspStats.count(rec)
 		h.p.rejects.count(rec)
 		h.p.tlsStats.Count(rec)
+	}
+	h.keepFindings(rec)
+	if final {
 		h.p.stats.Flows.Add(1)
 		if s != nil {
 			s.app.Release() // its parsers serve the worker's next flows
@@ -247,8 +260,15 @@ func appendFlowID(b []byte, f *reassembly.Flow) []byte {
 	return hex.AppendEncode(b, sum[:])
 }
 
-// flowID is f's flow id as a string (the order of the shutdown flush).
-func flowID(f *reassembly.Flow) string { return string(appendFlowID(nil, f)) }
+// flowID is f's flow id as a string (the order of the shutdown flush):
+// the one its session already holds when its records were built, so
+// flushing 100k open flows does not format 100k ids again.
+func flowID(f *reassembly.Flow) string {
+	if s := sessionOf(f); s != nil && s.ids != "" {
+		return s.ids[:flowIDLen]
+	}
+	return string(appendFlowID(nil, f))
+}
 
 var protoNames = map[uint8]string{
 	capture.ProtoTCP: "tcp", capture.ProtoUDP: "udp", capture.ProtoICMP: "icmp", capture.ProtoICMPv6: "icmp6",

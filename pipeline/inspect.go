@@ -102,10 +102,10 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 	ins := record.Inspected{Encrypted: s.app.Result().Encrypted}
 	var trunc truncations
 	if s.scanning { // the flow carried content to scan
-		sum := s.c.done // a closed flow's summary, kept for its records: each gets a copy (redaction may add to it)
-		sum.found = slices.Clone(sum.found)
+		sum := s.c.done // a closed flow's summary, kept for its records: each copies it into its own findings (redaction may add to them)
+		sum.found = append(s.h.findingsFor(rec), sum.found...)
 		if s.c.scanState != nil {
-			sum = s.scanResult(final)
+			sum = s.scanResult(final, s.h.findingsFor(rec))
 		}
 		if len(sum.found) > 0 {
 			rec.Sensitive = sum.found
@@ -126,25 +126,76 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 	if ins.Encrypted {
 		trunc.add(demux.TruncEncrypted)
 	}
-	if trunc != 0 {
-		ins.Truncated = true
-		ins.TruncatedReasons = trunc.names()
+	if ins.Out > 0 || ins.In > 0 || ins.Encrypted || ins.Skipped != "" || trunc != 0 {
+		kept := s.h.inspectedFor(rec)
+		*kept = ins
+		if trunc != 0 {
+			kept.Truncated = true
+			kept.TruncatedReasons = trunc.appendNames(kept.TruncatedReasons[:0])
+		}
+		rec.Inspected = kept
 	}
-	if ins.Out > 0 || ins.In > 0 || ins.Encrypted || ins.Skipped != "" || ins.Truncated {
-		kept := ins
-		rec.Inspected = &kept
+}
+
+// findingsFor returns an empty slice for rec's findings to be appended to:
+// the array the handler keeps for its scratch record (see inspectedFor),
+// nil for any other record.
+func (h *flowHandler) findingsFor(rec *record.Flow) []record.Finding {
+	switch rec {
+	case &h.rec:
+		return h.recFound[:0]
+	case &h.liveRec:
+		return h.liveFound[:0]
 	}
+	return nil
+}
+
+// keepFindings keeps the array rec's findings grew into for the next
+// record, when rec is one of the handler's scratch records.
+func (h *flowHandler) keepFindings(rec *record.Flow) {
+	if c := cap(rec.Sensitive); c == 0 || c > maxKeptFindings {
+		return
+	}
+	switch rec {
+	case &h.rec:
+		h.recFound = rec.Sensitive[:0]
+	case &h.liveRec:
+		h.liveFound = rec.Sensitive[:0]
+	}
+}
+
+// maxKeptFindings bounds the findings array a handler keeps per scratch
+// record.
+const maxKeptFindings = 64
+
+// inspectedFor returns where rec's inspected block may live: the handler
+// keeps one for each of its scratch records (Emit's and evalLive's), which
+// are deep-copied before they leave the worker, so a record costs no
+// allocation for it; any other record gets a new one.
+func (h *flowHandler) inspectedFor(rec *record.Flow) *record.Inspected {
+	var slot *record.Inspected
+	switch rec {
+	case &h.rec:
+		slot = &h.recInsp
+	case &h.liveRec:
+		slot = &h.liveInsp
+	default:
+		return new(record.Inspected)
+	}
+	reasons := slot.TruncatedReasons[:0] // keep its array
+	*slot = record.Inspected{TruncatedReasons: reasons}
+	return slot
 }
 
 // scanResult is what the scanners found and inspected so far, judged to
 // the end when final.
-func (s *session) scanResult(final bool) scanSummary {
+func (s *session) scanResult(final bool, base []record.Finding) scanSummary {
 	sc := &s.c.scan
 	if final {
 		sc[0].Flush()
 		sc[1].Flush()
 	}
-	found := sc[reassembly.DirOut].Findings(nil)
+	found := sc[reassembly.DirOut].Findings(base)
 	found = sc[reassembly.DirIn].Findings(found)
 	found = s.c.altFindings(found, final, s.h.p.cfg.Inspection.MaxEvidence)
 	r := scanSummary{found: found, out: sc[0].Inspected(), in: sc[1].Inspected(), trunc: s.c.trunc}
@@ -170,9 +221,8 @@ type truncations uint16
 
 func (t *truncations) add(r demux.Truncation) { *t |= 1 << r }
 
-// names lists the reasons in their fixed order.
-func (t truncations) names() []string {
-	var out []string
+// appendNames appends the reasons in their fixed order.
+func (t truncations) appendNames(out []string) []string {
 	for r := demux.TruncNone + 1; r < demux.NumTruncations; r++ {
 		if t&(1<<r) != 0 {
 			out = append(out, r.String())
@@ -207,17 +257,34 @@ func decodeBudget(cfg *config.Config) int64 {
 // classTags are the lowercase classes of the findings (pci, pii, phi,
 // secret), in a fixed order.
 func classTags(fs []record.Finding) []string {
-	var tags []string
-	for _, c := range [...]string{"PCI", "PII", "PHI", "SECRET"} {
-		for _, f := range fs {
-			if f.Class == c {
-				tags = append(tags, strings.ToLower(c))
-				break
+	var set uint8
+	for i := range fs {
+		for j, c := range tagClasses {
+			if fs[i].Class == c {
+				set |= 1 << j
 			}
 		}
 	}
-	return tags
+	return classTagSets[set]
 }
+
+// tagClasses are the classes that tag a record, in the order of its tags.
+var tagClasses = [...]string{"PCI", "PII", "PHI", "SECRET"}
+
+// classTagSets holds the tags of every set of tagClasses (bit i:
+// tagClasses[i]), built once: records share them read-only (the copy for
+// the ordered stage copies them) instead of allocating a slice and
+// lower-casing per record.
+var classTagSets = func() (out [1 << len(tagClasses)][]string) {
+	for set := range out {
+		for i, c := range tagClasses {
+			if set&(1<<i) != 0 {
+				out[set] = append(out[set], strings.ToLower(c))
+			}
+		}
+	}
+	return out
+}()
 
 // scanRaw scans plaintext of an unknown protocol (SMTP, FTP, custom TCP or
 // UDP payloads) and evaluates the flow's rules when something new was found.

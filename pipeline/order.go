@@ -35,6 +35,11 @@ const (
 	emitRecord emitKind = iota // write the flow record (final or interim), then its new alerts
 	emitEval                   // a running flow changed: write only its new alerts
 	emitVolume                 // the volume records due at a tick
+	// emitFirstSeen: a running flow changed but no rule can fire on it
+	// (rules.Engine.MayFire) and the rules count no volume: only its
+	// first-seen question is answered, at the evaluation's place, so every
+	// later answer is the one a full evaluation would have left. No record.
+	emitFirstSeen
 )
 
 // emission is one worker output, with its position: the event that caused
@@ -47,6 +52,7 @@ type emission struct {
 	seq   uint64
 	kind  emitKind
 	final bool         // the flow's last record: its state in the stage is dropped
+	fid   string       // the flow's flow_id (its record's), "" for volume records
 	ref   uint64       // the flow's state in the stage; 0: none (flows without a session)
 	now   int64        // packet time of the evaluation (the record's ts)
 	rec   *record.Flow // owned by the emission (a deep copy)
@@ -70,15 +76,8 @@ func (a *emission) less(b *emission) bool {
 	if a.ph != b.ph {
 		return a.ph < b.ph
 	}
-	var fa, fb string
-	if a.rec != nil {
-		fa = a.rec.FlowID
-	}
-	if b.rec != nil {
-		fb = b.rec.FlowID
-	}
-	if fa != fb {
-		return fa < fb
+	if a.fid != b.fid {
+		return a.fid < b.fid
 	}
 	return a.seq < b.seq
 }
@@ -264,26 +263,14 @@ func (o *orderStage) one(e *emission) {
 		o.volumeRecords(e.now, e.final)
 		return
 	}
-	st := &o.scratch
-	if e.ref != 0 {
-		if st = o.flows[e.ref]; st == nil {
-			if n := len(o.free); n > 0 {
-				st, o.free = o.free[n-1], o.free[:n-1]
-			} else {
-				st = new(orderFlow)
-			}
-			o.flows[e.ref] = st
-		}
-	} else {
-		st.reset()
+	st := o.state(e.ref)
+	if e.kind == emitFirstSeen {
+		st.firstSeen(o.p, &e.fs)
+		return
 	}
 	rec := e.rec
-	if q := &e.fs; q.track {
-		if !st.fsDone || st.fsKey != q.key {
-			st.fsVal = o.p.dest.FirstSeen.Seen(q.key, q.server, q.at)
-			st.fsDone, st.fsKey = true, q.key
-		}
-		rec.Dst.FirstSeen = st.fsVal
+	if e.fs.track {
+		rec.Dst.FirstSeen = st.firstSeen(o.p, &e.fs)
 	}
 	rec.Alerts = st.alerts
 	alerts := o.p.swap.rules.Load().EvalWith(&o.rscratch, &st.rules, rec, e.now)
@@ -306,6 +293,38 @@ func (o *orderStage) one(e *emission) {
 			o.free = append(o.free, st)
 		}
 	}
+}
+
+// state returns the stage's state of the flow with state id ref, created
+// on its first emission; for ref 0 (no session) a fresh scratch state.
+func (o *orderStage) state(ref uint64) *orderFlow {
+	if ref == 0 {
+		o.scratch.reset()
+		return &o.scratch
+	}
+	st := o.flows[ref]
+	if st == nil {
+		if n := len(o.free); n > 0 {
+			st, o.free = o.free[n-1], o.free[:n-1]
+		} else {
+			st = new(orderFlow)
+		}
+		o.flows[ref] = st
+	}
+	return st
+}
+
+// firstSeen answers q for the flow: asked once per key (the flow's later
+// emissions with the same key get the same answer).
+func (st *orderFlow) firstSeen(p *Pipeline, q *firstSeenQuery) bool {
+	if !q.track {
+		return false
+	}
+	if !st.fsDone || st.fsKey != q.key {
+		st.fsVal = p.dest.FirstSeen.Seen(q.key, q.server, q.at)
+		st.fsDone, st.fsKey = true, q.key
+	}
+	return st.fsVal
 }
 
 // pcapOf is the alert pcap part of the worker that owns the flow with

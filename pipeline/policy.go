@@ -99,16 +99,40 @@ func (p *Pipeline) saveState() error {
 // de-duplication are shared by the flows of every worker.
 func (h *flowHandler) submitEval(s *session, f *reassembly.Flow, kind emitKind, rec *record.Flow, fs firstSeenQuery, now int64, final bool) {
 	e := h.next()
-	e.kind, e.final, e.now, e.rec, e.fs = kind, final, now, cloneFlow(rec), fs
+	e.kind, e.final, e.now, e.rec, e.fs, e.fid = kind, final, now, cloneFlow(rec), fs, rec.FlowID
+	h.staged(e, s, f)
+	h.done(e)
+}
+
+// submitFirstSeen stands for submitEval when the evaluation of a running
+// flow can have no effect but answering its first-seen question (see
+// emitFirstSeen): the stage gets no record, and when the flow's destination
+// is not tracked, nothing at all.
+func (h *flowHandler) submitFirstSeen(s *session, f *reassembly.Flow, rec *record.Flow, fs firstSeenQuery, now int64) {
+	if !fs.track {
+		h.staged(nil, s, f)
+		return
+	}
+	e := h.next()
+	e.kind, e.now, e.fs, e.fid = emitFirstSeen, now, fs, rec.FlowID
+	h.staged(e, s, f)
+	h.done(e)
+}
+
+// staged notes in s (nil: none) an evaluation of f, to be emitted as e
+// (nil: nothing emitted).
+func (h *flowHandler) staged(e *emission, s *session, f *reassembly.Flow) {
 	if s != nil {
 		s.lastEvalOut = f.Bytes[reassembly.DirOut]
-		e.ref = s.ref
+		final := false
+		if e != nil {
+			e.ref, final = s.ref, e.final
+		}
 		if !final && !s.staged {
 			s.staged = true
 			s.charge(stageFlowBytes) // the stage keeps the flow's rules state until its final record
 		}
 	}
-	h.done(e)
 }
 
 // next returns a new emission, stamped with the current position, for the
@@ -167,6 +191,12 @@ func (h *flowHandler) takeEmissions() []emission {
 		case h.emits = <-h.spare:
 		default:
 		}
+	}
+	if h.emits == nil {
+		// None given back yet: one slice the size of the last batch's
+		// instead of growing from empty (measured 4% of the CPU on 100k
+		// open flows, each emitting at its name).
+		h.emits = make([]emission, 0, len(e))
 	}
 	return e
 }
@@ -230,5 +260,13 @@ func (h *flowHandler) evalLive(s *session, at int64) {
 	if !s.inspect && h.p.inspection.alwaysFor(rec.Dst.Category) {
 		s.inspect = true // from now on: the destination is one we always inspect
 	}
-	h.submitEval(s, s.flow, emitEval, rec, fs, at, false)
+	// Most changes (a name, a match no rule looks for) cannot make a rule
+	// fire: then the record need not cross to the stage (a deep copy, an
+	// evaluation there), only the first-seen question, at its place.
+	if eng := h.p.swap.rules.Load(); !eng.TracksVolume() && !eng.MayFire(&h.rscratch, rec, at) {
+		h.submitFirstSeen(s, s.flow, rec, fs, at)
+	} else {
+		h.submitEval(s, s.flow, emitEval, rec, fs, at, false)
+	}
+	h.keepFindings(rec)
 }

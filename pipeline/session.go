@@ -152,7 +152,7 @@ func (s *session) Closed() {
 		return
 	}
 	c := s.c
-	c.done = s.scanResult(true)
+	c.done = s.scanResult(true, nil)
 	st := c.scanState
 	c.scanState = nil
 	s.charge(-(contentBytes - closedContentBytes))

@@ -382,6 +382,51 @@ rules:
 	return alerts
 }
 
+// TracksVolume reports whether an evaluation counts the flow's bytes out
+// into volume keys (byte thresholds, volume records): then every
+// evaluation of a flow whose bytes moved has an effect, whatever its rules.
+func (e *Engine) TracksVolume() bool { return len(e.kinds) > 0 }
+
+// MayFire reports whether some rule's conditions hold for f at now, with
+// dst.first_seen either true or false (the caller may not know it yet):
+// when it is false, an EvalWith of f fires nothing, counts nothing for
+// flow thresholds and (unless TracksVolume) has no effect at all, so the
+// caller may skip it. It reads the conditions only: no threshold, dedup or
+// per-flow state, and it changes nothing but sc (f.Dst.FirstSeen is
+// toggled during the call and restored).
+func (e *Engine) MayFire(sc *Scratch, f *record.Flow, now int64) bool {
+	x := &sc.x
+	x.reset(f, now)
+	defer func() { x.f = nil }()
+	fs := f.Dst.FirstSeen
+	defer func() { f.Dst.FirstSeen = fs }()
+	for _, v := range [2]bool{fs, !fs} {
+		f.Dst.FirstSeen = v
+		if e.conditionsHold(x) {
+			return true
+		}
+	}
+	return false
+}
+
+// conditionsHold reports whether any rule's conditions hold on x.
+func (e *Engine) conditionsHold(x *facts) bool {
+rules:
+	for _, i := range e.byCat[bits.TrailingZeros32(x.cat)] {
+		h := &e.hot[i]
+		if h.needSens && !x.sensOK {
+			continue
+		}
+		for _, c := range h.conj {
+			if !c.eval(x) {
+				continue rules
+			}
+		}
+		return true
+	}
+	return false
+}
+
 func (e *Engine) threshold(st *FlowState, t *thresholdC, f *record.Flow, now int64) (bool, string) {
 	k := t.kind.of(f)
 	s, ok := e.vol.sample(&st.vol[t.kindIdx], k, t.nFine, now)

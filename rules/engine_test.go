@@ -412,3 +412,73 @@ func TestEvalWithSharedScratch(t *testing.T) {
 		}
 	}
 }
+
+// MayFire must be false only when no evaluation of the record, whatever
+// dst.first_seen turns out to be, fires a rule or counts the flow: the
+// pipeline then skips the evaluation of a running flow.
+func TestMayFireNeverMissesAFiring(t *testing.T) {
+	firstSeenRules := `rules:
+  - {id: new, dedup: 0, when: {dst.first_seen: true}}
+  - {id: old-ai, dedup: 0, when: {dst.first_seen: false, dst.category: [ai_ml]}}
+  - {id: denials, dedup: 0, when: {conn_state: [S0]}, threshold: {flows: 1, per: [src.ip], window: 10m}}
+`
+	sets := map[string]func(t *testing.T) *Engine{
+		"spec":       func(t *testing.T) *Engine { return compileYAML(t, specRules, Options{}) },
+		"first seen": func(t *testing.T) *Engine { return compileYAML(t, firstSeenRules, Options{}) },
+		"defaults": func(t *testing.T) *Engine {
+			e, err := Compile(nil, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e
+		},
+	}
+	variants := map[string]func(f *record.Flow){
+		"base":         func(*record.Flow) {},
+		"no findings":  func(f *record.Flow) { f.Sensitive = nil },
+		"inbound only": func(f *record.Flow) { f.Sensitive = f.Sensitive[1:] },
+		"unknown":      func(f *record.Flow) { f.Dst.Category = "unknown"; f.Sensitive = f.Sensitive[:1] },
+		"internal":     func(f *record.Flow) { f.Dst.Category = "internal" },
+		"first seen":   func(f *record.Flow) { f.Dst.FirstSeen = true; f.Sensitive = nil },
+		"ioc":          func(f *record.Flow) { f.Dst.IOC = &record.IOC{List: "x"}; f.Sensitive = nil },
+		"payments":     func(f *record.Flow) { f.Src.Service = "payments-api"; f.Sensitive = nil },
+		"db port":      func(f *record.Flow) { f.Dst.Port = 5432; f.Src.IP = "192.0.2.1"; f.Sensitive = nil },
+		"live S0":      func(f *record.Flow) { f.State = record.StateActive; f.ConnState = "S0"; f.Sensitive = nil },
+		"final S0":     func(f *record.Flow) { f.State = "fin"; f.ConnState = "S0"; f.Sensitive = nil },
+		"secret in name": func(f *record.Flow) {
+			f.Sensitive = []record.Finding{{Type: "aws_key", Class: "SECRET", Count: 1, Direction: "out", In: "dns.query"}}
+		},
+	}
+	var skipped, fired int
+	for set, mk := range sets {
+		for name, mut := range variants {
+			t.Run(set+"/"+name, func(t *testing.T) {
+				f := baseFlow()
+				mut(&f)
+				before := f.Dst.FirstSeen
+				may := mk(t).MayFire(new(Scratch), &f, t0)
+				if f.Dst.FirstSeen != before {
+					t.Fatal("MayFire changed dst.first_seen")
+				}
+				for _, fs := range []bool{false, true} {
+					g := f
+					g.Dst.FirstSeen = fs
+					e := mk(t) // fresh thresholds and de-duplication
+					alerts := e.Eval(e.NewFlowState(), &g, t0)
+					if !may && (len(alerts) > 0 || len(g.Alerts) > 0) {
+						t.Errorf("first_seen=%v: MayFire false, but %v fired", fs, g.Alerts)
+					}
+					if len(g.Alerts) > 0 {
+						fired++
+					}
+				}
+				if !may {
+					skipped++
+				}
+			})
+		}
+	}
+	if skipped == 0 || fired == 0 {
+		t.Errorf("%d records skipped, %d firings: the table does not exercise both sides", skipped, fired)
+	}
+}
