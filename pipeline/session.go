@@ -146,7 +146,7 @@ func (s *session) Closed() {
 	}
 	s.finish() // before closed is set: the parsers' last messages are scanned
 	s.closed = true
-	s.app.Release()
+	s.app.ReleaseParsers() // the Result stays: the final record reads it
 	s.chargeApp()
 	if !s.scanning || s.c.scanState == nil {
 		return

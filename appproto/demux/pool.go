@@ -81,6 +81,29 @@ func (fl *Flow) Release() {
 	if fl.d == nil {
 		return
 	}
+	fl.releaseParsers()
+	fl.cur = nil
+	p := &fl.d.pool
+	p.tlsRec.put(fl.res.TLS)
+	p.httpRec.put(fl.res.HTTP)
+	p.dnsRec.put(fl.res.DNS)
+	fl.res.TLS, fl.res.HTTP, fl.res.DNS = nil, nil, nil
+}
+
+// ReleaseParsers gives the flow's parsers back to its Demux but keeps its
+// Result, for a flow that closed and lingers until its final record:
+// nothing more is parsed (Data and Gap are ignored from now on), while the
+// record still reads the facts the parsers left. Release later gives the
+// Result back.
+func (fl *Flow) ReleaseParsers() {
+	if fl.d == nil {
+		return
+	}
+	fl.releaseParsers()
+	fl.cur = finished{}
+}
+
+func (fl *Flow) releaseParsers() {
 	p := &fl.d.pool
 	p.tls.put(fl.tls)
 	p.http.put(fl.http)
@@ -90,11 +113,6 @@ func (fl *Flow) Release() {
 	p.ws.put(fl.ws)
 	p.park.put(fl.park)
 	fl.tls, fl.http, fl.dns, fl.quic, fl.h2, fl.ws, fl.park = nil, nil, nil, nil, nil, nil, nil
-	fl.cur = nil
-	p.tlsRec.put(fl.res.TLS)
-	p.httpRec.put(fl.res.HTTP)
-	p.dnsRec.put(fl.res.DNS)
-	fl.res.TLS, fl.res.HTTP, fl.res.DNS = nil, nil, nil
 }
 
 // retire gives back the current parser when it has nothing more to learn
