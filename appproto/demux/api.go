@@ -259,12 +259,17 @@ type Stats struct {
 	// DecidedAtEnd counts directions decided on a short prefix because the
 	// flow ended or lost bytes before a sniffer could tell.
 	DecidedAtEnd atomic.Uint64
+	// NamesEvicted counts names (SNI, Host, User-Agent, DNS) the workers'
+	// name caches replaced with another: a high rate says the traffic's
+	// names do not repeat and each costs an allocation.
+	NamesEvicted atomic.Uint64
 }
 
 // Each calls fn for every counter, with its stable name.
 func (s *Stats) Each(fn func(name string, v uint64)) {
 	fn("decided_by_bound", s.DecidedByBound.Load())
 	fn("decided_at_end", s.DecidedAtEnd.Load())
+	fn("names_evicted", s.NamesEvicted.Load())
 }
 
 // HTTPStats are the HTTP/1 parsers' counters (the http package's).
@@ -337,18 +342,13 @@ type Demux struct {
 	names nameCache
 }
 
-// NamesEvicted is how many strings the worker's name cache replaced with
-// another value's (see nameCache): a high rate says the traffic's names
-// outnumber the cache and flows pay an allocation each again.
-func (d *Demux) NamesEvicted() uint64 { return d.names.evicted }
-
 // New returns a Demux for one worker.
 func New(cfg Config) *Demux {
 	d := &Demux{cfg: cfg, http: httpparse.Config{Stats: cfg.HTTPStats, MaxDecoded: cfg.MaxDecoded}, stats: cfg.Stats}
 	if d.stats == nil {
 		d.stats = new(Stats)
 	}
-	d.names.init()
+	d.names.init(&d.stats.NamesEvicted)
 	d.tlsc.Scratch = &d.tlss
 	d.tlsc.Budget = cfg.PendingBudget
 	return d

@@ -2,6 +2,7 @@ package demux
 
 import (
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/tapdlp/tapdlp/appproto/dns"
 )
@@ -40,12 +41,13 @@ type Learner struct {
 	s       dnsScratch
 	answers DNSAnswers
 	names   nameCache
+	evicted atomic.Uint64 // names the dispatcher's cache replaced (not exported: the workers' count is the signal)
 }
 
 // NewLearner returns a Learner feeding a.
 func NewLearner(a DNSAnswers) *Learner {
 	l := &Learner{answers: a}
-	l.names.init()
+	l.names.init(&l.evicted)
 	return l
 }
 

@@ -2,6 +2,7 @@ package demux
 
 import (
 	"hash/maphash"
+	"sync/atomic"
 
 	"github.com/tapdlp/tapdlp/record"
 )
@@ -20,11 +21,11 @@ import (
 // every time and not kept), about 272 KiB per worker at worst. Slots are
 // keyed by a per-cache random seed, so traffic cannot aim collisions at one
 // slot (a collision costs only an allocation anyway). Replaced strings are
-// counted (Demux.NamesEvicted).
+// counted (Stats.NamesEvicted, tapdlp_demux_names_evicted_total).
 type nameCache struct {
 	slots   [nameSlots]string
 	seed    maphash.Seed
-	evicted uint64
+	evicted *atomic.Uint64 // the Demux's Stats.NamesEvicted
 }
 
 const (
@@ -32,7 +33,7 @@ const (
 	maxCachedName = 256
 )
 
-func (c *nameCache) init() { c.seed = maphash.MakeSeed() }
+func (c *nameCache) init(evicted *atomic.Uint64) { c.seed, c.evicted = maphash.MakeSeed(), evicted }
 
 // str returns b as a string, reusing a cached one when it holds the same
 // bytes.
@@ -48,7 +49,7 @@ func (c *nameCache) str(b []byte) string {
 		return *slot
 	}
 	if *slot != "" {
-		c.evicted++
+		c.evicted.Add(1)
 	}
 	s := string(b)
 	*slot = s

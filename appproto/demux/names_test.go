@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 
@@ -15,7 +16,7 @@ import (
 
 func TestNameCache(t *testing.T) {
 	var c nameCache
-	c.init()
+	c.init(new(atomic.Uint64))
 	long := strings.Repeat("a", maxCachedName+1)
 	for _, v := range []string{"", "example.com", "t13d1516h2_8daaf6152771_02713d6af862", long, "EXAMPLE.com"} {
 		if got := c.str([]byte(v)); got != v {
@@ -45,8 +46,8 @@ func TestNameCache(t *testing.T) {
 			t.Fatalf("str(%q) = %q", v, got)
 		}
 	}
-	if c.evicted == 0 || c.evicted > 4*nameSlots {
-		t.Errorf("evicted %d of %d values into %d slots", c.evicted, 4*nameSlots, nameSlots)
+	if n := c.evicted.Load(); n == 0 || n > 4*nameSlots {
+		t.Errorf("evicted %d of %d values into %d slots", n, 4*nameSlots, nameSlots)
 	}
 	// A value too long to keep is built each time and kept nowhere.
 	for _, s := range c.slots {
