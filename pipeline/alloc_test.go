@@ -144,17 +144,7 @@ func TestPerFlowAllocations(t *testing.T) {
 }
 
 func perFlowAllocs(t *testing.T, req string, fired int, maxAllocs float64) {
-	cfg, err := parseTestConfig("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Workers = 1
-	p, err := New(cfg, Options{Sink: record.NewWriterSink(nopWriter{})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.out = newWriter(p.opts.Sink, p.stats, p.log)
-	defer p.out.close()
+	p := oneWorkerPipeline(t, "")
 	w := newWorker(0, p)
 	d := newDispatcher(p, []*worker{w})
 	const flows = 400
@@ -224,3 +214,22 @@ const maxFlowAllocs = 12
 // maxFlowAllocsFinding is what a flow with one finding (evidence, hashes,
 // its alerts) may allocate: measured 23.
 const maxFlowAllocsFinding = 26
+
+// oneWorkerPipeline is a pipeline of one worker configured by yaml (on top
+// of the defaults) whose records go nowhere, for tests that drive a worker
+// by hand; its writer is closed when the test ends.
+func oneWorkerPipeline(tb testing.TB, yaml string) *Pipeline {
+	tb.Helper()
+	cfg, err := parseTestConfig(yaml)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Workers = 1
+	p, err := New(cfg, Options{Sink: record.NewWriterSink(nopWriter{})})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.out = newWriter(p.opts.Sink, p.stats, p.log)
+	tb.Cleanup(func() { p.out.close() })
+	return p
+}

@@ -71,17 +71,7 @@ func TestClosedFlowGivesBackScanning(t *testing.T) {
 	frames, names := closedFlows()
 
 	// On one worker: after the close, before the linger ends.
-	cfg, err := parseTestConfig("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Workers = 1
-	p, err := New(cfg, Options{Sink: record.NewWriterSink(nopWriter{})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.out = newWriter(p.opts.Sink, p.stats, p.log)
-	defer p.out.close()
+	p := oneWorkerPipeline(t, "")
 	w := newWorker(0, p)
 	dec := capture.NewDecoder(p.decoderConfig(), p.decStats)
 	var pkt capture.Packet

@@ -7,7 +7,6 @@ import (
 
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
-	"github.com/tapdlp/tapdlp/record"
 )
 
 // BenchmarkSYNOnlyFlowCost opens flows that never carry a payload byte (a
@@ -15,17 +14,7 @@ import (
 // entry, session and its application-layer state (issue 11 item 3, issue
 // 15 lever 2). Run with -benchtime=20000x so b.N flows are open at once.
 func BenchmarkSYNOnlyFlowCost(b *testing.B) {
-	cfg, err := parseTestConfig("flows: {max_flows: 2000000}\n")
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.Workers = 1
-	p, err := New(cfg, Options{Sink: record.NewWriterSink(nopWriter{})})
-	if err != nil {
-		b.Fatal(err)
-	}
-	p.out = newWriter(p.opts.Sink, p.stats, p.log)
-	defer p.out.close()
+	p := oneWorkerPipeline(b, "flows: {max_flows: 2000000}\n")
 	w := newWorker(0, p)
 	dec := capture.NewDecoder(p.decoderConfig(), p.decStats)
 	var pkt capture.Packet

@@ -170,17 +170,7 @@ func TestFlowMemcapEstimateMatchesHeap(t *testing.T) {
 // measureFlowCost opens n flows (frames of flow(i)) on one worker and
 // returns the flow table's estimate and the measured heap, per flow.
 func measureFlowCost(t *testing.T, n int, flow func(i int) [][]byte) (estimate, heap float64) {
-	cfg, err := parseTestConfig("flows: {max_flows: 2000000}\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Workers = 1
-	p, err := New(cfg, Options{Sink: record.NewWriterSink(nopWriter{})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.out = newWriter(p.opts.Sink, p.stats, p.log)
-	defer p.out.close()
+	p := oneWorkerPipeline(t, "flows: {max_flows: 2000000}\n")
 	w := newWorker(0, p)
 	dec := capture.NewDecoder(p.decoderConfig(), p.decStats)
 	var frames [][]byte

@@ -7,7 +7,6 @@ import (
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
 	"github.com/tapdlp/tapdlp/internal/pcapgen/scenarios"
 	"github.com/tapdlp/tapdlp/reassembly"
-	"github.com/tapdlp/tapdlp/record"
 )
 
 // FuzzSession drives arbitrary payload through the whole worker path —
@@ -21,18 +20,9 @@ func FuzzSession(f *testing.F) {
 	f.Add(uint16(80), scenarios.HTTPRequest("POST", "/x?cc=4111111111111111", "a.example", []string{"Content-Encoding: gzip"}, scenarios.Gzip([]byte(`{"a":"536-22-8741"}`))), scenarios.HTTPResponse(200, "text/plain", []byte("ok")), []byte("GET / HTTP/1.1\r\n"))
 	f.Add(uint16(53), scenarios.DNSQuery(1, "a.example", 1), scenarios.DNSResponse(1, "a.example", 1, scenarios.DNSAnswer{Name: "a.example", Addr: addr4("192.0.2.1"), TTL: 60}), []byte{0, 5, 1, 2})
 	f.Add(uint16(25), []byte("EHLO x\r\n"), []byte("220 ok\r\n"), []byte("DATA\r\ncard 4111 1111 1111 1111\r\n.\r\n"))
-	cfg, err := parseTestConfig("")
-	if err != nil {
-		f.Fatal(err)
-	}
-	cfg.Workers = 1
 	// One pipeline (its catalog takes a while to build); a fresh worker,
 	// flow table and decoder per input.
-	p, err := New(cfg, Options{Sink: record.NewWriterSink(nopWriter{})})
-	if err != nil {
-		f.Fatal(err)
-	}
-	p.out = newWriter(p.opts.Sink, p.stats, p.log)
+	p := oneWorkerPipeline(f, "")
 	f.Fuzz(func(t *testing.T, port uint16, out, in, more []byte) {
 		panics, encErrs := p.stats.WorkerPanics.Load(), p.stats.RecordErrors.Load()
 		w := newWorker(0, p)
