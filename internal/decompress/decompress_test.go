@@ -13,13 +13,7 @@ import (
 
 func TestFormatsByMagic(t *testing.T) {
 	content := []byte(strings.Repeat("tapdlp record line\n", 1000))
-	var gz, zs bytes.Buffer
-	gw := gzip.NewWriter(&gz)
-	gw.Write(content)
-	gw.Close()
-	zw, _ := zstd.NewWriter(&zs)
-	zw.Write(content)
-	zw.Close()
+	gz, zs := compressBoth(t, content)
 	for _, tc := range []struct {
 		name string
 		in   []byte
@@ -78,13 +72,7 @@ func TestCorruptGzipNamed(t *testing.T) {
 // BufferSize, for every format.
 func TestNewReaderSize(t *testing.T) {
 	content := []byte(strings.Repeat("0123456789abcdef", 1<<15)) // 512 KiB
-	var gz, zs bytes.Buffer
-	gw := gzip.NewWriter(&gz)
-	gw.Write(content)
-	gw.Close()
-	zw, _ := zstd.NewWriter(&zs)
-	zw.Write(content)
-	zw.Close()
+	gz, zs := compressBoth(t, content)
 	for _, tc := range []struct {
 		name       string
 		in         []byte
@@ -111,4 +99,27 @@ func TestNewReaderSize(t *testing.T) {
 		}
 		r.Close()
 	}
+}
+
+// compressBoth returns content compressed as gzip and as zstd.
+func compressBoth(t *testing.T, content []byte) (gz, zs *bytes.Buffer) {
+	t.Helper()
+	gz, zs = new(bytes.Buffer), new(bytes.Buffer)
+	gw := gzip.NewWriter(gz)
+	zw, err := zstd.NewWriter(zs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []interface {
+		Write([]byte) (int, error)
+		Close() error
+	}{gw, zw} {
+		if _, err := w.Write(content); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return gz, zs
 }
