@@ -58,14 +58,7 @@ func perPacketAllocs(t *testing.T, yaml string) {
 	ts := int64(1e18)
 	step := func(frame []byte) {
 		ts += 1000
-		m := capture.Meta{TS: ts, CapLen: len(frame), WireLen: len(frame), LinkType: capture.LinkEthernet}
-		if d.dec.Decode(frame, m, &d.pkt) != capture.OK {
-			t.Fatal("decode failed")
-		}
-		b := d.cur[0]
-		b.reset()
-		b.add(&d.pkt)
-		w.packet(&b.pkts[0], usePacket)
+		feedFrame(t, d, w, frame, ts)
 	}
 	for _, f := range frames {
 		step(f) // open the flow and its session
@@ -167,14 +160,7 @@ func perFlowAllocs(t *testing.T, req string, fired int, maxAllocs float64) {
 	flow := func() {
 		for _, frame := range all[i] {
 			ts += 1000
-			m := capture.Meta{TS: ts, CapLen: len(frame), WireLen: len(frame), LinkType: capture.LinkEthernet}
-			if d.dec.Decode(frame, m, &d.pkt) != capture.OK {
-				t.Fatal("decode failed")
-			}
-			b := d.cur[0]
-			b.reset()
-			b.add(&d.pkt)
-			w.packet(&b.pkts[0], usePacket)
+			feedFrame(t, d, w, frame, ts)
 		}
 		ts += 120e9 // past the closed flow's linger: a tick ends it
 		w.h.ph, w.h.now = phaseTick, ts
@@ -232,4 +218,17 @@ func oneWorkerPipeline(tb testing.TB, yaml string) *Pipeline {
 	p.out = newWriter(p.opts.Sink, p.stats, p.log)
 	tb.Cleanup(func() { p.out.close() })
 	return p
+}
+
+// feedFrame decodes one Ethernet frame stamped ts on d's decoder and hands
+// it to w as the dispatcher would, through d's first batch.
+func feedFrame(tb testing.TB, d *dispatcher, w *worker, frame []byte, ts int64) {
+	m := capture.Meta{TS: ts, CapLen: len(frame), WireLen: len(frame), LinkType: capture.LinkEthernet}
+	if d.dec.Decode(frame, m, &d.pkt) != capture.OK {
+		tb.Fatal("decode failed")
+	}
+	b := d.cur[0]
+	b.reset()
+	b.add(&d.pkt)
+	w.packet(&b.pkts[0], usePacket)
 }

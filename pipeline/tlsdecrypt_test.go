@@ -415,14 +415,7 @@ func TestDecryptedPacketPathDoesNotAllocate(t *testing.T) {
 	ts := int64(1e18)
 	step := func(frame []byte) {
 		ts += 1000
-		m := capture.Meta{TS: ts, CapLen: len(frame), WireLen: len(frame), LinkType: capture.LinkEthernet}
-		if d.dec.Decode(frame, m, &d.pkt) != capture.OK {
-			t.Fatal("decode failed")
-		}
-		b := d.cur[0]
-		b.reset()
-		b.add(&d.pkt)
-		w.packet(&b.pkts[0], usePacket)
+		feedFrame(t, d, w, frame, ts)
 	}
 	// The handshake, the request head and the start of the body: the flow,
 	// its session, its decryptor and its parsers are set up.

@@ -431,7 +431,7 @@ func (e *httpEvents) Start(m *httpparse.Message) {
 }
 
 func (e *httpEvents) Header(m *httpparse.Message, name, value []byte) {
-	if m.Side == httpparse.Request && !m.InTrailer && len(name) == 7 && asciiEqualFold(name, "upgrade") {
+	if m.Side == httpparse.Request && !m.InTrailer && len(name) == 7 && httpparse.EqualFoldLower(name, "upgrade") {
 		e.announce = Upgrade
 		e.nupgrade = copy(e.upgrade[:], value)
 		for i, c := range e.upgrade[:e.nupgrade] {
@@ -441,26 +441,12 @@ func (e *httpEvents) Header(m *httpparse.Message, name, value []byte) {
 		}
 	}
 	switch {
-	case m.Side == httpparse.Request && !m.InTrailer && len(name) == 14 && asciiEqualFold(name, "http2-settings"):
+	case m.Side == httpparse.Request && !m.InTrailer && len(name) == 14 && httpparse.EqualFoldLower(name, "http2-settings"):
 		e.nsettings = copy(e.settings[:], value)
-	case m.Side == httpparse.Response && !m.InTrailer && len(name) == 24 && asciiEqualFold(name, "sec-websocket-extensions"):
+	case m.Side == httpparse.Response && !m.InTrailer && len(name) == 24 && httpparse.EqualFoldLower(name, "sec-websocket-extensions"):
 		e.nwsext = copy(e.wsext[:], value)
 	}
 	e.fl.sink.Header(dirOf(m.Side), name, value)
-}
-
-// asciiEqualFold reports whether b equals lower (lower-case ASCII, as long
-// as b) ignoring ASCII case.
-func asciiEqualFold(b []byte, lower string) bool {
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Body: bytes the parser could not decode (an unknown or too deep coding,

@@ -140,15 +140,25 @@ func fieldOf(name []byte) field {
 	default:
 		return fieldOther
 	}
-	for i, c := range name {
+	if !EqualFoldLower(name, want) {
+		return fieldOther
+	}
+	return f
+}
+
+// EqualFoldLower reports whether b equals lower (lower-case ASCII, exactly
+// as long as b) ignoring ASCII case, as servers match field names: no
+// Unicode folding and no allocation. The caller checks the lengths.
+func EqualFoldLower(b []byte, lower string) bool {
+	for i, c := range b {
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		if c != want[i] {
-			return fieldOther
+		if c != lower[i] {
+			return false
 		}
 	}
-	return f
+	return true
 }
 
 // head handles a complete header block or trailer section.
