@@ -8,6 +8,7 @@ import (
 	httpparse "github.com/tapdlp/tapdlp/appproto/http"
 	"github.com/tapdlp/tapdlp/appproto/http2"
 	"github.com/tapdlp/tapdlp/appproto/sse"
+	apptls "github.com/tapdlp/tapdlp/appproto/tls"
 	"github.com/tapdlp/tapdlp/appproto/tlsdecrypt"
 	"github.com/tapdlp/tapdlp/appproto/websocket"
 	"github.com/tapdlp/tapdlp/reassembly"
@@ -259,9 +260,10 @@ type Stats struct {
 	// DecidedAtEnd counts directions decided on a short prefix because the
 	// flow ended or lost bytes before a sniffer could tell.
 	DecidedAtEnd atomic.Uint64
-	// NamesEvicted counts names (SNI, Host, User-Agent, DNS) the workers'
-	// name caches replaced with another: a high rate says the traffic's
-	// names do not repeat and each costs an allocation.
+	// NamesEvicted counts names (SNI, Host, User-Agent, DNS) and JA4
+	// fingerprints the workers' name caches and JA4 memos replaced with
+	// another: a high rate says the traffic's names do not repeat and each
+	// costs an allocation.
 	NamesEvicted atomic.Uint64
 }
 
@@ -340,6 +342,7 @@ type Demux struct {
 	tlss  tlsdecrypt.Scratch
 	pool  parserPool
 	names nameCache
+	ja4   apptls.JA4Memo
 }
 
 // New returns a Demux for one worker.
@@ -349,6 +352,7 @@ func New(cfg Config) *Demux {
 		d.stats = new(Stats)
 	}
 	d.names.init(&d.stats.NamesEvicted)
+	d.ja4.Init(&d.stats.NamesEvicted)
 	d.tlsc.Scratch = &d.tlss
 	d.tlsc.Budget = cfg.PendingBudget
 	return d

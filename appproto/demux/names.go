@@ -7,9 +7,10 @@ import (
 	"github.com/tapdlp/tapdlp/record"
 )
 
-// nameCache turns the bytes a flow's Result keeps as text (SNI, JA4, Host,
-// User-Agent, DNS questions and answers) into strings, handing back the
-// string made for the same bytes before when it is still in its slot. Real
+// nameCache turns the bytes a flow's Result keeps as text (SNI, Host,
+// User-Agent, DNS questions and answers; JA4 has its own memo,
+// apptls.JA4Memo) into strings, handing back the string made for the same
+// bytes before when it is still in its slot. Real
 // traffic repeats these values flow after flow (a few hundred hosts, a
 // handful of client fingerprints), so most flows make no string at all;
 // a new value costs one allocation, as it did before the cache. Strings

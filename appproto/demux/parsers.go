@@ -135,8 +135,9 @@ func (t *tlsParser) outcome() {
 }
 
 // setTLS records a ClientHello's facts and names the destination by SNI.
-// The strings come from the worker's name cache and the record from its
-// pool: a flow to a known name with a known fingerprint allocates nothing.
+// The strings come from the worker's name cache and JA4 memo, the record
+// from its pool: a flow to a known name with a known fingerprint allocates
+// nothing.
 func (fl *Flow) setTLS(h *apptls.ClientHello, transport byte, src NameSource) {
 	d := fl.d
 	rt := fl.res.TLS
@@ -146,10 +147,9 @@ func (fl *Flow) setTLS(h *apptls.ClientHello, transport byte, src NameSource) {
 	} else {
 		*rt = record.TLS{ALPN: rt.ALPN[:0]}
 	}
-	var ja4 [apptls.JA4Len]byte
 	rt.SNI = d.names.str(h.SNIBytes())
 	rt.Version = apptls.VersionString(h.Version())
-	rt.JA4 = d.names.str(h.AppendJA4(ja4[:0], transport))
+	rt.JA4 = d.ja4.JA4(h, transport)
 	if len(h.ALPN) > 0 {
 		rt.ALPN = append(rt.ALPN, h.ALPN...)
 	} else {

@@ -115,11 +115,15 @@ func ClientInitialKeys(version uint32, dcid []byte) (Keys, error) {
 	return k.clientInitialKeys(version, dcid)
 }
 
-// opener holds the ciphers built from Keys.
+// opener holds the ciphers built from Keys, and the header-protection
+// mask and nonce of the packet being opened: they are passed to interface
+// methods, so as locals they would escape to the heap on every packet.
 type opener struct {
-	aead cipher.AEAD
-	hp   cipher.Block
-	iv   [12]byte
+	aead  cipher.AEAD
+	hp    cipher.Block
+	iv    [12]byte
+	mask  [16]byte
+	nonce [12]byte
 }
 
 func newOpener(k Keys) (opener, error) {

@@ -121,7 +121,7 @@ func (o *opener) open(pkt []byte, h header, largest int64) (payload []byte, pn u
 	if h.pnOffset+4+16 > h.end {
 		return nil, 0, ErrShortHeader
 	}
-	var mask [16]byte
+	mask := &o.mask
 	o.hp.Encrypt(mask[:], pkt[h.pnOffset+4:h.pnOffset+20])
 	pkt[0] ^= mask[0] & 0x0f
 	pnLen := int(pkt[0]&3) + 1
@@ -131,7 +131,8 @@ func (o *opener) open(pkt []byte, h header, largest int64) (payload []byte, pn u
 		trunc = trunc<<8 | uint64(pkt[h.pnOffset+i])
 	}
 	pn = decodePN(largest, trunc, pnLen)
-	nonce := o.iv
+	nonce := &o.nonce
+	*nonce = o.iv
 	for i := 0; i < 8; i++ {
 		nonce[11-i] ^= byte(pn >> (8 * i))
 	}

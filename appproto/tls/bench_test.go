@@ -62,6 +62,22 @@ func BenchmarkClientHello(b *testing.B) {
 			}
 		}
 	})
+	b.Run("parse+memoja4", func(b *testing.B) {
+		// A worker's memo remembers the fingerprint after the first flow.
+		b.ReportAllocs()
+		var m JA4Memo
+		for b.Loop() {
+			p.Reset()
+			for _, c := range chunks {
+				if p.Feed(c) {
+					break
+				}
+			}
+			if len(m.JA4(&p.Hello, TransportTCP)) != JA4Len {
+				b.Fatal("short JA4")
+			}
+		}
+	})
 	b.Run("not-tls", func(b *testing.B) {
 		b.ReportAllocs()
 		junk := []byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")

@@ -2,7 +2,8 @@
 // the ClientHello (and, minimally, the ServerHello) — from a TCP stream fed
 // in arbitrary chunks, or from a QUIC CRYPTO stream, and extracts the facts
 // the sensor records: SNI, ALPN, offered and selected versions, cipher
-// suites, extensions, signature algorithms and the JA4 fingerprint.
+// suites, extensions, signature algorithms and the JA4 fingerprint (which
+// a worker's JA4Memo remembers, since clients repeat theirs flow after flow).
 //
 // It is a parser only: it knows nothing of flows, destinations or content
 // scanning, and it never decrypts. Input is hostile: buffering is capped

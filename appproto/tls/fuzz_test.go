@@ -43,6 +43,10 @@ func TestUpdateFuzzCorpus(t *testing.T) {
 	}
 }
 
+// fuzzMemo is FuzzClientHello's JA4 memo, shared by the inputs one fuzz
+// process runs (one at a time).
+var fuzzMemo JA4Memo
+
 // FuzzClientHello feeds a stream in chunks of a fuzzed size and checks that
 // the verdict and every extracted fact are independent of the chunking.
 func FuzzClientHello(f *testing.F) {
@@ -65,6 +69,13 @@ func FuzzClientHello(f *testing.F) {
 		h := &parts.Hello
 		if h.JA4Raw(TransportTCP) != whole.Hello.JA4Raw(TransportTCP) || h.SNI() != whole.Hello.SNI() {
 			t.Fatal("facts depend on chunking")
+		}
+		// The memo (kept across inputs, so hits and evictions happen)
+		// spells what AppendJA4 does.
+		for _, tr := range []byte{TransportTCP, TransportQUIC} {
+			if got, want := fuzzMemo.JA4(h, tr), h.JA4(tr); got != want {
+				t.Fatalf("memo %s, want %s", got, want)
+			}
 		}
 		if len(h.JA4(TransportTCP)) != 36 || len(h.SNI()) > 253 || len(h.ALPN) > MaxALPN {
 			t.Fatalf("bad output: %q %q", h.JA4(TransportTCP), h.SNI())

@@ -167,6 +167,12 @@ const JA4Len = 36
 func (h *ClientHello) AppendJA4(dst []byte, transport byte) []byte {
 	var s ja4Scratch
 	ciphers, exts, nExt := h.ja4Lists(&s)
+	return h.appendJA4Sorted(dst, transport, &s, ciphers, exts, nExt)
+}
+
+// appendJA4Sorted is AppendJA4 on the lists ja4Lists made in s (its text
+// buffer is overwritten).
+func (h *ClientHello) appendJA4Sorted(dst []byte, transport byte, s *ja4Scratch, ciphers, exts []uint16, nExt int) []byte {
 	dst = h.appendJA4a(dst, transport, len(ciphers), nExt)
 	dst = append(dst, '_')
 	dst = appendHash12(dst, appendHexList(s.text[:0], ciphers))
