@@ -556,7 +556,7 @@ func (c *ruleCarry) reader(current func() *rules.Engine) func() rules.Stats {
 var demuxTags = metrics.Tags{
 	"DecidedByBound": `metric:"tapdlp_demux_decided_total" label:"reason=bound" help:"TCP directions whose protocol was decided before a sniffer could tell, by reason (bound: the undecided prefix reached its byte bound; end: the flow ended or lost bytes first)."`,
 	"DecidedAtEnd":   `metric:"tapdlp_demux_decided_total" label:"reason=end"`,
-	"NamesEvicted":   `metric:"tapdlp_demux_names_evicted_total" help:"Names (SNI, Host, User-Agent, DNS) a worker's bounded name cache replaced with another; a high rate means names do not repeat and each costs an allocation."`,
+	"NamesEvicted":   `metric:"tapdlp_demux_names_evicted_total" help:"Names (SNI, Host, User-Agent, DNS) and JA4 fingerprints a worker's bounded caches replaced with another; a high rate means they do not repeat and each costs an allocation or a recomputation."`,
 }
 
 // parsersView holds the HTTP/2, WebSocket, gRPC and SSE counters, with the
