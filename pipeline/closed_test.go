@@ -10,7 +10,6 @@ import (
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
 	"github.com/tapdlp/tapdlp/internal/pcapgen/scenarios"
-	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
 )
 
@@ -64,13 +63,15 @@ func fixLength(req []byte, n int) []byte {
 }
 
 // A flow that closes cleanly gives its parsers and scanners back at once
-// (they serve the worker's next flows) while it lingers for its final
-// record, and that record still has everything they found, including what
-// the close itself flushed.
+// and, once its close completed (the last FIN acknowledged), is written
+// out and recycled whole: its session and scanning state serve the
+// worker's next flow, and a tombstone absorbs its late packets. Its record
+// still has everything the scanners found, including what the close itself
+// flushed.
 func TestClosedFlowGivesBackScanning(t *testing.T) {
 	frames, names := closedFlows()
 
-	// On one worker: after the close, before the linger ends.
+	// On one worker.
 	p := oneWorkerPipeline(t, "")
 	w := newWorker(0, p)
 	dec := capture.NewDecoder(p.decoderConfig(), p.decStats)
@@ -90,21 +91,22 @@ func TestClosedFlowGivesBackScanning(t *testing.T) {
 			w.packet(&bt.pkts[0], usePacket)
 		}
 	}
-	if n := w.table.Len(); n != len(frames) {
-		t.Fatalf("%d flows open, want %d lingering", n, len(frames))
+	if n, tombs := w.table.Len(), w.table.Tombstones(); n != 0 || tombs != len(frames) {
+		t.Fatalf("%d flows open and %d tombstones, want 0 and %d", n, tombs, len(frames))
 	}
-	w.table.Each(func(f *reassembly.Flow) {
-		s := sessionOf(f)
-		if !s.closed || !s.scanning || s.c.scanState != nil {
-			t.Errorf("flow %v: closed %v, scanning %v, scanners held %v: want closed with its scanners given back",
-				f.Src, s.closed, s.scanning, s.c.scanState != nil)
-		}
-		if n := s.app.StateBytes(); int64(s.appCharged) != n {
-			t.Errorf("flow %v: parser state %d B charged as %d", f.Src, n, s.appCharged)
-		}
-	})
-	// The flows ran one after the other: each took the scanning state the
-	// one before gave back, so the worker holds one.
+	st := p.FlowStats()
+	if got := st.FlowsTombstoned.Load(); got != uint64(len(frames)) {
+		t.Errorf("%d flows written at their close, want %d", got, len(frames))
+	}
+	if got := st.LatePackets.Load(); got == 0 {
+		t.Error("the data after both FINs was not counted as late")
+	}
+	// The flows ran one after the other: each took the session and the
+	// scanning state the one before gave back, so the worker holds one of
+	// each.
+	if got := len(w.h.free); got != 1 {
+		t.Errorf("%d sessions recycled, want 1 (reused flow after flow)", got)
+	}
 	if got := len(w.h.freeScans); got != 1 {
 		t.Errorf("%d scanning states given back to the worker, want 1 (reused flow after flow)", got)
 	}
