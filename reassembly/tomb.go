@@ -229,11 +229,12 @@ func (t *Table) expireTombs() {
 func (t *Table) shrinkTombs() {
 	q := &t.tombs
 	switch n := len(q.ring); {
-	case len(q.idx) == 0 && n > 0:
-		if n > minTombRing {
-			q.ring = nil
-		}
-		q.idx, q.head, q.tail = nil, 0, 0
+	case len(q.idx) == 0 && n > minTombRing:
+		q.ring, q.idx, q.head, q.tail = nil, nil, 0, 0
+	case len(q.idx) == 0:
+		// Small: kept, so a table that closes a flow now and then does
+		// not allocate a map and a ring for each.
+		q.head, q.tail = 0, 0
 	case n > 4*minTombRing && len(q.idx) < n/8:
 		q.resize(n / 2)
 	}
