@@ -82,11 +82,21 @@ func (q *tombs) push(h uint64, tb tomb) {
 		q.idx = make(map[uint64]uint64)
 	}
 	if q.tail-q.head == uint64(len(q.ring)) {
-		q.resize(max(2*len(q.ring), minTombRing))
+		q.grow(max(2*len(q.ring), minTombRing))
 	}
 	*q.at(q.tail) = tb
 	q.idx[h] = q.tail
 	q.tail++
+}
+
+// grow moves the queue into a ring of n slots (a power of two, larger):
+// every position keeps its number, so the index stays as it is.
+func (q *tombs) grow(n int) {
+	ring := make([]tomb, n)
+	for pos := q.head; pos != q.tail; pos++ {
+		ring[pos&uint64(n-1)] = *q.at(pos)
+	}
+	q.ring = ring
 }
 
 // resize moves the queue into a ring of n slots (a power of two, at least
