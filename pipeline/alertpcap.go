@@ -84,7 +84,19 @@ func (p *Pipeline) closeAlertPcap(workers []*worker) error {
 }
 
 // packet runs the flow table on p, then keeps p's frame for its flow.
+//
+// The packet that completes a TCP close ends its flow inside Packet (the
+// final record is written at once, see reassembly's tomb.go): the flow is
+// looked up before as well, and the frame is kept for it as long as the
+// ordered stage has not released its frames yet (it cannot have in a run,
+// where the final record waits for the end of the batch).
 func (a *alertPcap) packet(h *flowHandler, t *reassembly.Table, p *capture.Packet) {
+	var before uint64
+	if p.Frame != nil && p.Proto == capture.ProtoTCP {
+		if s := sessionOf(t.Lookup(p)); s != nil {
+			before = s.ref
+		}
+	}
 	t.Packet(p)
 	if p.Frame == nil {
 		a.mu.Lock()
@@ -92,17 +104,17 @@ func (a *alertPcap) packet(h *flowHandler, t *reassembly.Table, p *capture.Packe
 		a.mu.Unlock()
 		return
 	}
-	f := t.Lookup(p)
-	if f == nil {
-		return
-	}
-	s := sessionOf(f)
-	if s == nil {
+	ref := before
+	if s := sessionOf(t.Lookup(p)); s != nil {
+		ref = s.ref
+	} else if before == 0 {
 		return // no session (ICMP, …): no state in the stage to alert on
 	}
 	a.frame = pcaplog.Frame{TS: p.TS, Link: uint16(p.Link), Wire: p.WireLen, Data: p.Frame}
 	a.mu.Lock()
-	a.flows[s.ref] = a.s.Keep(a.flows[s.ref], &a.frame)
+	if fh, ok := a.flows[ref]; ok || ref != before {
+		a.flows[ref] = a.s.Keep(fh, &a.frame)
+	}
 	a.mu.Unlock()
 }
 

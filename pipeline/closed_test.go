@@ -10,7 +10,6 @@ import (
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
 	"github.com/tapdlp/tapdlp/internal/pcapgen/scenarios"
-	"github.com/tapdlp/tapdlp/reassembly"
 	"github.com/tapdlp/tapdlp/record"
 )
 
@@ -64,13 +63,15 @@ func fixLength(req []byte, n int) []byte {
 }
 
 // A flow that closes cleanly gives its parsers and scanners back at once
-// (they serve the worker's next flows) while it lingers for its final
-// record, and that record still has everything they found, including what
-// the close itself flushed.
+// and, once its close completed (the last FIN acknowledged), is written
+// out and recycled whole: its session and scanning state serve the
+// worker's next flow, and a tombstone absorbs its late packets. Its record
+// still has everything the scanners found, including what the close itself
+// flushed.
 func TestClosedFlowGivesBackScanning(t *testing.T) {
 	frames, names := closedFlows()
 
-	// On one worker: after the close, before the linger ends.
+	// On one worker.
 	p := oneWorkerPipeline(t, "")
 	w := newWorker(0, p)
 	dec := capture.NewDecoder(p.decoderConfig(), p.decStats)
@@ -90,21 +91,22 @@ func TestClosedFlowGivesBackScanning(t *testing.T) {
 			w.packet(&bt.pkts[0], usePacket)
 		}
 	}
-	if n := w.table.Len(); n != len(frames) {
-		t.Fatalf("%d flows open, want %d lingering", n, len(frames))
+	if n, tombs := w.table.Len(), w.table.Tombstones(); n != 0 || tombs != len(frames) {
+		t.Fatalf("%d flows open and %d tombstones, want 0 and %d", n, tombs, len(frames))
 	}
-	w.table.Each(func(f *reassembly.Flow) {
-		s := sessionOf(f)
-		if !s.closed || !s.scanning || s.c.scanState != nil {
-			t.Errorf("flow %v: closed %v, scanning %v, scanners held %v: want closed with its scanners given back",
-				f.Src, s.closed, s.scanning, s.c.scanState != nil)
-		}
-		if n := s.app.StateBytes(); int64(s.appCharged) != n {
-			t.Errorf("flow %v: parser state %d B charged as %d", f.Src, n, s.appCharged)
-		}
-	})
-	// The flows ran one after the other: each took the scanning state the
-	// one before gave back, so the worker holds one.
+	st := p.FlowStats()
+	if got := st.FlowsTombstoned.Load(); got != uint64(len(frames)) {
+		t.Errorf("%d flows written at their close, want %d", got, len(frames))
+	}
+	if got := st.LatePackets.Load(); got == 0 {
+		t.Error("the data after both FINs was not counted as late")
+	}
+	// The flows ran one after the other: each took the session and the
+	// scanning state the one before gave back, so the worker holds one of
+	// each.
+	if got := len(w.h.free); got != 1 {
+		t.Errorf("%d sessions recycled, want 1 (reused flow after flow)", got)
+	}
 	if got := len(w.h.freeScans); got != 1 {
 		t.Errorf("%d scanning states given back to the worker, want 1 (reused flow after flow)", got)
 	}
@@ -137,5 +139,116 @@ func TestClosedFlowGivesBackScanning(t *testing.T) {
 		if ip := "10.8.0." + strconv.Itoa(i+1); !found[ip] {
 			t.Errorf("%s (%s): the card is not in the final record", name, ip)
 		}
+	}
+}
+
+// Flows written at their close hand their conn, session and scanning state
+// to the next flow at once, while their records may still wait in the
+// ordered stage: no record may show another flow's state. Hundreds of
+// short flows, a few at a time interleaved, each naming its own host and
+// carrying (or not) its own card, end by FIN, by RST and by a new SYN on
+// the tuple of a tombstoned flow, with late packets after each close; each
+// record must carry exactly its own flow's host, findings and counts, with
+// one worker or several (run with -race).
+func TestRecycledFlowsKeepTheirOwnRecords(t *testing.T) {
+	const flows = 300
+	card := "4111 1111 1111 1111"
+	type want struct {
+		host  string
+		card  bool
+		pkts  uint64
+		state string
+	}
+	wants := map[uint16][]want{} // by client port
+	var groups [][][]byte
+	for i := range flows {
+		// Every fifth port is used twice: the second flow's SYN comes
+		// within the first one's linger (port reuse).
+		port := uint16(30000 + i)
+		if i%5 == 4 {
+			port = uint16(30000 + i - 4) // a flow of the previous group
+		}
+		c := pcapgen.NewTCPConn(apPort("10.6.0.1", port), ap("192.0.2.9:80"), uint32(1000*i+1), uint32(7000*i+2))
+		host := "h" + strconv.Itoa(i) + ".example.com"
+		body := "hello"
+		if i%3 == 0 {
+			body = `{"card":"` + card + `"}`
+		}
+		segs := c.Handshake()
+		segs = append(segs, c.Send(true, scenarios.HTTPRequest("POST", "/u", host, []string{"Content-Type: application/json"}, []byte(body)))...)
+		segs = append(segs, c.Send(false, scenarios.HTTPResponse(200, "text/plain", []byte("ok")))...)
+		state := "closed"
+		if i%4 == 1 {
+			segs = append(segs, c.Reset(true))
+			state = "reset"
+		} else {
+			segs = append(segs, c.Close(i%2 == 0)...)
+		}
+		n := uint64(len(segs))
+		// Late packets: the last one again (a retransmitted ACK or RST).
+		segs = append(segs, segs[len(segs)-1])
+		var f [][]byte
+		for _, s := range segs {
+			f = append(f, c.Packet(s))
+		}
+		groups = append(groups, f)
+		wants[port] = append(wants[port], want{host, i%3 == 0, n, state})
+	}
+	// Interleave four flows at a time; a reused port's flows run one after
+	// the other (its second group starts after the first ended).
+	var all [][]byte
+	for g := 0; g < len(groups); g += 4 {
+		batch := groups[g:min(g+4, len(groups))]
+		for k := 0; ; k++ {
+			more := false
+			for _, f := range batch {
+				if k < len(f) {
+					all = append(all, f[k])
+					more = true
+				}
+			}
+			if !more {
+				break
+			}
+		}
+	}
+	path := writeCapture(t, all)
+	for _, workers := range []int{1, 3} {
+		t.Run("workers="+strconv.Itoa(workers), func(t *testing.T) {
+			lines := replayOrdered(t, "", workers, path)
+			seen := map[uint16]int{}
+			for _, l := range lines {
+				var r record.Flow
+				if err := json.Unmarshal([]byte(l), &r); err != nil || r.Type != "flow" {
+					continue
+				}
+				ws := wants[r.Src.Port]
+				k := seen[r.Src.Port]
+				seen[r.Src.Port]++
+				if k >= len(ws) {
+					t.Errorf("port %d: %d records, want %d", r.Src.Port, k+1, len(ws))
+					continue
+				}
+				w := ws[k]
+				if r.HTTP == nil || r.HTTP.Host != w.host || r.Dst.Name != w.host {
+					t.Errorf("port %d record %d: host %+v / %q, want %q", r.Src.Port, k, r.HTTP, r.Dst.Name, w.host)
+				}
+				hasCard := false
+				for _, s := range r.Sensitive {
+					hasCard = hasCard || s.Type == "credit_card"
+				}
+				if hasCard != w.card {
+					t.Errorf("port %d record %d (%s): card %v, want %v", r.Src.Port, k, w.host, hasCard, w.card)
+				}
+				if got := r.Packets.Out + r.Packets.In; got != w.pkts || r.State != w.state {
+					t.Errorf("port %d record %d (%s): %d packets, state %s; want %d, %s", r.Src.Port, k, w.host, got, r.State, w.pkts, w.state)
+				}
+			}
+			for port, ws := range wants {
+				if seen[port] != len(ws) {
+					t.Errorf("port %d: %d records, want %d", port, seen[port], len(ws))
+				}
+			}
+		})
 	}
 }

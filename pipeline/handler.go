@@ -106,6 +106,9 @@ func (h *flowHandler) Open(f *reassembly.Flow) reassembly.Stream {
 // off the flow (its Stream) rather than a map of the handler's: a map
 // entry per open flow cost ~40 B and a lookup per record.
 func sessionOf(f *reassembly.Flow) *session {
+	if f == nil {
+		return nil
+	}
 	s, _ := f.Stream().(*session)
 	return s
 }

@@ -136,20 +136,24 @@ func (s *session) prepare() {
 // more can reach the session, so the parsers flush what they hold and go
 // back to the worker, and the scanners judge everything to the end, leave
 // their findings in a summary for the final record and go back too. The
-// flow lingers (late ACKs and retransmissions are still counted in its
-// record) holding only what the record needs. A flow whose TLS may still
-// be decrypted by keys that arrive later keeps everything until its
-// final record, as before.
-func (s *session) Closed() {
-	if s.closed || s.h.p.keysConfigured && s.app.Result().TLS != nil {
-		return
+// table then writes the flow's final record as soon as its close completes
+// (the last FIN acknowledged) and the session is recycled; until then it
+// holds only what the record needs. A flow whose TLS may still be
+// decrypted by keys that arrive later keeps everything, and lingers whole
+// until its final record (Closed returns false).
+func (s *session) Closed() bool {
+	if s.closed {
+		return true
+	}
+	if s.h.p.keysConfigured && s.app.Result().TLS != nil {
+		return false
 	}
 	s.finish() // before closed is set: the parsers' last messages are scanned
 	s.closed = true
 	s.app.ReleaseParsers() // the Result stays: the final record reads it
 	s.chargeApp()
 	if !s.scanning || s.c.scanState == nil {
-		return
+		return true
 	}
 	c := s.c
 	c.done = s.scanResult(true, nil)
@@ -159,6 +163,7 @@ func (s *session) Closed() {
 	if h := s.h; len(h.freeScans) < maxFreeScans {
 		h.freeScans = append(h.freeScans, st)
 	}
+	return true
 }
 
 func (s *session) reset(h *flowHandler, f *reassembly.Flow) {

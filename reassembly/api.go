@@ -107,13 +107,20 @@ type Overlapper interface {
 // has closed and nothing more can reach it: FIN seen both ways or an
 // accepted RST, and nothing of either direction left that the table could
 // still deliver or compare a retransmission with (no out-of-order or SYN
-// bytes buffered, every delivered byte acknowledged). The flow's final
-// record is still emitted after Config.TCPClosedLinger (late packets are
-// counted in it), but its consumer can finish its work now and give back
-// what it holds for the linger. Closed is called at most once per flow,
-// during Table.Packet.
+// bytes buffered, every delivered byte acknowledged). Its consumer can
+// finish its work now and give back what it holds. Closed is called at
+// most once per flow, during Table.Packet.
+//
+// Closed returns whether the flow may be emitted as soon as its close
+// completes (both FINs acknowledged, or the RST: at once or at a later
+// packet), leaving a tombstone that absorbs late packets for the rest of
+// Config.TCPClosedLinger (see tomb.go). A consumer that may still need the
+// flow whole (TLS that keys arriving later may decrypt) returns false: the
+// flow then lingers and its final record, with the late packets counted,
+// comes after the linger. A flow whose Stream is not a Closer, or that has
+// none, is emitted at the close.
 type Closer interface {
-	Closed()
+	Closed() (emitNow bool)
 }
 
 // OverlapContext is how many bytes of the first copy surround a
@@ -170,6 +177,7 @@ type Flow struct {
 	DepthReached bool // inspect_depth reached in at least one direction
 	Continues    bool // see PrevStart
 	told         bool // the stream was told the flow closed (see Closer; in Flow's padding, not conn's)
+	early        bool // told, and the flow may be emitted once its close completes (see tomb.go)
 
 	// stream is the flow's consumer (Handler.Open's result). It is kept
 	// here rather than in the table's private state so the handler can

@@ -19,7 +19,7 @@ func (s *closeStream) Data(d Dir, b []byte, ts int64) bool {
 	return s.recStream.Data(d, b, ts)
 }
 
-func (s *closeStream) Closed() { s.closed++ }
+func (s *closeStream) Closed() bool { s.closed++; return true }
 
 type closeHandler struct {
 	recHandler
@@ -36,7 +36,8 @@ func (h *closeHandler) Open(f *Flow) Stream {
 // TestCloserTold checks when a Closer hears that its flow closed: once,
 // after FIN both ways (or an accepted RST) and only when nothing is left
 // that the table could still deliver or compare a retransmission with;
-// the final record still comes after the linger, with late packets in it.
+// the final record comes when the close completed (both FINs
+// acknowledged, or the RST), else after the linger.
 func TestCloserTold(t *testing.T) {
 	const isnC, isnS = 1000, 5000
 	open := []tpkt{
@@ -50,6 +51,7 @@ func TestCloserTold(t *testing.T) {
 		name       string
 		pkts       []tpkt
 		toldAt     int // index of the packet after which Closed is first seen; -1: never before the end
+		emitAt     int // index of the packet that emitted the final record; -1: after the linger
 		wantState  EndReason
 		wantPkts   uint64 // packets in the final record
 		wantAfterB int    // bytes delivered after Closed
@@ -58,42 +60,48 @@ func TestCloserTold(t *testing.T) {
 			tpkt{flags: fFA, seq: 19, ack: 20, at: 5},
 			tpkt{in: true, flags: fFA, seq: 20, ack: 20, at: 6},
 			tpkt{flags: fA, seq: 20, ack: 21, at: 7},
-		), 6, EndClosed, 8, 0},
+		), 6, 7, EndClosed, 8, 0},
 		{"response unacked at the second fin", append(append([]tpkt{}, open...),
 			tpkt{in: true, flags: fFA, seq: 20, ack: 19, at: 5},
 			tpkt{flags: fFA, seq: 19, ack: 21, at: 6}, // acks the response and the FIN
 			tpkt{in: true, flags: fA, seq: 21, ack: 20, at: 7},
-		), 6, EndClosed, 8, 0},
+		), 6, 7, EndClosed, 8, 0},
 		{"request never acked", append(append([]tpkt{}, open[:4]...),
 			tpkt{flags: fFA, seq: 19, ack: 1, at: 5},
 			tpkt{in: true, flags: fFA, seq: 1, ack: 1, at: 6}, // FIN that does not ack the request
-		), -1, EndClosed, 6, 0},
+		), -1, -1, EndClosed, 6, 0},
 		{"accepted rst", append(append([]tpkt{}, open...),
 			tpkt{flags: fA, seq: 19, ack: 20, at: 5},
 			tpkt{in: true, flags: fR, seq: 20, at: 6},
-		), 6, EndReset, 7, 0},
+		), 6, 6, EndReset, 7, 0},
+		{"rst with the response unacknowledged", append(append([]tpkt{}, open...),
+			tpkt{flags: fR, seq: 19, at: 5},
+		), 5, 5, EndReset, 6, 0},
 		{"data after both fins still reaches the stream", append(append([]tpkt{}, open...),
 			tpkt{flags: fFA, seq: 19, ack: 20, at: 5},
 			tpkt{in: true, flags: fFA, seq: 20, ack: 20, at: 6},
 			tpkt{flags: fPA, seq: 20, ack: 21, data: "late", at: 7},
-		), 6, EndClosed, 8, 4},
+		), 6, 7, EndClosed, 8, 4},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &closeHandler{recHandler: *newRecHandler()}
 			tb := NewTable(Config{}, h, nil, nil)
-			told := -1
+			told, emitted := -1, -1
 			for i, tp := range tc.pkts {
 				tb.Packet(tcpPacket(tp, isnC, isnS))
 				if told < 0 && len(h.streams) == 1 && h.streams[0].closed > 0 {
 					told = i
 				}
+				if emitted < 0 && len(h.finals()) > 0 {
+					emitted = i
+				}
 			}
 			if told != tc.toldAt {
 				t.Errorf("Closed after packet %d, want %d", told, tc.toldAt)
 			}
-			if n := len(h.finals()); n != 0 {
-				t.Fatalf("%d final records before the linger ended", n)
+			if emitted != tc.emitAt {
+				t.Errorf("final record at packet %d, want %d", emitted, tc.emitAt)
 			}
 			tb.Advance(t0 + 10*sec)
 			fin := h.finals()

@@ -19,7 +19,7 @@ func (t *Table) perFlow() int64 { return connBytes + int64(t.cfg.FlowCost) }
 
 // FlowBytes returns the table's estimate of the bytes its open flows hold.
 func (t *Table) FlowBytes() int64 {
-	return int64(t.open)*t.perFlow() + t.lent*extraBytes + t.charged
+	return int64(t.open)*t.perFlow() + t.lent*extraBytes + t.charged + int64(t.tombs.len())*tombBytes
 }
 
 // extraBytes is what a direction holding bytes in hand takes beyond its
@@ -41,6 +41,9 @@ func (t *Table) Charge(f *Flow, n int64) {
 func (t *Table) makeRoom() {
 	if t.cfg.Memcap <= 0 {
 		return
+	}
+	for t.tombs.len() > 0 && t.FlowBytes()+t.perFlow() > t.cfg.Memcap {
+		t.evictTomb() // the oldest tombstones go before any open flow
 	}
 	for t.open > 0 && t.FlowBytes()+t.perFlow() > t.cfg.Memcap {
 		if !t.evictLRU() {

@@ -131,6 +131,9 @@ func FuzzReassembly(f *testing.F) {
 	f.Add([]byte{0, 0x02, 0, 0, 0, 5, 0, 0x07, 0, 0, 0, 0, 0, 0x04, 0, 1, 1, 10, 0, 0x84, 0, 1, 1, 10, 0, 0x05, 0, 0, 1, 0, 0})
 	f.Add([]byte{0, 0x02, 0, 0, 0, 0, 0, 0x07, 0, 0, 0, 0, 0, 0x04, 0, 1, 1, 20, 0, 0x15, 0x12, 0x34, 0, 0, 1, 0x04, 0, 21, 1, 20, 40, 0x14, 0, 41, 0, 0, 0})
 	f.Add([]byte{3, 0x02, 0, 0, 0, 0, 0, 0x07, 0, 0, 0, 0, 0, 0x44, 0, 1, 1, 2, 0, 0x84, 0, 1, 1, 2, 0, 0x05, 0, 0, 9, 0, 0, 0x84, 0, 1, 1, 2, 0})
+	// A close that completes (each FIN acknowledged), then a late FIN
+	// (absorbed by the tombstone) and a new SYN on the tuple.
+	f.Add([]byte{0, 0x02, 0, 0, 0, 0, 0, 0x07, 0, 0, 0, 0, 0, 0x0c, 0, 15, 1, 0, 0, 0x0d, 0, 15, 1, 0, 0, 0x04, 0, 16, 1, 0, 0, 0x0d, 0, 15, 1, 0, 1, 0x02, 0, 0, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) < 1 || len(data) > 6*512+1 {
 			return
@@ -212,12 +215,15 @@ func FuzzReassembly(f *testing.F) {
 			if tb.MemInUse() < 0 || mem.Used() > mem.Limit() || tb.Len() > cfg.MaxFlows {
 				t.Fatalf("bounds broken: table mem %d, global %d/%d, flows %d", tb.MemInUse(), mem.Used(), mem.Limit(), tb.Len())
 			}
+			if n := tb.Tombstones(); n > tb.maxTombs() || int64(n) != st.Tombstones.Load() || tb.tombs.tail-tb.tombs.head > uint64(len(tb.tombs.ring)) {
+				t.Fatalf("tombstones: %d (gauge %d, at most %d), queue %d in a ring of %d", n, st.Tombstones.Load(), tb.maxTombs(), tb.tombs.tail-tb.tombs.head, len(tb.tombs.ring))
+			}
 		}
 		tb.Flush(EndShutdown)
 		for _, err := range h.errs {
 			t.Error(err)
 		}
-		if tb.Len() != 0 || tb.MemInUse() != 0 || mem.Used() != 0 {
+		if tb.Len() != 0 || tb.MemInUse() != 0 || mem.Used() != 0 || tb.Tombstones() != 0 || st.Tombstones.Load() != 0 {
 			t.Fatalf("after flush: %d flows, table memory %d, global %d", tb.Len(), tb.MemInUse(), mem.Used())
 		}
 		if len(h.streams) != 0 {

@@ -17,8 +17,10 @@ import (
 // keyHash is k's hash in t's index. flowKey has no padding (its fields are
 // 2-byte aligned and 38 B in all, TestFlowKeyHasNoPadding), so its memory
 // is exactly its value.
-func (t *Table) keyHash(k *flowKey) uint64 {
-	return maphash.Bytes(t.seed, unsafe.Slice((*byte)(unsafe.Pointer(k)), unsafe.Sizeof(*k)))
+func (t *Table) keyHash(k *flowKey) uint64 { return hashKey(t.seed, k) }
+
+func hashKey(seed maphash.Seed, k *flowKey) uint64 {
+	return maphash.Bytes(seed, unsafe.Slice((*byte)(unsafe.Pointer(k)), unsafe.Sizeof(*k)))
 }
 
 // find returns the open flow with key k, nil when none.

@@ -17,7 +17,12 @@ type Stats struct {
 	FlowsShutdown      atomic.Uint64 // emitted by Flush
 	FlowsEvicted       atomic.Uint64 // emitted early because MaxFlows or Memcap was reached
 	FlowsEvictedMemcap atomic.Uint64 // of FlowsEvicted, those evicted at Memcap (the table's byte budget)
-	FlowsReused        atomic.Uint64 // closed flow ended early by a new SYN on its tuple
+	FlowsReused        atomic.Uint64 // closed flow (or its tombstone) ended early by a new SYN on its tuple
+	FlowsTombstoned    atomic.Uint64 // of FlowsClosed and FlowsReset, those emitted when their close completed, leaving a tombstone for the linger
+	Tombstones         atomic.Int64  // gauge: tombstones held (flows emitted at their close, still within the linger)
+	TombstonesEvicted  atomic.Uint64 // tombstones dropped before their linger ended, for room (MaxFlows or Memcap)
+	LatePackets        atomic.Uint64 // packets absorbed by a tombstone: they reached a flow after its final record (not in any record)
+	LateBytes          atomic.Uint64 // IP bytes of LatePackets
 	FlowsContinued     atomic.Uint64 // TCP flows picked up mid-stream that continue one that timed out (Flow.Continues)
 	InterimRecords     atomic.Uint64 // active-timeout interim records
 	StreamsDeclined    atomic.Uint64 // flows whose Handler.Open returned nil
@@ -45,7 +50,8 @@ type Stats struct {
 }
 
 // Each calls fn for every counter with a fixed, stable snake_case name:
-// counters for tapdlp_reassembly_<name>_total, except "flows_open", a gauge.
+// counters for tapdlp_reassembly_<name>_total, except "flows_open" and
+// "tombstones", gauges.
 // Memory.Used is the matching gauge for buffered bytes.
 func (s *Stats) Each(fn func(name string, v uint64)) {
 	fn("flows_open", uint64(max(s.FlowsOpen.Load(), 0)))
@@ -57,6 +63,11 @@ func (s *Stats) Each(fn func(name string, v uint64)) {
 	fn("flows_evicted", s.FlowsEvicted.Load())
 	fn("flows_evicted_memcap", s.FlowsEvictedMemcap.Load())
 	fn("flows_reused", s.FlowsReused.Load())
+	fn("flows_tombstoned", s.FlowsTombstoned.Load())
+	fn("tombstones", uint64(max(s.Tombstones.Load(), 0)))
+	fn("tombstones_evicted", s.TombstonesEvicted.Load())
+	fn("late_packets", s.LatePackets.Load())
+	fn("late_bytes", s.LateBytes.Load())
 	fn("flows_continued", s.FlowsContinued.Load())
 	fn("interim_records", s.InterimRecords.Load())
 	fn("streams_declined", s.StreamsDeclined.Load())

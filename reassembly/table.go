@@ -135,6 +135,8 @@ type Table struct {
 	alt      []byte // scratch for assembling alternate views
 	charged  int64  // bytes consumers charged for open flows (Table.Charge)
 
+	tombs tombs // flows emitted when their close completed, for the rest of the linger (tomb.go)
+
 	// TCP flows that ended by idle timeout, to recognise their
 	// continuation (Flow.Continues): at most maxRecent, oldest forgotten.
 	recent     map[flowKey]recentFlow
@@ -222,6 +224,7 @@ func NewTable(cfg Config, h Handler, mem *Memory, stats *Stats) *Table {
 		flows: make(map[uint64]*conn, min(cfg.MaxFlows, 1024)),
 		seed:  maphash.MakeSeed(),
 	}
+	t.tombs.seed = t.seed
 	t.timeouts = [nClassesTimeout]int64{
 		clsTCPNew:    int64(cfg.TCPNewTimeout),
 		clsTCPEst:    int64(cfg.TCPEstablishedTimeout),
@@ -253,9 +256,13 @@ func (t *Table) Packet(p *capture.Packet) {
 		}
 	}
 	k, swapped := makeKey(p)
-	c := t.find(&k)
+	kh := t.keyHash(&k)
+	c := t.findAt(kh, &k)
 	if c != nil && t.cfg.ExpireOnAdvance && t.expireDue(c) {
 		c = nil
+	}
+	if c == nil && t.tombs.len() > 0 && p.Proto == capture.ProtoTCP && t.late(kh, &k, p) {
+		return
 	}
 	if c != nil && c.closing && p.Proto == capture.ProtoTCP && p.TCPFlags&(capture.TCPSyn|capture.TCPAck|capture.TCPRst) == capture.TCPSyn {
 		// A new connection reusing the tuple of one that already ended.
@@ -303,6 +310,10 @@ func (t *Table) Packet(p *capture.Packet) {
 	}
 	if c.closing && !c.told {
 		t.tellClosed(c)
+	}
+	if c.told && c.early && c.closeComplete() {
+		t.bury(c)
+		return
 	}
 	c.touched = t.now
 	if cls := t.classOf(c); cls != c.class || c.links[linkIdle].next != nil {
@@ -393,6 +404,7 @@ func (t *Table) expireDue(c *conn) bool {
 // closed or reset state. Buffered data is delivered (holes become gaps)
 // first. The table is empty and holds no Memory afterwards.
 func (t *Table) Flush(why EndReason) {
+	defer t.clearTombs()
 	for cls := range t.lists {
 		for c := t.lists[cls].head; c != nil; c = t.lists[cls].head {
 			s := why
@@ -408,6 +420,7 @@ func (t *Table) Flush(why EndReason) {
 // flow's key computed once), so a caller that merges several tables' output
 // by that key can stream it instead of holding every record at once.
 func (t *Table) FlushOrdered(why EndReason, key func(*Flow) string) {
+	defer t.clearTombs()
 	type keyed struct {
 		k string
 		c *conn
@@ -456,6 +469,9 @@ func (t *Table) classOf(c *conn) uint8 {
 
 // expire emits flows whose idle deadline or active-timeout report is due.
 func (t *Table) expire() {
+	if t.tombs.len() > 0 {
+		t.expireTombs()
+	}
 	for cls := range t.lists {
 		l := &t.lists[cls]
 		limit := t.now - t.timeouts[cls]
@@ -558,7 +574,7 @@ func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
 // FINs. A flow that ends before that is finished the usual way.
 func (t *Table) tellClosed(c *conn) {
 	if c.stream == nil {
-		c.told = true
+		c.told, c.early = true, true
 		return
 	}
 	for d := range c.half {
@@ -567,10 +583,26 @@ func (t *Table) tellClosed(c *conn) {
 			return
 		}
 	}
-	c.told = true
+	c.told, c.early = true, true
 	if cl, ok := c.stream.(Closer); ok {
-		cl.Closed()
+		c.early = cl.Closed()
 	}
+}
+
+// closeComplete reports whether c's close is over on the wire: an
+// accepted RST, or FIN both ways with each FIN acknowledged by the peer
+// (so the ordinary last ACK of the four-way close is in the record).
+func (c *conn) closeComplete() bool {
+	if c.rst {
+		return true
+	}
+	for d := range c.half {
+		h, peer := &c.half[d], &c.half[1-d]
+		if !h.finSeen || !peer.ackSeen || int32(peer.ack-(h.finSeq+1)) < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // initiatorIsSender decides whether p's sender is the flow's initiator.

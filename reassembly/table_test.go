@@ -380,7 +380,7 @@ func TestStatsEachNamesStable(t *testing.T) {
 		}
 		seen[name] = v
 	})
-	if seen["flows_created"] != 3 || len(seen) != 30 {
+	if seen["flows_created"] != 3 || len(seen) != 35 {
 		t.Fatalf("got %v", seen)
 	}
 }

@@ -75,6 +75,11 @@ func (t *Table) tcp(c *conn, d Dir, p *capture.Packet) {
 	if rst && t.rstAccepted(c, d, p) {
 		c.rst = true
 		c.closing = true
+		// Both hosts drop the connection: no retransmission will be taken,
+		// so the unacknowledged bytes kept to compare one with go (and the
+		// consumer can be told the flow closed, see Closer).
+		t.releaseRing(c, DirOut)
+		t.releaseRing(c, DirIn)
 	} else if c.half[0].finSeen && c.half[1].finSeen {
 		c.closing = true
 	}

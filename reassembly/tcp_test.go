@@ -27,6 +27,7 @@ func TestTCPReassembly(t *testing.T) {
 		budget         [2]int
 		pkts           []tpkt
 		advance        int64 // >0: Advance to t0+advance instead of Flush
+		atClose        bool  // emitted at the packet that completed the close (no Advance or Flush)
 		state          EndReason
 		history        string
 		out, in        string
@@ -37,7 +38,7 @@ func TestTCPReassembly(t *testing.T) {
 		src            string
 	}{
 		{
-			name: "handshake and data both ways, closed after linger",
+			name: "handshake and data both ways, closed when the last FIN is acknowledged",
 			pkts: withHandshake(
 				tpkt{flags: fPA, seq: 1, ack: 1, data: "GET / HTTP/1.1\r\n\r\n"},
 				tpkt{in: true, flags: fPA, seq: 1, ack: 19, data: "HTTP/1.1 200 OK\r\n\r\n"},
@@ -45,7 +46,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{in: true, flags: fFA, seq: 20, ack: 20},
 				tpkt{flags: fA, seq: 20, ack: 21},
 			),
-			advance: 6 * sec,
+			atClose: true,
 			state:   EndClosed, history: "ShADdFf",
 			out: "GET / HTTP/1.1\r\n\r\n", in: "HTTP/1.1 200 OK\r\n\r\n",
 		},
@@ -161,12 +162,12 @@ func TestTCPReassembly(t *testing.T) {
 			state: EndShutdown, history: "^hAD", out: "hi", src: "10.0.0.1:40000",
 		},
 		{
-			name: "RST: reset after linger",
+			name: "RST: reset at once",
 			pkts: []tpkt{
 				{flags: fS},
 				{in: true, flags: fRA, ack: 1, at: sec},
 			},
-			advance: sec + 5*sec,
+			atClose: true,
 			state:   EndReset, history: "Sr",
 		},
 		{
@@ -222,7 +223,7 @@ func TestTCPReassembly(t *testing.T) {
 				tpkt{in: true, flags: fA, seq: 1, ack: 1, win: 1},
 				tpkt{flags: fFA | fR, seq: 1, ack: 1},
 			),
-			advance: 10 * sec,
+			atClose: true,
 			state:   EndReset, history: "ShAawIFR",
 		},
 	}
@@ -235,17 +236,21 @@ func TestTCPReassembly(t *testing.T) {
 			for _, tp := range tc.pkts {
 				tb.Packet(tcpPacket(tp, tc.isnCli, tc.isnSrv))
 			}
-			if len(h.finals()) != 0 {
+			if n := len(h.finals()); n != 0 && !tc.atClose {
 				t.Fatalf("flow emitted before its end: %+v", h.finals()[0].state)
+			} else if n != 1 && tc.atClose {
+				t.Fatalf("%d final records at the close, want 1", n)
 			}
 			if tc.liveOut != "" {
 				if s := h.live[firstLive(h)]; s == nil || s.buf[DirOut].String() != tc.liveOut {
 					t.Fatalf("before the end, out transcript is not %q", tc.liveOut)
 				}
 			}
-			if tc.advance > 0 {
+			switch {
+			case tc.atClose:
+			case tc.advance > 0:
 				tb.Advance(t0 + tc.advance)
-			} else {
+			default:
 				tb.Flush(EndShutdown)
 			}
 			fin := h.finals()
