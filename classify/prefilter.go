@@ -130,8 +130,10 @@ var candPlane = func() (t [8][256]uint64) {
 
 // blockCands returns the positions of buf[p:p+64] that can start a
 // candidate (the condition above), bit q for byte p+q; bytes outside buf
-// have no flags.
-func blockCands(buf []byte, p int) uint64 {
+// have no flags. clean reports a block the encoded-value pass need not
+// search past its first eight bytes (blockMask); it is false near the
+// ends of buf.
+func blockCands(buf []byte, p int) (m uint64, clean bool) {
 	if p > 0 && p+72 <= len(buf) {
 		return blockMask(buf[p-1 : p+72 : p+72])
 	}
@@ -141,13 +143,21 @@ func blockCands(buf []byte, p int) uint64 {
 	for q := max(p-1, 0); q < min(p+72, len(buf)); q++ {
 		t[q-p+1] = buf[q]
 	}
-	return blockMask(t[:])
+	m, _ = blockMask(t[:])
+	return m, false
 }
 
 // blockMask returns the positions of b[1:65] that can start a candidate:
 // the condition above for 64 positions at once, one bit per byte. b[0]
 // is the byte before the block and b[65:73] the bytes after it.
-func blockMask(b []byte) uint64 {
+//
+// clean reports that no run of nine or more flagged bytes lies in b[1:73]
+// and that b[9:65] holds no quote, '?' or '%' before two letters or
+// digits. Every token character of the encoded-value pass has a flag, so
+// then no run of nine token characters and no percent escape touches
+// b[9:65]: a run that did would have nine bytes in b[1:73]. The pass
+// skips those bytes (encClean).
+func blockMask(b []byte) (m uint64, clean bool) {
 	b = b[:73:73]
 	v0 := group8(b[1:9:9])
 	v1 := group8(b[9:17:17])
@@ -201,7 +211,19 @@ func blockMask(b []byte) uint64 {
 	nN := nx >> (8 * sNear) & 0xff
 	N1, N2 := N>>1|nN<<63, N>>2|nN<<62
 	P1 := P>>1 | nx>>(8*sPunct)<<63
-	return As&pKE | P&(D1|P1&N1) | A&N1&(A2|N2) | A&^pA&(pSl|U&D1&A2|A1&A2&A3&A4)
+	m = As&pKE | P&(D1|P1&N1) | A&N1&(A2|N2) | A&^pA&(pSl|U&D1&A2|A1&A2&A3&A4)
+	// Runs of nine flagged bytes from each position, by doubling, the
+	// next eight bytes in nX.
+	X := A | N | Sl | KE | P | As
+	nX := nx | nx>>32
+	nX |= nX >> 16
+	nX = (nX | nX>>8) & 0xff
+	r2, r2n := X&(X>>1|nX<<63), nX&(nX>>1)
+	r4, r4n := r2&(r2>>2|r2n<<62), r2n&(r2n>>2)
+	r8 := r4 & (r4>>4 | r4n<<60)
+	r9 := r8 & (X>>8 | nX<<56)
+	pct := KE &^ (A | N | As) & A1 & A2 // quotes, '?' and '%' before two letters or digits
+	return m, r9|pct&^0xff == 0
 }
 
 // group8 returns the flags of the eight bytes of w, byte j holding flag j
@@ -220,6 +242,7 @@ type candIter struct {
 	p      int    // start of the current block; -1 before the first
 	m      uint64 // candidate positions of block p
 	buflen int
+	rec    *encClean // where clean blocks are recorded; nil: nowhere
 }
 
 // next returns the first position in [i, to) that can start a candidate,
@@ -233,13 +256,21 @@ func (c *candIter) next(buf []byte, i, to int) int {
 	if c.p < 0 || len(buf) != c.buflen || i < c.p || i >= c.p+64 {
 		c.p = i &^ 63
 		c.buflen = len(buf)
-		c.m = blockCands(buf, c.p)
+		var clean bool
+		c.m, clean = blockCands(buf, c.p)
+		if clean && c.rec != nil {
+			c.rec.set(c.p)
+		}
 	}
 	if m := c.m >> (i - c.p); m != 0 {
 		return min(to, wordStart(buf, i, i+bits.TrailingZeros64(m)))
 	}
 	for p := c.p + 64; p < to+3; p += 64 {
-		if m := blockCands(buf, p); m != 0 {
+		m, clean := blockCands(buf, p)
+		if clean && c.rec != nil {
+			c.rec.set(p)
+		}
+		if m != 0 {
 			c.p, c.m = p, m
 			return min(to, wordStart(buf, i, p+bits.TrailingZeros64(m)))
 		}
