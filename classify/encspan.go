@@ -221,10 +221,9 @@ func encStretch(b []byte, i int, final bool, cv cleanView) (int, int) {
 // encSkip returns the first word position from p on (in steps of eight)
 // whose word may hold a half word of range bytes or a '%', or one past the
 // last whole word. It keeps the loop apart from encStretch's other state,
-// so everything stays in registers. Words in the clean part of a block
-// (cv) are stepped over: the word grid moves, but it still covers every
-// byte outside the clean parts, and no run of nine token characters
-// touches those.
+// so everything stays in registers. The clean parts of blocks (cv) are
+// stepped over: the word grid moves, but it still covers every byte
+// outside them, and no run of nine token characters touches those.
 func encSkip(b []byte, p int, cv cleanView) int {
 	const (
 		ones = 0x0101010101010101
@@ -233,7 +232,7 @@ func encSkip(b []byte, p int, cv cleanView) int {
 	)
 	if cv.c != nil {
 		for p+8 <= len(b) {
-			if w := p + cv.off; w&63 >= 8 && cv.c.clean(w>>6) {
+			if w := p + cv.off; cv.c.clean(w>>6) && (w&63 >= 8 || cv.c.clean(w>>6-1)) {
 				p += 64 - w&63
 				continue
 			}
@@ -296,11 +295,13 @@ var isHexByte = func() (t [256]bool) {
 }()
 
 // encClean records the 64-byte blocks of a buffer that the main scan's
-// prefilter found clean (blockMask): no run of nine token characters and
-// no percent escape touches bytes 8 to 63 of the block. The encoded-value
-// pass, which runs over the same bytes right after (ScanAll, Stream),
-// skips those bytes instead of reading them again. Blocks are numbered
-// from the buffer's start; blocks past encCleanBlocks are not recorded.
+// prefilter found clean (blockMask): no run of nine token characters
+// touches bytes 8 to 63 of the block, nor its first eight bytes when the
+// block before is clean too, and it holds no percent escape. The
+// encoded-value pass, which runs over the same bytes right after
+// (ScanAll, Stream), skips those bytes instead of reading them again.
+// Blocks are numbered from the buffer's start; blocks past
+// encCleanBlocks are not recorded.
 type encClean struct {
 	buf    []byte
 	bits   [encCleanBlocks / 64]uint64
@@ -332,7 +333,7 @@ func (c *encClean) set(p int) {
 
 // clean reports whether block k was recorded clean.
 func (c *encClean) clean(k int) bool {
-	return k < encCleanBlocks && c.bits[k>>6]>>(k&63)&1 != 0
+	return uint(k) < encCleanBlocks && c.bits[k>>6]>>(k&63)&1 != 0
 }
 
 // cleanView is a record seen from a buffer that lies at off in the

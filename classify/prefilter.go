@@ -152,11 +152,13 @@ func blockCands(buf []byte, p int) (m uint64, clean bool) {
 // is the byte before the block and b[65:73] the bytes after it.
 //
 // clean reports that no run of nine or more flagged bytes lies in b[1:73]
-// and that b[9:65] holds no quote, '?' or '%' before two letters or
+// and that the block holds no quote, '?' or '%' before two letters or
 // digits. Every token character of the encoded-value pass has a flag, so
-// then no run of nine token characters and no percent escape touches
-// b[9:65]: a run that did would have nine bytes in b[1:73]. The pass
-// skips those bytes (encClean).
+// then no run of nine token characters touches b[9:65] (one that did
+// would have nine bytes in b[1:73]) and the block holds no percent
+// escape: the pass skips those bytes, and the block's first eight too
+// when the block before is clean as well (a run touching them would have
+// nine bytes in that block's window or in this one's). See encClean.
 func blockMask(b []byte) (m uint64, clean bool) {
 	b = b[:73:73]
 	v0 := group8(b[1:9:9])
@@ -223,7 +225,7 @@ func blockMask(b []byte) (m uint64, clean bool) {
 	r8 := r4 & (r4>>4 | r4n<<60)
 	r9 := r8 & (X>>8 | nX<<56)
 	pct := KE &^ (A | N | As) & A1 & A2 // quotes, '?' and '%' before two letters or digits
-	return m, r9|pct&^0xff == 0
+	return m, r9|pct == 0
 }
 
 // group8 returns the flags of the eight bytes of w, byte j holding flag j
