@@ -128,6 +128,11 @@ var candPlane = func() (t [8][256]uint64) {
 	return t
 }()
 
+// candPlanes is &candPlane in a variable: taken from a constant address,
+// the compiler keeps the address of each of the eight rows in a register
+// of its own, and blockMask then spilled its planes to the stack.
+var candPlanes = &candPlane
+
 // blockCands returns the positions of buf[p:p+64] that can start a
 // candidate (the condition above), bit q for byte p+q; bytes outside buf
 // have no flags. clean reports a block the encoded-value pass need not
@@ -161,15 +166,16 @@ func blockCands(buf []byte, p int) (m uint64, clean bool) {
 // nine bytes in that block's window or in this one's). See encClean.
 func blockMask(b []byte) (m uint64, clean bool) {
 	b = b[:73:73]
-	v0 := group8(b[1:9:9])
-	v1 := group8(b[9:17:17])
-	v2 := group8(b[17:25:25])
-	v3 := group8(b[25:33:33])
-	v4 := group8(b[33:41:41])
-	v5 := group8(b[41:49:49])
-	v6 := group8(b[49:57:57])
-	v7 := group8(b[57:65:65])
-	nx := group8(b[65:73:73])
+	t := candPlanes
+	v0 := group8(t, b[1:9:9])
+	v1 := group8(t, b[9:17:17])
+	v2 := group8(t, b[17:25:25])
+	v3 := group8(t, b[25:33:33])
+	v4 := group8(t, b[33:41:41])
+	v5 := group8(t, b[41:49:49])
+	v6 := group8(t, b[49:57:57])
+	v7 := group8(t, b[57:65:65])
+	nx := group8(t, b[65:73:73])
 	prev := candFlags[b[0]]
 	// The transpose of the 8×8 matrix of bytes (row g is v_g), by
 	// halves, quarters and eighths, in registers: byte g of v_j becomes
@@ -177,30 +183,30 @@ func blockMask(b []byte) (m uint64, clean bool) {
 	// block, bit q for byte q. (A loop over an array kept it in memory
 	// and cost twice as much.)
 	const m32, m16, m8 = 0x00000000ffffffff, 0x0000ffff0000ffff, 0x00ff00ff00ff00ff
-	t := (v0>>32 ^ v4) & m32
-	v0, v4 = v0^t<<32, v4^t
-	t = (v1>>32 ^ v5) & m32
-	v1, v5 = v1^t<<32, v5^t
-	t = (v2>>32 ^ v6) & m32
-	v2, v6 = v2^t<<32, v6^t
-	t = (v3>>32 ^ v7) & m32
-	v3, v7 = v3^t<<32, v7^t
-	t = (v0>>16 ^ v2) & m16
-	v0, v2 = v0^t<<16, v2^t
-	t = (v1>>16 ^ v3) & m16
-	v1, v3 = v1^t<<16, v3^t
-	t = (v4>>16 ^ v6) & m16
-	v4, v6 = v4^t<<16, v6^t
-	t = (v5>>16 ^ v7) & m16
-	v5, v7 = v5^t<<16, v7^t
-	t = (v0>>8 ^ v1) & m8
-	v0, v1 = v0^t<<8, v1^t
-	t = (v2>>8 ^ v3) & m8
-	v2, v3 = v2^t<<8, v3^t
-	t = (v4>>8 ^ v5) & m8
-	v4, v5 = v4^t<<8, v5^t
-	t = (v6>>8 ^ v7) & m8
-	v6, v7 = v6^t<<8, v7^t
+	x := (v0>>32 ^ v4) & m32
+	v0, v4 = v0^x<<32, v4^x
+	x = (v1>>32 ^ v5) & m32
+	v1, v5 = v1^x<<32, v5^x
+	x = (v2>>32 ^ v6) & m32
+	v2, v6 = v2^x<<32, v6^x
+	x = (v3>>32 ^ v7) & m32
+	v3, v7 = v3^x<<32, v7^x
+	x = (v0>>16 ^ v2) & m16
+	v0, v2 = v0^x<<16, v2^x
+	x = (v1>>16 ^ v3) & m16
+	v1, v3 = v1^x<<16, v3^x
+	x = (v4>>16 ^ v6) & m16
+	v4, v6 = v4^x<<16, v6^x
+	x = (v5>>16 ^ v7) & m16
+	v5, v7 = v5^x<<16, v7^x
+	x = (v0>>8 ^ v1) & m8
+	v0, v1 = v0^x<<8, v1^x
+	x = (v2>>8 ^ v3) & m8
+	v2, v3 = v2^x<<8, v3^x
+	x = (v4>>8 ^ v5) & m8
+	v4, v5 = v4^x<<8, v5^x
+	x = (v6>>8 ^ v7) & m8
+	v6, v7 = v6^x<<8, v7^x
 	A, U, D, N, Sl, KE, P, As := v0, v1, v2, v3, v4, v5, v6, v7 // flag order: sAlnum ... sAssign
 	// Neighbours: the byte before (prev) and the bytes after (nx, whose
 	// byte j holds flag j of the next eight bytes).
@@ -229,11 +235,11 @@ func blockMask(b []byte) (m uint64, clean bool) {
 }
 
 // group8 returns the flags of the eight bytes of w, byte j holding flag j
-// of each (bit k for w[k]).
-func group8(w []byte) uint64 {
+// of each (bit k for w[k]); t is candPlanes.
+func group8(t *[8][256]uint64, w []byte) uint64 {
 	w = w[:8:8]
-	return candPlane[0][w[0]] | candPlane[1][w[1]] | candPlane[2][w[2]] | candPlane[3][w[3]] |
-		candPlane[4][w[4]] | candPlane[5][w[5]] | candPlane[6][w[6]] | candPlane[7][w[7]]
+	return t[0][w[0]] | t[1][w[1]] | t[2][w[2]] | t[3][w[3]] |
+		t[4][w[4]] | t[5][w[5]] | t[6][w[6]] | t[7][w[7]]
 }
 
 // candIter walks the candidate mask block by block. Blocks are 64 bytes,
