@@ -303,21 +303,19 @@ var isHexByte = func() (t [256]bool) {
 // Blocks are numbered from the buffer's start; blocks past
 // encCleanBlocks are not recorded.
 type encClean struct {
-	buf    []byte
-	bits   [encCleanBlocks / 64]uint64
-	lo, hi int // words of bits set since the last reset, lo > hi: none
+	buf  []byte // the recorded buffer; nil: none
+	bits [encCleanBlocks / 64]uint64
 }
 
 // encCleanBlocks bounds the blocks recorded (a 2 MiB buffer), so the
 // record is 4 KiB in every Scanner.
 const encCleanBlocks = 1 << 15
 
-// reset starts a record for buf, clearing what the last one set.
+// reset starts a record for buf, clearing the last one's bits (as many
+// words as its buffer had blocks: a word per 4 KiB).
 func (c *encClean) reset(buf []byte) {
-	for k := c.lo; k <= c.hi; k++ {
-		c.bits[k] = 0
-	}
-	c.buf, c.lo, c.hi = buf, len(c.bits), -1
+	clear(c.bits[:min(len(c.bits), len(c.buf)>>12+1)])
+	c.buf = buf
 }
 
 // set records that the block starting at p (a multiple of 64) is clean.
@@ -326,9 +324,7 @@ func (c *encClean) set(p int) {
 	if k >= encCleanBlocks {
 		return
 	}
-	w := k >> 6
-	c.bits[w] |= 1 << (k & 63)
-	c.lo, c.hi = min(c.lo, w), max(c.hi, w)
+	c.bits[k>>6] |= 1 << (k & 63)
 }
 
 // clean reports whether block k was recorded clean.
@@ -346,7 +342,7 @@ type cleanView struct {
 // view returns the record as seen from b, which must lie at at in the
 // recorded buffer (at < 0: no record applies).
 func (c *encClean) view(b []byte, at int) cleanView {
-	if at < 0 || len(b) == 0 || c.lo > c.hi || at+len(b) > len(c.buf) || &c.buf[at] != &b[0] {
+	if at < 0 || len(b) == 0 || at+len(b) > len(c.buf) || &c.buf[at] != &b[0] {
 		return cleanView{}
 	}
 	return cleanView{c: c, off: at}

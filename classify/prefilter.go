@@ -274,7 +274,13 @@ func (c *candIter) next(buf []byte, i, to int) int {
 		return min(to, wordStart(buf, i, i+bits.TrailingZeros64(m)))
 	}
 	for p := c.p + 64; p < to+3; p += 64 {
-		m, clean := blockCands(buf, p)
+		var m uint64
+		var clean bool
+		if p+72 <= len(buf) {
+			m, clean = blockMask(buf[p-1 : p+72 : p+72]) // blockCands, without the call
+		} else {
+			m, clean = blockCands(buf, p)
+		}
 		if clean && c.rec != nil {
 			c.rec.set(p)
 		}
