@@ -100,13 +100,16 @@ func init() {
 // bytes at offset abs (final: no more will come), that hold a trigger, and
 // the runs of base64 characters that may be a number's base64 without
 // padding. A run cut by the end of b is carried to the next call, so the
-// outcome does not depend on how the stream was cut.
-func (e *encScan) process(s *Scanner, b []byte, final bool, abs int) {
-	sp, more := s.encSpans(b, final) // encspan.go
-	it1 := encSpanIter{sp: sp, next: more, b: b, final: final}
+// outcome does not depend on how the stream was cut. at is where b lies in
+// the buffer the main scan has just read (-1: elsewhere), whose clean
+// blocks need no search (encClean).
+func (e *encScan) process(s *Scanner, b []byte, final bool, abs, at int) {
+	sp, more, cv := s.encSpans(b, final, at) // encspan.go
+	it1 := encSpanIter{sp: sp, next: more, b: b, final: final, cv: cv}
 	it2 := it1
 	e.shortScan(s, b, &it1, final, abs)
 	e.trigScan(s, b, &it2, final, abs)
+	s.clean.reset(nil) // used once
 }
 
 // maxShortB64 bounds an unpadded base64 token decoded by shortScan: one
@@ -660,7 +663,7 @@ func (s *Scanner) scanEncoded(b []byte) {
 		e = new(encScan)
 	}
 	*e = encScan{}
-	e.process(s, b, true, 0)
+	e.process(s, b, true, 0, 0)
 	encPool.Put(e)
 }
 

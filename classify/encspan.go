@@ -48,17 +48,22 @@ const maxEncSpans = 128
 // the spans cover a quarter of the bytes looked at (text, where most runs
 // are long), the rest of the buffer is one span: the search there costs
 // less than the finder.
-func (s *Scanner) encSpans(b []byte, final bool) ([]encSpan, int) {
+//
+// at is where b lies in the buffer the main scan read last (-1: elsewhere
+// or unknown): the blocks its prefilter found clean there are skipped
+// (encClean).
+func (s *Scanner) encSpans(b []byte, final bool, at int) ([]encSpan, int, cleanView) {
 	sp := s.espans[:0]
+	cv := s.clean.view(b, at)
 	if s.ref != nil && s.ref.encAll {
-		return append(sp, encSpan{0, len(b)}), -1
+		return append(sp, encSpan{0, len(b)}), -1, cv
 	}
 	if textStart(b) {
-		return append(sp, encSpan{0, len(b)}), -1
+		return append(sp, encSpan{0, len(b)}), -1, cv
 	}
 	covered := 0
 	for i := 0; i < len(b); {
-		a, z := encStretch(b, i, final)
+		a, z := encStretch(b, i, final, cv)
 		if a < 0 {
 			break
 		}
@@ -69,17 +74,17 @@ func (s *Scanner) encSpans(b []byte, final bool) ([]encSpan, int) {
 				a = sp[n-1].a
 				sp = sp[:n-1]
 			}
-			return append(sp, encSpan{a, len(b)}), -1
+			return append(sp, encSpan{a, len(b)}), -1, cv
 		case n > 0 && a-sp[n-1].z < encSpanGap:
 			sp[n-1].z = z
 		case n == maxEncSpans:
-			return sp, a
+			return sp, a, cv
 		default:
 			sp = append(sp, encSpan{a, z})
 		}
 		i = z
 	}
-	return sp, -1
+	return sp, -1, cv
 }
 
 // textStart reports whether the first encTextProbe bytes of b (all of a
@@ -117,6 +122,7 @@ type encSpanIter struct {
 	next  int // where the search goes on after sp; -1 none
 	b     []byte
 	final bool
+	cv    cleanView
 }
 
 // span returns the next span; ok is false after the last.
@@ -128,7 +134,7 @@ func (it *encSpanIter) span() (r encSpan, ok bool) {
 	if it.next < 0 || it.next >= len(it.b) {
 		return r, false
 	}
-	a, z := encStretch(it.b, it.next, it.final)
+	a, z := encStretch(it.b, it.next, it.final, it.cv)
 	if a < 0 {
 		it.next = -1
 		return r, false
@@ -146,8 +152,8 @@ const encSpanGap = 32
 // counted from i on, so i must not lie inside a run of range bytes that
 // holds a relevant token before i (encSpans passes 0 or the end of the
 // previous stretch, a byte outside the range). final says b is the last
-// buffer of its stream.
-func encStretch(b []byte, i int, final bool) (int, int) {
+// buffer of its stream; cv the bytes that need no search.
+func encStretch(b []byte, i int, final bool, cv cleanView) (int, int) {
 	const (
 		ones = 0x0101010101010101
 		high = 0x8080808080808080
@@ -156,7 +162,7 @@ func encStretch(b []byte, i int, final bool) (int, int) {
 	)
 	p := i
 	for ; p+8 <= len(b); p += 8 {
-		if p = encSkip(b, p); p+8 > len(b) {
+		if p = encSkip(b, p, cv); p+8 > len(b) {
 			break
 		}
 		x := binary.LittleEndian.Uint64(b[p:])
@@ -215,13 +221,31 @@ func encStretch(b []byte, i int, final bool) (int, int) {
 // encSkip returns the first word position from p on (in steps of eight)
 // whose word may hold a half word of range bytes or a '%', or one past the
 // last whole word. It keeps the loop apart from encStretch's other state,
-// so everything stays in registers.
-func encSkip(b []byte, p int) int {
+// so everything stays in registers. The clean parts of blocks (cv) are
+// stepped over: the word grid moves, but it still covers every byte
+// outside them, and no run of nine token characters touches those.
+func encSkip(b []byte, p int, cv cleanView) int {
 	const (
 		ones = 0x0101010101010101
 		high = 0x8080808080808080
 		lo4  = 0x0000000080808080
 	)
+	if cv.c != nil {
+		for p+8 <= len(b) {
+			if w := p + cv.off; cv.c.clean(w>>6) && (w&63 >= 8 || cv.c.clean(w>>6-1)) {
+				p += 64 - w&63
+				continue
+			}
+			x := binary.LittleEndian.Uint64(b[p:])
+			out := ^(((x | high) - 0x25*ones) & ((0x80+0x7a)*ones - (x &^ high)) &^ x) & high
+			y := x ^ 0x25*ones
+			if (((out&lo4)-1)|((out>>32)-1))>>63|((y-ones)&^y&high) != 0 {
+				return p
+			}
+			p += 8
+		}
+		return p
+	}
 	for w := b[min(p, len(b)):]; len(w) >= 8; w = w[8:] {
 		x := binary.LittleEndian.Uint64(w)
 		out := ^(((x | high) - 0x25*ones) & ((0x80+0x7a)*ones - (x &^ high)) &^ x) & high
@@ -269,3 +293,57 @@ var isHexByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// encClean records the 64-byte blocks of a buffer that the main scan's
+// prefilter found clean (blockMask): no run of nine token characters
+// touches bytes 8 to 63 of the block, nor its first eight bytes when the
+// block before is clean too, and it holds no percent escape. The
+// encoded-value pass, which runs over the same bytes right after
+// (ScanAll, Stream), skips those bytes instead of reading them again.
+// Blocks are numbered from the buffer's start; blocks past
+// encCleanBlocks are not recorded.
+type encClean struct {
+	buf  []byte // the recorded buffer; nil: none
+	bits [encCleanBlocks / 64]uint64
+}
+
+// encCleanBlocks bounds the blocks recorded (a 2 MiB buffer), so the
+// record is 4 KiB in every Scanner.
+const encCleanBlocks = 1 << 15
+
+// reset starts a record for buf, clearing the last one's bits (as many
+// words as its buffer had blocks: a word per 4 KiB).
+func (c *encClean) reset(buf []byte) {
+	clear(c.bits[:min(len(c.bits), len(c.buf)>>12+1)])
+	c.buf = buf
+}
+
+// set records that the block starting at p (a multiple of 64) is clean.
+func (c *encClean) set(p int) {
+	k := p >> 6
+	if k >= encCleanBlocks {
+		return
+	}
+	c.bits[k>>6] |= 1 << (k & 63)
+}
+
+// clean reports whether block k was recorded clean.
+func (c *encClean) clean(k int) bool {
+	return uint(k) < encCleanBlocks && c.bits[k>>6]>>(k&63)&1 != 0
+}
+
+// cleanView is a record seen from a buffer that lies at off in the
+// recorded one; c is nil when there is none.
+type cleanView struct {
+	c   *encClean
+	off int
+}
+
+// view returns the record as seen from b, which must lie at at in the
+// recorded buffer (at < 0: no record applies).
+func (c *encClean) view(b []byte, at int) cleanView {
+	if at < 0 || len(b) == 0 || at+len(b) > len(c.buf) || &c.buf[at] != &b[0] {
+		return cleanView{}
+	}
+	return cleanView{c: c, off: at}
+}

@@ -11,7 +11,9 @@ import (
 // or more characters, a percent escape, or cut by the end of a buffer that
 // is not the last) lies inside one span, and the spans are ordered and
 // disjoint, on inputs whose runs start and end at every offset around the
-// eight-byte words.
+// eight-byte words. Each input is searched alone and after the main scan
+// recorded its clean blocks (encClean), from its start and from an offset
+// into it.
 func TestEncSpansCover(t *testing.T) {
 	e := testEngine(t)
 	s := e.NewScanner()
@@ -38,18 +40,83 @@ func TestEncSpansCover(t *testing.T) {
 	for k := range 40 {
 		inputs = append(inputs, contentInputs()[0].data[k*1000:k*1000+k*37])
 	}
-	for _, b := range inputs {
+	inputs = append(inputs, binaryWithTokens(g)...)
+	s.sink = discardSink{}
+	type mode struct{ rec, at int }
+	for _, buf := range inputs {
+		for _, m := range []mode{{-1, 0}, {0, 0}, {0, 5}, {0, 60}, {0, 71}} {
+			b, at := buf, -1
+			if m.rec >= 0 {
+				if m.at >= len(buf) {
+					continue
+				}
+				s.region(buf, 0, len(buf), contNone) // records the clean blocks
+				b, at = buf[m.at:], m.at
+			}
+			checkEncCover(t, s, b, at)
+			s.clean.reset(nil)
+		}
+	}
+	if n := cleanBlocks(s, contentInputs()[0].data); n < 1000 {
+		t.Errorf("random binary: %d clean blocks recorded, want most of 16384", n)
+	}
+}
+
+// cleanBlocks runs the main scan over b and counts the clean blocks it
+// records.
+func cleanBlocks(s *Scanner, b []byte) int {
+	s.region(b, 0, len(b), contNone)
+	n := 0
+	for k := 0; k < len(b)/64; k++ {
+		if s.clean.clean(k) {
+			n++
+		}
+	}
+	s.clean.reset(nil)
+	return n
+}
+
+// binaryWithTokens returns random binary with runs of token characters of
+// eight to twelve bytes and percent escapes at every offset around the
+// 64-byte blocks and their eight-byte words.
+func binaryWithTokens(g *gen) [][]byte {
+	var out [][]byte
+	rnd := contentInputs()[0].data
+	for _, tok := range []string{"abcdefgh", "abcdefghi", "MTIzNDU2Nzg5", "ab%41", "%4a", "x%2", "+12345678", "a=b.c-d_e"} {
+		for off := 40; off < 200; off++ {
+			b := append([]byte(nil), rnd[off*300:off*300+400]...)
+			for k := range b {
+				if isEncTok[b[k]] && g.r.IntN(2) == 0 {
+					b[k] = 0xff // fewer accidental neighbours
+				}
+			}
+			copy(b[off:], tok)
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+type discardSink struct{}
+
+func (discardSink) hit(*Scanner, *hit) {}
+
+// checkEncCover checks the spans of b (at: its place in the recorded
+// buffer, -1 none) against their definition.
+func checkEncCover(t *testing.T, s *Scanner, b []byte, at int) {
+	t.Helper()
+	{
 		for _, final := range []bool{false, true} {
-			list, more := s.encSpans(b, final)
+			list, more, cv := s.encSpans(b, final, at)
 			var sp []encSpan
-			for it := (encSpanIter{sp: list, next: more, b: b, final: final}); ; {
+			for it := (encSpanIter{sp: list, next: more, b: b, final: final, cv: cv}); ; {
 				r, ok := it.span()
 				if !ok {
 					break
 				}
 				sp = append(sp, r)
 			}
-			name := fmt.Sprintf("%q final=%v spans %v", b, final, sp)
+			name := fmt.Sprintf("%q final=%v at=%d spans %v", b, final, at, sp)
 			for k := 1; k < len(sp); k++ {
 				if sp[k].a < sp[k-1].z || sp[k].a >= sp[k].z {
 					t.Fatalf("%s: spans out of order", name)
@@ -117,8 +184,8 @@ func BenchmarkEncSpans(b *testing.B) {
 			n := 0
 			cpu := cpuTime()
 			for b.Loop() {
-				sp, more := s.encSpans(in.data, true)
-				it := encSpanIter{sp: sp, next: more, b: in.data, final: true}
+				sp, more, cv := s.encSpans(in.data, true, -1)
+				it := encSpanIter{sp: sp, next: more, b: in.data, final: true, cv: cv}
 				for n = 0; ; n++ {
 					if _, ok := it.span(); !ok {
 						break

@@ -134,6 +134,7 @@ type Scanner struct {
 	work []byte // stream window: carry-over plus the newest chunk
 
 	espans [maxEncSpans]encSpan // the encoded-value pass's spans (encspan.go)
+	clean  encClean             // blocks of the main scan's buffer that pass may skip
 
 	// Redact's scratch: the input copy, the values found and their sink.
 	rin    []byte
@@ -239,6 +240,7 @@ func (e *Engine) ScanAll(b []byte, fn func(Match)) {
 }
 
 func (s *Scanner) scanAll(b []byte) {
+	s.clean.reset(b) // region records b's clean blocks for scanEncoded
 	s.region(b, 0, len(b), contNone)
 	s.customRegion(b, 0, len(b))
 	s.scanEncoded(b) // encoded.go
@@ -264,12 +266,12 @@ func ScanReader(r io.Reader, e *Engine, fn func(Match)) error {
 			work := w.prepare(s)
 			work = append(work, buf[:n]...)
 			w.scan(s, work, false)
-			enc.process(s, buf[:n], false, abs)
+			enc.process(s, buf[:n], false, abs, -1)
 			abs += n
 		}
 		if errors.Is(err, io.EOF) {
 			w.scan(s, w.prepare(s), true)
-			enc.process(s, nil, true, abs)
+			enc.process(s, nil, true, abs, -1)
 			return nil
 		}
 		if err != nil {
@@ -304,6 +306,11 @@ func (w *window) scan(s *Scanner, work []byte, final bool) {
 		to = len(work)
 	}
 	s.base = w.base
+	if s.depth == 0 {
+		// A record left by an earlier buffer must not be taken for
+		// this one's when region does not run (encClean).
+		s.clean.reset(work)
+	}
 	if to > w.next {
 		w.next, w.cont = s.region(work, w.next, to, w.cont)
 	}

@@ -52,6 +52,12 @@ func (s *Scanner) region(buf []byte, from, to int, cont uint8) (next int, nextCo
 		}
 	}
 	it := candIter{p: -1}
+	if s.depth == 0 {
+		// The encoded-value pass reads this buffer next: record the
+		// blocks it can skip.
+		s.clean.reset(buf)
+		it.rec = &s.clean
+	}
 	binMode := false
 	for i < to {
 		k := cls[buf[i]]

@@ -189,7 +189,7 @@ func (st *Stream) feed(work []byte, pre, synth int) {
 	st.sc.sink = st
 	st.w.scan(st.sc, work, st.truncated)
 	st.decoding = true // the encoded-token pass's hits go to encAggs (encoded.go)
-	st.enc.process(st.sc, work[pre:], st.truncated, 0)
+	st.enc.process(st.sc, work[pre:], st.truncated, 0, pre)
 	st.decoding = false
 	if st.truncated {
 		st.flushed = true
