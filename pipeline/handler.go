@@ -48,16 +48,18 @@ type flowHandler struct {
 
 	// What the worker emits for the ordered stage (order.go): the position
 	// of the event being processed, and the emissions of the current batch.
-	ev      uint64
-	ph      phase
-	seq     uint64
-	refBase uint64 // the worker's share of flow state ids
-	nextRef uint64
-	emits   []emission
-	spare   <-chan []emission // emptied emission slices the stage gives back
-	out     chan<- workerOut  // the ordered stage; nil outside a run
-	wid     int               // the worker's index, for out
-	through uint64            // the watermark last sent
+	ev       uint64
+	ph       phase
+	seq      uint64
+	refBase  uint64 // the worker's share of flow state ids
+	nextRef  uint64
+	freeRefs []uint32 // slots of ended flows, to reuse (newRef)
+	refs     *refPool // the stage gives slots back there (nil outside a run)
+	emits    []emission
+	spare    <-chan []emission // emptied emission slices the stage gives back
+	out      chan<- workerOut  // the ordered stage; nil outside a run
+	wid      int               // the worker's index, for out
+	through  uint64            // the watermark last sent
 	// direct, outside a run (tests driving a worker by hand), applies
 	// emissions at once instead of queueing them.
 	direct  *orderStage

@@ -290,7 +290,7 @@ func (p *Pipeline) startWorkers() ([]*worker, *orderStage, *sync.WaitGroup) {
 	wg := new(sync.WaitGroup)
 	for i := range workers {
 		w := newWorker(i, p)
-		w.h.out, w.h.wid, w.h.direct, w.h.spare = order.in, i, nil, order.spare[i]
+		w.h.out, w.h.wid, w.h.direct, w.h.spare, w.h.refs = order.in, i, nil, order.spare[i], order.refs[i]
 		order.pcaps = append(order.pcaps, w.h.pcap)
 		workers[i] = w
 		wg.Go(w.run)

@@ -202,13 +202,34 @@ func (h *flowHandler) takeEmissions() []emission {
 }
 
 // refWorkerShift places the worker's index in the high bits of its flow
-// state ids (refs), so the stage knows which worker owns a flow.
-const refWorkerShift = 40
+// state ids (refs), so the stage knows which worker owns a flow; the low
+// bits are the flow's slot (refSlotMask, see orderSlots).
+const (
+	refWorkerShift = 40
+	refSlotMask    = 1<<refWorkerShift - 1
+)
 
-// newRef returns a flow state id unique across workers.
+// newRef returns a flow state id unique across the flows in progress of
+// every worker: a slot the stage gave back (refPool), or a new one.
 func (h *flowHandler) newRef() uint64 {
-	h.nextRef++
+	if len(h.freeRefs) == 0 {
+		h.freeRefs = h.refPool().take(h.freeRefs)
+	}
+	if n := len(h.freeRefs); n > 0 {
+		slot := h.freeRefs[n-1]
+		h.freeRefs = h.freeRefs[:n-1]
+		return h.refBase | uint64(slot)
+	}
+	h.nextRef++ // slot 0 is never used: ref 0 means "no state"
 	return h.refBase | h.nextRef
+}
+
+// refPool is where the stage gives this worker's slots back.
+func (h *flowHandler) refPool() *refPool {
+	if h.direct != nil {
+		return &h.direct.own
+	}
+	return h.refs
 }
 
 // changed evaluates a running flow right away because its record changed
