@@ -137,7 +137,8 @@ type orderStage struct {
 
 	pcaps    []*alertPcap // per worker (ref>>refWorkerShift): alert pcaps; nil when off
 	enc      recordEncoder
-	rscratch rules.Scratch // every evaluation's working facts
+	rscratch rules.Scratch  // every evaluation's working facts
+	alerts   []record.Alert // every evaluation's alerts, written before the next
 
 	lastVolume int64 // packet time of the last volume records
 	forced     *atomic.Uint64
@@ -304,7 +305,7 @@ func (o *orderStage) one(e *emission) {
 		rec.Dst.FirstSeen = st.firstSeen(o.p, &e.fs)
 	}
 	rec.Alerts = st.alerts
-	alerts := o.p.swap.rules.Load().EvalWith(&o.rscratch, &st.rules, rec, e.now)
+	alerts := o.p.swap.rules.Load().EvalAppend(&o.rscratch, &st.rules, rec, e.now, o.alerts[:0])
 	st.alerts = rec.Alerts
 	pc := o.pcapOf(e.ref)
 	pc.alerted(e.ref, e.now, alerts) // alert pcaps: write the flow's packets, name them
@@ -314,6 +315,8 @@ func (o *orderStage) one(e *emission) {
 	for i := range alerts {
 		o.p.writeRecord(&o.enc, &alerts[i])
 	}
+	clear(alerts) // written: keep the array, not what the alerts point to
+	o.alerts = alerts[:0]
 	releaseFlow(rec)
 	e.rec = nil
 	if e.final && e.ref != 0 {
