@@ -122,7 +122,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 	}
 	now := max(h.now, f.Last)
 	rec := &h.rec // built in place, then deep-copied for the stage
-	*rec = h.buildRecord(s, f, why.String(), now)
+	h.buildRecord(rec, s, f, why.String(), now, true)
 	if s != nil {
 		s.fill(rec, final)
 	}
@@ -147,11 +147,13 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 	}
 }
 
-// buildRecord makes the record of f (whose session is s, or nil) as of
-// packet time now.
-func (h *flowHandler) buildRecord(s *session, f *reassembly.Flow, state string, now int64) record.Flow {
+// buildRecord makes in *rec the record of f (whose session is s, or nil)
+// as of packet time now. A record that is only evaluated, never written
+// (!written: a live evaluation's), goes without what no rule condition and
+// no alert reads: the history string (an allocation per evaluation).
+func (h *flowHandler) buildRecord(rec *record.Flow, s *session, f *reassembly.Flow, state string, now int64, written bool) {
 	ids := h.ids(s, f)
-	rec := record.Flow{
+	*rec = record.Flow{
 		Type:        "flow",
 		TS:          record.TimeFromNanos(now),
 		FlowID:      ids.flowID,
@@ -166,8 +168,10 @@ func (h *flowHandler) buildRecord(s *session, f *reassembly.Flow, state string, 
 		Dst:         record.Dst{IP: ids.dst, Port: f.DstPort},
 		Bytes:       record.Counts{Out: f.Bytes[reassembly.DirOut], In: f.Bytes[reassembly.DirIn]},
 		Packets:     record.Counts{Out: f.Packets[reassembly.DirOut], In: f.Packets[reassembly.DirIn]},
-		History:     f.History(),
 		MissedBytes: f.Missed[reassembly.DirOut] + f.Missed[reassembly.DirIn],
+	}
+	if written {
+		rec.History = f.History()
 	}
 	if rec.ConnState == "REJ" {
 		rec.Reject = &record.Reject{By: "rst"}
@@ -192,7 +196,6 @@ func (h *flowHandler) buildRecord(s *session, f *reassembly.Flow, state string, 
 	if f.OOODropped > 0 || f.Overlaps > 0 || f.DepthReached {
 		rec.Reassembly = &record.Reassembly{OutOfOrderDropped: f.OOODropped, Overlaps: f.Overlaps, DepthReached: f.DepthReached}
 	}
-	return rec
 }
 
 // flowIDs are the strings a flow's records repeat: its ids and addresses.

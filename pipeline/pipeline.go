@@ -375,7 +375,8 @@ func (w *writer) run() {
 		if err != nil {
 			if w.stats.RecordErrors.Add(1) == 1 {
 				w.log.Error("sink write failed", "err", err)
-				w.err.Store(&err)
+				first := err // its own variable: storing &err moved err to the heap, an allocation per record
+				w.err.Store(&first)
 			}
 		}
 	}

@@ -274,7 +274,7 @@ func (h *flowHandler) evalLive(s *session, at int64) {
 		h.liveBusy = true
 		defer func() { h.liveBusy = false }()
 	}
-	*rec = h.buildRecord(s, s.flow, record.StateActive, at)
+	h.buildRecord(rec, s, s.flow, record.StateActive, at, false) // evaluated only: emitEval writes no record
 	s.fill(rec, false)
 	fs := h.annotate(s, s.flow, rec)
 	h.redactRecord(rec)

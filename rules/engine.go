@@ -241,6 +241,11 @@ func (e *Engine) Len() int { return len(e.rules) }
 // zero value is ready to use (it sizes itself on first Eval), so the
 // pipeline may embed it in its flow struct. Not safe for concurrent use: a
 // flow belongs to one worker.
+//
+// A FlowState must not be copied once used: with up to 64 rules its
+// bitmaps live in the state itself (small), which the slices point into,
+// so a state costs no allocation (the pipeline keeps one per open flow;
+// 100k open flows made 200k bitmap allocations).
 type FlowState struct {
 	eng     *Engine
 	fired   []uint64
@@ -248,6 +253,7 @@ type FlowState struct {
 	lastOut uint64
 	vol     []volRef // per Engine.kinds
 	sc      *Scratch // Eval's scratch, allocated on its first call (EvalWith callers bring theirs)
+	small   [2]uint64
 }
 
 // Scratch is what one evaluation works in (the record's facts reduced to
@@ -275,17 +281,17 @@ func (st *FlowState) Reset() {
 func (st *FlowState) bind(e *Engine) {
 	st.eng = e
 	n := (len(e.rules) + 63) / 64
-	if cap(st.fired) >= n {
-		st.fired = st.fired[:n]
+	switch {
+	case n <= 1:
+		st.small = [2]uint64{}
+		st.fired, st.counted = st.small[0:n:1], st.small[1:1+n:2]
+	case cap(st.fired) >= n && cap(st.counted) >= n: // not small's (cap 1)
+		st.fired, st.counted = st.fired[:n], st.counted[:n]
 		clear(st.fired)
-	} else {
-		st.fired = make([]uint64, n)
-	}
-	if cap(st.counted) >= n {
-		st.counted = st.counted[:n]
 		clear(st.counted)
-	} else {
-		st.counted = make([]uint64, n)
+	default:
+		both := make([]uint64, 2*n) // one allocation for the two
+		st.fired, st.counted = both[:n:n], both[n:]
 	}
 	if cap(st.vol) >= len(e.kinds) {
 		st.vol = st.vol[:len(e.kinds)]

@@ -482,3 +482,28 @@ func TestMayFireNeverMissesAFiring(t *testing.T) {
 		t.Errorf("%d records skipped, %d firings: the table does not exercise both sides", skipped, fired)
 	}
 }
+
+// A flow's state under a rule set of up to 64 rules keeps its bitmaps in
+// itself: binding it (a new flow's first evaluation) allocates nothing;
+// rebinding to a larger set and back still keeps one firing per rule.
+func TestFlowStateBindNoAllocs(t *testing.T) {
+	small := compileYAML(t, whenRule(`{dst.category: [ai_ml]}`), Options{DedupWindow: -1})
+	big := benchEngine(t, 200)
+	var sc Scratch
+	f := benchFlow()
+	var st FlowState
+	if n := testing.AllocsPerRun(100, func() {
+		st = FlowState{}
+		small.EvalWith(&sc, &st, &f, t0)
+	}); n != 0 {
+		t.Errorf("binding a state to %d rules: %v allocations", small.Len(), n)
+	}
+	g := baseFlow()
+	for _, e := range []*Engine{small, big, small} {
+		st.Reset()
+		g.Alerts = nil
+		if n := len(e.EvalWith(&sc, &st, &g, t0)) + len(e.EvalWith(&sc, &st, &g, t0+1)); e == small && n != 1 {
+			t.Errorf("%d alerts from two evaluations of one flow, want 1", n)
+		}
+	}
+}
