@@ -47,11 +47,12 @@ func cloneFlow(r *record.Flow) *record.Flow {
 	c.GRPC = boxed(&x.grpc, r.GRPC)
 	c.AI = boxed(&x.ai, r.AI)
 	if r.Sensitive != nil {
-		c.Sensitive = make([]record.Finding, len(r.Sensitive))
-		for i, f := range r.Sensitive {
-			f.Evidence = slices.Clone(f.Evidence)
-			f.Hashes = slices.Clone(f.Hashes)
-			c.Sensitive[i] = f
+		c.Sensitive = cloneInto(x.finds[:], r.Sensitive)
+		strs := x.strs[:0]
+		for i := range c.Sensitive {
+			f := &c.Sensitive[i]
+			f.Evidence, strs = cloneStrs(strs, f.Evidence)
+			f.Hashes, strs = cloneStrs(strs, f.Hashes)
 		}
 	}
 	c.Inspected = boxed(&x.insp, r.Inspected)
@@ -87,6 +88,8 @@ type flowBox struct {
 	vlan                        [2]uint16
 	alpn, answers, tags, alerts [4]string
 	reasons                     [4]string
+	finds                       [2]record.Finding
+	strs                        [8]string // the findings' evidence and hashes
 }
 
 // cloneInto copies s into room's array when it fits (room is the box's,
@@ -100,6 +103,20 @@ func cloneInto[T any](room []T, s []T) []T {
 		return append(room[:0], s...)
 	}
 	return slices.Clone(s)
+}
+
+// cloneStrs copies s into room's free capacity when it fits, capped (so an
+// append to the copy cannot reach the next one), else into a new slice;
+// nil stays nil. It returns the copy and room with the copy in it.
+func cloneStrs(room, s []string) ([]string, []string) {
+	if s == nil {
+		return nil, room
+	}
+	if n := len(room); n+len(s) <= cap(room) {
+		room = append(room, s...)
+		return room[n:len(room):len(room)], room
+	}
+	return slices.Clone(s), room
 }
 
 // boxed copies *p into slot and returns slot, or nil when p is nil.
