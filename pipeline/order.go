@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"cmp"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,14 +85,20 @@ func (a *emission) less(b *emission) bool {
 	return a.seq < b.seq
 }
 
+// cmpEmission is less as a three-way comparison, each key compared once
+// (at the end of the input every emission has the same event and phase,
+// and two less calls compared each pair of flow ids twice).
 func cmpEmission(a, b emission) int {
-	switch {
-	case a.less(&b):
-		return -1
-	case b.less(&a):
-		return 1
+	if c := cmp.Compare(a.ev, b.ev); c != 0 {
+		return c
 	}
-	return 0
+	if c := cmp.Compare(a.ph, b.ph); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.fid, b.fid); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.seq, b.seq)
 }
 
 // emissionCost estimates the bytes an emission holds: the record, its

@@ -433,3 +433,23 @@ func TestStageFlowStateNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per flow in the stage", n)
 	}
 }
+
+// cmpEmission orders as less does, on every key and at every tie.
+func TestCmpEmissionAgreesWithLess(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	pick := func() emission {
+		return emission{ev: rng.Uint64N(3), ph: phase(rng.IntN(3)), fid: []string{"", "0a", "0b", "1a"}[rng.IntN(4)], seq: rng.Uint64N(3)}
+	}
+	for range 5000 {
+		a, b := pick(), pick()
+		want := 0
+		if a.less(&b) {
+			want = -1
+		} else if b.less(&a) {
+			want = 1
+		}
+		if got := cmpEmission(a, b); got != want {
+			t.Fatalf("cmpEmission(%+v, %+v) = %d, want %d", a, b, got, want)
+		}
+	}
+}
