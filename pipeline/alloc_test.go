@@ -196,11 +196,11 @@ func perFlowAllocs(t *testing.T, req string, fired int, maxAllocs float64) {
 const maxFlowAllocs = 6
 
 // maxFlowAllocsFinding is what a flow with one finding (evidence, hashes,
-// its alert and the alert's reason) may allocate: measured 10; 19 at the
+// its alert and the alert's reason) may allocate: measured 9; 19 at the
 // start of session 5, before the stage kept flow states in slots, the
 // record copy its findings in its box and the rules their alerts' array
-// and reasons' buffer.
-const maxFlowAllocsFinding = 14
+// and reasons' buffer, and the stage's alerts shared the record's findings.
+const maxFlowAllocsFinding = 13
 
 // oneWorkerPipeline is a pipeline of one worker configured by yaml (on top
 // of the defaults) whose records go nowhere, for tests that drive a worker

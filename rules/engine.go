@@ -323,15 +323,23 @@ func (e *Engine) Eval(st *FlowState, f *record.Flow, now int64) []record.Alert {
 // evaluations (of any flow): a worker's evaluations then allocate nothing
 // but the alerts they return.
 func (e *Engine) EvalWith(sc *Scratch, st *FlowState, f *record.Flow, now int64) []record.Alert {
-	return e.EvalAppend(sc, st, f, now, nil)
+	return e.eval(sc, st, f, now, nil, true)
 }
 
-// EvalAppend is EvalWith appending the alerts to dst (returned with them):
-// a caller that writes the alerts before its next evaluation passes the
-// same array back (dst[:0]) instead of growing a new one per evaluation
-// that fires (an Alert is ~400 B: the growth was a third of the cost of
-// a firing evaluation).
+// EvalAppend is EvalWith for a caller that writes the alerts before f
+// changes and before its next evaluation: they are appended to dst
+// (returned with them), so the caller passes the same array back (dst[:0])
+// instead of growing a new one per evaluation that fires (an Alert is
+// ~400 B: the growth was a third of the cost of a firing evaluation), and
+// they share f's findings (their evidence and hashes) instead of copying
+// them.
 func (e *Engine) EvalAppend(sc *Scratch, st *FlowState, f *record.Flow, now int64, dst []record.Alert) []record.Alert {
+	return e.eval(sc, st, f, now, dst, false)
+}
+
+// eval is EvalWith and EvalAppend: copyFindings gives each alert its own
+// copy of f's findings.
+func (e *Engine) eval(sc *Scratch, st *FlowState, f *record.Flow, now int64, dst []record.Alert, copyFindings bool) []record.Alert {
 	if st.eng != e {
 		st.bind(e)
 	}
@@ -390,7 +398,7 @@ rules:
 		}
 		r.cnt.alerts.Add(1)
 		alerts = append(alerts, record.Alert{})
-		newAlert(&alerts[len(alerts)-1], r, x, thrReason, count)
+		newAlert(&alerts[len(alerts)-1], r, x, thrReason, count, copyFindings)
 	}
 	// The scratch outlives the call: it must not keep the caller's record
 	// alive (measured: a whole record per open flow while it was per flow).
@@ -478,8 +486,9 @@ func thresholdHead(k key, t *thresholdC, s volumeSample) string {
 	return "bytes_out[" + k.String() + " " + t.window.String() + "]=" + strconv.FormatUint(s.total, 10)
 }
 
-// newAlert fills *a (zero) with r's alert on the flow x holds.
-func newAlert(a *record.Alert, r *compiled, x *facts, thrReason string, count int) {
+// newAlert fills *a (zero) with r's alert on the flow x holds; its
+// findings are a copy of the flow's when copyFindings, else the flow's.
+func newAlert(a *record.Alert, r *compiled, x *facts, thrReason string, count int, copyFindings bool) {
 	f := x.f
 	reason := x.reason[:0] // built in the scratch's buffer: one allocation, the string
 	if r.when != nil {
@@ -501,7 +510,9 @@ func newAlert(a *record.Alert, r *compiled, x *facts, thrReason string, count in
 		ioc := *f.Dst.IOC
 		a.Dst.IOC = &ioc
 	}
-	if len(f.Sensitive) > 0 {
+	if !copyFindings {
+		a.Sensitive = f.Sensitive
+	} else if len(f.Sensitive) > 0 {
 		// Findings are already masked; copy so later changes to the flow's
 		// slices cannot alter an alert waiting in a sink queue.
 		a.Sensitive = make([]record.Finding, len(f.Sensitive))

@@ -507,3 +507,38 @@ func TestFlowStateBindNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// EvalAppend writes the alerts EvalWith writes, into the caller's array,
+// sharing the flow's findings; reasons built in the scratch's buffer stay
+// each alert's own when the buffer is reused.
+func TestEvalAppendMatchesEvalWith(t *testing.T) {
+	e := compileYAML(t, specRules, Options{DedupWindow: -1})
+	var sc Scratch
+	f, g := baseFlow(), baseFlow()
+	want := e.EvalWith(&sc, e.NewFlowState(), &f, t0)
+	dst := make([]record.Alert, 0, 4)
+	got := e.EvalAppend(&sc, e.NewFlowState(), &g, t0, dst)
+	if len(want) == 0 || len(got) != len(want) || &got[0] != &dst[:1][0] {
+		t.Fatalf("EvalAppend: %d alerts (in the caller's array: %v), EvalWith: %d", len(got), len(got) > 0 && &got[0] == &dst[:1][0], len(want))
+	}
+	for i := range want {
+		wj, _ := json.Marshal(want[i])
+		gj, _ := json.Marshal(got[i])
+		if string(wj) != string(gj) {
+			t.Errorf("alert %d:\n EvalAppend %s\n EvalWith   %s", i, gj, wj)
+		}
+	}
+	if &got[0].Sensitive[0] != &g.Sensitive[0] {
+		t.Error("EvalAppend copied the flow's findings")
+	}
+	if &want[0].Sensitive[0] == &f.Sensitive[0] {
+		t.Error("EvalWith shares the flow's findings")
+	}
+	reason := got[0].Reason
+	h := baseFlow()
+	h.Dst.Port = 5432 // another rule, another reason, in the same buffer
+	e.EvalAppend(&sc, e.NewFlowState(), &h, t0, got[:0])
+	if reason != want[0].Reason {
+		t.Errorf("a written reason changed when the scratch was reused: %q", reason)
+	}
+}
