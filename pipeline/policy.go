@@ -163,8 +163,11 @@ func (h *flowHandler) done(e *emission) {
 }
 
 // emitChunk is how many emissions of the shutdown flush a worker holds
-// before it sends them on.
-const emitChunk = 256
+// before it sends them on. With the stage's input channel it bounds the
+// records in flight (each a 2 KB copy, see flowBox): with 256, ~7000 of
+// them at the end of the short mix; with 64, ~1000, for 500 more channel
+// messages per 32k flows.
+const emitChunk = 64
 
 // send hands the stage what was emitted since the last send, in position
 // order (each worker's stream is sorted: the stage merges the streams),
