@@ -303,7 +303,7 @@ func (o *orderStage) one(e *emission) {
 		o.volumeRecords(e.now, e.final)
 		return
 	}
-	st := o.state(e.ref)
+	st := o.state(e.ref, !e.final)
 	if e.kind == emitFirstSeen {
 		st.firstSeen(o.p, &e.fs)
 		return
@@ -329,24 +329,29 @@ func (o *orderStage) one(e *emission) {
 	e.rec = nil
 	if e.final && e.ref != 0 {
 		pc.release(e.ref)
-		st.reset()
+		st.reset() // the slot's, kept for its next flow, or the scratch
 		o.refPool(e.ref >> refWorkerShift).put(uint32(e.ref & refSlotMask))
 	}
 }
 
 // state returns the stage's state of the flow with state id ref (zero on
 // the flow's first emission: a slot's state is reset when its flow's final
-// record is applied); for ref 0 (no session) a fresh scratch state.
-func (o *orderStage) state(ref uint64) *orderFlow {
-	if ref == 0 {
-		o.scratch.reset()
-		return &o.scratch
+// record is applied). A fresh scratch state stands for it when ref is 0
+// (no session), and when the slot has none and create is false: a flow
+// whose only emission is its final record (a SYN, a scan) needs no state
+// beyond the call.
+func (o *orderStage) state(ref uint64, create bool) *orderFlow {
+	if ref != 0 {
+		w := ref >> refWorkerShift
+		for uint64(len(o.slots)) <= w {
+			o.slots = append(o.slots, orderSlots{})
+		}
+		if st := o.slots[w].at(ref&refSlotMask, create); st != nil {
+			return st
+		}
 	}
-	w := ref >> refWorkerShift
-	for uint64(len(o.slots)) <= w {
-		o.slots = append(o.slots, orderSlots{})
-	}
-	return o.slots[w].at(ref & refSlotMask)
+	o.scratch.reset()
+	return &o.scratch
 }
 
 // refPool returns where the stage gives worker w's slots back.
@@ -363,26 +368,40 @@ func (o *orderStage) refPool(w uint64) *refPool {
 // applied its flow's final record and given it back (refPool), so a slot
 // holds one flow at a time, and the states are looked up by index instead
 // of in a map (a map of 100k open flows' states cost 4 % of the CPU in
-// lookups and an allocation per flow). The pages grow to the most slots
-// in use at once: the worker's sessions (bounded by its flow table) and
-// the final records in flight to the stage; each state is charged to its
-// session's flow (stageFlowBytes).
+// lookups and an allocation per flow). The pages of pointers grow to the
+// most slots in use at once: the worker's sessions (bounded by its flow
+// table) and the final records in flight to the stage, 8 bytes each; a
+// state is allocated for a slot the first time one of its flows is
+// evaluated before its final record (charged to that flow:
+// stageFlowBytes), and stays with the slot for its next flows. Flows
+// that only ever emit their final record (a SYN flood's: ~370k sessions at
+// once) cost the page entry only.
 type orderSlots struct {
-	pages [][]orderFlow
+	pages [][]*orderFlow
 }
 
-// slotPage is the number of flow states in a page (about 40 KB).
+// slotPage is the number of slots in a page (2 KB).
 const slotPage = 256
 
-func (t *orderSlots) at(slot uint64) *orderFlow {
+// at returns slot's state, allocated when create; nil when it has none
+// and !create.
+func (t *orderSlots) at(slot uint64, create bool) *orderFlow {
 	p := slot / slotPage
-	for uint64(len(t.pages)) <= p {
-		t.pages = append(t.pages, nil)
+	if uint64(len(t.pages)) <= p || t.pages[p] == nil {
+		if !create {
+			return nil
+		}
+		for uint64(len(t.pages)) <= p {
+			t.pages = append(t.pages, nil)
+		}
+		t.pages[p] = make([]*orderFlow, slotPage)
 	}
-	if t.pages[p] == nil {
-		t.pages[p] = make([]orderFlow, slotPage)
+	st := t.pages[p][slot%slotPage]
+	if st == nil && create {
+		st = new(orderFlow)
+		t.pages[p][slot%slotPage] = st
 	}
-	return &t.pages[p][slot%slotPage]
+	return st
 }
 
 // refPool hands the slots of ended flows from the stage back to the

@@ -453,3 +453,24 @@ func TestCmpEmissionAgreesWithLess(t *testing.T) {
 		}
 	}
 }
+
+// A flow whose only emission is its final record (a SYN, a scan) is
+// evaluated in the stage's scratch state: its slot gets no state and no
+// page, and its rules still fire.
+func TestStageFinalOnlyFlowKeepsNoState(t *testing.T) {
+	p := oneWorkerPipeline(t, "rules:\n  - {id: test.any-tcp, severity: low, when: {proto: [tcp]}}\nalerts: {dedup_window: 0s}\n")
+	o := newOrderStage(p, 1)
+	h := newFlowHandler(p)
+	h.direct, h.refs = nil, o.refs[0]
+	rec := &record.Flow{Type: "flow", FlowID: "0123456789abcdef", Proto: "tcp", Src: record.Src{IP: "10.0.0.1"}, Dst: record.Dst{IP: "10.0.0.2", Category: "unknown"}}
+	for i := range 3 {
+		e := emission{ev: uint64(i), ph: phaseTick, kind: emitRecord, final: true, ref: h.newRef(), now: 1e18, rec: cloneFlow(rec), fid: rec.FlowID}
+		o.one(&e)
+	}
+	if n := p.swap.rules.Load().FiringCounts()["test.any-tcp"]; n != 3 {
+		t.Errorf("rule fired %d times on 3 final-only flows, want 3", n)
+	}
+	if len(o.slots) > 0 && len(o.slots[0].pages) > 0 {
+		t.Errorf("final-only flows made %d pages of flow states", len(o.slots[0].pages))
+	}
+}
