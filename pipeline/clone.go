@@ -130,11 +130,12 @@ func boxed[T any](slot *T, p *T) *T {
 
 // flowBoxes recycles the boxes cloneFlow fills: one per emission would
 // otherwise be most of the ordered stage's garbage. It is a bounded free
-// list rather than a sync.Pool: the records in flight between the workers
-// and the stage (a few thousand at the end of the input) drained the pool,
-// and every garbage collection emptied it, so a 2 KB box was allocated for
-// ~1 record in 6 on the short mix.
-var flowBoxes boxList
+// list in front of a sync.Pool: with the pool alone, every garbage
+// collection emptied it and the records in flight drained it, so a 2 KB
+// box was allocated for ~1 record in 6 on the short mix; with the list
+// alone, bursts of more records in flight than it keeps (a tick timing
+// out thousands of SYN flows) allocated the rest.
+var flowBoxes = boxList{pool: sync.Pool{New: func() any { return new(flowBox) }}}
 
 // maxFreeBoxes bounds the boxes kept for reuse (about 3.5 MB).
 const maxFreeBoxes = 2048
@@ -142,6 +143,7 @@ const maxFreeBoxes = 2048
 type boxList struct {
 	mu   sync.Mutex
 	free []*flowBox
+	pool sync.Pool // what the list has no room for
 }
 
 func (l *boxList) get() *flowBox {
@@ -154,15 +156,18 @@ func (l *boxList) get() *flowBox {
 		return x
 	}
 	l.mu.Unlock()
-	return new(flowBox)
+	return l.pool.Get().(*flowBox)
 }
 
 func (l *boxList) put(x *flowBox) {
 	l.mu.Lock()
 	if len(l.free) < maxFreeBoxes {
 		l.free = append(l.free, x)
+		l.mu.Unlock()
+		return
 	}
 	l.mu.Unlock()
+	l.pool.Put(x)
 }
 
 // releaseFlow returns a record made by cloneFlow once nothing refers to it.
