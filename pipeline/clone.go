@@ -19,11 +19,11 @@ import (
 // reflection and fails when a field that holds a reference is added to the
 // record and not copied here.
 //
-// The copy comes from flowPool and goes back there once the ordered stage
+// The copy comes from flowBoxes and goes back there once the ordered stage
 // has written it (releaseFlow): the stage encodes synchronously and keeps
 // nothing.
 func cloneFlow(r *record.Flow) *record.Flow {
-	x := flowPool.Get().(*flowBox)
+	x := flowBoxes.get()
 	c := &x.rec
 	*c = *r
 	c.Dst.IOC = boxed(&x.ioc, r.Dst.IOC)
@@ -47,11 +47,12 @@ func cloneFlow(r *record.Flow) *record.Flow {
 	c.GRPC = boxed(&x.grpc, r.GRPC)
 	c.AI = boxed(&x.ai, r.AI)
 	if r.Sensitive != nil {
-		c.Sensitive = make([]record.Finding, len(r.Sensitive))
-		for i, f := range r.Sensitive {
-			f.Evidence = slices.Clone(f.Evidence)
-			f.Hashes = slices.Clone(f.Hashes)
-			c.Sensitive[i] = f
+		c.Sensitive = cloneInto(x.finds[:], r.Sensitive)
+		strs := x.strs[:0]
+		for i := range c.Sensitive {
+			f := &c.Sensitive[i]
+			f.Evidence, strs = cloneStrs(strs, f.Evidence)
+			f.Hashes, strs = cloneStrs(strs, f.Hashes)
 		}
 	}
 	c.Inspected = boxed(&x.insp, r.Inspected)
@@ -87,6 +88,8 @@ type flowBox struct {
 	vlan                        [2]uint16
 	alpn, answers, tags, alerts [4]string
 	reasons                     [4]string
+	finds                       [2]record.Finding
+	strs                        [8]string // the findings' evidence and hashes
 }
 
 // cloneInto copies s into room's array when it fits (room is the box's,
@@ -102,6 +105,20 @@ func cloneInto[T any](room []T, s []T) []T {
 	return slices.Clone(s)
 }
 
+// cloneStrs copies s into room's free capacity when it fits, capped (so an
+// append to the copy cannot reach the next one), else into a new slice;
+// nil stays nil. It returns the copy and room with the copy in it.
+func cloneStrs(room, s []string) ([]string, []string) {
+	if s == nil {
+		return nil, room
+	}
+	if n := len(room); n+len(s) <= cap(room) {
+		room = append(room, s...)
+		return room[n:len(room):len(room)], room
+	}
+	return slices.Clone(s), room
+}
+
 // boxed copies *p into slot and returns slot, or nil when p is nil.
 func boxed[T any](slot *T, p *T) *T {
 	if p == nil {
@@ -111,13 +128,51 @@ func boxed[T any](slot *T, p *T) *T {
 	return slot
 }
 
-// flowPool recycles the boxes cloneFlow fills: one per emission would
-// otherwise be most of the ordered stage's garbage.
-var flowPool = sync.Pool{New: func() any { return new(flowBox) }}
+// flowBoxes recycles the boxes cloneFlow fills: one per emission would
+// otherwise be most of the ordered stage's garbage. It is a bounded free
+// list in front of a sync.Pool: with the pool alone, every garbage
+// collection emptied it and the records in flight drained it, so a 2 KB
+// box was allocated for ~1 record in 6 on the short mix; with the list
+// alone, bursts of more records in flight than it keeps (a tick timing
+// out thousands of SYN flows) allocated the rest.
+var flowBoxes = boxList{pool: sync.Pool{New: func() any { return new(flowBox) }}}
+
+// maxFreeBoxes bounds the boxes kept for reuse (about 3.5 MB).
+const maxFreeBoxes = 2048
+
+type boxList struct {
+	mu   sync.Mutex
+	free []*flowBox
+	pool sync.Pool // what the list has no room for
+}
+
+func (l *boxList) get() *flowBox {
+	l.mu.Lock()
+	if n := len(l.free); n > 0 {
+		x := l.free[n-1]
+		l.free[n-1] = nil
+		l.free = l.free[:n-1]
+		l.mu.Unlock()
+		return x
+	}
+	l.mu.Unlock()
+	return l.pool.Get().(*flowBox)
+}
+
+func (l *boxList) put(x *flowBox) {
+	l.mu.Lock()
+	if len(l.free) < maxFreeBoxes {
+		l.free = append(l.free, x)
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	l.pool.Put(x)
+}
 
 // releaseFlow returns a record made by cloneFlow once nothing refers to it.
 func releaseFlow(r *record.Flow) {
 	x := (*flowBox)(unsafe.Pointer(r)) // r is the first field of a flowBox (cloneFlow)
 	*x = flowBox{}
-	flowPool.Put(x)
+	flowBoxes.put(x)
 }

@@ -48,16 +48,18 @@ type flowHandler struct {
 
 	// What the worker emits for the ordered stage (order.go): the position
 	// of the event being processed, and the emissions of the current batch.
-	ev      uint64
-	ph      phase
-	seq     uint64
-	refBase uint64 // the worker's share of flow state ids
-	nextRef uint64
-	emits   []emission
-	spare   <-chan []emission // emptied emission slices the stage gives back
-	out     chan<- workerOut  // the ordered stage; nil outside a run
-	wid     int               // the worker's index, for out
-	through uint64            // the watermark last sent
+	ev       uint64
+	ph       phase
+	seq      uint64
+	refBase  uint64 // the worker's share of flow state ids
+	nextRef  uint64
+	freeRefs []uint32 // slots of ended flows, to reuse (newRef)
+	refs     *refPool // the stage gives slots back there (nil outside a run)
+	emits    []emission
+	spare    <-chan []emission // emptied emission slices the stage gives back
+	out      chan<- workerOut  // the ordered stage; nil outside a run
+	wid      int               // the worker's index, for out
+	through  uint64            // the watermark last sent
 	// direct, outside a run (tests driving a worker by hand), applies
 	// emissions at once instead of queueing them.
 	direct  *orderStage
@@ -123,7 +125,7 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 	}
 	now := max(h.now, f.Last)
 	rec := &h.rec // built in place, then deep-copied for the stage
-	*rec = h.buildRecord(s, f, why.String(), now)
+	h.buildRecord(rec, s, f, why.String(), now, true)
 	if s != nil {
 		s.fill(rec, final)
 	}
@@ -148,11 +150,13 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 	}
 }
 
-// buildRecord makes the record of f (whose session is s, or nil) as of
-// packet time now.
-func (h *flowHandler) buildRecord(s *session, f *reassembly.Flow, state string, now int64) record.Flow {
+// buildRecord makes in *rec the record of f (whose session is s, or nil)
+// as of packet time now. A record that is only evaluated, never written
+// (!written: a live evaluation's), goes without what no rule condition and
+// no alert reads: the history string (an allocation per evaluation).
+func (h *flowHandler) buildRecord(rec *record.Flow, s *session, f *reassembly.Flow, state string, now int64, written bool) {
 	ids := h.ids(s, f)
-	rec := record.Flow{
+	*rec = record.Flow{
 		Type:        "flow",
 		TS:          record.TimeFromNanos(now),
 		FlowID:      ids.flowID,
@@ -167,8 +171,10 @@ func (h *flowHandler) buildRecord(s *session, f *reassembly.Flow, state string, 
 		Dst:         record.Dst{IP: ids.dst, Port: f.DstPort},
 		Bytes:       record.Counts{Out: f.Bytes[reassembly.DirOut], In: f.Bytes[reassembly.DirIn]},
 		Packets:     record.Counts{Out: f.Packets[reassembly.DirOut], In: f.Packets[reassembly.DirIn]},
-		History:     f.History(),
 		MissedBytes: f.Missed[reassembly.DirOut] + f.Missed[reassembly.DirIn],
+	}
+	if written {
+		rec.History = f.History()
 	}
 	if rec.ConnState == "REJ" {
 		rec.Reject = &record.Reject{By: "rst"}
@@ -193,7 +199,6 @@ func (h *flowHandler) buildRecord(s *session, f *reassembly.Flow, state string, 
 	if f.OOODropped > 0 || f.Overlaps > 0 || f.DepthReached {
 		rec.Reassembly = &record.Reassembly{OutOfOrderDropped: f.OOODropped, Overlaps: f.Overlaps, DepthReached: f.DepthReached}
 	}
-	return rec
 }
 
 // flowIDs are the strings a flow's records repeat: its ids and addresses.
@@ -263,14 +268,23 @@ func appendFlowID(b []byte, f *reassembly.Flow) []byte {
 	return hex.AppendEncode(b, sum[:])
 }
 
-// flowID is f's flow id as a string (the order of the shutdown flush):
-// the one its session already holds when its records were built, so
-// flushing 100k open flows does not format 100k ids again.
+// flowID is f's flow id as a string (the order of the shutdown flush).
+// A flow with a session gets all its ids computed and kept now (what its
+// records share, see ids): its final record, built right after the sort,
+// then finds them instead of formatting them a second time (100k open
+// flows without a live evaluation each formatted their id twice, in three
+// allocations).
 func flowID(f *reassembly.Flow) string {
-	if s := sessionOf(f); s != nil && s.ids != "" {
-		return s.ids[:flowIDLen]
+	if s := sessionOf(f); s != nil {
+		if s.ids == "" {
+			s.h.ids(s, f)
+		}
+		if s.ids != "" {
+			return s.ids[:flowIDLen]
+		}
 	}
-	return string(appendFlowID(nil, f))
+	var buf [flowIDLen]byte
+	return string(appendFlowID(buf[:0], f))
 }
 
 var protoNames = map[uint8]string{

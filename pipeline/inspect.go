@@ -128,10 +128,11 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 	}
 	if ins.Out > 0 || ins.In > 0 || ins.Encrypted || ins.Skipped != "" || trunc != 0 {
 		kept := s.h.inspectedFor(rec)
+		reasons := kept.TruncatedReasons[:0] // the scratch block's array (inspectedFor): kept, not replaced by ins's nil
 		*kept = ins
 		if trunc != 0 {
 			kept.Truncated = true
-			kept.TruncatedReasons = trunc.appendNames(kept.TruncatedReasons[:0])
+			kept.TruncatedReasons = trunc.appendNames(reasons)
 		}
 		rec.Inspected = kept
 	}

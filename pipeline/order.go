@@ -1,7 +1,10 @@
 package pipeline
 
 import (
+	"cmp"
 	"net/netip"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -82,14 +85,20 @@ func (a *emission) less(b *emission) bool {
 	return a.seq < b.seq
 }
 
+// cmpEmission is less as a three-way comparison, each key compared once
+// (at the end of the input every emission has the same event and phase,
+// and two less calls compared each pair of flow ids twice).
 func cmpEmission(a, b emission) int {
-	switch {
-	case a.less(&b):
-		return -1
-	case b.less(&a):
-		return 1
+	if c := cmp.Compare(a.ev, b.ev); c != 0 {
+		return c
 	}
-	return 0
+	if c := cmp.Compare(a.ph, b.ph); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.fid, b.fid); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.seq, b.seq)
 }
 
 // emissionCost estimates the bytes an emission holds: the record, its
@@ -123,20 +132,21 @@ type orderStage struct {
 	p     *Pipeline
 	in    chan workerOut
 	wm    []uint64     // per worker: its watermark
-	q     [][]emission // per worker: received, not yet applied, from pos on
-	pos   []int
+	q     []orderQueue // per worker: received, not yet applied
 	ndone int
 	held  int64 // bytes buffered in q
 	max   int64
 
-	spare   []chan []emission // per worker: emptied slices it may reuse
-	flows   map[uint64]*orderFlow
-	free    []*orderFlow
-	scratch orderFlow // for emissions without a flow state
+	spare   []chan []emission // per worker: applied slices it may fill again
+	slots   []orderSlots      // per worker: the running flows' states, by slot (see refPool)
+	refs    []*refPool        // per worker: slots whose flows ended (nil outside a run: own)
+	own     refPool           // outside a run: the one handler's
+	scratch orderFlow         // for emissions without a flow state
 
 	pcaps    []*alertPcap // per worker (ref>>refWorkerShift): alert pcaps; nil when off
 	enc      recordEncoder
-	rscratch rules.Scratch // every evaluation's working facts
+	rscratch rules.Scratch  // every evaluation's working facts
+	alerts   []record.Alert // every evaluation's alerts, written before the next
 
 	lastVolume int64 // packet time of the last volume records
 	forced     *atomic.Uint64
@@ -158,16 +168,16 @@ func newOrderStage(p *Pipeline, workers int) *orderStage {
 		p:        p,
 		in:       make(chan workerOut, max(workers, 1)*(batchesPerWorker+2)),
 		wm:       make([]uint64, workers),
-		q:        make([][]emission, workers),
-		pos:      make([]int, workers),
+		q:        make([]orderQueue, workers),
 		max:      defaultOrderBuffer,
-		flows:    make(map[uint64]*orderFlow),
+		refs:     make([]*refPool, workers),
 		forced:   &p.stats.OrderForced,
 		finished: make(chan struct{}),
 		spare:    make([]chan []emission, workers),
 	}
 	for i := range o.spare {
-		o.spare[i] = make(chan []emission, 4)
+		o.spare[i] = make(chan []emission, spareSlices)
+		o.refs[i] = new(refPool)
 	}
 	return o
 }
@@ -193,24 +203,51 @@ func (o *orderStage) run() {
 // wait blocks until run has applied everything.
 func (o *orderStage) wait() { <-o.finished }
 
+// orderQueue is what the stage holds of one worker's stream: the slices
+// the worker sent, in order, applied from chunks[0][pos] on. The slices
+// themselves are queued, not their emissions copied into one growing
+// queue (an emission is ~130 B, and 100k open flows flushed at the end of
+// the input are 100k of them), and each goes back to its worker once
+// applied.
+type orderQueue struct {
+	chunks [][]emission
+	pos    int
+}
+
+// spareSlices is how many applied emission slices wait for their worker
+// to fill them again: about the batches in flight between a worker and
+// the stage.
+const spareSlices = 16
+
+// head returns the worker's next emission, nil when none is queued.
+func (q *orderQueue) head() *emission {
+	if len(q.chunks) == 0 {
+		return nil
+	}
+	return &q.chunks[0][q.pos]
+}
+
+// pop drops the head (applied and cleared) and returns the slice it
+// emptied, if it did.
+func (q *orderQueue) pop() []emission {
+	q.pos++
+	if c := q.chunks[0]; q.pos == len(c) {
+		n := copy(q.chunks, q.chunks[1:])
+		q.chunks[n] = nil
+		q.chunks, q.pos = q.chunks[:n], 0
+		return c[:0]
+	}
+	return nil
+}
+
 func (o *orderStage) take(m workerOut) {
 	for i := range m.ems {
 		e := &m.ems[i]
 		e.cost = emissionCost(e)
 		o.held += e.cost
 	}
-	if q, p := o.q[m.w], o.pos[m.w]; p > 1024 && p > len(q)/2 { // drop the applied prefix
-		n := copy(q, q[p:])
-		clear(q[n:])
-		o.q[m.w], o.pos[m.w] = q[:n], 0
-	}
-	o.q[m.w] = append(o.q[m.w], m.ems...)
-	if m.ems != nil {
-		clear(m.ems)
-		select {
-		case o.spare[m.w] <- m.ems[:0]: // back to the worker, to fill again
-		default:
-		}
+	if len(m.ems) > 0 {
+		o.q[m.w].chunks = append(o.q[m.w].chunks, m.ems)
 	}
 	if m.done {
 		o.wm[m.w] = ^uint64(0)
@@ -230,17 +267,17 @@ func (o *orderStage) take(m workerOut) {
 func (o *orderStage) release() {
 	for {
 		best := -1
+		var e *emission
 		for w := range o.q {
-			if o.pos[w] < len(o.q[w]) && (best < 0 || o.q[w][o.pos[w]].less(&o.q[best][o.pos[best]])) {
-				best = w
+			if h := o.q[w].head(); h != nil && (e == nil || h.less(e)) {
+				best, e = w, h
 			}
 		}
 		if best < 0 {
 			return
 		}
-		e := &o.q[best][o.pos[best]]
 		for w := range o.q {
-			if o.pos[w] == len(o.q[w]) && o.wm[w] < e.ev {
+			if len(o.q[w].chunks) == 0 && o.wm[w] < e.ev {
 				if o.held <= o.max {
 					return
 				}
@@ -251,8 +288,11 @@ func (o *orderStage) release() {
 		o.held -= e.cost
 		o.one(e)
 		*e = emission{}
-		if o.pos[best]++; o.pos[best] == len(o.q[best]) {
-			o.q[best], o.pos[best] = o.q[best][:0], 0 // reuse the array
+		if done := o.q[best].pop(); done != nil && best < len(o.spare) {
+			select {
+			case o.spare[best] <- done: // back to the worker, to fill again
+			default:
+			}
 		}
 	}
 }
@@ -263,7 +303,7 @@ func (o *orderStage) one(e *emission) {
 		o.volumeRecords(e.now, e.final)
 		return
 	}
-	st := o.state(e.ref)
+	st := o.state(e.ref, !e.final)
 	if e.kind == emitFirstSeen {
 		st.firstSeen(o.p, &e.fs)
 		return
@@ -273,7 +313,7 @@ func (o *orderStage) one(e *emission) {
 		rec.Dst.FirstSeen = st.firstSeen(o.p, &e.fs)
 	}
 	rec.Alerts = st.alerts
-	alerts := o.p.swap.rules.Load().EvalWith(&o.rscratch, &st.rules, rec, e.now)
+	alerts := o.p.swap.rules.Load().EvalAppend(&o.rscratch, &st.rules, rec, e.now, o.alerts[:0])
 	st.alerts = rec.Alerts
 	pc := o.pcapOf(e.ref)
 	pc.alerted(e.ref, e.now, alerts) // alert pcaps: write the flow's packets, name them
@@ -283,35 +323,109 @@ func (o *orderStage) one(e *emission) {
 	for i := range alerts {
 		o.p.writeRecord(&o.enc, &alerts[i])
 	}
+	clear(alerts) // written: keep the array, not what the alerts point to
+	o.alerts = alerts[:0]
 	releaseFlow(rec)
 	e.rec = nil
 	if e.final && e.ref != 0 {
 		pc.release(e.ref)
-		delete(o.flows, e.ref)
-		st.reset()
-		if len(o.free) < maxFreeSessions {
-			o.free = append(o.free, st)
-		}
+		st.reset() // the slot's, kept for its next flow, or the scratch
+		o.refPool(e.ref >> refWorkerShift).put(uint32(e.ref & refSlotMask))
 	}
 }
 
-// state returns the stage's state of the flow with state id ref, created
-// on its first emission; for ref 0 (no session) a fresh scratch state.
-func (o *orderStage) state(ref uint64) *orderFlow {
-	if ref == 0 {
-		o.scratch.reset()
-		return &o.scratch
-	}
-	st := o.flows[ref]
-	if st == nil {
-		if n := len(o.free); n > 0 {
-			st, o.free = o.free[n-1], o.free[:n-1]
-		} else {
-			st = new(orderFlow)
+// state returns the stage's state of the flow with state id ref (zero on
+// the flow's first emission: a slot's state is reset when its flow's final
+// record is applied). A fresh scratch state stands for it when ref is 0
+// (no session), and when the slot has none and create is false: a flow
+// whose only emission is its final record (a SYN, a scan) needs no state
+// beyond the call.
+func (o *orderStage) state(ref uint64, create bool) *orderFlow {
+	if ref != 0 {
+		w := ref >> refWorkerShift
+		for uint64(len(o.slots)) <= w {
+			o.slots = append(o.slots, orderSlots{})
 		}
-		o.flows[ref] = st
+		if st := o.slots[w].at(ref&refSlotMask, create); st != nil {
+			return st
+		}
+	}
+	o.scratch.reset()
+	return &o.scratch
+}
+
+// refPool returns where the stage gives worker w's slots back.
+func (o *orderStage) refPool(w uint64) *refPool {
+	if w < uint64(len(o.refs)) {
+		return o.refs[w]
+	}
+	return &o.own
+}
+
+// orderSlots holds one worker's flow states by slot, in pages allocated
+// on first use. A flow's state id (its session's ref) is the worker's
+// index and a slot; the worker reuses a slot only after the stage has
+// applied its flow's final record and given it back (refPool), so a slot
+// holds one flow at a time, and the states are looked up by index instead
+// of in a map (a map of 100k open flows' states cost 4 % of the CPU in
+// lookups and an allocation per flow). The pages of pointers grow to the
+// most slots in use at once: the worker's sessions (bounded by its flow
+// table) and the final records in flight to the stage, 8 bytes each; a
+// state is allocated for a slot the first time one of its flows is
+// evaluated before its final record (charged to that flow:
+// stageFlowBytes), and stays with the slot for its next flows. Flows
+// that only ever emit their final record (a SYN flood's: ~370k sessions at
+// once) cost the page entry only.
+type orderSlots struct {
+	pages [][]*orderFlow
+}
+
+// slotPage is the number of slots in a page (2 KB).
+const slotPage = 256
+
+// at returns slot's state, allocated when create; nil when it has none
+// and !create.
+func (t *orderSlots) at(slot uint64, create bool) *orderFlow {
+	p := slot / slotPage
+	if uint64(len(t.pages)) <= p || t.pages[p] == nil {
+		if !create {
+			return nil
+		}
+		for uint64(len(t.pages)) <= p {
+			t.pages = append(t.pages, nil)
+		}
+		t.pages[p] = make([]*orderFlow, slotPage)
+	}
+	st := t.pages[p][slot%slotPage]
+	if st == nil && create {
+		st = new(orderFlow)
+		t.pages[p][slot%slotPage] = st
 	}
 	return st
+}
+
+// refPool hands the slots of ended flows from the stage back to the
+// worker that owns them (see orderSlots): the stage puts each slot once its
+// flow's final record is applied; the worker takes them all at once when
+// its own list runs out.
+type refPool struct {
+	mu   sync.Mutex
+	free []uint32
+}
+
+func (r *refPool) put(slot uint32) {
+	r.mu.Lock()
+	r.free = append(r.free, slot)
+	r.mu.Unlock()
+}
+
+// take swaps the given-back slots with own (emptied) and returns them.
+func (r *refPool) take(own []uint32) []uint32 {
+	r.mu.Lock()
+	out := r.free
+	r.free = own[:0]
+	r.mu.Unlock()
+	return out
 }
 
 // firstSeen answers q for the flow: asked once per key (the flow's later
@@ -338,7 +452,8 @@ func (o *orderStage) pcapOf(ref uint64) *alertPcap {
 
 func (st *orderFlow) reset() {
 	st.rules.Reset()
-	st.alerts = nil
+	clear(st.alerts)
+	st.alerts = st.alerts[:0] // the records that showed them are written
 	st.fsDone, st.fsKey, st.fsVal = false, "", false
 }
 

@@ -290,7 +290,7 @@ func (p *Pipeline) startWorkers() ([]*worker, *orderStage, *sync.WaitGroup) {
 	wg := new(sync.WaitGroup)
 	for i := range workers {
 		w := newWorker(i, p)
-		w.h.out, w.h.wid, w.h.direct, w.h.spare = order.in, i, nil, order.spare[i]
+		w.h.out, w.h.wid, w.h.direct, w.h.spare, w.h.refs = order.in, i, nil, order.spare[i], order.refs[i]
 		order.pcaps = append(order.pcaps, w.h.pcap)
 		workers[i] = w
 		wg.Go(w.run)
@@ -375,7 +375,8 @@ func (w *writer) run() {
 		if err != nil {
 			if w.stats.RecordErrors.Add(1) == 1 {
 				w.log.Error("sink write failed", "err", err)
-				w.err.Store(&err)
+				first := err // its own variable: storing &err moved err to the heap, an allocation per record
+				w.err.Store(&first)
 			}
 		}
 	}

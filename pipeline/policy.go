@@ -163,8 +163,11 @@ func (h *flowHandler) done(e *emission) {
 }
 
 // emitChunk is how many emissions of the shutdown flush a worker holds
-// before it sends them on.
-const emitChunk = 256
+// before it sends them on. With the stage's input channel it bounds the
+// records in flight (each a 2 KB copy, see flowBox): with 256, ~7000 of
+// them at the end of the short mix; with 64, ~1000, for 500 more channel
+// messages per 32k flows.
+const emitChunk = 64
 
 // send hands the stage what was emitted since the last send, in position
 // order (each worker's stream is sorted: the stage merges the streams),
@@ -202,13 +205,34 @@ func (h *flowHandler) takeEmissions() []emission {
 }
 
 // refWorkerShift places the worker's index in the high bits of its flow
-// state ids (refs), so the stage knows which worker owns a flow.
-const refWorkerShift = 40
+// state ids (refs), so the stage knows which worker owns a flow; the low
+// bits are the flow's slot (refSlotMask, see orderSlots).
+const (
+	refWorkerShift = 40
+	refSlotMask    = 1<<refWorkerShift - 1
+)
 
-// newRef returns a flow state id unique across workers.
+// newRef returns a flow state id unique across the flows in progress of
+// every worker: a slot the stage gave back (refPool), or a new one.
 func (h *flowHandler) newRef() uint64 {
-	h.nextRef++
+	if len(h.freeRefs) == 0 {
+		h.freeRefs = h.refPool().take(h.freeRefs)
+	}
+	if n := len(h.freeRefs); n > 0 {
+		slot := h.freeRefs[n-1]
+		h.freeRefs = h.freeRefs[:n-1]
+		return h.refBase | uint64(slot)
+	}
+	h.nextRef++ // slot 0 is never used: ref 0 means "no state"
 	return h.refBase | h.nextRef
+}
+
+// refPool is where the stage gives this worker's slots back.
+func (h *flowHandler) refPool() *refPool {
+	if h.direct != nil {
+		return &h.direct.own
+	}
+	return h.refs
 }
 
 // changed evaluates a running flow right away because its record changed
@@ -253,7 +277,7 @@ func (h *flowHandler) evalLive(s *session, at int64) {
 		h.liveBusy = true
 		defer func() { h.liveBusy = false }()
 	}
-	*rec = h.buildRecord(s, s.flow, record.StateActive, at)
+	h.buildRecord(rec, s, s.flow, record.StateActive, at, false) // evaluated only: emitEval writes no record
 	s.fill(rec, false)
 	fs := h.annotate(s, s.flow, rec)
 	h.redactRecord(rec)

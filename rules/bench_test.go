@@ -103,3 +103,35 @@ func BenchmarkEvalFires(b *testing.B) {
 		e.Eval(e.NewFlowState(), &f, t0)
 	}
 }
+
+// BenchmarkEvalFiresReused is BenchmarkEvalFires as the pipeline's ordered
+// stage runs it: one scratch, and the alerts' array passed back
+// (EvalAppend) or not (EvalWith).
+func BenchmarkEvalFiresReused(b *testing.B) {
+	e := compileYAML(b, specRules, Options{DedupWindow: -1}) // every evaluation writes its alerts
+	f0 := baseFlow()
+	var sc Scratch
+	st := e.NewFlowState()
+	var dst []record.Alert
+	for _, c := range []struct {
+		name  string
+		reuse bool
+	}{{"EvalWith", false}, {"EvalAppend", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				f := f0
+				f.Alerts = nil
+				st.Reset()
+				if c.reuse {
+					dst = e.EvalAppend(&sc, st, &f, t0, dst[:0])
+				} else {
+					dst = e.EvalWith(&sc, st, &f, t0)
+				}
+				if len(dst) == 0 {
+					b.Fatal("nothing fired")
+				}
+			}
+		})
+	}
+}

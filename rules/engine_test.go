@@ -482,3 +482,63 @@ func TestMayFireNeverMissesAFiring(t *testing.T) {
 		t.Errorf("%d records skipped, %d firings: the table does not exercise both sides", skipped, fired)
 	}
 }
+
+// A flow's state under a rule set of up to 64 rules keeps its bitmaps in
+// itself: binding it (a new flow's first evaluation) allocates nothing;
+// rebinding to a larger set and back still keeps one firing per rule.
+func TestFlowStateBindNoAllocs(t *testing.T) {
+	small := compileYAML(t, whenRule(`{dst.category: [ai_ml]}`), Options{DedupWindow: -1})
+	big := benchEngine(t, 200)
+	var sc Scratch
+	f := benchFlow()
+	var st FlowState
+	if n := testing.AllocsPerRun(100, func() {
+		st = FlowState{}
+		small.EvalWith(&sc, &st, &f, t0)
+	}); n != 0 {
+		t.Errorf("binding a state to %d rules: %v allocations", small.Len(), n)
+	}
+	g := baseFlow()
+	for _, e := range []*Engine{small, big, small} {
+		st.Reset()
+		g.Alerts = nil
+		if n := len(e.EvalWith(&sc, &st, &g, t0)) + len(e.EvalWith(&sc, &st, &g, t0+1)); e == small && n != 1 {
+			t.Errorf("%d alerts from two evaluations of one flow, want 1", n)
+		}
+	}
+}
+
+// EvalAppend writes the alerts EvalWith writes, into the caller's array,
+// sharing the flow's findings; reasons built in the scratch's buffer stay
+// each alert's own when the buffer is reused.
+func TestEvalAppendMatchesEvalWith(t *testing.T) {
+	e := compileYAML(t, specRules, Options{DedupWindow: -1})
+	var sc Scratch
+	f, g := baseFlow(), baseFlow()
+	want := e.EvalWith(&sc, e.NewFlowState(), &f, t0)
+	dst := make([]record.Alert, 0, 4)
+	got := e.EvalAppend(&sc, e.NewFlowState(), &g, t0, dst)
+	if len(want) == 0 || len(got) != len(want) || &got[0] != &dst[:1][0] {
+		t.Fatalf("EvalAppend: %d alerts (in the caller's array: %v), EvalWith: %d", len(got), len(got) > 0 && &got[0] == &dst[:1][0], len(want))
+	}
+	for i := range want {
+		wj, _ := json.Marshal(want[i])
+		gj, _ := json.Marshal(got[i])
+		if string(wj) != string(gj) {
+			t.Errorf("alert %d:\n EvalAppend %s\n EvalWith   %s", i, gj, wj)
+		}
+	}
+	if &got[0].Sensitive[0] != &g.Sensitive[0] {
+		t.Error("EvalAppend copied the flow's findings")
+	}
+	if &want[0].Sensitive[0] == &f.Sensitive[0] {
+		t.Error("EvalWith shares the flow's findings")
+	}
+	reason := got[0].Reason
+	h := baseFlow()
+	h.Dst.Port = 5432 // another rule, another reason, in the same buffer
+	e.EvalAppend(&sc, e.NewFlowState(), &h, t0, got[:0])
+	if reason != want[0].Reason {
+		t.Errorf("a written reason changed when the scratch was reused: %q", reason)
+	}
+}

@@ -19,6 +19,8 @@ type facts struct {
 	ipParsed uint8 // bit 0 src, bit 1 dst
 	srcIP    netip.Addr
 	dstIP    netip.Addr
+
+	reason []byte // an alert's reason is built here (newAlert)
 }
 
 // fnd is a finding reduced to what conditions test.

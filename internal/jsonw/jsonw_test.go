@@ -123,3 +123,40 @@ func FuzzAppendFloat(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkStr writes a record's typical members: ids, addresses, names
+// and enum words (plain ASCII), and one that needs escaping.
+func BenchmarkStr(b *testing.B) {
+	vals := []string{"flow", "9f86d081884c7d65", "1:LQU9qZlK+B5F3KDmev6m5PMibrg=", "192.168.1.52", "api.openai.com", "sni", "openai.com", "ai_ml", "tcp", "ShADadFf", "t13d1516h2_8daaf6152771_02713d6af862", "a<b"}
+	b.ReportAllocs()
+	buf := make([]byte, 0, 1024)
+	for b.Loop() {
+		w := Object(buf[:0])
+		for _, v := range vals {
+			w.Str("name", v)
+		}
+		buf = w.End()
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+// TestNeedsEscapeEveryByte puts every byte value at every position of the
+// eight-byte steps and of the tail: the word-at-a-time test must agree
+// with the byte table exactly.
+func TestNeedsEscapeEveryByte(t *testing.T) {
+	for c := range 256 {
+		want := c >= 0x80 || !safe[c]
+		for n := 1; n <= 19; n++ {
+			for at := range n {
+				b := bytes.Repeat([]byte{'a'}, n)
+				b[at] = byte(c)
+				if got := needsEscape(string(b)); got != want {
+					t.Fatalf("needsEscape(%q) = %v, want %v", b, got, want)
+				}
+			}
+		}
+	}
+	if needsEscape("") || needsEscape("192.168.100.200:65535 ~}{|") {
+		t.Error("plain ASCII needs no escaping")
+	}
+}
