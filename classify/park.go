@@ -1,6 +1,10 @@
 package classify
 
-import "github.com/tapdlp/tapdlp/record"
+import (
+	"slices"
+
+	"github.com/tapdlp/tapdlp/record"
+)
 
 // Parked is what an idle Stream (see Idle) needs to go on exactly as if it
 // had been kept: its look-back context (window carry-over and the encoded
@@ -42,7 +46,7 @@ func (st *Stream) Idle() bool {
 // Park copies an Idle st's state into p (reusing p's buffer).
 func (st *Stream) Park(p *Parked) {
 	w, e := &st.w, &st.enc
-	p.b = append(append(p.b[:0], w.carry...), e.tail[:e.ntail]...)
+	p.b = append(append(slices.Grow(p.b[:0], len(w.carry)+e.ntail), w.carry...), e.tail[:e.ntail]...) // one allocation
 	p.ncarry, p.next, p.cnext, p.cont = len(w.carry), w.next, w.cnext, w.cont
 	p.ntail, p.base, p.inspected = uint8(e.ntail), w.base, st.inspected
 	p.aggs, p.encAggs = append(p.aggs[:0], st.aggs...), append(p.encAggs[:0], st.encAggs...)
