@@ -13,19 +13,21 @@ import (
 // kilobytes, so a flow waiting between messages can give its Stream back.
 // It holds plaintext: keep it no longer than the flow.
 type Parked struct {
-	b         []byte // window carry-over, then the encoded pass's tail
-	ncarry    int
-	next      int
-	cnext     int
-	cont      uint8
-	ntail     uint8
+	b []byte // window carry-over, then the encoded pass's tail
+	// The findings so far: the Stream's aggregates then its encoded
+	// ones (from nagg on), copied (their evidence and hash lists are not:
+	// a Stream given back is Reset before it is written again, and Unpark
+	// hands them back).
+	aggs      []typeAgg
 	base      int64
 	inspected uint64
-	// The findings so far: the Stream's aggregates, copied (their
-	// evidence and hash lists are not: a Stream given back is Reset before
-	// it is written again, and Unpark hands them back).
-	aggs, encAggs []typeAgg
-	dropped       uint64
+	dropped   uint64
+	ncarry    int32 // offsets within a window: under 64 KiB (see Idle)
+	next      int32
+	cnext     int32
+	nagg      int32
+	cont      uint8
+	ntail     uint8
 }
 
 // Bytes returns the plaintext p holds (what it costs a bounded store).
@@ -39,7 +41,7 @@ func (st *Stream) Idle() bool {
 	return !st.truncated && !st.flushed && !st.seeded && !st.active &&
 		st.url == urlDec{} && st.js == jsonDec{} && st.b64 == b64Dec{} &&
 		(st.mp == nil || st.mp.trunc == 0 && !st.mp.arch.Active()) &&
-		w.next >= len(w.carry) && w.cnext >= len(w.carry) &&
+		w.next >= len(w.carry) && w.cnext >= len(w.carry) && w.next < 1<<16 && w.cnext < 1<<16 &&
 		e.nrun == 0 && !e.long && !e.trig && e.nb64 == 0 && !e.inRun
 }
 
@@ -47,9 +49,9 @@ func (st *Stream) Idle() bool {
 func (st *Stream) Park(p *Parked) {
 	w, e := &st.w, &st.enc
 	p.b = append(append(slices.Grow(p.b[:0], len(w.carry)+e.ntail), w.carry...), e.tail[:e.ntail]...) // one allocation
-	p.ncarry, p.next, p.cnext, p.cont = len(w.carry), w.next, w.cnext, w.cont
+	p.ncarry, p.next, p.cnext, p.cont = int32(len(w.carry)), int32(w.next), int32(w.cnext), w.cont
 	p.ntail, p.base, p.inspected = uint8(e.ntail), w.base, st.inspected
-	p.aggs, p.encAggs = append(p.aggs[:0], st.aggs...), append(p.encAggs[:0], st.encAggs...)
+	p.aggs, p.nagg = append(append(p.aggs[:0], st.aggs...), st.encAggs...), int32(len(st.aggs))
 	p.dropped = st.dropped
 }
 
@@ -58,13 +60,12 @@ func (st *Stream) Park(p *Parked) {
 func (st *Stream) Unpark(p *Parked) {
 	w, e := &st.w, &st.enc
 	w.carry = append(w.carry[:0], p.b[:p.ncarry]...)
-	w.next, w.cnext, w.cont, w.base = p.next, p.cnext, p.cont, p.base
+	w.next, w.cnext, w.cont, w.base = int(p.next), int(p.cnext), p.cont, p.base
 	e.ntail = copy(e.tail[:], p.b[p.ncarry:])
 	st.inspected = p.inspected
-	st.aggs, st.encAggs, st.dropped = append(st.aggs[:0], p.aggs...), append(st.encAggs[:0], p.encAggs...), p.dropped
+	st.aggs, st.encAggs, st.dropped = append(st.aggs[:0], p.aggs[:p.nagg]...), append(st.encAggs[:0], p.aggs[p.nagg:]...), p.dropped
 	clear(p.aggs) // st holds them now
-	clear(p.encAggs)
-	p.aggs, p.encAggs = p.aggs[:0], p.encAggs[:0]
+	p.aggs, p.nagg = p.aggs[:0], 0
 }
 
 // Inspected returns how many bytes p's Stream had scanned.
@@ -73,9 +74,9 @@ func (p *Parked) Inspected() uint64 { return p.inspected }
 // Findings appends the findings of p's Stream, as Stream.Findings would
 // (sc and dir are what the Stream was set up with).
 func (p *Parked) Findings(sc *Scanner, dir string, dst []record.Finding) []record.Finding {
-	if len(p.aggs) == 0 && len(p.encAggs) == 0 {
+	if len(p.aggs) == 0 {
 		return dst
 	}
-	st := Stream{sc: sc, dir: dir, aggs: p.aggs, encAggs: p.encAggs}
+	st := Stream{sc: sc, dir: dir, aggs: p.aggs[:p.nagg:p.nagg], encAggs: p.aggs[p.nagg:]}
 	return st.Findings(dst)
 }

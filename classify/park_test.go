@@ -23,6 +23,8 @@ func TestParkContinuesExactly(t *testing.T) {
 		{"same card in both messages: counted twice, one evidence", []write{{KindJSON, `{"card":"4111 1111 1111 1111"}`}}, []write{{KindJSON, `{"card":"4111 1111 1111 1111"}`}}},
 		{"context word before the pause, value after", []write{{KindPlain, "employee social security number:"}}, []write{{KindPlain, " 536-22-8741"}}},
 		{"label before the pause, unpadded base64 number after", []write{{KindPlain, `"card_number":`}}, []write{{KindPlain, "NDExMTExMTExMTExMTExMQ"}}},
+		{"encoded and plain findings before the pause, both after", []write{{KindPlain, `"ssn":"536-22-8741","card_number":"NDExMTExMTExMTExMTExMQ"`}},
+			[]write{{KindPlain, `"card_number":"NTUwMDAwMDAwMDAwMDAwNA" ssn 078-05-1120`}}},
 		{"url-encoded then form", []write{{KindURLEncoded, "/pay?c=4111%201111%201111%201111"}}, []write{{KindForm, "ssn=536-22-8741&x=1"}}},
 		{"nothing before", []write{{KindPlain, "GET / HTTP/1.1"}}, []write{{KindPlain, "AKIAIOSFODNN7EXAMPLE and 5500 0000 0000 0004"}}},
 		{"nothing at all", nil, []write{{KindPlain, "hello"}}},
