@@ -137,9 +137,21 @@ func (st *Stream) WriteContent(c Content, b []byte) {
 // context for the value. Cookie and Referer values are URL-decoded.
 func (st *Stream) WriteHeader(name, value []byte) {
 	st.EndContent()
+	decoded := hasFoldPrefix(name, "cookie") || hasFoldPrefix(name, "referer") || hasFoldPrefix(name, "location")
+	if !decoded && !st.truncated && !st.flushed && len(name) > 0 && len(name)+len(headerSep)+len(value) <= chunk {
+		// The field in one scan (a Stream finds the same however its
+		// input is cut): one copy of the carry-over, not three.
+		st.content, st.active = Content{Kind: KindPlain}, true
+		work := st.w.prepare(st.sc)
+		pre := len(work)
+		work = append(append(append(work, name...), headerSep...), value...)
+		st.feed(work, pre, 0)
+		st.EndContent()
+		return
+	}
 	st.Write(name)
 	st.Write(headerSep)
-	if hasFoldPrefix(name, "cookie") || hasFoldPrefix(name, "referer") || hasFoldPrefix(name, "location") {
+	if decoded {
 		st.WriteDecoded(KindURLEncoded, value)
 	} else {
 		st.Write(value)

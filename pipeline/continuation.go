@@ -183,7 +183,8 @@ func (h *flowHandler) carries() *carryStore {
 // continuation may follow: it ended by idle timeout with its
 // scanners still open. Call it before the record is filled (Flush).
 func (h *flowHandler) keepCarry(s *session, f *reassembly.Flow, why reassembly.EndReason) {
-	if why != reassembly.EndTimeout || !s.scanning || s.closed || !s.inspect || f.Proto != capture.ProtoTCP {
+	if why != reassembly.EndTimeout || !s.scanning || s.closed || !s.inspect || f.Proto != capture.ProtoTCP ||
+		s.c.scanState == nil { // parked: everything was judged (see park), nothing pending to carry
 		return
 	}
 	if cs := h.carries(); cs != nil {

@@ -17,6 +17,10 @@ const (
 	// closedContentBytes is what a closed flow keeps of it (see
 	// session.Closed): the summary, its findings not counted.
 	closedContentBytes = int64(unsafe.Sizeof(content{}))
+	// parkedContentBytes is what an open flow waiting between HTTP
+	// messages keeps of it (see session.park): the summary and the parked
+	// streams' look-back context.
+	parkedContentBytes = int64(unsafe.Sizeof(content{})+unsafe.Sizeof(parkedScan{})) + 2*parkedCarryBytes
 	altScanBytes       = int64(unsafe.Sizeof(altScan{})) + carryBytes
 	// stageFlowBytes is what the ordered stage keeps for a flow evaluated
 	// before its final record (order.go): its orderFlow, the map entry and
@@ -29,6 +33,12 @@ const (
 // has scanned: measured 512 B per HTTP flow for both directions
 // (TestFlowMemcapEstimateMatchesHeap).
 const carryBytes = 256
+
+// parkedCarryBytes is what one parked stream keeps (classify.Parked): the
+// look-back context a Sync leaves (at most 72 B plus the longest context
+// window) and the encoded pass's 30-byte label tail; findings are not
+// counted, as for a closed flow.
+const parkedCarryBytes = 128
 
 // charge adds n bytes to the flow's share of the flow table's budget
 // (released when the flow ends).

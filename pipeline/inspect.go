@@ -104,7 +104,7 @@ func (s *session) inspectRecord(rec *record.Flow, final bool) {
 	if s.scanning { // the flow carried content to scan
 		sum := s.c.done // a closed flow's summary, kept for its records: each copies it into its own findings (redaction may add to them)
 		sum.found = append(s.h.findingsFor(rec), sum.found...)
-		if s.c.scanState != nil {
+		if s.c.scanState != nil || s.c.parked() {
 			sum = s.scanResult(final, s.h.findingsFor(rec))
 		}
 		if len(sum.found) > 0 {
@@ -191,6 +191,14 @@ func (h *flowHandler) inspectedFor(rec *record.Flow) *record.Inspected {
 // scanResult is what the scanners found and inspected so far, judged to
 // the end when final.
 func (s *session) scanResult(final bool, base []record.Finding) scanSummary {
+	if s.c.parked() {
+		// Everything was judged when the flow parked (a Flush has nothing
+		// left), no conflicting copy was written, nothing decoded was cut.
+		pk := s.c.pk
+		found := pk.st[reassembly.DirOut].Findings(pk.sc, "out", base)
+		found = pk.st[reassembly.DirIn].Findings(pk.sc, "in", found)
+		return scanSummary{found: found, out: pk.st[0].Inspected(), in: pk.st[1].Inspected(), trunc: s.c.done.trunc}
+	}
 	sc := &s.c.scan
 	if final {
 		sc[0].Flush()
@@ -237,6 +245,8 @@ func (t truncations) appendNames(out []string) []string {
 func (s *session) Truncated(_ reassembly.Dir, r demux.Truncation) {
 	switch {
 	case !s.inspect:
+	case s.scanning && s.c.scanState == nil:
+		s.c.done.trunc.add(r) // parked: done holds the flow's truncations (see park)
 	case s.scanning:
 		s.c.trunc.add(r)
 	case r != demux.TruncGap:

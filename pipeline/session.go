@@ -56,13 +56,27 @@ type session struct {
 // content is a session's scanning state. The scanners themselves
 // (scanState: one stream per direction, most of a session's size) are
 // taken from the worker when the flow first has content to scan and given
-// back when the flow closes (session.Closed): what the record needs of
+// back when the flow closes (session.Closed) or waits between HTTP messages
+// (session.park, taken again for the next): what the record needs of
 // them is kept here as a summary (done). A flow that never carries a
 // payload byte (a scan, a SYN flood) has neither. content is kept with the
 // session when it is recycled.
 type content struct {
-	*scanState // nil before the first content and after the flow closed
+	*scanState // nil before the first content, while parked and after the flow closed
 	done       scanSummary
+	pk         *parkedScan // allocated on the first park, kept with content
+}
+
+// parkedScan is the scanning state of an open flow waiting between HTTP
+// messages (see session.park): a few hundred bytes instead of its
+// scanState (~1.4 KB) and the streams' carry-over buffers, which go back
+// to the worker for its next flow. While on, content.done holds the
+// flow's truncations (see scanResult).
+type parkedScan struct {
+	on   bool
+	kind [2]classify.ContentKind // the directions' httpContent (no boundary: see park)
+	sc   *classify.Scanner       // the scanner the streams were set up with
+	st   [2]classify.Parked
 }
 
 // scanState is the scanning state of a flow that is still open: one
@@ -94,8 +108,94 @@ const maxFreeScans = 256
 func (s *session) scan() *content {
 	if !s.scanning {
 		s.prepare()
+	} else if s.c.parked() {
+		s.unpark()
 	}
 	return s.c
+}
+
+// parked reports whether the flow's scanning state is parked (see park).
+func (c *content) parked() bool { return c.scanState == nil && c.pk != nil && c.pk.on }
+
+// take gives c a scanning state: one a flow gave back to the worker, or
+// a new one.
+func (c *content) take(h *flowHandler) {
+	if n := len(h.freeScans); n > 0 {
+		c.scanState, h.freeScans[n-1] = h.freeScans[n-1], nil
+		h.freeScans = h.freeScans[:n-1]
+	} else {
+		c.scanState = new(scanState)
+	}
+}
+
+// giveBack hands c's scanning state to the worker for its next flows.
+func (c *content) giveBack(h *flowHandler) {
+	if len(h.freeScans) < maxFreeScans {
+		h.freeScans = append(h.freeScans, c.scanState)
+	}
+	c.scanState = nil
+}
+
+// park gives the scanning state back to the worker when an HTTP message
+// has ended (its direction was Synced) and neither direction holds
+// anything a classify.Parked cannot keep: no decoder or candidate pending,
+// no raw bytes or conflicting copies (findings are kept). An open flow that
+// sent its request and waits then holds a few hundred bytes instead of a
+// scanState, and the next message takes one again (unpark) and goes on
+// exactly where this one stopped: records do not change.
+func (s *session) park() {
+	c := s.c
+	st := c.scanState
+	if !parkScanning || st.rawPending != [2]bool{} || st.alt[0] != nil && st.alt[0].used || st.alt[1] != nil && st.alt[1].used {
+		return
+	}
+	for d := range st.httpContent {
+		if hc := st.httpContent[d]; hc != (classify.Content{Kind: hc.Kind}) {
+			return // a multipart boundary: not worth keeping apart
+		}
+	}
+	if !st.scan[0].Idle() || !st.scan[1].Idle() {
+		return
+	}
+	pk := c.pk
+	if pk == nil {
+		pk = new(parkedScan)
+		c.pk = pk
+	}
+	st.scan[0].Park(&pk.st[0])
+	st.scan[1].Park(&pk.st[1])
+	pk.on, pk.sc = true, st.scanner
+	pk.kind = [2]classify.ContentKind{st.httpContent[0].Kind, st.httpContent[1].Kind}
+	c.done = scanSummary{trunc: st.trunc}
+	c.giveBack(s.h)
+	s.charge(parkedContentBytes - contentBytes)
+}
+
+// parkScanning lets tests compare records with and without parking.
+var parkScanning = true
+
+// unpark takes a scanning state again for a parked flow (see park).
+func (s *session) unpark() {
+	c, pk := s.c, s.c.pk
+	c.take(s.h)
+	st := c.scanState
+	if st.scanner != pk.sc {
+		st.scan[0].Init(pk.sc, "out")
+		st.scan[1].Init(pk.sc, "in")
+		st.scanner = pk.sc
+	} else {
+		st.scan[0].Reset()
+		st.scan[1].Reset()
+	}
+	st.scan[0].Unpark(&pk.st[0])
+	st.scan[1].Unpark(&pk.st[1])
+	st.httpContent = [2]classify.Content{{Kind: pk.kind[0]}, {Kind: pk.kind[1]}}
+	st.rawPending = [2]bool{}
+	st.trunc = c.done.trunc
+	st.resetAlt()
+	c.done = scanSummary{}
+	pk.on = false
+	s.charge(contentBytes - parkedContentBytes)
 }
 
 // prepare sets up the scanning state (see scan).
@@ -108,14 +208,11 @@ func (s *session) prepare() {
 		s.c = c
 	}
 	c.done = scanSummary{}
+	if c.pk != nil {
+		c.pk.on = false // the last flow's
+	}
 	if c.scanState == nil {
-		h := s.h
-		if n := len(h.freeScans); n > 0 {
-			c.scanState, h.freeScans[n-1] = h.freeScans[n-1], nil
-			h.freeScans = h.freeScans[:n-1]
-		} else {
-			c.scanState = new(scanState)
-		}
+		c.take(s.h)
 	}
 	if c.scanner != s.h.scanner {
 		c.scan[0].Init(s.h.scanner, "out")
@@ -303,6 +400,9 @@ func (s *session) MessageEnd(dir reassembly.Dir) {
 	before := s.c.scan[dir].Matches()
 	s.c.scan[dir].Sync() // a message boundary: judge everything now, so alerts need not wait for the flow's end
 	s.afterScan(before, dir)
+	if s.c.scanState != nil && !s.closed {
+		s.park()
+	}
 }
 
 // Raw implements demux.Sink (see scanRaw).
