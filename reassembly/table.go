@@ -79,7 +79,6 @@ type conn struct {
 
 	half     [2]half
 	links    [2]link
-	sameHash *conn // the next conn whose key has the same hash (see lookup.go)
 	charged  int64 // bytes the consumer charged against Config.Memcap (Table.Charge)
 	touched  int64 // table clock at the last packet (list order)
 	reportAt int64 // table clock at creation or the last interim record
@@ -120,7 +119,7 @@ type Table struct {
 	h        Handler
 	mem      *Memory
 	st       *Stats
-	flows    map[uint64]*conn // by keyHash (see lookup.go)
+	flows    flowIndex // by keyHash (see lookup.go)
 	seed     maphash.Seed
 	open     int // flows in the index
 	lists    [nClassesTimeout]list
@@ -217,12 +216,11 @@ func NewTable(cfg Config, h Handler, mem *Memory, stats *Stats) *Table {
 		stats = new(Stats)
 	}
 	t := &Table{
-		cfg:   cfg,
-		h:     h,
-		mem:   mem,
-		st:    stats,
-		flows: make(map[uint64]*conn, min(cfg.MaxFlows, 1024)),
-		seed:  maphash.MakeSeed(),
+		cfg:  cfg,
+		h:    h,
+		mem:  mem,
+		st:   stats,
+		seed: maphash.MakeSeed(),
 	}
 	t.tombs.seed = t.seed
 	t.timeouts = [nClassesTimeout]int64{
