@@ -70,7 +70,10 @@ func (t *Table) findAt(h uint64, k *flowKey) *conn {
 // index adds c (its key set) to the index.
 func (t *Table) index(c *conn) { t.indexAt(t.keyHash(&c.key), c) }
 
+// indexAt adds c under h, its key's hash, which c keeps (conn.kh) for
+// unindex.
 func (t *Table) indexAt(h uint64, c *conn) {
+	c.kh = h
 	x := &t.flows
 	if 4*(x.n+1) > 3*len(x.slots) {
 		x.resize(max(2*len(x.slots), minIndex))
@@ -103,7 +106,7 @@ func (x *flowIndex) resize(n int) {
 }
 
 // unindex removes c from the index.
-func (t *Table) unindex(c *conn) { t.unindexAt(t.keyHash(&c.key), c) }
+func (t *Table) unindex(c *conn) { t.unindexAt(c.kh, c) }
 
 func (t *Table) unindexAt(h uint64, c *conn) {
 	x := &t.flows

@@ -79,10 +79,11 @@ type conn struct {
 
 	half     [2]half
 	links    [2]link
-	charged  int64 // bytes the consumer charged against Config.Memcap (Table.Charge)
-	touched  int64 // table clock at the last packet (list order)
-	reportAt int64 // table clock at creation or the last interim record
-	buffered int   // OOO buffer capacity held by both halves
+	kh       uint64 // key's hash in the table's index (see lookup.go)
+	charged  int64  // bytes the consumer charged against Config.Memcap (Table.Charge)
+	touched  int64  // table clock at the last packet (list order)
+	reportAt int64  // table clock at creation or the last interim record
+	buffered int    // OOO buffer capacity held by both halves
 }
 
 // overlapper returns the stream when it wants alternate views of
@@ -269,7 +270,7 @@ func (t *Table) Packet(p *capture.Packet) {
 		c = nil
 	}
 	if c == nil {
-		c = t.create(k, swapped, p)
+		c = t.create(k, kh, swapped, p)
 	}
 	d := DirIn
 	if swapped != c.srcIsLo {
@@ -494,9 +495,9 @@ func (t *Table) expire() {
 	}
 }
 
-// create makes the flow for p's key, evicting the least recently active
+// create makes the flow for p's key (k, hash kh), evicting the least recently active
 // flow when the table is full.
-func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
+func (t *Table) create(k flowKey, kh uint64, swapped bool, p *capture.Packet) *conn {
 	if t.open >= t.cfg.MaxFlows {
 		t.evictLRU()
 	}
@@ -547,7 +548,7 @@ func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
 	c.est = p.Proto == capture.ProtoTCP && p.TCPFlags&(capture.TCPSyn|capture.TCPAck) == capture.TCPAck
 	c.touched, c.reportAt = t.now, t.now
 	c.class = t.classOf(c)
-	t.index(c)
+	t.indexAt(kh, c)
 	t.lists[c.class].pushBack(c, linkIdle)
 	t.active.pushBack(c, linkActive)
 	t.st.FlowsCreated.Add(1)

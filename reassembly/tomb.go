@@ -130,7 +130,7 @@ func (t *Table) maxTombs() int {
 
 // bury emits c, whose close completed, and leaves its tombstone.
 func (t *Table) bury(c *conn) {
-	k, h := c.key, t.keyHash(&c.key)
+	k, h := c.key, c.kh
 	t.st.FlowsTombstoned.Add(1)
 	t.finish(c, c.closeState(), false)
 	q := &t.tombs
