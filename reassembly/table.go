@@ -404,6 +404,7 @@ func (t *Table) expireDue(c *conn) bool {
 // first. The table is empty and holds no Memory afterwards.
 func (t *Table) Flush(why EndReason) {
 	defer t.clearTombs()
+	defer t.flows.shrink()
 	for cls := range t.lists {
 		for c := t.lists[cls].head; c != nil; c = t.lists[cls].head {
 			s := why
@@ -420,6 +421,7 @@ func (t *Table) Flush(why EndReason) {
 // by that key can stream it instead of holding every record at once.
 func (t *Table) FlushOrdered(why EndReason, key func(*Flow) string) {
 	defer t.clearTombs()
+	defer t.flows.shrink()
 	type keyed struct {
 		k string
 		c *conn
@@ -482,6 +484,7 @@ func (t *Table) expire() {
 			t.finish(c, state, false)
 		}
 	}
+	t.flows.shrink()
 	if t.cfg.ActiveTimeout <= 0 {
 		return
 	}
