@@ -2,6 +2,7 @@ package reassembly
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"net/netip"
 	"strconv"
 	"testing"
@@ -162,4 +163,70 @@ func BenchmarkKeyLookup(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkFlowLookup measures finding an open flow from a packet (key,
+// seeded hash, index probe, key compare) over n IPv4 flows visited in a
+// scattered order (the conns allocated in a shuffled order, the packets
+// read in sequence), in the open-addressed index and in the map[uint64]*conn
+// it replaced; "miss" looks up keys that are not there (a new flow's
+// first packet).
+func BenchmarkFlowLookup(b *testing.B) {
+	for _, n := range []int{32_000, 100_000} {
+		pkts := make([]capture.Packet, n)
+		for i := range pkts {
+			var a4 [4]byte
+			binary.BigEndian.PutUint32(a4[:], 0x0a000000+uint32(i))
+			pkts[i] = capture.Packet{Src: netip.AddrFrom4(a4), Dst: srvAddr, SrcPort: uint16(1024 + i%60000), DstPort: 443, Proto: 6}
+		}
+		tb := NewTable(Config{}, newRecHandler(), nil, nil)
+		m := make(map[uint64]*conn)
+		for _, i := range rand.New(rand.NewPCG(1, 2)).Perm(n) {
+			k, _ := makeKey(&pkts[i])
+			c := &conn{key: k}
+			tb.index(c)
+			m[tb.keyHash(&k)] = c
+		}
+		name := "flows=" + strconv.Itoa(n)
+		b.Run("index/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				k, _ := makeKey(&pkts[i%n])
+				if tb.find(&k) == nil {
+					b.Fatal("miss")
+				}
+			}
+		})
+		b.Run("map/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				k, _ := makeKey(&pkts[i%n])
+				if c := m[tb.keyHash(&k)]; c == nil || c.key != k {
+					b.Fatal("miss")
+				}
+			}
+		})
+		b.Run("index-miss/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				p := pkts[i%n]
+				p.DstPort = 80
+				k, _ := makeKey(&p)
+				if tb.find(&k) != nil {
+					b.Fatal("hit")
+				}
+			}
+		})
+		b.Run("map-miss/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				p := pkts[i%n]
+				p.DstPort = 80
+				k, _ := makeKey(&p)
+				if c := m[tb.keyHash(&k)]; c != nil && c.key == k {
+					b.Fatal("hit")
+				}
+			}
+		})
+	}
 }

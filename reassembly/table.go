@@ -79,11 +79,11 @@ type conn struct {
 
 	half     [2]half
 	links    [2]link
-	sameHash *conn // the next conn whose key has the same hash (see lookup.go)
-	charged  int64 // bytes the consumer charged against Config.Memcap (Table.Charge)
-	touched  int64 // table clock at the last packet (list order)
-	reportAt int64 // table clock at creation or the last interim record
-	buffered int   // OOO buffer capacity held by both halves
+	kh       uint64 // key's hash in the table's index (see lookup.go)
+	charged  int64  // bytes the consumer charged against Config.Memcap (Table.Charge)
+	touched  int64  // table clock at the last packet (list order)
+	reportAt int64  // table clock at creation or the last interim record
+	buffered int    // OOO buffer capacity held by both halves
 }
 
 // overlapper returns the stream when it wants alternate views of
@@ -120,7 +120,7 @@ type Table struct {
 	h        Handler
 	mem      *Memory
 	st       *Stats
-	flows    map[uint64]*conn // by keyHash (see lookup.go)
+	flows    flowIndex // by keyHash (see lookup.go)
 	seed     maphash.Seed
 	open     int // flows in the index
 	lists    [nClassesTimeout]list
@@ -217,12 +217,11 @@ func NewTable(cfg Config, h Handler, mem *Memory, stats *Stats) *Table {
 		stats = new(Stats)
 	}
 	t := &Table{
-		cfg:   cfg,
-		h:     h,
-		mem:   mem,
-		st:    stats,
-		flows: make(map[uint64]*conn, min(cfg.MaxFlows, 1024)),
-		seed:  maphash.MakeSeed(),
+		cfg:  cfg,
+		h:    h,
+		mem:  mem,
+		st:   stats,
+		seed: maphash.MakeSeed(),
 	}
 	t.tombs.seed = t.seed
 	t.timeouts = [nClassesTimeout]int64{
@@ -271,7 +270,7 @@ func (t *Table) Packet(p *capture.Packet) {
 		c = nil
 	}
 	if c == nil {
-		c = t.create(k, swapped, p)
+		c = t.create(k, kh, swapped, p)
 	}
 	d := DirIn
 	if swapped != c.srcIsLo {
@@ -405,6 +404,7 @@ func (t *Table) expireDue(c *conn) bool {
 // first. The table is empty and holds no Memory afterwards.
 func (t *Table) Flush(why EndReason) {
 	defer t.clearTombs()
+	defer t.flows.shrink()
 	for cls := range t.lists {
 		for c := t.lists[cls].head; c != nil; c = t.lists[cls].head {
 			s := why
@@ -421,6 +421,7 @@ func (t *Table) Flush(why EndReason) {
 // by that key can stream it instead of holding every record at once.
 func (t *Table) FlushOrdered(why EndReason, key func(*Flow) string) {
 	defer t.clearTombs()
+	defer t.flows.shrink()
 	type keyed struct {
 		k string
 		c *conn
@@ -483,6 +484,7 @@ func (t *Table) expire() {
 			t.finish(c, state, false)
 		}
 	}
+	t.flows.shrink()
 	if t.cfg.ActiveTimeout <= 0 {
 		return
 	}
@@ -496,9 +498,9 @@ func (t *Table) expire() {
 	}
 }
 
-// create makes the flow for p's key, evicting the least recently active
+// create makes the flow for p's key (k, hash kh), evicting the least recently active
 // flow when the table is full.
-func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
+func (t *Table) create(k flowKey, kh uint64, swapped bool, p *capture.Packet) *conn {
 	if t.open >= t.cfg.MaxFlows {
 		t.evictLRU()
 	}
@@ -549,7 +551,7 @@ func (t *Table) create(k flowKey, swapped bool, p *capture.Packet) *conn {
 	c.est = p.Proto == capture.ProtoTCP && p.TCPFlags&(capture.TCPSyn|capture.TCPAck) == capture.TCPAck
 	c.touched, c.reportAt = t.now, t.now
 	c.class = t.classOf(c)
-	t.index(c)
+	t.indexAt(kh, c)
 	t.lists[c.class].pushBack(c, linkIdle)
 	t.active.pushBack(c, linkActive)
 	t.st.FlowsCreated.Add(1)

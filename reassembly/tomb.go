@@ -39,8 +39,8 @@ type tomb struct {
 }
 
 // tombBytes is what one tombstone costs: its queue slot and its index
-// entry (8-byte key, 8-byte position, the map's control byte and load
-// factor), counted in the table's byte budget (FlowBytes).
+// entry (a 16-byte posIndex slot at a load between 3/8 and 3/4, 21 to 43
+// B), counted in the table's byte budget (FlowBytes).
 const tombBytes = int64(unsafe.Sizeof(tomb{})) + 24
 
 // minTombRing is the queue's smallest capacity once it exists.
@@ -54,10 +54,104 @@ const minTombRing = 64
 // entry points elsewhere is stale (its tombstone was removed or queued
 // again) and skipped.
 type tombs struct {
-	idx        map[uint64]uint64 // key hash (Table.keyHash) -> absolute position
-	ring       []tomb            // power-of-two capacity
-	head, tail uint64            // absolute positions: [head, tail) are queued
-	seed       maphash.Seed      // the table's, to find a queued tombstone's index entry
+	idx        posIndex     // key hash (Table.keyHash) -> absolute position
+	ring       []tomb       // power-of-two capacity
+	head, tail uint64       // absolute positions: [head, tail) are queued
+	seed       maphash.Seed // the table's, to find a queued tombstone's index entry
+}
+
+// posIndex maps a key hash to a queue position: an open-addressed,
+// linear-probing table like the flow index (see flowIndex), which it
+// replaced a map[uint64]uint64 with for the same reason (a new flow's first
+// packet and every closed flow look it up). One entry per hash.
+type posIndex struct {
+	slots []posSlot
+	n     int
+}
+
+type posSlot struct {
+	h    uint64
+	pos1 uint64 // position + 1; 0: empty
+}
+
+// minPosIndex is the smallest length of a posIndex that exists.
+const minPosIndex = 2 * minTombRing
+
+func (x *posIndex) len() int { return x.n }
+
+// get returns the position stored under h.
+func (x *posIndex) get(h uint64) (uint64, bool) {
+	s := x.slots
+	if len(s) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(s) - 1)
+	for i := h & mask; s[i].pos1 != 0; i = (i + 1) & mask {
+		if s[i].h == h {
+			return s[i].pos1 - 1, true
+		}
+	}
+	return 0, false
+}
+
+// set stores pos under h, replacing what h had.
+func (x *posIndex) set(h, pos uint64) {
+	if 4*(x.n+1) > 3*len(x.slots) {
+		x.resize(max(2*len(x.slots), minPosIndex))
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := h & mask
+	for ; x.slots[i].pos1 != 0; i = (i + 1) & mask {
+		if x.slots[i].h == h {
+			x.slots[i].pos1 = pos + 1
+			return
+		}
+	}
+	x.slots[i] = posSlot{h, pos + 1}
+	x.n++
+}
+
+func (x *posIndex) resize(n int) {
+	old := x.slots
+	x.slots = make([]posSlot, n)
+	mask := uint64(n - 1)
+	for _, e := range old {
+		if e.pos1 != 0 {
+			i := e.h & mask
+			for x.slots[i].pos1 != 0 {
+				i = (i + 1) & mask
+			}
+			x.slots[i] = e
+		}
+	}
+}
+
+// del removes h's entry, if any (backward-shift deletion, as in
+// Table.unindexAt), and shrinks the table when under an eighth full.
+func (x *posIndex) del(h uint64) {
+	s := x.slots
+	if len(s) == 0 {
+		return
+	}
+	mask := uint64(len(s) - 1)
+	i := h & mask
+	for s[i].h != h || s[i].pos1 == 0 {
+		if s[i].pos1 == 0 {
+			return
+		}
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; s[j].pos1 != 0; j = (j + 1) & mask {
+		if home := s[j].h & mask; (j-home)&mask >= (j-i)&mask {
+			s[i] = s[j]
+			i = j
+		}
+	}
+	s[i] = posSlot{}
+	x.n--
+	if len(s) > minPosIndex && 8*x.n < len(s) {
+		x.resize(len(s) / 2)
+	}
 }
 
 // hash is tb's key hash, as Table.keyHash computes it.
@@ -67,25 +161,22 @@ func (q *tombs) hash(tb *tomb) uint64 { return hashKey(q.seed, &tb.key) }
 // returns its hash.
 func (q *tombs) live(pos uint64) (uint64, bool) {
 	h := q.hash(q.at(pos))
-	p, ok := q.idx[h]
+	p, ok := q.idx.get(h)
 	return h, ok && p == pos
 }
 
-func (q *tombs) len() int { return len(q.idx) }
+func (q *tombs) len() int { return q.idx.len() }
 
 func (q *tombs) at(pos uint64) *tomb { return &q.ring[pos&uint64(len(q.ring)-1)] }
 
 // push queues tb under hash h; the caller made room (the ring is not full
 // at the cap).
 func (q *tombs) push(h uint64, tb tomb) {
-	if q.idx == nil {
-		q.idx = make(map[uint64]uint64)
-	}
 	if q.tail-q.head == uint64(len(q.ring)) {
 		q.grow(max(2*len(q.ring), minTombRing))
 	}
 	*q.at(q.tail) = tb
-	q.idx[h] = q.tail
+	q.idx.set(h, q.tail)
 	q.tail++
 }
 
@@ -104,7 +195,7 @@ func (q *tombs) grow(n int) {
 // which a Go map never shrinks by itself.
 func (q *tombs) resize(n int) {
 	ring := make([]tomb, n)
-	idx := make(map[uint64]uint64, len(q.idx))
+	var idx posIndex
 	var tail uint64
 	for pos := q.head; pos != q.tail; pos++ {
 		h, ok := q.live(pos)
@@ -112,7 +203,7 @@ func (q *tombs) resize(n int) {
 			continue
 		}
 		ring[tail&uint64(n-1)] = *q.at(pos)
-		idx[h] = tail
+		idx.set(h, tail)
 		tail++
 	}
 	q.ring, q.idx, q.head, q.tail = ring, idx, 0, tail
@@ -130,13 +221,13 @@ func (t *Table) maxTombs() int {
 
 // bury emits c, whose close completed, and leaves its tombstone.
 func (t *Table) bury(c *conn) {
-	k, h := c.key, t.keyHash(&c.key)
+	k, h := c.key, c.kh
 	t.st.FlowsTombstoned.Add(1)
 	t.finish(c, c.closeState(), false)
 	q := &t.tombs
-	if _, ok := q.idx[h]; ok {
+	if _, ok := q.idx.get(h); ok {
 		// A tombstone whose key shares the hash (a 2^-64 event): it goes.
-		delete(q.idx, h)
+		q.idx.del(h)
 		t.st.Tombstones.Add(-1)
 	}
 	for q.len() > 0 && (q.len() >= t.maxTombs() || t.cfg.Memcap > 0 && t.FlowBytes()+tombBytes > t.cfg.Memcap) {
@@ -158,7 +249,7 @@ func (t *Table) bury(c *conn) {
 // A pure SYN removes the tombstone (a new connection on the tuple) and is
 // not absorbed.
 func (t *Table) late(h uint64, k *flowKey, p *capture.Packet) bool {
-	pos, ok := t.tombs.idx[h]
+	pos, ok := t.tombs.idx.get(h)
 	if !ok {
 		return false
 	}
@@ -186,7 +277,7 @@ func (t *Table) late(h uint64, k *flowKey, p *capture.Packet) bool {
 // dropTomb removes the tombstone indexed under h (its queue position goes
 // stale).
 func (t *Table) dropTomb(h uint64) {
-	delete(t.tombs.idx, h)
+	t.tombs.idx.del(h)
 	t.st.Tombstones.Add(-1)
 	t.shrinkTombs()
 }
@@ -198,7 +289,7 @@ func (t *Table) evictTomb() {
 		h, ok := q.live(q.head)
 		q.head++
 		if ok {
-			delete(q.idx, h)
+			q.idx.del(h)
 			t.st.Tombstones.Add(-1)
 			t.st.TombstonesEvicted.Add(1)
 			return
@@ -228,7 +319,7 @@ func (t *Table) expireTombs() {
 			q.push(h, moved)
 			continue
 		}
-		delete(q.idx, h)
+		q.idx.del(h)
 		q.head++
 		t.st.Tombstones.Add(-1)
 	}
@@ -239,13 +330,13 @@ func (t *Table) expireTombs() {
 func (t *Table) shrinkTombs() {
 	q := &t.tombs
 	switch n := len(q.ring); {
-	case len(q.idx) == 0 && n > minTombRing:
-		q.ring, q.idx, q.head, q.tail = nil, nil, 0, 0
-	case len(q.idx) == 0:
+	case q.len() == 0 && n > minTombRing:
+		q.ring, q.idx, q.head, q.tail = nil, posIndex{}, 0, 0
+	case q.len() == 0:
 		// Small: kept, so a table that closes a flow now and then does
 		// not allocate a map and a ring for each.
 		q.head, q.tail = 0, 0
-	case n > 4*minTombRing && len(q.idx) < n/8:
+	case n > 4*minTombRing && q.len() < n/8:
 		q.resize(n / 2)
 	}
 }

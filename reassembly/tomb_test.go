@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -220,7 +221,7 @@ func TestTombstonesBounded(t *testing.T) {
 				}
 			}
 			tb.Advance(t0 + 20*sec)
-			if tb.Tombstones() != 0 || len(tb.tombs.ring) > minTombRing || tc.wantTombs > minTombRing && tb.tombs.idx != nil {
+			if tb.Tombstones() != 0 || len(tb.tombs.ring) > minTombRing || tc.wantTombs > minTombRing && tb.tombs.idx.slots != nil {
 				t.Errorf("after the linger: %d tombstones, ring of %d", tb.Tombstones(), len(tb.tombs.ring))
 			}
 		})
@@ -371,3 +372,42 @@ type nopStream struct{}
 
 func (nopStream) Data(Dir, []byte, int64) bool { return true }
 func (nopStream) Gap(Dir, int)                 {}
+
+// The tombstones' posIndex follows a map through sets (new and
+// overwriting), deletes (present and absent) and lookups, with hashes
+// drawn from a few home slots so runs collide, wrap around the array end
+// and are repaired by backward-shift deletion, through growth and shrink.
+func TestPosIndexModel(t *testing.T) {
+	for _, spread := range []uint64{1, 3, 1 << 20} {
+		var x posIndex
+		model := map[uint64]uint64{}
+		rng := rand.New(rand.NewPCG(spread, 9))
+		// Hashes whose home slot is one of the last few of any table
+		// length (their low bits are all ones) and wrap to slot 0.
+		hash := func() uint64 { return rng.Uint64N(spread)<<32 | (1<<32 - 1 - rng.Uint64N(4)) }
+		for step := range 40000 {
+			h := hash()
+			switch op := rng.IntN(10); {
+			case step > 30000 || op < 4:
+				x.del(h)
+				delete(model, h)
+			case op < 8:
+				pos := rng.Uint64()
+				x.set(h, pos)
+				model[h] = pos
+			}
+			want, has := model[h]
+			if got, ok := x.get(h); ok != has || ok && got != want {
+				t.Fatalf("spread %d step %d: get %x = %d,%v, want %d,%v", spread, step, h, got, ok, want, has)
+			}
+			if x.len() != len(model) {
+				t.Fatalf("spread %d step %d: len %d, want %d", spread, step, x.len(), len(model))
+			}
+		}
+		for h, pos := range model {
+			if got, ok := x.get(h); !ok || got != pos {
+				t.Fatalf("spread %d: %x lost", spread, h)
+			}
+		}
+	}
+}
