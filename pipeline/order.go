@@ -138,6 +138,11 @@ type orderStage struct {
 	enc      recordEncoder
 	rscratch rules.Scratch // every evaluation's working facts
 
+	// toWriter: a flow record without alerts goes to the writer to be
+	// encoded (Pipeline.writeFlow); set in a run, not for a handler's own
+	// stage outside one (tests read its records as soon as it returns).
+	toWriter bool
+
 	lastVolume int64 // packet time of the last volume records
 	forced     *atomic.Uint64
 	finished   chan struct{}
@@ -277,13 +282,17 @@ func (o *orderStage) one(e *emission) {
 	st.alerts = rec.Alerts
 	pc := o.pcapOf(e.ref)
 	pc.alerted(e.ref, e.now, alerts) // alert pcaps: write the flow's packets, name them
-	if e.kind == emitRecord {
-		o.p.writeRecord(&o.enc, rec)
+	if e.kind == emitRecord && len(alerts) == 0 && o.toWriter {
+		o.p.writeFlow(rec) // the writer encodes and releases it
+	} else {
+		if e.kind == emitRecord {
+			o.p.writeRecord(&o.enc, rec)
+		}
+		for i := range alerts {
+			o.p.writeRecord(&o.enc, &alerts[i])
+		}
+		releaseFlow(rec)
 	}
-	for i := range alerts {
-		o.p.writeRecord(&o.enc, &alerts[i])
-	}
-	releaseFlow(rec)
 	e.rec = nil
 	if e.final && e.ref != 0 {
 		pc.release(e.ref)
