@@ -60,6 +60,7 @@ type DNSCache struct {
 	byAddr   *lru[netip.Addr, dnsAnswer]
 
 	hits, fallbackHits, misses, expired, rejected atomic.Uint64
+	historyDropped                                atomic.Uint64
 }
 
 type clientAddr struct {
@@ -77,6 +78,53 @@ type dnsAnswer struct {
 	prevName    string
 	prevAdded   int64
 	prevExpires int64
+
+	// learned is the packet time of the Add that stored this value, and
+	// older the values it replaced within historyWindow, which a lookup
+	// running behind the learning may still need (see asOf): newest
+	// first, never changed once stored (a replacement gets a new one),
+	// nil for most keys.
+	learned int64
+	older   *dnsHistory
+}
+
+// dnsHistory is the values a key held before its current one.
+type dnsHistory struct{ v []dnsAnswer }
+
+const (
+	// historyWindow is how far (packet time) a lookup may run behind the
+	// learning: the dispatcher's lead on the workers is a few batches,
+	// each sent at least once per tick (1 s).
+	historyWindow = int64(30 * time.Second)
+	// historyMax bounds the values kept whole per key; a key re-resolved
+	// more often than that within historyWindow loses the oldest (counted
+	// in DNSCacheStats.HistoryDropped).
+	historyMax = 8
+)
+
+// asOf returns the value the key held when the learning had reached packet
+// time t (0: now): a itself, unless it was learned after t; then the newest
+// kept value learned by t; past the oldest kept one, the value before it as
+// its prev fields describe it (what a lookup of that value without history
+// would have seen of it).
+func (a *dnsAnswer) asOf(t int64) dnsAnswer {
+	if t == 0 || a.learned <= t {
+		return *a
+	}
+	last := a
+	if a.older != nil {
+		for i := range a.older.v {
+			o := &a.older.v[i]
+			if o.learned <= t {
+				return *o
+			}
+			last = o
+		}
+	}
+	if last.prevName != "" {
+		return dnsAnswer{name: last.prevName, added: last.prevAdded, expires: last.prevExpires}
+	}
+	return *last
 }
 
 // at returns the answer that held at packet time now: never one given
@@ -91,14 +139,37 @@ func (a *dnsAnswer) at(now int64) (string, bool) {
 	return "", false
 }
 
-// replacing links a new answer to the one it replaces.
-func (a dnsAnswer) replacing(old dnsAnswer, ok bool) dnsAnswer {
+// replacing links a new answer to the one it replaces, and keeps the
+// replaced values a lookup behind the learning may still need whole: those
+// learned within historyWindow before this one (at most historyMax; dropped
+// counts the rest). One learned before the window lives on in the prev
+// fields, as it always did.
+func (a dnsAnswer) replacing(old dnsAnswer, ok bool, dropped *atomic.Uint64) dnsAnswer {
 	if ok && old.name != a.name {
 		a.prevName, a.prevAdded, a.prevExpires = old.name, old.added, old.expires
 	} else if ok {
 		a.prevName, a.prevAdded, a.prevExpires = old.prevName, old.prevAdded, old.prevExpires
 		a.added = min(a.added, old.added) // the same name, re-confirmed: it held since the first answer
 	}
+	if !ok || old.learned <= a.learned-historyWindow {
+		return a
+	}
+	h := &dnsHistory{v: make([]dnsAnswer, 1, 4)}
+	h.v[0] = old
+	h.v[0].older = nil
+	if old.older != nil {
+		for _, o := range old.older.v {
+			if o.learned <= a.learned-historyWindow {
+				break
+			}
+			if len(h.v) == historyMax {
+				dropped.Add(1)
+				break
+			}
+			h.v = append(h.v, o)
+		}
+	}
+	a.older = h
 	return a
 }
 
@@ -127,7 +198,7 @@ func (c *DNSCache) Add(client netip.Addr, name string, addrs []netip.Addr, ttl u
 	n = strings.Clone(n)
 	d := time.Duration(ttl) * time.Second
 	d = min(max(d, c.cfg.TTLFloor), c.cfg.TTLCap)
-	ans := dnsAnswer{name: n, added: now, expires: now + int64(d)}
+	ans := dnsAnswer{name: n, added: now, expires: now + int64(d), learned: now}
 	client = client.Unmap()
 	for _, a := range addrs {
 		if !a.IsValid() {
@@ -136,33 +207,43 @@ func (c *DNSCache) Add(client netip.Addr, name string, addrs []netip.Addr, ttl u
 		a = a.Unmap()
 		k := clientAddr{client, a}
 		old, ok := c.byClient.get(k)
-		c.byClient.put(k, ans.replacing(old, ok))
+		c.byClient.put(k, ans.replacing(old, ok, &c.historyDropped))
 		oldAny, ok := c.byAddr.get(a)
-		c.byAddr.put(a, ans.replacing(oldAny, ok))
+		c.byAddr.put(a, ans.replacing(oldAny, ok, &c.historyDropped))
 	}
 }
 
 // Lookup returns the name client most recently resolved to server, or, when
 // it has none alive, the latest any client resolved. It does not allocate.
 func (c *DNSCache) Lookup(client, server netip.Addr, now int64) (string, bool) {
+	return c.LookupAsOf(client, server, now, 0)
+}
+
+// LookupAsOf is Lookup as the cache stood when the learning had reached
+// packet time asOf (0: as it stands): a caller running behind the one that
+// learns (a worker behind the dispatcher) gets the same answer however far
+// ahead the learning is.
+func (c *DNSCache) LookupAsOf(client, server netip.Addr, now, asOf int64) (string, bool) {
 	client, server = client.Unmap(), server.Unmap()
 	k := clientAddr{client, server}
-	if a, ok := c.byClient.get(k); ok {
+	if cur, ok := c.byClient.get(k); ok {
+		a := cur.asOf(asOf)
 		if name, ok := a.at(now); ok {
 			c.hits.Add(1)
 			return name, true
 		}
-		if now >= a.expires {
+		if now >= cur.expires {
 			c.byClient.remove(k)
 			c.expired.Add(1)
 		}
 	}
-	if a, ok := c.byAddr.get(server); ok {
+	if cur, ok := c.byAddr.get(server); ok {
+		a := cur.asOf(asOf)
 		if name, ok := a.at(now); ok {
 			c.fallbackHits.Add(1)
 			return name, true
 		}
-		if now >= a.expires {
+		if now >= cur.expires {
 			c.byAddr.remove(server)
 			c.expired.Add(1)
 		}
@@ -203,10 +284,17 @@ func (r Resolution) String() string {
 // (client, address) pairs: an answer past that is unresolved. name must be
 // canonical (Normalize). It does not allocate.
 func (c *DNSCache) Resolve(client, server netip.Addr, name string, now int64) Resolution {
-	a, ok := c.byClient.get(clientAddr{client.Unmap(), server.Unmap()})
+	return c.ResolveAsOf(client, server, name, now, 0)
+}
+
+// ResolveAsOf is Resolve as the cache stood when the learning had reached
+// packet time asOf (0: as it stands), as LookupAsOf.
+func (c *DNSCache) ResolveAsOf(client, server netip.Addr, name string, now, asOf int64) Resolution {
+	stored, ok := c.byClient.get(clientAddr{client.Unmap(), server.Unmap()})
 	if !ok {
 		return ResolutionUnresolved
 	}
+	a := stored.asOf(asOf)
 	cur := a.added <= now && now < a.expires
 	prev := a.prevName != "" && a.prevAdded <= now && now < a.prevExpires
 	switch {
@@ -236,6 +324,8 @@ type DNSCacheStats struct {
 	Expired uint64 `json:"expired" metric:"tapdlp_dns_cache_expired_total" help:"DNS cache entries found past their TTL."`
 	// Add calls with an invalid name or no address
 	RejectedAnswer uint64 `json:"rejected_answer" metric:"tapdlp_dns_cache_rejected_answers_total" help:"DNS answers not cached (invalid name or no address)."`
+	// replaced answers not kept for lookups behind the learning
+	HistoryDropped uint64 `json:"history_dropped" metric:"tapdlp_dns_cache_history_dropped_total" help:"Replaced DNS answers not kept for lookups that run behind the learning (a key re-resolved more than 8 times within 30 s)."`
 }
 
 // Stats returns the counters. It locks every shard; call it for metrics,
@@ -250,5 +340,6 @@ func (c *DNSCache) Stats() DNSCacheStats {
 		Evictions:      c.byClient.evictions() + c.byAddr.evictions(),
 		Expired:        c.expired.Load(),
 		RejectedAnswer: c.rejected.Load(),
+		HistoryDropped: c.historyDropped.Load(),
 	}
 }

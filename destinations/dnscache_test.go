@@ -211,3 +211,97 @@ func TestDNSCacheResolve(t *testing.T) {
 		t.Errorf("Resolve allocates %.0f times", n)
 	}
 }
+
+// The dispatcher learns answers a few batches ahead of the worker that
+// looks a flow up: a lookup as of the worker's clock must give what it would
+// have given had nothing been learned after that clock, however many
+// re-resolutions the learning is ahead by (a shared CDN address, resolved
+// to other names by other clients, is the common case).
+func TestDNSCacheLookupAsOf(t *testing.T) {
+	ms := int64(time.Millisecond)
+	t0 := int64(1_700_000_000) * sec
+	cdn := netip.MustParseAddr("198.18.44.153")
+	c1, c2, c3 := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.3")
+	c := NewDNSCache(DNSCacheConfig{TTLFloor: time.Minute, TTLCap: time.Hour})
+	c.Add(c1, "outlook.office365.com", []netip.Addr{cdn}, 300, t0)
+	c.Add(c2, "storage.googleapis.com", []netip.Addr{cdn}, 300, t0+80*ms)
+	c.Add(c3, "acct.blob.core.windows.net", []netip.Addr{cdn}, 300, t0+81*ms)
+	flow := t0 + 79*ms // a flow of a fourth client, started before both re-resolutions
+	client := netip.MustParseAddr("10.0.0.4")
+	for _, tt := range []struct {
+		name      string
+		now, asOf int64 // the flow's start, the worker's clock (now <= asOf)
+		want      string
+	}{
+		{"as of the flow's start: the answer then", flow, flow, "outlook.office365.com"},
+		{"as of after the first re-resolution: still the answer at the start", flow, t0 + 80*ms, "outlook.office365.com"},
+		{"as of now (0), one answer back only, as before", flow, 0, ""},
+		{"before any answer", t0 - sec, t0 - sec, ""},
+	} {
+		got, _ := c.LookupAsOf(client, cdn, tt.now, tt.asOf)
+		if got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	// The client's own answers, and Resolve, behave the same way.
+	c.Add(client, "a.example.com", []netip.Addr{cdn}, 300, t0+90*ms)
+	c.Add(client, "b.example.com", []netip.Addr{cdn}, 300, t0+91*ms)
+	c.Add(client, "c.example.com", []netip.Addr{cdn}, 300, t0+92*ms)
+	at := t0 + 90*ms
+	if got, _ := c.LookupAsOf(client, cdn, at, at); got != "a.example.com" {
+		t.Errorf("own answer as of %v: %q, want a.example.com", at, got)
+	}
+	if got := c.ResolveAsOf(client, cdn, "a.example.com", at, at); got != ResolutionMatched {
+		t.Errorf("ResolveAsOf: %s, want matched", got)
+	}
+	if got := c.Resolve(client, cdn, "a.example.com", at); got != ResolutionUnresolved {
+		t.Errorf("Resolve as it stands: %s, want unresolved (two answers from the future)", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { c.LookupAsOf(client, cdn, at, at) }); n != 0 {
+		t.Errorf("LookupAsOf allocates %.0f times", n)
+	}
+}
+
+// History is bounded: per key, the values learned within historyWindow
+// (at most historyMax) and the newest before; what the bound leaves out is
+// counted.
+func TestDNSCacheHistoryBound(t *testing.T) {
+	t0 := int64(1_700_000_000) * sec
+	cdn := netip.MustParseAddr("198.18.0.1")
+	client := netip.MustParseAddr("10.0.0.9")
+	c := NewDNSCache(DNSCacheConfig{TTLFloor: time.Minute, TTLCap: 24 * time.Hour})
+	for i := range 20 {
+		c.Add(client, fmt.Sprintf("n%d.example.com", i), []netip.Addr{cdn}, 7200, t0+int64(i)*int64(time.Millisecond))
+	}
+	a, _ := c.byClient.get(clientAddr{client, cdn})
+	if a.older == nil || len(a.older.v) != historyMax {
+		t.Fatalf("history %v, want %d values", a.older, historyMax)
+	}
+	if got := c.Stats().HistoryDropped; got == 0 {
+		t.Error("dropped history not counted")
+	}
+	// After a quiet hour a replacement keeps nothing whole: the value it
+	// replaced lives on in its prev fields, which is what a lookup behind
+	// it sees.
+	late := t0 + historyWindow + int64(time.Hour)
+	c.Add(client, "late.example.com", []netip.Addr{cdn}, 7200, late)
+	if a, _ := c.byClient.get(clientAddr{client, cdn}); a.older != nil {
+		t.Fatalf("history after a quiet hour: %+v", a.older)
+	}
+	if got, _ := c.LookupAsOf(client, cdn, late-sec, late-sec); got != "n19.example.com" {
+		t.Errorf("lookup behind the late answer: %q, want n19.example.com", got)
+	}
+	c.Add(client, "later.example.com", []netip.Addr{cdn}, 7200, late+1)
+	a, _ = c.byClient.get(clientAddr{client, cdn})
+	if a.older == nil || len(a.older.v) != 1 || a.older.v[0].name != "late.example.com" {
+		t.Fatalf("history: %+v, want late.example.com only", a.older)
+	}
+	if got, _ := c.LookupAsOf(client, cdn, late-sec, late-sec); got != "n19.example.com" {
+		t.Errorf("lookup behind both: %q, want n19.example.com", got)
+	}
+	// A key not re-resolved within the window keeps no history at all.
+	c.Add(client, "quiet.example.com", []netip.Addr{cdn}, 7200, late+2*historyWindow)
+	if a, _ := c.byClient.get(clientAddr{client, cdn}); a.older != nil {
+		t.Errorf("history kept past the window: %+v", a.older)
+	}
+}

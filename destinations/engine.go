@@ -57,6 +57,11 @@ type FlowInput struct {
 	Name           string     // from the app parsers; empty if none
 	NameSource     string     // sni, quic, http, connect (record.Dst.NameSource)
 	Time           int64      // packet time, Unix ns (first packet of the flow)
+	// AsOf is the packet time the caller's processing has reached: DNS
+	// answers learned after it are not seen (DNSCache.LookupAsOf), so a
+	// worker behind the goroutine that learns them names a flow the same
+	// way however far behind it is. 0: every answer.
+	AsOf int64
 	// DeferFirstSeen leaves dst.first_seen to the caller, who asks
 	// FirstSeen.Seen with FirstSeenKey(result) in an order of its choosing
 	// (the pipeline: packet-time order across workers).
@@ -81,7 +86,7 @@ func (e *Engine) Annotate(in FlowInput, src *record.Src, dst *record.Dst) Result
 	name, source := in.Name, in.NameSource
 	dnsName, haveDNS := "", false
 	if in.Client.IsValid() && in.Server.IsValid() {
-		dnsName, haveDNS = e.DNS.Lookup(in.Client, in.Server, in.Time)
+		dnsName, haveDNS = e.DNS.LookupAsOf(in.Client, in.Server, in.Time, in.AsOf)
 	}
 	// A Host header or SNI holding an address names nothing; the DNS answer
 	// the client acted on does.
@@ -92,7 +97,7 @@ func (e *Engine) Annotate(in FlowInput, src *record.Src, dst *record.Dst) Result
 	if r.Name != "" {
 		dst.Name, dst.NameSource = r.Name, source
 		if source != "dns" && in.Client.IsValid() && in.Server.IsValid() {
-			dst.Resolution = e.DNS.Resolve(in.Client, in.Server, r.Name, in.Time).String()
+			dst.Resolution = e.DNS.ResolveAsOf(in.Client, in.Server, r.Name, in.Time, in.AsOf).String()
 		}
 		if haveDNS && dnsName != r.Name {
 			dst.DNSName = dnsName

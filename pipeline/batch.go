@@ -29,7 +29,15 @@ type batch struct {
 }
 
 const (
-	batchPackets     = 256
+	// batchPackets: each batch is a hand-off between goroutines, and with
+	// more goroutines than cores (dispatcher, workers, ordered stage) every
+	// hand-off risks a core idling while the goroutine it woke waits for
+	// one. 512 instead of 256: 2-core wall on the short-flow mix 0.96 →
+	// 0.87 s and 0.855 → 0.83 s in two series, no difference in a third
+	// (BENCHMARKS.md, par5). Records do not depend on it (the DNS cache
+	// answers as of each worker's clock, however far ahead the dispatcher
+	// learns).
+	batchPackets     = 512
 	batchBytes       = 512 << 10 // holds at least one maximal (defragmented) datagram
 	batchesPerWorker = 8         // in flight per worker: bounds dispatcher memory
 )

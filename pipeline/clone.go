@@ -19,9 +19,9 @@ import (
 // reflection and fails when a field that holds a reference is added to the
 // record and not copied here.
 //
-// The copy comes from flowBoxes and goes back there once the ordered stage
-// has written it (releaseFlow): the stage encodes synchronously and keeps
-// nothing.
+// The copy comes from flowBoxes and goes back there once it is encoded
+// (releaseFlow): by the ordered stage, or by the writer for a flow record
+// the stage handed over (Pipeline.writeFlow); neither keeps anything.
 func cloneFlow(r *record.Flow) *record.Flow {
 	x := flowBoxes.get()
 	c := &x.rec

@@ -59,7 +59,10 @@ func (h *flowHandler) annotate(s *session, f *reassembly.Flow, rec *record.Flow)
 	if s != nil && s.annot != nil && s.annot.name == name {
 		return s.annot.apply(f, rec)
 	}
-	in := destinations.FlowInput{Client: f.Src, Server: f.Dst, Time: f.Start, DeferFirstSeen: true, Names: &h.names}
+	// AsOf: the dispatcher learns DNS answers ahead of this worker (by up
+	// to the batches in flight); the flow is named by the answers learned
+	// up to this worker's clock, so the lead does not change records.
+	in := destinations.FlowInput{Client: f.Src, Server: f.Dst, Time: f.Start, AsOf: h.now, DeferFirstSeen: true, Names: &h.names}
 	if s != nil {
 		in.Name, in.NameSource = name, source
 	}

@@ -148,6 +148,11 @@ type orderStage struct {
 	rscratch rules.Scratch  // every evaluation's working facts
 	alerts   []record.Alert // every evaluation's alerts, written before the next
 
+	// toWriter: a flow record without alerts goes to the writer to be
+	// encoded (Pipeline.writeFlow); set in a run, not for a handler's own
+	// stage outside one (tests read its records as soon as it returns).
+	toWriter bool
+
 	lastVolume int64 // packet time of the last volume records
 	forced     *atomic.Uint64
 	finished   chan struct{}
@@ -317,15 +322,22 @@ func (o *orderStage) one(e *emission) {
 	st.alerts = rec.Alerts
 	pc := o.pcapOf(e.ref)
 	pc.alerted(e.ref, e.now, alerts) // alert pcaps: write the flow's packets, name them
-	if e.kind == emitRecord {
-		o.p.writeRecord(&o.enc, rec)
+	if e.kind == emitRecord && len(alerts) == 0 && len(rec.Alerts) == 0 && o.toWriter {
+		// The writer encodes and releases it. Not a record that names
+		// the flow's earlier alerts: rec.Alerts is the slot's array,
+		// cleared for the slot's next flow (reset).
+		o.p.writeFlow(rec)
+	} else {
+		if e.kind == emitRecord {
+			o.p.writeRecord(&o.enc, rec)
+		}
+		for i := range alerts {
+			o.p.writeRecord(&o.enc, &alerts[i])
+		}
+		clear(alerts) // written: keep the array, not what the alerts point to
+		releaseFlow(rec)
 	}
-	for i := range alerts {
-		o.p.writeRecord(&o.enc, &alerts[i])
-	}
-	clear(alerts) // written: keep the array, not what the alerts point to
 	o.alerts = alerts[:0]
-	releaseFlow(rec)
 	e.rec = nil
 	if e.final && e.ref != 0 {
 		pc.release(e.ref)

@@ -286,6 +286,7 @@ func (p *Pipeline) Replay(ctx context.Context, paths []string) (Summary, error) 
 // startWorkers starts the workers and the ordered stage they feed.
 func (p *Pipeline) startWorkers() ([]*worker, *orderStage, *sync.WaitGroup) {
 	order := newOrderStage(p, p.nworkers)
+	order.toWriter = true
 	workers := make([]*worker, p.nworkers)
 	wg := new(sync.WaitGroup)
 	for i := range workers {
@@ -339,37 +340,70 @@ func (p *Pipeline) writeRecord(enc *recordEncoder, v encodable) {
 	if r, ok := p.opts.Sink.(record.Renderer); ok {
 		rec = r.Render(v, rec) // sensor identity, ECS and EVE sinks
 	}
-	p.out.ch <- queued{rec, slab}
+	p.out.ch <- queued{rec: rec, slab: slab}
 	p.stats.Records.Add(1)
 }
 
-// queued is a record waiting for the writer, with the slab its JSON was
-// carved from (see recordEncoder).
+// writeFlow queues a flow record for the writer to encode, render and
+// write, and then release: rec is a cloneFlow copy the caller gives up.
+// The ordered stage is the one goroutine every record passes through, and
+// at the end of a capture every open flow's record comes at once: encoding
+// there ran after the workers' parallel shutdown flush, on one core, while
+// the other idled (BENCHMARKS.md, par5). On the writer it runs beside the
+// stage.
+func (p *Pipeline) writeFlow(rec *record.Flow) {
+	p.out.ch <- queued{flow: rec}
+	p.stats.Records.Add(1)
+}
+
+// queued is a record waiting for the writer: encoded, with the slab its
+// JSON was carved from (see recordEncoder), or a flow record for the writer
+// to encode (writeFlow).
 type queued struct {
 	rec  record.Encoded
 	slab *recordSlab
+	flow *record.Flow
 }
 
 // writer drains encoded records into the sink on its own goroutine so a slow
 // sink delays workers only when its queue is full.
 type writer struct {
-	ch    chan queued
-	sink  record.Sink
-	stats *Stats
-	log   *slog.Logger
-	done  chan struct{}
-	err   atomic.Pointer[error]
+	ch     chan queued
+	sink   record.Sink
+	render record.Renderer // the sink's, if it renders (see writeRecord)
+	enc    recordEncoder   // for the records queued unencoded (writeFlow)
+	stats  *Stats
+	log    *slog.Logger
+	done   chan struct{}
+	err    atomic.Pointer[error]
 }
 
 func newWriter(sink record.Sink, stats *Stats, log *slog.Logger) *writer {
 	w := &writer{ch: make(chan queued, 4096), sink: sink, stats: stats, log: log, done: make(chan struct{})}
+	w.render, _ = sink.(record.Renderer)
 	go w.run()
 	return w
+}
+
+// encode encodes and renders a record queued by writeFlow, as writeRecord
+// does on the producer's goroutine, then releases it.
+func (w *writer) encode(f *record.Flow) (record.Encoded, *recordSlab) {
+	b, slab := w.enc.encode(f)
+	kind, key := f.Route()
+	rec := record.Encoded{Kind: kind, Key: key, JSON: b}
+	if w.render != nil {
+		rec = w.render.Render(f, rec)
+	}
+	releaseFlow(f)
+	return rec, slab
 }
 
 func (w *writer) run() {
 	defer close(w.done)
 	for q := range w.ch {
+		if q.flow != nil {
+			q.rec, q.slab = w.encode(q.flow)
+		}
 		err := w.sink.Write(q.rec)
 		q.slab.release() // Write does not retain the JSON
 		if err != nil {
