@@ -81,6 +81,7 @@ type Flows struct {
 	Memcap                Size     `yaml:"memcap"`
 	TCPEstablishedTimeout Duration `yaml:"tcp_established_timeout"`
 	TCPClosedTimeout      Duration `yaml:"tcp_closed_timeout"`
+	TCPCloseGrace         Duration `yaml:"tcp_close_grace"`
 	TCPHandshakeTimeout   Duration `yaml:"tcp_handshake_timeout"`
 	UDPTimeout            Duration `yaml:"udp_timeout"`
 	OtherTimeout          Duration `yaml:"other_timeout"`

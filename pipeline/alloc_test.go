@@ -137,7 +137,7 @@ func TestPerFlowAllocations(t *testing.T) {
 }
 
 func perFlowAllocs(t *testing.T, req string, fired int, maxAllocs float64) {
-	p := oneWorkerPipeline(t, "")
+	p := oneWorkerPipeline(t, noCloseGrace)
 	w := newWorker(0, p)
 	d := newDispatcher(p, []*worker{w})
 	const flows = 400

@@ -62,6 +62,11 @@ func fixLength(req []byte, n int) []byte {
 	return []byte(s[:j] + strconv.Itoa(n) + s[k:])
 }
 
+// noCloseGrace writes a flow at its close (flows.tcp_close_grace 0s): the
+// tests of what happens then, whose packets are microseconds apart, would
+// otherwise hold every flow in its grace to the end.
+const noCloseGrace = "flows: {tcp_close_grace: 0s}"
+
 // A flow that closes cleanly gives its parsers and scanners back at once
 // and, once its close completed (the last FIN acknowledged), is written
 // out and recycled whole: its session and scanning state serve the
@@ -72,7 +77,7 @@ func TestClosedFlowGivesBackScanning(t *testing.T) {
 	frames, names := closedFlows()
 
 	// On one worker.
-	p := oneWorkerPipeline(t, "")
+	p := oneWorkerPipeline(t, noCloseGrace)
 	w := newWorker(0, p)
 	dec := capture.NewDecoder(p.decoderConfig(), p.decStats)
 	var pkt capture.Packet
@@ -215,7 +220,7 @@ func TestRecycledFlowsKeepTheirOwnRecords(t *testing.T) {
 	path := writeCapture(t, all)
 	for _, workers := range []int{1, 3} {
 		t.Run("workers="+strconv.Itoa(workers), func(t *testing.T) {
-			lines := replayOrdered(t, "", workers, path)
+			lines := replayOrdered(t, noCloseGrace, workers, path)
 			seen := map[uint16]int{}
 			for _, l := range lines {
 				var r record.Flow

@@ -15,7 +15,7 @@ import (
 // tickEvery is how often (in packet time) every worker is told the time, so
 // flows expire at the same packet times whichever worker owns them and
 // whether or not a packet of theirs arrives (see doc.go).
-const tickEvery = int64(time.Second)
+const tickEvery = int64(10 * time.Millisecond)
 
 // markEvery is how many events may pass before every worker is sent its
 // pending batch (possibly empty), so that each reports a watermark and the

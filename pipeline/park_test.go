@@ -89,7 +89,7 @@ func TestParkedScanningKeepsRecords(t *testing.T) {
 // hold no scanning state at the end, and the worker holds one for them all.
 func TestParkedScanningGivesBack(t *testing.T) {
 	frames, names := parkFlows()
-	p := oneWorkerPipeline(t, "")
+	p := oneWorkerPipeline(t, noCloseGrace)
 	w := newWorker(0, p)
 	d := newDispatcher(p, []*worker{w})
 	i := 0

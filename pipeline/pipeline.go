@@ -163,6 +163,7 @@ func (p *Pipeline) tableConfig() reassembly.Config {
 		TCPNewTimeout:         c.Flows.TCPHandshakeTimeout.D(),
 		TCPEstablishedTimeout: c.Flows.TCPEstablishedTimeout.D(),
 		TCPClosedLinger:       c.Flows.TCPClosedTimeout.D(),
+		TCPCloseGrace:         closeGrace(c.Flows.TCPCloseGrace.D()),
 		UDPTimeout:            c.Flows.UDPTimeout.D(),
 		OtherTimeout:          c.Flows.OtherTimeout.D(),
 		ActiveTimeout:         c.Flows.ActiveTimeout.D(),
@@ -425,4 +426,13 @@ func (w *writer) close() error {
 		return fmt.Errorf("writing records: %w", *e)
 	}
 	return nil
+}
+
+// closeGrace maps flows.tcp_close_grace to the table's: there 0 means the
+// default, here "written at the close itself".
+func closeGrace(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -86,7 +86,7 @@ func TestCloserTold(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &closeHandler{recHandler: *newRecHandler()}
-			tb := NewTable(Config{}, h, nil, nil)
+			tb := NewTable(Config{TCPCloseGrace: -1}, h, nil, nil)
 			told, emitted := -1, -1
 			for i, tp := range tc.pkts {
 				tb.Packet(tcpPacket(tp, isnC, isnS))

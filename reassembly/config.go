@@ -66,10 +66,10 @@ type Config struct {
 	// SYN always does: port reuse). Default 5 s; a late packet restarts it.
 	//
 	// A flow whose close completed — each FIN acknowledged by the peer, or
-	// the RST — with nothing left to deliver is emitted at once (state
-	// closed or reset) and leaves only a tombstone (tomb.go) for the
-	// linger: late packets are counted in Stats.LatePackets, not in its
-	// record. A flow whose close did not complete (a FIN never
+	// the RST — with nothing left to deliver is emitted once
+	// TCPCloseGrace passed without a packet (state closed or reset) and
+	// leaves only a tombstone (tomb.go) for the rest of the linger: later
+	// packets are counted in Stats.LatePackets, not in its record. A flow whose close did not complete (a FIN never
 	// acknowledged, data still buffered) or whose consumer needs it whole
 	// (Closer.Closed returning false) is kept whole for the linger and
 	// emitted after it, late packets counted in the record.
@@ -79,11 +79,23 @@ type Config struct {
 	// whole until its delay ends and count late packets in its log entry;
 	// at 44,000 new flows a second that pins 220,000 closed flows in
 	// memory for 5 s. tapdlp writes the record when the close is over on
-	// the wire instead, so a record differs from Zeek's conn.log only in
-	// packets that arrive after the last ACK of the close (a retransmitted
-	// FIN, an ACK after a RST): they are in Zeek's counts and history,
-	// and only in tapdlp's metrics.
+	// the wire (and TCPCloseGrace passed) instead, so a record differs
+	// from Zeek's conn.log only in packets that arrive later than the
+	// grace after the last ACK of the close (a FIN retransmitted after
+	// its timeout): they are in Zeek's counts and history, and only in
+	// tapdlp's metrics.
 	TCPClosedLinger time.Duration
+	// TCPCloseGrace is how long a flow whose close completed stays whole
+	// before it is emitted and leaves its tombstone: packets within it
+	// (a SPAN port's duplicate of the last ACK, copies reordered between
+	// mirror ports, an ACK or RST crossing the peer's RST) count in the
+	// record, as the host saw them and as tshark and Zeek count them. A
+	// packet in the grace restarts it. Default 100 ms: far above the
+	// microseconds between a packet and its mirrored copy and a LAN's
+	// round trip, short enough that the flows it holds stay few (4,400 at
+	// 44,000 new flows a second, their parsers and scanners already given
+	// back). Negative: emitted at once.
+	TCPCloseGrace time.Duration
 	// UDPTimeout is the idle timeout of UDP flows. Default 60 s.
 	UDPTimeout time.Duration
 	// OtherTimeout is the idle timeout of ICMP and other IP protocols.
@@ -113,6 +125,7 @@ const (
 	DefaultTCPNewTimeout         = 30 * time.Second
 	DefaultTCPEstablishedTimeout = 5 * time.Minute
 	DefaultTCPClosedLinger       = 5 * time.Second
+	DefaultTCPCloseGrace         = 50 * time.Millisecond
 	DefaultUDPTimeout            = 60 * time.Second
 	DefaultOtherTimeout          = 60 * time.Second
 	DefaultActiveTimeout         = 5 * time.Minute
@@ -150,6 +163,7 @@ func (c Config) withDefaults() Config {
 	c.TCPNewTimeout = fix(c.TCPNewTimeout, DefaultTCPNewTimeout)
 	c.TCPEstablishedTimeout = fix(c.TCPEstablishedTimeout, DefaultTCPEstablishedTimeout)
 	c.TCPClosedLinger = fix(c.TCPClosedLinger, DefaultTCPClosedLinger)
+	c.TCPCloseGrace = min(orDefault(c.TCPCloseGrace, DefaultTCPCloseGrace), c.TCPClosedLinger)
 	c.UDPTimeout = fix(c.UDPTimeout, DefaultUDPTimeout)
 	c.OtherTimeout = fix(c.OtherTimeout, DefaultOtherTimeout)
 	c.ActiveTimeout = orDefault(c.ActiveTimeout, DefaultActiveTimeout)

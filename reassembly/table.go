@@ -18,6 +18,7 @@ const (
 	clsTCPNew = iota
 	clsTCPEst
 	clsTCPClosed
+	clsTCPGrace // close complete, within Config.TCPCloseGrace (tomb.go)
 	clsUDP
 	clsOther
 	nClassesTimeout
@@ -228,6 +229,7 @@ func NewTable(cfg Config, h Handler, mem *Memory, stats *Stats) *Table {
 		clsTCPNew:    int64(cfg.TCPNewTimeout),
 		clsTCPEst:    int64(cfg.TCPEstablishedTimeout),
 		clsTCPClosed: int64(cfg.TCPClosedLinger),
+		clsTCPGrace:  int64(max(cfg.TCPCloseGrace, 0)),
 		clsUDP:       int64(cfg.UDPTimeout),
 		clsOther:     int64(cfg.OtherTimeout),
 	}
@@ -310,8 +312,8 @@ func (t *Table) Packet(p *capture.Packet) {
 	if c.closing && !c.told {
 		t.tellClosed(c)
 	}
-	if c.told && c.early && c.closeComplete() {
-		t.bury(c)
+	if t.timeouts[clsTCPGrace] == 0 && c.told && c.early && c.closeComplete() {
+		t.bury(c, t.now) // no grace: at once
 		return
 	}
 	c.touched = t.now
@@ -390,6 +392,10 @@ func (t *Table) expireDue(c *conn) bool {
 	if c.touched > t.now-t.timeouts[c.class] {
 		return false
 	}
+	if c.class == clsTCPGrace {
+		t.bury(c, c.touched)
+		return true
+	}
 	state := EndTimeout
 	if c.closing {
 		state = c.closeState()
@@ -456,6 +462,8 @@ func (t *Table) classOf(c *conn) uint8 {
 	switch c.Proto {
 	case capture.ProtoTCP:
 		switch {
+		case c.closing && t.timeouts[clsTCPGrace] > 0 && c.told && c.early && c.closeComplete():
+			return clsTCPGrace
 		case c.closing:
 			return clsTCPClosed
 		case c.est:
@@ -477,6 +485,10 @@ func (t *Table) expire() {
 		l := &t.lists[cls]
 		limit := t.now - t.timeouts[cls]
 		for c := l.head; c != nil && c.touched <= limit; c = l.head {
+			if cls == clsTCPGrace {
+				t.bury(c, c.touched)
+				continue
+			}
 			state := EndTimeout
 			if c.closing {
 				state = c.closeState()

@@ -232,7 +232,11 @@ func TestTCPReassembly(t *testing.T) {
 			h := newRecHandler()
 			h.budget = tc.budget
 			mem := NewMemory(0)
-			tb := NewTable(tc.cfg, h, mem, nil)
+			cfg := tc.cfg
+			if tc.atClose {
+				cfg.TCPCloseGrace = -1 // emitted at the close itself (the grace: TestCloseGrace)
+			}
+			tb := NewTable(cfg, h, mem, nil)
 			for _, tp := range tc.pkts {
 				tb.Packet(tcpPacket(tp, tc.isnCli, tc.isnSrv))
 			}

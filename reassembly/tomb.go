@@ -219,8 +219,10 @@ func (t *Table) maxTombs() int {
 	return n
 }
 
-// bury emits c, whose close completed, and leaves its tombstone.
-func (t *Table) bury(c *conn) {
+// bury emits c, whose close completed, and leaves its tombstone, its
+// linger counted from last (the time of the flow's last packet: a flow
+// buried at the end of its grace, at a tick, is not remembered longer).
+func (t *Table) bury(c *conn, last int64) {
 	k, h := c.key, c.kh
 	t.st.FlowsTombstoned.Add(1)
 	t.finish(c, c.closeState(), false)
@@ -240,7 +242,7 @@ func (t *Table) bury(c *conn) {
 	if q.tail-q.head == uint64(len(q.ring)) && len(q.ring) >= t.maxTombs() {
 		q.resize(len(q.ring)) // stale positions fill the ring: drop them
 	}
-	q.push(h, tomb{key: k, touched: t.now, queued: t.now})
+	q.push(h, tomb{key: k, touched: last, queued: last})
 	t.st.Tombstones.Add(1)
 }
 

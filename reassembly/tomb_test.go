@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/tapdlp/tapdlp/capture"
 )
@@ -71,18 +72,18 @@ func TestTombstone(t *testing.T) {
 		wantReuse uint64
 		wantTombs int64 // tombstones left at the end
 	}{
-		{"late packets absorbed", Config{}, late, 0, 1, 4, 0, 1},
-		{"a late packet extends the linger", Config{},
+		{"late packets absorbed", Config{TCPCloseGrace: -1}, late, 0, 1, 4, 0, 1},
+		{"a late packet extends the linger", Config{TCPCloseGrace: -1},
 			[]tpkt{{flags: fA, seq: 20, ack: 21, at: 4 * sec}, {flags: fA, seq: 20, ack: 21, at: 8 * sec}}, 0, 1, 2, 0, 1},
-		{"pure SYN starts a new flow", Config{},
+		{"pure SYN starts a new flow", Config{TCPCloseGrace: -1},
 			[]tpkt{late[0], {flags: fS, seq: 100, at: 2 * sec}}, 0, 2, 1, 1, 0},
-		{"after the linger a packet opens a flow", Config{},
+		{"after the linger a packet opens a flow", Config{TCPCloseGrace: -1},
 			[]tpkt{late[0], {flags: fA, seq: 20, ack: 21, at: 7 * sec}}, 0, 2, 1, 0, 0},
-		{"the sweep forgets it", Config{},
+		{"the sweep forgets it", Config{TCPCloseGrace: -1},
 			[]tpkt{late[0], {flags: fA, seq: 20, ack: 21, at: 7 * sec}}, 6*sec + 1, 2, 1, 0, 0},
-		{"expire on advance: past the linger without a sweep", Config{ExpireOnAdvance: true},
+		{"expire on advance: past the linger without a sweep", Config{ExpireOnAdvance: true, TCPCloseGrace: -1},
 			[]tpkt{late[0], {flags: fA, seq: 20, ack: 21, at: 7 * sec}}, 0, 2, 1, 0, 0},
-		{"expire on advance: within the linger", Config{ExpireOnAdvance: true},
+		{"expire on advance: within the linger", Config{ExpireOnAdvance: true, TCPCloseGrace: -1},
 			[]tpkt{late[0], {flags: fA, seq: 20, ack: 21, at: 5 * sec}}, 0, 1, 2, 0, 1},
 	}
 	for _, tc := range tests {
@@ -137,7 +138,7 @@ func TestTombstone(t *testing.T) {
 func TestTombstoneLateBytes(t *testing.T) {
 	h := newRecHandler()
 	st := new(Stats)
-	tb := NewTable(Config{}, h, nil, st)
+	tb := NewTable(Config{TCPCloseGrace: -1}, h, nil, st)
 	for _, tp := range closedConv(0) {
 		tb.Packet(tcpPacket(tp, 1, 2))
 	}
@@ -153,7 +154,7 @@ func TestTombstoneLateBytes(t *testing.T) {
 func TestLingerWhenAsked(t *testing.T) {
 	h := &lingerHandler{*newRecHandler()}
 	st := new(Stats)
-	tb := NewTable(Config{}, h, nil, st)
+	tb := NewTable(Config{TCPCloseGrace: -1}, h, nil, st)
 	for _, tp := range closedConv(0) {
 		tb.Packet(tcpPacket(tp, 1, 2))
 	}
@@ -181,11 +182,11 @@ func TestTombstonesBounded(t *testing.T) {
 		flows     int
 		wantTombs int
 	}{
-		{"max flows", Config{MaxFlows: 8}, 100, 8},
+		{"max flows", Config{MaxFlows: 8, TCPCloseGrace: -1}, 100, 8},
 		// Creating a flow makes room for the flow first: its conn takes
 		// the place of several tombstones.
-		{"memcap", Config{Memcap: 40 * tombBytes}, 100, 40 - int((connBytes+tombBytes-1)/tombBytes) + 1},
-		{"room", Config{}, 3000, 3000},
+		{"memcap", Config{Memcap: 40 * tombBytes, TCPCloseGrace: -1}, 100, 40 - int((connBytes+tombBytes-1)/tombBytes) + 1},
+		{"room", Config{TCPCloseGrace: -1}, 3000, 3000},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -233,7 +234,7 @@ func TestTombstonesBounded(t *testing.T) {
 func TestTombstoneQueueChurn(t *testing.T) {
 	h := newRecHandler()
 	st := new(Stats)
-	tb := NewTable(Config{}, h, nil, st)
+	tb := NewTable(Config{TCPCloseGrace: -1}, h, nil, st)
 	deadline := map[uint16]int64{} // port -> last touch
 	const linger = int64(DefaultTCPClosedLinger)
 	at := int64(0)
@@ -283,7 +284,7 @@ func TestTombBytesMatchesHeap(t *testing.T) {
 	}
 	const n = 30000
 	h := newRecHandler()
-	tb := NewTable(Config{}, h, nil, nil)
+	tb := NewTable(Config{TCPCloseGrace: -1}, h, nil, nil)
 	pkts := make([][]*capture.Packet, n)
 	for i := range n {
 		for _, tp := range closedConv(int64(i) * 10) {
@@ -327,7 +328,7 @@ func TestTombBytesMatchesHeap(t *testing.T) {
 // tombstone takes a slot of the queue the expired ones gave back.
 func TestClosedFlowCycleDoesNotAllocate(t *testing.T) {
 	h := &countHandler{}
-	tb := NewTable(Config{}, h, nil, nil)
+	tb := NewTable(Config{TCPCloseGrace: -1}, h, nil, nil)
 	const ports = 512
 	pkts := make([][]*capture.Packet, ports)
 	for i := range pkts {
@@ -409,5 +410,81 @@ func TestPosIndexModel(t *testing.T) {
 				t.Fatalf("spread %d: %x lost", spread, h)
 			}
 		}
+	}
+}
+
+// TestCloseGrace checks the grace after a completed close: packets within
+// it (a mirror port's copy of the last ACK, an ACK crossing a RST) count
+// in the flow's record as the host saw them, each one restarts it, and
+// only after it is the flow written and its tombstone left; later packets
+// are late. A pure SYN in the grace ends the flow as on a lingering one.
+func TestCloseGrace(t *testing.T) {
+	const isnC, isnS = 1000, 5000
+	const ms = int64(time.Millisecond)
+	const g = int64(DefaultTCPCloseGrace)
+	dupACK := tpkt{flags: fA, seq: 20, ack: 21, at: 8}
+	tests := []struct {
+		name        string
+		cfg         Config
+		after       []tpkt
+		advance     int64 // Advance to t0+advance after the packets (0: none)
+		flush       bool
+		wantPackets uint64 // in the closed record
+		wantState   EndReason
+		wantOpens   int
+		wantLate    uint64
+		wantTombs   int64
+	}{
+		{"a copy of the last ACK is in the record", Config{}, []tpkt{dupACK}, 300 * ms, false, 9, EndClosed, 1, 0, 1},
+		{"a packet after the grace is late", Config{},
+			[]tpkt{{in: true, flags: fFA, seq: 20, ack: 20, at: sec}}, 0, false, 8, EndClosed, 1, 1, 1},
+		{"each packet restarts the grace", Config{},
+			[]tpkt{{flags: fA, seq: 20, ack: 21, at: g * 6 / 10}, {flags: fA, seq: 20, ack: 21, at: g * 12 / 10}, {flags: fA, seq: 20, ack: 21, at: g * 2}},
+			g * 5, false, 11, EndClosed, 1, 0, 1},
+		{"a pure SYN in the grace starts a new flow", Config{},
+			[]tpkt{dupACK, {flags: fS, seq: 100, at: g / 2}}, 0, false, 9, EndClosed, 2, 0, 0},
+		{"expire on advance: written at the next advance", Config{ExpireOnAdvance: true},
+			[]tpkt{dupACK}, 200 * ms, false, 9, EndClosed, 1, 0, 1},
+		{"a flush in the grace writes it closed", Config{}, []tpkt{dupACK}, 0, true, 9, EndClosed, 1, 0, 0},
+		{"a longer grace", Config{TCPCloseGrace: 2 * time.Second},
+			[]tpkt{{in: true, flags: fFA, seq: 20, ack: 20, at: sec}, {flags: fA, seq: 20, ack: 21, at: sec + 1}}, 4 * sec, false, 10, EndClosed, 1, 0, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newRecHandler()
+			st := new(Stats)
+			tb := NewTable(tc.cfg, h, nil, st)
+			for _, tp := range closedConv(0) {
+				tb.Packet(tcpPacket(tp, isnC, isnS))
+			}
+			if fin := h.finals(); len(fin) != 0 || tb.Len() != 1 {
+				t.Fatalf("written at the close, before the grace: %+v", fin)
+			}
+			for _, tp := range tc.after {
+				tb.Packet(tcpPacket(tp, isnC, isnS))
+			}
+			if tc.advance > 0 {
+				tb.Advance(t0 + tc.advance)
+			}
+			if tc.flush {
+				tb.Flush(EndShutdown)
+			}
+			fin := h.finals()
+			if len(fin) == 0 {
+				t.Fatal("the closed flow was not written")
+			}
+			if got := fin[0].flow.Packets[0] + fin[0].flow.Packets[1]; got != tc.wantPackets || fin[0].state != tc.wantState {
+				t.Errorf("record of %d packets, state %v; want %d, %v", got, fin[0].state, tc.wantPackets, tc.wantState)
+			}
+			if h.opens != tc.wantOpens {
+				t.Errorf("%d flows opened, want %d", h.opens, tc.wantOpens)
+			}
+			if got := st.LatePackets.Load(); got != tc.wantLate {
+				t.Errorf("%d late packets, want %d", got, tc.wantLate)
+			}
+			if got := st.Tombstones.Load(); got != tc.wantTombs {
+				t.Errorf("%d tombstones, want %d", got, tc.wantTombs)
+			}
+		})
 	}
 }

@@ -282,7 +282,7 @@ var flowTags = metrics.Tags{
 	"FlowsEvicted":       `metric:"tapdlp_flows_expired_total" label:"reason=evicted"`,
 	"FlowsEvictedMemcap": `metric:"tapdlp_flows_evicted_memcap_total" help:"Flows evicted because the flow tables reached flows.memcap (also counted in tapdlp_flows_expired_total{reason=\"evicted\"})."`,
 	"FlowsReused":        `metric:"tapdlp_flows_reused_total" help:"Closed flows ended early by a new SYN on their tuple (also counted in tapdlp_flows_expired_total)."`,
-	"FlowsTombstoned":    `metric:"tapdlp_flows_tombstoned_total" help:"Closed or reset TCP flows written out as soon as their close completed (both FINs acknowledged, or the RST), leaving a tombstone for the rest of flows.tcp_closed_timeout (also counted in tapdlp_flows_expired_total)."`,
+	"FlowsTombstoned":    `metric:"tapdlp_flows_tombstoned_total" help:"Closed or reset TCP flows written out once their close completed (both FINs acknowledged, or the RST) and flows.tcp_close_grace passed, leaving a tombstone for the rest of flows.tcp_closed_timeout (also counted in tapdlp_flows_expired_total)."`,
 	"Tombstones":         `metric:"tapdlp_flows_tombstones" help:"Tombstones held: flows already written out at their close, whose late packets are still absorbed for the rest of flows.tcp_closed_timeout."`,
 	"TombstonesEvicted":  `metric:"tapdlp_flows_tombstones_evicted_total" help:"Tombstones dropped before their linger ended to make room (flows.max_flows or flows.memcap): a late packet of that flow then opens a flow of its own."`,
 	"LatePackets":        `metric:"tapdlp_flows_late_packets_total" help:"Packets that arrived after their flow's final record (within the linger, absorbed by its tombstone): counted here, in no record."`,
