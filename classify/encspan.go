@@ -225,21 +225,13 @@ func encStretch(b []byte, i int, final bool, cv cleanView) (int, int) {
 // stepped over: the word grid moves, but it still covers every byte
 // outside them, and no run of nine token characters touches those.
 func encSkip(b []byte, p int, cv cleanView) int {
-	const (
-		ones = 0x0101010101010101
-		high = 0x8080808080808080
-		lo4  = 0x0000000080808080
-	)
 	if cv.c != nil {
 		for p+8 <= len(b) {
 			if w := p + cv.off; cv.c.clean(w>>6) && (w&63 >= 8 || cv.c.clean(w>>6-1)) {
 				p += 64 - w&63
 				continue
 			}
-			x := binary.LittleEndian.Uint64(b[p:])
-			out := ^(((x | high) - 0x25*ones) & ((0x80+0x7a)*ones - (x &^ high)) &^ x) & high
-			y := x ^ 0x25*ones
-			if (((out&lo4)-1)|((out>>32)-1))>>63|((y-ones)&^y&high) != 0 {
+			if encWordHit(binary.LittleEndian.Uint64(b[p:])) {
 				return p
 			}
 			p += 8
@@ -247,16 +239,26 @@ func encSkip(b []byte, p int, cv cleanView) int {
 		return p
 	}
 	for w := b[min(p, len(b)):]; len(w) >= 8; w = w[8:] {
-		x := binary.LittleEndian.Uint64(w)
-		out := ^(((x | high) - 0x25*ones) & ((0x80+0x7a)*ones - (x &^ high)) &^ x) & high
-		y := x ^ 0x25*ones
-		// Bit 63: a half word all in the range (x-1 of zero).
-		if (((out&lo4)-1)|((out>>32)-1))>>63|((y-ones)&^y&high) != 0 {
+		if encWordHit(binary.LittleEndian.Uint64(w)) {
 			return p
 		}
 		p += 8
 	}
 	return p
+}
+
+// encWordHit reports whether the little-endian word x may hold a half
+// word of range bytes or a '%' (encSkip's test, small enough to inline).
+func encWordHit(x uint64) bool {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+		lo4  = 0x0000000080808080
+	)
+	out := ^(((x | high) - 0x25*ones) & ((0x80+0x7a)*ones - (x &^ high)) &^ x) & high
+	y := x ^ 0x25*ones
+	// Bit 63: a half word all in the range (x-1 of zero).
+	return (((out&lo4)-1)|((out>>32)-1))>>63|((y-ones)&^y&high) != 0
 }
 
 func inEncRange(c byte) bool { return c >= '%' && c <= 'z' }

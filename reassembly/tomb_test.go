@@ -106,12 +106,7 @@ func TestTombstone(t *testing.T) {
 				}
 				tb.Packet(tcpPacket(tp, isnC, isnS))
 			}
-			if h.opens != tc.wantOpens {
-				t.Errorf("%d flows opened, want %d", h.opens, tc.wantOpens)
-			}
-			if got := st.LatePackets.Load(); got != tc.wantLate {
-				t.Errorf("%d late packets, want %d", got, tc.wantLate)
-			}
+			checkAfterClose(t, h, st, tc.wantOpens, tc.wantLate)
 			if got := st.FlowsReused.Load(); got != tc.wantReuse {
 				t.Errorf("%d reused, want %d", got, tc.wantReuse)
 			}
@@ -476,15 +471,22 @@ func TestCloseGrace(t *testing.T) {
 			if got := fin[0].flow.Packets[0] + fin[0].flow.Packets[1]; got != tc.wantPackets || fin[0].state != tc.wantState {
 				t.Errorf("record of %d packets, state %v; want %d, %v", got, fin[0].state, tc.wantPackets, tc.wantState)
 			}
-			if h.opens != tc.wantOpens {
-				t.Errorf("%d flows opened, want %d", h.opens, tc.wantOpens)
-			}
-			if got := st.LatePackets.Load(); got != tc.wantLate {
-				t.Errorf("%d late packets, want %d", got, tc.wantLate)
-			}
+			checkAfterClose(t, h, st, tc.wantOpens, tc.wantLate)
 			if got := st.Tombstones.Load(); got != tc.wantTombs {
 				t.Errorf("%d tombstones, want %d", got, tc.wantTombs)
 			}
 		})
+	}
+}
+
+// checkAfterClose checks the flows opened and the late packets counted
+// after a close.
+func checkAfterClose(t *testing.T, h *recHandler, st *Stats, wantOpens int, wantLate uint64) {
+	t.Helper()
+	if h.opens != wantOpens {
+		t.Errorf("%d flows opened, want %d", h.opens, wantOpens)
+	}
+	if got := st.LatePackets.Load(); got != wantLate {
+		t.Errorf("%d late packets, want %d", got, wantLate)
 	}
 }
