@@ -84,6 +84,7 @@ type Flows struct {
 	TCPCloseGrace         Duration `yaml:"tcp_close_grace"`
 	TCPHandshakeTimeout   Duration `yaml:"tcp_handshake_timeout"`
 	UDPTimeout            Duration `yaml:"udp_timeout"`
+	DNSTimeout            Duration `yaml:"dns_timeout"`
 	OtherTimeout          Duration `yaml:"other_timeout"`
 	ActiveTimeout         Duration `yaml:"active_timeout"`
 }

@@ -165,6 +165,7 @@ func (p *Pipeline) tableConfig() reassembly.Config {
 		TCPClosedLinger:       c.Flows.TCPClosedTimeout.D(),
 		TCPCloseGrace:         closeGrace(c.Flows.TCPCloseGrace.D()),
 		UDPTimeout:            c.Flows.UDPTimeout.D(),
+		DNSTimeout:            c.Flows.DNSTimeout.D(),
 		OtherTimeout:          c.Flows.OtherTimeout.D(),
 		ActiveTimeout:         c.Flows.ActiveTimeout.D(),
 		ExpireOnAdvance:       true, // expiry at the dispatcher's ticks only (doc.go)

@@ -98,6 +98,13 @@ type Config struct {
 	TCPCloseGrace time.Duration
 	// UDPTimeout is the idle timeout of UDP flows. Default 60 s.
 	UDPTimeout time.Duration
+	// DNSTimeout is the idle timeout of UDP flows to or from port 53.
+	// Default 10 s, Zeek's dns_session_timeout: a resolver answers in
+	// milliseconds and retries within seconds, and a client's next lookup
+	// comes from a new port. Held for the UDP timeout, DNS flows were what
+	// a busy link kept open: at 44,000 new flows a second, 20 % of them
+	// DNS, 528,000 flows for 60 s against 88,000 for 10 s.
+	DNSTimeout time.Duration
 	// OtherTimeout is the idle timeout of ICMP and other IP protocols.
 	// Default 60 s.
 	OtherTimeout time.Duration
@@ -127,6 +134,7 @@ const (
 	DefaultTCPClosedLinger       = 5 * time.Second
 	DefaultTCPCloseGrace         = 50 * time.Millisecond
 	DefaultUDPTimeout            = 60 * time.Second
+	DefaultDNSTimeout            = 10 * time.Second
 	DefaultOtherTimeout          = 60 * time.Second
 	DefaultActiveTimeout         = 5 * time.Minute
 
@@ -165,6 +173,7 @@ func (c Config) withDefaults() Config {
 	c.TCPClosedLinger = fix(c.TCPClosedLinger, DefaultTCPClosedLinger)
 	c.TCPCloseGrace = min(orDefault(c.TCPCloseGrace, DefaultTCPCloseGrace), c.TCPClosedLinger)
 	c.UDPTimeout = fix(c.UDPTimeout, DefaultUDPTimeout)
+	c.DNSTimeout = fix(c.DNSTimeout, DefaultDNSTimeout)
 	c.OtherTimeout = fix(c.OtherTimeout, DefaultOtherTimeout)
 	c.ActiveTimeout = orDefault(c.ActiveTimeout, DefaultActiveTimeout)
 	return c

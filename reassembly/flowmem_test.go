@@ -49,7 +49,7 @@ func TestMemcapEvicts(t *testing.T) {
 			tb := NewTable(cfg, h, nil, st)
 			h.tb, h.charge = tb, tc.charge*per
 			for i := range tc.flows {
-				tb.Packet(udpPacket(int64(i)*sec, cliAddr, srvAddr, uint16(1000+i), 53, "x"))
+				tb.Packet(udpPacket(int64(i)*sec, cliAddr, srvAddr, uint16(1000+i), 9000, "x"))
 			}
 			if tb.Len() != tc.wantOpen {
 				t.Fatalf("%d flows open, want %d", tb.Len(), tc.wantOpen)

@@ -20,6 +20,7 @@ const (
 	clsTCPClosed
 	clsTCPGrace // close complete, within Config.TCPCloseGrace (tomb.go)
 	clsUDP
+	clsDNS // UDP to or from port 53: Config.DNSTimeout
 	clsOther
 	nClassesTimeout
 )
@@ -231,6 +232,7 @@ func NewTable(cfg Config, h Handler, mem *Memory, stats *Stats) *Table {
 		clsTCPClosed: int64(cfg.TCPClosedLinger),
 		clsTCPGrace:  int64(max(cfg.TCPCloseGrace, 0)),
 		clsUDP:       int64(cfg.UDPTimeout),
+		clsDNS:       int64(cfg.DNSTimeout),
 		clsOther:     int64(cfg.OtherTimeout),
 	}
 	return t
@@ -471,6 +473,9 @@ func (t *Table) classOf(c *conn) uint8 {
 		}
 		return clsTCPNew
 	case capture.ProtoUDP:
+		if c.SrcPort == 53 || c.DstPort == 53 {
+			return clsDNS
+		}
 		return clsUDP
 	}
 	return clsOther

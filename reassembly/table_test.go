@@ -68,8 +68,23 @@ func TestTimeouts(t *testing.T) {
 			{at: 90 * sec, finals: 1, state: EndTimeout},
 		}},
 		{"configured UDP timeout", Config{UDPTimeout: 10 * time.Second}, []step{
-			{pkt: udpPacket(0, cliAddr, srvAddr, 5000, 53, "q")},
+			{pkt: udpPacket(0, cliAddr, srvAddr, 5000, 9000, "q")},
 			{at: 10 * sec, finals: 1, state: EndTimeout},
+		}},
+		{"DNS idle 10s from the last packet", Config{}, []step{
+			{pkt: udpPacket(0, cliAddr, srvAddr, 40000, 53, "q")},
+			{pkt: udpPacket(2*sec, srvAddr, cliAddr, 53, 40000, "r")},
+			{at: 12*sec - ms},
+			{at: 12 * sec, finals: 1, state: EndTimeout},
+		}},
+		{"DNS picked up at its response", Config{}, []step{
+			{pkt: udpPacket(0, srvAddr, cliAddr, 53, 40000, "r")},
+			{at: 10 * sec, finals: 1, state: EndTimeout},
+		}},
+		{"configured DNS timeout", Config{DNSTimeout: time.Minute}, []step{
+			{pkt: udpPacket(0, cliAddr, srvAddr, 40000, 53, "q")},
+			{at: 60*sec - ms},
+			{at: 60 * sec, finals: 1, state: EndTimeout},
 		}},
 		{"ICMP idle 60s", Config{}, []step{
 			{pkt: icmpPacket(0, cliAddr, srvAddr, 8)},
@@ -78,13 +93,13 @@ func TestTimeouts(t *testing.T) {
 			{at: 61 * sec, finals: 1, state: EndTimeout},
 		}},
 		{"a packet after the deadline starts a new flow", Config{}, []step{
-			{pkt: udpPacket(0, cliAddr, srvAddr, 5000, 53, "q")},
-			{pkt: udpPacket(61*sec, cliAddr, srvAddr, 5000, 53, "q"), finals: 1, state: EndTimeout},
+			{pkt: udpPacket(0, cliAddr, srvAddr, 5000, 9000, "q")},
+			{pkt: udpPacket(61*sec, cliAddr, srvAddr, 5000, 9000, "q"), finals: 1, state: EndTimeout},
 			{at: 200 * sec, finals: 2, state: EndTimeout},
 		}},
 		{"packet time never goes backwards", Config{}, []step{
-			{pkt: udpPacket(100*sec, cliAddr, srvAddr, 5000, 53, "q")},
-			{pkt: udpPacket(0, cliAddr, srvAddr, 5000, 53, "q")},
+			{pkt: udpPacket(100*sec, cliAddr, srvAddr, 5000, 9000, "q")},
+			{pkt: udpPacket(0, cliAddr, srvAddr, 5000, 9000, "q")},
 			{at: 159 * sec},
 			{at: 160 * sec, finals: 1, state: EndTimeout},
 		}},
