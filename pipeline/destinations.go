@@ -75,6 +75,11 @@ func (h *flowHandler) annotate(s *session, f *reassembly.Flow, rec *record.Flow)
 		a := annotation{name: name, dst: rec.Dst, srcService: rec.Src.Service, fsTrack: fs.track, fsKey: fs.key}
 		a.dst.IP, a.dst.Port = "", 0
 		s.annot = h.internAnnotation(a)
+		if s.c != nil {
+			// A new first-seen question may get another answer: the
+			// rules that held before may not have fired (content.held).
+			s.c.held = [2]uint64{}
+		}
 	}
 	return fs
 }

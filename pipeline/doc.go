@@ -50,9 +50,12 @@
 //     naming, redaction — stays in the workers. Each record is deep-copied
 //     (clone.go) when it crosses to the stage. A re-evaluation on which no
 //     rule's conditions can hold (rules.Engine.MayFire, either value of
-//     first_seen) and that counts no volume crosses as its first-seen
-//     question alone, at the same position: the stage's answers, and so
-//     every record, are the same as if it had been evaluated.
+//     first_seen), or only rules that held, with the same first_seen, at
+//     an earlier evaluation of the flow the stage received (so fired
+//     there: rules.Engine.Holding, content.held), and that counts no
+//     volume crosses as its first-seen question alone, at the same
+//     position: the stage's answers, and so every record, are the same as
+//     if it had been evaluated.
 //   - Bounds. The stage holds at most defaultOrderBuffer bytes of pending
 //     emissions; beyond that (a stalled worker) it applies the smallest
 //     head without waiting, counted in Stats.OrderForced

@@ -29,7 +29,7 @@ type flowHandler struct {
 	liveInsp   record.Inspected
 	recFound   []record.Finding // rec's and liveRec's findings arrays (findingsFor)
 	liveFound  []record.Finding
-	rscratch   rules.Scratch          // evalLive's rules.Engine.MayFire
+	rscratch   rules.Scratch          // evalLive's rules.Engine.Holding
 	clean      cleanCache             // names the redaction found nothing in (redact.go)
 	names      destinations.NameCache // recent destination names, classified
 	now        int64                  // the worker's packet clock
@@ -40,6 +40,10 @@ type flowHandler struct {
 	freeScans  []*scanState               // scanning states closed flows gave back (session.Closed)
 	annots     map[annotation]*annotation // interned destination annotations (see annotation)
 	annotFront annotFront                 // in front of annots
+
+	// rulesEng is the rule set the sessions' held bitmaps (content.held)
+	// refer to; refreshRules clears them when another is loaded.
+	rulesEng *rules.Engine
 
 	lastSweep int64        // packet time of the last threshold sweep
 	ai        aiapi.Parser // describes AI API requests (scratch kept)
@@ -73,6 +77,7 @@ func newFlowHandler(p *Pipeline) *flowHandler {
 		HTTP2Stats: &p.parsers.HTTP2, WebSocketStats: &p.parsers.WebSocket, GRPCStats: &p.parsers.GRPC, SSEStats: &p.parsers.SSE})
 	h.scanner = p.swap.classify.Load().NewScanner()
 	h.scannerGen = p.swap.gen.Load()
+	h.rulesEng = p.swap.rules.Load()
 	return h
 }
 
@@ -85,6 +90,26 @@ const maxFreeSessions = 1024
 func (h *flowHandler) refreshDetectors() {
 	if g := h.p.swap.gen.Load(); g != h.scannerGen {
 		h.scanner, h.scannerGen = h.p.swap.classify.Load().NewScanner(), g
+	}
+}
+
+// refreshRules, between batches, forgets which rules held for the running
+// flows (content.held) when the rules were reloaded: the stage evaluates
+// them with the new set, whose flow states start over. Until then (an
+// evaluation by a set loaded in the middle of a batch) evalLive neither
+// reads nor writes held.
+func (h *flowHandler) refreshRules() {
+	eng := h.p.swap.rules.Load()
+	if eng == h.rulesEng {
+		return
+	}
+	h.rulesEng = eng
+	if h.table != nil {
+		h.table.Each(func(f *reassembly.Flow) {
+			if s := sessionOf(f); s != nil && s.c != nil {
+				s.c.held = [2]uint64{}
+			}
+		})
 	}
 }
 

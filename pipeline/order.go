@@ -39,7 +39,8 @@ const (
 	emitEval                   // a running flow changed: write only its new alerts
 	emitVolume                 // the volume records due at a tick
 	// emitFirstSeen: a running flow changed but no rule can fire on it
-	// (rules.Engine.MayFire) and the rules count no volume: only its
+	// (rules.Engine.MayFire), or none that has not fired for it
+	// (rules.Engine.Holding), and the rules count no volume: only its
 	// first-seen question is answered, at the evaluation's place, so every
 	// later answer is the one a full evaluation would have left. No record.
 	emitFirstSeen

@@ -264,6 +264,24 @@ func (h *flowHandler) sweep() {
 	})
 }
 
+// liveOutcome is what a live evaluation sent the ordered stage.
+type liveOutcome uint8
+
+const (
+	liveSent         liveOutcome = iota // the record, to evaluate
+	liveNothingHolds                    // the first-seen question: no rule's conditions hold
+	liveAllFired                        // the first-seen question: the rules that hold fired before
+)
+
+// Test hooks: testHeldOff makes evalLive forget content.held (every
+// evaluation on which a rule holds is sent, as before it was kept);
+// testLiveEval is told each live evaluation's outcome. Set only while no
+// pipeline runs.
+var (
+	testHeldOff  bool
+	testLiveEval func(liveOutcome)
+)
+
 func (h *flowHandler) evalLive(s *session, at int64) {
 	// The record is the handler's scratch, not a heap object per
 	// evaluation (one per name and per new match: 600 B each, measured
@@ -286,11 +304,41 @@ func (h *flowHandler) evalLive(s *session, at int64) {
 	}
 	// Most changes (a name, a match no rule looks for) cannot make a rule
 	// fire: then the record need not cross to the stage (a deep copy, an
-	// evaluation there), only the first-seen question, at its place.
-	if eng := h.p.swap.rules.Load(); !eng.TracksVolume() && !eng.MayFire(&h.rscratch, rec, at) {
-		h.submitFirstSeen(s, s.flow, rec, fs, at)
-	} else {
+	// evaluation there), only the first-seen question, at its place. Nor
+	// need it when the rules that hold, with either first_seen, all held
+	// with that first_seen at an earlier evaluation the stage received
+	// with the same destination annotation, so the same first_seen answer
+	// (content.held): those that held with the flow's answer fired there,
+	// and a rule fires once per flow. A transfer whose every new finding is a change
+	// made a full evaluation per finding (measured on the long mix: 4930
+	// of 5023 such evaluations fired nothing new).
+	eng := h.p.swap.rules.Load()
+	out := liveSent
+	switch {
+	case eng.TracksVolume():
 		h.submitEval(s, s.flow, emitEval, rec, fs, at, false)
+	default:
+		var held [2]uint64
+		if s.c != nil && eng == h.rulesEng && !testHeldOff {
+			held = s.c.held
+		}
+		now, other := eng.Holding(&h.rscratch, rec, at)
+		if !other && now[0]&^held[0] == 0 && now[1]&^held[1] == 0 {
+			out = liveNothingHolds
+			if now != [2]uint64{} {
+				out = liveAllFired
+			}
+			h.submitFirstSeen(s, s.flow, rec, fs, at)
+			break
+		}
+		h.submitEval(s, s.flow, emitEval, rec, fs, at, false)
+		if s.c != nil && eng == h.rulesEng {
+			s.c.held[0] |= now[0]
+			s.c.held[1] |= now[1]
+		}
+	}
+	if testLiveEval != nil {
+		testLiveEval(out)
 	}
 	h.keepFindings(rec)
 }

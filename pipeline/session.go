@@ -65,6 +65,15 @@ type content struct {
 	*scanState // nil before the first content, while parked and after the flow closed
 	done       scanSummary
 	pk         *parkedScan // allocated on the first park, kept with content
+	// held: the rules (bit i: rule i) whose conditions held at the live
+	// evaluations the ordered stage received since the flow's destination
+	// annotation last changed, per value of dst.first_seen
+	// (rules.Engine.Holding). Those that held with the flow's first_seen
+	// (the same for one annotation) fired there, so an evaluation on which
+	// no other rule holds need not cross (see flowHandler.evalLive). Only
+	// a flow with findings fires, and a finding of its payload gives it a
+	// content; one found in a name alone does not, and is always sent.
+	held [2]uint64
 }
 
 // parkedScan is the scanning state of an open flow waiting between HTTP
@@ -270,6 +279,7 @@ func (s *session) reset(h *flowHandler, f *reassembly.Flow) {
 	s.ready, s.scanning, s.staged, s.closed = false, false, false, false
 	if s.c != nil {
 		s.c.done = scanSummary{} // the last flow's findings
+		s.c.held = [2]uint64{}
 	}
 	s.ref = h.newRef()
 	s.lastEvalOut = 0

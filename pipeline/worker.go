@@ -58,6 +58,7 @@ func (w *worker) run() {
 	h := w.h
 	for b := range w.in {
 		h.refreshDetectors()
+		h.refreshRules()
 		lat := w.latency
 		for i := range b.pkts {
 			if i < len(b.ev) {

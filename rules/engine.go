@@ -433,6 +433,53 @@ func (e *Engine) MayFire(sc *Scratch, f *record.Flow, now int64) bool {
 	return false
 }
 
+// Holding is MayFire in detail, for a running flow evaluated again and
+// again (a transfer whose every new finding is a change): which rules'
+// conditions hold for f at now, as bitmaps of rule indexes below 64, one
+// per value of dst.first_seen (held[0]: false, held[1]: true). other is
+// true when the conditions of a rule that the bitmaps cannot stand for
+// hold: a threshold rule (an evaluation counts towards it and may fire it
+// later, conditions unchanged) or a rule of index 64 or more. MayFire(f)
+// is held[0]|held[1] != 0 || other.
+//
+// A rule without a threshold whose conditions hold when a flow is
+// evaluated fires then (FlowState), de-duplicated or not, and never again
+// for that flow. So when each bitmap of a later record of the flow is
+// within the union of that bitmap over the evaluations made so far with
+// this engine (and other was false for all), and the flow's first_seen is
+// the same as at those evaluations, the later evaluation fires nothing and
+// changes no state: the caller may skip it, as for MayFire false. Like
+// MayFire it reads the conditions only and changes nothing but sc (and
+// restores f.Dst.FirstSeen).
+func (e *Engine) Holding(sc *Scratch, f *record.Flow, now int64) (held [2]uint64, other bool) {
+	x := &sc.x
+	x.reset(f, now)
+	defer func() { x.f = nil }()
+	fs := f.Dst.FirstSeen
+	defer func() { f.Dst.FirstSeen = fs }()
+	for j, v := range [2]bool{false, true} {
+		f.Dst.FirstSeen = v
+	rules:
+		for _, i := range e.byCat[bits.TrailingZeros32(x.cat)] {
+			h := &e.hot[i]
+			if h.needSens && !x.sensOK {
+				continue
+			}
+			for _, c := range h.conj {
+				if !c.eval(x) {
+					continue rules
+				}
+			}
+			if h.thr || i >= 64 {
+				other = true
+				continue
+			}
+			held[j] |= 1 << i
+		}
+	}
+	return held, other
+}
+
 // conditionsHold reports whether any rule's conditions hold on x.
 func (e *Engine) conditionsHold(x *facts) bool {
 rules:

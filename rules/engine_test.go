@@ -483,6 +483,99 @@ func TestMayFireNeverMissesAFiring(t *testing.T) {
 	}
 }
 
+// Holding must agree with MayFire, and its promise must hold: after an
+// evaluation of a flow's record r1, a later record r2 whose rules holding
+// with each value of first_seen are among those that held for r1 with that
+// value, with no threshold or out-of-bitmap rule holding for either, fires
+// nothing when evaluated with the same first_seen (the pipeline then skips
+// it). And each rule that held for r1 with the first_seen it was evaluated
+// with fired then.
+func TestHoldingCoversLaterEvaluations(t *testing.T) {
+	sets := map[string]func(t *testing.T) *Engine{
+		"spec": func(t *testing.T) *Engine { return compileYAML(t, specRules, Options{}) },
+		"first seen": func(t *testing.T) *Engine {
+			return compileYAML(t, `rules:
+  - {id: new, dedup: 0, when: {dst.first_seen: true, sensitive.class: [PCI]}}
+  - {id: pci, when: {sensitive.class: [PCI]}}
+  - {id: pii, when: {sensitive.class: [PII]}}
+  - {id: denials, dedup: 0, when: {conn_state: [S0]}, threshold: {flows: 2, per: [src.ip], window: 10m}}
+`, Options{})
+		},
+		"defaults": func(t *testing.T) *Engine {
+			e, err := Compile(nil, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e
+		},
+		"past 64": func(t *testing.T) *Engine { return benchEngine(t, 70) },
+	}
+	card := record.Finding{Type: "credit_card", Class: "PCI", Count: 1, Direction: "out", Confidence: "high"}
+	ssn := record.Finding{Type: "us_ssn", Class: "PII", Count: 1, Direction: "out", Confidence: "high"}
+	key := record.Finding{Type: "aws_key", Class: "SECRET", Count: 1, Direction: "out", Confidence: "high"}
+	variants := map[string]func(f *record.Flow){
+		"none":     func(f *record.Flow) { f.Sensitive = nil },
+		"card":     func(f *record.Flow) { f.Sensitive = []record.Finding{card} },
+		"card×2":   func(f *record.Flow) { c := card; c.Count = 2; f.Sensitive = []record.Finding{c} },
+		"card+ssn": func(f *record.Flow) { f.Sensitive = []record.Finding{card, ssn} },
+		"ssn":      func(f *record.Flow) { f.Sensitive = []record.Finding{ssn} },
+		"key":      func(f *record.Flow) { f.Sensitive = []record.Finding{key} },
+		"unknown":  func(f *record.Flow) { f.Dst.Category = "unknown"; f.Sensitive = []record.Finding{card} },
+		"S0":       func(f *record.Flow) { f.State = record.StateActive; f.ConnState = "S0" },
+		"bench":    func(f *record.Flow) { *f = benchFlow() },
+	}
+	var skipped, sent int
+	for set, mk := range sets {
+		for n1, v1 := range variants {
+			for n2, v2 := range variants {
+				t.Run(set+"/"+n1+"/"+n2, func(t *testing.T) {
+					r1, r2 := baseFlow(), baseFlow()
+					v1(&r1)
+					v2(&r2)
+					e := mk(t)
+					h1, o1 := e.Holding(new(Scratch), &r1, t0)
+					h2, o2 := e.Holding(new(Scratch), &r2, t0)
+					for _, c := range []struct {
+						r     *record.Flow
+						held  [2]uint64
+						other bool
+					}{{&r1, h1, o1}, {&r2, h2, o2}} {
+						if may := e.MayFire(new(Scratch), c.r, t0); may != (c.held[0]|c.held[1] != 0 || c.other) {
+							t.Fatalf("MayFire %v, Holding %b other %v", may, c.held, c.other)
+						}
+					}
+					skip := !o1 && !o2 && h2[0]&^h1[0] == 0 && h2[1]&^h1[1] == 0
+					if skip {
+						skipped++
+					} else {
+						sent++
+					}
+					for j, fs := range []bool{false, true} {
+						e := mk(t) // fresh thresholds and de-duplication
+						st := e.NewFlowState()
+						g1, g2 := r1, r2
+						g1.Dst.FirstSeen, g2.Dst.FirstSeen = fs, fs
+						e.Eval(st, &g1, t0)
+						for i := range e.rules {
+							if h1[j]&(1<<i) != 0 && !slices.Contains(g1.Alerts, e.rules[i].id) {
+								t.Errorf("first_seen=%v: %s held but did not fire (%v)", fs, e.rules[i].id, g1.Alerts)
+							}
+						}
+						g2.Alerts = slices.Clone(g1.Alerts)
+						alerts := e.Eval(st, &g2, t0+1)
+						if skip && (len(alerts) > 0 || len(g2.Alerts) != len(g1.Alerts)) {
+							t.Errorf("first_seen=%v: skippable, but %v fired after %v", fs, g2.Alerts[len(g1.Alerts):], g1.Alerts)
+						}
+					}
+				})
+			}
+		}
+	}
+	if skipped == 0 || sent == 0 {
+		t.Errorf("%d skippable, %d not: the table does not exercise both sides", skipped, sent)
+	}
+}
+
 // A flow's state under a rule set of up to 64 rules keeps its bitmaps in
 // itself: binding it (a new flow's first evaluation) allocates nothing;
 // rebinding to a larger set and back still keeps one firing per rule.
