@@ -55,7 +55,6 @@ func (h *lingerHandler) Open(f *Flow) Stream {
 // linger as it did for a lingering flow, a pure SYN starts a new flow,
 // and after the linger a packet opens a flow of its own.
 func TestTombstone(t *testing.T) {
-	const isnC, isnS = 1000, 5000
 	late := []tpkt{
 		{in: true, flags: fFA, seq: 20, ack: 20, at: sec},          // retransmitted FIN
 		{flags: fA, seq: 20, ack: 21, at: 2 * sec},                 // its ACK again
@@ -88,12 +87,7 @@ func TestTombstone(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newRecHandler()
-			st := new(Stats)
-			tb := NewTable(tc.cfg, h, nil, st)
-			for _, tp := range closedConv(0) {
-				tb.Packet(tcpPacket(tp, isnC, isnS))
-			}
+			h, st, tb := closedTable(tc.cfg)
 			if fin := h.finals(); len(fin) != 1 || fin[0].state != EndClosed || fin[0].flow.Packets[0]+fin[0].flow.Packets[1] != 8 {
 				t.Fatalf("want one closed record of 8 packets at the close, got %+v", fin)
 			}
@@ -104,7 +98,7 @@ func TestTombstone(t *testing.T) {
 				if tc.advance > 0 && i == len(tc.after)-1 {
 					tb.Advance(t0 + tc.advance)
 				}
-				tb.Packet(tcpPacket(tp, isnC, isnS))
+				tb.Packet(tcpPacket(tp, closedISNC, closedISNS))
 			}
 			checkAfterClose(t, h, st, tc.wantOpens, tc.wantLate)
 			if got := st.FlowsReused.Load(); got != tc.wantReuse {
@@ -414,7 +408,6 @@ func TestPosIndexModel(t *testing.T) {
 // only after it is the flow written and its tombstone left; later packets
 // are late. A pure SYN in the grace ends the flow as on a lingering one.
 func TestCloseGrace(t *testing.T) {
-	const isnC, isnS = 1000, 5000
 	const ms = int64(time.Millisecond)
 	const g = int64(DefaultTCPCloseGrace)
 	dupACK := tpkt{flags: fA, seq: 20, ack: 21, at: 8}
@@ -446,17 +439,12 @@ func TestCloseGrace(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newRecHandler()
-			st := new(Stats)
-			tb := NewTable(tc.cfg, h, nil, st)
-			for _, tp := range closedConv(0) {
-				tb.Packet(tcpPacket(tp, isnC, isnS))
-			}
+			h, st, tb := closedTable(tc.cfg)
 			if fin := h.finals(); len(fin) != 0 || tb.Len() != 1 {
 				t.Fatalf("written at the close, before the grace: %+v", fin)
 			}
 			for _, tp := range tc.after {
-				tb.Packet(tcpPacket(tp, isnC, isnS))
+				tb.Packet(tcpPacket(tp, closedISNC, closedISNS))
 			}
 			if tc.advance > 0 {
 				tb.Advance(t0 + tc.advance)
@@ -489,4 +477,18 @@ func checkAfterClose(t *testing.T, h *recHandler, st *Stats, wantOpens int, want
 	if got := st.LatePackets.Load(); got != wantLate {
 		t.Errorf("%d late packets, want %d", got, wantLate)
 	}
+}
+
+// closedISNC and closedISNS are closedConv's initial sequence numbers.
+const closedISNC, closedISNS = 1000, 5000
+
+// closedTable is a table configured by cfg that has seen closedConv(0).
+func closedTable(cfg Config) (*recHandler, *Stats, *Table) {
+	h := newRecHandler()
+	st := new(Stats)
+	tb := NewTable(cfg, h, nil, st)
+	for _, tp := range closedConv(0) {
+		tb.Packet(tcpPacket(tp, closedISNC, closedISNS))
+	}
+	return h, st, tb
 }

@@ -71,6 +71,19 @@ type hotRule struct {
 	thr      bool
 }
 
+// holds reports whether the rule's conditions hold on x.
+func (h *hotRule) holds(x *facts) bool {
+	if h.needSens && !x.sensOK {
+		return false
+	}
+	for _, c := range h.conj {
+		if !c.eval(x) {
+			return false
+		}
+	}
+	return true
+}
+
 // ruleCounters sit behind a pointer so compiled stays copyable; workers
 // only touch them when a rule fires.
 type ruleCounters struct {
@@ -459,16 +472,10 @@ func (e *Engine) Holding(sc *Scratch, f *record.Flow, now int64) (held [2]uint64
 	defer func() { f.Dst.FirstSeen = fs }()
 	for j, v := range [2]bool{false, true} {
 		f.Dst.FirstSeen = v
-	rules:
 		for _, i := range e.byCat[bits.TrailingZeros32(x.cat)] {
 			h := &e.hot[i]
-			if h.needSens && !x.sensOK {
+			if !h.holds(x) {
 				continue
-			}
-			for _, c := range h.conj {
-				if !c.eval(x) {
-					continue rules
-				}
 			}
 			if h.thr || i >= 64 {
 				other = true
@@ -482,18 +489,10 @@ func (e *Engine) Holding(sc *Scratch, f *record.Flow, now int64) (held [2]uint64
 
 // conditionsHold reports whether any rule's conditions hold on x.
 func (e *Engine) conditionsHold(x *facts) bool {
-rules:
 	for _, i := range e.byCat[bits.TrailingZeros32(x.cat)] {
-		h := &e.hot[i]
-		if h.needSens && !x.sensOK {
-			continue
+		if e.hot[i].holds(x) {
+			return true
 		}
-		for _, c := range h.conj {
-			if !c.eval(x) {
-				continue rules
-			}
-		}
-		return true
 	}
 	return false
 }
