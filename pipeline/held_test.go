@@ -43,12 +43,7 @@ func heldCapture(t *testing.T, seed uint64) string {
 	rng := rand.New(rand.NewPCG(seed, 11))
 	hosts := []string{"upload.alpha-files.com", "api.beta-share.net"}
 	servers := []string{"198.51.100.10:80", "203.0.113.30:80"}
-	type conv struct {
-		c    *pcapgen.TCPConn
-		segs []pcapgen.Segment
-		next int
-	}
-	var live []*conv
+	var live []*liveConv
 	for i := range 24 {
 		d := rng.IntN(len(hosts))
 		client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, byte(i), 7}), uint16(30000+i))
@@ -67,18 +62,9 @@ func heldCapture(t *testing.T, seed uint64) string {
 		segs := append(c.Handshake(), c.Send(true, []byte(req))...)
 		segs = append(segs, c.Send(false, []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))...)
 		segs = append(segs, c.Close(true)...)
-		live = append(live, &conv{c: c, segs: segs})
+		live = append(live, &liveConv{c: c, segs: segs})
 	}
-	var pkts [][]byte
-	for len(live) > 0 {
-		i := rng.IntN(len(live))
-		cv := live[i]
-		pkts = append(pkts, cv.c.Packet(cv.segs[cv.next]))
-		if cv.next++; cv.next == len(cv.segs) {
-			live = append(live[:i], live[i+1:]...)
-		}
-	}
-	return writeCaptureStep(t, pkts, time.Millisecond)
+	return writeCaptureStep(t, interleave(rng, live, nil), time.Millisecond)
 }
 
 // A live evaluation on which only rules that already fired for the flow

@@ -49,13 +49,8 @@ func orderCapture(t *testing.T, seed uint64) string {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	hosts := []string{"upload.alpha-files.com", "api.beta-share.net", "sync.gamma-box.org"}
 	servers := []string{"198.51.100.10:80", "198.51.100.20:80", "203.0.113.30:80"}
-	type conv struct {
-		c    *pcapgen.TCPConn
-		segs []pcapgen.Segment
-		next int
-	}
 	var pkts [][]byte
-	var live []*conv
+	var live []*liveConv
 	flows := 0
 	for round := 0; round < 12; round++ {
 		for range 10 {
@@ -75,18 +70,11 @@ func orderCapture(t *testing.T, seed uint64) string {
 			if rng.IntN(5) != 0 { // some never close: they time out or end at shutdown
 				segs = append(segs, c.Close(true)...)
 			}
-			live = append(live, &conv{c: c, segs: segs})
+			live = append(live, &liveConv{c: c, segs: segs})
 			flows++
 		}
-		// Interleave the live conversations packet by packet.
-		for len(live) > 0 {
-			i := rng.IntN(len(live))
-			cv := live[i]
-			pkts = append(pkts, cv.c.Packet(cv.segs[cv.next]))
-			if cv.next++; cv.next == len(cv.segs) {
-				live = append(live[:i], live[i+1:]...)
-			}
-		}
+		pkts = interleave(rng, live, pkts)
+		live = live[:0] // all sent (interleave reorders the array)
 		if round%4 == 3 {
 			pkts = append(pkts, nil) // 30 s pause: the handshake timeout fires
 		}
@@ -473,4 +461,26 @@ func TestStageFinalOnlyFlowKeepsNoState(t *testing.T) {
 	if len(o.slots) > 0 && len(o.slots[0].pages) > 0 {
 		t.Errorf("final-only flows made %d pages of flow states", len(o.slots[0].pages))
 	}
+}
+
+// liveConv is a generated TCP conversation being interleaved with others.
+type liveConv struct {
+	c    *pcapgen.TCPConn
+	segs []pcapgen.Segment
+	next int
+}
+
+// interleave appends the conversations' packets to pkts, taking each next
+// packet from a conversation chosen at random, until all are sent; it
+// reorders live's array as conversations finish.
+func interleave(rng *rand.Rand, live []*liveConv, pkts [][]byte) [][]byte {
+	for len(live) > 0 {
+		i := rng.IntN(len(live))
+		cv := live[i]
+		pkts = append(pkts, cv.c.Packet(cv.segs[cv.next]))
+		if cv.next++; cv.next == len(cv.segs) {
+			live = append(live[:i], live[i+1:]...)
+		}
+	}
+	return pkts
 }
