@@ -186,6 +186,11 @@ func perFlowAllocs(t *testing.T, req string, fired int, maxAllocs float64) {
 		t.Errorf("rules fired %d times over %d flows, want at least %d", n, flows, fired*flows)
 	}
 	t.Logf("%.1f allocations per flow", allocs)
+	if raceEnabled {
+		// The race detector's sync.Pool drops items at random: a run
+		// measured 7 where 3 is the rule (1 of 30 runs).
+		maxAllocs *= 2
+	}
 	if allocs > maxAllocs {
 		t.Errorf("%.1f allocations per flow, want at most %v", allocs, maxAllocs)
 	}
