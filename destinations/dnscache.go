@@ -94,7 +94,7 @@ type dnsHistory struct{ v []dnsAnswer }
 const (
 	// historyWindow is how far (packet time) a lookup may run behind the
 	// learning: the dispatcher's lead on the workers is a few batches,
-	// each sent at least once per tick (1 s).
+	// each sent at least once per tick (10 ms of packet time).
 	historyWindow = int64(30 * time.Second)
 	// historyMax bounds the values kept whole per key; a key re-resolved
 	// more often than that within historyWindow loses the oldest (counted

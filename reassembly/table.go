@@ -314,7 +314,7 @@ func (t *Table) Packet(p *capture.Packet) {
 	if c.closing && !c.told {
 		t.tellClosed(c)
 	}
-	if t.timeouts[clsTCPGrace] == 0 && c.told && c.early && c.closeComplete() {
+	if t.timeouts[clsTCPGrace] == 0 && c.mayBury() {
 		t.bury(c, t.now) // no grace: at once
 		return
 	}
@@ -464,7 +464,7 @@ func (t *Table) classOf(c *conn) uint8 {
 	switch c.Proto {
 	case capture.ProtoTCP:
 		switch {
-		case c.closing && t.timeouts[clsTCPGrace] > 0 && c.told && c.early && c.closeComplete():
+		case c.closing && t.timeouts[clsTCPGrace] > 0 && c.mayBury():
 			return clsTCPGrace
 		case c.closing:
 			return clsTCPClosed
@@ -607,6 +607,11 @@ func (t *Table) tellClosed(c *conn) {
 		c.early = cl.Closed()
 	}
 }
+
+// mayBury reports whether c may be emitted and leave a tombstone: its
+// consumer was told it closed and agreed (see Closer), and the close is
+// over on the wire.
+func (c *conn) mayBury() bool { return c.told && c.early && c.closeComplete() }
 
 // closeComplete reports whether c's close is over on the wire: an
 // accepted RST, or FIN both ways with each FIN acknowledged by the peer

@@ -50,7 +50,11 @@ const minTombRing = 64
 // absolute positions) and an index from the key's hash to the position.
 // Every tombstone has the same lifetime (the linger), so the queue's head
 // is the first to expire; one refreshed by a late packet is put back at
-// the tail when it reaches the head still alive. A position whose index
+// the tail when it reaches the head still alive. Flows buried at the end
+// of their grace are queued in nearly that order (one whose packet comes
+// after its grace is buried before the next tick buries older ones), so a
+// tombstone may outstay its linger by a tick; late() checks the linger
+// itself, so it never absorbs a packet after it. A position whose index
 // entry points elsewhere is stale (its tombstone was removed or queued
 // again) and skipped.
 type tombs struct {

@@ -492,3 +492,52 @@ func closedTable(cfg Config) (*recHandler, *Stats, *Table) {
 	}
 	return h, st, tb
 }
+
+// TestCloseGraceAfterReset: after an accepted RST, what crosses it (the
+// peer's ACK or data sent before the RST arrived, a mirror's copy of the
+// RST) within the grace is in the reset record; later, it is late.
+func TestCloseGraceAfterReset(t *testing.T) {
+	const ms = int64(time.Millisecond)
+	g := int64(DefaultTCPCloseGrace)
+	reset := []tpkt{
+		{flags: fS},
+		{in: true, flags: fSA, ack: 1, at: 1},
+		{flags: fA, seq: 1, ack: 1, at: 2},
+		{flags: fPA, seq: 1, ack: 1, data: "GET / HTTP/1.1\r\n\r\n", at: 3},
+		{in: true, flags: fPA, seq: 1, ack: 19, data: "HTTP/1.1 200 OK\r\n\r\n", at: 4},
+		{flags: fA, seq: 19, ack: 20, at: 5},
+		{in: true, flags: fR, seq: 20, at: 6},
+	}
+	tests := []struct {
+		name        string
+		after       []tpkt
+		wantPackets uint64
+		wantLate    uint64
+	}{
+		{"an ACK crossing the RST and the RST's copy", []tpkt{
+			{flags: fA, seq: 19, ack: 20, at: 2 * ms},
+			{in: true, flags: fR, seq: 20, at: 2*ms + 1},
+		}, 9, 0},
+		{"data crossing the RST", []tpkt{{flags: fPA, seq: 19, ack: 20, data: "more", at: g / 2}}, 8, 0},
+		{"a packet after the grace", []tpkt{{flags: fA, seq: 19, ack: 20, at: 3 * g}}, 7, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newRecHandler()
+			st := new(Stats)
+			tb := NewTable(Config{}, h, nil, st)
+			for _, tp := range append(append([]tpkt{}, reset...), tc.after...) {
+				tb.Packet(tcpPacket(tp, closedISNC, closedISNS))
+			}
+			tb.Advance(t0 + 10*g)
+			fin := h.finals()
+			if len(fin) != 1 || fin[0].state != EndReset {
+				t.Fatalf("want one reset record, got %+v", fin)
+			}
+			if got := fin[0].flow.Packets[0] + fin[0].flow.Packets[1]; got != tc.wantPackets {
+				t.Errorf("record of %d packets, want %d", got, tc.wantPackets)
+			}
+			checkAfterClose(t, h, st, 1, tc.wantLate)
+		})
+	}
+}
