@@ -26,6 +26,7 @@ type Config struct {
 	Workers         int          `yaml:"workers"`
 	CommunityIDSeed uint16       `yaml:"community_id_seed"`
 	AppLayer        bool         `yaml:"app_layer"`
+	HeapHugePages   Size         `yaml:"heap_huge_pages"`
 	Decode          Decode       `yaml:"decode"`
 	Flows           Flows        `yaml:"flows"`
 	Reassembly      Reassembly   `yaml:"reassembly"`
@@ -304,6 +305,7 @@ func (c *Config) validate() error {
 		}
 	}
 	check(c.Workers >= 0 && c.Workers <= 1024, "workers", "%d is out of range 0..1024", c.Workers)
+	check(c.HeapHugePages >= 0 && c.HeapHugePages <= 64<<30, "heap_huge_pages", "%s is out of range 0..64GiB", c.HeapHugePages)
 	check(c.Decode.TunnelDepth >= 0 && c.Decode.TunnelDepth <= 16, "decode.tunnel_depth", "%d is out of range 0..16", c.Decode.TunnelDepth)
 	check(c.Decode.Checksums == "" || c.Decode.Checksums == "auto" || c.Decode.Checksums == "on" || c.Decode.Checksums == "off",
 		"decode.checksums", "%q: want auto, on or off", c.Decode.Checksums)

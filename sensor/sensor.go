@@ -24,6 +24,7 @@ import (
 	"github.com/tapdlp/tapdlp/capture/live"
 	"github.com/tapdlp/tapdlp/config"
 	"github.com/tapdlp/tapdlp/destinations"
+	"github.com/tapdlp/tapdlp/internal/hugeheap"
 	"github.com/tapdlp/tapdlp/metrics"
 	"github.com/tapdlp/tapdlp/pipeline"
 	"github.com/tapdlp/tapdlp/record"
@@ -99,10 +100,26 @@ func New(cfg Config) *Sensor {
 // Run builds every component, runs until ctx is done (live) or the files
 // are read (replay), then closes the sinks and prints the summary.
 func (s *Sensor) Run(ctx context.Context) error {
+	s.adviseHugePages()
 	if len(s.cfg.Files) > 0 {
 		return s.replay(ctx)
 	}
 	return s.live(ctx)
+}
+
+// adviseHugePages asks for huge pages under the heap before anything big is
+// allocated (see internal/hugeheap). Without them the sensor is slower, not
+// wrong, so a failure is logged and the run goes on.
+func (s *Sensor) adviseHugePages() {
+	if s.cfg.Config == nil {
+		return
+	}
+	r, err := hugeheap.Advise(int64(s.cfg.Config.HeapHugePages))
+	if err != nil {
+		s.log.Warn("heap_huge_pages: not advised", "error", err)
+		return
+	}
+	s.log.Debug("heap_huge_pages", "thp", r.Mode, "advised_bytes", r.Advised)
 }
 
 // Check builds, without opening anything, what a run would build from cfg

@@ -49,7 +49,8 @@ var allowed = map[string][]string{
 	// sensor assembles a run: it sits above pipeline and every stage it
 	// builds, and only cmd imports it.
 	"sensor": {"capture", "capture/live", "reassembly", "appproto/", "destinations", "classify", "rules",
-		"record", "record/sinks", "record/pcaplog", "report", "config", "pipeline", "metrics", "internal/atomicfile"},
+		"record", "record/sinks", "record/pcaplog", "report", "config", "pipeline", "metrics", "internal/atomicfile",
+		"internal/hugeheap"},
 	"cmd/tapdlp":                 {""}, // flags and subcommands; may import anything
 	"e2e":                        {""},
 	"deploy":                     {"config"},
@@ -68,6 +69,7 @@ var allowed = map[string][]string{
 	"internal/lru":               {},
 	"internal/jsonw":             {}, // the JSON writer of record and record/siem
 	"internal/cli":               {}, // the command table: dispatch, help, completion; knows no stage
+	"internal/hugeheap":          {}, // huge pages under the heap, asked for once at start-up
 }
 
 func TestLayering(t *testing.T) {

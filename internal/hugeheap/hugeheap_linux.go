@@ -1,0 +1,57 @@
+package hugeheap
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+const hugePage = 2 << 20
+
+const enabledFile = "/sys/kernel/mm/transparent_hugepage/enabled"
+
+// Advise advises size bytes of heap address space for huge pages when the
+// kernel's THP mode is madvise (in mode always the heap gets them anyway;
+// in mode never, or without THP, it does nothing). size ≤ 0 does nothing.
+func Advise(size int64) (Result, error) {
+	if size <= 0 {
+		return Result{}, nil
+	}
+	b, err := os.ReadFile(enabledFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return Result{}, nil // a kernel without THP
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("huge pages: %w", err)
+	}
+	r := Result{Mode: thpMode(string(b))}
+	if r.Mode != "madvise" {
+		return r, nil
+	}
+	beg, end, err := adviseRange(size)
+	r.Advised = int64(end - beg)
+	return r, err
+}
+
+// adviseRange allocates size bytes, advises the huge pages wholly inside
+// them, [beg, end), and lets them go. The allocation comes straight from the
+// page heap and is not written (fresh pages are known to be zero), so
+// nothing is faulted in.
+func adviseRange(size int64) (beg, end uintptr, err error) {
+	block := make([]byte, size)
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(block)))
+	beg = (start + hugePage - 1) &^ (hugePage - 1)
+	end = max(beg, (start+uintptr(size))&^(hugePage-1))
+	if beg < end {
+		if err = unix.Madvise(block[beg-start:end-start], unix.MADV_HUGEPAGE); err != nil {
+			beg, end, err = 0, 0, fmt.Errorf("huge pages: madvise: %w", err)
+		}
+	}
+	runtime.KeepAlive(block)
+	runtime.GC() // the heap goal must come from the live heap, not from the block
+	return beg, end, err
+}
