@@ -115,6 +115,12 @@ func (s *Sensor) adviseHugePages() {
 		return
 	}
 	r, err := hugeheap.Advise(int64(s.cfg.Config.HeapHugePages))
+	if errors.Is(err, hugeheap.ErrLate) {
+		// A second run in one process (tests, embedding): the first one
+		// advised the heap already, or chose not to.
+		s.log.Debug("heap_huge_pages", "skipped", err)
+		return
+	}
 	if err != nil {
 		s.log.Warn("heap_huge_pages: not advised", "error", err)
 		return

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -17,9 +18,17 @@ const enabledFile = "/sys/kernel/mm/transparent_hugepage/enabled"
 // Advise advises size bytes of heap address space for huge pages when the
 // kernel's THP mode is madvise (in mode always the heap gets them anyway;
 // in mode never, or without THP, it does nothing). size ≤ 0 does nothing.
+//
+// Call it once, before the first garbage collection: only then is the
+// block sure to land on pages the heap never used. Used pages must be
+// zeroed before reuse, and zeroing the block would fault all of it in.
+// After a collection Advise does nothing and says so (ErrLate).
 func Advise(size int64) (Result, error) {
 	if size <= 0 {
 		return Result{}, nil
+	}
+	if collections() > 0 {
+		return Result{}, ErrLate
 	}
 	b, err := os.ReadFile(enabledFile)
 	if errors.Is(err, os.ErrNotExist) {
@@ -35,6 +44,19 @@ func Advise(size int64) (Result, error) {
 	beg, end, err := adviseRange(size)
 	r.Advised = int64(end - beg)
 	return r, err
+}
+
+// ErrLate is Advise's answer once the heap has been collected.
+var ErrLate = errors.New("huge pages: not advised, the heap was already collected (advise before anything else)")
+
+// collections returns how many garbage collections have completed.
+func collections() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }
 
 // adviseRange allocates size bytes, advises the huge pages wholly inside

@@ -2,7 +2,9 @@ package hugeheap
 
 import (
 	"bufio"
+	"errors"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,6 +35,16 @@ func TestAdviseMarksTheHeap(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestAdviseLate: once the heap has been collected, Advise does nothing and
+// says why.
+func TestAdviseLate(t *testing.T) {
+	runtime.GC()
+	r, err := Advise(64 << 20)
+	if !errors.Is(err, ErrLate) || r.Advised != 0 {
+		t.Errorf("Advise after a collection = %+v, %v; want nothing advised and ErrLate", r, err)
 	}
 }
 
