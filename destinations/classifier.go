@@ -63,11 +63,7 @@ type Classifier struct {
 func Build(cfg Config) (*Classifier, error) {
 	var files []*CatalogFile
 	if !cfg.NoDefaultCatalog {
-		def, err := DefaultCatalogFile()
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, def)
+		files = append(files, DefaultCatalogFile())
 	}
 	for _, p := range cfg.CatalogFiles {
 		f, err := LoadCatalogFile(p)
@@ -78,11 +74,7 @@ func Build(cfg Config) (*Classifier, error) {
 	}
 	var ranges [][]RangeEntry
 	if !cfg.NoDefaultRanges {
-		def, err := DefaultRanges()
-		if err != nil {
-			return nil, err
-		}
-		ranges = append(ranges, def)
+		ranges = append(ranges, DefaultRanges())
 	}
 	for _, rf := range cfg.RangeFiles {
 		es, err := LoadRangeFile(rf)
