@@ -73,15 +73,18 @@ func Build(cfg Config) (*Classifier, error) {
 		files = append(files, f)
 	}
 	var ranges [][]RangeEntry
-	if !cfg.NoDefaultRanges {
-		ranges = append(ranges, DefaultRanges())
-	}
 	for _, rf := range cfg.RangeFiles {
 		es, err := LoadRangeFile(rf)
 		if err != nil {
 			return nil, err
 		}
 		ranges = append(ranges, es)
+	}
+	var rt *RangeTable
+	if cfg.NoDefaultRanges {
+		rt = NewRangeTable(ranges...)
+	} else {
+		rt = defaultRangeTable(ranges...)
 	}
 	var lists []*IOCList
 	for _, f := range cfg.IOCFiles {
@@ -91,7 +94,7 @@ func Build(cfg Config) (*Classifier, error) {
 		}
 		lists = append(lists, l)
 	}
-	return New(NewCatalog(files...), NewRangeTable(ranges...), NewIOCSet(lists...), cfg.HomeNet, cfg.Services)
+	return New(NewCatalog(files...), rt, NewIOCSet(lists...), cfg.HomeNet, cfg.Services)
 }
 
 // New assembles a Classifier from already built parts (any may be nil).

@@ -77,6 +77,9 @@ func TestDefaultTables(t *testing.T) {
 	if got := DefaultRanges(); !reflect.DeepEqual(got, ranges) {
 		t.Errorf("DefaultRanges differs from ParseRanges of ranges/*.txt")
 	}
+	if got, want := defaultRangeTable(), NewRangeTable(ranges); !reflect.DeepEqual(got, want) {
+		t.Errorf("defaultRangeTable differs from NewRangeTable of ranges/*.txt")
+	}
 	// A caller may modify what DefaultRanges returns.
 	a, b := DefaultRanges(), DefaultRanges()
 	a[0].Label = "changed"
@@ -158,6 +161,56 @@ func renderDefaultTables(cat *CatalogFile, ranges []RangeEntry) ([]byte, error) 
 	for _, r := range rows {
 		b.WriteString(r)
 	}
-	b.WriteString("}\n")
+	b.WriteString("}\n\n")
+	t := NewRangeTable(ranges).t
+	for _, fam := range []struct {
+		name  string
+		nodes []ptNode
+	}{{"defaultRangeV4", t.v4}, {"defaultRangeV6", t.v6}} {
+		fmt.Fprintf(&b, "// %s is NewRangeTable(DefaultRanges()).t.%s: read-only, shared.\n", fam.name, fam.name[len(fam.name)-2:])
+		fmt.Fprintf(&b, "var %s = [%d]ptNode{\n", fam.name, len(fam.nodes))
+		for i, n := range fam.nodes {
+			fmt.Fprintf(&b, "{[2]uint32{%d, %d}, %d},", n.child[0], n.child[1], n.val)
+			if i%4 == 3 || i == len(fam.nodes)-1 {
+				b.WriteString("\n")
+			} else {
+				b.WriteString(" ")
+			}
+		}
+		b.WriteString("}\n\n")
+	}
 	return format.Source(b.Bytes())
+}
+
+// TestDefaultRangeTable checks that starting from the generated trie gives
+// the table building everything would, with user lists added (which must
+// not write into the shared trie: an identical prefix of higher priority
+// replaces a node's value in place) and without.
+func TestDefaultRangeTable(t *testing.T) {
+	v4, v6 := defaultRangeV4, defaultRangeV6 // array copies
+	user := []RangeEntry{
+		// The same prefix as an embedded S3 one, more specific: it wins.
+		{Prefix: netip.MustParsePrefix("52.92.0.0/17"), Provider: "corp", Service: "proxy", Category: CategorySaaS, Priority: 3},
+		{Prefix: netip.MustParsePrefix("2600:9000:2000::/40"), Provider: "corp", Service: "edge", Category: CategoryCDN, Priority: 3},
+		{Prefix: netip.MustParsePrefix("192.0.2.0/24"), Provider: "corp", Service: "lab", Category: CategoryUnknown, Priority: 1},
+	}
+	for i := range user {
+		user[i].finish()
+	}
+	aws := loadRanges(t, RangeFile{Path: "testdata/ranges/aws-ip-ranges.json", Format: RangeAWS})
+	for _, lists := range [][][]RangeEntry{nil, {user}, {aws, user}, {nil}} {
+		got, want := defaultRangeTable(lists...), NewRangeTable(append([][]RangeEntry{DefaultRanges()}, lists...)...)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("defaultRangeTable with %d lists differs from NewRangeTable", len(lists))
+		}
+		if e := got.Lookup(netip.MustParseAddr("52.92.1.1")); len(lists) > 0 && len(lists[len(lists)-1]) > 0 && (e == nil || e.Service != "proxy") {
+			t.Errorf("52.92.1.1 = %+v, want the user's proxy entry", e)
+		}
+	}
+	if v4 != defaultRangeV4 || v6 != defaultRangeV6 {
+		t.Error("adding user ranges wrote into the shared default trie")
+	}
+	if e := defaultRangeTable().Lookup(netip.MustParseAddr("52.92.1.1")); e == nil || e.Service != "S3" {
+		t.Errorf("52.92.1.1 after the user tables = %+v, want S3", e)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -67,7 +68,29 @@ type RangeTable struct {
 // NewRangeTable builds a table. For identical prefixes the entry with the
 // higher Priority wins, then the one given first.
 func NewRangeTable(lists ...[]RangeEntry) *RangeTable {
-	rt := &RangeTable{t: newPrefixTable()}
+	return buildRangeTable(newPrefixTable(), nil, lists)
+}
+
+// defaultRangeTable is NewRangeTable(DefaultRanges(), lists...) without
+// building the embedded ranges' trie: it starts from the generated one
+// (defaultRangeV4, defaultRangeV6), shared when there is nothing to add
+// and copied when there is. TestDefaultRangeTable checks the two agree.
+func defaultRangeTable(lists ...[]RangeEntry) *RangeTable {
+	t := &prefixTable{v4: defaultRangeV4[:], v6: defaultRangeV6[:]}
+	if len(lists) > 0 {
+		t = &prefixTable{v4: slices.Clone(t.v4), v6: slices.Clone(t.v6)}
+	}
+	return buildRangeTable(t, DefaultRanges(), lists)
+}
+
+// buildRangeTable adds lists to t, whose values index entries; it owns
+// both.
+func buildRangeTable(t *prefixTable, entries []RangeEntry, lists [][]RangeEntry) *RangeTable {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	rt := &RangeTable{t: t, entries: slices.Grow(entries, n)}
 	for _, l := range lists {
 		for _, e := range l {
 			idx := int32(len(rt.entries))
@@ -332,8 +355,10 @@ func parsePrefixOrAddr(s string) (netip.Prefix, error) {
 // defaultRangeFiles describes the embedded range lists (see ranges/*.txt
 // for their sources). The binary carries them parsed (defaultRangeTemplates
 // and defaultRangeRows in default_tables.go, written by go generate, see
-// catalog.go), so start-up does not read text; TestDefaultTables fails when
-// the generated file differs from what ParseRanges makes of these files.
+// catalog.go), and their compiled trie (defaultRangeV4, defaultRangeV6), so
+// start-up neither reads text nor builds the trie; TestDefaultTables fails
+// when the generated file differs from what ParseRanges and NewRangeTable
+// make of these files.
 var defaultRangeFiles = []RangeFile{
 	{Path: "ranges/cloudflare-ips-v4.txt", Format: RangePlain, Provider: "cloudflare", Vendor: "Cloudflare", Service: "Cloudflare", Category: CategoryCDN},
 	{Path: "ranges/cloudflare-ips-v6.txt", Format: RangePlain, Provider: "cloudflare", Vendor: "Cloudflare", Service: "Cloudflare", Category: CategoryCDN},
