@@ -58,11 +58,7 @@ func BenchmarkClassify(b *testing.B) {
 }
 
 func BenchmarkRangeLookup(b *testing.B) {
-	def, err := DefaultRanges()
-	if err != nil {
-		b.Fatal(err)
-	}
-	rt := NewRangeTable(def, loadRanges(b, RangeFile{Path: "testdata/ranges/aws-ip-ranges.json", Format: RangeAWS}))
+	rt := NewRangeTable(DefaultRanges(), loadRanges(b, RangeFile{Path: "testdata/ranges/aws-ip-ranges.json", Format: RangeAWS}))
 	for _, bc := range []struct{ name, addr string }{
 		{"v4_hit", "52.217.100.1"},
 		{"v4_miss", "192.0.2.1"},

@@ -8,11 +8,7 @@ import (
 
 func defaultCatalog(t testing.TB) *Catalog {
 	t.Helper()
-	f, err := DefaultCatalogFile()
-	if err != nil {
-		t.Fatalf("embedded catalog: %v", err)
-	}
-	return NewCatalog(f)
+	return NewCatalog(DefaultCatalogFile())
 }
 
 type matchCase struct {
@@ -182,10 +178,7 @@ func TestCatalogS3Forms(t *testing.T) {
 }
 
 func TestCatalogOverride(t *testing.T) {
-	def, err := DefaultCatalogFile()
-	if err != nil {
-		t.Fatal(err)
-	}
+	def := DefaultCatalogFile()
 	data, err := os.ReadFile("testdata/catalog/user.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -63,11 +63,7 @@ type Classifier struct {
 func Build(cfg Config) (*Classifier, error) {
 	var files []*CatalogFile
 	if !cfg.NoDefaultCatalog {
-		def, err := DefaultCatalogFile()
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, def)
+		files = append(files, DefaultCatalogFile())
 	}
 	for _, p := range cfg.CatalogFiles {
 		f, err := LoadCatalogFile(p)
@@ -77,19 +73,18 @@ func Build(cfg Config) (*Classifier, error) {
 		files = append(files, f)
 	}
 	var ranges [][]RangeEntry
-	if !cfg.NoDefaultRanges {
-		def, err := DefaultRanges()
-		if err != nil {
-			return nil, err
-		}
-		ranges = append(ranges, def)
-	}
 	for _, rf := range cfg.RangeFiles {
 		es, err := LoadRangeFile(rf)
 		if err != nil {
 			return nil, err
 		}
 		ranges = append(ranges, es)
+	}
+	var rt *RangeTable
+	if cfg.NoDefaultRanges {
+		rt = NewRangeTable(ranges...)
+	} else {
+		rt = defaultRangeTable(ranges...)
 	}
 	var lists []*IOCList
 	for _, f := range cfg.IOCFiles {
@@ -99,7 +94,7 @@ func Build(cfg Config) (*Classifier, error) {
 		}
 		lists = append(lists, l)
 	}
-	return New(NewCatalog(files...), NewRangeTable(ranges...), NewIOCSet(lists...), cfg.HomeNet, cfg.Services)
+	return New(NewCatalog(files...), rt, NewIOCSet(lists...), cfg.HomeNet, cfg.Services)
 }
 
 // New assembles a Classifier from already built parts (any may be nil).

@@ -3,16 +3,13 @@ package destinations
 import (
 	"bufio"
 	"bytes"
-	"embed"
 	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 )
-
-//go:embed ranges/*.txt
-var defaultRangeFS embed.FS
 
 // RangeFormat names a provider range file format.
 type RangeFormat string
@@ -71,7 +68,29 @@ type RangeTable struct {
 // NewRangeTable builds a table. For identical prefixes the entry with the
 // higher Priority wins, then the one given first.
 func NewRangeTable(lists ...[]RangeEntry) *RangeTable {
-	rt := &RangeTable{t: newPrefixTable()}
+	return buildRangeTable(newPrefixTable(), nil, lists)
+}
+
+// defaultRangeTable is NewRangeTable(DefaultRanges(), lists...) without
+// building the embedded ranges' trie: it starts from the generated one
+// (defaultRangeV4, defaultRangeV6), shared when there is nothing to add
+// and copied when there is. TestDefaultRangeTable checks the two agree.
+func defaultRangeTable(lists ...[]RangeEntry) *RangeTable {
+	t := &prefixTable{v4: defaultRangeV4[:], v6: defaultRangeV6[:]}
+	if len(lists) > 0 {
+		t = &prefixTable{v4: slices.Clone(t.v4), v6: slices.Clone(t.v6)}
+	}
+	return buildRangeTable(t, DefaultRanges(), lists)
+}
+
+// buildRangeTable adds lists to t, whose values index entries; it owns
+// both.
+func buildRangeTable(t *prefixTable, entries []RangeEntry, lists [][]RangeEntry) *RangeTable {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	rt := &RangeTable{t: t, entries: slices.Grow(entries, n)}
 	for _, l := range lists {
 		for _, e := range l {
 			idx := int32(len(rt.entries))
@@ -334,7 +353,12 @@ func parsePrefixOrAddr(s string) (netip.Prefix, error) {
 }
 
 // defaultRangeFiles describes the embedded range lists (see ranges/*.txt
-// for their sources).
+// for their sources). The binary carries them parsed (defaultRangeTemplates
+// and defaultRangeRows in default_tables.go, written by go generate, see
+// catalog.go), and their compiled trie (defaultRangeV4, defaultRangeV6), so
+// start-up neither reads text nor builds the trie; TestDefaultTables fails
+// when the generated file differs from what ParseRanges and NewRangeTable
+// make of these files.
 var defaultRangeFiles = []RangeFile{
 	{Path: "ranges/cloudflare-ips-v4.txt", Format: RangePlain, Provider: "cloudflare", Vendor: "Cloudflare", Service: "Cloudflare", Category: CategoryCDN},
 	{Path: "ranges/cloudflare-ips-v6.txt", Format: RangePlain, Provider: "cloudflare", Vendor: "Cloudflare", Service: "Cloudflare", Category: CategoryCDN},
@@ -343,20 +367,34 @@ var defaultRangeFiles = []RangeFile{
 	{Path: "ranges/aws-s3-v6.txt", Format: RangePlain, Provider: "aws", Vendor: "Amazon Web Services", Service: "S3", Category: CategoryCloudStorage},
 }
 
-// DefaultRanges parses the embedded range lists.
-func DefaultRanges() ([]RangeEntry, error) {
-	var out []RangeEntry
-	for _, f := range defaultRangeFiles {
-		data, err := defaultRangeFS.ReadFile(f.Path)
-		if err != nil {
-			return nil, fmt.Errorf("embedded %s: %w", f.Path, err)
+// rangeRow is one prefix of the embedded range lists, in the generated
+// table: what it shares with other prefixes (provider, vendor, service,
+// category, priority), the prefix, and the label finish gives it, so
+// building the entry allocates nothing.
+type rangeRow struct {
+	tmpl  uint8    // index into defaultRangeTemplates (Prefix and Label unset)
+	v6    bool     // addr is 16 bytes, else the first 4
+	bits  uint8    // prefix length
+	addr  [16]byte // masked
+	label string   // RangeEntry.Label
+}
+
+// DefaultRanges returns the embedded range lists, parsed at build time, as
+// a new slice the caller owns.
+func DefaultRanges() []RangeEntry {
+	out := make([]RangeEntry, len(defaultRangeRows))
+	for i := range defaultRangeRows {
+		r := &defaultRangeRows[i]
+		var a netip.Addr
+		if r.v6 {
+			a = netip.AddrFrom16(r.addr)
+		} else {
+			a = netip.AddrFrom4([4]byte(r.addr[:4]))
 		}
-		f.Path = "embedded:" + f.Path
-		es, err := ParseRanges(f, data)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, es...)
+		e := &out[i]
+		*e = defaultRangeTemplates[r.tmpl]
+		e.Prefix = netip.PrefixFrom(a, int(r.bits))
+		e.Label = r.label
 	}
-	return out, nil
+	return out
 }

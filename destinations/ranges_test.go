@@ -119,11 +119,7 @@ func TestRangeGoogleAzure(t *testing.T) {
 }
 
 func TestDefaultRanges(t *testing.T) {
-	es, err := DefaultRanges()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := NewRangeTable(es)
+	rt := NewRangeTable(DefaultRanges())
 	tests := []struct {
 		addr string
 		cat  Category
