@@ -29,3 +29,21 @@ func Slow(t testing.TB) {
 		t.Skipf("slow cross-check: set %s=1 to run it (CI does)", SlowEnv)
 	}
 }
+
+// Strings returns every string of at most n symbols over alphabet (each
+// symbol one string, possibly of several bytes), the empty string first:
+// the exhaustive small inputs a hand-written matcher is checked against the
+// regexp it replaced on.
+func Strings(alphabet []string, n int) []string {
+	out := []string{""}
+	for level, from := 0, 0; level < n; level++ {
+		to := len(out)
+		for _, prefix := range out[from:to] {
+			for _, a := range alphabet {
+				out = append(out, prefix+a)
+			}
+		}
+		from = to
+	}
+	return out
+}

@@ -23,3 +23,19 @@ func TestSlowFollowsTheEnvironment(t *testing.T) {
 		}
 	}
 }
+
+func TestStrings(t *testing.T) {
+	got := Strings([]string{"a", "é"}, 2)
+	want := []string{"", "a", "é", "aa", "aé", "éa", "éé"}
+	if len(got) != len(want) {
+		t.Fatalf("Strings = %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Strings = %q, want %q", got, want)
+		}
+	}
+	if n := len(Strings([]string{"a", "b", "c"}, 3)); n != 1+3+9+27 {
+		t.Errorf("%d strings of up to 3 over 3 symbols, want 40", n)
+	}
+}

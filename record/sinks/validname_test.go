@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tapdlp/tapdlp/internal/testenv"
 )
 
 // TestValidName checks validName against the regexp it replaced: every
@@ -13,17 +15,7 @@ func TestValidName(t *testing.T) {
 	oracle := regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 	alphabet := []string{"a", "z", "A", "0", "9", "_", "-", ".", " ", "\n", "é", "\x00"}
 	cases := []string{"", strings.Repeat("a", 64), strings.Repeat("a", 65), strings.Repeat("-", 64), "siem-kafka_2", "Siem"}
-	var gen func(prefix string, n int)
-	gen = func(prefix string, n int) {
-		cases = append(cases, prefix)
-		if n == 0 {
-			return
-		}
-		for _, a := range alphabet {
-			gen(prefix+a, n-1)
-		}
-	}
-	gen("", 3)
+	cases = append(cases, testenv.Strings(alphabet, 3)...)
 	for _, s := range cases {
 		if got, want := validName(s), oracle.MatchString(s); got != want {
 			t.Errorf("validName(%q) = %v, the regexp says %v", s, got, want)
