@@ -37,10 +37,23 @@ const (
 	// (BENCHMARKS.md, par5). Records do not depend on it (the DNS cache
 	// answers as of each worker's clock, however far ahead the dispatcher
 	// learns).
-	batchPackets     = 512
-	batchBytes       = 512 << 10 // holds at least one maximal (defragmented) datagram
-	batchesPerWorker = 8         // in flight per worker: bounds dispatcher memory
+	batchPackets = 512
+	batchBytes   = 512 << 10 // holds at least one maximal (defragmented) datagram
 )
+
+// batchesInFlight is how many batches each worker has, in flight or free:
+// what bounds the dispatcher's memory and how far it may run ahead of a
+// worker on another core. On one core (GOMAXPROCS=1) nothing runs beside
+// the dispatcher, which fills every batch before a worker gets the core, so
+// batches beyond two only cost memory and cache: short-flow mix on one
+// core 61 → 53 MiB peak RSS and 0.77 → 0.74 CPU-s with two instead of
+// eight (BENCHMARKS.md, session 7).
+func batchesInFlight(procs int) int {
+	if procs == 1 {
+		return 2
+	}
+	return 8
+}
 
 // use says what a worker does with a batched packet. An ICMP error that
 // quotes a flow goes to two workers when the flow and the ICMP flow hash to

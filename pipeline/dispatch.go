@@ -186,7 +186,7 @@ func (d *dispatcher) tick(shutdown bool) {
 }
 
 // send hands worker i its current batch (possibly empty: a tick) and takes a
-// free one. It blocks when the worker is batchesPerWorker behind: back
+// free one. It blocks when the worker has every batch (batchesInFlight): back
 // pressure, never unbounded buffering.
 func (d *dispatcher) send(i int) {
 	b := d.cur[i]

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -82,7 +84,7 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 			batches := make([][]*batch, n) // kept across iterations: the dispatcher's allocations are what is reported
 			for i := range batches {
-				for range batchesPerWorker {
+				for range p.inFlight {
 					batches[i] = append(batches[i], newBatch())
 				}
 			}
@@ -92,7 +94,7 @@ func BenchmarkDispatch(b *testing.B) {
 				workers := make([]*worker, n)
 				done := make(chan struct{})
 				for i := range workers {
-					w := &worker{in: make(chan *batch, batchesPerWorker), free: make(chan *batch, batchesPerWorker)}
+					w := &worker{in: make(chan *batch, p.inFlight), free: make(chan *batch, p.inFlight)}
 					for _, bt := range batches[i] {
 						bt.reset()
 						w.free <- bt
@@ -125,5 +127,28 @@ func BenchmarkDispatch(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(packets), "ns/packet")
 			b.SetBytes(bytes / int64(b.N))
 		})
+	}
+}
+
+// TestBatchesInFlight: one core gets two batches per worker (more only wait
+// in memory), several cores eight, so the dispatcher can run ahead.
+func TestBatchesInFlight(t *testing.T) {
+	for _, c := range []struct{ procs, want int }{{1, 2}, {2, 8}, {16, 8}} {
+		prev := runtime.GOMAXPROCS(c.procs)
+		cfg, err := parseTestConfig("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := New(cfg, Options{Sink: record.NewWriterSink(io.Discard)})
+		runtime.GOMAXPROCS(prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.inFlight != c.want {
+			t.Errorf("GOMAXPROCS=%d: %d batches per worker, want %d", c.procs, p.inFlight, c.want)
+		}
+		if w := newWorker(0, p); cap(w.free) != c.want || len(w.free) != c.want {
+			t.Errorf("GOMAXPROCS=%d: worker has %d of %d free batches, want %d", c.procs, len(w.free), cap(w.free), c.want)
+		}
 	}
 }

@@ -35,8 +35,8 @@ func newMergeHarness(t *testing.T, readers, workers int) *mergeHarness {
 	h := &mergeHarness{ls: new(LiveStats)}
 	ws := make([]*worker, workers)
 	for i := range ws {
-		w := &worker{id: i, in: make(chan *batch, batchesPerWorker), free: make(chan *batch, batchesPerWorker)}
-		for range batchesPerWorker {
+		w := &worker{id: i, in: make(chan *batch, p.inFlight), free: make(chan *batch, p.inFlight)}
+		for range p.inFlight {
 			w.free <- newBatch()
 		}
 		ws[i] = w
@@ -235,8 +235,8 @@ func BenchmarkMerger(b *testing.B) {
 	ws := make([]*worker, 2)
 	var wg sync.WaitGroup
 	for i := range ws {
-		w := &worker{id: i, in: make(chan *batch, batchesPerWorker), free: make(chan *batch, batchesPerWorker)}
-		for range batchesPerWorker {
+		w := &worker{id: i, in: make(chan *batch, p.inFlight), free: make(chan *batch, p.inFlight)}
+		for range p.inFlight {
 			w.free <- newBatch()
 		}
 		ws[i] = w

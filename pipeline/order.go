@@ -172,7 +172,7 @@ type orderFlow struct {
 func newOrderStage(p *Pipeline, workers int) *orderStage {
 	o := &orderStage{
 		p:        p,
-		in:       make(chan workerOut, max(workers, 1)*(batchesPerWorker+2)),
+		in:       make(chan workerOut, max(workers, 1)*(p.inFlight+2)),
 		wm:       make([]uint64, workers),
 		q:        make([]orderQueue, workers),
 		max:      defaultOrderBuffer,

@@ -52,6 +52,7 @@ type Pipeline struct {
 	opts       Options
 	log        *slog.Logger
 	nworkers   int
+	inFlight   int // batches per worker (batchesInFlight)
 	stats      *Stats
 	decStats   *capture.DecodeStats
 	flowStats  *reassembly.Stats
@@ -93,6 +94,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		opts:       opts,
 		log:        opts.Log,
 		nworkers:   n,
+		inFlight:   batchesInFlight(runtime.GOMAXPROCS(0)),
 		stats:      new(Stats),
 		decStats:   new(capture.DecodeStats),
 		flowStats:  new(reassembly.Stats),

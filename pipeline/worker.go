@@ -27,13 +27,13 @@ type worker struct {
 func newWorker(id int, p *Pipeline) *worker {
 	w := &worker{
 		id:      id,
-		in:      make(chan *batch, batchesPerWorker),
-		free:    make(chan *batch, batchesPerWorker),
+		in:      make(chan *batch, p.inFlight),
+		free:    make(chan *batch, p.inFlight),
 		stats:   p.stats,
 		log:     p.log,
 		latency: p.opts.Latency,
 	}
-	for range batchesPerWorker {
+	for range p.inFlight {
 		w.free <- newBatch()
 	}
 	w.h = newFlowHandler(p)
