@@ -15,7 +15,13 @@
 //
 // It must not change what the program computes, and it must not hold
 // memory: the block is garbage before Advise returns, and a collection runs
-// so the heap's growth target is not inflated by it.
+// so the heap's growth target is not inflated by it. What it does change is
+// granularity: heap pages freed inside the range may stay resident, because
+// the kernel's khugepaged can collapse a partly released huge page again.
+//
+// One residual risk: a goroutine stack freed at the very top of the heap
+// before Advise makes the block straddle used pages, and the runtime then
+// zeroes (faults in) all of it once; the scavenger returns it later.
 package hugeheap
 
 import "strings"
