@@ -139,11 +139,11 @@ func TestReloadReportsRestartOnlySettings(t *testing.T) {
 	if strings.Contains(logs.String(), "needs a restart") {
 		t.Fatalf("unchanged file reported as needing a restart:\n%s", logs.String())
 	}
-	write("workers: 1\nmetrics:\n  listen: 0.0.0.0:9741\ncapture:\n  bpf_filter: tcp\nalerts:\n  pcap_dir: " + t.TempDir() + "\n")
+	write("workers: 1\nheap_huge_pages: 0\nmetrics:\n  listen: 0.0.0.0:9741\ncapture:\n  bpf_filter: tcp\nalerts:\n  pcap_dir: " + t.TempDir() + "\n")
 	if err := s.reload(p, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"key=metrics.listen", "key=capture.bpf_filter", "key=alerts.pcap_*"} {
+	for _, key := range []string{"key=metrics.listen", "key=capture.bpf_filter", "key=alerts.pcap_*", "key=heap_huge_pages"} {
 		if !strings.Contains(logs.String(), key) {
 			t.Errorf("no restart warning for %s:\n%s", key, logs.String())
 		}

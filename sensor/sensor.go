@@ -115,9 +115,9 @@ func (s *Sensor) adviseHugePages() {
 		return
 	}
 	r, err := hugeheap.Advise(int64(s.cfg.Config.HeapHugePages))
-	if errors.Is(err, hugeheap.ErrLate) {
+	if errors.Is(err, hugeheap.ErrAgain) {
 		// A second run in one process (tests, embedding): the first one
-		// advised the heap already, or chose not to.
+		// decided for the process.
 		s.log.Debug("heap_huge_pages", "skipped", err)
 		return
 	}
@@ -419,7 +419,7 @@ func (s *Sensor) reload(p *pipeline.Pipeline, router *sinks.Router) error {
 // needRestart lists the settings that differ between the running
 // configuration and a reloaded one but are only read at start-up: the
 // metrics listener, the capture sockets and their filter, the workers, the
-// outputs and the alert pcaps.
+// heap's huge pages, the outputs and the alert pcaps.
 func needRestart(old, cur *config.Config) []string {
 	var keys []string
 	diff := func(key string, changed bool) {
@@ -432,6 +432,7 @@ func needRestart(old, cur *config.Config) []string {
 	diff("capture.bpf_filter", old.Capture.BPFFilter != cur.Capture.BPFFilter)
 	diff("capture.user", old.Capture.User != cur.Capture.User)
 	diff("workers", old.Workers != cur.Workers)
+	diff("heap_huge_pages", old.HeapHugePages != cur.HeapHugePages)
 	diff("outputs", !reflect.DeepEqual(old.Outputs.Sinks, cur.Outputs.Sinks))
 	diff("log", old.Log != cur.Log)
 	diff("alerts.pcap_*", alertPcaps(old) != alertPcaps(cur))

@@ -3,8 +3,8 @@
 //
 // A sensor's heap is its flow table, sessions and batches: touched at random
 // and grown on every new flow. Each first touch of a 4 KiB page is a page
-// fault, and in a virtual machine a fault can cost 10-15 µs (measured on the
-// project's Firecracker VMs: the short-flow benchmark mix took 11,000 faults,
+// fault, and in a virtual machine a fault can cost 14-16 µs (measured on the
+// project's Firecracker VMs: the short-flow benchmark mix took 12,700 faults,
 // ~18 % of its CPU). With THP in "madvise" mode — the default of Debian,
 // Ubuntu and most container hosts — the Go runtime no longer asks for huge
 // pages itself (it stopped in Go 1.21.1), so this package does: it
@@ -24,7 +24,20 @@
 // zeroes (faults in) all of it once; the scavenger returns it later.
 package hugeheap
 
-import "strings"
+import (
+	"errors"
+	"strings"
+	"sync/atomic"
+)
+
+// Advise's refusals.
+var (
+	ErrLate  = errors.New("huge pages: not advised, the heap was already collected (advise before anything else)")
+	ErrAgain = errors.New("huge pages: the process decided at its first Advise")
+)
+
+// called is set by the first Advise.
+var called atomic.Bool
 
 // Result says what Advise did.
 type Result struct {

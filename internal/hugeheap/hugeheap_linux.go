@@ -22,8 +22,17 @@ const enabledFile = "/sys/kernel/mm/transparent_hugepage/enabled"
 // Call it once, before the first garbage collection: only then is the
 // block sure to land on pages the heap never used. Used pages must be
 // zeroed before reuse, and zeroing the block would fault all of it in.
-// After a collection Advise does nothing and says so (ErrLate).
+// After a collection Advise does nothing and says so (ErrLate); a second
+// call in one process does nothing either (ErrAgain), whatever it asks.
 func Advise(size int64) (Result, error) {
+	if called.Swap(true) {
+		return Result{}, ErrAgain
+	}
+	return advise(size)
+}
+
+// advise is Advise without the once-per-process gate.
+func advise(size int64) (Result, error) {
 	if size <= 0 {
 		return Result{}, nil
 	}
@@ -45,9 +54,6 @@ func Advise(size int64) (Result, error) {
 	r.Advised = int64(end - beg)
 	return r, err
 }
-
-// ErrLate is Advise's answer once the heap has been collected.
-var ErrLate = errors.New("huge pages: not advised, the heap was already collected (advise before anything else)")
 
 // collections returns how many garbage collections have completed.
 func collections() uint64 {

@@ -38,11 +38,16 @@ func TestAdviseMarksTheHeap(t *testing.T) {
 	}
 }
 
-// TestAdviseLate: once the heap has been collected, Advise does nothing and
-// says why.
-func TestAdviseLate(t *testing.T) {
+// TestAdviseNothing: no size, no advice; once the heap has been collected,
+// no advice either, and the reason.
+func TestAdviseNothing(t *testing.T) {
+	for _, n := range []int64{0, -1} {
+		if r, err := advise(n); err != nil || r != (Result{}) {
+			t.Errorf("advise(%d) = %+v, %v; want nothing done", n, r, err)
+		}
+	}
 	runtime.GC()
-	r, err := Advise(64 << 20)
+	r, err := advise(64 << 20)
 	if !errors.Is(err, ErrLate) || r.Advised != 0 {
 		t.Errorf("Advise after a collection = %+v, %v; want nothing advised and ErrLate", r, err)
 	}

@@ -2,5 +2,11 @@
 
 package hugeheap
 
-// Advise does nothing outside Linux.
-func Advise(size int64) (Result, error) { return Result{}, nil }
+// Advise does nothing outside Linux but answer a second call like Linux
+// does (ErrAgain).
+func Advise(size int64) (Result, error) {
+	if called.Swap(true) {
+		return Result{}, ErrAgain
+	}
+	return Result{}, nil
+}

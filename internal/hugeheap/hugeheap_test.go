@@ -1,6 +1,9 @@
 package hugeheap
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func TestThpMode(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
@@ -17,11 +20,15 @@ func TestThpMode(t *testing.T) {
 	}
 }
 
-func TestAdviseNothing(t *testing.T) {
-	for _, n := range []int64{0, -1} {
-		r, err := Advise(n)
-		if err != nil || r != (Result{}) {
-			t.Errorf("Advise(%d) = %+v, %v; want nothing done", n, r, err)
+// TestAdviseOnce: the first Advise decides for the process (here: nothing,
+// size 0); every later one does nothing and says so.
+func TestAdviseOnce(t *testing.T) {
+	if r, err := Advise(0); err != nil || r != (Result{}) {
+		t.Fatalf("first Advise(0) = %+v, %v; want nothing done", r, err)
+	}
+	for _, n := range []int64{0, 64 << 20} {
+		if r, err := Advise(n); !errors.Is(err, ErrAgain) || r != (Result{}) {
+			t.Errorf("later Advise(%d) = %+v, %v; want nothing done and ErrAgain", n, r, err)
 		}
 	}
 }
