@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 
 	"golang.org/x/term"
@@ -69,7 +70,7 @@ func (s *Sensor) replay(ctx context.Context) error {
 	if err != nil {
 		return errors.Join(err, sink.Close())
 	}
-	stopProfiles, err := startProfiles(s.cfg.CPUProfile, s.cfg.MemProfile)
+	stopProfiles, err := startProfiles(s.cfg.CPUProfile, s.cfg.MemProfile, s.cfg.ExecTrace)
 	if err != nil {
 		return errors.Join(err, sink.Close())
 	}
@@ -121,10 +122,10 @@ func (r reportSink) Close() error {
 	return r.f.Commit()
 }
 
-// startProfiles starts a CPU profile and arranges a heap profile; the
-// returned function finishes both.
-func startProfiles(cpu, mem string) (func() error, error) {
-	var cpuFile *atomicfile.File
+// startProfiles starts a CPU profile and an execution trace and arranges a
+// heap profile; the returned function finishes all three.
+func startProfiles(cpu, mem, exec string) (func() error, error) {
+	var cpuFile, traceFile *atomicfile.File
 	if cpu != "" {
 		f, err := atomicfile.Create(cpu, 0o644)
 		if err != nil {
@@ -135,10 +136,33 @@ func startProfiles(cpu, mem string) (func() error, error) {
 		}
 		cpuFile = f
 	}
+	if exec != "" {
+		f, err := atomicfile.Create(exec, 0o644)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			if cpuFile != nil {
+				pprof.StopCPUProfile()
+				err = errors.Join(err, cpuFile.Abort())
+			}
+			if f != nil {
+				err = errors.Join(err, f.Abort())
+			}
+			return nil, err
+		}
+		traceFile = f
+	}
 	return func() error {
 		if cpuFile != nil {
 			pprof.StopCPUProfile()
 			if err := cpuFile.Commit(); err != nil {
+				return err
+			}
+		}
+		if traceFile != nil {
+			trace.Stop()
+			if err := traceFile.Commit(); err != nil {
 				return err
 			}
 		}

@@ -64,8 +64,9 @@ type Config struct {
 	RulesTable io.Writer
 	// Quiet suppresses a replay's summary and progress lines.
 	Quiet bool
-	// CPUProfile and MemProfile are pprof files written by a replay.
-	CPUProfile, MemProfile string
+	// CPUProfile and MemProfile are pprof files written by a replay;
+	// ExecTrace is its Go execution trace (go tool trace).
+	CPUProfile, MemProfile, ExecTrace string
 	// Stdout receives records written to "-"; Stderr logs, status lines and
 	// the summary. nil: the process's.
 	Stdout, Stderr io.Writer

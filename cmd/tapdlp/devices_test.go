@@ -43,6 +43,7 @@ func TestOutputsIntoDevicesStayDevices(t *testing.T) {
 		{"replay", "-q", "-o", null, demo},
 		{"replay", "-q", "-o", null, "--report", null, demo},
 		{"replay", "-q", "-o", null, "--cpuprofile", null, "--memprofile", null, demo},
+		{"replay", "-q", "-o", null, "--exectrace", null, demo},
 	} {
 		if code, _, errOut := run(t, args...); code != 0 {
 			t.Errorf("%v: exit %d: %s", args, code, errOut)

@@ -19,6 +19,7 @@ var replayCmd = &cli.Command{
 		fs.BoolVar(&sc.Quiet, "q", false, "no summary or progress on stderr")
 		fs.StringVar(&sc.CPUProfile, "cpuprofile", "", "write a CPU profile to `FILE` (go tool pprof)")
 		fs.StringVar(&sc.MemProfile, "memprofile", "", "write a heap profile to `FILE` at exit")
+		fs.StringVar(&sc.ExecTrace, "exectrace", "", "write a Go execution trace to `FILE` (go tool trace): where goroutines wait")
 		fs.BoolVar(&sc.UseOutputs, "outputs", false, "write to the configured outputs (file, syslog, kafka sinks) instead of stdout or -o")
 		fs.StringVar(&sc.Report, "report", "", "also render the records as an HTML report to `FILE`")
 		fs.Func("keylog", "decrypt TLS with this NSS key log `FILE` (SSLKEYLOGFILE; repeatable)", func(v string) error {
