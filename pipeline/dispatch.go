@@ -187,12 +187,24 @@ func (d *dispatcher) tick(shutdown bool) {
 
 // send hands worker i its current batch (possibly empty: a tick) and takes a
 // free one. It blocks when the worker has every batch (batchesInFlight): back
-// pressure, never unbounded buffering.
+// pressure, never unbounded buffering. Batches are made when first needed,
+// not before the first packet: each is ~0.7 MB to zero and fault in, which
+// with eight per worker was ~11 MB of serial start-up on two cores while the
+// workers had nothing to do, and a worker that keeps up never needs them all.
 func (d *dispatcher) send(i int) {
-	b := d.cur[i]
+	b, w := d.cur[i], d.workers[i]
 	b.through = d.ev
-	d.workers[i].in <- b
-	d.cur[i] = <-d.workers[i].free
+	w.in <- b
+	select {
+	case d.cur[i] = <-w.free:
+	default:
+		if w.made < d.p.inFlight {
+			w.made++
+			d.cur[i] = newBatch()
+			return
+		}
+		d.cur[i] = <-w.free
+	}
 }
 
 // close sends the last batches with the shutdown tick and stops the

@@ -94,7 +94,7 @@ func BenchmarkDispatch(b *testing.B) {
 				workers := make([]*worker, n)
 				done := make(chan struct{})
 				for i := range workers {
-					w := &worker{in: make(chan *batch, p.inFlight), free: make(chan *batch, p.inFlight)}
+					w := &worker{in: make(chan *batch, p.inFlight), free: make(chan *batch, p.inFlight), made: p.inFlight}
 					for _, bt := range batches[i] {
 						bt.reset()
 						w.free <- bt
@@ -147,8 +147,70 @@ func TestBatchesInFlight(t *testing.T) {
 		if p.inFlight != c.want {
 			t.Errorf("GOMAXPROCS=%d: %d batches per worker, want %d", c.procs, p.inFlight, c.want)
 		}
-		if w := newWorker(0, p); cap(w.free) != c.want || len(w.free) != c.want {
-			t.Errorf("GOMAXPROCS=%d: worker has %d of %d free batches, want %d", c.procs, len(w.free), cap(w.free), c.want)
+		if w := newWorker(0, p); cap(w.free) != c.want || len(w.free) != 1 || w.made != 1 {
+			t.Errorf("GOMAXPROCS=%d: worker starts with %d of %d free batches (%d made), want 1 of %d", c.procs, len(w.free), cap(w.free), w.made, c.want)
 		}
+	}
+}
+
+// TestBatchesMadeOnDemand: a worker starts with one batch; the dispatcher
+// makes another only when none is free, never more than inFlight, and then
+// waits for the worker to hand one back.
+func TestBatchesMadeOnDemand(t *testing.T) {
+	cfg, err := parseTestConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(cfg, Options{Sink: record.NewWriterSink(io.Discard)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.inFlight = 3
+	w := newWorker(0, p)
+	w.in, w.free = make(chan *batch, p.inFlight), make(chan *batch, p.inFlight)
+	w.free <- newBatch()
+	d := &dispatcher{p: p, workers: []*worker{w}, cur: []*batch{<-w.free}}
+
+	// A worker that keeps up hands each batch back before the next send:
+	// two batches, the one being filled and the one being processed.
+	for range 5 {
+		d.send(0)
+		b := <-w.in
+		b.reset()
+		w.free <- b
+	}
+	if w.made != 2 {
+		t.Fatalf("a worker that keeps up: %d batches made, want 2", w.made)
+	}
+
+	// A worker that holds everything: the dispatcher makes batches up to
+	// inFlight (one current, the rest sent) and then blocks.
+	held := []*batch{}
+	for range p.inFlight - 1 {
+		d.send(0)
+		held = append(held, <-w.in)
+	}
+	if w.made != p.inFlight {
+		t.Fatalf("a worker that holds every batch: %d made, want %d", w.made, p.inFlight)
+	}
+	sent := make(chan struct{})
+	go func() {
+		d.send(0)
+		close(sent)
+	}()
+	held = append(held, <-w.in)
+	select {
+	case <-sent:
+		t.Fatal("send made a batch beyond inFlight instead of waiting for a free one")
+	case <-time.After(50 * time.Millisecond):
+	}
+	held[0].reset()
+	w.free <- held[0]
+	<-sent
+	if w.made != p.inFlight {
+		t.Fatalf("%d batches made, want %d", w.made, p.inFlight)
+	}
+	if d.cur[0] != held[0] {
+		t.Fatal("the dispatcher did not take the batch handed back")
 	}
 }

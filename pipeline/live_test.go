@@ -35,7 +35,7 @@ func newMergeHarness(t *testing.T, readers, workers int) *mergeHarness {
 	h := &mergeHarness{ls: new(LiveStats)}
 	ws := make([]*worker, workers)
 	for i := range ws {
-		w := &worker{id: i, in: make(chan *batch, p.inFlight), free: make(chan *batch, p.inFlight)}
+		w := &worker{id: i, in: make(chan *batch, p.inFlight), free: make(chan *batch, p.inFlight), made: p.inFlight}
 		for range p.inFlight {
 			w.free <- newBatch()
 		}
@@ -235,7 +235,7 @@ func BenchmarkMerger(b *testing.B) {
 	ws := make([]*worker, 2)
 	var wg sync.WaitGroup
 	for i := range ws {
-		w := &worker{id: i, in: make(chan *batch, p.inFlight), free: make(chan *batch, p.inFlight)}
+		w := &worker{id: i, in: make(chan *batch, p.inFlight), free: make(chan *batch, p.inFlight), made: p.inFlight}
 		for range p.inFlight {
 			w.free <- newBatch()
 		}

@@ -22,6 +22,10 @@ type worker struct {
 	log     *slog.Logger
 	latency LatencyObserver
 	volume  bool // this worker reports the volume-record ticks (worker 0, when configured)
+	// made is how many batches exist for this worker, at most
+	// Pipeline.inFlight; only the dispatcher reads or changes it (see
+	// dispatcher.send).
+	made int
 }
 
 func newWorker(id int, p *Pipeline) *worker {
@@ -33,9 +37,8 @@ func newWorker(id int, p *Pipeline) *worker {
 		log:     p.log,
 		latency: p.opts.Latency,
 	}
-	for range p.inFlight {
-		w.free <- newBatch()
-	}
+	w.free <- newBatch()
+	w.made = 1
 	w.h = newFlowHandler(p)
 	w.h.pcap = newAlertPcap(p, id)
 	w.h.refBase = uint64(id) << refWorkerShift
