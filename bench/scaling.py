@@ -6,33 +6,53 @@ usage: bench/scaling.py ROUNDS MIX BINARY...   (MODES=2 for two-core runs only)
 Interleaved rounds of `GOMAXPROCS=1 BIN replay --workers 1 MIX` and
 `GOMAXPROCS=2 BIN replay --workers 2 MIX`, each in its own autogroup at
 nice -19 (root), so other sessions' load takes ~1.5 % of the CPU instead of
-half of it; a one-core run also gets a spinner (no memory traffic) on the
-other core, so it shares no cache or memory bandwidth with other work.
-Prints medians: wall, CPU (user + sys), peak RSS, and the ratio the issue
-asks for (1-core CPU-s / 2-core wall). BENCHMARKS.md, par5.
+half of it. A one-core run is pinned (taskset), to core 0 and to core 1 in
+turn, and a spinner (no memory traffic) holds the other core, so it shares
+no cache or memory bandwidth with other work.
+
+Why pinned: on this VM the two cores are not always equally fast. For
+hours at a time one of them runs this workload up to 1.8x slower than the
+other (a spin loop runs equally fast on both: it is the memory side), and
+which one changes. An unpinned one-core run lands on either, so its median
+is a coin toss, while a two-core run always gets one fast and one slow core.
+
+Prints medians: wall, CPU (user + sys), peak RSS, and two ratios:
+  ratio       one-core CPU-s (median over both cores) / two-core wall
+  normalized  2 * ideal / two-core wall, where ideal = 1/(1/c0 + 1/c1) is
+              the wall a perfectly parallel run would take on these two
+              cores (c0, c1: one-core CPU-s on each); on two equal cores it
+              is the plain ratio. BENCHMARKS.md, sessions 5 and 8.
 """
-import sys, subprocess, time, statistics as st, os, resource
+import sys, subprocess, statistics as st, os
 R=int(sys.argv[1]); mix=sys.argv[2]; bins=sys.argv[3:]
 modes=os.environ.get("MODES","1,2").split(",")
 res={}
-def run(b,c):
-    # 1c: a spinner (no memory traffic) holds the other core at the same priority, so the
-    # one-core run shares no cache or memory bandwidth with other sessions' work either.
-    spin = 'nice -n -19 sh -c "while :; do :; done" & S=$!; ' if c == '1' else ''
-    cmd=f'echo -19 > /proc/self/autogroup; {spin}GOMAXPROCS={c} nice -n -19 /usr/bin/time -f "%e %U %S %M" {b} replay -q -o /dev/null --workers {c} {mix}; [ -n "$S" ] && kill $S; true'
+def run(b,c,core):
+    pin=f'taskset -c {core} ' if core is not None else ''
+    spin=f'taskset -c {1-core} nice -n -19 sh -c "while :; do :; done" & S=$!; ' if core is not None else ''
+    cmd=f'echo -19 > /proc/self/autogroup; {spin}GOMAXPROCS={c} nice -n -19 /usr/bin/time -f "%e %U %S %M" {pin}{b} replay -q -o /dev/null --workers {c} {mix}; [ -n "$S" ] && kill $S; true'
     p=subprocess.run(['setsid','sh','-c',cmd],capture_output=True,text=True)
     w,u,s,m=p.stderr.strip().split('\n')[-1].split()
-    res.setdefault((b,c),[]).append((float(w),float(u)+float(s),int(m)))
+    res.setdefault((b,c,core),[]).append((float(w),float(u)+float(s),int(m)))
 for r in range(R):
     for b in bins:
-        for c in modes: run(b,c)
+        for c in modes:
+            if c=='1':
+                for core in ((0,1) if r%2==0 else (1,0)): run(b,c,core)
+            else: run(b,c,None)
+med=lambda v,i: st.median([x[i] for x in v])
 for b in bins:
     out=b.ljust(22)
-    for c in modes:
-        v=res.get((b,c),[])
-        out+=f" | {c}c wall {st.median([x[0] for x in v]):.3f} cpu {st.median([x[1] for x in v]):.3f} rss {st.median([x[2] for x in v])/1024:.0f}M"
+    if '1' in modes:
+        v=res[(b,'1',0)]+res[(b,'1',1)]
+        c0,c1=med(res[(b,'1',0)],1),med(res[(b,'1',1)],1)
+        out+=f" | 1c wall {med(v,0):.3f} cpu {med(v,1):.3f} (core0 {c0:.3f} core1 {c1:.3f}) rss {med(v,2)/1024:.0f}M"
+    if '2' in modes:
+        v=res[(b,'2',None)]
+        out+=f" | 2c wall {med(v,0):.3f} cpu {med(v,1):.3f} rss {med(v,2)/1024:.0f}M"
     if '1' in modes and '2' in modes:
-        c1=st.median([x[1] for x in res[(b,'1')]]); w2=st.median([x[0] for x in res[(b,'2')]])
-        out+=f" | ratio {c1/w2:.2f}"
+        w2=med(res[(b,'2',None)],0)
+        ideal=1/(1/c0+1/c1)
+        out+=f" | ratio {med(res[(b,'1',0)]+res[(b,'1',1)],1)/w2:.2f} normalized {2*ideal/w2:.2f}"
     print(out, f"n={R}")
-print("raw:", {f"{k[0].split('/')[-1]}:{k[1]}":[round(x[0],2) for x in v] for k,v in res.items()})
+print("raw:", {f"{k[0].split('/')[-1]}:{k[1]}{'' if k[2] is None else '@'+str(k[2])}":[round(x[0],2) for x in v] for k,v in res.items()})
