@@ -2,6 +2,7 @@ package capture
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"testing"
 
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
@@ -19,7 +20,11 @@ func corrupt(b []byte, off int) []byte {
 func partial(b []byte, l4, off int, p *Packet) []byte {
 	b = append([]byte(nil), b...)
 	n := len(b) - l4
-	binary.BigEndian.PutUint16(b[l4+off:], fold(pseudoSum(p.Src, p.Dst, b[9], n)))
+	proto := b[9]
+	if b[0]>>4 == 6 {
+		proto = b[6]
+	}
+	binary.BigEndian.PutUint16(b[l4+off:], fold(pseudoSum(p.Src, p.Dst, proto, n)))
 	return b
 }
 
@@ -31,7 +36,15 @@ func TestChecksums(t *testing.T) {
 	udp4none := append([]byte(nil), udp4...)
 	binary.BigEndian.PutUint16(udp4none[20+6:], 0) // UDP over IPv4 without checksum
 	v4 := &Packet{Src: cli4.Addr(), Dst: srv4.Addr()}
+	v6 := &Packet{Src: cli6.Addr(), Dst: srv6.Addr()}
 	_, frags := frags4(9, udpBody(100), 64)
+	// Payloads of several lengths modulo 8 (sum32 works in 8-byte words),
+	// TCP options (a 32-byte header), a segment without payload.
+	tcp4odd := pcapgen.IPTCP(cli4, srv4, 1, 2, pcapgen.ACK, []byte("1234567"))
+	tcp4one := pcapgen.IPTCP(cli4, srv4, 1, 2, pcapgen.ACK, []byte("x"))
+	tcp4empty := pcapgen.IPTCP(cli4, srv4, 1, 2, pcapgen.ACK, nil)
+	tcp4big := pcapgen.IPTCP(cli4, srv4, 1, 2, pcapgen.ACK, udpBody(1453))
+	tcp4opts := withTCPOptions(pcapgen.IPTCP(cli4, srv4, 1, 2, pcapgen.ACK, []byte("after options")))
 
 	tests := []struct {
 		name   string
@@ -61,6 +74,20 @@ func TestChecksums(t *testing.T) {
 		{"ipv4 header bad, on drops", corrupt(tcp4, 10), ChecksumOn, BadChecksum, ChecksumUnverified, 0, 0, 1},
 		{"ipv4 fragment header bad, auto drops", corrupt(frags[0], 10), ChecksumAuto, BadChecksum, ChecksumUnverified, 0, 0, 1},
 		{"tcp4 cut by the snaplen", corrupt(tcp4, 20+16)[:len(tcp4)-3], ChecksumOn, OK, ChecksumGood, 0, 0, 0},
+		{"tcp4 7-byte payload", tcp4odd, ChecksumAuto, OK, ChecksumGood, 0, 0, 0},
+		{"tcp4 7-byte payload changed", corrupt(tcp4odd, len(tcp4odd)-2), ChecksumAuto, OK, ChecksumBad, 1, 0, 0},
+		{"tcp4 1-byte payload", tcp4one, ChecksumAuto, OK, ChecksumGood, 0, 0, 0},
+		{"tcp4 1-byte payload changed", corrupt(tcp4one, len(tcp4one)-1), ChecksumAuto, OK, ChecksumBad, 1, 0, 0},
+		{"tcp4 no payload", tcp4empty, ChecksumAuto, OK, ChecksumGood, 0, 0, 0},
+		{"tcp4 no payload, bad", corrupt(tcp4empty, 20+16), ChecksumAuto, OK, ChecksumBad, 1, 0, 0},
+		{"tcp4 1453-byte payload", tcp4big, ChecksumAuto, OK, ChecksumGood, 0, 0, 0},
+		{"tcp4 1453-byte payload changed", corrupt(tcp4big, 700), ChecksumAuto, OK, ChecksumBad, 1, 0, 0},
+		{"tcp4 1453-byte payload placeholder", partial(tcp4big, 20, 16, v4), ChecksumAuto, OK, ChecksumUnverified, 0, 0, 0},
+		{"tcp4 options", tcp4opts, ChecksumAuto, OK, ChecksumGood, 0, 0, 0},
+		{"tcp4 options changed", corrupt(tcp4opts, 20+22), ChecksumAuto, OK, ChecksumBad, 1, 0, 0},
+		{"tcp4 bad ip header, good tcp: still bad", corrupt(tcp4big, 10), ChecksumAuto, OK, ChecksumBad, 0, 0, 1},
+		{"tcp6 payload changed, auto", corrupt(tcp6, len(tcp6)-1), ChecksumAuto, OK, ChecksumBad, 1, 0, 0},
+		{"tcp6 placeholder, auto", partial(tcp6, 40, 16, v6), ChecksumAuto, OK, ChecksumUnverified, 0, 0, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,6 +113,16 @@ func TestChecksums(t *testing.T) {
 				t.Errorf("bad_checksum result not counted")
 			}
 		})
+	}
+	// The offload placeholders are counted.
+	st := new(DecodeStats)
+	d := NewDecoder(DecoderConfig{}, st)
+	for _, pkt := range [][]byte{partial(tcp4big, 20, 16, v4), partial(tcp6, 40, 16, v6), partial(tcp4, 20, 16, v4)} {
+		var p Packet
+		d.Decode(pkt, Meta{LinkType: LinkRaw, CapLen: len(pkt), WireLen: len(pkt)}, &p)
+	}
+	if got := st.ChecksumPartials(); got != 3 {
+		t.Errorf("%d offload placeholders counted, want 3", got)
 	}
 }
 
@@ -179,4 +216,19 @@ func TestSumMatchesRFC1071(t *testing.T) {
 	if got, want := ^fold(sum32(all, 0)), pcapgen.Checksum(all, 0); got != want {
 		t.Fatalf("all ones: %#x, want %#x", got, want)
 	}
+}
+
+// withTCPOptions gives the TCP segment in IPv4 packet b twelve bytes of
+// options (NOP, NOP, timestamps), fixing the lengths and checksums.
+func withTCPOptions(b []byte) []byte {
+	opts := []byte{1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2}
+	out := append(append(append([]byte(nil), b[:40]...), opts...), b[40:]...)
+	binary.BigEndian.PutUint16(out[2:4], uint16(len(out)))
+	out[32] = byte((20+len(opts))/4) << 4
+	out[10], out[11] = 0, 0
+	binary.BigEndian.PutUint16(out[10:12], ^fold(sum32(out[:20], 0)))
+	out[36], out[37] = 0, 0
+	src, dst := netip.AddrFrom4([4]byte(out[12:16])), netip.AddrFrom4([4]byte(out[16:20]))
+	binary.BigEndian.PutUint16(out[36:38], ^fold(sum32(out[20:], pseudoSum(src, dst, ProtoTCP, len(out)-20))))
+	return out
 }

@@ -1,8 +1,15 @@
 package pipeline
 
 import (
+	"context"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
 	"testing"
+
+	"github.com/tapdlp/tapdlp/record"
 
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
 )
@@ -78,4 +85,68 @@ func TestChecksumModeConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Bad TCP checksums (segments with and without payload) and offload
+// placeholders are counted once, whatever the number of workers, in every
+// mode.
+func TestChecksumCountsFromWorkers(t *testing.T) {
+	var pkts [][]byte
+	for i := range 12 {
+		cli, srv := ap(fmt.Sprintf("10.9.2.%d:%d", 10+i, 41000+i)), ap("192.0.2.98:9000")
+		c := pcapgen.NewTCPConn(cli, srv, 1000, 9000)
+		pk := c.Packets(c.Handshake())
+		pk = append(pk, c.Packets(c.Send(true, []byte(strings.Repeat("payload ", 50+i))))...)
+		switch i % 3 {
+		case 0: // the data segment's checksum broken: one bad segment with payload
+			pk[3] = badTCPSum(pk[3])
+		case 1: // a placeholder on the data segment, as captured before offload
+			pk[3] = placeholderTCPSum(pk[3])
+		case 2: // the SYN's checksum broken: one bad segment without payload
+			pk[0] = badTCPSum(pk[0])
+		}
+		pkts = append(pkts, pk...)
+	}
+	path := writeCapture(t, pkts)
+	for _, tc := range []struct {
+		mode        string
+		bad, placed uint64
+	}{
+		{"auto", 8, 4},
+		{"on", 12, 0}, // on: a placeholder is bad
+		{"off", 0, 0},
+	} {
+		for _, workers := range []int{1, 3} {
+			cfg, err := parseTestConfig("decode:\n  checksums: " + tc.mode + "\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Workers = workers
+			p, err := New(cfg, Options{Sink: record.NewWriterSink(io.Discard)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Replay(context.Background(), []string{path}); err != nil {
+				t.Fatal(err)
+			}
+			_, bad, _ := p.decStats.BadChecksums()
+			if placed := p.decStats.ChecksumPartials(); bad != tc.bad || placed != tc.placed {
+				t.Errorf("%s, %d workers: %d bad TCP checksums, %d placeholders; want %d, %d", tc.mode, workers, bad, placed, tc.bad, tc.placed)
+			}
+		}
+	}
+}
+
+// placeholderTCPSum puts the pseudo-header sum in an IPv4 TCP packet's
+// checksum field, what Linux leaves for the NIC to complete.
+func placeholderTCPSum(ip []byte) []byte {
+	b := append([]byte(nil), ip...)
+	n := len(b) - 20
+	s := uint32(binary.BigEndian.Uint16(b[12:14])) + uint32(binary.BigEndian.Uint16(b[14:16])) +
+		uint32(binary.BigEndian.Uint16(b[16:18])) + uint32(binary.BigEndian.Uint16(b[18:20])) + 6 + uint32(n)
+	for s > 0xffff {
+		s = s>>16 + s&0xffff
+	}
+	binary.BigEndian.PutUint16(b[20+16:], uint16(s))
+	return b
 }
