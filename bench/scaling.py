@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """1-core against 2-core replay on a machine other people use too.
 
-usage: bench/scaling.py ROUNDS MIX BINARY...   (MODES=2 for two-core runs only)
+usage: bench/scaling.py ROUNDS MIX BINARY...   (MODES=1,2 by default; 2 alone; 1,2,pair)
 
 Interleaved rounds of `GOMAXPROCS=1 BIN replay --workers 1 MIX` and
 `GOMAXPROCS=2 BIN replay --workers 2 MIX`, each in its own autogroup at
@@ -16,6 +16,13 @@ other (a spin loop runs equally fast on both: it is the memory side), and
 which one changes. An unpinned one-core run lands on either, so its median
 is a coin toss, while a two-core run always gets one fast and one slow core.
 
+MODES=1,2,pair adds a pair: two one-core runs at once, pinned to core 0
+and core 1, the most two cores can do with this work when nothing is
+shared; `of pair` is the pair's capacity (the wall of one run's work
+split between the two at their pair speeds) over the two-core wall, 1.00
+meaning the two-core run loses nothing to sharing, serial start-up or
+hand-offs.
+
 Prints medians: wall, CPU (user + sys), peak RSS, and two ratios:
   ratio       one-core CPU-s (median over both cores) / two-core wall
   normalized  2 * ideal / two-core wall, where ideal = 1/(1/c0 + 1/c1) is
@@ -27,6 +34,13 @@ import sys, subprocess, statistics as st, os
 R=int(sys.argv[1]); mix=sys.argv[2]; bins=sys.argv[3:]
 modes=os.environ.get("MODES","1,2").split(",")
 res={}
+def pair(b):
+    one=lambda core: f'GOMAXPROCS=1 nice -n -19 /usr/bin/time -f "%e %U %S %M" taskset -c {core} {b} replay -q -o /dev/null --workers 1 {mix}'
+    cmd=f'echo -19 > /proc/self/autogroup; ( {one(0)} ) 2>/tmp/scaling-pair0 & ( {one(1)} ) 2>/tmp/scaling-pair1; wait; cat /tmp/scaling-pair0 /tmp/scaling-pair1 >&2'
+    p=subprocess.run(['setsid','sh','-c',cmd],capture_output=True,text=True)
+    lines=[l.split() for l in p.stderr.strip().split('\n') if len(l.split())==4]
+    for core,(w,u,s_,m) in enumerate(lines[-2:]):
+        res.setdefault((b,'pair',core),[]).append((float(w),float(u)+float(s_),int(m)))
 def run(b,c,core):
     pin=f'taskset -c {core} ' if core is not None else ''
     spin=f'taskset -c {1-core} nice -n -19 sh -c "while :; do :; done" & S=$!; ' if core is not None else ''
@@ -39,6 +53,7 @@ for r in range(R):
         for c in modes:
             if c=='1':
                 for core in ((0,1) if r%2==0 else (1,0)): run(b,c,core)
+            elif c=='pair': pair(b)
             else: run(b,c,None)
 med=lambda v,i: st.median([x[i] for x in v])
 for b in bins:
@@ -54,5 +69,8 @@ for b in bins:
         w2=med(res[(b,'2',None)],0)
         ideal=1/(1/c0+1/c1)
         out+=f" | ratio {med(res[(b,'1',0)]+res[(b,'1',1)],1)/w2:.2f} normalized {2*ideal/w2:.2f}"
+    if 'pair' in modes and '2' in modes:
+        p0,p1=med(res[(b,'pair',0)],1),med(res[(b,'pair',1)],1)
+        out+=f" | pair cpu core0 {p0:.3f} core1 {p1:.3f}, 2c at {1/(1/p0+1/p1)/med(res[(b,'2',None)],0):.2f} of pair"
     print(out, f"n={R}")
 print("raw:", {f"{k[0].split('/')[-1]}:{k[1]}{'' if k[2] is None else '@'+str(k[2])}":[round(x[0],2) for x in v] for k,v in res.items()})
