@@ -5,11 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
-
-	"github.com/tapdlp/tapdlp/record"
 
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
 )
@@ -117,15 +114,7 @@ func TestChecksumCountsFromWorkers(t *testing.T) {
 		{"off", 0, 0},
 	} {
 		for _, workers := range []int{1, 3} {
-			cfg, err := parseTestConfig("decode:\n  checksums: " + tc.mode + "\n")
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.Workers = workers
-			p, err := New(cfg, Options{Sink: record.NewWriterSink(io.Discard)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := discardPipeline(t, "decode:\n  checksums: "+tc.mode+"\n", workers)
 			if _, err := p.Replay(context.Background(), []string{path}); err != nil {
 				t.Fatal(err)
 			}

@@ -157,14 +157,7 @@ func TestBatchesInFlight(t *testing.T) {
 // makes another only when none is free, never more than inFlight, and then
 // waits for the worker to hand one back.
 func TestBatchesMadeOnDemand(t *testing.T) {
-	cfg, err := parseTestConfig("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := New(cfg, Options{Sink: record.NewWriterSink(io.Discard)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := discardPipeline(t, "", 0)
 	p.inFlight = 3
 	w := newWorker(0, p)
 	w.in, w.free = make(chan *batch, p.inFlight), make(chan *batch, p.inFlight)

@@ -1,14 +1,11 @@
 package pipeline
 
 import (
-	"io"
 	"net/netip"
 	"sync"
 	"testing"
 
 	"github.com/tapdlp/tapdlp/capture"
-	"github.com/tapdlp/tapdlp/config"
-	"github.com/tapdlp/tapdlp/record"
 )
 
 // mergeHarness runs a merger over fake workers that only record the packet
@@ -23,15 +20,7 @@ type mergeHarness struct {
 
 func newMergeHarness(t *testing.T, readers, workers int) *mergeHarness {
 	t.Helper()
-	cfg, err := config.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Workers = workers
-	p, err := New(cfg, Options{Sink: record.NewWriterSink(io.Discard)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := discardPipeline(t, "", workers)
 	h := &mergeHarness{ls: new(LiveStats)}
 	ws := make([]*worker, workers)
 	for i := range ws {
@@ -223,15 +212,7 @@ func TestMergerCountsLate(t *testing.T) {
 // BenchmarkMerger measures the merge and routing of two readers' batches
 // (interleaved packet times, 1400-byte payloads) into two workers.
 func BenchmarkMerger(b *testing.B) {
-	cfg, err := config.Load("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.Workers = 2
-	p, err := New(cfg, Options{Sink: record.NewWriterSink(io.Discard)})
-	if err != nil {
-		b.Fatal(err)
-	}
+	p := discardPipeline(b, "", 2)
 	ws := make([]*worker, 2)
 	var wg sync.WaitGroup
 	for i := range ws {

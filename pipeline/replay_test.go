@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -63,6 +64,24 @@ func replayOrdered(t testing.TB, cfgYAML string, n int, files ...string) []strin
 		t.Errorf("%v: %s", files, p)
 	}
 	return lines
+}
+
+// discardPipeline is a pipeline configured by cfgYAML, with workers workers
+// (0: the configuration's), whose records go nowhere.
+func discardPipeline(t testing.TB, cfgYAML string, workers int) *Pipeline {
+	t.Helper()
+	cfg, err := parseTestConfig(cfgYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if workers > 0 {
+		cfg.Workers = workers
+	}
+	p, err := New(cfg, Options{Sink: record.NewWriterSink(io.Discard)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func parseTestConfig(yaml string) (*config.Config, error) {
