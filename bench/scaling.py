@@ -29,8 +29,11 @@ Prints medians: wall, CPU (user + sys), peak RSS, and two ratios:
               the wall a perfectly parallel run would take on these two
               cores (c0, c1: one-core CPU-s on each); on two equal cores it
               is the plain ratio. BENCHMARKS.md, sessions 5 and 8.
+and the same two for the replay phase alone, from the `elapsed` of the
+replay's summary line (pipeline start to last record: what a running
+sensor's throughput sees, without the ~30 ms of process start-up).
 """
-import sys, subprocess, statistics as st, os
+import sys, subprocess, statistics as st, os, re
 R=int(sys.argv[1]); mix=sys.argv[2]; bins=sys.argv[3:]
 modes=os.environ.get("MODES","1,2").split(",")
 res={}
@@ -44,10 +47,15 @@ def pair(b):
 def run(b,c,core):
     pin=f'taskset -c {core} ' if core is not None else ''
     spin=f'taskset -c {1-core} nice -n -19 sh -c "while :; do :; done" & S=$!; ' if core is not None else ''
-    cmd=f'echo -19 > /proc/self/autogroup; {spin}GOMAXPROCS={c} nice -n -19 /usr/bin/time -f "%e %U %S %M" {pin}{b} replay -q -o /dev/null --workers {c} {mix}; [ -n "$S" ] && kill $S; true'
+    cmd=f'echo -19 > /proc/self/autogroup; {spin}GOMAXPROCS={c} nice -n -19 /usr/bin/time -f "%e %U %S %M" {pin}{b} replay -o /dev/null --workers {c} {mix}; [ -n "$S" ] && kill $S; true'
     p=subprocess.run(['setsid','sh','-c',cmd],capture_output=True,text=True)
     w,u,s,m=p.stderr.strip().split('\n')[-1].split()
-    res.setdefault((b,c,core),[]).append((float(w),float(u)+float(s),int(m)))
+    res.setdefault((b,c,core),[]).append((float(w),float(u)+float(s),int(m),elapsed(p.stderr)))
+def elapsed(stderr):
+    # the replay summary's own elapsed: from the pipeline's start to its
+    # last record, without process start-up and exit
+    m=re.search(r'elapsed ([0-9.]+)(ms|s)\b', stderr)
+    return float(m.group(1))/(1000 if m.group(2)=='ms' else 1) if m else float('nan')
 for r in range(R):
     for b in bins:
         for c in modes:
@@ -69,6 +77,8 @@ for b in bins:
         w2=med(res[(b,'2',None)],0)
         ideal=1/(1/c0+1/c1)
         out+=f" | ratio {med(res[(b,'1',0)]+res[(b,'1',1)],1)/w2:.2f} normalized {2*ideal/w2:.2f}"
+        e0,e1,e2=med(res[(b,'1',0)],3),med(res[(b,'1',1)],3),med(res[(b,'2',None)],3)
+        out+=f" | replay phase (summary elapsed) 1c {e0:.3f}/{e1:.3f} 2c {e2:.3f}: ratio {med(res[(b,'1',0)]+res[(b,'1',1)],3)/e2:.2f} normalized {2/(1/e0+1/e1)/e2:.2f}"
     if 'pair' in modes and '2' in modes:
         p0,p1=med(res[(b,'pair',0)],1),med(res[(b,'pair',1)],1)
         out+=f" | pair cpu core0 {p0:.3f} core1 {p1:.3f}, 2c at {1/(1/p0+1/p1)/med(res[(b,'2',None)],0):.2f} of pair"
