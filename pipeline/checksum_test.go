@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -130,12 +131,7 @@ func TestChecksumCountsFromWorkers(t *testing.T) {
 // checksum field, what Linux leaves for the NIC to complete.
 func placeholderTCPSum(ip []byte) []byte {
 	b := append([]byte(nil), ip...)
-	n := len(b) - 20
-	s := uint32(binary.BigEndian.Uint16(b[12:14])) + uint32(binary.BigEndian.Uint16(b[14:16])) +
-		uint32(binary.BigEndian.Uint16(b[16:18])) + uint32(binary.BigEndian.Uint16(b[18:20])) + 6 + uint32(n)
-	for s > 0xffff {
-		s = s>>16 + s&0xffff
-	}
-	binary.BigEndian.PutUint16(b[20+16:], uint16(s))
+	src, dst := netip.AddrFrom4([4]byte(b[12:16])), netip.AddrFrom4([4]byte(b[16:20]))
+	binary.BigEndian.PutUint16(b[20+16:], pcapgen.OffloadPlaceholder(src, dst, pcapgen.ProtoTCP, len(b)-20))
 	return b
 }

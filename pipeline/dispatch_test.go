@@ -159,9 +159,7 @@ func TestBatchesInFlight(t *testing.T) {
 func TestBatchesMadeOnDemand(t *testing.T) {
 	p := discardPipeline(t, "", 0)
 	p.inFlight = 3
-	w := newWorker(0, p)
-	w.in, w.free = make(chan *batch, p.inFlight), make(chan *batch, p.inFlight)
-	w.free <- newBatch()
+	w := newWorker(0, p) // its channels hold inFlight, one batch made
 	d := &dispatcher{p: p, workers: []*worker{w}, cur: []*batch{<-w.free}}
 
 	// A worker that keeps up hands each batch back before the next send:

@@ -289,6 +289,13 @@ func Checksum(b []byte, initial uint32) uint16 {
 	return ^uint16(sum)
 }
 
+// OffloadPlaceholder is the TCP or UDP checksum field a host leaves for its
+// NIC to complete (Linux CHECKSUM_PARTIAL): the folded sum of the
+// pseudo-header alone, as captured on the sending host before offload.
+func OffloadPlaceholder(src, dst netip.Addr, proto uint8, length int) uint16 {
+	return ^Checksum(nil, pseudoHeaderSum(src, dst, proto, length))
+}
+
 func pseudoHeaderSum(src, dst netip.Addr, proto uint8, length int) uint32 {
 	var sum uint32
 	add := func(b []byte) {

@@ -231,3 +231,18 @@ func filterNoise(s string) string {
 	}
 	return strings.Join(keep, "\n")
 }
+
+// A NIC completes an offloaded checksum by summing the segment as it
+// finds it, the placeholder in the field: that must give the checksum the
+// segment would have carried.
+func TestOffloadPlaceholder(t *testing.T) {
+	src, dst := netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("192.0.2.9:443")
+	for _, payload := range []string{"", "x", "an odd-length payload", string(make([]byte, 1460))} {
+		seg := TCP(src, dst, 1, 2, ACK, 65535, []byte(payload))
+		want := binary.BigEndian.Uint16(seg[16:18])
+		binary.BigEndian.PutUint16(seg[16:18], OffloadPlaceholder(src.Addr(), dst.Addr(), ProtoTCP, len(seg)))
+		if got := Checksum(seg, 0); got != want {
+			t.Errorf("%d-byte payload: the NIC would write %#04x, want %#04x", len(payload), got, want)
+		}
+	}
+}
