@@ -19,11 +19,11 @@ import (
 // reflection and fails when a field that holds a reference is added to the
 // record and not copied here.
 //
-// The copy comes from flowBoxes and goes back there once it is encoded
-// (releaseFlow): by the ordered stage, or by the writer for a flow record
+// The copy comes from the caller's boxes and goes back to flowBoxes
+// once it is encoded (releaseFlow): by the ordered stage, or by the writer for a flow record
 // the stage handed over (Pipeline.writeFlow); neither keeps anything.
-func cloneFlow(r *record.Flow) *record.Flow {
-	x := flowBoxes.get()
+func cloneFlow(boxes *boxCache, r *record.Flow) *record.Flow {
+	x := boxes.get()
 	c := &x.rec
 	*c = *r
 	c.Dst.IOC = boxed(&x.ioc, r.Dst.IOC)
@@ -134,11 +134,18 @@ func boxed[T any](slot *T, p *T) *T {
 // collection emptied it and the records in flight drained it, so a 2 KB
 // box was allocated for ~1 record in 6 on the short mix; with the list
 // alone, bursts of more records in flight than it keeps (a tick timing
-// out thousands of SYN flows) allocated the rest.
+// out thousands of SYN flows) allocated the rest. Goroutines reach it
+// through a boxCache of their own.
 var flowBoxes = boxList{pool: sync.Pool{New: func() any { return new(flowBox) }}}
 
 // maxFreeBoxes bounds the boxes kept for reuse (about 3.5 MB).
 const maxFreeBoxes = 2048
+
+// boxChunk is how many boxes a boxCache takes from or gives back to the
+// list at a time. The workers take every box and the ordered stage and the
+// writer give them back, each on its own core: one box per lock moved the
+// lock's and the list's cache lines between cores twice per record.
+const boxChunk = 32
 
 type boxList struct {
 	mu   sync.Mutex
@@ -146,33 +153,67 @@ type boxList struct {
 	pool sync.Pool // what the list has no room for
 }
 
-func (l *boxList) get() *flowBox {
+// take appends up to boxChunk boxes from the list to dst.
+func (l *boxList) take(dst []*flowBox) []*flowBox {
 	l.mu.Lock()
-	if n := len(l.free); n > 0 {
-		x := l.free[n-1]
-		l.free[n-1] = nil
-		l.free = l.free[:n-1]
-		l.mu.Unlock()
+	n := min(len(l.free), boxChunk)
+	rest := len(l.free) - n
+	dst = append(dst, l.free[rest:]...)
+	clear(l.free[rest:])
+	l.free = l.free[:rest]
+	l.mu.Unlock()
+	return dst
+}
+
+// give keeps the cleared boxes xs (what fits in the list, the rest in the
+// pool) and clears xs.
+func (l *boxList) give(xs []*flowBox) {
+	l.mu.Lock()
+	n := min(len(xs), maxFreeBoxes-len(l.free))
+	l.free = append(l.free, xs[:n]...)
+	l.mu.Unlock()
+	for _, x := range xs[n:] {
+		l.pool.Put(x)
+	}
+	clear(xs)
+}
+
+// boxCache is one goroutine's boxes between it and flowBoxes; the zero
+// value is ready. Not safe for concurrent use.
+type boxCache struct {
+	boxes []*flowBox
+}
+
+func (c *boxCache) get() *flowBox {
+	if len(c.boxes) == 0 {
+		c.boxes = flowBoxes.take(c.boxes)
+	}
+	if n := len(c.boxes); n > 0 {
+		x := c.boxes[n-1]
+		c.boxes[n-1] = nil
+		c.boxes = c.boxes[:n-1]
 		return x
 	}
-	l.mu.Unlock()
-	return l.pool.Get().(*flowBox)
+	return flowBoxes.pool.Get().(*flowBox)
 }
 
-func (l *boxList) put(x *flowBox) {
-	l.mu.Lock()
-	if len(l.free) < maxFreeBoxes {
-		l.free = append(l.free, x)
-		l.mu.Unlock()
-		return
+// put keeps a cleared box, giving boxChunk of them back to the list when
+// it holds twice that.
+func (c *boxCache) put(x *flowBox) {
+	if c.boxes == nil {
+		c.boxes = make([]*flowBox, 0, 2*boxChunk)
 	}
-	l.mu.Unlock()
-	l.pool.Put(x)
+	c.boxes = append(c.boxes, x)
+	if len(c.boxes) >= 2*boxChunk {
+		flowBoxes.give(c.boxes[boxChunk:])
+		c.boxes = c.boxes[:boxChunk]
+	}
 }
 
-// releaseFlow returns a record made by cloneFlow once nothing refers to it.
-func releaseFlow(r *record.Flow) {
+// releaseFlow returns a record made by cloneFlow once nothing refers to
+// it, to the caller's boxes.
+func releaseFlow(c *boxCache, r *record.Flow) {
 	x := (*flowBox)(unsafe.Pointer(r)) // r is the first field of a flowBox (cloneFlow)
 	*x = flowBox{}
-	flowBoxes.put(x)
+	c.put(x)
 }

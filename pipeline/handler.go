@@ -23,6 +23,7 @@ type flowHandler struct {
 	table      *reassembly.Table // the worker's flow table, charged for sessions' scanning state
 	rec        record.Flow       // Emit's record, reused
 	idBuf      []byte            // scratch for flowIDs
+	boxes      boxCache          // the boxes its records are copied into for the ordered stage (cloneFlow)
 	liveRec    record.Flow       // evalLive's record, reused (liveBusy: in use)
 	liveBusy   bool
 	recInsp    record.Inspected // rec's and liveRec's inspected blocks (inspectedFor)

@@ -146,6 +146,7 @@ type orderStage struct {
 
 	pcaps    []*alertPcap // per worker (ref>>refWorkerShift): alert pcaps; nil when off
 	enc      recordEncoder
+	boxes    boxCache       // the records it releases (releaseFlow)
 	rscratch rules.Scratch  // every evaluation's working facts
 	alerts   []record.Alert // every evaluation's alerts, written before the next
 
@@ -336,7 +337,7 @@ func (o *orderStage) one(e *emission) {
 			o.p.writeRecord(&o.enc, &alerts[i])
 		}
 		clear(alerts) // written: keep the array, not what the alerts point to
-		releaseFlow(rec)
+		releaseFlow(&o.boxes, rec)
 	}
 	o.alerts = alerts[:0]
 	e.rec = nil

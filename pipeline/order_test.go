@@ -181,7 +181,7 @@ func checkOrderCoverage(t *testing.T, lines []string) {
 func TestCloneFlowSharesNothing(t *testing.T) {
 	var rec record.Flow
 	fillValue(reflect.ValueOf(&rec).Elem(), 0)
-	cp := cloneFlow(&rec)
+	cp := cloneFlow(new(boxCache), &rec)
 	if !reflect.DeepEqual(&rec, cp) {
 		t.Fatal("copy differs from the original")
 	}
@@ -276,10 +276,11 @@ func BenchmarkCloneFlow(b *testing.B) {
 			recs = append(recs, r)
 		}
 	}
+	var boxes boxCache
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		releaseFlow(cloneFlow(&recs[i%len(recs)]))
+		releaseFlow(&boxes, cloneFlow(&boxes, &recs[i%len(recs)]))
 	}
 }
 
@@ -301,7 +302,7 @@ func TestOrderStageWatermarksAndBound(t *testing.T) {
 	o := newOrderStage(p, 2)
 	flow := func(ev uint64, id string) emission {
 		return emission{ev: ev, ph: phasePacket, kind: emitRecord, final: true,
-			rec: cloneFlow(&record.Flow{Type: "flow", FlowID: id}), now: int64(ev)}
+			rec: cloneFlow(new(boxCache), &record.Flow{Type: "flow", FlowID: id}), now: int64(ev)}
 	}
 	written := func() uint64 { return p.stats.Records.Load() }
 
@@ -356,7 +357,7 @@ func (s *recordingSink) Close() error                 { return nil }
 func stageFlow(o *orderStage, h *flowHandler, rec *record.Flow, ev uint64) (ref uint64) {
 	ref = h.newRef()
 	for _, final := range []bool{false, true} {
-		e := emission{ev: ev, ph: phasePacket, kind: emitEval, ref: ref, now: 1e18, rec: cloneFlow(rec), fid: rec.FlowID}
+		e := emission{ev: ev, ph: phasePacket, kind: emitEval, ref: ref, now: 1e18, rec: cloneFlow(&h.boxes, rec), fid: rec.FlowID}
 		if final {
 			e.kind, e.final = emitRecord, true
 		}
@@ -452,7 +453,7 @@ func TestStageFinalOnlyFlowKeepsNoState(t *testing.T) {
 	h.direct, h.refs = nil, o.refs[0]
 	rec := &record.Flow{Type: "flow", FlowID: "0123456789abcdef", Proto: "tcp", Src: record.Src{IP: "10.0.0.1"}, Dst: record.Dst{IP: "10.0.0.2", Category: "unknown"}}
 	for i := range 3 {
-		e := emission{ev: uint64(i), ph: phaseTick, kind: emitRecord, final: true, ref: h.newRef(), now: 1e18, rec: cloneFlow(rec), fid: rec.FlowID}
+		e := emission{ev: uint64(i), ph: phaseTick, kind: emitRecord, final: true, ref: h.newRef(), now: 1e18, rec: cloneFlow(&h.boxes, rec), fid: rec.FlowID}
 		o.one(&e)
 	}
 	if n := p.swap.rules.Load().FiringCounts()["test.any-tcp"]; n != 3 {
@@ -483,4 +484,58 @@ func interleave(rng *rand.Rand, live []*liveConv, pkts [][]byte) [][]byte {
 		}
 	}
 	return pkts
+}
+
+// Boxes move between a goroutine's cache and the shared list boxChunk at a
+// time, cleared, and the list keeps at most maxFreeBoxes.
+func TestBoxCacheMovesChunks(t *testing.T) {
+	flowBoxes.mu.Lock()
+	saved := flowBoxes.free
+	flowBoxes.free = nil
+	flowBoxes.mu.Unlock()
+	defer func() {
+		flowBoxes.mu.Lock()
+		flowBoxes.free = saved
+		flowBoxes.mu.Unlock()
+	}()
+	listed := func() int {
+		flowBoxes.mu.Lock()
+		defer flowBoxes.mu.Unlock()
+		return len(flowBoxes.free)
+	}
+	var worker, writer boxCache
+	src := &record.Flow{Type: "flow", FlowID: "f", Tags: []string{"t"}}
+	recs := make([]*record.Flow, 2*boxChunk)
+	for i := range recs {
+		recs[i] = cloneFlow(&worker, src)
+	}
+	for i, r := range recs {
+		if n := listed(); n != 0 {
+			t.Fatalf("after %d releases the list holds %d boxes, want 0 (the writer keeps them)", i, n)
+		}
+		releaseFlow(&writer, r)
+	}
+	if n, kept := listed(), len(writer.boxes); n != boxChunk || kept != boxChunk {
+		t.Fatalf("after %d releases: list %d, writer %d; want %d each", len(recs), n, kept, boxChunk)
+	}
+	for _, x := range flowBoxes.take(nil) {
+		if !reflect.ValueOf(*x).IsZero() {
+			t.Fatal("a box came back from the list not cleared")
+		}
+		worker.boxes = append(worker.boxes, x)
+	}
+	if n := listed(); n != 0 {
+		t.Fatalf("take left %d boxes in the list", n)
+	}
+	if got := cloneFlow(&worker, src); got.FlowID != "f" || len(worker.boxes) != boxChunk-1 {
+		t.Fatalf("clone from the worker's own boxes: %q, %d left", got.FlowID, len(worker.boxes))
+	}
+	many := make([]*flowBox, maxFreeBoxes+boxChunk)
+	for i := range many {
+		many[i] = new(flowBox)
+	}
+	flowBoxes.give(many)
+	if n := listed(); n != maxFreeBoxes {
+		t.Fatalf("the list holds %d boxes, want its bound %d", n, maxFreeBoxes)
+	}
 }

@@ -376,6 +376,7 @@ type writer struct {
 	sink   record.Sink
 	render record.Renderer // the sink's, if it renders (see writeRecord)
 	enc    recordEncoder   // for the records queued unencoded (writeFlow)
+	boxes  boxCache        // the records it releases (releaseFlow)
 	stats  *Stats
 	log    *slog.Logger
 	done   chan struct{}
@@ -398,7 +399,7 @@ func (w *writer) encode(f *record.Flow) (record.Encoded, *recordSlab) {
 	if w.render != nil {
 		rec = w.render.Render(f, rec)
 	}
-	releaseFlow(f)
+	releaseFlow(&w.boxes, f)
 	return rec, slab
 }
 

@@ -99,7 +99,7 @@ func (p *Pipeline) saveState() error {
 // de-duplication are shared by the flows of every worker.
 func (h *flowHandler) submitEval(s *session, f *reassembly.Flow, kind emitKind, rec *record.Flow, fs firstSeenQuery, now int64, final bool) {
 	e := h.next()
-	e.kind, e.final, e.now, e.rec, e.fs, e.fid = kind, final, now, cloneFlow(rec), fs, rec.FlowID
+	e.kind, e.final, e.now, e.rec, e.fs, e.fid = kind, final, now, cloneFlow(&h.boxes, rec), fs, rec.FlowID
 	h.staged(e, s, f)
 	h.done(e)
 }
