@@ -59,8 +59,19 @@ type DNSCache struct {
 	byClient *lru[clientAddr, dnsAnswer]
 	byAddr   *lru[netip.Addr, dnsAnswer]
 
-	hits, fallbackHits, misses, expired, rejected atomic.Uint64
-	historyDropped                                atomic.Uint64
+	// counts holds the lookups' counters, one set per shard of byClient
+	// (the shard of the lookup's key): the workers look up on different
+	// cores, and one shared set moved its cache line between them on
+	// every lookup.
+	counts []lookupCounts
+
+	rejected, historyDropped atomic.Uint64 // the learning's (one goroutine)
+}
+
+// lookupCounts is one shard's lookup counters, alone in its cache line.
+type lookupCounts struct {
+	hits, fallbackHits, misses, expired atomic.Uint64
+	_                                   [64 - 4*8]byte
 }
 
 type clientAddr struct {
@@ -176,13 +187,15 @@ func (a dnsAnswer) replacing(old dnsAnswer, ok bool, dropped *atomic.Uint64) dns
 // NewDNSCache builds an empty cache.
 func NewDNSCache(cfg DNSCacheConfig) *DNSCache {
 	cfg = cfg.withDefaults()
-	return &DNSCache{
+	c := &DNSCache{
 		cfg: cfg,
 		byClient: newLRU[clientAddr, dnsAnswer](cfg.MaxEntries, cfg.Shards, func(k clientAddr) uint64 {
 			return addrHash(k.client)*31 ^ addrHash(k.server)
 		}),
 		byAddr: newLRU[netip.Addr, dnsAnswer](cfg.MaxAddrEntries, cfg.Shards, addrHash),
 	}
+	c.counts = make([]lookupCounts, len(c.byClient.shards))
+	return c
 }
 
 // Add records that client resolved name to addrs with the given TTL (seconds)
@@ -226,29 +239,31 @@ func (c *DNSCache) Lookup(client, server netip.Addr, now int64) (string, bool) {
 func (c *DNSCache) LookupAsOf(client, server netip.Addr, now, asOf int64) (string, bool) {
 	client, server = client.Unmap(), server.Unmap()
 	k := clientAddr{client, server}
-	if cur, ok := c.byClient.get(k); ok {
+	i := c.byClient.index(k)
+	n := &c.counts[i]
+	if cur, ok := c.byClient.getAt(i, k); ok {
 		a := cur.asOf(asOf)
 		if name, ok := a.at(now); ok {
-			c.hits.Add(1)
+			n.hits.Add(1)
 			return name, true
 		}
 		if now >= cur.expires {
 			c.byClient.remove(k)
-			c.expired.Add(1)
+			n.expired.Add(1)
 		}
 	}
 	if cur, ok := c.byAddr.get(server); ok {
 		a := cur.asOf(asOf)
 		if name, ok := a.at(now); ok {
-			c.fallbackHits.Add(1)
+			n.fallbackHits.Add(1)
 			return name, true
 		}
 		if now >= cur.expires {
 			c.byAddr.remove(server)
-			c.expired.Add(1)
+			n.expired.Add(1)
 		}
 	}
-	c.misses.Add(1)
+	n.misses.Add(1)
 	return "", false
 }
 
@@ -331,15 +346,19 @@ type DNSCacheStats struct {
 // Stats returns the counters. It locks every shard; call it for metrics,
 // not per packet.
 func (c *DNSCache) Stats() DNSCacheStats {
-	return DNSCacheStats{
+	st := DNSCacheStats{
 		Size:           c.byClient.len(),
 		AddrSize:       c.byAddr.len(),
-		Hits:           c.hits.Load(),
-		FallbackHits:   c.fallbackHits.Load(),
-		Misses:         c.misses.Load(),
 		Evictions:      c.byClient.evictions() + c.byAddr.evictions(),
-		Expired:        c.expired.Load(),
 		RejectedAnswer: c.rejected.Load(),
 		HistoryDropped: c.historyDropped.Load(),
 	}
+	for i := range c.counts {
+		n := &c.counts[i]
+		st.Hits += n.hits.Load()
+		st.FallbackHits += n.fallbackHits.Load()
+		st.Misses += n.misses.Load()
+		st.Expired += n.expired.Load()
+	}
+	return st
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var (
@@ -303,5 +304,34 @@ func TestDNSCacheHistoryBound(t *testing.T) {
 	c.Add(client, "quiet.example.com", []netip.Addr{cdn}, 7200, late+2*historyWindow)
 	if a, _ := c.byClient.get(clientAddr{client, cdn}); a.older != nil {
 		t.Errorf("history kept past the window: %+v", a.older)
+	}
+}
+
+// The lookups' shared state sits in cache lines of its own: each shard
+// (lock and LRU list) and each shard's counters. Lookups from two workers
+// on two cores then only meet when their keys fall in the same shard.
+func TestDNSCacheSharedLinesApart(t *testing.T) {
+	for name, size := range map[string]uintptr{
+		"byClient shard": unsafe.Sizeof(lruShard[clientAddr, dnsAnswer]{}),
+		"byAddr shard":   unsafe.Sizeof(lruShard[netip.Addr, dnsAnswer]{}),
+		"first-seen":     unsafe.Sizeof(lruShard[fsKey, int64]{}),
+		"lookup counts":  unsafe.Sizeof(lookupCounts{}),
+	} {
+		if size%64 != 0 {
+			t.Errorf("%s is %d bytes, not a whole number of cache lines", name, size)
+		}
+	}
+	c := NewDNSCache(DNSCacheConfig{})
+	client := netip.MustParseAddr("10.0.0.1")
+	const servers = 300 // spread over every shard
+	for i := range servers {
+		srv := netip.AddrFrom4([4]byte{192, 0, byte(i >> 8), byte(i)})
+		if i%2 == 0 {
+			c.Add(client, fmt.Sprintf("h%d.example", i), []netip.Addr{srv}, 60, 1e9)
+		}
+		c.Lookup(client, srv, 2e9)
+	}
+	if st := c.Stats(); st.Hits != servers/2 || st.Misses != servers/2 {
+		t.Errorf("hits %d misses %d, want %d each (summed over the shards)", st.Hits, st.Misses, servers/2)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"sync"
+	"unsafe"
 
 	cache "github.com/tapdlp/tapdlp/internal/lru"
 )
@@ -19,9 +20,13 @@ type lru[K comparable, V any] struct {
 
 type lruShard[K comparable, V any] struct {
 	mu sync.Mutex
-	c  *cache.Cache[K, V]
-	_  [48]byte // pad to 64 bytes: neighbouring shard locks do not share a cache line
+	c  cache.Cache[K, V] // in the shard, not behind a pointer: caches allocated one after another shared cache lines
+	_  [shardPad]byte    // no two shards share a cache line: the dispatcher learns and the workers look up on other cores
 }
+
+// shardPad rounds a shard up to a multiple of two cache lines (its size
+// does not depend on K and V: the cache holds only pointers and integers).
+const shardPad = (128 - (unsafe.Sizeof(sync.Mutex{})+unsafe.Sizeof(cache.Cache[int, int]{}))%128) % 128
 
 func newLRU[K comparable, V any](maxEntries, shards int, hash func(K) uint64) *lru[K, V] {
 	if shards < 1 {
@@ -33,18 +38,22 @@ func newLRU[K comparable, V any](maxEntries, shards int, hash func(K) uint64) *l
 	per := (maxEntries + shards - 1) / shards
 	l := &lru[K, V]{shards: make([]lruShard[K, V], shards), hash: hash}
 	for i := range l.shards {
-		l.shards[i].c = cache.New(cache.Options[K, V]{MaxEntries: max(per, 1)})
+		l.shards[i].c = *cache.New(cache.Options[K, V]{MaxEntries: max(per, 1)}) // empty: nothing points into it yet
 	}
 	return l
 }
 
-func (l *lru[K, V]) shard(k K) *lruShard[K, V] {
-	return &l.shards[l.hash(k)%uint64(len(l.shards))]
-}
+func (l *lru[K, V]) shard(k K) *lruShard[K, V] { return &l.shards[l.index(k)] }
+
+// index returns the number of k's shard.
+func (l *lru[K, V]) index(k K) int { return int(l.hash(k) % uint64(len(l.shards))) }
 
 // get returns the value and marks it recently used.
-func (l *lru[K, V]) get(k K) (V, bool) {
-	s := l.shard(k)
+func (l *lru[K, V]) get(k K) (V, bool) { return l.getAt(l.index(k), k) }
+
+// getAt is get for a key in shard i (index).
+func (l *lru[K, V]) getAt(i int, k K) (V, bool) {
+	s := &l.shards[i]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.c.Get(k); ok {
