@@ -29,6 +29,10 @@ Prints medians: wall, CPU (user + sys), peak RSS, and two ratios:
               the wall a perfectly parallel run would take on these two
               cores (c0, c1: one-core CPU-s on each); on two equal cores it
               is the plain ratio. BENCHMARKS.md, sessions 5 and 8.
+  per round   the normalized ratio within each round, whose runs are
+              seconds apart: its median and quartiles, and how many rounds
+              reach 1.8 (session 9: the host's speed changes from minute
+              to minute, and medians over a series mix its phases).
 and the same two for the replay phase alone, from the `elapsed` of the
 replay's summary line (pipeline start to last record: what a running
 sensor's throughput sees, without the ~30 ms of process start-up).
@@ -79,6 +83,14 @@ for b in bins:
         out+=f" | ratio {med(res[(b,'1',0)]+res[(b,'1',1)],1)/w2:.2f} normalized {2*ideal/w2:.2f}"
         e0,e1,e2=med(res[(b,'1',0)],3),med(res[(b,'1',1)],3),med(res[(b,'2',None)],3)
         out+=f" | replay phase (summary elapsed) 1c {e0:.3f}/{e1:.3f} 2c {e2:.3f}: ratio {med(res[(b,'1',0)]+res[(b,'1',1)],3)/e2:.2f} normalized {2/(1/e0+1/e1)/e2:.2f}"
+    if '1' in modes and '2' in modes:
+        # The same ratio round by round: the runs of one round are seconds
+        # apart, so on a host whose speed changes from minute to minute
+        # (BENCHMARKS.md, session 9) they see the same machine, while the
+        # medians above may each come from another phase.
+        rr=sorted(2/(1/a[1]+1/b[1])/c[0] for a,b,c in zip(res[(b,'1',0)],res[(b,'1',1)],res[(b,'2',None)]))
+        q=lambda f: rr[min(len(rr)-1,int(f*len(rr)))]
+        out+=f" | per round normalized median {st.median(rr):.2f} (quartiles {q(0.25):.2f}-{q(0.75):.2f}, {sum(x>=1.8 for x in rr)}/{len(rr)} rounds >= 1.8)"
     if 'pair' in modes and '2' in modes:
         p0,p1=med(res[(b,'pair',0)],1),med(res[(b,'pair',1)],1)
         out+=f" | pair cpu core0 {p0:.3f} core1 {p1:.3f}, 2c at {1/(1/p0+1/p1)/med(res[(b,'2',None)],0):.2f} of pair"
