@@ -26,7 +26,20 @@ type batch struct {
 	tick     uint64
 	now      int64
 	shutdown bool
+
+	// The dispatcher writes the slice headers above with every packet it
+	// adds, and a worker reads those of the batch it works on with every
+	// packet it takes. Batch headers are allocated one after another, so
+	// unpadded (176 bytes) the end of one shared a cache line with the
+	// start of the next, and the two cores took that line from each other
+	// for every packet. Padded to 256 bytes, a size class whose objects
+	// start on cache-line boundaries, each batch has lines of its own
+	// (TestBatchHeaderOwnsItsCacheLines). BENCHMARKS.md, session 9.
+	_ [256 - batchFields]byte
 }
+
+// batchFields is the size of batch's fields, without the padding.
+const batchFields = 6*unsafe.Sizeof([]byte(nil)) + 3*8 + 8
 
 const (
 	// batchPackets: each batch is a hand-off between goroutines, and with

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tapdlp/tapdlp/capture"
 	"github.com/tapdlp/tapdlp/internal/pcapgen"
@@ -203,5 +204,23 @@ func TestBatchesMadeOnDemand(t *testing.T) {
 	}
 	if d.cur[0] != held[0] {
 		t.Fatal("the dispatcher did not take the batch handed back")
+	}
+}
+
+// A batch header is a whole number of cache lines in a size class of its
+// own, so the header the dispatcher fills and the ones the workers read
+// never share a line (see batch).
+func TestBatchHeaderOwnsItsCacheLines(t *testing.T) {
+	if n := unsafe.Sizeof(batch{}); n != 256 {
+		t.Fatalf("batch is %d bytes; keep it 256 (adjust batchFields when fields change)", n)
+	}
+	var bs []*batch
+	for range 64 {
+		bs = append(bs, newBatch())
+	}
+	for _, b := range bs {
+		if a := uintptr(unsafe.Pointer(b)); a%64 != 0 {
+			t.Fatalf("batch at %#x: not on a cache-line boundary", a)
+		}
 	}
 }
