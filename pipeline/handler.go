@@ -62,6 +62,7 @@ type flowHandler struct {
 	refs     *refPool // the stage gives slots back there (nil outside a run)
 	emits    []emission
 	spare    <-chan []emission // emptied emission slices the stage gives back
+	credit   *stageCredit      // what the stage holds of its emissions (nil outside a run)
 	out      chan<- workerOut  // the ordered stage; nil outside a run
 	wid      int               // the worker's index, for out
 	through  uint64            // the watermark last sent

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -537,5 +538,67 @@ func TestBoxCacheMovesChunks(t *testing.T) {
 	flowBoxes.give(many)
 	if n := listed(); n != maxFreeBoxes {
 		t.Fatalf("the list holds %d boxes, want its bound %d", n, maxFreeBoxes)
+	}
+}
+
+// A worker over shutdownHeld waits until the stage has applied enough of
+// what it sent; a send within the bound, or outside the flush, does not.
+func TestStageCreditWaitsForTheStage(t *testing.T) {
+	var waits atomic.Uint64
+	c := stageCredit{wake: make(chan struct{}, 1), waits: &waits}
+	c.sent(shutdownHeld, true) // at the bound: goes on
+	c.sent(emitChunk, false)   // over it, but not in the flush: goes on
+	c.applied(emitChunk)
+	done := make(chan struct{})
+	go func() {
+		c.sent(emitChunk, true) // over it in the flush: waits
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("a send over the bound did not wait")
+	case <-time.After(50 * time.Millisecond):
+	}
+	c.applied(emitChunk / 2) // still over
+	select {
+	case <-done:
+		t.Fatal("the worker went on while still over the bound")
+	case <-time.After(50 * time.Millisecond):
+	}
+	c.applied(emitChunk / 2)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker still waits after the stage applied enough")
+	}
+	if waits.Load() != 1 || c.peak != shutdownHeld+emitChunk {
+		t.Errorf("waits %d, peak %d; want 1, %d", waits.Load(), c.peak, shutdownHeld+emitChunk)
+	}
+}
+
+// Thousands of flows open at the end of the input: with several workers
+// their flush waits for the stage (the bound at work) and still writes
+// every record in the order one worker does.
+func TestShutdownFlushBounded(t *testing.T) {
+	const flows = 4000
+	srv := netip.MustParseAddrPort("192.0.2.1:5000")
+	var pkts [][]byte
+	for i := range flows {
+		cli := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), uint16(10000+i))
+		pkts = append(pkts, pcapgen.IPv4Header{Src: cli.Addr(), Dst: srv.Addr(), Proto: pcapgen.ProtoUDP}.Marshal(pcapgen.UDP(cli, srv, []byte("hello"))))
+	}
+	path := writeCaptureStep(t, pkts, time.Microsecond) // 4 ms in all: nothing times out
+	want := replayOrdered(t, "", 1, path)
+	if got := len(flowRecords(want)); got != flows {
+		t.Fatalf("%d flow records, want %d", got, flows)
+	}
+	for _, n := range []int{2, 4} {
+		p, got := replayWithPipeline(t, "", n, path)
+		if a, b := strings.Join(want, "\n"), strings.Join(got, "\n"); a != b {
+			t.Fatalf("workers %d differ from workers 1:\n%s", n, lineDiff(a, b))
+		}
+		if p.stats.FlushWaits.Load() == 0 {
+			t.Errorf("workers %d: the flush of %d open flows never waited for the stage", n, flows)
+		}
 	}
 }

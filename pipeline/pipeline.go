@@ -296,6 +296,7 @@ func (p *Pipeline) startWorkers() ([]*worker, *orderStage, *sync.WaitGroup) {
 	for i := range workers {
 		w := newWorker(i, p)
 		w.h.out, w.h.wid, w.h.direct, w.h.spare, w.h.refs = order.in, i, nil, order.spare[i], order.refs[i]
+		w.h.credit = &order.credits[i]
 		order.pcaps = append(order.pcaps, w.h.pcap)
 		workers[i] = w
 		wg.Go(w.run)

@@ -163,10 +163,10 @@ func (h *flowHandler) done(e *emission) {
 }
 
 // emitChunk is how many emissions of the shutdown flush a worker holds
-// before it sends them on. With the stage's input channel it bounds the
-// records in flight (each a 2 KB copy, see flowBox): with 256, ~7000 of
-// them at the end of the short mix; with 64, ~1000, for 500 more channel
-// messages per 32k flows.
+// before it sends them on: with 256, ~7000 records (each a 2 KB copy, see
+// flowBox) were in flight at the end of the short mix; with 64, fewer, for
+// 500 more channel messages per 32k flows. What the stage holds of them is
+// bounded by shutdownHeld.
 const emitChunk = 64
 
 // send hands the stage what was emitted since the last send, in position
@@ -179,6 +179,9 @@ func (h *flowHandler) send(through uint64) {
 	}
 	h.out <- workerOut{w: h.wid, ems: ems, through: through}
 	h.through = through
+	if h.credit != nil && len(ems) > 0 {
+		h.credit.sent(len(ems), h.ph == phaseShutdown)
+	}
 }
 
 // takeEmissions returns the emissions queued since the last call (nil:

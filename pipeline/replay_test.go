@@ -35,6 +35,14 @@ func replayRecords(t testing.TB, cfgYAML string, n int, files ...string) []strin
 // of the number of workers and of scheduling (doc.go).
 func replayOrdered(t testing.TB, cfgYAML string, n int, files ...string) []string {
 	t.Helper()
+	_, lines := replayWithPipeline(t, cfgYAML, n, files...)
+	return lines
+}
+
+// replayWithPipeline is replayOrdered that also returns the pipeline, for its
+// counters.
+func replayWithPipeline(t testing.TB, cfgYAML string, n int, files ...string) (*Pipeline, []string) {
+	t.Helper()
 	cfg, err := parseTestConfig(cfgYAML)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +71,7 @@ func replayOrdered(t testing.TB, cfgYAML string, n int, files ...string) []strin
 	for _, p := range recordschema.ValidateLines(buf.Bytes()) {
 		t.Errorf("%v: %s", files, p)
 	}
-	return lines
+	return p, lines
 }
 
 // discardPipeline is a pipeline configured by cfgYAML, with workers workers

@@ -155,6 +155,10 @@ type Stats struct {
 	// (a stalled worker): from then on order, and so replay determinism,
 	// is not guaranteed.
 	OrderForced atomic.Uint64
+	// FlushWaits counts the times a worker's flush of the flows open at
+	// the end of the input waited for the ordered stage to apply what it
+	// had sent (shutdownHeld): the bound on the records in flight at work.
+	FlushWaits atomic.Uint64
 	// AnnotationResets counts the times a worker's table of interned
 	// destination annotations was full and started over (costs CPU, not
 	// correctness: a flow keeps the annotation it has).

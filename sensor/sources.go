@@ -154,6 +154,7 @@ var pipelineTags = metrics.Tags{
 	"WorkerPanics":     `metric:"tapdlp_pipeline_worker_panics_total" help:"Packets dropped because a worker recovered from a panic (a bug: report it)."`,
 	"RecordErrors":     `metric:"tapdlp_pipeline_record_errors_total" help:"Records that could not be encoded or that the sink refused."`,
 	"OrderForced":      `metric:"tapdlp_pipeline_order_forced_total" help:"Worker outputs the ordered stage applied before every worker's watermark passed them, because its buffer was full (replay order no longer guaranteed)."`,
+	"FlushWaits":       `metric:"tapdlp_pipeline_flush_waits_total" help:"Times a worker flushing the flows open at the end of the input waited for the ordered stage to apply the records it had sent, so the records in flight stay bounded."`,
 	"AnnotationResets": `metric:"tapdlp_pipeline_annotation_resets_total" help:"Times a worker's table of shared destination annotations was full and started over (costs CPU and memory, not correctness)."`,
 }
 
