@@ -60,7 +60,11 @@
 //     emissions; beyond that (a stalled worker) it applies the smallest
 //     head without waiting, counted in Stats.OrderForced
 //     (tapdlp_pipeline_order_forced_total): nothing deadlocks or grows
-//     without bound, but order is then no longer guaranteed. Its per-flow
+//     without bound, but order is then no longer guaranteed. At the end
+//     of the input, a worker flushing its open flows waits while the stage
+//     holds more than shutdownHeld of its emissions (counted in
+//     Stats.FlushWaits), so a fast worker's flush does not pile up there.
+//     Its per-flow
 //     state (rules, first-seen decision) lives from a flow's first emission
 //     to its final record, so it is bounded by the flow table.
 //
