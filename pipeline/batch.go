@@ -18,13 +18,15 @@ type batch struct {
 	ev     []uint64 // each packet's event number (its position), parallel to pkts
 	clk    []int64  // the dispatcher's clock at each packet, parallel to pkts
 	buf    []byte
+	// ticks are the clock ticks among the packets, in order (see tickAt).
+	ticks []tickAt
 	// through is the last event dispatched when the batch was sent: the
 	// worker has everything up to it once the batch is processed.
 	through uint64
-	// tick, when not 0, is the event number of a tick after the packets,
-	// at packet time now; shutdown says it is the end of the input.
-	tick     uint64
-	now      int64
+	// now is a live reader's watermark when it hands the batch to the
+	// merger (live.go).
+	now int64
+	// shutdown says the batch's last tick is the end of the input.
 	shutdown bool
 
 	// The dispatcher writes the slice headers above with every packet it
@@ -39,7 +41,21 @@ type batch struct {
 }
 
 // batchFields is the size of batch's fields, without the padding.
-const batchFields = 6*unsafe.Sizeof([]byte(nil)) + 3*8 + 8
+const batchFields = 7*unsafe.Sizeof([]byte(nil)) + 2*8 + 8
+
+// tickAt is a clock tick in a batch: event ev at packet time now, after the
+// batch's first after packets. A batch carries up to batchTicks of them, so
+// that in a replay ticks ride with the packets instead of each sending
+// every worker its batch (see dispatcher.tick).
+type tickAt struct {
+	after int
+	ev    uint64
+	now   int64
+}
+
+// batchTicks bounds the ticks a batch carries: with one tick per 10 ms of
+// packet time, a batch is sent after at most 320 ms of it.
+const batchTicks = 32
 
 const (
 	// batchPackets: each batch is a hand-off between goroutines, and with
@@ -85,7 +101,7 @@ const (
 func newBatch() *batch {
 	return &batch{pkts: make([]capture.Packet, 0, batchPackets), stamps: make([]int64, 0, batchPackets),
 		use: make([]use, 0, batchPackets), buf: make([]byte, 0, batchBytes),
-		ev: make([]uint64, 0, batchPackets), clk: make([]int64, 0, batchPackets)}
+		ev: make([]uint64, 0, batchPackets), clk: make([]int64, 0, batchPackets), ticks: make([]tickAt, 0, batchTicks)}
 }
 
 // fits reports whether p (its payload, and its frame when the decoder kept
@@ -140,5 +156,6 @@ func (b *batch) reset() {
 	b.buf = b.buf[:0]
 	b.ev = b.ev[:0]
 	b.clk = b.clk[:0]
-	b.through, b.tick, b.now, b.shutdown = 0, 0, 0, false
+	b.ticks = b.ticks[:0]
+	b.through, b.now, b.shutdown = 0, 0, false
 }

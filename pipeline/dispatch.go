@@ -35,11 +35,14 @@ type dispatcher struct {
 	pkt      capture.Packet
 	now      int64
 	lastTick int64
-	ev       uint64         // the last event dispatched
-	lastMark uint64         // ev when every worker was last sent its batch
-	filter   *frameFilter   // nil: every frame
-	sampled  uint32         // packets since the last latency stamp
-	dns      *demux.Learner // DNS answers the dispatcher learns (demux.DispatcherLearnsDNS)
+	ev       uint64       // the last event dispatched
+	lastMark uint64       // ev when every worker was last sent its batch
+	filter   *frameFilter // nil: every frame
+	// sendTicks: each tick goes to the workers at once (live), not with
+	// their next full batch (replay).
+	sendTicks bool
+	sampled   uint32         // packets since the last latency stamp
+	dns       *demux.Learner // DNS answers the dispatcher learns (demux.DispatcherLearnsDNS)
 
 	// progress, read by the progress bar goroutine
 	bytesDone atomic.Int64 // bytes of input consumed in earlier files + this one
@@ -173,15 +176,28 @@ func (d *dispatcher) clock(ts int64) {
 	d.tick(false)
 }
 
-// tick sends every worker its batch with a tick at the current time;
-// shutdown marks the last one (the workers then write every open flow).
+// tick adds a tick at the current time to every worker's batch; shutdown
+// marks the last one (the workers then write every open flow), sent at
+// once. In a replay a tick is sent with the batch's packets; live (sendTicks)
+// it is sent at once, so that a quiet link's flows still time out and
+// their records go out in wall-clock time. Sending every tick in a replay
+// made batches of ~50 packets out of a capture of 10k packets per second
+// (one tick per 10 ms of packet time): a hand-off to another core per 50
+// packets, and 1.45x from one core to two on the short-flow mix stretched
+// a hundredfold, against 1.7x on the mix itself (BENCHMARKS.md, session 9).
 func (d *dispatcher) tick(shutdown bool) {
 	d.ev++
-	d.lastMark = d.ev
+	all := shutdown || d.sendTicks
+	if all {
+		d.lastMark = d.ev
+	}
 	for i := range d.workers {
 		b := d.cur[i]
-		b.tick, b.now, b.shutdown = d.ev, d.now, shutdown
-		d.send(i)
+		b.ticks = append(b.ticks, tickAt{after: len(b.pkts), ev: d.ev, now: d.now})
+		b.shutdown = shutdown
+		if all || len(b.ticks) == cap(b.ticks) {
+			d.send(i)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 	"unsafe"
@@ -221,6 +222,68 @@ func TestBatchHeaderOwnsItsCacheLines(t *testing.T) {
 	for _, b := range bs {
 		if a := uintptr(unsafe.Pointer(b)); a%64 != 0 {
 			t.Fatalf("batch at %#x: not on a cache-line boundary", a)
+		}
+	}
+}
+
+// In a replay a tick rides in each worker's next batch, at its place among
+// the packets; live it is sent at once. A sparse capture (a packet per
+// millisecond: a tick per ten packets) then costs a replay a batch per
+// batchTicks ticks, not a hand-off to every worker per tick.
+func TestTicksRideWithPackets(t *testing.T) {
+	const packets = 2000
+	for _, live := range []bool{false, true} {
+		p := discardPipeline(t, "", 2)
+		var ws []*worker
+		for i := range 2 {
+			ws = append(ws, newWorker(i, p))
+		}
+		d := newDispatcher(p, ws)
+		d.sendTicks = live
+		got := make([]struct{ batches, ticks, pkts int }, len(ws))
+		var order [][]int // per worker: ticks' places in its packets, in order
+		order = make([][]int, len(ws))
+		done := make(chan struct{})
+		for i, w := range ws {
+			go func() {
+				n := 0
+				for b := range w.in {
+					got[i].batches++
+					for _, tk := range b.ticks {
+						got[i].ticks++
+						order[i] = append(order[i], n+tk.after)
+					}
+					n += len(b.pkts)
+					got[i].pkts += len(b.pkts)
+					b.reset()
+					w.free <- b
+				}
+				done <- struct{}{}
+			}()
+		}
+		for k := range packets {
+			cli := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(k >> 8), byte(k)}), 40000)
+			d.packet(&capture.Packet{TS: 1e18 + int64(k)*int64(time.Millisecond), Src: cli.Addr(), Dst: netip.MustParseAddr("192.0.2.1"),
+				SrcPort: cli.Port(), DstPort: 53, Proto: capture.ProtoUDP, Payload: []byte("x")})
+		}
+		d.close()
+		for range ws {
+			<-done
+		}
+		wantTicks := packets/10 + 1 // one per 10 ms of packet time, and the shutdown
+		for i, g := range got {
+			if g.ticks < wantTicks-1 || g.ticks > wantTicks+1 {
+				t.Fatalf("live %v worker %d: %d ticks, want every worker every tick (~%d)", live, i, g.ticks, wantTicks)
+			}
+			if !slices.IsSorted(order[i]) {
+				t.Errorf("live %v worker %d: ticks out of place among its packets: %v", live, i, order[i])
+			}
+			if live && g.batches < g.ticks {
+				t.Errorf("live: worker %d got %d batches for %d ticks: each tick must go at once", i, g.batches, g.ticks)
+			}
+			if maxBatches := g.ticks/batchTicks + g.pkts/batchPackets + packets/markEvery + 3; !live && g.batches > maxBatches {
+				t.Errorf("replay: worker %d got %d batches for %d packets and %d ticks, want at most %d", i, g.batches, g.pkts, g.ticks, maxBatches)
+			}
 		}
 	}
 }

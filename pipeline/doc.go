@@ -15,10 +15,11 @@
 //
 //   - Events. The dispatcher numbers what it dispatches, in input order:
 //     each decoded packet is one event, and so is each clock tick (every
-//     second of packet time, decided by packet times alone, and one last
+//     tickEvery of packet time, decided by packet times alone, and one last
 //     "shutdown" tick at the end of the input). A tick that a packet's time
 //     makes due comes before that packet. Every worker receives every tick
-//     at its place among its packets.
+//     at its place among its packets: in a replay inside its next batch,
+//     live at once (dispatcher.tick).
 //   - Time. A worker's clock is the dispatcher's (the latest packet time so
 //     far), set before each packet; its flow table expires flows and writes
 //     interim records only at ticks (reassembly.Config.ExpireOnAdvance),
@@ -40,8 +41,8 @@
 //     processed (its watermark). The stage applies the smallest head among
 //     the workers' queues once every worker with nothing queued has a
 //     watermark at or past its event: a k-way merge. Idle workers advance
-//     their watermarks with the ticks and with the marks the dispatcher
-//     sends every markEvery events. Everything that depends on more than
+//     their watermarks with the batches the dispatcher sends every worker
+//     every markEvery events (and, live, with every tick). Everything that depends on more than
 //     one flow happens there, in that order: dst.first_seen, the rules
 //     (their conditions may read first_seen; thresholds count bytes and
 //     flows across flows; de-duplication folds firings across flows), the

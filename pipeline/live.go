@@ -164,7 +164,9 @@ func (p *Pipeline) RunLive(ctx context.Context, c *live.Capture, opts LiveOption
 	}
 	p.out = newWriter(p.opts.Sink, p.stats, p.log)
 	workers, order, wwg := p.startWorkers()
-	m := newMerger(newDispatcher(p, workers), len(socks), opts.Counters)
+	d := newDispatcher(p, workers)
+	d.sendTicks = true
+	m := newMerger(d, len(socks), opts.Counters)
 
 	var stop atomic.Int64 // the stop instant, Unix ns; 0 while running
 	var errOnce sync.Once

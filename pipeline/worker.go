@@ -63,7 +63,12 @@ func (w *worker) run() {
 		h.refreshDetectors()
 		h.refreshRules()
 		lat := w.latency
+		ti := 0
 		for i := range b.pkts {
+			for ti < len(b.ticks) && b.ticks[ti].after == i {
+				w.tick(&b.ticks[ti], false)
+				ti++
+			}
 			if i < len(b.ev) {
 				h.ev = b.ev[i]
 				if c := b.clk[i]; c > h.now {
@@ -76,24 +81,8 @@ func (w *worker) run() {
 				lat.Observe(float64(monoNow()-b.stamps[i]) / 1e9)
 			}
 		}
-		if b.tick != 0 {
-			h.ev, h.ph = b.tick, phaseTick
-			h.now = max(h.now, b.now)
-			w.table.Advance(b.now)
-			h.sweep()
-			if b.shutdown {
-				// In flow_id order, the stage's order within the phase,
-				// so the stage merges the workers' records as they come
-				// instead of holding every open flow's record at once.
-				h.ph = phaseShutdown
-				w.table.FlushOrdered(reassembly.EndShutdown, flowID)
-			}
-			if w.volume {
-				h.ph = phaseVolume
-				e := h.next()
-				e.kind, e.now, e.final = emitVolume, b.now, b.shutdown
-				h.done(e)
-			}
+		for ; ti < len(b.ticks); ti++ {
+			w.tick(&b.ticks[ti], b.shutdown && ti == len(b.ticks)-1)
 		}
 		through := b.through
 		h.pcap.flush()
@@ -105,6 +94,30 @@ func (w *worker) run() {
 	}
 	if h.out != nil {
 		h.out <- workerOut{w: w.id, done: true}
+	}
+}
+
+// tick moves the worker's clock to the tick's time: flows time out,
+// running flows are re-evaluated, and worker 0 reports the volume records.
+// shutdown is the end of the input: every open flow is written, in
+// flow_id order, the stage's order within the phase, so the stage merges
+// the workers' records as they come instead of holding every open flow's
+// record at once.
+func (w *worker) tick(t *tickAt, shutdown bool) {
+	h := w.h
+	h.ev, h.ph = t.ev, phaseTick
+	h.now = max(h.now, t.now)
+	w.table.Advance(t.now)
+	h.sweep()
+	if shutdown {
+		h.ph = phaseShutdown
+		w.table.FlushOrdered(reassembly.EndShutdown, flowID)
+	}
+	if w.volume {
+		h.ph = phaseVolume
+		e := h.next()
+		e.kind, e.now, e.final = emitVolume, t.now, shutdown
+		h.done(e)
 	}
 }
 
