@@ -241,8 +241,7 @@ func TestTicksRideWithPackets(t *testing.T) {
 		d := newDispatcher(p, ws)
 		d.sendTicks = live
 		got := make([]struct{ batches, ticks, pkts int }, len(ws))
-		var order [][]int // per worker: ticks' places in its packets, in order
-		order = make([][]int, len(ws))
+		order := make([][]int, len(ws)) // per worker: ticks' places in its packets, in order
 		done := make(chan struct{})
 		for i, w := range ws {
 			go func() {
