@@ -19,9 +19,10 @@ import (
 // reflection and fails when a field that holds a reference is added to the
 // record and not copied here.
 //
-// The copy comes from the caller's boxes and goes back to flowBoxes
-// once it is encoded (releaseFlow): by the ordered stage, or by the writer for a flow record
-// the stage handed over (Pipeline.writeFlow); neither keeps anything.
+// The copy comes from the caller's boxes and goes back to flowBoxes once
+// it is encoded (releaseFlow): by the ordered stage, or by the writer for
+// a flow record the stage handed over (Pipeline.writeFlow); neither keeps
+// anything.
 func cloneFlow(boxes *boxCache, r *record.Flow) *record.Flow {
 	x := boxes.get()
 	c := &x.rec

@@ -266,15 +266,13 @@ type stageCredit struct {
 	held  atomic.Int64
 	wake  chan struct{}  // a token when the stage applied some (capacity 1)
 	waits *atomic.Uint64 // Stats.FlushWaits
-	peak  int64          // the most held after a send (the worker's: read once it is done)
-	_     [64 - 32]byte  // the worker and the stage each write it: alone in its line
+	_     [64 - 24]byte  // the worker and the stage each write it: alone in its line
 }
 
 // sent counts n emissions handed to the stage and, when wait is set (the
 // flush), blocks while more than shutdownHeld are there.
 func (c *stageCredit) sent(n int, wait bool) {
 	held := c.held.Add(int64(n))
-	c.peak = max(c.peak, held)
 	if wait && held > shutdownHeld {
 		c.waits.Add(1)
 		for held > shutdownHeld {
