@@ -33,6 +33,12 @@ Prints medians: wall, CPU (user + sys), peak RSS, and two ratios:
               seconds apart: its median and quartiles, and how many rounds
               reach 1.8 (session 9: the host's speed changes from minute
               to minute, and medians over a series mix its phases).
+C2C=PATH (a build of bench/cmd/c2c) measures, before each round, how
+long a cache line takes to move between the two cores, and prints each
+round's normalized ratio beside it: on this VM the host moves the two
+virtual CPUs between cores that share a cache and cores that do not, and
+the two-core ratio follows (BENCHMARKS.md, session 10).
+
 and the same two for the replay phase alone, from the `elapsed` of the
 replay's summary line (pipeline start to last record: what a running
 sensor's throughput sees, without the ~30 ms of process start-up).
@@ -60,7 +66,13 @@ def elapsed(stderr):
     # last record, without process start-up and exit
     m=re.search(r'elapsed ([0-9.]+)(ms|s)\b', stderr)
     return float(m.group(1))/(1000 if m.group(2)=='ms' else 1) if m else float('nan')
+c2c=[]
+def measure_c2c():
+    p=subprocess.run([os.environ['C2C']],capture_output=True,text=True)
+    m=re.search(r'pingpong (\d+) ns\s+stream ([0-9.]+)',p.stdout)
+    c2c.append((int(m.group(1)),float(m.group(2))) if m else (0,0.0))
 for r in range(R):
+    if os.environ.get('C2C'): measure_c2c()
     for b in bins:
         for c in modes:
             if c=='1':
@@ -91,8 +103,22 @@ for b in bins:
         rr=sorted(2/(1/a[1]+1/b[1])/c[0] for a,b,c in zip(res[(b,'1',0)],res[(b,'1',1)],res[(b,'2',None)]))
         q=lambda f: rr[min(len(rr)-1,int(f*len(rr)))]
         out+=f" | per round normalized median {st.median(rr):.2f} (quartiles {q(0.25):.2f}-{q(0.75):.2f}, {sum(x>=1.8 for x in rr)}/{len(rr)} rounds >= 1.8)"
+        # and for the replay phase alone (summary elapsed): a running
+        # sensor's steady state, without process start-up and exit
+        re_=sorted(2/(1/a[3]+1/b[3])/c[3] for a,b,c in zip(res[(b,'1',0)],res[(b,'1',1)],res[(b,'2',None)]))
+        qe=lambda f: re_[min(len(re_)-1,int(f*len(re_)))]
+        out+=f", replay phase {st.median(re_):.2f} ({qe(0.25):.2f}-{qe(0.75):.2f}, {sum(x>=1.8 for x in re_)}/{len(re_)} >= 1.8)"
     if 'pair' in modes and '2' in modes:
         p0,p1=med(res[(b,'pair',0)],1),med(res[(b,'pair',1)],1)
         out+=f" | pair cpu core0 {p0:.3f} core1 {p1:.3f}, 2c at {1/(1/p0+1/p1)/med(res[(b,'2',None)],0):.2f} of pair"
     print(out, f"n={R}")
+if c2c and '1' in modes and '2' in modes:
+    for b in bins:
+        rr=[2/(1/x[1]+1/y[1])/z[0] for x,y,z in zip(res[(b,'1',0)],res[(b,'1',1)],res[(b,'2',None)])]
+        # excess: CPU-s the two-core run spends beyond the one-core runs
+        # of its round (both cores' work, 2 * ideal), what sharing costs
+        ex=[z[1]-2/(1/x[1]+1/y[1]) for x,y,z in zip(res[(b,'1',0)],res[(b,'1',1)],res[(b,'2',None)])]
+        print(b.split('/')[-1], "per round (ping-pong ns, stream ns/line, normalized ratio, excess CPU-s):",
+              " ".join(f"{p}/{s_:.1f}/{x:.2f}/{e:+.3f}" for (p,s_),x,e in sorted(zip(c2c,rr,ex))))
+        print(b.split('/')[-1], f"excess CPU-s per round: median {st.median(ex):+.3f}")
 print("raw:", {f"{k[0].split('/')[-1]}:{k[1]}{'' if k[2] is None else '@'+str(k[2])}":[round(x[0],2) for x in v] for k,v in res.items()})
