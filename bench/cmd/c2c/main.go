@@ -51,6 +51,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "c2c:", err)
 		os.Exit(1)
 	}
+	runtime.KeepAlive(sink)
 	fmt.Printf("pingpong %.0f ns  stream %.1f ns/line  write %.1f (alone %.1f)  read %.1f (alone %.1f) ns/line\n",
 		pp, st.write+st.read-one.write-one.read, st.write, one.write, st.read, one.read)
 }
@@ -183,6 +184,7 @@ func alone(a int) (streamCost, error) {
 	return streamCost{perLine(w), perLine(r)}, nil
 }
 
+// sink keeps the reads from being optimized away.
 var sink uint64
 
 func newRing() [ring][]uint64 {
