@@ -27,45 +27,42 @@ func cloneFlow(boxes *boxCache, r *record.Flow) *record.Flow {
 	x := boxes.get()
 	c := &x.rec
 	*c = *r
-	c.Dst.IOC = boxed(x, slotIOC, &x.ioc, r.Dst.IOC)
-	c.VLAN = cloneInto(x.vlan[:], r.VLAN) // no references: left as they are on release
-	c.ICMP = boxed(x, slotICMP, &x.icmp, r.ICMP)
-	c.Tunnel = boxed(x, slotTunnel, &x.tunnel, r.Tunnel)
+	c.Dst.IOC = boxed(&x.ioc, r.Dst.IOC)
+	c.VLAN = cloneInto(x.vlan[:], r.VLAN)
+	c.ICMP = boxed(&x.icmp, r.ICMP)
+	c.Tunnel = boxed(&x.tunnel, r.Tunnel)
 	if r.Reject != nil {
-		c.Reject = boxed(x, slotReject, &x.reject, r.Reject)
-		c.Reject.Type, c.Reject.Code = boxed(x, 0, &x.rejType, r.Reject.Type), boxed(x, 0, &x.rejCode, r.Reject.Code)
+		c.Reject = boxed(&x.reject, r.Reject)
+		c.Reject.Type, c.Reject.Code = boxed(&x.rejType, r.Reject.Type), boxed(&x.rejCode, r.Reject.Code)
 	}
-	c.Reassembly = boxed(x, slotReasm, &x.reasm, r.Reassembly)
+	c.Reassembly = boxed(&x.reasm, r.Reassembly)
 	if r.TLS != nil {
-		c.TLS = boxed(x, slotTLS, &x.tls, r.TLS)
-		c.TLS.ALPN = cloneRoom(x, slotALPN, x.alpn[:], r.TLS.ALPN)
+		c.TLS = boxed(&x.tls, r.TLS)
+		c.TLS.ALPN = cloneInto(x.alpn[:], r.TLS.ALPN)
 	}
-	c.HTTP = boxed(x, slotHTTP, &x.http, r.HTTP)
+	c.HTTP = boxed(&x.http, r.HTTP)
 	if r.DNS != nil {
-		c.DNS = boxed(x, slotDNS, &x.dns, r.DNS)
-		c.DNS.Answers = cloneRoom(x, slotAnswers, x.answers[:], r.DNS.Answers)
+		c.DNS = boxed(&x.dns, r.DNS)
+		c.DNS.Answers = cloneInto(x.answers[:], r.DNS.Answers)
 	}
-	c.GRPC = boxed(x, slotGRPC, &x.grpc, r.GRPC)
-	c.AI = boxed(x, slotAI, &x.ai, r.AI)
+	c.GRPC = boxed(&x.grpc, r.GRPC)
+	c.AI = boxed(&x.ai, r.AI)
 	if r.Sensitive != nil {
-		c.Sensitive = cloneRoom(x, slotFinds, x.finds[:], r.Sensitive)
+		c.Sensitive = cloneInto(x.finds[:], r.Sensitive)
 		strs := x.strs[:0]
 		for i := range c.Sensitive {
 			f := &c.Sensitive[i]
 			f.Evidence, strs = cloneStrs(strs, f.Evidence)
 			f.Hashes, strs = cloneStrs(strs, f.Hashes)
 		}
-		if len(strs) > 0 {
-			x.used |= slotStrs
-		}
 	}
-	c.Inspected = boxed(x, slotInsp, &x.insp, r.Inspected)
+	c.Inspected = boxed(&x.insp, r.Inspected)
 	if c.Inspected != nil {
-		c.Inspected.TruncatedReasons = cloneRoom(x, slotReasons, x.reasons[:], r.Inspected.TruncatedReasons)
+		c.Inspected.TruncatedReasons = cloneInto(x.reasons[:], r.Inspected.TruncatedReasons)
 	}
-	c.Tags = cloneRoom(x, slotTags, x.tags[:], r.Tags)
-	c.Alerts = cloneRoom(x, slotAlerts, x.alerts[:], r.Alerts)
-	c.Sensor = boxed(x, slotSensor, &x.sensor, r.Sensor)
+	c.Tags = cloneInto(x.tags[:], r.Tags)
+	c.Alerts = cloneInto(x.alerts[:], r.Alerts)
+	c.Sensor = boxed(&x.sensor, r.Sensor)
 	return c
 }
 
@@ -94,109 +91,6 @@ type flowBox struct {
 	reasons                     [4]string
 	finds                       [2]record.Finding
 	strs                        [8]string // the findings' evidence and hashes
-
-	// used says which of the parts above that hold references cloneFlow
-	// filled, so that release clears those and not the whole box.
-	used boxSlots
-}
-
-// boxSlots are a flowBox's parts that hold references, as bits.
-type boxSlots uint32
-
-const (
-	slotIOC boxSlots = 1 << iota
-	slotICMP
-	slotTunnel
-	slotReject
-	slotReasm
-	slotTLS
-	slotALPN
-	slotHTTP
-	slotDNS
-	slotAnswers
-	slotGRPC
-	slotAI
-	slotFinds
-	slotStrs
-	slotInsp
-	slotReasons
-	slotTags
-	slotAlerts
-	slotSensor
-)
-
-// release clears what the box's last record filled and may still refer
-// to: the record and the parts cloneFlow marked in used, so a box in the
-// free list keeps nothing alive (TestReleasedBoxHoldsNoReferences). The
-// rest holds no references, and what cloneFlow writes next overwrites
-// what the record shows. Clearing the whole 2 KB box wrote all its lines
-// for every record, most of them unused: the short mix on one core took
-// 0.900 → 0.880 and 1.050 → 1.025 CPU-s without it; two cores unchanged
-// (BENCHMARKS.md, session 10).
-func (x *flowBox) release() {
-	u := x.used
-	x.rec = record.Flow{}
-	x.used = 0
-	if u == 0 {
-		return
-	}
-	if u&slotIOC != 0 {
-		x.ioc = record.IOC{}
-	}
-	if u&slotICMP != 0 {
-		x.icmp = record.ICMP{}
-	}
-	if u&slotTunnel != 0 {
-		x.tunnel = record.Tunnel{}
-	}
-	if u&slotReject != 0 {
-		x.reject = record.Reject{}
-	}
-	if u&slotReasm != 0 {
-		x.reasm = record.Reassembly{}
-	}
-	if u&slotTLS != 0 {
-		x.tls = record.TLS{}
-	}
-	if u&slotALPN != 0 {
-		clear(x.alpn[:])
-	}
-	if u&slotHTTP != 0 {
-		x.http = record.HTTP{}
-	}
-	if u&slotDNS != 0 {
-		x.dns = record.DNS{}
-	}
-	if u&slotAnswers != 0 {
-		clear(x.answers[:])
-	}
-	if u&slotGRPC != 0 {
-		x.grpc = record.GRPC{}
-	}
-	if u&slotAI != 0 {
-		x.ai = record.AI{}
-	}
-	if u&slotFinds != 0 {
-		clear(x.finds[:])
-	}
-	if u&slotStrs != 0 {
-		clear(x.strs[:])
-	}
-	if u&slotInsp != 0 {
-		x.insp = record.Inspected{}
-	}
-	if u&slotReasons != 0 {
-		clear(x.reasons[:])
-	}
-	if u&slotTags != 0 {
-		clear(x.tags[:])
-	}
-	if u&slotAlerts != 0 {
-		clear(x.alerts[:])
-	}
-	if u&slotSensor != 0 {
-		x.sensor = record.Sensor{}
-	}
 }
 
 // cloneInto copies s into room's array when it fits (room is the box's,
@@ -210,15 +104,6 @@ func cloneInto[T any](room []T, s []T) []T {
 		return append(room[:0], s...)
 	}
 	return slices.Clone(s)
-}
-
-// cloneRoom is cloneInto into one of x's rooms, marking the room used
-// when the copy went there.
-func cloneRoom[T any](x *flowBox, slot boxSlots, room []T, s []T) []T {
-	if len(s) > 0 && len(s) <= len(room) {
-		x.used |= slot
-	}
-	return cloneInto(room, s)
 }
 
 // cloneStrs copies s into room's free capacity when it fits, capped (so an
@@ -235,15 +120,13 @@ func cloneStrs(room, s []string) ([]string, []string) {
 	return slices.Clone(s), room
 }
 
-// boxed copies *p into room, marks slot used in x, and returns room; or
-// nil when p is nil. slot 0: room holds no references.
-func boxed[T any](x *flowBox, slot boxSlots, room *T, p *T) *T {
+// boxed copies *p into slot and returns slot, or nil when p is nil.
+func boxed[T any](slot *T, p *T) *T {
 	if p == nil {
 		return nil
 	}
-	*room = *p
-	x.used |= slot
-	return room
+	*slot = *p
+	return slot
 }
 
 // flowBoxes recycles the boxes cloneFlow fills: one per emission would
@@ -332,6 +215,6 @@ func (c *boxCache) put(x *flowBox) {
 // it, to the caller's boxes.
 func releaseFlow(c *boxCache, r *record.Flow) {
 	x := (*flowBox)(unsafe.Pointer(r)) // r is the first field of a flowBox (cloneFlow)
-	x.release()
+	*x = flowBox{}
 	c.put(x)
 }

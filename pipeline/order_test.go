@@ -197,8 +197,10 @@ func TestCloneFlowSharesNothing(t *testing.T) {
 // the box cloneFlow put it, also when the ordered stage replaced a slice
 // of the record (as it does with Alerts): clone a record with every field
 // filled, release it, and check every pointer, slice, string and map in
-// the whole box, unexported parts included, is empty. A part added to
-// flowBox that cloneFlow fills and release does not clear fails here.
+// the whole box, unexported parts included, is empty: a box in the free
+// list keeps nothing alive. Clearing only the parts a record filled
+// instead of the whole box was tried (session 10) and measured no faster;
+// this is what such a change must keep.
 func TestReleasedBoxHoldsNoReferences(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -214,9 +216,6 @@ func TestReleasedBoxHoldsNoReferences(t *testing.T) {
 			var boxes boxCache
 			cp := cloneFlow(&boxes, &rec)
 			x := (*flowBox)(unsafe.Pointer(cp))
-			if x.used == 0 {
-				t.Fatal("cloneFlow marked no part of the box used")
-			}
 			tc.stage(cp)
 			releaseFlow(&boxes, cp)
 			var held []string
