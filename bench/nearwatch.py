@@ -20,7 +20,7 @@ log = open(sys.argv[5] if len(sys.argv) > 5 else '/tmp/nearwatch.log', 'a')
 
 def c2c():
     out = subprocess.run([c2c_bin], capture_output=True, text=True).stdout
-    m = re.search(r'pingpong (\d+) ns\s+stream ([0-9.-]+)', out)
+    m = re.search(r'pingpong (\d+) ns\s+stream (-?[0-9.]+)', out)
     return (int(m.group(1)), float(m.group(2))) if m else (0, 0.0)
 
 def run(workers, core, spin):

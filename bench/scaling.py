@@ -33,15 +33,15 @@ Prints medians: wall, CPU (user + sys), peak RSS, and two ratios:
               seconds apart: its median and quartiles, and how many rounds
               reach 1.8 (session 9: the host's speed changes from minute
               to minute, and medians over a series mix its phases).
+and the same two for the replay phase alone, from the `elapsed` of the
+replay's summary line (pipeline start to last record: what a running
+sensor's throughput sees, without the ~30 ms of process start-up).
+
 C2C=PATH (a build of bench/cmd/c2c) measures, before each round, how
 long a cache line takes to move between the two cores, and prints each
 round's normalized ratio beside it: on this VM the host moves the two
 virtual CPUs between cores that share a cache and cores that do not, and
 the two-core ratio follows (BENCHMARKS.md, session 10).
-
-and the same two for the replay phase alone, from the `elapsed` of the
-replay's summary line (pipeline start to last record: what a running
-sensor's throughput sees, without the ~30 ms of process start-up).
 """
 import sys, subprocess, statistics as st, os, re
 R=int(sys.argv[1]); mix=sys.argv[2]; bins=sys.argv[3:]
@@ -69,7 +69,7 @@ def elapsed(stderr):
 c2c=[]
 def measure_c2c():
     p=subprocess.run([os.environ['C2C']],capture_output=True,text=True)
-    m=re.search(r'pingpong (\d+) ns\s+stream ([0-9.]+)',p.stdout)
+    m=re.search(r'pingpong (\d+) ns\s+stream (-?[0-9.]+)',p.stdout)
     c2c.append((int(m.group(1)),float(m.group(2))) if m else (0,0.0))
 for r in range(R):
     if os.environ.get('C2C'): measure_c2c()

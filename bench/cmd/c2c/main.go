@@ -36,27 +36,49 @@ func main() {
 	b := flag.Int("b", 1, "second core")
 	rounds := flag.Int("n", 200000, "ping-pong round trips")
 	flag.Parse()
-	pp, err := pingPong(*a, *b, *rounds)
+	r, err := measure(*a, *b, *rounds)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "c2c:", err)
 		os.Exit(1)
 	}
-	st, err := stream(*a, *b)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "c2c:", err)
-		os.Exit(1)
-	}
-	one, err := alone(*a)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "c2c:", err)
-		os.Exit(1)
-	}
-	runtime.KeepAlive(sink)
-	fmt.Printf("pingpong %.0f ns  stream %.1f ns/line  write %.1f (alone %.1f)  read %.1f (alone %.1f) ns/line\n",
-		pp, st.write+st.read-one.write-one.read, st.write, one.write, st.read, one.read)
+	fmt.Println(r)
 }
 
-// pin locks the calling goroutine to its thread and the thread to core.
+// result is what one measurement found.
+type result struct {
+	pingPong float64    // ns, one way
+	stream   streamCost // core a writes, core b reads
+	alone    streamCost // both on core a
+}
+
+func measure(a, b, rounds int) (result, error) {
+	var r result
+	var err error
+	if r.pingPong, err = pingPong(a, b, rounds); err != nil {
+		return r, err
+	}
+	if r.stream, err = stream(a, b); err != nil {
+		return r, err
+	}
+	if r.alone, err = alone(a); err != nil {
+		return r, err
+	}
+	runtime.KeepAlive(sink)
+	return r, nil
+}
+
+// String is the line bench/scaling.py and bench/nearwatch.py parse
+// ("pingpong N ns  stream X ns/line").
+func (r result) String() string {
+	handoff := r.stream.write + r.stream.read - r.alone.write - r.alone.read
+	return fmt.Sprintf("pingpong %.0f ns  stream %.1f ns/line  write %.1f (alone %.1f)  read %.1f (alone %.1f) ns/line",
+		r.pingPong, handoff, r.stream.write, r.alone.write, r.stream.read, r.alone.read)
+}
+
+// pin locks the calling goroutine to its thread and the thread to core;
+// the caller unlocks (runtime.UnlockOSThread) whether or not it failed. A
+// goroutine that ends locked takes its thread with it, so a helper need
+// not.
 func pin(core int) error {
 	runtime.LockOSThread()
 	var set unix.CPUSet
@@ -75,6 +97,12 @@ type line struct {
 }
 
 func pingPong(a, b, n int) (float64, error) {
+	// Core a first: once the helper is pinned it spins until this side
+	// plays, so this side must not be able to fail after starting it.
+	defer runtime.UnlockOSThread()
+	if err := pin(a); err != nil {
+		return 0, err
+	}
 	var l line
 	errc := make(chan error, 1)
 	go func() {
@@ -89,10 +117,6 @@ func pingPong(a, b, n int) (float64, error) {
 			l.v.Store(i + 1)
 		}
 	}()
-	if err := pin(a); err != nil {
-		return 0, err
-	}
-	defer runtime.UnlockOSThread()
 	if err := <-errc; err != nil {
 		return 0, err
 	}
@@ -121,6 +145,10 @@ const lines = passes * bufBytes / 64
 // them) to a thread on core b (which reads one word of each line), as the
 // dispatcher hands batches to a worker.
 func stream(a, b int) (streamCost, error) {
+	defer runtime.UnlockOSThread()
+	if err := pin(a); err != nil { // before the helper, as in pingPong
+		return streamCost{}, err
+	}
 	bufs := newRing()
 	var full [ring]line // 1: written, waiting for the reader
 	errc := make(chan error, 1)
@@ -143,10 +171,6 @@ func stream(a, b int) (streamCost, error) {
 		}
 		readc <- spent
 	}()
-	if err := pin(a); err != nil {
-		return streamCost{}, err
-	}
-	defer runtime.UnlockOSThread()
 	if err := <-errc; err != nil {
 		return streamCost{}, err
 	}
@@ -167,10 +191,10 @@ func stream(a, b int) (streamCost, error) {
 // alone is stream with both sides on core a, one after the other: the
 // same work without a line changing cores.
 func alone(a int) (streamCost, error) {
+	defer runtime.UnlockOSThread()
 	if err := pin(a); err != nil {
 		return streamCost{}, err
 	}
-	defer runtime.UnlockOSThread()
 	bufs := newRing()
 	var w, r time.Duration
 	for p := 0; p < passes; p++ {
