@@ -166,17 +166,56 @@ func blockCands(buf []byte, p int) (m uint64, clean bool) {
 // nine bytes in that block's window or in this one's). See encClean.
 func blockMask(b []byte) (m uint64, clean bool) {
 	b = b[:73:73]
-	t := candPlanes
-	v0 := group8(t, b[1:9:9])
-	v1 := group8(t, b[9:17:17])
-	v2 := group8(t, b[17:25:25])
-	v3 := group8(t, b[25:33:33])
-	v4 := group8(t, b[33:41:41])
-	v5 := group8(t, b[41:49:49])
-	v6 := group8(t, b[49:57:57])
-	v7 := group8(t, b[57:65:65])
-	nx := group8(t, b[65:73:73])
+	var A, U, D, N, Sl, KE, P, As uint64 // flag order: sAlnum ... sAssign
+	if hasPlanes64 {
+		var v [8]uint64
+		planes64(&b[1], &v)
+		A, U, D, N, Sl, KE, P, As = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+	} else {
+		A, U, D, N, Sl, KE, P, As = planesOf(b)
+	}
+	nx := group8(candPlanes, b[65:73:73])
 	prev := candFlags[b[0]]
+	// Neighbours: the byte before (prev) and the bytes after (nx, whose
+	// byte j holds flag j of the next eight bytes).
+	pA := A<<1 | uint64(prev>>sAlnum&1)
+	pKE := KE<<1 | uint64(prev>>sKeyEnd&1)
+	pSl := Sl<<1 | uint64(prev>>sSlash&1)
+	nA := nx >> (8 * sAlnum) & 0xff
+	A1, A2, A3, A4 := A>>1|nA<<63, A>>2|nA<<62, A>>3|nA<<61, A>>4|nA<<60
+	D1 := D>>1 | nx>>(8*sDigit)<<63
+	nN := nx >> (8 * sNear) & 0xff
+	N1, N2 := N>>1|nN<<63, N>>2|nN<<62
+	P1 := P>>1 | nx>>(8*sPunct)<<63
+	m = As&pKE | P&(D1|P1&N1) | A&N1&(A2|N2) | A&^pA&(pSl|U&D1&A2|A1&A2&A3&A4)
+	// Runs of nine flagged bytes from each position, by doubling, the
+	// next eight bytes in nX.
+	X := A | N | Sl | KE | P | As
+	nX := nx | nx>>32
+	nX |= nX >> 16
+	nX = (nX | nX>>8) & 0xff
+	r2, r2n := X&(X>>1|nX<<63), nX&(nX>>1)
+	r4, r4n := r2&(r2>>2|r2n<<62), r2n&(r2n>>2)
+	r8 := r4 & (r4>>4 | r4n<<60)
+	r9 := r8 & (X>>8 | nX<<56)
+	pct := KE &^ (A | N | As) & A1 & A2 // quotes, '?' and '%' before two letters or digits
+	return m, r9|pct == 0
+}
+
+// planesOf returns, for each flag (in the order of its bit), a word with a
+// bit per byte of b[1:65], bit q for byte 1+q: the eight groups' flags
+// from candPlane, transposed. It is the portable form of planes64.
+func planesOf(b []byte) (v0, v1, v2, v3, v4, v5, v6, v7 uint64) {
+	b = b[:73:73]
+	t := candPlanes
+	v0 = group8(t, b[1:9:9])
+	v1 = group8(t, b[9:17:17])
+	v2 = group8(t, b[17:25:25])
+	v3 = group8(t, b[25:33:33])
+	v4 = group8(t, b[33:41:41])
+	v5 = group8(t, b[41:49:49])
+	v6 = group8(t, b[49:57:57])
+	v7 = group8(t, b[57:65:65])
 	// The transpose of the 8×8 matrix of bytes (row g is v_g), by
 	// halves, quarters and eighths, in registers: byte g of v_j becomes
 	// what byte j of v_g was, so v_j has flag j of every byte of the
@@ -207,31 +246,7 @@ func blockMask(b []byte) (m uint64, clean bool) {
 	v4, v5 = v4^x<<8, v5^x
 	x = (v6>>8 ^ v7) & m8
 	v6, v7 = v6^x<<8, v7^x
-	A, U, D, N, Sl, KE, P, As := v0, v1, v2, v3, v4, v5, v6, v7 // flag order: sAlnum ... sAssign
-	// Neighbours: the byte before (prev) and the bytes after (nx, whose
-	// byte j holds flag j of the next eight bytes).
-	pA := A<<1 | uint64(prev>>sAlnum&1)
-	pKE := KE<<1 | uint64(prev>>sKeyEnd&1)
-	pSl := Sl<<1 | uint64(prev>>sSlash&1)
-	nA := nx >> (8 * sAlnum) & 0xff
-	A1, A2, A3, A4 := A>>1|nA<<63, A>>2|nA<<62, A>>3|nA<<61, A>>4|nA<<60
-	D1 := D>>1 | nx>>(8*sDigit)<<63
-	nN := nx >> (8 * sNear) & 0xff
-	N1, N2 := N>>1|nN<<63, N>>2|nN<<62
-	P1 := P>>1 | nx>>(8*sPunct)<<63
-	m = As&pKE | P&(D1|P1&N1) | A&N1&(A2|N2) | A&^pA&(pSl|U&D1&A2|A1&A2&A3&A4)
-	// Runs of nine flagged bytes from each position, by doubling, the
-	// next eight bytes in nX.
-	X := A | N | Sl | KE | P | As
-	nX := nx | nx>>32
-	nX |= nX >> 16
-	nX = (nX | nX>>8) & 0xff
-	r2, r2n := X&(X>>1|nX<<63), nX&(nX>>1)
-	r4, r4n := r2&(r2>>2|r2n<<62), r2n&(r2n>>2)
-	r8 := r4 & (r4>>4 | r4n<<60)
-	r9 := r8 & (X>>8 | nX<<56)
-	pct := KE &^ (A | N | As) & A1 & A2 // quotes, '?' and '%' before two letters or digits
-	return m, r9|pct == 0
+	return v0, v1, v2, v3, v4, v5, v6, v7
 }
 
 // group8 returns the flags of the eight bytes of w, byte j holding flag j
