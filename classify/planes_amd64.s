@@ -1,15 +1,16 @@
 #include "textflag.h"
 
-// func planes64(src *byte, v *[8]uint64)
-// Flags of the 64 bytes at src (candFlags, by nibbleFlags), one word per
+// func planes64Tables(src *byte, v *[8]uint64, t *nibbleTables)
+// Flags of the 64 bytes at src (candFlags, by t.flags), one word per
 // flag, bit q for byte q. Y0/Y1 hold the bytes, Y2/Y3 their low and Y4/Y5
 // their high nibbles, Y6/Y7 the flags; see planes_amd64.go.
-TEXT ·planes64(SB), NOSPLIT, $0-16
+TEXT ·planes64Tables(SB), NOSPLIT, $0-24
 	MOVQ src+0(FP), SI
 	MOVQ v+8(FP), DI
+	MOVQ t+16(FP), DX
 	VMOVDQU (SI), Y0
 	VMOVDQU 32(SI), Y1
-	VMOVDQU ·low4(SB), Y15
+	VMOVDQU 384(DX), Y15
 	VPAND Y15, Y0, Y2
 	VPAND Y15, Y1, Y3
 	VPSRLW $4, Y0, Y4
@@ -19,8 +20,8 @@ TEXT ·planes64(SB), NOSPLIT, $0-16
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
 	// high nibble 2
-	VMOVDQU ·nibbleFlags+0(SB), Y8
-	VMOVDQU ·nibbleHigh+0(SB), Y9
+	VMOVDQU 0(DX), Y8
+	VMOVDQU 192(DX), Y9
 	VPSHUFB Y2, Y8, Y10
 	VPCMPEQB Y9, Y4, Y11
 	VPAND Y11, Y10, Y10
@@ -30,8 +31,8 @@ TEXT ·planes64(SB), NOSPLIT, $0-16
 	VPAND Y13, Y12, Y12
 	VPOR Y12, Y7, Y7
 	// high nibble 3
-	VMOVDQU ·nibbleFlags+32(SB), Y8
-	VMOVDQU ·nibbleHigh+32(SB), Y9
+	VMOVDQU 32(DX), Y8
+	VMOVDQU 224(DX), Y9
 	VPSHUFB Y2, Y8, Y10
 	VPCMPEQB Y9, Y4, Y11
 	VPAND Y11, Y10, Y10
@@ -41,8 +42,8 @@ TEXT ·planes64(SB), NOSPLIT, $0-16
 	VPAND Y13, Y12, Y12
 	VPOR Y12, Y7, Y7
 	// high nibble 4
-	VMOVDQU ·nibbleFlags+64(SB), Y8
-	VMOVDQU ·nibbleHigh+64(SB), Y9
+	VMOVDQU 64(DX), Y8
+	VMOVDQU 256(DX), Y9
 	VPSHUFB Y2, Y8, Y10
 	VPCMPEQB Y9, Y4, Y11
 	VPAND Y11, Y10, Y10
@@ -52,8 +53,8 @@ TEXT ·planes64(SB), NOSPLIT, $0-16
 	VPAND Y13, Y12, Y12
 	VPOR Y12, Y7, Y7
 	// high nibble 5
-	VMOVDQU ·nibbleFlags+96(SB), Y8
-	VMOVDQU ·nibbleHigh+96(SB), Y9
+	VMOVDQU 96(DX), Y8
+	VMOVDQU 288(DX), Y9
 	VPSHUFB Y2, Y8, Y10
 	VPCMPEQB Y9, Y4, Y11
 	VPAND Y11, Y10, Y10
@@ -63,8 +64,8 @@ TEXT ·planes64(SB), NOSPLIT, $0-16
 	VPAND Y13, Y12, Y12
 	VPOR Y12, Y7, Y7
 	// high nibble 6
-	VMOVDQU ·nibbleFlags+128(SB), Y8
-	VMOVDQU ·nibbleHigh+128(SB), Y9
+	VMOVDQU 128(DX), Y8
+	VMOVDQU 320(DX), Y9
 	VPSHUFB Y2, Y8, Y10
 	VPCMPEQB Y9, Y4, Y11
 	VPAND Y11, Y10, Y10
@@ -74,8 +75,8 @@ TEXT ·planes64(SB), NOSPLIT, $0-16
 	VPAND Y13, Y12, Y12
 	VPOR Y12, Y7, Y7
 	// high nibble 7
-	VMOVDQU ·nibbleFlags+160(SB), Y8
-	VMOVDQU ·nibbleHigh+160(SB), Y9
+	VMOVDQU 160(DX), Y8
+	VMOVDQU 352(DX), Y9
 	VPSHUFB Y2, Y8, Y10
 	VPCMPEQB Y9, Y4, Y11
 	VPAND Y11, Y10, Y10

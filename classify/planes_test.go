@@ -22,6 +22,7 @@ func checkPlanes(t *testing.T, b []byte) {
 }
 
 func TestPlanes64MatchesPlanesOf(t *testing.T) {
+	checkTableLayout(t)
 	r := rand.New(rand.NewPCG(1, 2))
 	cases := map[string]func(b []byte, i int){
 		// every byte value at every position of the block
