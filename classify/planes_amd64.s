@@ -1,5 +1,32 @@
 #include "textflag.h"
 
+// LOOKUP adds to Y6 (bytes 0-31) and Y7 (bytes 32-63) the flags of the
+// bytes whose high nibble is row's (2 to 7): the row's table looked up by
+// the low nibbles (Y2, Y3), kept where the high nibble (Y4, Y5) is the
+// row's. DX points at the nibbleTables.
+#define LOOKUP(row) \
+	VMOVDQU (32*row)(DX), Y8 \
+	VMOVDQU (192+32*row)(DX), Y9 \
+	VPSHUFB Y2, Y8, Y10 \
+	VPCMPEQB Y9, Y4, Y11 \
+	VPAND Y11, Y10, Y10 \
+	VPOR Y10, Y6, Y6 \
+	VPSHUFB Y3, Y8, Y12 \
+	VPCMPEQB Y9, Y5, Y13 \
+	VPAND Y13, Y12, Y12 \
+	VPOR Y12, Y7, Y7
+
+// PLANE stores flag j's word: each byte's bit j shifted to bit 7, one bit
+// per byte from each half.
+#define PLANE(j) \
+	VPSLLW $(7-j), Y6, Y10 \
+	VPSLLW $(7-j), Y7, Y11 \
+	VPMOVMSKB Y10, AX \
+	VPMOVMSKB Y11, BX \
+	SHLQ $32, BX \
+	ORQ BX, AX \
+	MOVQ AX, (8*j)(DI)
+
 // func planes64Tables(src *byte, v *[8]uint64, t *nibbleTables)
 // Flags of the 64 bytes at src (candFlags, by t.flags), one word per
 // flag, bit q for byte q. Y0/Y1 hold the bytes, Y2/Y3 their low and Y4/Y5
@@ -19,126 +46,19 @@ TEXT ·planes64Tables(SB), NOSPLIT, $0-24
 	VPAND Y15, Y5, Y5
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
-	// high nibble 2
-	VMOVDQU 0(DX), Y8
-	VMOVDQU 192(DX), Y9
-	VPSHUFB Y2, Y8, Y10
-	VPCMPEQB Y9, Y4, Y11
-	VPAND Y11, Y10, Y10
-	VPOR Y10, Y6, Y6
-	VPSHUFB Y3, Y8, Y12
-	VPCMPEQB Y9, Y5, Y13
-	VPAND Y13, Y12, Y12
-	VPOR Y12, Y7, Y7
-	// high nibble 3
-	VMOVDQU 32(DX), Y8
-	VMOVDQU 224(DX), Y9
-	VPSHUFB Y2, Y8, Y10
-	VPCMPEQB Y9, Y4, Y11
-	VPAND Y11, Y10, Y10
-	VPOR Y10, Y6, Y6
-	VPSHUFB Y3, Y8, Y12
-	VPCMPEQB Y9, Y5, Y13
-	VPAND Y13, Y12, Y12
-	VPOR Y12, Y7, Y7
-	// high nibble 4
-	VMOVDQU 64(DX), Y8
-	VMOVDQU 256(DX), Y9
-	VPSHUFB Y2, Y8, Y10
-	VPCMPEQB Y9, Y4, Y11
-	VPAND Y11, Y10, Y10
-	VPOR Y10, Y6, Y6
-	VPSHUFB Y3, Y8, Y12
-	VPCMPEQB Y9, Y5, Y13
-	VPAND Y13, Y12, Y12
-	VPOR Y12, Y7, Y7
-	// high nibble 5
-	VMOVDQU 96(DX), Y8
-	VMOVDQU 288(DX), Y9
-	VPSHUFB Y2, Y8, Y10
-	VPCMPEQB Y9, Y4, Y11
-	VPAND Y11, Y10, Y10
-	VPOR Y10, Y6, Y6
-	VPSHUFB Y3, Y8, Y12
-	VPCMPEQB Y9, Y5, Y13
-	VPAND Y13, Y12, Y12
-	VPOR Y12, Y7, Y7
-	// high nibble 6
-	VMOVDQU 128(DX), Y8
-	VMOVDQU 320(DX), Y9
-	VPSHUFB Y2, Y8, Y10
-	VPCMPEQB Y9, Y4, Y11
-	VPAND Y11, Y10, Y10
-	VPOR Y10, Y6, Y6
-	VPSHUFB Y3, Y8, Y12
-	VPCMPEQB Y9, Y5, Y13
-	VPAND Y13, Y12, Y12
-	VPOR Y12, Y7, Y7
-	// high nibble 7
-	VMOVDQU 160(DX), Y8
-	VMOVDQU 352(DX), Y9
-	VPSHUFB Y2, Y8, Y10
-	VPCMPEQB Y9, Y4, Y11
-	VPAND Y11, Y10, Y10
-	VPOR Y10, Y6, Y6
-	VPSHUFB Y3, Y8, Y12
-	VPCMPEQB Y9, Y5, Y13
-	VPAND Y13, Y12, Y12
-	VPOR Y12, Y7, Y7
-	// flag j: shifted to bit 7 of each byte, then one bit per byte
-	VPSLLW $7, Y6, Y10
-	VPSLLW $7, Y7, Y11
-	VPMOVMSKB Y10, AX
-	VPMOVMSKB Y11, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, 0(DI)
-	VPSLLW $6, Y6, Y10
-	VPSLLW $6, Y7, Y11
-	VPMOVMSKB Y10, AX
-	VPMOVMSKB Y11, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, 8(DI)
-	VPSLLW $5, Y6, Y10
-	VPSLLW $5, Y7, Y11
-	VPMOVMSKB Y10, AX
-	VPMOVMSKB Y11, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, 16(DI)
-	VPSLLW $4, Y6, Y10
-	VPSLLW $4, Y7, Y11
-	VPMOVMSKB Y10, AX
-	VPMOVMSKB Y11, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, 24(DI)
-	VPSLLW $3, Y6, Y10
-	VPSLLW $3, Y7, Y11
-	VPMOVMSKB Y10, AX
-	VPMOVMSKB Y11, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, 32(DI)
-	VPSLLW $2, Y6, Y10
-	VPSLLW $2, Y7, Y11
-	VPMOVMSKB Y10, AX
-	VPMOVMSKB Y11, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, 40(DI)
-	VPSLLW $1, Y6, Y10
-	VPSLLW $1, Y7, Y11
-	VPMOVMSKB Y10, AX
-	VPMOVMSKB Y11, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, 48(DI)
-	VPMOVMSKB Y6, AX
-	VPMOVMSKB Y7, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, 56(DI)
+	LOOKUP(0)
+	LOOKUP(1)
+	LOOKUP(2)
+	LOOKUP(3)
+	LOOKUP(4)
+	LOOKUP(5)
+	PLANE(0)
+	PLANE(1)
+	PLANE(2)
+	PLANE(3)
+	PLANE(4)
+	PLANE(5)
+	PLANE(6)
+	PLANE(7)
 	VZEROUPPER
 	RET
