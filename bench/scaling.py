@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """1-core against 2-core replay on a machine other people use too.
 
-usage: bench/scaling.py ROUNDS MIX BINARY...   (MODES=1,2 by default; 2 alone; 1,2,pair)
+usage: bench/scaling.py ROUNDS MIX BINARY...   (MODES=1,2 by default; 2 alone; 1,2,pair,split)
 
 Interleaved rounds of `GOMAXPROCS=1 BIN replay --workers 1 MIX` and
 `GOMAXPROCS=2 BIN replay --workers 2 MIX`, each in its own autogroup at
@@ -22,6 +22,16 @@ shared; `of pair` is the pair's capacity (the wall of one run's work
 split between the two at their pair speeds) over the two-core wall, 1.00
 meaning the two-core run loses nothing to sharing, serial start-up or
 hand-offs.
+
+MODES=...,split adds a split: the one-core run's flows divided between
+two one-core runs at once, pinned to core 0 and core 1, each keeping half
+the flows with a filter on the parity of the port sum (symmetric, so a
+flow's two directions stay together; TCP and UDP only). Nothing is shared
+and no packet crosses between the cores, and each run reads the whole
+file: the best case of a design in which every worker reads the input
+itself (its filter skips the other half before decoding). `2c at x of
+split` is the split's wall (the slower of the two) over the two-core
+wall: above 1.00 the pipeline beats it. BENCHMARKS.md, session 12.
 
 Prints medians: wall, CPU (user + sys), peak RSS, and two ratios:
   ratio       one-core CPU-s (median over both cores) / two-core wall
@@ -54,6 +64,14 @@ def pair(b):
     lines=[l.split() for l in p.stderr.strip().split('\n') if len(l.split())==4]
     for core,(w,u,s_,m) in enumerate(lines[-2:]):
         res.setdefault((b,'pair',core),[]).append((float(w),float(u)+float(s_),int(m)))
+SPLIT=["(tcp and (tcp[0:2]+tcp[2:2]) & 1 = %d) or (udp and (udp[0:2]+udp[2:2]) & 1 = %d)" % (k,k) for k in (0,1)]
+def split(b):
+    one=lambda core: f'GOMAXPROCS=1 nice -n -19 /usr/bin/time -f "%e %U %S %M" taskset -c {core} {b} replay -q -o /dev/null --workers 1 -f "{SPLIT[core]}" {mix}'
+    cmd=f'echo -19 > /proc/self/autogroup; ( {one(0)} ) 2>/tmp/scaling-split0 & ( {one(1)} ) 2>/tmp/scaling-split1; wait; cat /tmp/scaling-split0 /tmp/scaling-split1 >&2'
+    p=subprocess.run(['setsid','sh','-c',cmd],capture_output=True,text=True)
+    lines=[l.split() for l in p.stderr.strip().split('\n') if len(l.split())==4]
+    w=max(float(x[0]) for x in lines[-2:])
+    res.setdefault((b,'split',None),[]).append((w,sum(float(x[1])+float(x[2]) for x in lines[-2:]),max(int(x[3]) for x in lines[-2:])))
 def run(b,c,core):
     pin=f'taskset -c {core} ' if core is not None else ''
     spin=f'taskset -c {1-core} nice -n -19 sh -c "while :; do :; done" & S=$!; ' if core is not None else ''
@@ -78,6 +96,7 @@ for r in range(R):
             if c=='1':
                 for core in ((0,1) if r%2==0 else (1,0)): run(b,c,core)
             elif c=='pair': pair(b)
+            elif c=='split': split(b)
             else: run(b,c,None)
 med=lambda v,i: st.median([x[i] for x in v])
 for b in bins:
@@ -111,6 +130,14 @@ for b in bins:
     if 'pair' in modes and '2' in modes:
         p0,p1=med(res[(b,'pair',0)],1),med(res[(b,'pair',1)],1)
         out+=f" | pair cpu core0 {p0:.3f} core1 {p1:.3f}, 2c at {1/(1/p0+1/p1)/med(res[(b,'2',None)],0):.2f} of pair"
+    if 'split' in modes:
+        v=res[(b,'split',None)]
+        out+=f" | split wall {med(v,0):.3f} cpu {med(v,1):.3f}"
+        if '2' in modes:
+            out+=f", 2c at {med(v,0)/med(res[(b,'2',None)],0):.2f} of split"
+        if '1' in modes:
+            rs=sorted(2/(1/a[1]+1/b_[1])/c[0] for a,b_,c in zip(res[(b,'1',0)],res[(b,'1',1)],v))
+            out+=f", split per round normalized median {st.median(rs):.2f} ({rs[0]:.2f}-{rs[-1]:.2f})"
     print(out, f"n={R}")
 if c2c and '1' in modes and '2' in modes:
     for b in bins:
