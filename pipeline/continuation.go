@@ -39,6 +39,7 @@ type ContinuationStats struct {
 	Kept    atomic.Uint64 `metric:"tapdlp_classify_carryover_kept_total" help:"Flows ended by idle timeout whose scanner carry-over (bytes a value not judged yet may still need) was kept for a continuation of the connection."`
 	Joined  atomic.Uint64 `metric:"tapdlp_classify_carryover_joined_total" help:"Flows picked up mid-stream that continue a timed-out flow and whose scanners started from its carry-over, so a value straddling the pause is found."`
 	Evicted atomic.Uint64 `metric:"tapdlp_classify_carryover_evicted_total" help:"Carry-overs dropped, oldest first, to stay within the bound on their bytes (a value straddling that pause is not joined)."`
+	Unused  atomic.Uint64 `metric:"tapdlp_classify_carryover_unused_total" help:"Carry-overs dropped when the flow continuing them ended without scanning anything (its bytes went to a parser that scans none): nothing it carried could be joined."`
 	Bytes   atomic.Int64  `metric:"tapdlp_classify_carryover_bytes" help:"Bytes of carry-over held for continuations, over all workers."`
 }
 
@@ -189,6 +190,24 @@ func (h *flowHandler) keepCarry(s *session, f *reassembly.Flow, why reassembly.E
 	}
 	if cs := h.carries(); cs != nil {
 		cs.keep(carryKey{f.Src, f.Dst, f.SrcPort, f.DstPort, f.Start}, &s.c.scan)
+	}
+}
+
+// dropCarry forgets, when a continuing flow ends, the carry-over kept for
+// the flow it continues if it is still there: the continuation never set
+// up its scanners (its bytes went to a parser that scans nothing, such as
+// a response head without a body), so nothing can take it any more, and
+// it would hold its bytes, and room other connections' carry-overs need,
+// until evicted.
+func (h *flowHandler) dropCarry(f *reassembly.Flow) {
+	if !f.Continues || h.carry == nil {
+		return
+	}
+	cs := h.carry
+	if e := cs.m[carryKey{f.Src, f.Dst, f.SrcPort, f.DstPort, f.PrevStart}]; e != nil {
+		cs.unlink(e)
+		cs.release(e)
+		cs.st.Unused.Add(1)
 	}
 }
 

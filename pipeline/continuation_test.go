@@ -198,6 +198,53 @@ func TestContinuationJoinsSplitValues(t *testing.T) {
 	}
 }
 
+// A continuation that never scans anything cannot take the carry-over
+// kept for it: its bytes go to a parser that scans none, or it carries
+// none. The carry-over is dropped when the continuation ends and counted,
+// instead of holding its bytes (and room other connections need) until
+// evicted. Found by FuzzContinuation.
+func TestContinuationThatScansNothingDropsItsCarry(t *testing.T) {
+	cli, srv := ap("10.9.0.5:41000"), ap("192.0.2.99:9000")
+	const prefix = "payment card 4111 1111" // pending: more digits may follow
+	tests := []struct {
+		name string
+		rest func(c *pcapgen.TCPConn) []pcapgen.Segment
+	}{
+		{
+			name: "a response head without a body after the pause",
+			rest: func(c *pcapgen.TCPConn) []pcapgen.Segment {
+				return append(c.Send(true, []byte("A")), c.Send(false, []byte("HTTP/1.0 100\n"))...)
+			},
+		},
+		{
+			name: "only an acknowledgement after the pause",
+			rest: func(c *pcapgen.TCPConn) []pcapgen.Segment {
+				ack := c.At(true, uint32(len(prefix)), nil)
+				ack.Flags = pcapgen.ACK
+				return []pcapgen.Segment{ack}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := pcapgen.NewTCPConn(cli, srv, 1000, 9000)
+			pk := c.Packets(append(c.Handshake(), c.Send(true, []byte(prefix))...))
+			pk = append(append(pk, nil), c.Packets(tc.rest(c))...)
+			p, flows, out := replayOpts(t, contConfig, Options{}, writeCapture(t, pk))
+			if len(flows) != 2 {
+				t.Fatalf("%d TCP flow records, want 2 (the flow and its continuation):\n%s", len(flows), out)
+			}
+			st := p.ContinuationStats()
+			if st.Kept.Load() != 1 || st.Joined.Load() != 0 || st.Unused.Load() != 1 {
+				t.Errorf("kept %d, joined %d, unused %d; want 1, 0 and 1", st.Kept.Load(), st.Joined.Load(), st.Unused.Load())
+			}
+			if b := st.Bytes.Load(); b != 0 {
+				t.Errorf("the store still holds %d bytes after the continuation ended", b)
+			}
+		})
+	}
+}
+
 // The carry-overs are bounded in bytes: with room for a few, the oldest
 // are evicted and counted, and only the connections whose carry-over was
 // kept have their split card found.

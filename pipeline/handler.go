@@ -150,6 +150,9 @@ func (h *flowHandler) Emit(f *reassembly.Flow, why reassembly.EndReason, final b
 		s.finish()
 		h.keepCarry(s, f, why)
 	}
+	if final {
+		h.dropCarry(f)
+	}
 	now := max(h.now, f.Last)
 	rec := &h.rec // built in place, then deep-copied for the stage
 	h.buildRecord(rec, s, f, why.String(), now, true)
