@@ -57,21 +57,21 @@ import sys, subprocess, statistics as st, os, re
 R=int(sys.argv[1]); mix=sys.argv[2]; bins=sys.argv[3:]
 modes=os.environ.get("MODES","1,2").split(",")
 res={}
-def pair(b):
-    one=lambda core: f'GOMAXPROCS=1 nice -n -19 /usr/bin/time -f "%e %U %S %M" taskset -c {core} {b} replay -q -o /dev/null --workers 1 {mix}'
+def at_once(b, extra):
+    """Two one-core runs at once, pinned to core 0 and core 1, with
+    extra(core) added to each command line; returns both (wall, CPU, RSS)."""
+    one=lambda core: f'GOMAXPROCS=1 nice -n -19 /usr/bin/time -f "%e %U %S %M" taskset -c {core} {b} replay -q -o /dev/null --workers 1 {extra(core)} {mix}'
     cmd=f'echo -19 > /proc/self/autogroup; ( {one(0)} ) 2>/tmp/scaling-pair0 & ( {one(1)} ) 2>/tmp/scaling-pair1; wait; cat /tmp/scaling-pair0 /tmp/scaling-pair1 >&2'
     p=subprocess.run(['setsid','sh','-c',cmd],capture_output=True,text=True)
     lines=[l.split() for l in p.stderr.strip().split('\n') if len(l.split())==4]
-    for core,(w,u,s_,m) in enumerate(lines[-2:]):
-        res.setdefault((b,'pair',core),[]).append((float(w),float(u)+float(s_),int(m)))
+    return [(float(w),float(u)+float(s_),int(m)) for w,u,s_,m in lines[-2:]]
+def pair(b):
+    for core,r in enumerate(at_once(b, lambda core: '')):
+        res.setdefault((b,'pair',core),[]).append(r)
 SPLIT=["(tcp and (tcp[0:2]+tcp[2:2]) & 1 = %d) or (udp and (udp[0:2]+udp[2:2]) & 1 = %d)" % (k,k) for k in (0,1)]
 def split(b):
-    one=lambda core: f'GOMAXPROCS=1 nice -n -19 /usr/bin/time -f "%e %U %S %M" taskset -c {core} {b} replay -q -o /dev/null --workers 1 -f "{SPLIT[core]}" {mix}'
-    cmd=f'echo -19 > /proc/self/autogroup; ( {one(0)} ) 2>/tmp/scaling-split0 & ( {one(1)} ) 2>/tmp/scaling-split1; wait; cat /tmp/scaling-split0 /tmp/scaling-split1 >&2'
-    p=subprocess.run(['setsid','sh','-c',cmd],capture_output=True,text=True)
-    lines=[l.split() for l in p.stderr.strip().split('\n') if len(l.split())==4]
-    w=max(float(x[0]) for x in lines[-2:])
-    res.setdefault((b,'split',None),[]).append((w,sum(float(x[1])+float(x[2]) for x in lines[-2:]),max(int(x[3]) for x in lines[-2:])))
+    rs=at_once(b, lambda core: f'-f "{SPLIT[core]}"')
+    res.setdefault((b,'split',None),[]).append((max(r[0] for r in rs),sum(r[1] for r in rs),max(r[2] for r in rs)))
 def run(b,c,core):
     pin=f'taskset -c {core} ' if core is not None else ''
     spin=f'taskset -c {1-core} nice -n -19 sh -c "while :; do :; done" & S=$!; ' if core is not None else ''

@@ -164,6 +164,20 @@ func (cs *carryStore) take(key carryKey, streams *[2]classify.Stream) bool {
 	return true
 }
 
+// drop forgets the carry-overs kept for key, if any, unused.
+func (cs *carryStore) drop(key carryKey) {
+	if e := cs.m[key]; e != nil {
+		cs.unlink(e)
+		cs.release(e)
+		cs.st.Unused.Add(1)
+	}
+}
+
+// continued is the key of the flow a continuing flow f continues.
+func continued(f *reassembly.Flow) carryKey {
+	return carryKey{f.Src, f.Dst, f.SrcPort, f.DstPort, f.PrevStart}
+}
+
 // carries returns the worker's carry store, made on first use; nil when
 // continuations are off (Options.ContinuationBytes < 0).
 func (h *flowHandler) carries() *carryStore {
@@ -200,14 +214,8 @@ func (h *flowHandler) keepCarry(s *session, f *reassembly.Flow, why reassembly.E
 // it would hold its bytes, and room other connections' carry-overs need,
 // until evicted.
 func (h *flowHandler) dropCarry(f *reassembly.Flow) {
-	if !f.Continues || h.carry == nil {
-		return
-	}
-	cs := h.carry
-	if e := cs.m[carryKey{f.Src, f.Dst, f.SrcPort, f.DstPort, f.PrevStart}]; e != nil {
-		cs.unlink(e)
-		cs.release(e)
-		cs.st.Unused.Add(1)
+	if f.Continues && h.carry != nil {
+		h.carry.drop(continued(f))
 	}
 }
 
@@ -219,6 +227,6 @@ func (s *session) seedCarry() {
 		return
 	}
 	if cs := s.h.carries(); cs != nil {
-		cs.take(carryKey{f.Src, f.Dst, f.SrcPort, f.DstPort, f.PrevStart}, &s.c.scan)
+		cs.take(continued(f), &s.c.scan)
 	}
 }
